@@ -1,0 +1,38 @@
+# MeshOptixIQ — developer entry points. `make run` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PY := .venv/bin/python
+
+.PHONY: help setup run test test-unit test-integration test-e2e lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(UV):
+	@echo "installing uv (the Python package manager this workspace uses)"
+	@python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@test -x "$(UV)" || { echo "uv was not found after install; put it on PATH or set UV=/path/to/uv" >&2; exit 1; }
+
+setup: $(UV) ## install the workspace (.venv) with every package and extra
+	@$(UV) sync --all-packages --all-extras --frozen 2>/dev/null || $(UV) sync --all-packages --all-extras
+
+run: setup ## run the product on the embedded default, with the demo network
+	@MESHOPTIXIQ_DEMO_MODE=true $(PY) -m network_discovery.cli serve --demo
+
+test: setup ## every test: unit, integration (Tansu, PostgreSQL, Redis) and end-to-end
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: setup ## unit tests only (no broker or databases)
+	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: setup ## ruff and mypy
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check .
+
+bench: setup ## performance figures into bench/results/
+	@$(PY) -m bench $(BENCH_ARGS)
+
+clean: ## remove the virtualenv and caches
+	rm -rf .venv .pytest_cache .ruff_cache .mypy_cache

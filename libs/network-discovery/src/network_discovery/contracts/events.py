@@ -1,0 +1,229 @@
+"""Every event type, grouped by topic, with one discriminated union per topic."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, TypeAdapter
+
+from network_discovery.contracts import topics
+from network_discovery.contracts.envelope import EventBase, Payload
+from network_discovery.model import MetadataPatch, Snapshot
+
+__all__ = [
+    "ADAPTERS",
+    "AuditEvent",
+    "AuditRecorded",
+    "AuditRecordedData",
+    "AuditRequestData",
+    "AuditRequestEvent",
+    "LicenseEvent",
+    "LicenseState",
+    "LicenseStateData",
+    "NetboxSyncRequested",
+    "NetboxSyncRequestedData",
+    "SnapshotChunk",
+    "SnapshotChunkData",
+    "SnapshotPatch",
+    "SnapshotSubmitted",
+    "SoarDeadLettered",
+    "SoarDispatched",
+    "SoarDispatchData",
+    "TopologyChanged",
+    "TopologyChangedData",
+    "adapter_for",
+]
+
+
+# --- meshq.license.events -------------------------------------------------------------
+
+
+class LicenseStateData(Payload):
+    plan: Literal["community", "starter", "pro", "enterprise"]
+    status: Literal["active", "grace", "restricted", "expired", "invalid", "community", "demo"]
+    features: dict[str, bool | int]
+    expires: datetime | None = None
+    grace_hours_left: float | None = None
+    message: str = ""
+
+
+class LicenseState(EventBase):
+    topic: ClassVar[str] = topics.LICENSE_EVENTS.name
+    type: Literal["license.state"] = "license.state"
+    data: LicenseStateData
+
+
+LicenseEvent = Annotated[LicenseState, Field(discriminator="type")]
+
+
+# --- meshq.ingest.snapshots -----------------------------------------------------------
+
+
+class SnapshotSubmitted(EventBase):
+    """A whole snapshot, inline (it fits in one message)."""
+
+    topic: ClassVar[str] = topics.INGEST_SNAPSHOTS.name
+    type: Literal["ingest.snapshot"] = "ingest.snapshot"
+    data: Snapshot
+
+
+class SnapshotChunkData(Payload):
+    """One piece of a snapshot too large for one message; reassembled by ``snapshot_id``."""
+
+    snapshot_id: str = Field(min_length=1, max_length=128)
+    index: int = Field(ge=0)
+    count: int = Field(ge=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Of the whole reassembled JSON.")
+    content: str = Field(description="Base64 of this slice of the snapshot's JSON.")
+
+
+class SnapshotChunk(EventBase):
+    topic: ClassVar[str] = topics.INGEST_SNAPSHOTS.name
+    type: Literal["ingest.snapshot.chunk"] = "ingest.snapshot.chunk"
+    data: SnapshotChunkData
+
+
+class SnapshotPatch(EventBase):
+    """Metadata from NetBox or a user: merged into devices, survives later snapshots."""
+
+    topic: ClassVar[str] = topics.INGEST_SNAPSHOTS.name
+    type: Literal["ingest.patch"] = "ingest.patch"
+    data: MetadataPatch
+
+
+IngestEvent = Annotated[
+    SnapshotSubmitted | SnapshotChunk | SnapshotPatch, Field(discriminator="type")
+]
+
+
+# --- meshq.topology.changed -----------------------------------------------------------
+
+
+class TopologyChangedData(Payload):
+    snapshot_id: str
+    source: str
+    scope_devices: list[str] = Field(default_factory=list)
+    added: dict[str, int] = Field(default_factory=dict)
+    removed: dict[str, int] = Field(default_factory=dict)
+    updated: dict[str, int] = Field(default_factory=dict)
+    empty: bool = Field(description="True when the snapshot changed nothing but last-seen times.")
+
+
+class TopologyChanged(EventBase):
+    topic: ClassVar[str] = topics.TOPOLOGY_CHANGED.name
+    type: Literal["topology.changed"] = "topology.changed"
+    data: TopologyChangedData
+
+
+TopologyEvent = Annotated[TopologyChanged, Field(discriminator="type")]
+
+
+# --- meshq.audit.events / meshq.audit.recorded ----------------------------------------
+
+
+class AuditRequestData(Payload):
+    """One API call as the gateway saw it."""
+
+    principal: str = Field(description="API key name or the OIDC subject.")
+    auth_method: Literal["api_key", "oidc", "anonymous"]
+    method: str
+    path: str
+    status: int = Field(ge=100, le=599)
+    elapsed_ms: float = Field(ge=0)
+    query: str | None = Field(default=None, description="Catalogue query name, when one ran.")
+    params: dict[str, Any] = Field(default_factory=dict)
+    row_count: int | None = Field(default=None, ge=0)
+    sample_rows: list[dict[str, Any]] = Field(default_factory=list, max_length=10)
+    client: str | None = None
+
+
+class AuditRequestEvent(EventBase):
+    topic: ClassVar[str] = topics.AUDIT_EVENTS.name
+    type: Literal["audit.request"] = "audit.request"
+    data: AuditRequestData
+
+
+AuditEvent = Annotated[AuditRequestEvent, Field(discriminator="type")]
+
+
+class AuditRecordedData(Payload):
+    seq: int = Field(ge=1, description="Position in the audit log.")
+    entry_hash: str = Field(description="Hash of this entry, chained to the previous one.")
+    audit_event_id: str
+    request: AuditRequestData
+
+
+class AuditRecorded(EventBase):
+    topic: ClassVar[str] = topics.AUDIT_RECORDED.name
+    type: Literal["audit.recorded"] = "audit.recorded"
+    data: AuditRecordedData
+
+
+AuditRecordedEvent = Annotated[AuditRecorded, Field(discriminator="type")]
+
+
+# --- meshq.soar.dispatched / meshq.soar.dead-letter -----------------------------------
+
+
+class SoarDispatchData(Payload):
+    rule_name: str
+    query: str | None
+    audit_event_id: str
+    attempts: int = Field(ge=1)
+    status_code: int | None = None
+    error: str | None = None
+
+
+class SoarDispatched(EventBase):
+    topic: ClassVar[str] = topics.SOAR_DISPATCHED.name
+    type: Literal["soar.dispatched"] = "soar.dispatched"
+    data: SoarDispatchData
+
+
+class SoarDeadLettered(EventBase):
+    topic: ClassVar[str] = topics.SOAR_DEAD_LETTER.name
+    type: Literal["soar.dead-lettered"] = "soar.dead-lettered"
+    data: SoarDispatchData
+
+
+SoarDispatchedEvent = Annotated[SoarDispatched, Field(discriminator="type")]
+SoarDeadLetterEvent = Annotated[SoarDeadLettered, Field(discriminator="type")]
+
+
+# --- meshq.netbox.sync.requested ------------------------------------------------------
+
+
+class NetboxSyncRequestedData(Payload):
+    direction: Literal["push", "pull", "both"]
+    dry_run: bool = False
+    requested_by: str = "cli"
+
+
+class NetboxSyncRequested(EventBase):
+    topic: ClassVar[str] = topics.NETBOX_SYNC_REQUESTED.name
+    type: Literal["netbox.sync.requested"] = "netbox.sync.requested"
+    data: NetboxSyncRequestedData
+
+
+NetboxSyncEvent = Annotated[NetboxSyncRequested, Field(discriminator="type")]
+
+
+#: One TypeAdapter per topic; consumers decode with these.
+ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    topics.LICENSE_EVENTS.name: TypeAdapter(LicenseEvent),
+    topics.INGEST_SNAPSHOTS.name: TypeAdapter(IngestEvent),
+    topics.TOPOLOGY_CHANGED.name: TypeAdapter(TopologyEvent),
+    topics.AUDIT_EVENTS.name: TypeAdapter(AuditEvent),
+    topics.AUDIT_RECORDED.name: TypeAdapter(AuditRecordedEvent),
+    topics.SOAR_DISPATCHED.name: TypeAdapter(SoarDispatchedEvent),
+    topics.SOAR_DEAD_LETTER.name: TypeAdapter(SoarDeadLetterEvent),
+    topics.NETBOX_SYNC_REQUESTED.name: TypeAdapter(NetboxSyncEvent),
+}
+
+
+def adapter_for(topic: str) -> TypeAdapter[Any]:
+    try:
+        return ADAPTERS[topic]
+    except KeyError:
+        raise KeyError(f"no event contract for topic {topic!r}") from None

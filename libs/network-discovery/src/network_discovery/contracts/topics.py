@@ -1,0 +1,105 @@
+"""The one registry of Kafka topic names.
+
+Every producer and consumer names its topic through this module; no topic string is
+written anywhere else. ``key`` says what a record on the topic is keyed by, so that
+order holds where it matters (per device or per tenant).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "ALL_TOPICS",
+    "AUDIT_EVENTS",
+    "AUDIT_RECORDED",
+    "DEAD_LETTER",
+    "INGEST_SNAPSHOTS",
+    "LICENSE_EVENTS",
+    "NETBOX_SYNC_REQUESTED",
+    "SOAR_DEAD_LETTER",
+    "SOAR_DISPATCHED",
+    "TOPOLOGY_CHANGED",
+    "Topic",
+    "topic_by_name",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    name: str
+    key: str
+    description: str
+    compacted: bool = False
+
+    def __str__(self) -> str:
+        return self.name
+
+
+LICENSE_EVENTS = Topic(
+    "meshq.license.events",
+    key="installation",
+    description="License state of the installation: plan, feature flags, grace and restriction.",
+    compacted=True,
+)
+INGEST_SNAPSHOTS = Topic(
+    "meshq.ingest.snapshots",
+    key="source",
+    description="Discovery snapshots and metadata patches for the graph engine to apply.",
+)
+TOPOLOGY_CHANGED = Topic(
+    "meshq.topology.changed",
+    key="tenant",
+    description="What a snapshot changed in the graph (diff summary).",
+)
+AUDIT_EVENTS = Topic(
+    "meshq.audit.events",
+    key="principal",
+    description="Things users and machines did through the API, to be recorded by audit.",
+)
+AUDIT_RECORDED = Topic(
+    "meshq.audit.recorded",
+    key="principal",
+    description="Audit entries after they were durably appended to the audit log.",
+)
+SOAR_DISPATCHED = Topic(
+    "meshq.soar.dispatched",
+    key="rule",
+    description="SOAR webhooks that were delivered.",
+)
+SOAR_DEAD_LETTER = Topic(
+    "meshq.soar.dead-letter",
+    key="rule",
+    description="SOAR webhooks that could not be delivered after every retry.",
+)
+NETBOX_SYNC_REQUESTED = Topic(
+    "meshq.netbox.sync.requested",
+    key="target",
+    description="Requests to push to or pull from NetBox.",
+)
+DEAD_LETTER = Topic(
+    "meshq.dead-letter",
+    key="topic",
+    description="Records any consumer could not decode or kept failing on, with the reason in headers.",
+)
+
+ALL_TOPICS: tuple[Topic, ...] = (
+    LICENSE_EVENTS,
+    INGEST_SNAPSHOTS,
+    TOPOLOGY_CHANGED,
+    AUDIT_EVENTS,
+    AUDIT_RECORDED,
+    SOAR_DISPATCHED,
+    SOAR_DEAD_LETTER,
+    NETBOX_SYNC_REQUESTED,
+    DEAD_LETTER,
+)
+
+_BY_NAME = {t.name: t for t in ALL_TOPICS}
+
+
+def topic_by_name(name: str) -> Topic:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown topic {name!r}; known: {', '.join(sorted(_BY_NAME))}") from None

@@ -1,0 +1,3 @@
+"""Shared plumbing for the MeshOptixIQ services."""
+
+__all__: list[str] = []

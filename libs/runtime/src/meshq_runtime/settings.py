@@ -1,0 +1,150 @@
+"""Settings pieces read from the environment, composed by each service.
+
+Each piece is a ``BaseSettings`` whose fields carry the exact environment variable as their
+alias, so a service's settings class is the union of the pieces it needs::
+
+    class AuditSettings(ServiceSettings, KafkaSettings, PostgresSettings):
+        port: int = Field(8003, alias="MESHQ_AUDIT_PORT")
+
+Nothing is read at import time: build a settings object in ``main()`` or in a test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "DEFAULT_PORTS",
+    "GraphSettings",
+    "KafkaSettings",
+    "LicenseClientSettings",
+    "PostgresSettings",
+    "RedisSettings",
+    "ServiceSettings",
+    "data_dir_from_env",
+    "env_names",
+]
+
+#: Port each HTTP service listens on when run alone (``python -m``) or in compose.
+DEFAULT_PORTS: dict[str, int] = {
+    "gateway": 8000,
+    "graph_engine": 8001,
+    "licensing": 8002,
+    "audit": 8003,
+    "soar_dispatcher": 8004,
+    "netbox_sync": 8005,
+    "mcp": 8006,
+}
+
+_CONFIG = SettingsConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+
+class ServiceSettings(BaseSettings):
+    """What every service reads: where to listen, how to log, where data lives."""
+
+    model_config = _CONFIG
+
+    host: str = Field("127.0.0.1", alias="MESHQ_HOST", description="Interface to listen on.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", validation_alias=AliasChoices("MESHQ_LOG_LEVEL", "LOG_LEVEL")
+    )
+    log_format: Literal["auto", "json", "console"] = Field("auto", alias="MESHQ_LOG_FORMAT")
+    data_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".meshoptixiq" / "data", alias="MESHQ_DATA_DIR"
+    )
+    demo_mode: bool = Field(False, alias="MESHOPTIXIQ_DEMO_MODE")
+    failpoints: str = Field(
+        "",
+        alias="MESHQ_FAILPOINTS",
+        description="Comma-separated fault-injection points, for resilience tests only.",
+    )
+
+    def failpoint(self, name: str) -> bool:
+        return name in {p.strip() for p in self.failpoints.split(",") if p.strip()}
+
+
+class KafkaSettings(BaseSettings):
+    model_config = _CONFIG
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", alias="MESHQ_KAFKA_BOOTSTRAP")
+    kafka_idempotent: bool = Field(
+        True,
+        alias="MESHQ_KAFKA_IDEMPOTENT",
+        description="Idempotent producer: on for Apache Kafka, off for Tansu (no InitProducerId).",
+    )
+    kafka_partitions: int = Field(6, ge=1, alias="MESHQ_KAFKA_PARTITIONS")
+    kafka_replication: int = Field(1, ge=1, alias="MESHQ_KAFKA_REPLICATION")
+    kafka_topic_prefix: str = Field(
+        "", alias="MESHQ_KAFKA_TOPIC_PREFIX", description="Prepended to every topic name."
+    )
+    kafka_group_prefix: str = Field(
+        "meshq", alias="MESHQ_KAFKA_GROUP_PREFIX", description="Consumer groups are PREFIX.SERVICE."
+    )
+    kafka_max_attempts: int = Field(
+        3, ge=1, alias="MESHQ_KAFKA_MAX_ATTEMPTS", description="Before a failing event is parked."
+    )
+
+    def topic(self, name: str) -> str:
+        return f"{self.kafka_topic_prefix}{name}"
+
+    def group(self, service: str) -> str:
+        return f"{self.kafka_group_prefix}.{service}"
+
+
+class PostgresSettings(BaseSettings):
+    model_config = _CONFIG
+
+    postgres_url: SecretStr = Field(
+        SecretStr("postgresql://postgres@127.0.0.1:5432/meshq"), alias="MESHQ_POSTGRES_URL"
+    )
+
+
+class RedisSettings(BaseSettings):
+    model_config = _CONFIG
+
+    redis_url: SecretStr = Field(SecretStr("redis://127.0.0.1:6379/0"), alias="MESHQ_REDIS_URL")
+
+
+class GraphSettings(BaseSettings):
+    model_config = _CONFIG
+
+    memgraph_uri: str | None = Field(None, alias="MEMGRAPH_URI")
+    memgraph_user: str = Field("", alias="MEMGRAPH_USER")
+    memgraph_password: SecretStr = Field(SecretStr(""), alias="MEMGRAPH_PASSWORD")
+    graph_path: Path | None = Field(
+        None,
+        alias="MESHQ_GRAPH_PATH",
+        description="Embedded graph directory; default $MESHQ_DATA_DIR/graph.",
+    )
+
+
+class LicenseClientSettings(BaseSettings):
+    """Where a service finds the license agent (``GET /license`` at start)."""
+
+    model_config = _CONFIG
+
+    licensing_url: str = Field("http://127.0.0.1:8002", alias="MESHQ_LICENSING_URL")
+
+
+def env_names(settings_cls: type[BaseSettings]) -> set[str]:
+    """Every environment variable a settings class reads (for docs and the compose test)."""
+    names: set[str] = set()
+    for name, field in settings_cls.model_fields.items():
+        va = field.validation_alias
+        if isinstance(va, AliasChoices):
+            names.update(str(c) for c in va.choices)
+        elif isinstance(va, str):
+            names.add(va)
+        elif field.alias:
+            names.add(field.alias)
+        else:
+            names.add(name.upper())
+    return names
+
+
+def data_dir_from_env() -> Path:
+    return ServiceSettings().data_dir

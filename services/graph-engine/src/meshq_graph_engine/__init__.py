@@ -1,0 +1,1 @@
+"""MeshOptixIQ graph-engine service."""

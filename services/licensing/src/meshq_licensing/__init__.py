@@ -1,0 +1,1 @@
+"""MeshOptixIQ licensing service."""

@@ -1,0 +1,1 @@
+"""MeshOptixIQ mcp-bridge service."""

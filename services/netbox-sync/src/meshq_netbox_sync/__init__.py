@@ -1,0 +1,1 @@
+"""MeshOptixIQ netbox-sync service."""

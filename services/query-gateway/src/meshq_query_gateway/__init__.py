@@ -1,0 +1,1 @@
+"""MeshOptixIQ query-gateway service."""

@@ -1,0 +1,1 @@
+"""MeshOptixIQ soar-dispatcher service."""
