@@ -1,0 +1,3 @@
+from network_discovery.cli.main import main
+
+main()

@@ -1,0 +1,85 @@
+"""``meshq``: run the product, and talk to a running stack.
+
+Errors are one line on stderr with a non-zero exit; no traceback for what a user can fix.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from network_discovery import __version__
+
+__all__ = ["cli", "main"]
+
+
+class UserError(click.ClickException):
+    """An error the user can fix; shown as one line."""
+
+    def show(self, file=None) -> None:  # type: ignore[no-untyped-def,override]
+        click.echo(f"meshq: {self.format_message()}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="meshq")
+def cli() -> None:
+    """MeshOptixIQ: one graph of your network, and answers about it."""
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Load the bundled demo network once the stack is up.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="MESHQ_DATA_DIR",
+    default=None,
+    help="Where data lives (default ~/.meshoptixiq/data; env MESHQ_DATA_DIR).",
+)
+@click.option(
+    "--gateway-port",
+    type=click.IntRange(1, 65535),
+    envvar="MESHQ_GATEWAY_PORT",
+    default=None,
+    help="Port of the REST API (default 8000; env MESHQ_GATEWAY_PORT).",
+)
+def serve(demo: bool, data_dir: Path | None, gateway_port: int | None) -> None:
+    """Run every service on this machine (embedded Kafka, PostgreSQL, Redis, graph store).
+
+    Each of MESHQ_KAFKA_BOOTSTRAP, MESHQ_POSTGRES_URL, MESHQ_REDIS_URL and MEMGRAPH_URI, when
+    set, replaces its embedded part. Ctrl-C stops everything.
+    """
+    try:
+        from meshq_runtime.serve import run_serve
+    except ImportError as exc:  # a customer install without the services
+        raise UserError(
+            f"'meshq serve' needs the MeshOptixIQ services installed ({exc.name} is missing)"
+        ) from exc
+    sys.exit(run_serve(demo=demo, data_dir=data_dir, gateway_port=gateway_port))
+
+
+@cli.group()
+def contracts() -> None:
+    """The event and snapshot contracts, for teams that consume our topics."""
+
+
+@contracts.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def contracts_export(directory: Path) -> None:
+    """Write the JSON Schema of every event type and of the snapshot format to DIRECTORY."""
+    from network_discovery.contracts.schema import export_schemas
+
+    try:
+        written = export_schemas(directory)
+    except OSError as exc:
+        raise UserError(f"cannot write to {directory}: {exc.strerror or exc}") from exc
+    click.echo(f"wrote {len(written)} schema files to {directory}")
+
+
+def main() -> None:
+    cli(prog_name="meshq")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""The graph store interface and its two implementations.
+
+Both take Cypher with parameters only (never user text spliced in) and return rows as dicts.
+Memgraph is reached with the neo4j async driver; LadybugDB runs in-process on disk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+import structlog
+
+from meshq_runtime.settings import GraphSettings, ServiceSettings
+
+__all__ = ["EmbeddedStore", "GraphStore", "MemgraphStore", "open_graph_store"]
+
+log = structlog.get_logger(__name__)
+
+
+class GraphStore(Protocol):
+    dialect: str
+
+    async def execute(self, cypher: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]: ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class EmbeddedStore:
+    """LadybugDB (the maintained fork of Kùzu), on disk, in this process."""
+
+    dialect = "ladybug"
+
+    def __init__(self, path: Path) -> None:
+        import ladybug
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = ladybug.Database(str(path))
+        self._conn = ladybug.AsyncConnection(self._db, max_concurrent_queries=4)
+
+    async def execute(
+        self, cypher: str, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        result = await self._conn.execute(cypher, params or {})
+        results = result if isinstance(result, list) else [result]
+        rows: list[dict[str, Any]] = []
+        for res in results:
+            names = res.get_column_names()
+            rows = [dict(zip(names, values, strict=True)) for values in res.get_all()]
+        return rows
+
+    async def ping(self) -> None:
+        await self.execute("RETURN 1 AS ok")
+
+    async def close(self) -> None:
+        self._conn.close()
+        self._db.close()
+
+
+class MemgraphStore:
+    """Memgraph over Bolt with the neo4j async driver."""
+
+    dialect = "memgraph"
+
+    def __init__(self, uri: str, user: str = "", password: str = "") -> None:
+        from neo4j import AsyncGraphDatabase
+
+        auth = (user, password) if user else None
+        self._driver = AsyncGraphDatabase.driver(uri, auth=auth)
+
+    async def execute(
+        self, cypher: str, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        async with self._driver.session() as session:
+            result = await session.run(cypher, params or {})
+            return [record.data() async for record in result]
+
+    async def ping(self) -> None:
+        await self._driver.verify_connectivity()
+
+    async def close(self) -> None:
+        await self._driver.close()
+
+
+def open_graph_store(settings: Any) -> GraphStore:
+    """Memgraph when ``MEMGRAPH_URI`` is set, else LadybugDB under the data directory."""
+    graph: GraphSettings = settings
+    if graph.memgraph_uri:
+        log.info("graph.store", kind="memgraph", uri=graph.memgraph_uri)
+        return MemgraphStore(
+            graph.memgraph_uri, graph.memgraph_user, graph.memgraph_password.get_secret_value()
+        )
+    base: ServiceSettings = settings
+    path = graph.graph_path or (base.data_dir / "graph" / "meshq.lbug")
+    log.info("graph.store", kind="ladybug", path=str(path))
+    return EmbeddedStore(path)

@@ -1,0 +1,186 @@
+"""What every service's Litestar app shares: probes, correlation ids, problem+json errors."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from http import HTTPStatus
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from litestar import Litestar, Request, Response, get
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+from pydantic import ValidationError
+
+__all__ = [
+    "CORRELATION_HEADER",
+    "Probe",
+    "ProblemError",
+    "ServiceState",
+    "build_app",
+    "problem_response",
+]
+
+log = structlog.get_logger(__name__)
+
+CORRELATION_HEADER = "X-Correlation-ID"
+_CORRELATION_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+PROBLEM_JSON = "application/problem+json"
+
+#: A readiness probe: a name (the dependency) and a coroutine that raises when it is down.
+Probe = tuple[str, Callable[[], Awaitable[Any]]]
+
+
+@dataclass
+class ServiceState:
+    """Typed state a service's lifespan fills in; handlers read it from ``app.state``."""
+
+    service: str
+    probes: list[Probe] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class ProblemError(Exception):
+    """An RFC 9457 problem: raise it from a handler to answer ``application/problem+json``."""
+
+    def __init__(
+        self, status: int, title: str, detail: str = "", *, type_: str = "about:blank", **ext: Any
+    ) -> None:
+        super().__init__(detail or title)
+        self.status, self.title, self.detail, self.type_, self.ext = status, title, detail, type_, ext
+
+
+def problem_response(
+    status: int, title: str, detail: str = "", *, type_: str = "about:blank", **ext: Any
+) -> Response[dict[str, Any]]:
+    body = {"type": type_, "title": title, "status": status, **({"detail": detail} if detail else {})}
+    body.update(ext)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _on_problem(_: Request[Any, Any, Any], exc: ProblemError) -> Response[dict[str, Any]]:
+    return problem_response(exc.status, exc.title, exc.detail, type_=exc.type_, **exc.ext)
+
+
+def _on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            errors.append({"field": item.get("key") or item.get("source"), "message": item.get("message")})
+    return problem_response(400, "Invalid request", exc.detail, errors=errors)
+
+
+def _on_pydantic(_: Request[Any, Any, Any], exc: ValidationError) -> Response[Any]:
+    errors = [
+        {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+    ]
+    return problem_response(422, "Invalid parameters", f"{exc.error_count()} invalid", errors=errors)
+
+
+def _on_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    title = HTTPStatus(exc.status_code).phrase
+    detail = "" if exc.detail == title else exc.detail
+    return problem_response(exc.status_code, title, detail)
+
+
+class CorrelationMiddleware(ASGIMiddleware):
+    """Binds the request's correlation id (``X-Correlation-ID`` or a new one) to the logs."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        incoming = ""
+        for key, value in scope.get("headers", []):
+            if key.decode("latin-1").lower() == CORRELATION_HEADER.lower():
+                incoming = value.decode("latin-1")
+                break
+        cid = incoming if _CORRELATION_RE.match(incoming) else str(uuid.uuid4())
+        scope.setdefault("state", {})["correlation_id"] = cid
+
+        async def send_with_header(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((CORRELATION_HEADER.lower().encode(), cid.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        tokens = structlog.contextvars.bind_contextvars(correlation_id=cid)
+        try:
+            await next_app(scope, receive, send_with_header)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
+
+
+def _probe_routes() -> list[Any]:
+    @get("/health", sync_to_thread=False, include_in_schema=True, tags=["probes"])
+    def health(state: State) -> dict[str, str]:
+        """Alive: the process answers."""
+        return {"status": "ok", "service": state.service.service}
+
+    @get("/ready", tags=["probes"])
+    async def ready(state: State) -> Response[dict[str, Any]]:
+        """Ready: every dependency (broker, stores) answers; 503 names the ones that do not."""
+        svc: ServiceState = state.service
+        results = await asyncio.gather(*(_check(name, fn) for name, fn in svc.probes))
+        down = {name: err for name, err in results if err is not None}
+        checks = {name: ("down" if err else "up") for name, err in results}
+        if down:
+            detail = "; ".join(f"{n} is unreachable: {e}" for n, e in down.items())
+            return problem_response(
+                503, "Service not ready", detail, unavailable=sorted(down), checks=checks,
+                service=svc.service,
+            )
+        return Response({"status": "ready", "service": svc.service, "checks": checks})
+
+    return [health, ready]
+
+
+async def _check(name: str, fn: Callable[[], Awaitable[Any]]) -> tuple[str, str | None]:
+    started = time.monotonic()
+    try:
+        await asyncio.wait_for(fn(), timeout=3.0)
+        return name, None
+    except Exception as exc:
+        log.warning(
+            "ready.probe_failed", dependency=name, error=f"{type(exc).__name__}: {exc}"[:300],
+            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+        return name, f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
+
+
+def build_app(
+    *,
+    service: str,
+    route_handlers: Sequence[Any] = (),
+    lifespan: Callable[[Litestar], AbstractAsyncContextManager[None]] | None = None,
+    state: ServiceState | None = None,
+    openapi_title: str | None = None,
+    middleware_extra: Sequence[Any] = (),
+    **kwargs: Any,
+) -> Litestar:
+    """A Litestar app with /health, /ready, correlation ids and problem+json errors."""
+    from litestar.openapi import OpenAPIConfig
+
+    return Litestar(
+        route_handlers=[*_probe_routes(), *route_handlers],
+        lifespan=[lifespan] if lifespan else [],
+        state=State({"service": state or ServiceState(service=service)}),
+        middleware=[CorrelationMiddleware(), *middleware_extra],
+        logging_config=None,
+        exception_handlers={
+            ProblemError: _on_problem,
+            ValidationException: _on_validation,
+            ValidationError: _on_pydantic,
+            HTTPException: _on_http,
+        },
+        openapi_config=OpenAPIConfig(
+            title=openapi_title or f"MeshOptixIQ {service}", version="0.1.0", path="/schema"
+        ),
+        **kwargs,
+    )

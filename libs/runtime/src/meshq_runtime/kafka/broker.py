@@ -1,0 +1,75 @@
+"""The FastStream KafkaBroker factory and the event publisher."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from faststream.kafka import KafkaBroker
+from network_discovery.contracts.envelope import EventBase
+
+from meshq_runtime.settings import KafkaSettings
+
+__all__ = ["EventBus", "create_broker"]
+
+log = structlog.get_logger(__name__)
+
+
+def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
+    """A broker with durable producer settings.
+
+    ``acks=all`` always; the idempotent producer where the broker supports it (Apache Kafka),
+    off against Tansu (``MESHQ_KAFKA_IDEMPOTENT=false``). Consumers stay idempotent on the event
+    id either way.
+    """
+    return KafkaBroker(
+        settings.kafka_bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=settings.kafka_idempotent,
+        request_timeout_ms=15_000,
+        allow_auto_create_topics=True,
+        graceful_timeout=10.0,
+        logger=None,
+    )
+
+
+class EventBus:
+    """Publishes envelope events on their topic, keyed by subject."""
+
+    def __init__(self, broker: KafkaBroker, settings: KafkaSettings) -> None:
+        self._broker = broker
+        self._settings = settings
+
+    def topic(self, name: str) -> str:
+        return self._settings.topic(name)
+
+    async def publish(self, event: EventBase) -> None:
+        await self.publish_raw(
+            event.topic,
+            key=event.key(),
+            value=event.model_dump_json().encode(),
+            headers={"content-type": "application/json", "x-meshq-type": event.type},
+            correlation_id=event.correlation_id,
+        )
+        log.info(
+            "event.published",
+            topic=event.topic,
+            event_type=event.type,
+            event_id=event.id,
+            correlation_id=event.correlation_id,
+        )
+
+    async def publish_raw(
+        self,
+        topic: str,
+        *,
+        key: bytes | None,
+        value: bytes,
+        headers: dict[str, str] | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        kwargs: dict[str, Any] = {"topic": self.topic(topic), "key": key, "headers": headers or {}}
+        if correlation_id:
+            kwargs["correlation_id"] = correlation_id
+        await self._broker.publish(value, **kwargs)

@@ -1,0 +1,60 @@
+"""PostgreSQL: a pool per service and idempotent schema migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+import structlog
+
+from meshq_runtime.settings import PostgresSettings
+
+__all__ = ["apply_migrations", "create_pool"]
+
+log = structlog.get_logger(__name__)
+
+
+async def create_pool(
+    settings: PostgresSettings, *, min_size: int = 0, max_size: int = 5
+) -> asyncpg.Pool:
+    """A pool; with ``min_size=0`` connections open lazily, so a restart heals by itself."""
+    pool = asyncpg.create_pool(
+        settings.postgres_url.get_secret_value(),
+        min_size=min_size,
+        max_size=max_size,
+        command_timeout=15,
+    )
+    await pool
+    return pool
+
+
+async def apply_migrations(pool: asyncpg.Pool, component: str, statements: Sequence[str]) -> int:
+    """Run each statement once, in order, recording the version reached per component.
+
+    Statements are numbered by position: append new ones, never edit old ones. Concurrent
+    starters serialise on an advisory lock.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('meshq_schema_version'))")
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS meshq_schema_version ("
+            " component text PRIMARY KEY, version integer NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        current = await conn.fetchval(
+            "SELECT version FROM meshq_schema_version WHERE component = $1", component
+        )
+        current = current or 0
+        for version, statement in enumerate(statements, start=1):
+            if version <= current:
+                continue
+            await conn.execute(statement)
+            log.info("postgres.migrated", component=component, version=version)
+        if len(statements) > current:
+            await conn.execute(
+                "INSERT INTO meshq_schema_version (component, version) VALUES ($1, $2)"
+                " ON CONFLICT (component) DO UPDATE SET version = $2, applied_at = now()",
+                component,
+                len(statements),
+            )
+        return len(statements)

@@ -1,0 +1,131 @@
+"""Building blocks of a service's lifespan and its ``python -m`` entry point."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import structlog
+import uvicorn
+from faststream.kafka import KafkaBroker
+from litestar import Litestar
+from redis.asyncio import Redis
+
+from meshq_runtime.http import Probe
+from meshq_runtime.kafka.broker import EventBus, create_broker
+from meshq_runtime.kafka.consumer import EventConsumer
+from meshq_runtime.logging import configure_logging
+from meshq_runtime.settings import KafkaSettings, ServiceSettings
+
+__all__ = [
+    "KafkaClients",
+    "http_probe",
+    "kafka_probe",
+    "open_kafka",
+    "postgres_probe",
+    "redis_probe",
+    "run_service",
+    "service_main",
+    "start_broker",
+]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class KafkaClients:
+    broker: KafkaBroker
+    bus: EventBus
+    consumer: EventConsumer
+
+
+def open_kafka(settings: Any, *, service: str) -> KafkaClients:
+    """Broker, publisher and consumer registry for a service (not started yet)."""
+    broker = create_broker(settings, client_id=f"meshq-{service}")
+    bus = EventBus(broker, settings)
+    consumer = EventConsumer(
+        broker,
+        bus,
+        settings,
+        service=service,
+        service_settings=settings if isinstance(settings, ServiceSettings) else None,
+    )
+    return KafkaClients(broker=broker, bus=bus, consumer=consumer)
+
+
+async def start_broker(broker: KafkaBroker, *, deadline_s: float = 60.0) -> None:
+    """Start the broker, retrying while Kafka is not reachable yet (compose, restarts)."""
+    start = time.monotonic()
+    delay = 0.5
+    while True:
+        try:
+            await broker.start()
+            return
+        except Exception as exc:
+            if time.monotonic() - start > deadline_s:
+                raise RuntimeError(f"Kafka unreachable after {deadline_s:.0f}s: {exc}") from exc
+            log.warning("kafka.start_retry", error=f"{type(exc).__name__}: {exc}"[:300])
+            await broker.stop()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def kafka_probe(broker: KafkaBroker) -> Probe:
+    async def check() -> None:
+        if not await broker.ping(timeout=2.0):
+            raise ConnectionError("broker did not answer")
+
+    return ("kafka", check)
+
+
+def postgres_probe(pool: asyncpg.Pool) -> Probe:
+    async def check() -> None:
+        await pool.fetchval("SELECT 1", timeout=2.0)
+
+    return ("postgres", check)
+
+
+def redis_probe(redis: Redis) -> Probe:
+    async def check() -> None:
+        await redis.ping()
+
+    return ("redis", check)
+
+
+def http_probe(name: str, base_url: str, client: httpx.AsyncClient) -> Probe:
+    async def check() -> None:
+        response = await client.get(f"{base_url.rstrip('/')}/health", timeout=2.0)
+        response.raise_for_status()
+
+    return (name, check)
+
+
+def run_service(
+    create_app: Callable[[Any], Litestar], settings: ServiceSettings, *, service: str, port: int
+) -> None:
+    """Configure logging and serve the app with uvicorn (the ``python -m`` entry point)."""
+    configure_logging(service=service, level=settings.log_level, fmt=settings.log_format)
+    app = create_app(settings)
+    log.info("service.starting", host=settings.host, port=port)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+
+
+def service_main(
+    create_app: Callable[[Any], Litestar], settings_cls: type[ServiceSettings], *, service: str
+) -> None:
+    """The body of every service's ``__main__``: settings from the environment, then serve."""
+    settings = settings_cls()
+    run_service(create_app, settings, service=service, port=settings.port)  # type: ignore[attr-defined]

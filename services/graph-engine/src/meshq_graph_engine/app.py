@@ -1,0 +1,38 @@
+"""The graph engine: owns the topology graph and answers catalogue queries."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from litestar import Litestar
+from meshq_runtime.graph import open_graph_store
+from meshq_runtime.http import ServiceState, build_app
+from meshq_runtime.service import kafka_probe, open_kafka, start_broker
+
+from meshq_graph_engine.controllers import list_queries
+from meshq_graph_engine.settings import Settings
+
+__all__ = ["SERVICE", "create_app"]
+
+SERVICE = "graph-engine"
+
+
+def create_app(settings: Settings) -> Litestar:
+    state = ServiceState(service=SERVICE)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            store = open_graph_store(settings)
+            stack.push_async_callback(store.close)
+            kafka = open_kafka(settings, service=SERVICE)
+            stack.push_async_callback(kafka.broker.stop)
+            await start_broker(kafka.broker)
+            state.probes[:] = [kafka_probe(kafka.broker), ("graph-store", store.ping)]
+            state.extras.update(store=store, bus=kafka.bus, catalogue={})
+            yield
+
+    return build_app(
+        service=SERVICE, route_handlers=[list_queries], lifespan=lifespan, state=state
+    )

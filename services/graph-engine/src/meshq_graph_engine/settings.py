@@ -1,0 +1,10 @@
+"""Graph engine settings."""
+
+from meshq_runtime.settings import GraphSettings, KafkaSettings, ServiceSettings
+from pydantic import Field
+
+__all__ = ["Settings"]
+
+
+class Settings(ServiceSettings, KafkaSettings, GraphSettings):
+    port: int = Field(8001, alias="MESHQ_GRAPH_ENGINE_PORT")

@@ -1,0 +1,32 @@
+"""The SOAR dispatcher: evaluates SOAR rules over recorded audit events and delivers webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from litestar import Litestar
+from meshq_runtime.http import ServiceState, build_app
+from meshq_runtime.service import kafka_probe, open_kafka, start_broker
+
+from meshq_soar_dispatcher.settings import Settings
+
+__all__ = ["SERVICE", "create_app"]
+
+SERVICE = "soar-dispatcher"
+
+
+def create_app(settings: Settings) -> Litestar:
+    state = ServiceState(service=SERVICE)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            kafka = open_kafka(settings, service=SERVICE)
+            stack.push_async_callback(kafka.broker.stop)
+            await start_broker(kafka.broker)
+            state.probes[:] = [kafka_probe(kafka.broker)]
+            state.extras.update(bus=kafka.bus)
+            yield
+
+    return build_app(service=SERVICE, lifespan=lifespan, state=state)
