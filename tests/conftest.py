@@ -36,7 +36,9 @@ class Stack:
 def _reachable(url: str, default_port: int) -> bool:
     parts = urlsplit(url)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), 2):
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 2
+        ):
             return True
     except OSError:
         return False
@@ -61,7 +63,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         started.append(tansu)
         kafka = tansu.bootstrap
 
-    pg_server = os.environ.get("MESHQ_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    pg_server = os.environ.get(
+        "MESHQ_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
     if not _reachable(pg_server, 5432):
         from meshq_runtime.embedded import EmbeddedPostgres
 

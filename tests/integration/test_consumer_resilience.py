@@ -17,7 +17,11 @@ def _event(path: str) -> AuditRequestEvent:
         source="test",
         subject="tester",
         data=AuditRequestData(
-            principal="tester", auth_method="api_key", method="GET", path=path, status=200,
+            principal="tester",
+            auth_method="api_key",
+            method="GET",
+            path=path,
+            status=200,
             elapsed_ms=1.5,
         ),
     )
@@ -48,24 +52,28 @@ async def test_crash_before_commit_redelivers_and_processes_once(service_env, sp
     conn = await asyncpg.connect(stack.postgres_url)
     try:
         # The side effect is durable although the offset was never committed.
-        assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE event_id = $1", event.id) == 1
+        assert (
+            await conn.fetchval("SELECT count(*) FROM audit_log WHERE event_id = $1", event.id) == 1
+        )
 
         restarted = spawn("meshq_audit", service_env, name="a2")
         restarted.wait_healthy()
         records = await collect(
-            bootstrap, prefix + topics.AUDIT_RECORDED.name, count=1,
+            bootstrap,
+            prefix + topics.AUDIT_RECORDED.name,
+            count=1,
             match=lambda r: event.id.encode() in r.value,
         )
         assert records, restarted.tail()
         # Redelivered, recognised, not appended twice.
-        assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE event_id = $1", event.id) == 1
+        assert (
+            await conn.fetchval("SELECT count(*) FROM audit_log WHERE event_id = $1", event.id) == 1
+        )
     finally:
         await conn.close()
     log = restarted.logs()
     assert '"audit.already_recorded"' in log and event.id in log
-    recorded_ids = {
-        ADAPTERS[topics.AUDIT_RECORDED.name].validate_json(r.value).id for r in records
-    }
+    recorded_ids = {ADAPTERS[topics.AUDIT_RECORDED.name].validate_json(r.value).id for r in records}
     assert len(recorded_ids) == 1
 
 
@@ -77,8 +85,11 @@ async def test_malformed_record_is_dead_lettered_and_consumer_moves_on(service_e
     good = _event("/after-garbage")
     wrong_shape = b'{"type": "audit.request", "id": "x"}'
     await _produce(
-        bootstrap, prefix + topics.AUDIT_EVENTS.name,
-        b"\x00not json at all", wrong_shape, good.model_dump_json().encode(),
+        bootstrap,
+        prefix + topics.AUDIT_EVENTS.name,
+        b"\x00not json at all",
+        wrong_shape,
+        good.model_dump_json().encode(),
     )
 
     parked = await collect(bootstrap, prefix + topics.DEAD_LETTER.name, count=2)
@@ -91,7 +102,9 @@ async def test_malformed_record_is_dead_lettered_and_consumer_moves_on(service_e
         assert "ValidationError" in headers["x-meshq-error"]
 
     recorded = await collect(
-        bootstrap, prefix + topics.AUDIT_RECORDED.name, count=1,
+        bootstrap,
+        prefix + topics.AUDIT_RECORDED.name,
+        count=1,
         match=lambda r: good.id.encode() in r.value,
     )
     assert recorded, audit.tail()

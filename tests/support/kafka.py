@@ -12,13 +12,20 @@ __all__ = ["collect"]
 
 
 async def collect(
-    bootstrap: str, topic: str, *, count: int = 1, timeout: float = 30.0,
+    bootstrap: str,
+    topic: str,
+    *,
+    count: int = 1,
+    timeout: float = 30.0,
     match: Any = None,
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Read ``topic`` from the beginning until ``count`` records (that ``match``) arrived."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-        enable_auto_commit=False, group_id=None,
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
     )
     await consumer.start()
     found: list[ConsumerRecord[bytes, bytes]] = []

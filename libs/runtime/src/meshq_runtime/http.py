@@ -6,10 +6,10 @@ import asyncio
 import re
 import time
 import uuid
-from http import HTTPStatus
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 import structlog
@@ -55,13 +55,24 @@ class ProblemError(Exception):
         self, status: int, title: str, detail: str = "", *, type_: str = "about:blank", **ext: Any
     ) -> None:
         super().__init__(detail or title)
-        self.status, self.title, self.detail, self.type_, self.ext = status, title, detail, type_, ext
+        self.status, self.title, self.detail, self.type_, self.ext = (
+            status,
+            title,
+            detail,
+            type_,
+            ext,
+        )
 
 
 def problem_response(
     status: int, title: str, detail: str = "", *, type_: str = "about:blank", **ext: Any
 ) -> Response[dict[str, Any]]:
-    body = {"type": type_, "title": title, "status": status, **({"detail": detail} if detail else {})}
+    body = {
+        "type": type_,
+        "title": title,
+        "status": status,
+        **({"detail": detail} if detail else {}),
+    }
     body.update(ext)
     return Response(body, status_code=status, media_type=PROBLEM_JSON)
 
@@ -74,7 +85,9 @@ def _on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Respo
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            errors.append({"field": item.get("key") or item.get("source"), "message": item.get("message")})
+            errors.append(
+                {"field": item.get("key") or item.get("source"), "message": item.get("message")}
+            )
     return problem_response(400, "Invalid request", exc.detail, errors=errors)
 
 
@@ -82,7 +95,9 @@ def _on_pydantic(_: Request[Any, Any, Any], exc: ValidationError) -> Response[An
     errors = [
         {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
     ]
-    return problem_response(422, "Invalid parameters", f"{exc.error_count()} invalid", errors=errors)
+    return problem_response(
+        422, "Invalid parameters", f"{exc.error_count()} invalid", errors=errors
+    )
 
 
 def _on_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -133,7 +148,11 @@ def _probe_routes() -> list[Any]:
         if down:
             detail = "; ".join(f"{n} is unreachable: {e}" for n, e in down.items())
             return problem_response(
-                503, "Service not ready", detail, unavailable=sorted(down), checks=checks,
+                503,
+                "Service not ready",
+                detail,
+                unavailable=sorted(down),
+                checks=checks,
                 service=svc.service,
             )
         return Response({"status": "ready", "service": svc.service, "checks": checks})
@@ -148,7 +167,9 @@ async def _check(name: str, fn: Callable[[], Awaitable[Any]]) -> tuple[str, str 
         return name, None
     except Exception as exc:
         log.warning(
-            "ready.probe_failed", dependency=name, error=f"{type(exc).__name__}: {exc}"[:300],
+            "ready.probe_failed",
+            dependency=name,
+            error=f"{type(exc).__name__}: {exc}"[:300],
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
         )
         return name, f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__

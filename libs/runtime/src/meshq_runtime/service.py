@@ -20,7 +20,7 @@ from meshq_runtime.http import Probe
 from meshq_runtime.kafka.broker import EventBus, create_broker
 from meshq_runtime.kafka.consumer import EventConsumer
 from meshq_runtime.logging import configure_logging
-from meshq_runtime.settings import KafkaSettings, ServiceSettings
+from meshq_runtime.settings import ServiceSettings
 
 __all__ = [
     "KafkaClients",

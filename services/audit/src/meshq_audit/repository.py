@@ -23,7 +23,7 @@ MIGRATIONS = [
     " recorded_at timestamptz NOT NULL DEFAULT now())",
     "CREATE TABLE IF NOT EXISTS audit_chain_head ("
     " id smallint PRIMARY KEY CHECK (id = 1), seq bigint NOT NULL, entry_hash text NOT NULL)",
-    f"INSERT INTO audit_chain_head (id, seq, entry_hash) VALUES (1, 0, '{GENESIS_HASH}')"
+    "INSERT INTO audit_chain_head (id, seq, entry_hash) VALUES (1, 0, repeat('0', 64))"
     " ON CONFLICT (id) DO NOTHING",
 ]
 

@@ -2,8 +2,7 @@
 
 from meshq_runtime.service import service_main
 
-from meshq_graph_engine.app import create_app
-from meshq_graph_engine.app import SERVICE
+from meshq_graph_engine.app import SERVICE, create_app
 from meshq_graph_engine.settings import Settings
 
 if __name__ == "__main__":

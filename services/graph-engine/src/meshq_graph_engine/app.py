@@ -33,6 +33,4 @@ def create_app(settings: Settings) -> Litestar:
             state.extras.update(store=store, bus=kafka.bus, catalogue={})
             yield
 
-    return build_app(
-        service=SERVICE, route_handlers=[list_queries], lifespan=lifespan, state=state
-    )
+    return build_app(service=SERVICE, route_handlers=[list_queries], lifespan=lifespan, state=state)

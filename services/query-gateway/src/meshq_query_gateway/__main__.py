@@ -2,8 +2,7 @@
 
 from meshq_runtime.service import service_main
 
-from meshq_query_gateway.app import create_app
-from meshq_query_gateway.app import SERVICE
+from meshq_query_gateway.app import SERVICE, create_app
 from meshq_query_gateway.settings import Settings
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
 from meshq_runtime.http import problem_response
 from pydantic import SecretStr
 

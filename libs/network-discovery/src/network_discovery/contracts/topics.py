@@ -80,7 +80,9 @@ NETBOX_SYNC_REQUESTED = Topic(
 DEAD_LETTER = Topic(
     "meshq.dead-letter",
     key="topic",
-    description="Records any consumer could not decode or kept failing on, with the reason in headers.",
+    description=(
+        "Records a consumer could not decode or kept failing on, with the reason in headers."
+    ),
 )
 
 ALL_TOPICS: tuple[Topic, ...] = (

@@ -21,7 +21,9 @@ log = structlog.get_logger(__name__)
 class GraphStore(Protocol):
     dialect: str
 
-    async def execute(self, cypher: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]: ...
+    async def execute(
+        self, cypher: str, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]: ...
 
     async def ping(self) -> None: ...
 

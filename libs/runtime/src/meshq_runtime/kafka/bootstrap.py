@@ -18,7 +18,9 @@ async def ensure_topics(
     settings: KafkaSettings, topics: tuple[Topic, ...] = ALL_TOPICS
 ) -> list[str]:
     """Create the missing topics; return the names created. Safe to run again."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15_000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15_000
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

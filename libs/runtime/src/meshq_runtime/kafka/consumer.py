@@ -147,8 +147,12 @@ class EventConsumer:
                 return None
             except Exception as exc:
                 log.warning(
-                    "event.handler_failed", **where, attempt=attempt, attempts=attempts,
-                    error=_short(exc), exc_info=attempt == attempts,
+                    "event.handler_failed",
+                    **where,
+                    attempt=attempt,
+                    attempts=attempts,
+                    error=_short(exc),
+                    exc_info=attempt == attempts,
                 )
                 if attempt == attempts:
                     return _short(exc)

@@ -1,0 +1,77 @@
+"""Probes, correlation ids and problem+json, on an app built like every service's."""
+
+from __future__ import annotations
+
+from litestar import get
+from litestar.testing import TestClient
+from meshq_runtime.http import ProblemError, ServiceState, build_app
+
+
+async def _up() -> None:
+    return None
+
+
+async def _down() -> None:
+    raise ConnectionRefusedError("connection refused")
+
+
+@get("/boom")
+async def boom() -> None:
+    raise ProblemError(409, "Conflict", "it already exists", field="name")
+
+
+def _client(probes) -> TestClient:
+    state = ServiceState(service="svc", probes=probes)
+    return TestClient(build_app(service="svc", state=state, route_handlers=[boom]))
+
+
+def test_health_is_200_even_when_dependencies_are_down() -> None:
+    with _client([("postgres", _down)]) as client:
+        response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "service": "svc"}
+
+
+def test_ready_names_the_dependency_that_is_down() -> None:
+    with _client([("kafka", _up), ("postgres", _down)]) as client:
+        response = client.get("/ready")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["unavailable"] == ["postgres"]
+    assert body["checks"] == {"kafka": "up", "postgres": "down"}
+    assert "postgres is unreachable" in body["detail"]
+
+
+def test_ready_is_200_when_every_dependency_answers() -> None:
+    with _client([("kafka", _up), ("redis", _up)]) as client:
+        response = client.get("/ready")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"kafka": "up", "redis": "up"}
+
+
+def test_correlation_id_is_echoed_or_generated() -> None:
+    with _client([]) as client:
+        echoed = client.get("/health", headers={"X-Correlation-ID": "abc-123"})
+        generated = client.get("/health")
+        hostile = client.get("/health", headers={"X-Correlation-ID": "a b; drop"})
+    assert echoed.headers["x-correlation-id"] == "abc-123"
+    assert len(generated.headers["x-correlation-id"]) == 36
+    assert hostile.headers["x-correlation-id"] != "a b; drop"
+
+
+def test_problem_errors_are_rfc9457() -> None:
+    with _client([]) as client:
+        response = client.get("/boom")
+        missing = client.get("/nope")
+    assert response.status_code == 409
+    assert response.json() == {
+        "type": "about:blank",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "it already exists",
+        "field": "name",
+    }
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert missing.json()["title"] == "Not Found"
