@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 import structlog
 import uvicorn
+from aiokafka.client import AIOKafkaClient
 from faststream.kafka import KafkaBroker
 from litestar import Litestar
 from redis.asyncio import Redis
@@ -32,6 +33,7 @@ __all__ = [
     "run_service",
     "service_main",
     "start_broker",
+    "wait_for_kafka",
 ]
 
 log = structlog.get_logger(__name__)
@@ -42,6 +44,10 @@ class KafkaClients:
     broker: KafkaBroker
     bus: EventBus
     consumer: EventConsumer
+    bootstrap: str
+
+    async def start(self, *, deadline_s: float = 60.0) -> None:
+        await start_broker(self.broker, self.bootstrap, deadline_s=deadline_s)
 
 
 def open_kafka(settings: Any, *, service: str) -> KafkaClients:
@@ -55,24 +61,34 @@ def open_kafka(settings: Any, *, service: str) -> KafkaClients:
         service=service,
         service_settings=settings if isinstance(settings, ServiceSettings) else None,
     )
-    return KafkaClients(broker=broker, bus=bus, consumer=consumer)
+    return KafkaClients(
+        broker=broker, bus=bus, consumer=consumer, bootstrap=settings.kafka_bootstrap
+    )
 
 
-async def start_broker(broker: KafkaBroker, *, deadline_s: float = 60.0) -> None:
-    """Start the broker, retrying while Kafka is not reachable yet (compose, restarts)."""
+async def start_broker(broker: KafkaBroker, bootstrap: str, *, deadline_s: float = 60.0) -> None:
+    """Start the broker once Kafka answers, waiting while it is not up yet (compose, restarts)."""
+    await wait_for_kafka(bootstrap, deadline_s=deadline_s)
+    await broker.start()
+
+
+async def wait_for_kafka(bootstrap: Any, *, deadline_s: float = 60.0) -> None:
+    """Poll the cluster metadata until Kafka answers, or fail with what went wrong."""
     start = time.monotonic()
-    delay = 0.5
+    delay = 0.25
     while True:
+        client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=5_000)
         try:
-            await broker.start()
+            await client.bootstrap()
             return
         except Exception as exc:
             if time.monotonic() - start > deadline_s:
                 raise RuntimeError(f"Kafka unreachable after {deadline_s:.0f}s: {exc}") from exc
-            log.warning("kafka.start_retry", error=f"{type(exc).__name__}: {exc}"[:300])
-            await broker.stop()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            log.warning("kafka.waiting", error=f"{type(exc).__name__}: {exc}"[:300])
+        finally:
+            await client.close()
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
 
 
 def kafka_probe(broker: KafkaBroker) -> Probe:

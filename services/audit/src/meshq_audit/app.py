@@ -9,7 +9,7 @@ from litestar import Litestar
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.outbox import OutboxRelay
 from meshq_runtime.postgres import apply_migrations, create_pool
-from meshq_runtime.service import kafka_probe, open_kafka, postgres_probe, start_broker
+from meshq_runtime.service import kafka_probe, open_kafka, postgres_probe
 
 from meshq_audit import handlers
 from meshq_audit.repository import MIGRATIONS, AuditRepository
@@ -33,7 +33,7 @@ def create_app(settings: Settings) -> Litestar:
             relay = OutboxRelay(pool, kafka.bus, SERVICE)
             service = AuditService(pool, AuditRepository(pool), relay)
             handlers.register(kafka.consumer, service)
-            await start_broker(kafka.broker)
+            await kafka.start()
             relay.start()
             stack.push_async_callback(relay.stop)
             state.probes[:] = [kafka_probe(kafka.broker), postgres_probe(pool)]

@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from litestar import Litestar
 from meshq_runtime.graph import open_graph_store
 from meshq_runtime.http import ServiceState, build_app
-from meshq_runtime.service import kafka_probe, open_kafka, start_broker
+from meshq_runtime.service import kafka_probe, open_kafka
 
 from meshq_graph_engine.controllers import list_queries
 from meshq_graph_engine.settings import Settings
@@ -28,7 +28,7 @@ def create_app(settings: Settings) -> Litestar:
             stack.push_async_callback(store.close)
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
-            await start_broker(kafka.broker)
+            await kafka.start()
             state.probes[:] = [kafka_probe(kafka.broker), ("graph-store", store.ping)]
             state.extras.update(store=store, bus=kafka.bus, catalogue={})
             yield

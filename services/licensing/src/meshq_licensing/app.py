@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from litestar import Litestar
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.postgres import create_pool
-from meshq_runtime.service import kafka_probe, open_kafka, postgres_probe, start_broker
+from meshq_runtime.service import kafka_probe, open_kafka, postgres_probe
 
 from meshq_licensing.settings import Settings
 
@@ -27,7 +27,7 @@ def create_app(settings: Settings) -> Litestar:
             stack.push_async_callback(pool.close)
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
-            await start_broker(kafka.broker)
+            await kafka.start()
             state.probes[:] = [kafka_probe(kafka.broker), postgres_probe(pool)]
             state.extras.update(pool=pool, bus=kafka.bus)
             yield

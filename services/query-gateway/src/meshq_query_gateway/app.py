@@ -9,7 +9,7 @@ import httpx
 from litestar import Litestar
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.redis import create_redis
-from meshq_runtime.service import http_probe, kafka_probe, open_kafka, redis_probe, start_broker
+from meshq_runtime.service import http_probe, kafka_probe, open_kafka, redis_probe
 
 from meshq_query_gateway.audit import AuditMiddleware
 from meshq_query_gateway.auth import ApiKeyMiddleware
@@ -33,7 +33,7 @@ def create_app(settings: Settings) -> Litestar:
             stack.push_async_callback(graph.aclose)
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
-            await start_broker(kafka.broker)
+            await kafka.start()
             state.probes[:] = [
                 kafka_probe(kafka.broker),
                 redis_probe(redis),

@@ -7,7 +7,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from litestar import Litestar
 from meshq_runtime.http import ServiceState, build_app
-from meshq_runtime.service import kafka_probe, open_kafka, start_broker
+from meshq_runtime.service import kafka_probe, open_kafka
 
 from meshq_soar_dispatcher.settings import Settings
 
@@ -24,7 +24,7 @@ def create_app(settings: Settings) -> Litestar:
         async with AsyncExitStack() as stack:
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
-            await start_broker(kafka.broker)
+            await kafka.start()
             state.probes[:] = [kafka_probe(kafka.broker)]
             state.extras.update(bus=kafka.bus)
             yield
