@@ -1,0 +1,161 @@
+"""The seven services as supervised child processes (``python -m <module>``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import structlog
+
+from meshq_runtime.embedded.ports import LOOPBACK
+from meshq_runtime.embedded.process import child_setup, tail
+
+__all__ = [
+    "SERVICES",
+    "ServiceChild",
+    "ServiceSpec",
+    "StartupError",
+    "stop_all",
+    "wait_healthy",
+]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    key: str  #: its key in endpoints.json
+    module: str  #: run as ``python -m module``
+    port_env: str  #: the variable the service reads its port from
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("licensing", "meshq_licensing", "MESHQ_LICENSING_PORT"),
+    ServiceSpec("graph_engine", "meshq_graph_engine", "MESHQ_GRAPH_ENGINE_PORT"),
+    ServiceSpec("gateway", "meshq_query_gateway", "MESHQ_GATEWAY_PORT"),
+    ServiceSpec("audit", "meshq_audit", "MESHQ_AUDIT_PORT"),
+    ServiceSpec("soar_dispatcher", "meshq_soar_dispatcher", "MESHQ_SOAR_DISPATCHER_PORT"),
+    ServiceSpec("netbox_sync", "meshq_netbox_sync", "MESHQ_NETBOX_SYNC_PORT"),
+    ServiceSpec("mcp", "meshq_mcp_bridge", "MESHQ_MCP_PORT"),
+)
+
+
+class StartupError(RuntimeError):
+    """A service did not come up; the message names it and shows the tail of its log."""
+
+
+@dataclass
+class ServiceChild:
+    spec: ServiceSpec
+    port: int
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def name(self) -> str:
+        return self.spec.key
+
+    def start(self, env: dict[str, str]) -> None:
+        with self.log_path.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", self.spec.module],
+                env={**env, self.spec.port_env: str(self.port)},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                process_group=0,
+                preexec_fn=child_setup(signal.SIGTERM),
+            )
+        log.info("service.spawned", service=self.name, pid=self.proc.pid, port=self.port)
+
+    def poll(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig: int) -> None:
+        """Signal the child's whole process group (it and whatever it forked)."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def tail(self, lines: int = 20) -> str:
+        return tail(self.log_path, lines)
+
+
+def stop_all(children: Sequence[ServiceChild], timeout: float = 10.0) -> None:
+    """SIGTERM every child, wait up to ``timeout`` for all, SIGKILL what is left."""
+    for child in children:
+        if child.running:
+            child.signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for child in children:
+        if child.proc is None:
+            continue
+        try:
+            child.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("service.kill", service=child.name, pid=child.proc.pid)
+            child.signal(signal.SIGKILL)
+            child.proc.wait(timeout=10)
+        child.signal(signal.SIGKILL)  # stragglers left in its group
+
+
+def wait_healthy(
+    children: Sequence[ServiceChild],
+    *,
+    timeout: float = 60.0,
+    interrupted: Callable[[], bool] = lambda: False,
+) -> bool:
+    """Poll ``GET /health`` on every child until all answer 200.
+
+    Returns False when ``interrupted()`` turns true; raises :class:`StartupError` naming the
+    first service that exited or did not answer in time, with the tail of its log.
+    """
+    pending = {c.name: c for c in children}
+    deadline = time.monotonic() + timeout
+    delay = 0.1
+    with httpx.Client(timeout=2.0) as client:
+        while pending:
+            if interrupted():
+                return False
+            for name, child in list(pending.items()):
+                code = child.poll()
+                if code is not None:
+                    raise StartupError(
+                        f"service {name} exited with code {code} while starting "
+                        f"(log {child.log_path}):\n{child.tail()}"
+                    )
+                try:
+                    if client.get(f"{child.url}/health").status_code == 200:
+                        log.info("service.healthy", service=name, url=child.url)
+                        del pending[name]
+                except httpx.HTTPError:
+                    pass
+            if not pending:
+                break
+            if time.monotonic() > deadline:
+                name, child = next(iter(pending.items()))
+                raise StartupError(
+                    f"service {name} did not answer GET /health within {timeout:.0f}s "
+                    f"(log {child.log_path}):\n{child.tail()}"
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.5)
+    return True

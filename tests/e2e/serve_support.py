@@ -1,0 +1,162 @@
+"""Run ``meshq serve`` (the supervisor) as a real process, and watch every process it starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+from support.procs import wait_for
+
+__all__ = ["ServeRun", "alive", "clean_env"]
+
+#: Variables that would make the stack use something other than its embedded parts.
+_REPLACING = {
+    "MESHQ_KAFKA_BOOTSTRAP",
+    "MESHQ_POSTGRES_URL",
+    "MESHQ_REDIS_URL",
+    "MEMGRAPH_URI",
+    "MESHQ_GRAPH_PATH",
+    "MESHQ_DATA_DIR",
+    "API_KEY",
+    "MESHOPTIXIQ_API_KEY",
+    "MESHOPTIXIQ_API_URL",
+    "MESHOPTIXIQ_DEMO_MODE",
+}
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in _REPLACING and not (k.startswith("MESHQ_") and k.endswith("_PORT"))
+    }
+    env.update(MESHQ_LOG_FORMAT="json", **extra)
+    return env
+
+
+def alive(pids: dict[int, float]) -> list[str]:
+    """The processes among ``pids`` (pid -> create time) that still run; zombies and reused
+    pids count as gone."""
+    left = []
+    for pid, created in pids.items():
+        try:
+            proc = psutil.Process(pid)
+            if proc.create_time() == created and proc.status() != psutil.STATUS_ZOMBIE:
+                left.append(f"{pid} {' '.join(proc.cmdline())[:120]}")
+        except psutil.NoSuchProcess:
+            pass
+    return left
+
+
+@dataclass
+class ServeRun:
+    """One ``run_serve`` in a child interpreter (the CLI will replace ``python -c``)."""
+
+    data_dir: Path
+    out_dir: Path
+    demo: bool = False
+    gateway_port: int | None = None
+    env: dict[str, str] = field(default_factory=clean_env)
+    proc: subprocess.Popen[bytes] | None = None
+    descendants: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def endpoints_file(self) -> Path:
+        return self.data_dir / "run" / "endpoints.json"
+
+    @property
+    def stdout_path(self) -> Path:
+        return self.out_dir / "serve.out"
+
+    @property
+    def stderr_path(self) -> Path:
+        return self.out_dir / "serve.err"
+
+    def start(self) -> ServeRun:
+        code = (
+            "import sys, pathlib; from meshq_runtime.serve import run_serve; "
+            f"sys.exit(run_serve(demo={self.demo!r}, data_dir=pathlib.Path({str(self.data_dir)!r}),"
+            f" gateway_port={self.gateway_port!r}))"
+        )
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", code], env=self.env, stdout=out, stderr=err
+            )
+        return self
+
+    def stdout(self) -> str:
+        return self.stdout_path.read_text(errors="replace")
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def _check_running(self) -> None:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(
+                f"meshq serve exited {self.proc.returncode}\n--- stderr ---\n"
+                f"{self.stderr()[-4000:]}\n--- stdout ---\n{self.stdout()[-2000:]}"
+            )
+
+    def wait_up(self, timeout: float = 240.0) -> dict[str, Any]:
+        """Wait for endpoints.json (written once every service is healthy)."""
+
+        def up() -> dict[str, Any] | None:
+            self._check_running()
+            if not self.endpoints_file.exists():
+                return None
+            self.collect_descendants()
+            return json.loads(self.endpoints_file.read_text())
+
+        try:
+            endpoints = wait_for(up, timeout=timeout, interval=0.25, what="meshq serve up")
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}\n--- stderr ---\n{self.stderr()[-4000:]}") from None
+        return endpoints
+
+    def collect_descendants(self) -> dict[int, float]:
+        assert self.proc is not None
+        try:
+            kids = psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return self.descendants
+        for kid in kids:
+            try:
+                self.descendants.setdefault(kid.pid, kid.create_time())
+            except psutil.NoSuchProcess:
+                pass
+        return self.descendants
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout: float = 60.0) -> int:
+        assert self.proc is not None
+        return self.proc.wait(timeout=timeout)
+
+    def kill_everything(self) -> None:
+        """Teardown of last resort: no test leaves a process behind, even a failing one."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.collect_descendants()
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        for pid, created in self.descendants.items():
+            try:
+                proc = psutil.Process(pid)
+                if proc.create_time() == created:
+                    proc.kill()
+            except psutil.NoSuchProcess:
+                pass

@@ -1,0 +1,162 @@
+"""The embedded parts of ``meshq serve``: each starts, is usable, keeps its data where it
+should, stops without leaving a process, and changes no permission outside its data dir."""
+
+from __future__ import annotations
+
+import os
+import stat
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import psutil
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from meshq_runtime.embedded import (
+    EmbeddedError,
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    Tansu,
+    free_port,
+)
+from redis.asyncio import Redis
+from support.procs import wait_for
+
+pytestmark = pytest.mark.integration
+
+IS_ROOT = os.geteuid() == 0
+
+
+def _modes(paths: list[Path]) -> dict[Path, int]:
+    return {p: stat.S_IMODE(p.stat().st_mode) for p in paths if p.exists()}
+
+
+@pytest.fixture
+def watched_modes(tmp_path: Path) -> Iterator[None]:
+    """As root: no directory outside the data dir may change mode (the wheel's own server
+    chmods every parent of its data directory, which is why it is not used)."""
+    watched = [*tmp_path.parents, Path("/var/lib"), Path("/var"), Path("/")]
+    before = _modes(watched)
+    yield
+    if IS_ROOT:
+        after = _modes(watched)
+        changed = {
+            str(p): (oct(before[p]), oct(after.get(p, 0)))
+            for p in before
+            if after.get(p) != before[p]
+        }
+        assert not changed, f"modes changed outside the data dir: {changed}"
+
+
+def _gone(pids: list[int]) -> bool:
+    return not [
+        p
+        for p in pids
+        if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+    ]
+
+
+def _tree(pid: int) -> list[int]:
+    proc = psutil.Process(pid)
+    return [pid, *(c.pid for c in proc.children(recursive=True))]
+
+
+async def test_tansu_produce_and_consume(tmp_path: Path, watched_modes: None) -> None:
+    with Tansu(log_dir=tmp_path) as tansu:
+        assert tansu.pid is not None
+        pids = _tree(tansu.pid)
+        topic = f"embedded-{uuid.uuid4().hex[:8]}"
+        producer = AIOKafkaProducer(bootstrap_servers=tansu.bootstrap, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, b"hello", key=b"k1")
+        finally:
+            await producer.stop()
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=tansu.bootstrap,
+            group_id=f"g-{uuid.uuid4().hex[:8]}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        try:
+            record = await consumer.getone()
+            await consumer.commit()
+        finally:
+            await consumer.stop()
+        assert (record.key, record.value) == (b"k1", b"hello")
+        assert tansu.log_path.exists()
+    assert not tansu.running
+    wait_for(lambda: _gone(pids), timeout=10, what="tansu gone")
+
+
+async def test_postgres_keeps_data_across_restart(tmp_path: Path, watched_modes: None) -> None:
+    data = tmp_path / "data" / "postgres"
+    pg = EmbeddedPostgres(data_dir=data, log_path=tmp_path / "postgres.log")
+    try:
+        pg.start()
+        assert pg.url.endswith("/meshq")
+        conn = await asyncpg.connect(pg.url)
+        try:
+            assert await conn.fetchval("select 1") == 1
+            await conn.execute("create table kept (v text)")
+            await conn.execute("insert into kept values ('survives')")
+        finally:
+            await conn.close()
+        assert pg.pid is not None
+        pids = _tree(pg.pid)
+        pg.stop()
+        wait_for(lambda: _gone(pids), timeout=15, what="postgres gone")
+
+        pg.start()  # same cluster, probably another port
+        conn = await asyncpg.connect(pg.url)
+        try:
+            assert await conn.fetchval("select v from kept") == "survives"
+        finally:
+            await conn.close()
+        if IS_ROOT:  # runs as the system user, from a directory that is ours to create
+            assert psutil.Process(pg.pid).username() == "meshq-postgres"
+            assert not pg.pgdata.is_relative_to(tmp_path)
+            assert (data / "LOCATION").read_text().strip() == str(pg.pgdata)
+        else:
+            assert pg.pgdata == data
+        assert stat.S_IMODE(pg.pgdata.stat().st_mode) == 0o700
+        pids = _tree(pg.pid)
+    finally:
+        pg.purge()
+    wait_for(lambda: _gone(pids), timeout=15, what="postgres gone")
+    assert not pg.pgdata.exists()
+
+
+async def test_redis_keeps_data_across_restart(tmp_path: Path, watched_modes: None) -> None:
+    rd = EmbeddedRedis(data_dir=tmp_path / "redis")
+    try:
+        rd.start()
+        client = Redis.from_url(rd.url)
+        try:
+            await client.set("meshq:test", "kept")
+        finally:
+            await client.aclose()
+        rd.stop()
+        rd.start()
+        client = Redis.from_url(rd.url)
+        try:
+            assert await client.get("meshq:test") == b"kept"
+        finally:
+            await client.aclose()
+        assert rd.pid is not None
+        pids = _tree(rd.pid)
+    finally:
+        rd.stop()
+    wait_for(lambda: _gone(pids), timeout=10, what="redis gone")
+    assert list((tmp_path / "redis").glob("appendonly*"))
+
+
+def test_start_failure_names_the_part_and_shows_its_log(tmp_path: Path) -> None:
+    port = free_port()
+    with Tansu(log_dir=tmp_path / "a", port=port):
+        expected = rf"(?s)tansu could not listen on port {port}.*tansu\.log.*in use"
+        with pytest.raises(EmbeddedError, match=expected):
+            Tansu(log_dir=tmp_path / "b", port=port).start()
