@@ -1,22 +1,117 @@
-"""The graph model and the snapshot format (placeholder, replaced by the full model)."""
+"""The network graph model and the native snapshot format.
 
-from __future__ import annotations
+- :mod:`~network_discovery.model.entities`: devices, interfaces, links, IP addresses,
+  subnets, VLANs, endpoints and BGP peers (frozen pydantic models, each with an ``id``).
+- :mod:`~network_discovery.model.observations`: LLDP/CDP neighbour entries, ARP and MAC-table
+  entries, from which links and endpoints are derived.
+- :mod:`~network_discovery.model.snapshot`: :class:`Snapshot`, what a collection run
+  publishes, with its scope; :mod:`~network_discovery.model.patch`: :class:`MetadataPatch`.
+- :mod:`~network_discovery.model.ids` and :mod:`~network_discovery.model.normalise`: ids from
+  natural keys; MAC, host name, address and interface-name normalisation.
+"""
 
-from typing import Any
+from network_discovery.model.entities import (
+    VLAN,
+    WELL_KNOWN_ROLES,
+    BGPPeer,
+    Device,
+    Endpoint,
+    Interface,
+    InterfaceRef,
+    IPAddress,
+    Link,
+    Subnet,
+)
+from network_discovery.model.fields import (
+    BGPState,
+    Criticality,
+    InterfaceMode,
+    InterfaceStatus,
+    LinkEvidence,
+    MacEntryType,
+    NeighborProtocol,
+)
+from network_discovery.model.ids import (
+    bgp_peer_id,
+    device_id,
+    endpoint_id,
+    interface_id,
+    ip_id,
+    link_id,
+    subnet_id,
+    vlan_id,
+)
+from network_discovery.model.normalise import (
+    canonical_interface_name,
+    normalise_address,
+    normalise_asn,
+    normalise_hostname,
+    normalise_interface_address,
+    normalise_mac,
+    normalise_network,
+    parse_vlan_ranges,
+    short_hostname,
+)
+from network_discovery.model.observations import ArpEntry, MacTableEntry, NeighborObservation
+from network_discovery.model.patch import (
+    PATCHABLE_FIELDS,
+    MetadataPatch,
+    PatchField,
+    PatchSource,
+)
+from network_discovery.model.snapshot import (
+    SNAPSHOT_FORMAT_VERSION,
+    SUPPORTED_FACT_KINDS,
+    FactKind,
+    ScopeEntry,
+    Snapshot,
+)
 
-from pydantic import BaseModel, ConfigDict, Field
-
-__all__ = ["MetadataPatch", "Snapshot"]
-
-
-class Snapshot(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    snapshot_id: str
-    source: str
-    devices: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class MetadataPatch(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    hostname: str
-    fields: dict[str, Any] = Field(default_factory=dict)
+__all__ = [
+    "PATCHABLE_FIELDS",
+    "SNAPSHOT_FORMAT_VERSION",
+    "SUPPORTED_FACT_KINDS",
+    "VLAN",
+    "WELL_KNOWN_ROLES",
+    "ArpEntry",
+    "BGPPeer",
+    "BGPState",
+    "Criticality",
+    "Device",
+    "Endpoint",
+    "FactKind",
+    "IPAddress",
+    "Interface",
+    "InterfaceMode",
+    "InterfaceRef",
+    "InterfaceStatus",
+    "Link",
+    "LinkEvidence",
+    "MacEntryType",
+    "MacTableEntry",
+    "MetadataPatch",
+    "NeighborObservation",
+    "NeighborProtocol",
+    "PatchField",
+    "PatchSource",
+    "ScopeEntry",
+    "Snapshot",
+    "Subnet",
+    "bgp_peer_id",
+    "canonical_interface_name",
+    "device_id",
+    "endpoint_id",
+    "interface_id",
+    "ip_id",
+    "link_id",
+    "normalise_address",
+    "normalise_asn",
+    "normalise_hostname",
+    "normalise_interface_address",
+    "normalise_mac",
+    "normalise_network",
+    "parse_vlan_ranges",
+    "short_hostname",
+    "subnet_id",
+    "vlan_id",
+]

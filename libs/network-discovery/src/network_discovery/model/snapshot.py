@@ -1,0 +1,217 @@
+"""The native snapshot: what one collection run saw, and what it claims to have covered.
+
+A snapshot's ``scope`` names the devices it collected and, for each, the kinds of facts it
+collected there. The graph engine replaces exactly those facts and nothing else: a snapshot of
+three switches leaves the other hundred alone, and a snapshot without ARP leaves ARP-learned
+endpoint addresses alone. Every fact in a snapshot must therefore belong to a device in the
+scope, under a fact kind declared for that device; :class:`Snapshot` refuses anything else
+with an error that names the fact.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from enum import StrEnum
+from typing import Literal, Protocol, Self
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from network_discovery.model.entities import (
+    VLAN,
+    BGPPeer,
+    Device,
+    Endpoint,
+    Interface,
+    IPAddress,
+    Link,
+)
+from network_discovery.model.fields import DeviceRef, ModelBase
+from network_discovery.model.observations import ArpEntry, MacTableEntry, NeighborObservation
+
+__all__ = [
+    "SNAPSHOT_FORMAT_VERSION",
+    "SUPPORTED_FACT_KINDS",
+    "FactKind",
+    "ScopeEntry",
+    "Snapshot",
+]
+
+SNAPSHOT_FORMAT_VERSION: Literal[1] = 1
+_MAX_ERRORS = 20
+
+
+class _OwnedFact(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def device(self) -> str | None: ...
+
+
+class FactKind(StrEnum):
+    """The kinds of facts a snapshot can own for a device."""
+
+    DEVICE = "device"
+    INTERFACES = "interfaces"
+    IP_ADDRESSES = "ip_addresses"
+    VLANS = "vlans"
+    LLDP = "lldp"
+    CDP = "cdp"
+    ARP = "arp"
+    MAC_TABLE = "mac_table"
+    BGP = "bgp"
+    LINKS = "links"
+    ENDPOINTS = "endpoints"
+    #: Reserved for firewall rules and zones (a later change); not accepted yet.
+    FIREWALL = "firewall"
+
+
+#: Kinds a snapshot may declare today.
+SUPPORTED_FACT_KINDS = frozenset(FactKind) - {FactKind.FIREWALL}
+
+
+class ScopeEntry(ModelBase):
+    """One collected device and the kinds of facts collected from it."""
+
+    device: DeviceRef
+    facts: tuple[FactKind, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_facts(self) -> Self:
+        if FactKind.FIREWALL in self.facts:
+            raise ValueError(
+                f"scope of {self.device}: fact kind 'firewall' is reserved and not supported yet"
+            )
+        if len(set(self.facts)) != len(self.facts):
+            raise ValueError(f"scope of {self.device}: a fact kind is listed twice")
+        return self
+
+
+class Snapshot(ModelBase):
+    """Facts from one collection run, with the scope they cover."""
+
+    format_version: Literal[1] = Field(
+        default=SNAPSHOT_FORMAT_VERSION, description="Version of this snapshot format."
+    )
+    snapshot_id: str = Field(
+        min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"
+    )
+    source: str = Field(
+        min_length=1, max_length=64, description="Who produced it: cli, ssh-collector, demo, ..."
+    )
+    collected_at: AwareDatetime
+    scope: tuple[ScopeEntry, ...] = Field(description="The devices collected, with fact kinds.")
+    devices: tuple[Device, ...] = ()
+    interfaces: tuple[Interface, ...] = ()
+    ip_addresses: tuple[IPAddress, ...] = ()
+    vlans: tuple[VLAN, ...] = ()
+    neighbors: tuple[NeighborObservation, ...] = Field(default=(), description="LLDP and CDP.")
+    arp: tuple[ArpEntry, ...] = ()
+    mac_table: tuple[MacTableEntry, ...] = ()
+    bgp_peers: tuple[BGPPeer, ...] = ()
+    links: tuple[Link, ...] = Field(default=(), description="Declared links (optional).")
+    endpoints: tuple[Endpoint, ...] = Field(default=(), description="Known endpoints (optional).")
+
+    # --- validation -------------------------------------------------------------------
+
+    @model_validator(mode="after")
+    def _check_scope(self) -> Self:
+        errors: list[str] = []
+        declared: dict[str, frozenset[FactKind]] = {}
+        for entry in self.scope:
+            if entry.device in declared:
+                errors.append(f"scope: device {entry.device!r} is listed twice")
+            declared[entry.device] = frozenset(entry.facts)
+
+        def owned(where: str, devices: Sequence[str | None], kind: FactKind) -> None:
+            in_scope = [d for d in devices if d is not None and d in declared]
+            if all(d is None for d in devices):
+                errors.append(f"{where}: names no device; every fact belongs to a device")
+            elif not in_scope:
+                named = " or ".join(repr(d) for d in devices if d is not None)
+                errors.append(f"{where}: device {named} is not in the snapshot's scope")
+            elif not any(kind in declared[d] for d in in_scope):
+                errors.append(
+                    f"{where}: fact kind {kind.value!r} is not declared in the scope "
+                    f"for {in_scope[0]!r}"
+                )
+
+        for where, fact_id, devices, kind in self._owned_facts():
+            owned(f"{where} ({fact_id})", devices, kind)
+
+        for i, device in enumerate(self.devices):
+            if not device.managed:
+                errors.append(
+                    f"devices[{i}] ({device.id}): a snapshot lists only the devices it collected; "
+                    "neighbours it saw belong in 'neighbors'"
+                )
+        with_device = Counter(d.id for d in self.devices)
+        for name, kinds in declared.items():
+            if FactKind.DEVICE in kinds and with_device[name] == 0:
+                errors.append(
+                    f"scope: {name!r} declares 'device' but 'devices' has no entry for it"
+                )
+
+        for label, entities in (
+            ("devices", self.devices),
+            ("interfaces", self.interfaces),
+            ("ip_addresses", self.ip_addresses),
+            ("vlans", self.vlans),
+            ("bgp_peers", self.bgp_peers),
+            ("links", self.links),
+            ("endpoints", self.endpoints),
+        ):
+            counts = Counter(e.id for e in entities)
+            errors.extend(
+                f"{label}: {key!r} appears {n} times" for key, n in counts.items() if n > 1
+            )
+
+        if errors:
+            more = len(errors) - _MAX_ERRORS
+            lines = errors[:_MAX_ERRORS] + ([f"... and {more} more"] if more > 0 else [])
+            raise ValueError("invalid snapshot:\n  " + "\n  ".join(lines))
+        return self
+
+    def _owned_facts(self) -> Iterator[tuple[str, str, Sequence[str | None], FactKind]]:
+        """Each fact as (where, id, the devices that may own it, its kind)."""
+        simple: tuple[tuple[str, Sequence[_OwnedFact], FactKind], ...] = (
+            ("interfaces", self.interfaces, FactKind.INTERFACES),
+            ("ip_addresses", self.ip_addresses, FactKind.IP_ADDRESSES),
+            ("vlans", self.vlans, FactKind.VLANS),
+            ("arp", self.arp, FactKind.ARP),
+            ("mac_table", self.mac_table, FactKind.MAC_TABLE),
+            ("bgp_peers", self.bgp_peers, FactKind.BGP),
+            ("endpoints", self.endpoints, FactKind.ENDPOINTS),
+        )
+        for i, device in enumerate(self.devices):
+            yield f"devices[{i}]", device.id, [device.id], FactKind.DEVICE
+        for label, facts, kind in simple:
+            for i, fact in enumerate(facts):
+                yield f"{label}[{i}]", fact.id, [fact.device], kind
+        for i, neighbor in enumerate(self.neighbors):
+            yield f"neighbors[{i}]", neighbor.id, [neighbor.device], FactKind(neighbor.protocol)
+        for i, link in enumerate(self.links):
+            yield f"links[{i}]", link.id, link.devices, FactKind.LINKS
+
+    # --- reading ----------------------------------------------------------------------
+
+    def scope_map(self) -> dict[str, frozenset[FactKind]]:
+        """Device id -> the fact kinds this snapshot owns for it."""
+        return {entry.device: frozenset(entry.facts) for entry in self.scope}
+
+    def counts(self) -> dict[str, int]:
+        """How many facts of each list the snapshot carries (for logs and summaries)."""
+        return {
+            "scope": len(self.scope),
+            "devices": len(self.devices),
+            "interfaces": len(self.interfaces),
+            "ip_addresses": len(self.ip_addresses),
+            "vlans": len(self.vlans),
+            "neighbors": len(self.neighbors),
+            "arp": len(self.arp),
+            "mac_table": len(self.mac_table),
+            "bgp_peers": len(self.bgp_peers),
+            "links": len(self.links),
+            "endpoints": len(self.endpoints),
+        }
