@@ -40,8 +40,18 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("serve") / "data"
 
 
+def _parent_modes(data_dir: Path) -> dict[Path, int]:
+    watched = [*data_dir.parents, Path("/var/lib"), Path.home()]
+    return {p: stat.S_IMODE(p.stat().st_mode) for p in watched if p.exists()}
+
+
 @pytest.fixture(scope="module")
-def serve_run(data_dir: Path) -> Iterator[ServeRun]:
+def modes_before(data_dir: Path) -> dict[Path, int]:
+    return _parent_modes(data_dir)
+
+
+@pytest.fixture(scope="module")
+def serve_run(data_dir: Path, modes_before: dict[Path, int]) -> Iterator[ServeRun]:
     run = ServeRun(
         data_dir=data_dir, out_dir=data_dir.parent / "first", demo=True, gateway_port=free_port()
     )
@@ -129,7 +139,7 @@ def test_second_stack_on_same_data_dir_is_refused(
 
 
 def test_sigint_stops_everything(
-    endpoints: dict[str, Any], serve_run: ServeRun, data_dir: Path
+    endpoints: dict[str, Any], serve_run: ServeRun, data_dir: Path, modes_before: dict[Path, int]
 ) -> None:
     pids = serve_run.collect_descendants()
     assert len(pids) >= 10  # seven services, Tansu, PostgreSQL (and its workers), Redis
@@ -138,6 +148,7 @@ def test_sigint_stops_everything(
     wait_for(lambda: not alive(pids), timeout=15, what="no process left")
     assert not (data_dir / "run" / "endpoints.json").exists()
     assert _mode(data_dir) == 0o700
+    assert _parent_modes(data_dir) == modes_before  # nothing outside the data dir chmod-ed
     assert port_is_free(serve_run.gateway_port or 0)
 
 

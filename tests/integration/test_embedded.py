@@ -20,6 +20,7 @@ from meshq_runtime.embedded import (
     Tansu,
     free_port,
 )
+from meshq_runtime.embedded.datadir import DataDir, DataDirError, load_or_create_api_key
 from redis.asyncio import Redis
 from support.procs import wait_for
 
@@ -160,3 +161,41 @@ def test_start_failure_names_the_part_and_shows_its_log(tmp_path: Path) -> None:
         expected = rf"(?s)tansu could not listen on port {port}.*tansu\.log.*in use"
         with pytest.raises(EmbeddedError, match=expected):
             Tansu(log_dir=tmp_path / "b", port=port).start()
+
+
+def test_data_dir_is_private_and_keeps_its_api_key(tmp_path: Path) -> None:
+    data = DataDir(tmp_path / "home" / ".meshoptixiq" / "data")
+    data.prepare()
+    for path in (data.root, data.root.parent, data.run, data.logs):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+    key = load_or_create_api_key(data.api_key_file)
+    assert len(key) >= 32
+    assert stat.S_IMODE(data.api_key_file.stat().st_mode) == 0o600
+    os.chmod(data.root, 0o755)  # ours (it has run/): tightened again
+    data.prepare()
+    assert stat.S_IMODE(data.root.stat().st_mode) == 0o700
+    assert load_or_create_api_key(data.api_key_file) == key
+
+
+def test_a_foreign_open_directory_is_refused_not_chmodded(tmp_path: Path) -> None:
+    foreign = tmp_path / "documents"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    os.chmod(foreign, 0o755)
+    with pytest.raises(DataDirError, match="chmod 700"):
+        DataDir(foreign).prepare()
+    assert stat.S_IMODE(foreign.stat().st_mode) == 0o755
+
+
+def test_one_supervisor_per_data_dir(tmp_path: Path) -> None:
+    data = DataDir(tmp_path / "data")
+    data.prepare()
+    data.write_endpoints({"pid": 1})  # left by a supervisor that was killed
+    fd = data.lock()
+    try:
+        assert not data.endpoints_file.exists()
+        with pytest.raises(DataDirError, match=rf"already running .*pid {os.getpid()}"):
+            DataDir(tmp_path / "data").lock()
+    finally:
+        os.close(fd)
+    os.close(DataDir(tmp_path / "data").lock())  # free again once the holder is gone

@@ -90,7 +90,7 @@ def run_serve(*, demo: bool, data_dir: Path | None, gateway_port: int | None) ->
     )
     try:
         return serve(options)
-    except (ServeError, DataDirError, EmbeddedError, StartupError) as exc:
+    except (ServeError, DataDirError, EmbeddedError, StartupError, OSError) as exc:
         first, _, rest = str(exc).partition("\n")
         print(f"meshq serve: {first}", file=sys.stderr)
         if rest:
@@ -206,7 +206,8 @@ def _ensure_topics(bootstrap: str) -> None:
     from meshq_runtime.kafka.bootstrap import ensure_topics
     from meshq_runtime.settings import KafkaSettings
 
-    settings = KafkaSettings(MESHQ_KAFKA_BOOTSTRAP=bootstrap)  # the rest from the environment
+    # the prefix, partitions and replication from the environment, the broker from us
+    settings = KafkaSettings().model_copy(update={"kafka_bootstrap": bootstrap})  # type: ignore[call-arg]
     try:
         asyncio.run(asyncio.wait_for(ensure_topics(settings), timeout=60))
     except Exception as exc:
@@ -290,9 +291,12 @@ def serve(options: ServeOptions) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health poll otherwise
     data = DataDir(_resolve_data_dir(options, env))
     data.prepare()
-    data.check_not_running()
-    ports = _pick_ports(options, env)
     lock_fd = data.lock()
+    try:
+        ports = _pick_ports(options, env)
+    except ServeError:
+        os.close(lock_fd)
+        raise
     stack = _Stack()
     with _Signals() as signals:  # still installed while stopping: a second Ctrl-C waits too
         try:

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 __all__ = [
     "DataDir",
     "DataDirError",
@@ -110,6 +108,11 @@ class DataDir:
     def api_key_file(self) -> Path:
         return self.run / "api_key"
 
+    def _is_ours(self) -> bool:
+        """Empty, or laid out by a previous ``meshq serve``: safe for us to tighten."""
+        entries = {p.name for p in self.root.iterdir()}
+        return not entries or "run" in entries
+
     def prepare(self) -> None:
         """Create the directory tree, 0700; an existing root is tightened only if it is ours."""
         root = self.root
@@ -123,6 +126,12 @@ class DataDir:
                     "set MESHQ_DATA_DIR to a directory of your own"
                 )
             if stat.S_IMODE(st.st_mode) != 0o700:
+                if not self._is_ours():
+                    raise DataDirError(
+                        f"data directory {root} is mode {stat.S_IMODE(st.st_mode):o} and holds "
+                        "files that meshq did not create; run 'chmod 700' on it, or set "
+                        "MESHQ_DATA_DIR to a new directory"
+                    )
                 os.chmod(root, 0o700)
         else:
             _mkdir_private(root)
@@ -130,35 +139,27 @@ class DataDir:
             _mkdir_private(sub)
 
     def lock(self) -> int:
-        """Take the supervisor lock; raise if another ``meshq serve`` holds this directory."""
-        fd = os.open(self.run / "serve.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        """Take the supervisor lock, or raise if another ``meshq serve`` runs on this directory.
+
+        The lock (``flock``, released by the kernel when its holder dies, and not inherited by
+        the children) is the truth; an ``endpoints.json`` left by a supervisor that was killed
+        is removed once the lock is ours.
+        """
+        path = self.run / "serve.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise DataDirError(self._already_running_message()) from None
+            holder = path.read_text().strip() or "unknown"
+            raise DataDirError(
+                f"meshq serve is already running on {self.root} (pid {holder}); stop it "
+                "first, or set MESHQ_DATA_DIR to another directory"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
+        self.remove_endpoints()  # stale: its writer no longer holds the lock
         return fd
-
-    def _already_running_message(self) -> str:
-        data = read_endpoints(self.endpoints_file) or {}
-        pid = data.get("pid", "unknown")
-        return (
-            f"meshq serve is already running on {self.root} (pid {pid}); stop it first, or set "
-            "MESHQ_DATA_DIR to another directory"
-        )
-
-    def check_not_running(self) -> None:
-        """Refuse when ``endpoints.json`` names a live supervisor; drop a stale one."""
-        data = read_endpoints(self.endpoints_file)
-        if data is None:
-            return
-        pid = data.get("pid")
-        if isinstance(pid, int) and pid != os.getpid() and psutil.pid_exists(pid):
-            raise DataDirError(self._already_running_message())
-        with contextlib.suppress(FileNotFoundError):
-            self.endpoints_file.unlink()
 
     def write_endpoints(self, data: dict[str, Any]) -> None:
         write_private(self.endpoints_file, json.dumps(data, indent=2) + "\n")

@@ -118,7 +118,8 @@ class EmbeddedProcess:
     # -- public surface ----------------------------------------------------------------------
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if _alive(self._proc) else None
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
 
     @property
     def running(self) -> bool:

@@ -97,4 +97,4 @@ def load_demo(endpoints: dict[str, Any]) -> str:
     except Exception as exc:
         log.error("serve.demo_failed", error=f"{type(exc).__name__}: {exc}"[:500])
         return f"Loading the demo network failed ({type(exc).__name__}: {exc}); see the logs."
-    return str(result or "Demo network loaded.")
+    return f"Demo network loaded (snapshot {result})." if result else "Demo network loaded."
