@@ -57,7 +57,7 @@ def alive(pids: dict[int, float]) -> list[str]:
 
 @dataclass
 class ServeRun:
-    """One ``run_serve`` in a child interpreter (the CLI will replace ``python -c``)."""
+    """One ``meshq serve`` (the CLI, as a user runs it) in a child process."""
 
     data_dir: Path
     out_dir: Path
@@ -80,16 +80,21 @@ class ServeRun:
         return self.out_dir / "serve.err"
 
     def start(self) -> ServeRun:
-        code = (
-            "import sys, pathlib; from meshq_runtime.serve import run_serve; "
-            f"sys.exit(run_serve(demo={self.demo!r}, data_dir=pathlib.Path({str(self.data_dir)!r}),"
-            f" gateway_port={self.gateway_port!r}))"
-        )
+        argv = [
+            sys.executable,
+            "-m",
+            "network_discovery.cli",
+            "serve",
+            "--data-dir",
+            str(self.data_dir),
+        ]
+        if self.demo:
+            argv.append("--demo")
+        if self.gateway_port is not None:
+            argv += ["--gateway-port", str(self.gateway_port)]
         self.out_dir.mkdir(parents=True, exist_ok=True)
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-c", code], env=self.env, stdout=out, stderr=err
-            )
+            self.proc = subprocess.Popen(argv, env=self.env, stdout=out, stderr=err)
         return self
 
     def stdout(self) -> str:

@@ -58,7 +58,7 @@ def summary(endpoints: dict[str, Any], data: DataDir, *, demo_mode: bool) -> str
     if gateway:
         lines += [
             f"  browser  {gateway}/schema",
-            f'  curl     curl -H "X-API-Key: $(cat {key_file})" {gateway}/health',
+            f'  curl     curl -H "X-API-Key: $(cat {key_file})" {gateway}/queries',
         ]
     if "mcp" in endpoints:
         lines += [
