@@ -90,7 +90,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         asyncio.run(_drop_db(pg_server, db))
         for part in reversed(started):
-            part.stop()  # type: ignore[attr-defined]
+            # an embedded PostgreSQL also deletes its cluster (kept outside tmp when root)
+            (getattr(part, "purge", None) or part.stop)()  # type: ignore[attr-defined]
 
 
 async def _create_db(server_url: str, db: str) -> None:

@@ -43,7 +43,7 @@ def test_ready_reports_postgres(service_env, spawn, tmp_path: Path) -> None:
         audit.wait_healthy()
         _assert_goes_down_and_back(audit, pg, "postgres")
     finally:
-        pg.stop()
+        pg.purge()
 
 
 def test_ready_reports_redis(service_env, spawn, tmp_path: Path) -> None:
