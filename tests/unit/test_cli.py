@@ -1,0 +1,32 @@
+"""The meshq command line: help, contracts export, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from network_discovery.cli import cli
+
+
+def test_help_lists_the_commands() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    assert "serve" in result.output and "contracts" in result.output
+
+
+def test_contracts_export_writes_schemas(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["contracts", "export", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    index = json.loads((tmp_path / "out" / "index.json").read_text())
+    assert "meshq.audit.events" in json.dumps(index)
+    assert (tmp_path / "out" / "snapshot.json").exists()
+
+
+def test_contracts_export_to_an_unwritable_place_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = CliRunner().invoke(cli, ["contracts", "export", str(blocker / "sub")])
+    assert result.exit_code != 0
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("meshq: cannot write to")
