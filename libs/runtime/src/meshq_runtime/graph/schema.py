@@ -1,0 +1,160 @@
+"""The graph schema, generated from the pydantic model (never written by hand).
+
+Each node label maps to a model class; its properties come from the model's JSON Schema
+(string, integer, number, boolean and lists of those), plus a few derived properties that
+queries need (an address's bare IP, an interface's device). LadybugDB gets ``CREATE NODE/REL
+TABLE`` statements from these specs; Memgraph gets indexes on ``id``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from network_discovery.model import (
+    VLAN,
+    BGPPeer,
+    Device,
+    Endpoint,
+    Interface,
+    IPAddress,
+    Subnet,
+)
+from pydantic import BaseModel
+
+__all__ = [
+    "NODES",
+    "RELS",
+    "NodeSpec",
+    "RelSpec",
+    "ladybug_ddl",
+    "memgraph_ddl",
+    "node",
+    "rel",
+]
+
+_SCALARS = {"string": "STRING", "integer": "INT64", "number": "DOUBLE", "boolean": "BOOLEAN"}
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    label: str
+    props: dict[str, str]  # name -> LadybugDB type (id excluded)
+    model: type[BaseModel] | None = None
+
+
+@dataclass(frozen=True)
+class RelSpec:
+    name: str
+    src: str
+    dst: str
+    props: dict[str, str] = field(default_factory=dict)
+
+
+def _json_type(schema: dict[str, Any], defs: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        return _json_type(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+    if "anyOf" in schema:
+        kinds = [s for s in schema["anyOf"] if s.get("type") != "null"]
+        return _json_type(kinds[0], defs)
+    if "enum" in schema:
+        return "STRING"
+    kind = schema.get("type")
+    if kind == "array":
+        return _json_type(schema.get("items", {"type": "string"}), defs) + "[]"
+    if kind in _SCALARS:
+        return _SCALARS[kind]
+    raise TypeError(f"no graph type for JSON Schema {schema!r}")
+
+
+def _props(model: type[BaseModel], **extra: str) -> dict[str, str]:
+    schema = model.model_json_schema()
+    defs = schema.get("$defs", {})
+    props = {name: _json_type(sub, defs) for name, sub in schema["properties"].items()}
+    props.update(extra)
+    return props
+
+
+NODES: dict[str, NodeSpec] = {
+    spec.label: spec
+    for spec in (
+        NodeSpec("Device", _props(Device, degree="INT64"), Device),
+        NodeSpec("Interface", _props(Interface), Interface),
+        NodeSpec(
+            "IPAddress",
+            _props(
+                IPAddress, ip="STRING", prefix_length="INT64", version="INT64", network="STRING"
+            ),
+            IPAddress,
+        ),
+        NodeSpec("Subnet", _props(Subnet, version="INT64"), Subnet),
+        NodeSpec("VLAN", _props(VLAN), VLAN),
+        NodeSpec("Endpoint", _props(Endpoint), Endpoint),
+        NodeSpec("BGPPeer", _props(BGPPeer, external="BOOLEAN"), BGPPeer),
+        NodeSpec(
+            "Snapshot",
+            {
+                "source": "STRING",
+                "collected_at": "STRING",
+                "applied_at": "STRING",
+                "scope_devices": "INT64",
+                "summary": "STRING",
+            },
+        ),
+        NodeSpec(
+            "FactSet",
+            {
+                "device": "STRING",
+                "kind": "STRING",
+                "snapshot_id": "STRING",
+                "collected_at": "STRING",
+                "payload": "STRING",
+            },
+        ),
+        NodeSpec("Patch", {"device": "STRING", "payload": "STRING"}),
+    )
+}
+
+RELS: dict[str, RelSpec] = {
+    spec.name: spec
+    for spec in (
+        RelSpec("HAS_INTERFACE", "Device", "Interface"),
+        RelSpec(
+            "CONNECTED_TO", "Interface", "Interface", {"evidence": "STRING", "confidence": "DOUBLE"}
+        ),
+        RelSpec("HAS_IP", "Interface", "IPAddress"),
+        RelSpec("IN_SUBNET", "IPAddress", "Subnet"),
+        RelSpec("HAS_VLAN", "Device", "VLAN"),
+        RelSpec("LOCATED_AT", "Endpoint", "Interface"),
+        RelSpec("HAS_BGP_PEER", "Device", "BGPPeer"),
+    )
+}
+
+
+def node(label: str) -> NodeSpec:
+    return NODES[label]
+
+
+def rel(name: str) -> RelSpec:
+    return RELS[name]
+
+
+def ladybug_ddl() -> list[str]:
+    statements = []
+    for spec in NODES.values():
+        cols = ", ".join(f"{name} {kind}" for name, kind in spec.props.items())
+        statements.append(
+            f"CREATE NODE TABLE IF NOT EXISTS {spec.label}(id STRING PRIMARY KEY, {cols})"
+        )
+    for r in RELS.values():
+        cols = "".join(f", {name} {kind}" for name, kind in r.props.items())
+        statements.append(f"CREATE REL TABLE IF NOT EXISTS {r.name}(FROM {r.src} TO {r.dst}{cols})")
+    return statements
+
+
+def memgraph_ddl() -> list[str]:
+    return [f"CREATE INDEX ON :{label}(id)" for label in NODES] + [
+        "CREATE INDEX ON :Device(hostname)",
+        "CREATE INDEX ON :Endpoint(mac)",
+        "CREATE INDEX ON :IPAddress(ip)",
+    ]

@@ -1,0 +1,30 @@
+"""The query catalogue: every named question the graph answers."""
+
+from __future__ import annotations
+
+from meshq_graph_engine.catalogue import inventory
+from meshq_graph_engine.catalogue.base import (
+    Query,
+    QueryContext,
+    QueryError,
+    QueryResult,
+    describe,
+    run_query,
+)
+
+__all__ = [
+    "REGISTRY",
+    "Query",
+    "QueryContext",
+    "QueryError",
+    "QueryResult",
+    "describe",
+    "run_query",
+]
+
+REGISTRY: dict[str, Query] = {}
+for _module in (inventory,):
+    for _query in _module.QUERIES:
+        if _query.name in REGISTRY:
+            raise RuntimeError(f"query {_query.name} is defined twice")
+        REGISTRY[_query.name] = _query
