@@ -95,8 +95,8 @@ async def merge_rels(store: GraphStore, name: str, rows: Sequence[dict[str, Any]
 async def delete_rels(store: GraphStore, name: str, rows: Sequence[dict[str, Any]]) -> None:
     spec = RELS[name]
     cypher = (
-        f"UNWIND $rows AS r MATCH (a:{spec.src} {{id: r.src}})-[e:{name}]->(b:{spec.dst} {{id: r.dst}})"
-        " DELETE e"
+        f"UNWIND $rows AS r MATCH (a:{spec.src} {{id: r.src}})-[e:{name}]->"
+        f"(b:{spec.dst} {{id: r.dst}}) DELETE e"
     )
     for chunk in _chunks(rows):
         await store.execute(cypher, {"rows": [{"src": r["src"], "dst": r["dst"]} for r in chunk]})
