@@ -69,7 +69,8 @@ async def create_nodes(store: GraphStore, label: str, rows: Sequence[dict[str, A
 
 async def update_nodes(store: GraphStore, label: str, rows: Sequence[dict[str, Any]]) -> None:
     spec = NODES[label]
-    cypher = f"UNWIND $rows AS r MATCH (n:{label} {{id: r.id}}) SET {_assignments(store, 'n', spec.props)}"
+    sets = _assignments(store, "n", spec.props)
+    cypher = f"UNWIND $rows AS r MATCH (n:{label} {{id: r.id}}) SET {sets}"
     for chunk in _chunks(rows):
         await store.execute(cypher, {"rows": [_complete(row, spec.props) for row in chunk]})
 
