@@ -53,7 +53,7 @@ class GraphEngine:
         self.facts = FactStore()
         self.projection = Projection()
         self._lock = asyncio.Lock()
-        self._device_limit = device_limit or (lambda: ("unlimited", None))
+        self.device_limit = device_limit or (lambda: ("unlimited", None))
 
     async def start(self) -> None:
         """Load the facts, re-project, and repair the store where it drifted."""
@@ -89,7 +89,7 @@ class GraphEngine:
             }
             changed, removed = self.facts.replace(snapshot.snapshot_id, collected, grouped)
             target = project(self.facts, self.projection)
-            plan, limit = self._device_limit()
+            plan, limit = self.device_limit()
             count = target.managed_device_count()
             if (
                 limit is not None

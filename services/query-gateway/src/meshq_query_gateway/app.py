@@ -13,7 +13,7 @@ from meshq_runtime.service import http_probe, kafka_probe, open_kafka, redis_pro
 
 from meshq_query_gateway.audit import AuditMiddleware
 from meshq_query_gateway.auth import ApiKeyMiddleware
-from meshq_query_gateway.controllers import list_queries
+from meshq_query_gateway.controllers import ROUTES
 from meshq_query_gateway.settings import Settings
 
 __all__ = ["SERVICE", "create_app"]
@@ -44,7 +44,7 @@ def create_app(settings: Settings) -> Litestar:
 
     return build_app(
         service=SERVICE,
-        route_handlers=[list_queries],
+        route_handlers=ROUTES,
         lifespan=lifespan,
         state=state,
         openapi_title="MeshOptixIQ API",

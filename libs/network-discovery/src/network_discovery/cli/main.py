@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from network_discovery import __version__
+from network_discovery.cli.graph import ingest, query, snapshots
 
 __all__ = ["cli", "main"]
 
@@ -75,6 +76,11 @@ def contracts_export(directory: Path) -> None:
     except OSError as exc:
         raise UserError(f"cannot write to {directory}: {exc.strerror or exc}") from exc
     click.echo(f"wrote {len(written)} schema files to {directory}")
+
+
+cli.add_command(ingest)
+cli.add_command(query)
+cli.add_command(snapshots)
 
 
 def main() -> None:

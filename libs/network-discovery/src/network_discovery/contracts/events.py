@@ -26,6 +26,8 @@ __all__ = [
     "SnapshotChunk",
     "SnapshotChunkData",
     "SnapshotPatch",
+    "SnapshotRejected",
+    "SnapshotRejectedData",
     "SnapshotSubmitted",
     "SoarDeadLettered",
     "SoarDispatchData",
@@ -116,7 +118,23 @@ class TopologyChanged(EventBase):
     data: TopologyChangedData
 
 
-TopologyEvent = Annotated[TopologyChanged, Field(discriminator="type")]
+class SnapshotRejectedData(Payload):
+    snapshot_id: str
+    source: str
+    reason: str = Field(description="Why nothing of the snapshot was applied.")
+    plan: str | None = None
+    limit: int | None = None
+
+
+class SnapshotRejected(EventBase):
+    """A snapshot refused whole (over the plan's device limit, unreadable chunks, ...)."""
+
+    topic: ClassVar[str] = topics.TOPOLOGY_CHANGED.name
+    type: Literal["topology.snapshot_rejected"] = "topology.snapshot_rejected"
+    data: SnapshotRejectedData
+
+
+TopologyEvent = Annotated[TopologyChanged | SnapshotRejected, Field(discriminator="type")]
 
 
 # --- meshq.audit.events / meshq.audit.recorded ----------------------------------------

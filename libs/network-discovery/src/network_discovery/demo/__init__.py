@@ -34,9 +34,26 @@ def load_snapshot() -> Snapshot:
 
 
 def load_demo(endpoints: dict[str, Any]) -> str:
-    """Publish the demo snapshot to a running stack and return its snapshot id.
+    """Publish the demo snapshot to a running stack, wait until it is applied, return its id.
 
-    ``endpoints`` is the stack's ``endpoints.json`` content. Publishing goes through the
-    ingest pipeline, which does not exist yet.
+    ``endpoints`` is the stack's ``endpoints.json`` content (``kafka`` names the broker). The
+    snapshot goes through the same ingest path as ``meshq ingest``.
     """
-    raise NotImplementedError("demo load arrives with the ingest pipeline")
+    import asyncio
+
+    from network_discovery.ingest import publish_snapshot
+
+    snapshot = load_snapshot()
+    outcome = asyncio.run(
+        publish_snapshot(
+            snapshot,
+            bootstrap=endpoints["kafka"],
+            topic_prefix=endpoints.get("topic_prefix", ""),
+            source="demo",
+            wait=True,
+            timeout=180,
+        )
+    )
+    if outcome.rejected:
+        raise RuntimeError(f"the demo snapshot was refused: {outcome.result.data.reason}")  # type: ignore[union-attr]
+    return snapshot.snapshot_id

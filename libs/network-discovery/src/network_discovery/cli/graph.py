@@ -1,0 +1,197 @@
+"""``meshq ingest``, ``meshq query`` and ``meshq snapshots``: talking to a running stack."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+
+from network_discovery.cli.stack import StackNotFound, find_stack
+
+__all__ = ["ingest", "query", "snapshots"]
+
+
+class CommandError(click.ClickException):
+    def show(self, file=None) -> None:  # type: ignore[no-untyped-def,override]
+        click.echo(f"meshq: {self.format_message()}", err=True)
+
+
+def _api(method: str, path: str, body: Any = None) -> Any:
+    url, key = find_stack().need_api()
+    try:
+        response = httpx.request(
+            method, f"{url}{path}", json=body, headers={"X-API-Key": key}, timeout=120
+        )
+    except httpx.HTTPError as exc:
+        raise StackNotFound(
+            f"the REST API at {url} does not answer ({type(exc).__name__}); is 'meshq serve' running?"
+        ) from exc
+    if response.status_code >= 400:
+        try:
+            problem = response.json()
+            detail = problem.get("detail") or problem.get("title")
+        except ValueError:
+            detail = response.text[:300]
+        raise CommandError(f"{response.status_code}: {detail}")
+    return response.json()
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--wait/--no-wait", default=False, help="Return once graph-engine applied it.")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait with --wait.")
+def ingest(path: Path, wait: bool, timeout: float) -> None:
+    """Publish the snapshot at PATH: a native snapshot (JSON/YAML) or a CLI-output directory."""
+    from network_discovery.ingest import IngestInputError, load_path, publish_snapshot
+
+    stack = find_stack()
+    bootstrap = stack.need_kafka()
+    try:
+        snapshot, problems = load_path(path)
+    except IngestInputError as exc:
+        raise CommandError(str(exc)) from exc
+    for problem in problems:
+        click.echo(f"warning: {problem}", err=True)
+    counts = snapshot.counts()
+    click.echo(
+        f"snapshot {snapshot.snapshot_id}: {counts['scope']} devices in scope, "
+        + ", ".join(f"{v} {k}" for k, v in counts.items() if k != "scope" and v)
+    )
+    with click.progressbar(length=1, label="publishing", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        try:
+            outcome = asyncio.run(
+                publish_snapshot(
+                    snapshot,
+                    bootstrap=bootstrap,
+                    topic_prefix=stack.topic_prefix,
+                    wait=wait,
+                    timeout=timeout,
+                    max_message_bytes=int(
+                        os.environ.get("MESHQ_INGEST_MAX_MESSAGE_BYTES", 900_000)
+                    ),
+                    progress=progress,
+                )
+            )
+        except TimeoutError as exc:
+            raise CommandError(str(exc)) from exc
+        except Exception as exc:  # the broker is unreachable, mostly
+            raise CommandError(f"could not publish to Kafka at {bootstrap}: {exc}") from exc
+    click.echo(
+        f"published in {outcome.messages} message(s), correlation id {outcome.correlation_id}"
+    )
+    if outcome.result is None:
+        return
+    data = outcome.result.data
+    if outcome.rejected:
+        raise CommandError(f"snapshot {data.snapshot_id} was refused: {data.reason}")
+    if data.empty:
+        click.echo("applied: nothing changed")
+        return
+    for label, part in (
+        ("added", data.added),
+        ("removed", data.removed),
+        ("updated", data.updated),
+    ):
+        if part:
+            click.echo(f"{label}: " + ", ".join(f"{v} {k}" for k, v in sorted(part.items())))
+
+
+def _parse_param(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise click.BadParameter(f"{text!r} is not k=v", param_hint="--param")
+    key, value = text.split("=", 1)
+    try:
+        parsed: Any = json.loads(value)
+        if not isinstance(parsed, (int, float, bool)) or value.strip() != value:
+            parsed = value
+    except ValueError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def _render(rows: list[dict[str, Any]], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(rows, indent=2, sort_keys=False)
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(v) for k, v in row.items()})
+        return out.getvalue().rstrip("\n")
+    if not rows:
+        return "(no rows)"
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--param", "-p", "params", multiple=True, help="A parameter as k=v (repeatable).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+def query(name: str, params: tuple[str, ...], fmt: str) -> None:
+    """Run the catalogue query NAME (see 'meshq query list')."""
+    if name == "list":
+        for item in _api("GET", "/queries"):
+            click.echo(f"{item['name']:<28} {item['category']:<11} {item['summary']}")
+        return
+    body = dict(_parse_param(p) for p in params)
+    result = _api("POST", f"/queries/{name}", body)
+    click.echo(_render(result["rows"], fmt))
+
+
+@click.command()
+@click.option("--diff", nargs=2, metavar="FROM TO", default=None, help="Compare two snapshots.")
+def snapshots(diff: tuple[str, str] | None) -> None:
+    """List applied snapshots, or show what changed between two of them."""
+    if diff:
+        click.echo(json.dumps(_api("GET", f"/snapshots/{diff[0]}/diff/{diff[1]}"), indent=2))
+        return
+    rows = _api("GET", "/snapshots")
+    view = [
+        {
+            "snapshot": r["snapshot_id"],
+            "source": r["source"],
+            "collected_at": r["collected_at"],
+            "devices": r["scope_devices"],
+            "added": sum((r.get("added") or {}).values()),
+            "removed": sum((r.get("removed") or {}).values()),
+            "updated": sum((r.get("updated") or {}).values()),
+        }
+        for r in rows
+    ]
+    click.echo(_render(view, "table"))

@@ -1,0 +1,168 @@
+"""Publish a snapshot on ``meshq.ingest.snapshots`` and, if asked, wait for graph-engine's answer.
+
+A snapshot whose message would exceed the broker's limit (1 MiB by default) is split into
+chunks of at most ``max_message_bytes``: each chunk carries its index, the count and the
+SHA-256 of the whole, all share the snapshot's key (so they keep their order on one
+partition), and graph-engine stores them until the last one arrives, then checks the hash and
+applies the snapshot whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from network_discovery.contracts import topics
+from network_discovery.contracts.envelope import new_event_id
+from network_discovery.contracts.events import (
+    ADAPTERS,
+    SnapshotChunk,
+    SnapshotChunkData,
+    SnapshotRejected,
+    SnapshotSubmitted,
+    TopologyChanged,
+)
+from network_discovery.model import Snapshot
+
+__all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "IngestOutcome", "publish_snapshot", "split_snapshot"]
+
+#: Leaves room under Kafka's default 1 MiB message limit for the envelope and headers.
+DEFAULT_MAX_MESSAGE_BYTES = 900_000
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    snapshot_id: str
+    correlation_id: str
+    messages: int
+    result: TopologyChanged | SnapshotRejected | None = None
+
+    @property
+    def rejected(self) -> bool:
+        return isinstance(self.result, SnapshotRejected)
+
+
+def split_snapshot(
+    snapshot: Snapshot, *, correlation_id: str, source: str, max_message_bytes: int
+) -> list[SnapshotSubmitted | SnapshotChunk]:
+    whole = SnapshotSubmitted(
+        source=source, subject=snapshot.source, correlation_id=correlation_id, data=snapshot
+    )
+    if len(whole.model_dump_json()) <= max_message_bytes:
+        return [whole]
+    raw = snapshot.model_dump_json().encode()
+    digest = hashlib.sha256(raw).hexdigest()
+    piece = max(1024, (max_message_bytes - 2048) * 3 // 4)  # base64 grows by 4/3
+    parts = [raw[i : i + piece] for i in range(0, len(raw), piece)]
+    return [
+        SnapshotChunk(
+            source=source,
+            subject=snapshot.source,
+            correlation_id=correlation_id,
+            data=SnapshotChunkData(
+                snapshot_id=snapshot.snapshot_id,
+                index=i,
+                count=len(parts),
+                sha256=digest,
+                content=base64.b64encode(part).decode(),
+            ),
+        )
+        for i, part in enumerate(parts)
+    ]
+
+
+async def _tail(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+    """A consumer positioned at the end of ``topic`` (so it sees only what comes next)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    partitions = consumer.partitions_for_topic(topic)
+    if partitions is None:
+        await consumer._client.force_metadata_update()
+        partitions = consumer.partitions_for_topic(topic) or set()
+    assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(assigned)
+    await consumer.seek_to_end(*assigned)
+    for tp in assigned:
+        await consumer.position(tp)
+    return consumer
+
+
+async def publish_snapshot(
+    snapshot: Snapshot,
+    *,
+    bootstrap: str,
+    topic_prefix: str = "",
+    source: str = "meshq-cli",
+    wait: bool = False,
+    timeout: float = 300.0,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestOutcome:
+    correlation_id = new_event_id()
+    messages = split_snapshot(
+        snapshot, correlation_id=correlation_id, source=source, max_message_bytes=max_message_bytes
+    )
+    changed_topic = topic_prefix + topics.TOPOLOGY_CHANGED.name
+    tail = await _tail(bootstrap, changed_topic) if wait else None
+    try:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap,
+            acks="all",
+            max_request_size=max(1_048_576, max_message_bytes + 65_536),
+        )
+        await producer.start()
+        try:
+            for i, message in enumerate(messages, start=1):
+                await producer.send_and_wait(
+                    topic_prefix + topics.INGEST_SNAPSHOTS.name,
+                    message.model_dump_json().encode(),
+                    key=message.key(),
+                    headers=[
+                        ("content-type", b"application/json"),
+                        ("x-meshq-type", message.type.encode()),
+                    ],
+                )
+                if progress:
+                    progress(i, len(messages))
+        finally:
+            await producer.stop()
+        result = (
+            await _await_result(tail, snapshot.snapshot_id, correlation_id, timeout)
+            if tail
+            else None
+        )
+    finally:
+        if tail is not None:
+            await tail.stop()
+    return IngestOutcome(snapshot.snapshot_id, correlation_id, len(messages), result)
+
+
+async def _await_result(
+    consumer: AIOKafkaConsumer, snapshot_id: str, correlation_id: str, timeout: float
+) -> TopologyChanged | SnapshotRejected:
+    adapter = ADAPTERS[topics.TOPOLOGY_CHANGED.name]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        batches: dict[Any, Any] = await consumer.getmany(timeout_ms=500)
+        for records in batches.values():
+            for record in records:
+                try:
+                    event = adapter.validate_json(record.value)
+                except ValueError:
+                    continue
+                if event.data.snapshot_id == snapshot_id and event.correlation_id == correlation_id:
+                    return event
+        await asyncio.sleep(0)
+    raise TimeoutError(
+        f"graph-engine did not report on snapshot {snapshot_id} within {timeout:.0f}s "
+        "(is the graph engine running? its log is in the data directory's logs/)"
+    )
