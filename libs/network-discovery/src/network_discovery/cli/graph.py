@@ -32,7 +32,8 @@ def _api(method: str, path: str, body: Any = None) -> Any:
         )
     except httpx.HTTPError as exc:
         raise StackNotFound(
-            f"the REST API at {url} does not answer ({type(exc).__name__}); is 'meshq serve' running?"
+            f"the REST API at {url} does not answer ({type(exc).__name__}); "
+            "is 'meshq serve' running?"
         ) from exc
     if response.status_code >= 400:
         try:
