@@ -26,7 +26,11 @@ COUNTED_NODES = {
 COUNTED_RELS = {"CONNECTED_TO": "links"}
 
 #: Properties that move on every collection without the network changing.
-_VOLATILE = {"Endpoint": {"last_seen"}, "BGPPeer": {"uptime_seconds"}}
+_VOLATILE = {
+    "Endpoint": {"last_seen"},
+    "BGPPeer": {"uptime_seconds"},
+    "Device": {"degree"},  # derived from links, which the diff counts already
+}
 
 PROJECTED_LABELS = tuple(COUNTED_NODES)
 PROJECTED_RELS = tuple(RELS)

@@ -1,0 +1,156 @@
+"""Snapshots through the real broker into a real graph-engine process."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from network_discovery.contracts import topics
+from network_discovery.contracts.events import (
+    SnapshotChunk,
+    SnapshotChunkData,
+    SnapshotRejected,
+    TopologyChanged,
+)
+from network_discovery.demo import load_snapshot, snapshot_text
+from network_discovery.ingest import publish_snapshot
+from network_discovery.ingest.publish import _await_result, _tail
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def graph_engine(service_env, spawn):
+    proc = spawn("meshq_graph_engine", service_env)
+    proc.wait_healthy()
+    return proc
+
+
+async def test_snapshot_applied_then_reingest_is_empty(service_env, graph_engine) -> None:
+    kw = {
+        "bootstrap": service_env["MESHQ_KAFKA_BOOTSTRAP"],
+        "topic_prefix": service_env["MESHQ_KAFKA_TOPIC_PREFIX"],
+        "wait": True,
+        "timeout": 90,
+    }
+    snapshot = load_snapshot()
+    first = await publish_snapshot(snapshot, **kw)
+    assert isinstance(first.result, TopologyChanged), graph_engine.tail()
+    assert first.messages == 1
+    assert first.result.data.added["devices"] >= 30
+    assert first.result.correlation_id == first.correlation_id
+
+    # The same snapshot again, split into chunks this time: nothing changes.
+    again = await publish_snapshot(snapshot, max_message_bytes=120_000, **kw)
+    assert again.messages > 1
+    assert isinstance(again.result, TopologyChanged)
+    assert again.result.data.empty
+    assert again.result.data.added == again.result.data.removed == {}
+
+
+async def test_chunks_that_do_not_add_up_are_refused(service_env, graph_engine) -> None:
+    bootstrap = service_env["MESHQ_KAFKA_BOOTSTRAP"]
+    prefix = service_env["MESHQ_KAFKA_TOPIC_PREFIX"]
+    raw = snapshot_text().encode()
+    half = len(raw) // 2
+    chunks = [
+        SnapshotChunk(
+            source="test",
+            subject="test",
+            correlation_id="corr-bad-chunks",
+            data=SnapshotChunkData(
+                snapshot_id="tampered",
+                index=i,
+                count=2,
+                sha256="0" * 64,
+                content=base64.b64encode(part).decode(),
+            ),
+        )
+        for i, part in enumerate((raw[:half], raw[half:]))
+    ]
+    tail = await _tail(bootstrap, prefix + topics.TOPOLOGY_CHANGED.name)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for chunk in chunks:
+            await producer.send_and_wait(
+                prefix + topics.INGEST_SNAPSHOTS.name, chunk.model_dump_json().encode(), key=b"test"
+            )
+        result = await _await_result(tail, "tampered", "corr-bad-chunks", 60)
+    finally:
+        await producer.stop()
+        await tail.stop()
+    assert isinstance(result, SnapshotRejected)
+    assert "SHA-256" in result.data.reason
+
+
+def test_meshq_ingest_cli_waits_and_prints_the_diff(
+    service_env, graph_engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "demo.json"
+    path.write_text(snapshot_text())
+    env = {**service_env, "MESHQ_DATA_DIR": str(tmp_path / "nowhere")}
+    import os
+
+    run_env = {**os.environ, **env}
+    first = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "network_discovery.cli",
+            "ingest",
+            str(path),
+            "--wait",
+            "--timeout",
+            "90",
+        ],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
+    assert first.returncode == 0, first.stderr
+    assert "added:" in first.stdout and "devices" in first.stdout
+    second = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "network_discovery.cli",
+            "ingest",
+            str(path),
+            "--wait",
+            "--timeout",
+            "90",
+        ],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
+    assert second.returncode == 0, second.stderr
+    assert "applied: nothing changed" in second.stdout
+
+
+def test_meshq_ingest_without_a_stack_says_how_to_start_one(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MESHQ_", "MESHOPTIXIQ_"))}
+    env["MESHQ_DATA_DIR"] = str(tmp_path)
+    path = tmp_path / "demo.json"
+    path.write_text(snapshot_text())
+    result = subprocess.run(
+        [sys.executable, "-m", "network_discovery.cli", "ingest", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "meshq: no running MeshOptixIQ stack found: start one with 'meshq serve' (or 'make run'), "
+        "or set MESHOPTIXIQ_API_URL, MESHOPTIXIQ_API_KEY and MESHQ_KAFKA_BOOTSTRAP"
+    ]
