@@ -132,6 +132,7 @@ class GraphEngine:
 
     def _restore(self, saved: dict[FactKey, tuple[Any, Any, Any]]) -> None:
         for key, (facts, origin, seen) in saved.items():
+            self.facts.parsed.pop(key, None)
             if facts is None:
                 self.facts.sets.pop(key, None)
                 self.facts.origin.pop(key, None)

@@ -63,6 +63,8 @@ class FactStore:
         self.origin: dict[FactKey, str] = {}  # snapshot that last wrote the set
         self.seen: dict[FactKey, str] = {}  # when that snapshot collected it (ISO 8601)
         self.patches: dict[str, dict[str, Any]] = {}  # device id -> merged changes
+        #: validated models per fact set, dropped whenever the set changes
+        self.parsed: dict[FactKey, list[Any]] = {}
 
     def load(self, rows: Iterable[dict[str, Any]], patches: Iterable[dict[str, Any]]) -> None:
         for row in rows:
@@ -83,6 +85,7 @@ class FactStore:
             if facts:
                 if self.sets.get(key) != facts:
                     changed.append(key)
+                    self.parsed.pop(key, None)
                 self.sets[key] = facts
                 self.origin[key] = snapshot_id
                 self.seen[key] = collected_at
@@ -91,6 +94,7 @@ class FactStore:
                 del self.sets[key]
                 self.origin.pop(key, None)
                 self.seen.pop(key, None)
+                self.parsed.pop(key, None)
         return changed, removed
 
     def apply_patch(self, patch: MetadataPatch) -> dict[str, Any]:
@@ -104,6 +108,18 @@ class FactStore:
         for (_, k), facts in self.sets.items():
             if k == kind.value:
                 out.extend(facts)
+        return out
+
+    def models_of_kind(self, kind: FactKind, cls: Any) -> list[Any]:
+        """The facts of one kind as validated models (cached per fact set)."""
+        out: list[Any] = []
+        for key, facts in self.sets.items():
+            if key[1] != kind.value:
+                continue
+            models = self.parsed.get(key)
+            if models is None:
+                models = self.parsed[key] = [cls.model_validate(f) for f in facts]
+            out.extend(models)
         return out
 
     def managed_devices(self) -> set[str]:

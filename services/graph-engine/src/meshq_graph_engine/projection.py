@@ -68,9 +68,9 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
 
 def load_facts(store: FactStore) -> Facts:
     def models(kind: FactKind, cls: Any) -> list[Any]:
-        return [cls.model_validate(f) for f in store.of_kind(kind)]
+        return store.models_of_kind(kind, cls)
 
-    devices = [Device.model_validate(f) for f in store.of_kind(FactKind.DEVICE)]
+    devices = models(FactKind.DEVICE, Device)
     patched = []
     for device in devices:
         changes = store.patches.get(device.id)

@@ -42,12 +42,34 @@ __all__ = [
 
 
 class LicenseStateData(Payload):
+    """The installation's license as its agent sees it; ``plan``/``features`` are what gates use.
+
+    ``revision`` grows with every change the agent publishes: a follower keeps the highest.
+    """
+
     plan: Literal["community", "starter", "pro", "enterprise"]
-    status: Literal["active", "grace", "restricted", "expired", "invalid", "community", "demo"]
+    status: Literal[
+        "active",
+        "grace",
+        "restricted",
+        "expired",
+        "invalid",
+        "community",
+        "demo",
+        "unverified",
+        "not_found",
+        "device_limit",
+    ]
     features: dict[str, bool | int]
     expires: datetime | None = None
     grace_hours_left: float | None = None
     message: str = ""
+    revision: int = Field(default=0, ge=0)
+    installation_id: str = Field(default="", max_length=64)
+    licensed_plan: Literal["community", "starter", "pro", "enterprise"] = "community"
+    last_validated: datetime | None = None
+    devices_registered: int | None = None
+    devices_allowed: int | None = None
 
 
 class LicenseState(EventBase):
