@@ -1,0 +1,32 @@
+"""Parsing real device output into the native snapshot.
+
+A directory laid out as ``DIR/<hostname>/<command>.txt`` plus ``DIR/<hostname>/meta.yaml``
+(which names the platform) is read with TextFSM: ntc-templates' templates where they fit the
+output devices print, our own under ``parsers/templates`` where they do not. See
+``docs/ingest-cli-output.md`` for the layout, the file names and what each yields.
+"""
+
+from network_discovery.parsers._commands import COMMANDS, PLATFORMS, CommandSpec, find_command
+from network_discovery.parsers._device import DeviceFacts, parse_device
+from network_discovery.parsers.directory import (
+    META_FILE,
+    META_KEYS,
+    load_snapshot_file,
+    parse_directory,
+)
+from network_discovery.parsers.report import ParseIssue, ParseReport
+
+__all__ = [
+    "COMMANDS",
+    "META_FILE",
+    "META_KEYS",
+    "PLATFORMS",
+    "CommandSpec",
+    "DeviceFacts",
+    "ParseIssue",
+    "ParseReport",
+    "find_command",
+    "load_snapshot_file",
+    "parse_device",
+    "parse_directory",
+]

@@ -1,0 +1,320 @@
+"""Which command files are understood on which platform, and how each is read.
+
+A command file is named after the command, spaces as underscores, with ``.txt``:
+``show lldp neighbors detail`` -> ``show_lldp_neighbors_detail.txt``. A few commands have
+more than one accepted name (see ``aliases``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from network_discovery.model import FactKind
+from network_discovery.parsers import _map_inventory as inv
+from network_discovery.parsers import _map_observations as obs
+from network_discovery.parsers._context import DeviceContext, Partial
+from network_discovery.parsers._textfsm import TemplateRef
+
+__all__ = ["COMMANDS", "PLATFORMS", "CommandSpec", "find_command"]
+
+Mapper = Callable[[dict[str, Any], DeviceContext], Iterator[Partial]]
+K = FactKind
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """One command on one platform: its template, the fact kinds it yields, its mapper.
+
+    ``group`` names commands that say the same thing in a brief and a detailed form
+    (``lldp``, ``cdp``): when both files are there, the one with the higher ``rank`` wins.
+    """
+
+    command: str
+    template: TemplateRef
+    kinds: tuple[FactKind, ...]
+    mapper: Mapper
+    aliases: tuple[str, ...] = ()
+    group: str | None = None
+    rank: int = 0
+
+    @property
+    def file_stem(self) -> str:
+        return self.command.replace(" ", "_")
+
+
+def _ntc(name: str) -> TemplateRef:
+    return TemplateRef(name, "ntc")
+
+
+def _own(name: str) -> TemplateRef:
+    return TemplateRef(name, "own")
+
+
+def _common(p: str) -> list[CommandSpec]:
+    return [
+        CommandSpec(
+            "show version", _ntc(f"{p}_show_version.textfsm"), (K.DEVICE,), inv.map_version
+        ),
+        CommandSpec(
+            "show lldp neighbors detail",
+            _ntc(f"{p}_show_lldp_neighbors_detail.textfsm"),
+            (K.LLDP,),
+            obs.map_lldp,
+            group="lldp",
+            rank=1,
+        ),
+        CommandSpec(
+            "show lldp neighbors",
+            _ntc(f"{p}_show_lldp_neighbors.textfsm"),
+            (K.LLDP,),
+            obs.map_lldp_brief,
+            group="lldp",
+        ),
+    ]
+
+
+def _cdp(p: str) -> list[CommandSpec]:
+    return [
+        CommandSpec(
+            "show cdp neighbors detail",
+            _ntc(f"{p}_show_cdp_neighbors_detail.textfsm"),
+            (K.CDP,),
+            obs.map_cdp,
+            group="cdp",
+            rank=1,
+        ),
+        CommandSpec(
+            "show cdp neighbors",
+            _ntc(f"{p}_show_cdp_neighbors.textfsm"),
+            (K.CDP,),
+            obs.map_cdp_brief,
+            group="cdp",
+        ),
+    ]
+
+
+_IOS = [
+    *_common("cisco_ios"),
+    *_cdp("cisco_ios"),
+    CommandSpec(
+        "show interfaces",
+        _ntc("cisco_ios_show_interfaces.textfsm"),
+        (K.INTERFACES, K.IP_ADDRESSES),
+        inv.map_interfaces_detail,
+    ),
+    CommandSpec(
+        "show interfaces status",
+        _ntc("cisco_ios_show_interfaces_status.textfsm"),
+        (K.INTERFACES,),
+        inv.map_interface_status,
+        aliases=("show_interface_status",),
+    ),
+    CommandSpec(
+        "show ip interface",
+        _ntc("cisco_ios_show_ip_interface.textfsm"),
+        (K.IP_ADDRESSES,),
+        inv.map_ios_ip_interface,
+    ),
+    CommandSpec(
+        "show ip interface brief",
+        _ntc("cisco_ios_show_ip_interface_brief.textfsm"),
+        (K.INTERFACES,),
+        inv.map_ip_brief_status,
+    ),
+    CommandSpec(
+        "show ip arp",
+        _ntc("cisco_ios_show_ip_arp.textfsm"),
+        (K.ARP,),
+        obs.map_arp,
+        aliases=("show_arp",),
+    ),
+    CommandSpec(
+        "show mac address-table",
+        _ntc("cisco_ios_show_mac-address-table.textfsm"),
+        (K.MAC_TABLE,),
+        obs.map_mac_table,
+        aliases=("show_mac-address-table", "show_mac_address_table"),
+    ),
+    CommandSpec(
+        "show vlan brief",
+        _ntc("cisco_ios_show_vlan.textfsm"),
+        (K.VLANS,),
+        obs.map_vlan,
+        aliases=("show_vlan",),
+    ),
+    CommandSpec(
+        "show ip bgp summary",
+        _ntc("cisco_ios_show_ip_bgp_summary.textfsm"),
+        (K.BGP,),
+        obs.map_bgp_summary,
+        aliases=("show_bgp_summary", "show_bgp_ipv4_unicast_summary"),
+    ),
+]
+
+_NXOS = [
+    *_common("cisco_nxos"),
+    *_cdp("cisco_nxos"),
+    CommandSpec(
+        "show interface",
+        _ntc("cisco_nxos_show_interface.textfsm"),
+        (K.INTERFACES, K.IP_ADDRESSES),
+        inv.map_interfaces_detail,
+        aliases=("show_interfaces",),
+    ),
+    CommandSpec(
+        "show interface status",
+        _ntc("cisco_nxos_show_interface_status.textfsm"),
+        (K.INTERFACES,),
+        inv.map_interface_status,
+        aliases=("show_interfaces_status",),
+    ),
+    CommandSpec(
+        "show ip interface vrf all",
+        _ntc("cisco_nxos_show_ip_interface_vrf_all.textfsm"),
+        (K.IP_ADDRESSES,),
+        inv.map_nxos_ip_interface,
+    ),
+    CommandSpec(
+        "show ip interface",
+        _ntc("cisco_nxos_show_ip_interface.textfsm"),
+        (K.IP_ADDRESSES,),
+        inv.map_nxos_ip_interface,
+    ),
+    CommandSpec(
+        "show ip interface brief",
+        _ntc("cisco_nxos_show_ip_interface_brief.textfsm"),
+        (K.INTERFACES,),
+        inv.map_ip_brief_status,
+    ),
+    CommandSpec("show ip arp", _ntc("cisco_nxos_show_ip_arp.textfsm"), (K.ARP,), obs.map_arp),
+    CommandSpec(
+        "show mac address-table",
+        _ntc("cisco_nxos_show_mac_address-table.textfsm"),
+        (K.MAC_TABLE,),
+        obs.map_mac_table,
+        aliases=("show_mac_address_table", "show_mac-address-table"),
+    ),
+    CommandSpec(
+        "show vlan",
+        _ntc("cisco_nxos_show_vlan.textfsm"),
+        (K.VLANS,),
+        obs.map_vlan,
+        aliases=("show_vlan_brief",),
+    ),
+    CommandSpec(
+        "show ip bgp summary",
+        _ntc("cisco_nxos_show_ip_bgp_summary.textfsm"),
+        (K.BGP,),
+        obs.map_bgp_summary,
+        aliases=("show_bgp_summary",),
+    ),
+]
+
+_EOS = [
+    *_common("arista_eos"),
+    CommandSpec(
+        "show interfaces",
+        _ntc("arista_eos_show_interfaces.textfsm"),
+        (K.INTERFACES, K.IP_ADDRESSES),
+        inv.map_interfaces_detail,
+    ),
+    CommandSpec(
+        "show interfaces status",
+        _ntc("arista_eos_show_interfaces_status.textfsm"),
+        (K.INTERFACES,),
+        inv.map_interface_status,
+        aliases=("show_interface_status",),
+    ),
+    CommandSpec(
+        "show ip interface brief",
+        _ntc("arista_eos_show_ip_interface_brief.textfsm"),
+        (K.IP_ADDRESSES,),
+        inv.map_eos_ip_brief,
+    ),
+    CommandSpec(
+        "show ip arp",
+        _ntc("arista_eos_show_ip_arp.textfsm"),
+        (K.ARP,),
+        obs.map_arp,
+        aliases=("show_arp",),
+    ),
+    CommandSpec(
+        "show mac address-table",
+        _ntc("arista_eos_show_mac_address-table.textfsm"),
+        (K.MAC_TABLE,),
+        obs.map_mac_table,
+        aliases=("show_mac_address_table", "show_mac-address-table"),
+    ),
+    CommandSpec(
+        "show vlan",
+        _ntc("arista_eos_show_vlan.textfsm"),
+        (K.VLANS,),
+        obs.map_vlan,
+        aliases=("show_vlan_brief",),
+    ),
+    CommandSpec(
+        "show ip bgp summary",
+        _ntc("arista_eos_show_ip_bgp_summary.textfsm"),
+        (K.BGP,),
+        obs.map_bgp_summary,
+        aliases=("show_bgp_summary",),
+    ),
+]
+
+_JUNOS = [
+    CommandSpec(
+        "show version", _ntc("juniper_junos_show_version.textfsm"), (K.DEVICE,), inv.map_version
+    ),
+    CommandSpec(
+        "show interfaces",
+        _own("juniper_junos_show_interfaces.textfsm"),
+        (K.INTERFACES, K.IP_ADDRESSES),
+        inv.map_junos_interfaces,
+    ),
+    CommandSpec(
+        "show lldp neighbors",
+        _ntc("juniper_junos_show_lldp_neighbors.textfsm"),
+        (K.LLDP,),
+        obs.map_lldp,
+        group="lldp",
+    ),
+    CommandSpec(
+        "show arp no-resolve",
+        _ntc("juniper_junos_show_arp_no-resolve.textfsm"),
+        (K.ARP,),
+        obs.map_arp,
+    ),
+    CommandSpec("show vlans", _ntc("juniper_junos_show_vlans.textfsm"), (K.VLANS,), obs.map_vlan),
+    CommandSpec(
+        "show ethernet-switching table",
+        _own("juniper_junos_show_ethernet-switching_table.textfsm"),
+        (K.MAC_TABLE,),
+        obs.map_mac_table,
+    ),
+    CommandSpec(
+        "show bgp summary",
+        _own("juniper_junos_show_bgp_summary.textfsm"),
+        (K.BGP,),
+        obs.map_bgp_summary,
+    ),
+]
+
+#: Platform -> the commands understood there.
+COMMANDS: dict[str, tuple[CommandSpec, ...]] = {
+    "cisco_ios": tuple(_IOS),
+    "cisco_nxos": tuple(_NXOS),
+    "arista_eos": tuple(_EOS),
+    "juniper_junos": tuple(_JUNOS),
+}
+PLATFORMS = tuple(COMMANDS)
+
+
+def find_command(platform: str, file_stem: str) -> CommandSpec | None:
+    """The command a file (name without ``.txt``) holds on ``platform``, if understood."""
+    stem = file_stem.lower()
+    for spec in COMMANDS.get(platform, ()):
+        if stem == spec.file_stem or stem in spec.aliases:
+            return spec
+    return None

@@ -1,0 +1,227 @@
+"""Parsing the command files of one device into facts and its scope."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from network_discovery.model import (
+    VLAN,
+    ArpEntry,
+    BGPPeer,
+    Device,
+    FactKind,
+    Interface,
+    IPAddress,
+    MacTableEntry,
+    NeighborObservation,
+    ScopeEntry,
+    normalise_hostname,
+    normalise_mac,
+)
+from network_discovery.parsers._commands import COMMANDS, CommandSpec, find_command
+from network_discovery.parsers._context import DeviceContext, Partial
+from network_discovery.parsers._textfsm import TemplateError, run_template
+from network_discovery.parsers._values import is_mac
+from network_discovery.parsers.report import ParseIssue, ParseReport
+
+__all__ = ["DeviceFacts", "parse_device"]
+
+log = structlog.get_logger(__name__)
+
+#: meta.yaml keys copied onto the device record.
+_META_FIELDS = ("role", "site", "tenant", "rack", "management_ip", "criticality", "tags")
+# VLAN tables are read first: Junos MAC tables name VLANs rather than number them.
+_ORDER = {FactKind.VLANS: 0}
+
+
+@dataclass
+class DeviceFacts:
+    """Everything parsed from one device, and the fact kinds it may claim in a scope."""
+
+    device: str
+    kinds: set[FactKind] = field(default_factory=set)
+    record: Device | None = None
+    interfaces: list[Interface] = field(default_factory=list)
+    ip_addresses: list[IPAddress] = field(default_factory=list)
+    vlans: list[VLAN] = field(default_factory=list)
+    neighbors: list[NeighborObservation] = field(default_factory=list)
+    arp: list[ArpEntry] = field(default_factory=list)
+    mac_table: list[MacTableEntry] = field(default_factory=list)
+    bgp_peers: list[BGPPeer] = field(default_factory=list)
+
+    @property
+    def scope(self) -> ScopeEntry | None:
+        if not self.kinds:
+            return None
+        return ScopeEntry(device=self.device, facts=tuple(sorted(self.kinds)))
+
+
+def _read(source: str | Path) -> str:
+    return Path(source).read_text(encoding="utf-8", errors="replace")
+
+
+def _select(
+    platform: str, files: Mapping[str, str | Path], report: ParseReport, device: str
+) -> list[tuple[CommandSpec, str, str | Path]]:
+    """The understood files, a brief form dropped where its detailed form is present."""
+    chosen: list[tuple[CommandSpec, str, str | Path]] = []
+    for name, source in sorted(files.items()):
+        stem = Path(name).name.removesuffix(".txt")
+        spec = find_command(platform, stem)
+        if spec is None:
+            report.skipped_files.append(str(source))
+            report.add(
+                ParseIssue(
+                    str(source),
+                    f"not a command understood on {platform}; ignored",
+                    device=device,
+                    severity="warning",
+                )
+            )
+            continue
+        chosen.append((spec, name, source))
+    best: dict[str, int] = {}
+    for spec, _, _ in chosen:
+        if spec.group:
+            best[spec.group] = max(best.get(spec.group, spec.rank), spec.rank)
+    kept = [c for c in chosen if c[0].group is None or c[0].rank == best[c[0].group]]
+    for spec, _, source in chosen:
+        if (spec, _, source) not in kept:
+            report.skipped_files.append(str(source))
+    return sorted(kept, key=lambda c: _ORDER.get(c[0].kinds[0], 1))
+
+
+def _run(
+    spec: CommandSpec, text: str, ctx: DeviceContext, where: str, report: ParseReport
+) -> list[Partial] | None:
+    """The partial facts of one file, or None when the file as a whole failed."""
+    template = str(spec.template)
+    try:
+        rows = run_template(spec.template, text, ctx.platform)
+    except TemplateError as exc:
+        report.add(ParseIssue(where, str(exc), ctx.device, exc.line, template))
+        return None
+    if not rows and spec.kinds == (FactKind.DEVICE,):
+        report.add(ParseIssue(where, "the template found nothing", ctx.device, None, template))
+        return None
+    partials: list[Partial] = []
+    failed = False
+    for number, row in enumerate(rows, start=1):
+        try:
+            partials.extend(spec.mapper(row, ctx))
+        except (ValueError, KeyError, TypeError) as exc:
+            failed = True
+            message = f"record {number}: {exc}".replace("\n", " ")
+            report.add(ParseIssue(where, message[:300], ctx.device, None, template))
+    return None if failed else partials
+
+
+def _merge_interfaces(partials: Iterable[Partial], device: str) -> list[Interface]:
+    merged: dict[str, dict[str, Any]] = {}
+    for p in partials:
+        current = merged.setdefault(p.key or p.value["name"], {})
+        for key, value in p.value.items():
+            current.setdefault(key, value)
+    return [Interface(device=device, **fields) for fields in merged.values()]
+
+
+def _device_record(
+    hostname: str, ctx: DeviceContext, partials: list[Partial], where: str, report: ParseReport
+) -> Device | None:
+    fields: dict[str, Any] = {}
+    for p in partials:
+        for key, value in p.value.items():
+            fields.setdefault(key, value)
+    reported = fields.pop("reported_hostname", None)
+    chassis = fields.get("chassis_id")
+    if chassis and is_mac(chassis):
+        fields["chassis_id"] = normalise_mac(chassis)
+    if reported and normalise_hostname(reported) != ctx.device:
+        report.add(
+            ParseIssue(
+                where,
+                f"the device calls itself {reported!r}; the directory name {hostname!r} is used",
+                ctx.device,
+                severity="warning",
+            )
+        )
+    for key in _META_FIELDS:
+        if ctx.meta.get(key) is not None:
+            fields[key] = ctx.meta[key]
+    if ctx.meta.get("vendor"):
+        fields["vendor"] = ctx.meta["vendor"]
+    return Device(hostname=hostname, **fields)
+
+
+def parse_device(
+    hostname: str,
+    platform: str,
+    files: Mapping[str, str | Path],
+    meta: Mapping[str, Any] | None = None,
+) -> tuple[DeviceFacts, ParseReport]:
+    """Parse one device's command files (``{file name: path}``) into its facts.
+
+    A fact kind is claimed (put in the scope) only when every file that yields it parsed
+    cleanly; a file that fails is reported and its kinds are left out, the rest goes on.
+    """
+    report = ParseReport()
+    device = normalise_hostname(hostname)
+    if platform not in COMMANDS:
+        raise ValueError(f"unknown platform {platform!r}: expected one of {', '.join(COMMANDS)}")
+    ctx = DeviceContext(device=device, platform=platform, meta=dict(meta or {}))
+    facts = DeviceFacts(device=device)
+    collected: dict[FactKind, list[Partial]] = {}
+    failed: set[FactKind] = set()
+    for spec, name, source in _select(platform, files, report, device):
+        where = str(source)
+        partials = _run(spec, _read(source), ctx, where, report)
+        if partials is None:
+            failed.update(spec.kinds)
+            continue
+        report.parsed_files.append(where)
+        for kind in spec.kinds:
+            collected.setdefault(kind, [])
+        for p in partials:
+            collected.setdefault(p.kind, []).append(p)
+            if isinstance(p.value, VLAN) and p.value.name:
+                ctx.vlan_tags[p.value.name] = p.value.vlan
+        if spec.kinds == (FactKind.DEVICE,):
+            try:
+                facts.record = _device_record(hostname, ctx, partials, where, report)
+            except ValueError as exc:
+                report.add(ParseIssue(where, str(exc).replace("\n", " "), device))
+                failed.add(FactKind.DEVICE)
+        log.debug("parsers.file", device=device, file=name, facts=len(partials))
+    for kind in set(collected) - failed:
+        _store(facts, kind, collected[kind])
+        facts.kinds.add(kind)
+    if facts.record is None:
+        facts.kinds.discard(FactKind.DEVICE)
+    return facts, report
+
+
+def _store(facts: DeviceFacts, kind: FactKind, partials: list[Partial]) -> None:
+    if kind is FactKind.INTERFACES:
+        facts.interfaces = _merge_interfaces(partials, facts.device)
+        return
+    if kind is FactKind.DEVICE:
+        return
+    target = {
+        FactKind.IP_ADDRESSES: facts.ip_addresses,
+        FactKind.VLANS: facts.vlans,
+        FactKind.LLDP: facts.neighbors,
+        FactKind.CDP: facts.neighbors,
+        FactKind.ARP: facts.arp,
+        FactKind.MAC_TABLE: facts.mac_table,
+        FactKind.BGP: facts.bgp_peers,
+    }[kind]
+    seen = {item.id for item in target}
+    for p in partials:
+        if p.value.id not in seen:  # the same address from two commands, say
+            seen.add(p.value.id)
+            target.append(p.value)

@@ -1,0 +1,239 @@
+"""Row mappers for the device record, interfaces and interface addresses."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from typing import Any
+
+from network_discovery.model import FactKind, IPAddress, canonical_interface_name
+from network_discovery.parsers._context import DeviceContext, Partial
+from network_discovery.parsers._values import speed_mbps, text
+
+__all__ = [
+    "map_eos_ip_brief",
+    "map_interface_status",
+    "map_interfaces_detail",
+    "map_ios_ip_interface",
+    "map_ip_brief_status",
+    "map_junos_interfaces",
+    "map_nxos_ip_interface",
+    "map_version",
+]
+
+Row = dict[str, Any]
+_VENDORS = {
+    "cisco_ios": "Cisco",
+    "cisco_nxos": "Cisco",
+    "arista_eos": "Arista",
+    "juniper_junos": "Juniper",
+}
+
+
+def _iface(ctx: DeviceContext, name: str, **fields: Any) -> Partial:
+    canonical = canonical_interface_name(name, ctx.platform)
+    values = {k: v for k, v in fields.items() if v is not None}
+    return Partial(FactKind.INTERFACES, {"name": canonical, **values}, key=canonical)
+
+
+def _address(ctx: DeviceContext, interface: str, address: str, vrf: str | None = None) -> Partial:
+    ip = IPAddress(
+        device=ctx.device,
+        interface=canonical_interface_name(interface, ctx.platform),
+        address=address,
+        vrf=None if vrf in (None, "default") else vrf,
+    )
+    return Partial(FactKind.IP_ADDRESSES, ip)
+
+
+# --- version --------------------------------------------------------------------------
+
+
+def map_version(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
+    p = ctx.platform
+    fields: dict[str, Any] = {"vendor": _VENDORS.get(p), "platform": p}
+    if p == "cisco_ios":
+        fields |= {
+            "reported_hostname": text(row.get("hostname")),
+            "os_version": text(row.get("version")),
+            "model": text(row.get("hardware")),
+            "serial": text(row.get("serial")),
+            "chassis_id": text(row.get("mac_address")),
+        }
+    elif p == "cisco_nxos":
+        version = text(row.get("os"))
+        fields |= {
+            "reported_hostname": text(row.get("hostname")),
+            "os_version": version.split()[0] if version else None,
+            "model": text(row.get("platform")),
+            "serial": text(row.get("serial")),
+        }
+    elif p == "arista_eos":
+        fields |= {
+            "os_version": text(row.get("image")),
+            "model": text(row.get("model")),
+            "serial": text(row.get("serial_number")),
+            "chassis_id": text(row.get("sys_mac")),
+        }
+    elif p == "juniper_junos":
+        fields |= {
+            "reported_hostname": text(row.get("hostname")),
+            "os_version": text(row.get("junos_version")),
+            "model": text(row.get("model")),
+            "serial": text(row.get("serial_number")),
+        }
+    yield Partial(FactKind.DEVICE, {k: v for k, v in fields.items() if v is not None})
+
+
+# --- interfaces -----------------------------------------------------------------------
+
+_STATUS = {
+    # status column of "show interfaces status": (admin, oper)
+    "connected": ("up", "up"),
+    "up": ("up", "up"),
+    "notconnect": ("up", "down"),
+    "notconnec": ("up", "down"),
+    "down": ("up", "down"),
+    "sfpabsent": ("up", "down"),
+    "xcvrabsen": ("up", "down"),
+    "noopermem": ("up", "down"),
+    "channeldo": ("up", "down"),
+    "inactive": ("up", "down"),
+    "monitoring": ("up", "up"),
+    "suspended": ("up", "down"),
+    "err-disabled": ("up", "down"),
+    "errdisabled": ("up", "down"),
+    "disabled": ("down", "down"),
+}
+
+
+def map_interface_status(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
+    """IOS/NX-OS/EOS ``show interface(s) status``: mode, VLAN, LAG, speed, status."""
+    admin, oper = _STATUS.get((text(row.get("status")) or "").lower(), (None, None))
+    vlan = (text(row.get("vlan_id")) or "").strip()
+    fields: dict[str, Any] = {"admin_status": admin, "oper_status": oper}
+    if vlan.isdigit() and 1 <= int(vlan) <= 4094:
+        fields |= {"mode": "access", "access_vlan": int(vlan)}
+    elif vlan == "trunk":
+        fields["mode"] = "trunk"
+    elif vlan == "routed":
+        fields["mode"] = "routed"
+    elif vlan.lower().startswith(("in po", "po")):  # EOS: "in Po10"
+        fields["lag"] = canonical_interface_name(vlan.split()[-1], ctx.platform)
+    yield _iface(
+        ctx,
+        row["port"],
+        description=text(row.get("name")),
+        speed_mbps=speed_mbps(row.get("speed")),
+        **fields,
+    )
+
+
+def _status_words(link: str | None, protocol: str | None) -> tuple[str | None, str | None]:
+    link_l = (link or "").lower()
+    if "administratively" in link_l or link_l == "disabled":
+        return "down", "down"
+    if not link_l:
+        return None, None
+    oper = (protocol or link_l).lower().split()[0]
+    return "up", "up" if oper == "up" else "down"
+
+
+def map_interfaces_detail(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
+    """IOS ``show interfaces``, NX-OS ``show interface``, EOS ``show interfaces``."""
+    name = row["interface"]
+    admin, oper = _status_words(text(row.get("link_status")), text(row.get("protocol_status")))
+    if ctx.platform == "cisco_nxos":
+        state = (text(row.get("admin_state")) or "").lower()
+        admin = "down" if state.startswith("down") else ("up" if state else admin)
+        oper = "up" if (text(row.get("link_status")) or "").lower() == "up" else "down"
+    bandwidth = text(row.get("bandwidth"))
+    mac = text(row.get("mac_address"))
+    yield _iface(
+        ctx,
+        name,
+        description=text(row.get("description")),
+        admin_status=admin,
+        oper_status=oper,
+        mtu=int(row["mtu"]) if text(row.get("mtu")) else None,
+        mac=mac,
+        speed_mbps=speed_mbps(bandwidth, default_unit="k") if bandwidth else None,
+    )
+    address = text(row.get("ip_address"))
+    if address:
+        prefix = text(row.get("prefix_length"))
+        yield _address(ctx, name, address if "/" in address else f"{address}/{prefix}")
+
+
+def map_ios_ip_interface(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
+    """IOS ``show ip interface``: every address with its prefix length, and the VRF."""
+    prefixes = row.get("prefix_length") or []
+    for address, prefix in zip(row.get("ip_address") or [], prefixes, strict=False):
+        if address and prefix:
+            yield _address(ctx, row["interface"], f"{address}/{prefix}", text(row.get("vrf")))
+
+
+def map_nxos_ip_interface(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
+    """NX-OS ``show ip interface [vrf all]``: primary and secondary addresses per VRF."""
+    vrf = text(row.get("vrf")) or text(row.get("vrf_name"))
+    primary = text(row.get("ip_address")) or text(row.get("primary_ip_address"))
+    subnet = text(row.get("subnet")) or text(row.get("primary_ip_subnet"))
+    secondary = zip(
+        row.get("secondary_ip_address") or [], row.get("secondary_ip_subnet") or [], strict=False
+    )
+    pairs = [(primary, subnet), *secondary]
+    for address, net in pairs:
+        if address and net and "/" in net:
+            yield _address(ctx, row["interface"], f"{address}/{net.split('/')[1]}", vrf)
+
+
+def map_eos_ip_brief(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
+    """EOS ``show ip interface brief`` prints the prefix length; IOS/NX-OS do not."""
+    address = text(row.get("ip_address"))
+    if address and "/" in address:
+        yield _address(ctx, row["interface"], address)
+
+
+def map_junos_interfaces(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
+    """Junos ``show interfaces`` (our template): physical ports and logical units."""
+    name = row["interface"]
+    canonical = canonical_interface_name(name, ctx.platform)
+    physical = "." not in name
+    flags = (text(row.get("flags")) or "").split()
+    fields: dict[str, Any] = {
+        "description": text(row.get("description")),
+        "mac": text(row.get("mac_address")),
+        "mtu": int(row["mtu"]) if (text(row.get("mtu")) or "").isdigit() else None,
+        "speed_mbps": speed_mbps(row.get("speed")),
+    }
+    if physical:
+        state = (text(row.get("admin_state")) or "").lower()
+        fields["admin_status"] = "up" if state == "enabled" else ("down" if state else None)
+        link = (text(row.get("link_status")) or "").lower()
+        fields["oper_status"] = link or None
+    else:
+        fields["oper_status"] = "up" if "Up" in flags else ("down" if "Down" in flags else None)
+        base = name.split(".", 1)[0]
+        if canonical != canonical_interface_name(base, ctx.platform):
+            fields["parent"] = canonical_interface_name(base, ctx.platform)
+        if "inet" in (row.get("protocols") or []) or "inet6" in (row.get("protocols") or []):
+            fields["mode"] = "routed"
+    yield _iface(ctx, name, **fields)
+    for dest, local in zip(row.get("destination") or [], row.get("local") or [], strict=False):
+        if "/" in dest:
+            yield _address(ctx, name, f"{local}/{dest.rsplit('/', 1)[1]}")
+    for local in (row.get("local") or [])[len(row.get("destination") or []) :]:
+        bits = 32 if ipaddress.ip_address(local).version == 4 else 128
+        yield _address(ctx, name, f"{local}/{bits}")
+
+
+def map_ip_brief_status(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
+    """IOS/NX-OS ``show ip interface brief``: status only (it prints no prefix length)."""
+    status = (text(row.get("status")) or "").lower()
+    proto = (text(row.get("proto")) or "").lower()
+    if ctx.platform == "cisco_ios":
+        admin = "down" if status.startswith("administratively") else "up"
+    else:  # NX-OS prints admin-up / admin-down
+        admin = "down" if "down" in status else "up"
+    oper = "up" if proto.endswith("up") else "down"
+    yield _iface(ctx, row["interface"], admin_status=admin, oper_status=oper)

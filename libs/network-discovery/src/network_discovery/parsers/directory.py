@@ -1,0 +1,151 @@
+"""A directory of device output (``DIR/<hostname>/<command>.txt`` + ``meta.yaml``) or a
+native snapshot file, read into one :class:`~network_discovery.model.Snapshot`."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+import yaml
+
+from network_discovery.model import Snapshot
+from network_discovery.parsers._commands import PLATFORMS
+from network_discovery.parsers._device import DeviceFacts, parse_device
+from network_discovery.parsers.report import ParseIssue, ParseReport
+
+__all__ = ["META_FILE", "META_KEYS", "load_snapshot_file", "parse_directory"]
+
+log = structlog.get_logger(__name__)
+
+META_FILE = "meta.yaml"
+#: Keys a meta.yaml may hold; ``platform`` is required.
+META_KEYS = frozenset(
+    {
+        "platform",
+        "hostname",
+        "vendor",
+        "role",
+        "site",
+        "tenant",
+        "rack",
+        "management_ip",
+        "criticality",
+        "tags",
+        "bgp_asn",
+    }
+)
+_ID_CHARS = re.compile(r"[^A-Za-z0-9._:@-]+")
+
+
+def load_snapshot_file(path: str | Path) -> Snapshot:
+    """A native snapshot written as JSON (``.json``) or YAML (``.yaml``/``.yml``)."""
+    file = Path(path)
+    text = file.read_text(encoding="utf-8")
+    if file.suffix.lower() in {".yaml", ".yml"}:
+        data = yaml.safe_load(text)
+        return Snapshot.model_validate(data)
+    return Snapshot.model_validate_json(text)
+
+
+def _read_meta(folder: Path, report: ParseReport) -> dict[str, Any] | None:
+    meta_file = folder / META_FILE
+    where = str(meta_file)
+    if not meta_file.is_file():
+        report.add(ParseIssue(where, "missing: it names the platform", folder.name))
+        return None
+    try:
+        meta = yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        report.add(ParseIssue(where, f"not valid YAML: {exc}", folder.name, line))
+        return None
+    if not isinstance(meta, dict):
+        report.add(ParseIssue(where, "expected a mapping of keys to values", folder.name))
+        return None
+    unknown = sorted(set(meta) - META_KEYS)
+    if unknown:
+        report.add(
+            ParseIssue(where, f"unknown keys {', '.join(unknown)}", folder.name, severity="warning")
+        )
+    platform = meta.get("platform")
+    if platform not in PLATFORMS:
+        report.add(
+            ParseIssue(
+                where,
+                f"platform {platform!r} is not one of {', '.join(PLATFORMS)}",
+                folder.name,
+            )
+        )
+        return None
+    return meta
+
+
+def _facts(dev: DeviceFacts) -> dict[str, list[Any]]:
+    return {
+        "interfaces": dev.interfaces,
+        "ip_addresses": dev.ip_addresses,
+        "vlans": dev.vlans,
+        "neighbors": dev.neighbors,
+        "arp": dev.arp,
+        "mac_table": dev.mac_table,
+        "bgp_peers": dev.bgp_peers,
+    }
+
+
+def parse_directory(
+    path: str | Path,
+    *,
+    collected_at: datetime | None = None,
+    snapshot_id: str | None = None,
+    source: str = "cli",
+) -> tuple[Snapshot, ParseReport]:
+    """Parse every ``<hostname>/`` folder of ``path`` into one snapshot.
+
+    The scope lists, per device, exactly the fact kinds whose files were present and
+    parsed. Problems are collected in the report (file, line when known, template); a
+    device or file that fails is left out and the rest goes on.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root}: not a directory of <hostname>/<command>.txt folders")
+    when = collected_at or datetime.now(UTC)
+    report = ParseReport()
+    parsed: list[DeviceFacts] = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        meta = _read_meta(folder, report)
+        if meta is None:
+            continue
+        files = {f.name: f for f in sorted(folder.glob("*.txt")) if f.is_file()}
+        hostname = str(meta.get("hostname") or folder.name)
+        dev, dev_report = parse_device(hostname, meta["platform"], files, meta)
+        report.extend(dev_report)
+        if dev.scope is not None:
+            parsed.append(dev)
+        log.info(
+            "parsers.device",
+            device=dev.device,
+            kinds=sorted(dev.kinds),
+            issues=len(dev_report.issues),
+        )
+    lists: dict[str, list[Any]] = {k: [] for k in _facts(DeviceFacts(device="x"))}
+    for dev in parsed:
+        for key, items in _facts(dev).items():
+            lists[key].extend(items)
+    snapshot = Snapshot(
+        snapshot_id=snapshot_id or _default_id(root, when),
+        source=source,
+        collected_at=when,
+        scope=tuple(dev.scope for dev in parsed if dev.scope is not None),
+        devices=tuple(dev.record for dev in parsed if dev.record is not None),
+        **{key: tuple(items) for key, items in lists.items()},
+    )
+    return snapshot, report
+
+
+def _default_id(root: Path, when: datetime) -> str:
+    name = _ID_CHARS.sub("-", root.resolve().name).strip("-.") or "cli"
+    return f"{name}-{when.strftime('%Y%m%dT%H%M%SZ')}"[:128]

@@ -1,0 +1,65 @@
+"""What went wrong while parsing a directory of device output, file by file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["ParseIssue", "ParseReport"]
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class ParseIssue:
+    """One problem: the file, the line when known, the template used, and what happened.
+
+    ``error``: the file (or one of its rows) was not understood; its fact kinds are left out
+    of the device's scope so the graph keeps what it knew. ``warning``: something was
+    skipped or guessed, the facts are still used.
+    """
+
+    file: str
+    message: str
+    device: str | None = None
+    line: int | None = None
+    template: str | None = None
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        tpl = f" [{self.template}]" if self.template else ""
+        return f"{self.severity}: {where}{tpl}: {self.message}"
+
+
+@dataclass
+class ParseReport:
+    """Every issue met while parsing, plus what was parsed (for summaries and logs)."""
+
+    issues: list[ParseIssue] = field(default_factory=list)
+    parsed_files: list[str] = field(default_factory=list)
+    skipped_files: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[ParseIssue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[ParseIssue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def add(self, issue: ParseIssue) -> None:
+        self.issues.append(issue)
+
+    def extend(self, other: ParseReport) -> None:
+        self.issues.extend(other.issues)
+        self.parsed_files.extend(other.parsed_files)
+        self.skipped_files.extend(other.skipped_files)
+
+    def summary(self) -> str:
+        """One line per issue, for a CLI to print."""
+        return "\n".join(str(i) for i in self.issues)
