@@ -120,10 +120,12 @@ async def apply_diff(store: GraphStore, d: GraphDiff) -> None:
         for label, rows in part.items():
             if rows:
                 await writer.update_nodes(store, label, rows)
-    for part in (d.rels_added, d.rels_updated):
-        for name, rows in part.items():
-            if rows:
-                await writer.merge_rels(store, name, rows)
+    for name, rows in d.rels_added.items():
+        if rows:
+            await writer.create_rels(store, name, rows)
+    for name, rows in d.rels_updated.items():
+        if rows:
+            await writer.update_rels(store, name, rows)
 
 
 async def read_projection(store: GraphStore) -> Projection:

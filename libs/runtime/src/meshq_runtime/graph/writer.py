@@ -1,6 +1,8 @@
 """Batched, parameterised writes and full reads of the projected graph.
 
-Labels, relationship names and property names come from the generated schema, never from
+Lookups are written ``MATCH (n:Label) WHERE n.id = r.id``: LadybugDB plans that form as an
+index lookup per row, while the ``{id: r.id}`` pattern form joins whole tables (100x slower
+at 5,000 rows). Labels, relationship names and property names come from the generated schema, never from
 input; values always travel as parameters (``UNWIND $rows``). LadybugDB infers the type of a
 parameter column from its values, so every property is cast to its schema type there (a
 batch where a column is all null would otherwise be typed STRING).
@@ -19,6 +21,7 @@ from meshq_runtime.graph.store import GraphStore
 __all__ = [
     "BATCH",
     "create_nodes",
+    "create_rels",
     "delete_nodes",
     "delete_rels",
     "ensure_schema",
@@ -26,6 +29,7 @@ __all__ = [
     "read_nodes",
     "read_rels",
     "update_nodes",
+    "update_rels",
 ]
 
 log = structlog.get_logger(__name__)
@@ -70,23 +74,52 @@ async def create_nodes(store: GraphStore, label: str, rows: Sequence[dict[str, A
 async def update_nodes(store: GraphStore, label: str, rows: Sequence[dict[str, Any]]) -> None:
     spec = NODES[label]
     sets = _assignments(store, "n", spec.props)
-    cypher = f"UNWIND $rows AS r MATCH (n:{label} {{id: r.id}}) SET {sets}"
+    cypher = f"UNWIND $rows AS r MATCH (n:{label}) WHERE n.id = r.id SET {sets}"
     for chunk in _chunks(rows):
         await store.execute(cypher, {"rows": [_complete(row, spec.props) for row in chunk]})
 
 
 async def delete_nodes(store: GraphStore, label: str, ids: Sequence[str]) -> None:
     NODES[label]
-    cypher = f"UNWIND $ids AS i MATCH (n:{label} {{id: i}}) DETACH DELETE n"
+    cypher = f"UNWIND $ids AS i MATCH (n:{label}) WHERE n.id = i DETACH DELETE n"
     for chunk in _chunks(ids):
         await store.execute(cypher, {"ids": list(chunk)})
 
 
+async def create_rels(store: GraphStore, name: str, rows: Sequence[dict[str, Any]]) -> None:
+    """New relationships (the caller knows they do not exist yet: no MERGE cost)."""
+    spec = RELS[name]
+    fields = ", ".join(f"{p}: {_value(store, f'r.{p}', k)}" for p, k in spec.props.items())
+    body = f" {{{fields}}}" if fields else ""
+    cypher = (
+        f"UNWIND $rows AS r MATCH (a:{spec.src}) WHERE a.id = r.src"
+        f" MATCH (b:{spec.dst}) WHERE b.id = r.dst"
+        f" CREATE (a)-[:{name}{body}]->(b)"
+    )
+    for chunk in _chunks(rows):
+        await store.execute(cypher, {"rows": [_complete(row, spec.props) for row in chunk]})
+
+
+async def update_rels(store: GraphStore, name: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Change the properties of existing relationships."""
+    spec = RELS[name]
+    if not spec.props:
+        return
+    cypher = (
+        f"UNWIND $rows AS r MATCH (a:{spec.src})-[e:{name}]->(b:{spec.dst})"
+        f" WHERE a.id = r.src AND b.id = r.dst SET {_assignments(store, 'e', spec.props)}"
+    )
+    for chunk in _chunks(rows):
+        await store.execute(cypher, {"rows": [_complete(row, spec.props) for row in chunk]})
+
+
 async def merge_rels(store: GraphStore, name: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Relationships that may or may not exist yet."""
     spec = RELS[name]
     sets = f" SET {_assignments(store, 'e', spec.props)}" if spec.props else ""
     cypher = (
-        f"UNWIND $rows AS r MATCH (a:{spec.src} {{id: r.src}}), (b:{spec.dst} {{id: r.dst}})"
+        f"UNWIND $rows AS r MATCH (a:{spec.src}) WHERE a.id = r.src"
+        f" MATCH (b:{spec.dst}) WHERE b.id = r.dst"
         f" MERGE (a)-[e:{name}]->(b){sets}"
     )
     for chunk in _chunks(rows):
@@ -96,8 +129,8 @@ async def merge_rels(store: GraphStore, name: str, rows: Sequence[dict[str, Any]
 async def delete_rels(store: GraphStore, name: str, rows: Sequence[dict[str, Any]]) -> None:
     spec = RELS[name]
     cypher = (
-        f"UNWIND $rows AS r MATCH (a:{spec.src} {{id: r.src}})-[e:{name}]->"
-        f"(b:{spec.dst} {{id: r.dst}}) DELETE e"
+        f"UNWIND $rows AS r MATCH (a:{spec.src})-[e:{name}]->(b:{spec.dst})"
+        " WHERE a.id = r.src AND b.id = r.dst DELETE e"
     )
     for chunk in _chunks(rows):
         await store.execute(cypher, {"rows": [{"src": r["src"], "dst": r["dst"]} for r in chunk]})

@@ -1,0 +1,1 @@
+"""``make bench``: synthetic networks and the figures measured on them."""

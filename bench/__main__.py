@@ -1,0 +1,165 @@
+"""``python -m bench``: ingest and query figures on a synthetic network, on LadybugDB.
+
+Writes ``bench/results/latest.json`` and ``bench/results/latest.md``. The default size is the
+one the project reports (10,000 devices); ``--devices`` picks another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _say(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+
+def _params_for(query: Any, net: Any, rng: random.Random) -> dict[str, Any]:
+    """Plausible parameters for any catalogue query, chosen by parameter name."""
+    device = rng.choice(net.access)
+    values = {
+        "device": device,
+        "hostname": device,
+        "interface": f"GigabitEthernet1/0/{rng.randint(1, 48)}",
+        "mac": rng.choice(net.macs),
+        "ip": rng.choice(net.ips),
+        "cidr": rng.choice(net.subnets),
+        "subnet": rng.choice(net.subnets),
+        "depth": 2,
+        "site": "campus",
+    }
+    fields = query.params.model_fields
+    params = {name: values[name] for name in fields if name in values}
+    if query.writes:
+        params.setdefault("rack", f"R{rng.randint(1, 40)}")
+    return params
+
+
+async def _run(devices: int, repeats: int) -> dict[str, Any]:
+    from meshq_graph_engine.catalogue import REGISTRY, QueryContext, run_query
+    from meshq_graph_engine.engine import GraphEngine
+    from meshq_runtime.graph.store import EmbeddedStore
+
+    from bench.synth import generate, incremental_change
+
+    out: dict[str, Any] = {"devices": devices}
+    started = time.perf_counter()
+    net = generate(devices)
+    out["generate_s"] = round(time.perf_counter() - started, 2)
+    out["counts"] = net.snapshot.counts()
+    _say(f"generated {devices} devices in {out['generate_s']}s: {out['counts']}")
+    with tempfile.TemporaryDirectory(prefix="meshq-bench-") as tmp:
+        store = EmbeddedStore(Path(tmp) / "graph")
+        engine = GraphEngine(store)
+        await engine.start()
+        started = time.perf_counter()
+        full = await engine.apply_snapshot(net.snapshot)
+        out["full_ingest_s"] = round(time.perf_counter() - started, 2)
+        out["graph"] = {k: len(v) for k, v in engine.projection.nodes.items()}
+        out["graph"]["links"] = len(engine.projection.rels.get("CONNECTED_TO", {}))
+        _say(f"full ingest {out['full_ingest_s']}s: {full.added}")
+        change = incremental_change(net)
+        started = time.perf_counter()
+        incr = await engine.apply_snapshot(change)
+        out["incremental_ingest_s"] = round(time.perf_counter() - started, 2)
+        out["incremental"] = {
+            "scope_devices": len(change.scope),
+            "added": incr.added,
+            "removed": incr.removed,
+            "updated": incr.updated,
+        }
+        _say(f"incremental (1%) {out['incremental_ingest_s']}s")
+        rng = random.Random(5)
+        ctx = QueryContext(store, engine)
+        queries: dict[str, Any] = {}
+        for name, query in sorted(REGISTRY.items()):
+            timings: list[float] = []
+            rows = 0
+            error = None
+            for _ in range(repeats if not query.writes else max(3, repeats // 5)):
+                params = _params_for(query, net, rng)
+                t0 = time.perf_counter()
+                try:
+                    result = await run_query(REGISTRY, name, params, ctx)
+                except Exception as exc:  # report, keep measuring the others
+                    error = f"{type(exc).__name__}: {exc}"[:200]
+                    break
+                timings.append((time.perf_counter() - t0) * 1000)
+                rows = len(result.rows)
+            queries[name] = (
+                {"error": error}
+                if error
+                else {
+                    "p50_ms": _pct(timings, 0.5),
+                    "p95_ms": _pct(timings, 0.95),
+                    "runs": len(timings),
+                    "last_rows": rows,
+                }
+            )
+            _say(f"{name}: {queries[name]}")
+        out["queries"] = queries
+        await store.close()
+    return out
+
+
+def _markdown(report: dict[str, Any]) -> str:
+    r = report["graph_engine"]
+    lines = [
+        f"# Benchmark ({report['when']})",
+        "",
+        f"Machine: {report['machine']}",
+        "",
+        f"## Graph engine on LadybugDB, {r['devices']} devices",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| graph | {', '.join(f'{v} {k}' for k, v in sorted(r['graph'].items()))} |",
+        f"| full ingest | {r['full_ingest_s']} s |",
+        f"| incremental ingest (1% of devices) | {r['incremental_ingest_s']} s |",
+        "",
+        "| query | p50 ms | p95 ms | runs |",
+        "|---|---|---|---|",
+    ]
+    for name, q in r["queries"].items():
+        if "error" in q:
+            lines.append(f"| {name} | error: {q['error']} | | |")
+        else:
+            lines.append(f"| {name} | {q['p50_ms']} | {q['p95_ms']} | {q['runs']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
+    parser.add_argument("--devices", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()} {platform.python_version()}",
+        "graph_engine": asyncio.run(_run(args.devices, args.repeats)),
+    }
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.output / "latest.md").write_text(_markdown(report))
+    print(_markdown(report))
+
+
+if __name__ == "__main__":
+    main()
