@@ -2,10 +2,10 @@
 
 Lookups are written ``MATCH (n:Label) WHERE n.id = r.id``: LadybugDB plans that form as an
 index lookup per row, while the ``{id: r.id}`` pattern form joins whole tables (100x slower
-at 5,000 rows). Labels, relationship names and property names come from the generated schema, never from
-input; values always travel as parameters (``UNWIND $rows``). LadybugDB infers the type of a
-parameter column from its values, so every property is cast to its schema type there (a
-batch where a column is all null would otherwise be typed STRING).
+at 5,000 rows). Labels, relationship names and property names come from the generated
+schema, never from input; values always travel as parameters (``UNWIND $rows``). LadybugDB
+infers the type of a parameter column from its values, so every property is cast to its
+schema type there (a batch where a column is all null would otherwise be typed STRING).
 """
 
 from __future__ import annotations
