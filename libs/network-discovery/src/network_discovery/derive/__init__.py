@@ -1,0 +1,37 @@
+"""Pure derivations over collected facts: links, unmanaged neighbours, endpoints, subnets.
+
+Every function takes plain lists of model objects and returns new ones, so the same code
+serves one snapshot and the union of every fact in the graph.
+"""
+
+from network_discovery.derive._all import Derived, FactSource, derive_all, merge_links
+from network_discovery.derive._resolve import DeviceIndex, clean_name
+from network_discovery.derive.endpoints import (
+    MAX_MACS_ON_TRUNK,
+    NOT_EDGE,
+    derive_endpoints,
+    derive_subnets,
+)
+from network_discovery.derive.links import (
+    MIXED_CONFIDENCE,
+    derive_links,
+    derive_unmanaged,
+    uplink_ports,
+)
+
+__all__ = [
+    "MAX_MACS_ON_TRUNK",
+    "MIXED_CONFIDENCE",
+    "NOT_EDGE",
+    "Derived",
+    "DeviceIndex",
+    "FactSource",
+    "clean_name",
+    "derive_all",
+    "derive_endpoints",
+    "derive_links",
+    "derive_subnets",
+    "derive_unmanaged",
+    "merge_links",
+    "uplink_ports",
+]
