@@ -16,6 +16,7 @@ from network_discovery.model import (
     Interface,
     IPAddress,
     Link,
+    LinkEvidence,
     MacTableEntry,
     NeighborObservation,
     Subnet,
@@ -23,7 +24,7 @@ from network_discovery.model import (
 
 __all__ = ["Derived", "FactSource", "derive_all", "merge_links"]
 
-_STRENGTH = {e: i for i, e in enumerate(Link.model_fields["evidence"].annotation)}  # type: ignore[arg-type]
+_STRENGTH: dict[LinkEvidence, int] = {e: i for i, e in enumerate(LinkEvidence)}
 
 
 class FactSource(Protocol):

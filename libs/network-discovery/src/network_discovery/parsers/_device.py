@@ -211,7 +211,7 @@ def _store(facts: DeviceFacts, kind: FactKind, partials: list[Partial]) -> None:
         return
     if kind is FactKind.DEVICE:
         return
-    target = {
+    lists: dict[FactKind, list[Any]] = {
         FactKind.IP_ADDRESSES: facts.ip_addresses,
         FactKind.VLANS: facts.vlans,
         FactKind.LLDP: facts.neighbors,
@@ -219,7 +219,8 @@ def _store(facts: DeviceFacts, kind: FactKind, partials: list[Partial]) -> None:
         FactKind.ARP: facts.arp,
         FactKind.MAC_TABLE: facts.mac_table,
         FactKind.BGP: facts.bgp_peers,
-    }[kind]
+    }
+    target = lists[kind]
     seen = {item.id for item in target}
     for p in partials:
         if p.value.id not in seen:  # the same address from two commands, say

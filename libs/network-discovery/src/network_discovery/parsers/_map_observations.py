@@ -116,7 +116,7 @@ def map_cdp_brief(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
 def map_arp(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
     """ARP tables; incomplete entries (no MAC yet) are skipped."""
     mac = text(row.get("mac_address"))
-    if not is_mac(mac):
+    if mac is None or not is_mac(mac):
         return
     interface = text(row.get("interface"))
     if interface:
@@ -207,9 +207,9 @@ def map_bgp_summary(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
         BGPPeer(
             device=ctx.device,
             vrf=None if vrf in (None, "default") else vrf,
-            local_asn=local_asn,
-            remote_address=remote,
-            remote_asn=remote_asn,
+            local_asn=local_asn,  # type: ignore[arg-type]  # text, validated by the model
+            remote_address=str(remote),
+            remote_asn=remote_asn,  # type: ignore[arg-type]  # text, validated by the model
             state=state,
             prefixes_received=prefixes,
             uptime_seconds=uptime_seconds(row.get("up_down")),

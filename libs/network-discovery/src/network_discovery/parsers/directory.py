@@ -141,7 +141,7 @@ def parse_directory(
         collected_at=when,
         scope=tuple(dev.scope for dev in parsed if dev.scope is not None),
         devices=tuple(dev.record for dev in parsed if dev.record is not None),
-        **{key: tuple(items) for key, items in lists.items()},
+        **{key: tuple(items) for key, items in lists.items()},  # type: ignore[arg-type]
     )
     return snapshot, report
 
