@@ -166,6 +166,6 @@ def test_scope_declares_what_each_device_reported(snapshot: Snapshot) -> None:
     assert all(FactKind.FIREWALL not in kinds for kinds in scope.values())
 
 
-def test_load_demo_is_announced_as_not_there_yet() -> None:
-    with pytest.raises(NotImplementedError, match="arrives with the ingest pipeline"):
+def test_load_demo_needs_the_stacks_broker() -> None:
+    with pytest.raises(ValueError, match="no 'kafka' address"):
         demo.load_demo({})

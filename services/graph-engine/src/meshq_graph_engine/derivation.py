@@ -2,15 +2,16 @@
 
 ``derive`` turns observations into graph entities: links from LLDP/CDP seen across both ends,
 devices for neighbours nobody collected, endpoints from MAC tables on edge ports joined with
-ARP, and subnets from interface addresses. The derivation rules themselves live in
-:mod:`network_discovery.derive` (shared with the CLI); this module gathers the graph's facts
-for them.
+ARP, and subnets from interface addresses. The rules live in :mod:`network_discovery.derive`
+(shared with the CLI); this module feeds them the facts of the whole graph.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from network_discovery.derive import derive_all
 from network_discovery.model import (
     VLAN,
     ArpEntry,
@@ -57,14 +58,34 @@ class Derived:
 
 
 def derive(facts: Facts) -> Derived:
-    subnets = {s.id: s for s in (Subnet.of(ip) for ip in facts.ip_addresses)}
+    """Run the shared derivation over every fact of the graph.
+
+    An endpoint's ``last_seen`` is when the MAC table that placed it was collected (per
+    device, so a snapshot of one switch does not touch every endpoint's time); declared
+    endpoints and links from snapshots are kept, derived ones win where both exist.
+    """
+    result = derive_all(facts)
+    endpoints: dict[str, Endpoint] = {}
+    for ep in result.endpoints:
+        seen = facts.seen_at.get((ep.device, "mac_table")) if ep.device else None
+        if seen is None:
+            seen = _latest(facts.seen_at, "arp")
+        when = datetime.fromisoformat(seen) if seen else ep.last_seen
+        endpoints[ep.id] = ep.model_copy(update={"last_seen": when, "first_seen": when})
+    for ep in facts.endpoints:
+        endpoints.setdefault(ep.id, ep)
     return Derived(
-        devices=list(facts.devices),
+        devices=[*facts.devices, *result.unmanaged],
         interfaces=list(facts.interfaces),
         ip_addresses=list(facts.ip_addresses),
-        subnets=list(subnets.values()),
+        subnets=list(result.subnets),
         vlans=list(facts.vlans),
-        links=list({link.id: link for link in facts.links}.values()),
-        endpoints=list({ep.id: ep for ep in facts.endpoints}.values()),
+        links=list(result.links),
+        endpoints=sorted(endpoints.values(), key=lambda e: e.id),
         bgp_peers=list(facts.bgp_peers),
     )
+
+
+def _latest(seen_at: dict[tuple[str, str], str], kind: str) -> str | None:
+    times = [when for (_, k), when in seen_at.items() if k == kind]
+    return max(times) if times else None

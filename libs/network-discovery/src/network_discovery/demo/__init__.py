@@ -43,6 +43,8 @@ def load_demo(endpoints: dict[str, Any]) -> str:
 
     from network_discovery.ingest import publish_snapshot
 
+    if not endpoints.get("kafka"):
+        raise ValueError("the stack's endpoints name no 'kafka' address to publish the demo to")
     snapshot = load_snapshot()
     outcome = asyncio.run(
         publish_snapshot(
