@@ -153,3 +153,40 @@ async def test_device_limit_refuses_the_whole_snapshot(tmp_path: Path) -> None:
     # the refused facts are not kept either: a re-ingest of s1 changes nothing
     assert (await engine.apply_snapshot(_snapshot("s1", ["sw1", "sw2"]))).empty
     await store.close()
+
+
+LAB1 = Path(__file__).resolve().parents[2] / "fixtures" / "cli" / "lab1"
+
+
+async def test_parsed_device_output_builds_links_and_endpoints(engine: GraphEngine) -> None:
+    from network_discovery.parsers import parse_directory
+
+    snapshot, report = parse_directory(LAB1)
+    assert report.ok, report.summary()
+    first = await engine.apply_snapshot(snapshot)
+    assert first.added["links"] >= 6 and first.added["endpoints"] >= 10
+    rels = await writer.read_rels(engine.store, "CONNECTED_TO")
+    assert any(r["evidence"] == "lldp_both" for r in rels.values())
+
+    # The same devices again, but one LLDP neighbour gone from both ends: exactly one link goes.
+    both = next(
+        r
+        for r in rels.values()
+        if r["evidence"] == "lldp_both"
+        and not any(
+            n.protocol == "cdp"
+            for n in snapshot.neighbors
+            if f"{n.device}|{n.interface}" in (r["src"], r["dst"])
+        )
+    )
+    ends = {both["src"], both["dst"]}
+    dropped = [
+        n for n in snapshot.neighbors if n.protocol == "lldp" and n.local_interface_id in ends
+    ]
+    assert len(dropped) == 2
+    kept = tuple(n for n in snapshot.neighbors if n not in dropped)
+    second = await engine.apply_snapshot(
+        snapshot.model_copy(update={"snapshot_id": "lab1-b", "neighbors": kept})
+    )
+    assert second.removed == {"links": 1}, second
+    assert second.added == {}
