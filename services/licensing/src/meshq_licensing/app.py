@@ -95,6 +95,4 @@ def create_app(settings: Settings) -> Litestar:
             log.info("license.agent_started", installation=installation_id)
             yield
 
-    return build_app(
-        service=SERVICE, route_handlers=[get_license], lifespan=lifespan, state=state
-    )
+    return build_app(service=SERVICE, route_handlers=[get_license], lifespan=lifespan, state=state)

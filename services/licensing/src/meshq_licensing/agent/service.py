@@ -1,0 +1,218 @@
+"""The license agent: validates the installation's key, keeps grace across restarts, publishes.
+
+Every replica runs :meth:`LicenseAgent.tick` periodically; a PostgreSQL advisory lock lets one
+at a time validate, save the sealed state and, when the plan or status changed, enqueue a
+``license.state`` event in the outbox (same transaction). All replicas share the installation
+id and host facts recorded by the first one, hence one fingerprint and one seat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import structlog
+from cryptography.hazmat.primitives.asymmetric import rsa
+from meshq_runtime.outbox import OutboxRelay, enqueue
+from network_discovery.contracts.events import LicenseState, LicenseStateData
+from network_discovery.licensing import client, protocol
+from network_discovery.licensing.errors import (
+    AnswerTamperedError,
+    ClockSkewError,
+    DeviceLimitExceededError,
+    LicenseError,
+    LicenseExpiredError,
+    LicenseNotFoundError,
+    LicenseServerUnreachableError,
+)
+from network_discovery.licensing.fingerprint import fingerprint
+from network_discovery.licensing.sealed import SealError, seal, unseal
+from network_discovery.licensing.state import (
+    LicenseStatus,
+    error_status,
+    evaluate,
+    is_due,
+    plain_status,
+)
+
+from meshq_licensing.agent.repository import AgentRepository
+
+__all__ = ["LicenseAgent"]
+
+log = structlog.get_logger(__name__)
+
+SERVICE = "licensing"
+_SOFT = (LicenseServerUnreachableError, ClockSkewError, AnswerTamperedError)
+_HARD = {
+    LicenseNotFoundError: "not_found",
+    LicenseExpiredError: "expired",
+    DeviceLimitExceededError: "device_limit",
+}
+
+
+class LicenseAgent:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        repo: AgentRepository,
+        relay: OutboxRelay | None,
+        *,
+        key: str,
+        url: str,
+        public_key: rsa.RSAPublicKey,
+        installation_id: str,
+        facts: dict[str, str],
+        retry_interval_s: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._pool, self._repo, self._relay = pool, repo, relay
+        self._key, self._url, self._public_key = key, url, public_key
+        self.installation_id, self.facts = installation_id, facts
+        self.fingerprint = fingerprint(facts, installation_id)
+        self._retry = retry_interval_s
+        self._clock = clock
+        self._material = key.encode() + b"\0" + installation_id.encode()
+        self._binding = b"meshq-license-agent:v1:" + installation_id.encode()
+
+    async def current(self) -> dict[str, Any] | None:
+        """The last published state (what ``GET /license`` answers)."""
+        _, published = await self._repo.published()
+        return published
+
+    async def tick(self, *, force: bool = False) -> bool:
+        """Validate when due, re-evaluate grace, publish a change; False when another replica
+        holds the lock."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await self._repo.try_lock(conn):
+                return False
+            row = await self._repo.load(conn)
+            record = self._open(row["sealed_state"])
+            record, status = await self._advance(record, force=force)
+            data = self._data(status, row["revision"])
+            previous = row["published"]
+            changed = previous is None or _signature(previous) != _signature(data)
+            revision = row["revision"] + 1 if changed else row["revision"]
+            published = data.model_copy(update={"revision": revision}).model_dump(mode="json")
+            if not changed and previous is not None:
+                published = {**published, "grace_hours_left": data.grace_hours_left}
+            await self._repo.save(
+                conn, seal(self._material, self._binding, record), revision, published
+            )
+            if changed:
+                event = LicenseState(
+                    source=SERVICE,
+                    subject=self.installation_id,
+                    data=LicenseStateData.model_validate(published),
+                )
+                await enqueue(conn, SERVICE, event)
+                log.info(
+                    "license.state_changed",
+                    plan=status.plan,
+                    status=status.status,
+                    revision=revision,
+                )
+        if changed and self._relay is not None:
+            self._relay.notify()
+        return True
+
+    def _open(self, sealed: bytes | None) -> dict[str, Any]:
+        if not sealed:
+            return {}
+        try:
+            return unseal(self._material, self._binding, sealed)
+        except SealError:
+            log.warning("license.agent_state_discarded", reason="does not open")
+            return {}
+
+    def _verified(self, record: dict[str, Any]) -> tuple[dict[str, Any], float] | None:
+        if not record.get("answer"):
+            return None
+        try:
+            payload = protocol.open_answer(self._public_key, record["answer"])
+            if (
+                payload.get("key_id") != protocol.key_id(self._key)
+                or payload.get("fingerprint") != self.fingerprint
+            ):
+                raise AnswerTamperedError("stored answer is for another key or installation")
+            return payload, float(record["last_success"])
+        except (LicenseError, KeyError, TypeError, ValueError):
+            log.warning("license.agent_state_discarded", reason="not a genuine answer")
+            return None
+
+    async def _advance(
+        self, record: dict[str, Any], *, force: bool
+    ) -> tuple[dict[str, Any], LicenseStatus]:
+        if not self._key:
+            return {}, plain_status("community", "community", self.fingerprint)
+        now = self._clock()
+        verified = self._verified(record)
+        last_attempt = float(record.get("last_attempt") or 0.0)
+        due = verified is None or is_due(verified[1], now)
+        if force or (due and now - last_attempt >= self._retry):
+            try:
+                result = await asyncio.to_thread(
+                    client.validate,
+                    self._key,
+                    url=self._url,
+                    public_key=self._public_key,
+                    fingerprint=self.fingerprint,
+                    facts=self.facts,
+                    now=now,
+                )
+            except _SOFT as exc:
+                log.warning("license.validation_failed", error=type(exc).__name__)
+                record = {**record, "last_attempt": now}
+                if verified is None:
+                    return record, error_status("unverified", exc, self.fingerprint)
+                return record, evaluate(*verified, now, message=str(exc))
+            except LicenseError as exc:
+                log.warning("license.rejected", error=type(exc).__name__)
+                status = error_status(_HARD.get(type(exc), "invalid"), exc, self.fingerprint)
+                return {"last_attempt": now, "hard": status.status, "message": str(exc)}, status
+            record = {"answer": result["answer"], "last_success": now, "last_attempt": now}
+            return record, evaluate(result["payload"], now, now)
+        if verified is not None:
+            return record, evaluate(*verified, now)
+        if record.get("hard"):
+            status = plain_status("community", record["hard"], self.fingerprint, record["message"])
+            return record, status
+        return record, plain_status("community", "unverified", self.fingerprint)
+
+    def _data(self, status: LicenseStatus, revision: int) -> LicenseStateData:
+        expires = (
+            datetime(status.expires.year, status.expires.month, status.expires.day, tzinfo=UTC)
+            if status.expires
+            else None
+        )
+        return LicenseStateData(
+            plan=status.plan,  # type: ignore[arg-type]
+            status=status.status,  # type: ignore[arg-type]
+            features=dict(status.features),
+            expires=expires,
+            grace_hours_left=status.grace_hours_left,
+            message=status.message[:500],
+            revision=revision,
+            installation_id=self.installation_id,
+            licensed_plan=status.licensed_plan,  # type: ignore[arg-type]
+            last_validated=status.last_validated,
+            devices_registered=status.devices_registered,
+            devices_allowed=status.devices_allowed,
+        )
+
+
+def _signature(data: Any) -> tuple[Any, ...]:
+    """What counts as a change worth an event: plan, status, licensed plan, limits, expiry."""
+    d = data if isinstance(data, dict) else data.model_dump(mode="json")
+    return (
+        d["plan"],
+        d["status"],
+        d.get("licensed_plan"),
+        d.get("expires"),
+        d.get("devices_allowed"),
+        d.get("devices_registered"),
+        tuple(sorted(d["features"].items())),
+    )

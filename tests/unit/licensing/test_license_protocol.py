@@ -1,0 +1,65 @@
+"""Request signing, answer signatures and the sealed state, without a server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from network_discovery.licensing import protocol
+from network_discovery.licensing.errors import AnswerTamperedError
+from network_discovery.licensing.sealed import FileCache, SealError, seal, unseal
+
+
+@pytest.fixture(scope="module")
+def pair():
+    from cryptography.hazmat.primitives import serialization
+
+    private_pem, public_pem = protocol.generate_key_pair(2048)
+    return (
+        serialization.load_pem_private_key(private_pem.encode(), None),
+        protocol.load_public_key(public_pem),
+    )
+
+
+def test_keys_and_request_signatures() -> None:
+    key = protocol.new_license_key("pro")
+    assert protocol.plan_of_key(key) == "pro" and protocol.KEY_RE.match(key)
+    assert protocol.key_id(key) != key and len(protocol.key_id(key)) == 64
+    secret = protocol.derive_secret(key)
+    sig = protocol.sign_request(secret, "POST", "/p", "1", "n", b"{}")
+    assert protocol.verify_request(secret, sig, "POST", "/p", "1", "n", b"{}")
+    assert not protocol.verify_request(secret, sig, "POST", "/p", "1", "n", b"{ }")
+    assert not protocol.verify_request(secret, sig, "POST", "/p", "2", "n", b"{}")
+    assert not protocol.verify_request(
+        protocol.derive_secret(protocol.new_license_key("pro")), sig, "POST", "/p", "1", "n", b"{}"
+    )
+
+
+def test_answers_are_verified_byte_for_byte(pair) -> None:
+    private, public = pair
+    answer = protocol.sign_answer(private, {"plan": "pro", "nonce": "x"})
+    assert protocol.open_answer(public, answer)["plan"] == "pro"
+    for i in range(len(answer["payload"])):
+        flipped = bytearray(answer["payload"].encode())
+        flipped[i] ^= 0x01
+        with pytest.raises(AnswerTamperedError):
+            protocol.open_answer(public, {**answer, "payload": flipped.decode("latin-1")})
+    with pytest.raises(AnswerTamperedError):
+        protocol.open_answer(public, {"payload": answer["payload"]})
+    other = protocol.load_public_key(protocol.generate_key_pair(2048)[1])
+    with pytest.raises(AnswerTamperedError):
+        protocol.open_answer(other, answer)
+
+
+def test_sealed_state_is_bound(tmp_path: Path) -> None:
+    blob = seal(b"k1", b"b1", {"a": 1})
+    assert unseal(b"k1", b"b1", blob) == {"a": 1}
+    for material, binding in ((b"k2", b"b1"), (b"k1", b"b2")):
+        with pytest.raises(SealError):
+            unseal(material, binding, blob)
+    cache = FileCache(tmp_path / "s", "mq-pro-aaaaaaaa", "f" * 64)
+    cache.save({"x": 2})
+    assert (tmp_path / "s").stat().st_mode & 0o777 == 0o600
+    assert cache.load() == {"x": 2}
+    assert FileCache(tmp_path / "s", "mq-pro-bbbbbbbb", "f" * 64).load() is None
+    assert not (tmp_path / "s").exists()  # a foreign file is discarded
