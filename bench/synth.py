@@ -116,7 +116,7 @@ def generate(devices: int = 10_000, *, seed: int = 7, when: datetime | None = No
     macs: list[str] = []
     ips: list[str] = []
     subnets: list[str] = []
-    mac_n = 0x0050560000000
+    mac_n = 0x005056000000  # VMware OUI: unicast, globally administered
     access_names = []
     per_pair = max(1, -(-n_access // n_dist_pairs))
     for a_i in range(n_access):
