@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: help setup run test test-unit test-integration test-e2e lint bench clean
+.PHONY: help setup run test test-unit test-integration test-e2e lint bench clean verifier-compiled
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ lint: setup ## ruff and mypy
 
 bench: setup ## performance figures into bench/results/
 	@$(PY) -m bench $(BENCH_ARGS)
+
+verifier-compiled: setup ## compile the license verifier with Cython (loaded ahead of verifier.py)
+	@$(PY) -m network_discovery.licensing._build
 
 clean: ## remove the virtualenv and caches
 	rm -rf .venv .pytest_cache .ruff_cache .mypy_cache

@@ -119,3 +119,14 @@ def test_the_package_import_gives_the_verifier_module() -> None:
     from network_discovery.licensing import verifier as v
 
     assert callable(v.get_plan) and callable(v.get_features)
+
+
+def test_compiled_verifier_when_expected() -> None:
+    import os
+
+    from network_discovery.licensing import verifier as v
+
+    if os.environ.get("MESHQ_EXPECT_COMPILED_VERIFIER"):
+        assert v.__file__.endswith(".so")
+    else:
+        assert v.__file__.endswith((".py", ".so"))
