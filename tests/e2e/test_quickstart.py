@@ -59,7 +59,13 @@ def test_make_run_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         endpoints = json.loads(endpoints_file.read_text())
         assert endpoints["gateway"] == f"http://127.0.0.1:{port}"
         children = {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
+        wait_for(
+            lambda: "Press Ctrl-C to stop" in (tmp_path / "make-run.out").read_text(),
+            timeout=180,
+            what="make run to finish starting",
+        )
         printed = (tmp_path / "make-run.out").read_text()
+        assert "Demo network loaded" in printed
         assert "demo mode" in printed.lower()
         assert "/schema" in printed and "meshq-mcp" in printed and "curl" in printed
 

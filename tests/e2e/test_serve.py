@@ -113,12 +113,22 @@ def test_endpoints_file_names_every_part(
 
 
 def test_summary_and_demo_are_announced(endpoints: dict[str, Any], serve_run: ServeRun) -> None:
+    wait_for(lambda: "Press Ctrl-C to stop" in serve_run.stdout(), timeout=120, what="the summary")
     out = serve_run.stdout()
     for key in SERVICES:
         assert endpoints[key] in out
     assert f"{endpoints['gateway'].replace('127.0.0.1', 'localhost')}/schema" in out
-    assert "demo network" in out.lower()
+    assert "Demo network loaded (snapshot demo-campus-dc-v1)." in out
     assert "Press Ctrl-C to stop" in out
+    # the demo went through the real ingest path: the gateway answers questions about it
+    devices = httpx.post(
+        f"{endpoints['gateway']}/queries/all_devices",
+        json={},
+        headers={"X-API-Key": endpoints["api_key"]},
+        timeout=30,
+    )
+    assert devices.status_code == 200, devices.text
+    assert devices.json()["row_count"] >= 30
     assert endpoints["api_key"] not in out + serve_run.stderr()  # never printed or logged
 
 

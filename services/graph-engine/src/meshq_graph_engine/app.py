@@ -8,13 +8,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from litestar import Litestar
 from meshq_runtime.graph import open_graph_store
 from meshq_runtime.http import ServiceState, build_app
+from meshq_runtime.license import LicenseFollower
 from meshq_runtime.service import kafka_probe, open_kafka
 
 from meshq_graph_engine import handlers
 from meshq_graph_engine.archive import SnapshotArchive
 from meshq_graph_engine.controllers import ROUTES
 from meshq_graph_engine.engine import GraphEngine
-from meshq_graph_engine.limits import device_limit
+from meshq_graph_engine.limits import device_limit_from
 from meshq_graph_engine.settings import Settings
 
 __all__ = ["SERVICE", "create_app"]
@@ -30,7 +31,10 @@ def create_app(settings: Settings) -> Litestar:
         async with AsyncExitStack() as stack:
             store = open_graph_store(settings)
             stack.push_async_callback(store.close)
-            engine = GraphEngine(store, device_limit=device_limit)
+            follower = LicenseFollower(settings)
+            await follower.start()
+            stack.push_async_callback(follower.stop)
+            engine = GraphEngine(store, device_limit=device_limit_from(follower))
             await engine.start()
             archive = SnapshotArchive(settings.data_dir / "graph-engine")
             kafka = open_kafka(settings, service=SERVICE)
@@ -38,7 +42,9 @@ def create_app(settings: Settings) -> Litestar:
             handlers.register(kafka.consumer, handlers.IngestHandlers(engine, kafka.bus, archive))
             await kafka.start()
             state.probes[:] = [kafka_probe(kafka.broker), ("graph-store", store.ping)]
-            state.extras.update(store=store, engine=engine, archive=archive, bus=kafka.bus)
+            state.extras.update(
+                store=store, engine=engine, archive=archive, bus=kafka.bus, license=follower
+            )
             yield
 
     return build_app(service=SERVICE, route_handlers=ROUTES, lifespan=lifespan, state=state)

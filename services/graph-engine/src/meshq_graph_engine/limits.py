@@ -1,20 +1,19 @@
-"""The plan's device limit, read through the customer-facing licensing package."""
+"""The plan's device limit, as the installation's license agent states it."""
 
 from __future__ import annotations
 
-import structlog
+from collections.abc import Callable
 
-__all__ = ["device_limit"]
+from meshq_runtime.license import LicenseFollower
 
-log = structlog.get_logger(__name__)
+__all__ = ["device_limit_from"]
 
 
-def device_limit() -> tuple[str, int | None]:
-    """(plan name, max_network_devices) of the installation; no limit if licensing is absent."""
-    try:
-        from network_discovery.licensing import verifier
-    except ImportError:
-        return ("unlicensed", None)
-    features = verifier.get_features()
-    limit = features.get("max_network_devices")
-    return (verifier.get_plan(), int(limit) if isinstance(limit, int) else None)
+def device_limit_from(follower: LicenseFollower) -> Callable[[], tuple[str, int | None]]:
+    """(plan, ``max_network_devices``) now; demo mode opens features, never this limit."""
+
+    def current() -> tuple[str, int | None]:
+        limit = follower.state.features.get("max_network_devices")
+        return follower.state.plan, int(limit) if isinstance(limit, int) else None
+
+    return current

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from meshq_graph_engine.catalogue import inventory
+from meshq_graph_engine.catalogue import (
+    addressing,
+    endpoints,
+    hygiene,
+    inventory,
+    routing,
+    topology,
+)
 from meshq_graph_engine.catalogue.base import (
     Query,
     QueryContext,
@@ -23,7 +30,7 @@ __all__ = [
 ]
 
 REGISTRY: dict[str, Query] = {}
-for _module in (inventory,):
+for _module in (topology, endpoints, addressing, hygiene, inventory, routing):
     for _query in _module.QUERIES:
         if _query.name in REGISTRY:
             raise RuntimeError(f"query {_query.name} is defined twice")

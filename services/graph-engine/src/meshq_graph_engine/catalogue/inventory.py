@@ -1,16 +1,32 @@
-"""Inventory: what is in the graph."""
+"""Inventory: what is in the graph, how much of it, and the metadata users keep on devices."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from collections import Counter
+from typing import Annotated, Any, Self
 
-from meshq_graph_engine.catalogue.base import Params, Query
+from network_discovery.model import Criticality, MetadataPatch, PatchField
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
+
+from meshq_graph_engine.catalogue._common import DeviceName, SiteFilter
+from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, QueryError
 
 __all__ = ["QUERIES"]
 
 
+def _role(value: str) -> str:
+    return "_".join(value.lower().split())
+
+
 class AllDevicesParams(Params):
     managed_only: bool = Field(True, description="Leave out neighbours nobody collected.")
+    site: SiteFilter
+    role: Annotated[str, AfterValidator(_role)] = Field(
+        "",
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_ ]*$",
+        description="Only devices with this role (core, access, firewall, ...); empty for any.",
+    )
 
 
 ALL_DEVICES = Query(
@@ -20,7 +36,8 @@ ALL_DEVICES = Query(
     params=AllDevicesParams,
     community=True,
     cypher=(
-        "MATCH (d:Device) WHERE d.managed = true OR $managed_only = false "
+        "MATCH (d:Device) WHERE (d.managed = true OR $managed_only = false) "
+        "AND ($site = '' OR d.site = $site) AND ($role = '' OR d.role = $role) "
         "RETURN d.id AS device, d.hostname AS hostname, d.vendor AS vendor, "
         "d.platform AS platform, d.model AS model, d.os_version AS os_version, "
         "d.serial AS serial, d.role AS role, d.site AS site, d.tenant AS tenant, "
@@ -29,4 +46,163 @@ ALL_DEVICES = Query(
     ),
 )
 
-QUERIES = [ALL_DEVICES]
+
+class SummaryParams(Params):
+    site: SiteFilter
+
+
+_SITE = "($site = '' OR d.site = $site)"
+_COUNTS = {
+    "interfaces": (
+        "MATCH (d:Device)-[:HAS_INTERFACE]->(i:Interface) WHERE d.managed = true AND "
+        + _SITE
+        + " RETURN count(i) AS n"
+    ),
+    "links": (
+        "MATCH (d:Device)-[:HAS_INTERFACE]->(:Interface)-[l:CONNECTED_TO]->(:Interface)"
+        "<-[:HAS_INTERFACE]-(b:Device) WHERE $site = '' OR d.site = $site OR b.site = $site "
+        "RETURN count(l) AS n"
+    ),
+}
+_DEVICES = "MATCH (d:Device) WHERE " + _SITE + " RETURN d.id AS device, d.managed AS managed"
+_ADDRESSES = (
+    "MATCH (d:Device)-[:HAS_INTERFACE]->(:Interface)-[:HAS_IP]->(a:IPAddress)"
+    "-[:IN_SUBNET]->(s:Subnet) WHERE d.managed = true AND " + _SITE + " "
+    "RETURN a.id AS address, s.id AS subnet"
+)
+_VLANS = (
+    "MATCH (v:VLAN) OPTIONAL MATCH (d:Device)-[:HAS_VLAN]->(v) "
+    "RETURN v.vlan AS vlan, v.site AS vlan_site, d.site AS device_site"
+)
+_ENDPOINTS = (
+    "MATCH (e:Endpoint) OPTIONAL MATCH (e)-[r:LOCATED_AT]->(:Interface) "
+    "WITH e, count(r) AS ports "
+    "RETURN e.device AS device, ports > 0 AS located, count(*) AS n"
+)
+_BGP = (
+    "MATCH (d:Device)-[:HAS_BGP_PEER]->(p:BGPPeer) WHERE d.managed = true AND " + _SITE + " "
+    "RETURN p.state AS state, count(*) AS n"
+)
+
+
+async def _summary(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
+    site = {"site": params.site}
+    devices = await ctx.store.execute(_DEVICES, site)
+    if params.site and not devices:
+        return []
+    ids = {row["device"] for row in devices}
+    row: dict[str, Any] = {
+        "site": params.site or None,
+        "devices": sum(1 for d in devices if d["managed"]),
+        "unmanaged_devices": sum(1 for d in devices if not d["managed"]),
+    }
+    for name, cypher in _COUNTS.items():
+        row[name] = (await ctx.store.execute(cypher, site))[0]["n"]
+    addresses = await ctx.store.execute(_ADDRESSES, site)
+    row["ip_addresses"] = len({a["address"] for a in addresses})
+    row["subnets"] = len({a["subnet"] for a in addresses})
+    row["vlans"] = len(
+        {
+            v["vlan"]
+            for v in await ctx.store.execute(_VLANS)
+            if not params.site or params.site in (v["vlan_site"], v["device_site"])
+        }
+    )
+    endpoints = [
+        e for e in await ctx.store.execute(_ENDPOINTS) if not params.site or e["device"] in ids
+    ]
+    row["endpoints"] = sum(e["n"] for e in endpoints)
+    row["endpoints_located"] = sum(e["n"] for e in endpoints if e["located"])
+    states: Counter[str] = Counter()
+    for peer in await ctx.store.execute(_BGP, site):
+        states[peer["state"]] += peer["n"]
+    row["bgp_peers"] = sum(states.values())
+    row["bgp_established"] = states["established"]
+    return [row]
+
+
+SUMMARY_STATS = Query(
+    name="summary_stats",
+    category="Inventory",
+    summary="How many devices, interfaces, links, addresses, endpoints and BGP sessions.",
+    params=SummaryParams,
+    community=True,
+    run=_summary,
+)
+
+
+def _comma_list(value: Any) -> Any:
+    """A list, or one comma-separated string (``--param tags=a,b``)."""
+    if isinstance(value, str):
+        return [t for t in (part.strip() for part in value.split(",")) if t]
+    return value
+
+
+_Meta = Annotated[str | None, Field(default=None, max_length=64, pattern=r"^[\w .:/@#-]+$")]
+_Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w .:/@#-]+$")]
+
+
+class UpdateMetadataParams(Params):
+    device: DeviceName
+    site: _Meta = Field(None, description="Site to record; leave out to keep it.")
+    tenant: _Meta = Field(None, description="Tenant to record; leave out to keep it.")
+    rack: _Meta = Field(None, description="Rack to record; leave out to keep it.")
+    role: _Meta = Field(None, description="Role (core, access, firewall, ...).")
+    criticality: Criticality | None = Field(None, description="low, medium, high or critical.")
+    tags: Annotated[list[_Tag] | None, BeforeValidator(_comma_list)] = Field(
+        None, max_length=32, description="Tags, replacing the current ones (list or a,b,c)."
+    )
+    clear: Annotated[list[PatchField], BeforeValidator(_comma_list)] = Field(
+        default_factory=list, description="Fields to remove: site, tenant, rack, role, ..."
+    )
+
+    @model_validator(mode="after")
+    def _check_patch(self) -> Self:
+        try:  # a patch that changes nothing, or sets and clears a field, is a 422
+            self.patch()
+        except ValidationError as exc:
+            raise ValueError("; ".join(e["msg"] for e in exc.errors())) from None
+        return self
+
+    def patch(self) -> MetadataPatch:
+        changes = self.model_dump(exclude={"device"}, exclude_none=True)
+        return MetadataPatch(hostname=self.device, source="user", **changes)
+
+
+_METADATA = (
+    "MATCH (d:Device) WHERE d.id = $device "
+    "RETURN d.id AS device, d.managed AS managed, d.site AS site, d.tenant AS tenant, "
+    "d.rack AS rack, d.role AS role, d.criticality AS criticality, d.tags AS tags"
+)
+
+
+async def _update_metadata(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
+    found = await ctx.store.execute(_METADATA, {"device": params.device})
+    if not found:
+        raise QueryError(
+            404, "Unknown device", f"no device {params.device!r}; all_devices lists them"
+        )
+    if not found[0]["managed"]:
+        raise QueryError(
+            409,
+            "Device not collected",
+            f"{params.device!r} is only seen as a neighbour; metadata is kept on collected devices",
+        )
+    if ctx.engine is None:
+        raise QueryError(503, "Read-only", "this query needs the graph engine to write")
+    await ctx.engine.apply_patch(params.patch())
+    rows = await ctx.store.execute(_METADATA, {"device": params.device})
+    return [{k: v for k, v in row.items() if k != "managed"} for row in rows]
+
+
+UPDATE_DEVICE_METADATA = Query(
+    name="update_device_metadata",
+    category="Inventory",
+    summary="Set or clear a device's site, tenant, rack, role, criticality or tags.",
+    params=UpdateMetadataParams,
+    feature="netbox_sync",
+    writes=True,
+    run=_update_metadata,
+)
+
+QUERIES = [ALL_DEVICES, SUMMARY_STATS, UPDATE_DEVICE_METADATA]

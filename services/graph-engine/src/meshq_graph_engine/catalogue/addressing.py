@@ -1,0 +1,165 @@
+"""Addressing: which addresses live in a subnet, which subnets a device is in, and which
+addresses in use belong to no subnet at all.
+
+IP arithmetic is not portable Cypher, so these fetch the candidate addresses and decide
+containment in Python (``ipaddress``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from typing import Any
+
+from meshq_graph_engine.catalogue._common import (
+    CidrFilter,
+    CidrParam,
+    DeviceName,
+    VrfFilter,
+    ip_in,
+    ip_key,
+    network_key,
+    ordered,
+)
+from meshq_graph_engine.catalogue.base import Params, Query, QueryContext
+
+__all__ = ["DEFAULT_VRF", "QUERIES", "endpoint_addresses", "interface_addresses"]
+
+DEFAULT_VRF = "default"
+
+_INTERFACE_ADDRESSES = (
+    "MATCH (d:Device)-[:HAS_INTERFACE]->(i:Interface)-[:HAS_IP]->(a:IPAddress) "
+    "RETURN a.ip AS ip, a.prefix_length AS prefix_length, coalesce(a.vrf, 'default') AS vrf, "
+    "d.id AS device, i.name AS interface"
+)
+_ENDPOINT_ADDRESSES = (
+    "MATCH (e:Endpoint) RETURN e.mac AS mac, e.ips AS ips, e.hostname AS hostname, "
+    "e.device AS device, e.interface AS interface, e.vlan AS vlan"
+)
+
+
+async def interface_addresses(ctx: QueryContext) -> list[dict[str, Any]]:
+    """Every address configured on an interface, with its VRF (``default`` when unset)."""
+    return await ctx.store.execute(_INTERFACE_ADDRESSES)
+
+
+async def endpoint_addresses(ctx: QueryContext) -> list[dict[str, Any]]:
+    """One row per (endpoint, address) it uses."""
+    rows = await ctx.store.execute(_ENDPOINT_ADDRESSES)
+    return [{**row, "ip": ip} for row in rows for ip in row.pop("ips") or ()]
+
+
+class IpsInSubnetParams(Params):
+    cidr: CidrParam
+    vrf: VrfFilter
+
+
+class SubnetsOnDeviceParams(Params):
+    device: DeviceName
+
+
+class OrphanedIpsParams(Params):
+    cidr: CidrFilter
+
+
+async def _ips_in_subnet(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for a in await interface_addresses(ctx):
+        if ip_in(a["ip"], params.cidr) and params.vrf in ("", a["vrf"]):
+            rows.append({**a, "kind": "interface", "mac": None})
+    if params.vrf in ("", DEFAULT_VRF):
+        for e in await endpoint_addresses(ctx):
+            if ip_in(e["ip"], params.cidr):
+                rows.append(
+                    {
+                        "ip": e["ip"],
+                        "prefix_length": None,
+                        "vrf": DEFAULT_VRF,
+                        "device": e["device"],
+                        "interface": e["interface"],
+                        "kind": "endpoint",
+                        "mac": e["mac"],
+                    }
+                )
+    for row in rows:
+        row["_key"] = ip_key(row["ip"])
+    out = ordered(rows, "_key", "kind", "device", "interface", "mac")
+    columns = ("ip", "kind", "vrf", "prefix_length", "device", "interface", "mac")
+    return [{c: row[c] for c in columns} for row in out]
+
+
+IPS_IN_SUBNET = Query(
+    name="ips_in_subnet",
+    category="Addressing",
+    summary="Every address inside a CIDR: on device interfaces and used by endpoints.",
+    params=IpsInSubnetParams,
+    run=_ips_in_subnet,
+)
+
+
+def _sort_subnets(rows: list[dict[str, Any]], params: Any) -> list[dict[str, Any]]:
+    for row in rows:
+        row["_key"] = network_key(row["subnet"])
+    out = ordered(rows, "_key", "vrf", "interface", "address")
+    for row in out:
+        del row["_key"]
+    return out
+
+
+SUBNETS_ON_DEVICE = Query(
+    name="subnets_on_device",
+    category="Addressing",
+    summary="The subnets a device has an address in, one row per address.",
+    params=SubnetsOnDeviceParams,
+    cypher=(
+        "MATCH (d:Device)-[:HAS_INTERFACE]->(i:Interface)-[:HAS_IP]->(a:IPAddress)"
+        "-[:IN_SUBNET]->(s:Subnet) WHERE d.id = $device "
+        "RETURN d.id AS device, s.cidr AS subnet, coalesce(s.vrf, 'default') AS vrf, "
+        "s.version AS version, i.name AS interface, a.address AS address"
+    ),
+    post=_sort_subnets,
+)
+
+
+def _known_networks(cidrs: list[str]) -> dict[tuple[int, int], set[int]]:
+    """(version, prefix length) -> network addresses, for containment by lookup."""
+    known: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for cidr in cidrs:
+        network = ipaddress.ip_network(cidr, strict=False)
+        known[(network.version, network.prefixlen)].add(int(network.network_address))
+    return known
+
+
+def _covered(ip: str, known: dict[tuple[int, int], set[int]]) -> bool:
+    address = ipaddress.ip_address(ip)
+    bits = address.max_prefixlen
+    for (version, length), networks in known.items():
+        if version == address.version:
+            mask = ((1 << length) - 1) << (bits - length)
+            if (int(address) & mask) in networks:
+                return True
+    return False
+
+
+async def _orphaned_ips(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
+    subnets = await ctx.store.execute("MATCH (s:Subnet) RETURN s.cidr AS cidr")
+    known = _known_networks([row["cidr"] for row in subnets])
+    rows = []
+    for e in await endpoint_addresses(ctx):
+        if params.cidr and not ip_in(e["ip"], params.cidr):
+            continue
+        if not _covered(e["ip"], known):
+            rows.append({**e, "_key": ip_key(e["ip"])})
+    columns = ("ip", "mac", "hostname", "device", "interface", "vlan")
+    return [{c: row[c] for c in columns} for row in ordered(rows, "_key", "mac")]
+
+
+ORPHANED_IPS = Query(
+    name="orphaned_ips",
+    category="Addressing",
+    summary="Addresses endpoints use that lie in no subnet configured on any interface.",
+    params=OrphanedIpsParams,
+    run=_orphaned_ips,
+)
+
+QUERIES = [IPS_IN_SUBNET, SUBNETS_ON_DEVICE, ORPHANED_IPS]

@@ -1,0 +1,65 @@
+"""Endpoints: where a host is plugged in, found by address, by MAC or by port."""
+
+from __future__ import annotations
+
+from meshq_graph_engine.catalogue._common import DeviceName, InterfaceParam, IpParam, MacParam
+from meshq_graph_engine.catalogue.base import Params, Query
+
+__all__ = ["ENDPOINT_COLUMNS", "QUERIES"]
+
+#: The row of one endpoint (``e``), shared with the hygiene queries.
+ENDPOINT_COLUMNS = (
+    "e.mac AS mac, e.ips AS ips, e.hostname AS hostname, e.vendor AS vendor, "
+    "e.device AS device, e.interface AS interface, e.vlan AS vlan, "
+    "e.first_seen AS first_seen, e.last_seen AS last_seen"
+)
+# Where it is: the switch's site and the port's description, when the endpoint is located.
+_LOCATION = (
+    "OPTIONAL MATCH (e)-[:LOCATED_AT]->(i:Interface)<-[:HAS_INTERFACE]-(d:Device) "
+    "RETURN " + ENDPOINT_COLUMNS + ", d.site AS site, i.description AS port_description "
+    "ORDER BY mac"
+)
+
+
+class ByIpParams(Params):
+    ip: IpParam
+
+
+class ByMacParams(Params):
+    mac: MacParam
+
+
+class OnInterfaceParams(Params):
+    device: DeviceName
+    interface: InterfaceParam
+
+
+LOCATE_ENDPOINT_BY_IP = Query(
+    name="locate_endpoint_by_ip",
+    category="Endpoints",
+    summary="The endpoints using an IPv4 or IPv6 address, with the switch port each is on.",
+    params=ByIpParams,
+    cypher="MATCH (e:Endpoint) WHERE $ip IN e.ips " + _LOCATION,
+)
+
+LOCATE_ENDPOINT_BY_MAC = Query(
+    name="locate_endpoint_by_mac",
+    category="Endpoints",
+    summary="The endpoint with a MAC address (any notation), with the switch port it is on.",
+    params=ByMacParams,
+    cypher="MATCH (e:Endpoint) WHERE e.id = $mac " + _LOCATION,
+)
+
+ENDPOINTS_ON_INTERFACE = Query(
+    name="endpoints_on_interface",
+    category="Endpoints",
+    summary="The endpoints located on one switch port.",
+    params=OnInterfaceParams,
+    cypher=(
+        "MATCH (e:Endpoint)-[:LOCATED_AT]->(i:Interface)<-[:HAS_INTERFACE]-(d:Device) "
+        "WHERE d.id = $device AND i.name = $interface "
+        "RETURN " + ENDPOINT_COLUMNS + " ORDER BY mac"
+    ),
+)
+
+QUERIES = [LOCATE_ENDPOINT_BY_IP, LOCATE_ENDPOINT_BY_MAC, ENDPOINTS_ON_INTERFACE]
