@@ -1,0 +1,97 @@
+"""Every catalogue query against the fixture network, on every reachable store.
+
+The expected rows are literal data in ``tests/fixtures/graph/expected/<query>.yaml``; each
+store must return exactly those rows, so LadybugDB and Memgraph agree row for row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import GraphHolder, load_cases
+from jsonschema import Draft202012Validator
+from meshq_graph_engine.catalogue import REGISTRY, QueryError, describe, run_query
+
+CASES = load_cases()
+NAMES = {
+    "Topology": [
+        "device_neighbors",
+        "interface_neighbors",
+        "topology_edges",
+        "topology_neighborhood",
+        "lldp_neighbors",
+    ],
+    "Endpoints": ["locate_endpoint_by_ip", "locate_endpoint_by_mac", "endpoints_on_interface"],
+    "Addressing": ["ips_in_subnet", "subnets_on_device", "orphaned_ips"],
+    "Hygiene": [
+        "devices_without_neighbors",
+        "interfaces_without_ips",
+        "endpoints_without_location",
+        "devices_missing_os_version",
+        "devices_missing_hostname",
+        "interfaces_no_description",
+        "duplicate_ip_addresses",
+    ],
+    "Inventory": ["all_devices", "summary_stats", "update_device_metadata"],
+    "Routing": ["bgp_peers", "bgp_topology", "bgp_peers_down"],
+}
+FEATURES = {"Routing": "bgp_intelligence"}
+COMMUNITY = {*NAMES["Topology"], "all_devices", "summary_stats"}
+
+
+def _case_ids() -> list[Any]:
+    return [
+        pytest.param(query, case, id=f"{query}[{case['name']}]")
+        for query, cases in sorted(CASES.items())
+        for case in cases
+    ]
+
+
+@pytest.mark.parametrize(("query", "case"), _case_ids())
+async def test_case(graphs: GraphHolder, query: str, case: dict[str, Any]) -> None:
+    graph = await graphs.get()
+    if REGISTRY[query].writes:
+        graphs.dirty = True
+    if "error" in case:
+        with pytest.raises(QueryError) as raised:
+            await run_query(REGISTRY, query, case["params"], graph.ctx)
+        assert raised.value.status == case["error"], raised.value.detail
+        return
+    result = await run_query(REGISTRY, query, case["params"], graph.ctx)
+    assert result.rows == case["rows"], f"{graphs.kind}: {query} {case['params']}"
+
+
+def test_the_registry_holds_exactly_the_catalogue() -> None:
+    assert sorted(REGISTRY) == sorted(n for names in NAMES.values() for n in names)
+    for category, names in NAMES.items():
+        for name in names:
+            query = REGISTRY[name]
+            assert query.category == category, name
+            expected = FEATURES.get(category, "api_access")
+            if name == "update_device_metadata":
+                expected = "netbox_sync"
+            assert query.feature == expected, name
+            assert query.community == (name in COMMUNITY), name
+            assert query.writes == (name == "update_device_metadata"), name
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_query_publishes_a_json_schema(name: str) -> None:
+    described = describe(REGISTRY[name])
+    schema = described["parameters"]
+    Draft202012Validator.check_schema(schema)
+    assert schema["type"] == "object" and schema["additionalProperties"] is False
+    for field, spec in schema["properties"].items():
+        assert spec.get("description") or spec.get("$ref"), f"{name}.{field} has no description"
+    assert described["summary"] and described["category"]
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_query_has_a_case_with_rows_and_one_without(name: str) -> None:
+    cases = CASES.get(name, [])
+    assert any(c.get("rows") for c in cases), f"{name}: no case that returns rows"
+    empty = [c for c in cases if c.get("rows") == [] or "error" in c]
+    assert empty, f"{name}: no case that returns nothing"
+    if not REGISTRY[name].writes:
+        assert any(c.get("rows") == [] for c in cases), f"{name}: no case with no rows"
