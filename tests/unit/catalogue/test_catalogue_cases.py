@@ -6,6 +6,7 @@ store must return exactly those rows, so LadybugDB and Memgraph agree row for ro
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -95,3 +96,9 @@ def test_every_query_has_a_case_with_rows_and_one_without(name: str) -> None:
     assert empty, f"{name}: no case that returns nothing"
     if not REGISTRY[name].writes:
         assert any(c.get("rows") == [] for c in cases), f"{name}: no case with no rows"
+
+
+def test_docs_define_every_query() -> None:
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "queries.md").read_text()
+    headings = {line[4:].strip() for line in docs.splitlines() if line.startswith("### ")}
+    assert headings == set(REGISTRY)
