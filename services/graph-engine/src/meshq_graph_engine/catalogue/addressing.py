@@ -33,8 +33,10 @@ _INTERFACE_ADDRESSES = (
     "d.id AS device, i.name AS interface"
 )
 _ENDPOINT_ADDRESSES = (
-    "MATCH (e:Endpoint) RETURN e.mac AS mac, e.ips AS ips, e.hostname AS hostname, "
-    "e.device AS device, e.interface AS interface, e.vlan AS vlan"
+    "MATCH (e:Endpoint) UNWIND e.ips AS ip WITH e, ip "
+    "WHERE $prefix = '' OR ip STARTS WITH $prefix "
+    "RETURN e.mac AS mac, ip, e.hostname AS hostname, e.device AS device, "
+    "e.interface AS interface, e.vlan AS vlan"
 )
 
 
@@ -43,10 +45,21 @@ async def interface_addresses(ctx: QueryContext) -> list[dict[str, Any]]:
     return await ctx.store.execute(_INTERFACE_ADDRESSES)
 
 
-async def endpoint_addresses(ctx: QueryContext) -> list[dict[str, Any]]:
-    """One row per (endpoint, address) it uses."""
-    rows = await ctx.store.execute(_ENDPOINT_ADDRESSES)
-    return [{**row, "ip": ip} for row in rows for ip in row.pop("ips") or ()]
+async def endpoint_addresses(ctx: QueryContext, within: str = "") -> list[dict[str, Any]]:
+    """One row per (endpoint, address) it uses; ``within`` (a CIDR) narrows the scan to
+    the IPv4 addresses that share its whole leading octets (the caller still checks)."""
+    return await ctx.store.execute(_ENDPOINT_ADDRESSES, {"prefix": _text_prefix(within)})
+
+
+def _text_prefix(cidr: str) -> str:
+    """The text every IPv4 address in ``cidr`` starts with (``10.1.0.0/16`` -> ``10.1.``)."""
+    if not cidr:
+        return ""
+    network = ipaddress.ip_network(cidr)
+    if network.version != 4 or network.prefixlen < 8:
+        return ""
+    octets = str(network.network_address).split(".")[: min(network.prefixlen // 8, 3)]
+    return ".".join(octets) + "."
 
 
 class IpsInSubnetParams(Params):
@@ -68,7 +81,7 @@ async def _ips_in_subnet(ctx: QueryContext, params: Any) -> list[dict[str, Any]]
         if ip_in(a["ip"], params.cidr) and params.vrf in ("", a["vrf"]):
             rows.append({**a, "kind": "interface", "mac": None})
     if params.vrf in ("", DEFAULT_VRF):
-        for e in await endpoint_addresses(ctx):
+        for e in await endpoint_addresses(ctx, params.cidr):
             if ip_in(e["ip"], params.cidr):
                 rows.append(
                     {
@@ -145,7 +158,7 @@ async def _orphaned_ips(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     subnets = await ctx.store.execute("MATCH (s:Subnet) RETURN s.cidr AS cidr")
     known = _known_networks([row["cidr"] for row in subnets])
     rows = []
-    for e in await endpoint_addresses(ctx):
+    for e in await endpoint_addresses(ctx, params.cidr):
         if params.cidr and not ip_in(e["ip"], params.cidr):
             continue
         if not _covered(e["ip"], known):

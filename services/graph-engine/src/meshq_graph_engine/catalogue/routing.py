@@ -2,29 +2,51 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from network_discovery.model import normalise_asn
 from pydantic import BeforeValidator, Field
 
 from meshq_graph_engine.catalogue._common import DeviceFilter, ip_key, ordered
-from meshq_graph_engine.catalogue.base import Params, Query
+from meshq_graph_engine.catalogue.base import Params, Query, QueryContext
 
 __all__ = ["QUERIES"]
 
-# The session's remote address resolves to a device when exactly one device has an
-# interface address equal to it.
 _SESSIONS = (
-    "MATCH (d:Device)-[:HAS_BGP_PEER]->(p:BGPPeer) WHERE {where} "
-    "OPTIONAL MATCH (a:IPAddress) WHERE a.ip = p.remote_address "
-    "WITH d, p, collect(DISTINCT a.device) AS owners "
+    "MATCH (d:Device)-[:HAS_BGP_PEER]->(p:BGPPeer) "
+    "WHERE ($device = '' OR d.id = $device) AND ($down = false OR p.state <> 'established') "
     "RETURN d.id AS device, coalesce(p.vrf, 'default') AS vrf, "
     "p.local_address AS local_address, p.local_asn AS local_asn, "
     "p.remote_address AS remote_address, p.remote_asn AS remote_asn, p.state AS state, "
     "p.external AS external, p.prefixes_received AS prefixes_received, "
-    "p.uptime_seconds AS uptime_seconds, p.description AS description, owners"
+    "p.uptime_seconds AS uptime_seconds, p.description AS description"
 )
-_BY_DEVICE = "($device = '' OR d.id = $device)"
+# One pass over the addresses for all sessions (no per-session lookup).
+_OWNERS = "MATCH (a:IPAddress) WHERE a.ip IN $ips RETURN DISTINCT a.ip AS ip, a.device AS device"
+
+
+async def _sessions(ctx: QueryContext, device: str, *, down: bool) -> list[dict[str, Any]]:
+    """Sessions with ``remote_device``: the one device owning the remote address, if any."""
+    rows = await ctx.store.execute(_SESSIONS, {"device": device, "down": down})
+    ips = sorted({row["remote_address"] for row in rows})
+    owners: dict[str, set[str]] = defaultdict(set)
+    if ips:
+        for row in await ctx.store.execute(_OWNERS, {"ips": ips}):
+            owners[row["ip"]].add(row["device"])
+    out = []
+    for row in rows:
+        found = owners.get(row["remote_address"], set())
+        remote = next(iter(found)) if len(found) == 1 else None
+        out.append({**row, "remote_device": remote, "_key": ip_key(row["remote_address"])})
+    return out
+
+
+def _strip(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for row in rows:
+        del row["_key"]
+    return rows
 
 
 class SessionParams(Params):
@@ -47,17 +69,12 @@ class BgpTopologyParams(Params):
     )
 
 
-def _resolve(row: dict[str, Any]) -> dict[str, Any]:
-    owners = sorted({o for o in row.pop("owners") or () if o is not None})
-    return {**row, "remote_device": owners[0] if len(owners) == 1 else None}
+def _session_list(down: bool) -> Callable[[QueryContext, Any], Awaitable[list[dict[str, Any]]]]:
+    async def run(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
+        rows = await _sessions(ctx, params.device, down=down)
+        return _strip(ordered(rows, "device", "vrf", "_key"))
 
-
-def _sessions(rows: list[dict[str, Any]], params: Any) -> list[dict[str, Any]]:
-    out = [{**_resolve(row), "_key": ip_key(row["remote_address"])} for row in rows]
-    out = ordered(out, "device", "vrf", "_key")
-    for row in out:
-        del row["_key"]
-    return out
+    return run
 
 
 BGP_PEERS = Query(
@@ -66,8 +83,7 @@ BGP_PEERS = Query(
     summary="Every BGP session with its state, ASNs, prefixes and the peer device if known.",
     params=SessionParams,
     feature="bgp_intelligence",
-    cypher=_SESSIONS.format(where=_BY_DEVICE),
-    post=_sessions,
+    run=_session_list(down=False),
 )
 
 BGP_PEERS_DOWN = Query(
@@ -76,13 +92,12 @@ BGP_PEERS_DOWN = Query(
     summary="BGP sessions that are not established.",
     params=SessionParams,
     feature="bgp_intelligence",
-    cypher=_SESSIONS.format(where=_BY_DEVICE + " AND p.state <> 'established'"),
-    post=_sessions,
+    run=_session_list(down=True),
 )
 
 
-def _topology(rows: list[dict[str, Any]], params: Any) -> list[dict[str, Any]]:
-    sessions = [_resolve(row) for row in rows]
+async def _topology(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
+    sessions = await _sessions(ctx, "", down=False)
     pairs = {(s["device"], s["remote_device"]) for s in sessions if s["remote_device"]}
     out = []
     for s in sessions:
@@ -99,13 +114,10 @@ def _topology(rows: list[dict[str, Any]], params: Any) -> list[dict[str, Any]]:
                 "vrf": s["vrf"],
                 "state": s["state"],
                 "mutual": (s["remote_device"], s["device"]) in pairs,
-                "_key": ip_key(s["remote_address"]),
+                "_key": s["_key"],
             }
         )
-    out = ordered(out, "local_device", "vrf", "_key")
-    for row in out:
-        del row["_key"]
-    return out
+    return _strip(ordered(out, "local_device", "vrf", "_key"))
 
 
 BGP_TOPOLOGY = Query(
@@ -114,8 +126,7 @@ BGP_TOPOLOGY = Query(
     summary="The BGP graph: device to peer, with ASNs, eBGP/iBGP and whether both ends report it.",
     params=BgpTopologyParams,
     feature="bgp_intelligence",
-    cypher=_SESSIONS.format(where="true"),
-    post=_topology,
+    run=_topology,
 )
 
 QUERIES = [BGP_PEERS, BGP_TOPOLOGY, BGP_PEERS_DOWN]
