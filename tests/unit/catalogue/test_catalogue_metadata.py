@@ -7,18 +7,12 @@ from conftest import Graph, load_snapshot
 from meshq_graph_engine.catalogue import REGISTRY, QueryContext, QueryError, run_query
 from meshq_graph_engine.engine import GraphEngine
 
-# projection.load_facts applies patches with Device.model_copy(update=...), which leaves
-# criticality and tags as JSON values; pydantic warns when it serialises them (the values are
-# right). Reported to the graph-engine owner; remove this once the projection validates.
-SERIALIZER_WARNING = pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
-
 
 async def _device(graph: Graph, device: str) -> dict:
     rows = (await run_query(REGISTRY, "all_devices", {}, graph.ctx)).rows
     return next(r for r in rows if r["device"] == device)
 
 
-@SERIALIZER_WARNING
 async def test_patch_changes_the_device_and_survives_reingest(lady: Graph) -> None:
     params = {
         "device": "hq-acc-02",

@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 from meshq_runtime.graph import writer
 from meshq_runtime.graph.store import GraphStore
-from network_discovery.model import MetadataPatch, Snapshot
+from network_discovery.model import Device, MetadataPatch, Snapshot
 
 from meshq_graph_engine.diff import GraphDiff, apply_diff, diff, read_projection
 from meshq_graph_engine.facts import FactKey, FactStore, facts_by_scope
@@ -123,10 +123,24 @@ class GraphEngine:
             row = {"id": patch.device_id, "device": patch.device_id, "payload": json.dumps(merged)}
             await writer.delete_nodes(self.store, "Patch", [patch.device_id])
             await writer.create_nodes(self.store, "Patch", [row])
-            target = project(self.facts, self.projection)
-            d = diff(self.projection, target)
-            await apply_diff(self.store, d)
-            self.projection = target
+            # A patch changes one device record: update that row, not the whole projection.
+            current = self.projection.nodes["Device"].get(patch.device_id)
+            if current is not None and current.get("managed"):
+                fields = {k: current[k] for k in Device.model_fields if k in current}
+                device = Device.model_validate({**fields, **merged})
+                shaped = Projection()
+                shaped.add_node(
+                    "Device",
+                    {
+                        **device.model_dump(mode="json"),
+                        "id": device.id,
+                        "degree": current["degree"],
+                    },
+                )
+                row = shaped.nodes["Device"][patch.device_id]
+                if row != current:
+                    await writer.update_nodes(self.store, "Device", [row])
+                    self.projection.nodes["Device"][patch.device_id] = row
             log.info("patch.applied", device=patch.device_id, source=str(patch.source))
             return merged
 

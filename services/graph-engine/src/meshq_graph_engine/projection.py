@@ -74,7 +74,10 @@ def load_facts(store: FactStore) -> Facts:
     patched = []
     for device in devices:
         changes = store.patches.get(device.id)
-        patched.append(device.model_copy(update=changes) if changes else device)
+        # validated, so patched values get their model types (criticality, tags)
+        patched.append(
+            Device.model_validate({**device.model_dump(), **changes}) if changes else device
+        )
     return Facts(
         devices=patched,
         interfaces=models(FactKind.INTERFACES, Interface),
