@@ -60,7 +60,7 @@ def ingest(path: Path, wait: bool, timeout: float) -> None:
     except IngestInputError as exc:
         raise CommandError(str(exc)) from exc
     for problem in problems:
-        click.echo(f"warning: {problem}", err=True)
+        click.echo(problem, err=True)
     counts = snapshot.counts()
     click.echo(
         f"snapshot {snapshot.snapshot_id}: {counts['scope']} devices in scope, "

@@ -3,6 +3,7 @@ native snapshot file, read into one :class:`~network_discovery.model.Snapshot`."
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import structlog
 import yaml
+from pydantic import ValidationError
 
 from network_discovery.model import Snapshot
 from network_discovery.parsers._commands import PLATFORMS
@@ -40,14 +42,33 @@ META_KEYS = frozenset(
 _ID_CHARS = re.compile(r"[^A-Za-z0-9._:@-]+")
 
 
+class SnapshotFileError(ValueError):
+    """A snapshot file that cannot be read or is not a valid snapshot; says what to fix."""
+
+
 def load_snapshot_file(path: str | Path) -> Snapshot:
     """A native snapshot written as JSON (``.json``) or YAML (``.yaml``/``.yml``)."""
     file = Path(path)
-    text = file.read_text(encoding="utf-8")
-    if file.suffix.lower() in {".yaml", ".yml"}:
-        data = yaml.safe_load(text)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SnapshotFileError(f"cannot read {file}: {exc}") from exc
+    is_yaml = file.suffix.lower() in {".yaml", ".yml"}
+    try:
+        data: Any = yaml.safe_load(text) if is_yaml else json.loads(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        kind = "YAML" if is_yaml else "JSON"
+        reason = " ".join(str(exc).split())  # YAML errors span lines; one line here
+        raise SnapshotFileError(f"{file} is not valid {kind}: {reason}") from exc
+    try:
         return Snapshot.model_validate(data)
-    return Snapshot.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(document)"
+        raise SnapshotFileError(
+            f"{file}: not a valid snapshot ({exc.error_count()} errors; first at {where}: "
+            f"{first['msg']})"
+        ) from exc
 
 
 def _read_meta(folder: Path, report: ParseReport) -> dict[str, Any] | None:
