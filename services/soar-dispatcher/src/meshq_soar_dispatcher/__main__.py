@@ -1,9 +1,23 @@
 """``python -m meshq_soar_dispatcher``: run this service alone."""
 
-from meshq_runtime.service import service_main
+import sys
+
+from meshq_runtime.service import run_service
 
 from meshq_soar_dispatcher.app import SERVICE, create_app
+from meshq_soar_dispatcher.rules import RuleError
 from meshq_soar_dispatcher.settings import Settings
 
+
+def main() -> None:
+    settings = Settings()
+    try:
+        rules = settings.load_rules()
+    except RuleError as exc:
+        print(f"meshq-soar-dispatcher: {exc}", file=sys.stderr)
+        sys.exit(2)
+    run_service(lambda s: create_app(s, rules), settings, service=SERVICE, port=settings.port)
+
+
 if __name__ == "__main__":
-    service_main(create_app, Settings, service=SERVICE)
+    main()

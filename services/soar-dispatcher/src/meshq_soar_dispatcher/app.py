@@ -5,28 +5,62 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import httpx
 from litestar import Litestar
 from meshq_runtime.http import ServiceState, build_app
+from meshq_runtime.license import LicenseFollower
 from meshq_runtime.service import kafka_probe, open_kafka
 
+from meshq_soar_dispatcher import handlers
+from meshq_soar_dispatcher.delivery import RetryPolicy, WebhookClient
+from meshq_soar_dispatcher.rules import Rule
+from meshq_soar_dispatcher.service import SERVICE, Dispatcher
 from meshq_soar_dispatcher.settings import Settings
 
 __all__ = ["SERVICE", "create_app"]
 
-SERVICE = "soar-dispatcher"
 
-
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings, rules: list[Rule] | None = None) -> Litestar:
+    """The app; the rules are parsed here, so a bad rule stops start-up (``RuleError``)."""
+    rules = settings.load_rules() if rules is None else rules
     state = ServiceState(service=SERVICE)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            follower = LicenseFollower(settings)
+            await follower.start()
+            stack.push_async_callback(follower.stop)
+            http = httpx.AsyncClient(timeout=settings.request_timeout_s)
+            stack.push_async_callback(http.aclose)
+            client = None
+            if settings.webhook_url:
+                client = WebhookClient(
+                    http,
+                    settings.webhook_url,
+                    token=settings.webhook_token.get_secret_value()
+                    if settings.webhook_token
+                    else None,
+                    signing_key=settings.signing_key.get_secret_value()
+                    if settings.signing_key
+                    else None,
+                    policy=RetryPolicy(
+                        settings.max_attempts, settings.retry_base_s, settings.retry_max_s
+                    ),
+                )
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
+            dispatcher = Dispatcher(
+                rules,
+                client,
+                kafka.bus,
+                follower,
+                failpoint=settings.failpoint("soar.before_delivery"),
+            )
+            handlers.register(kafka.consumer, dispatcher)
             await kafka.start()
             state.probes[:] = [kafka_probe(kafka.broker)]
-            state.extras.update(bus=kafka.bus)
+            state.extras.update(bus=kafka.bus, dispatcher=dispatcher, license=follower)
             yield
 
     return build_app(service=SERVICE, lifespan=lifespan, state=state)

@@ -213,6 +213,14 @@ class SoarDispatchData(Payload):
     attempts: int = Field(ge=1)
     status_code: int | None = None
     error: str | None = None
+    outcome: Literal["delivered", "dead-lettered"] = "delivered"
+    severity: str | None = None
+    idempotency_key: str | None = Field(
+        default=None, description="The Idempotency-Key header sent with every attempt."
+    )
+    payload: dict[str, Any] | None = Field(
+        default=None, description="The webhook body, so that a dead letter can be replayed."
+    )
 
 
 class SoarDispatched(EventBase):
