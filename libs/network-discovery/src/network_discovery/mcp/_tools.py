@@ -1,0 +1,184 @@
+"""MCP tools generated from the gateway's query catalogue, and how a call runs."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from mcp import types
+
+from network_discovery.mcp._gateway import Credential, Gateway, GatewayError
+
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "ToolError", "call_tool", "compact", "tool_from_query"]
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+#: Arguments the MCP layer adds to a query's own parameters; never sent to the gateway.
+_OWN = ("limit", "fields", "confirm")
+
+OUTPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "query": {"type": "string"},
+        "rows": {"type": "array", "items": {"type": "object"}},
+        "row_count": {"type": "integer", "description": "Rows in this answer."},
+        "total": {"type": "integer", "description": "Rows the query found."},
+        "truncated": {"type": "boolean"},
+        "hint": {"type": "string"},
+        "elapsed_ms": {"type": "number"},
+        "dry_run": {"type": "boolean"},
+    },
+    "required": ["query"],
+}
+
+
+class ToolError(Exception):
+    """A call that cannot be answered; the message goes to the model as a tool error."""
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def tool_from_query(query: dict[str, Any]) -> types.Tool:
+    """One catalogue entry as an MCP tool: schema, description and annotations."""
+    writes = bool(query.get("writes"))
+    schema = copy.deepcopy(query.get("parameters") or {"type": "object", "properties": {}})
+    schema.setdefault("type", "object")
+    props = schema.setdefault("properties", {})
+    schema.pop("title", None)
+    if writes:
+        props["confirm"] = {
+            "type": "boolean",
+            "default": False,
+            "description": "true applies the change; false (the default) only shows it (dry run).",
+        }
+    else:
+        props["limit"] = {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_LIMIT,
+            "default": DEFAULT_LIMIT,
+            "description": f"At most this many rows (default {DEFAULT_LIMIT}); the answer "
+            "says the total and hints when it was cut.",
+        }
+        props["fields"] = {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "uniqueItems": True,
+            "description": "Only these columns of each row; all columns when absent.",
+        }
+    summary = str(query.get("summary") or query["name"]).strip()
+    gate = query.get("feature") or "api_access"
+    extra = (
+        "Changes data: without confirm=true it only answers what it would change."
+        if writes
+        else f"Read-only. Answers rows (limit {DEFAULT_LIMIT} by default; use fields to trim)."
+    )
+    category = query.get("category", "Other")
+    description = f"{summary} {extra} Category: {category}; plan flag: {gate}."
+    return types.Tool(
+        name=query["name"],
+        title=str(query["name"]).replace("_", " ").capitalize(),
+        description=description,
+        inputSchema=schema,
+        outputSchema=OUTPUT_SCHEMA,
+        annotations=types.ToolAnnotations(
+            readOnlyHint=not writes,
+            destructiveHint=writes,
+            idempotentHint=True,
+            openWorldHint=False,
+        ),
+    )
+
+
+def _select(rows: list[Any], fields: list[str] | None) -> list[Any]:
+    if not fields:
+        return rows
+    known: set[str] = set()
+    for row in rows:
+        if isinstance(row, dict):
+            known.update(row)
+    unknown = [f for f in fields if f not in known]
+    if rows and unknown:
+        raise ToolError(
+            f"unknown field(s) {', '.join(unknown)}; the rows have: {', '.join(sorted(known))}"
+        )
+    return [{f: row.get(f) for f in fields} if isinstance(row, dict) else row for row in rows]
+
+
+def shape_answer(answer: Any, limit: int, fields: list[str] | None) -> dict[str, Any]:
+    """Cut the gateway's answer to ``limit`` rows and the chosen ``fields``."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("rows"), list):
+        return {"query": "", "result": answer}
+    rows = answer["rows"]
+    total = len(rows)
+    kept = _select(rows[:limit], fields)
+    out: dict[str, Any] = {"query": answer.get("query", ""), "rows": kept}
+    out["row_count"] = len(kept)
+    out["total"] = total
+    if total > len(kept):
+        out["truncated"] = True
+        out["hint"] = (
+            f"showing {len(kept)} of {total} rows; raise limit (max {MAX_LIMIT}), narrow the "
+            "query with its parameters, or pass fields to keep only the columns you need"
+        )
+    if "elapsed_ms" in answer:
+        out["elapsed_ms"] = answer["elapsed_ms"]
+    return out
+
+
+async def _dry_run(
+    gateway: Gateway, query: dict[str, Any], params: dict[str, Any], credential: Credential
+) -> dict[str, Any]:
+    """What a write would change, without changing it."""
+    out: dict[str, Any] = {"query": query["name"], "dry_run": True, "would_send": params}
+    device = params.get("device")
+    if isinstance(device, str) and device:
+        answer = await gateway.run("all_devices", {"managed_only": False}, credential)
+        rows = answer.get("rows", []) if isinstance(answer, dict) else []
+        match = next(
+            (r for r in rows if str(r.get("device", "")).lower() == device.lower()),
+            None,
+        )
+        if match is None:
+            raise ToolError(
+                f"{query['name']}: no device {device!r} in the inventory; all_devices lists them"
+            )
+        changing = {k: v for k, v in params.items() if k not in {"device", "clear"}}
+        out["current"] = {k: match.get(k) for k in (*changing, *params.get("clear", []))}
+        out["current"]["device"] = match.get("device")
+    out["hint"] = "nothing changed; call again with confirm=true to apply"
+    return out
+
+
+async def call_tool(
+    gateway: Gateway, name: str, arguments: dict[str, Any], credential: Credential
+) -> tuple[list[types.TextContent], dict[str, Any]]:
+    """Run one tool call against the gateway; raises ToolError with a message for the model."""
+    try:
+        state = await gateway.license(credential)
+        if state.denied:
+            raise ToolError(
+                f"the {state.plan} plan does not include the mcp_server feature, which MCP tools "
+                "need (Pro or Enterprise); `meshq license info` shows the plan"
+            )
+        catalogue = {q["name"]: q for q in await gateway.catalogue(credential)}
+        query = catalogue.get(name)
+        if query is None:
+            raise ToolError(f"no tool named {name!r}; tools/list names every tool")
+        params = {k: v for k, v in arguments.items() if k not in _OWN}
+        if query.get("writes"):
+            if arguments.get("confirm") is not True:
+                result = await _dry_run(gateway, query, params, credential)
+            else:
+                result = shape_answer(await gateway.run(name, params, credential), MAX_LIMIT, None)
+        else:
+            limit = int(arguments.get("limit") or DEFAULT_LIMIT)
+            fields = arguments.get("fields") or None
+            answer = await gateway.run(name, params, credential)
+            result = shape_answer(answer, max(1, min(limit, MAX_LIMIT)), fields)
+    except GatewayError as exc:
+        raise ToolError(str(exc)) from exc
+    return [types.TextContent(type="text", text=compact(result))], result

@@ -1,0 +1,192 @@
+"""The MCP server over stdio, driven by the official client, against a real gateway."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+from network_discovery.mcp._prompts import tools_named
+
+pytestmark = pytest.mark.integration
+
+GUIDE_TOOLS = {
+    "Topology": {
+        "device_neighbors",
+        "interface_neighbors",
+        "topology_edges",
+        "topology_neighborhood",
+        "lldp_neighbors",
+    },
+    "Endpoints": {"locate_endpoint_by_ip", "locate_endpoint_by_mac", "endpoints_on_interface"},
+    "Blast Radius": {
+        "blast_radius_interface",
+        "blast_radius_device",
+        "blast_radius_vlan",
+        "blast_radius_subnet",
+    },
+    "Addressing": {"ips_in_subnet", "subnets_on_device", "orphaned_ips"},
+    "Hygiene": {
+        "devices_without_neighbors",
+        "interfaces_without_ips",
+        "endpoints_without_location",
+        "devices_missing_os_version",
+        "devices_missing_hostname",
+        "interfaces_no_description",
+        "duplicate_ip_addresses",
+    },
+    "Inventory": {"all_devices", "summary_stats", "update_device_metadata"},
+    "Firewall": {
+        "firewall_rules_by_device",
+        "firewall_rules_by_zone_pair",
+        "path_analysis",
+        "all_firewall_devices",
+        "deny_rules_summary",
+    },
+    "Routing": {"bgp_peers", "bgp_topology", "bgp_peers_down"},
+}
+NOT_YET = ("ib_", "dcgm_", "interface_metrics", "link_utilization", "nccl_", "meshq_")
+
+
+def _gateway(demo_api, method: str, path: str, body: Any = None) -> Any:
+    response = httpx.request(
+        method, demo_api.url + path, json=body, headers={"X-API-Key": demo_api.api_key}
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def _payload(result) -> dict[str, Any]:
+    assert not result.isError, result.content
+    text = json.loads(result.content[0].text)
+    assert text == result.structuredContent
+    return text
+
+
+async def test_tools_mirror_the_catalogue(demo_api, open_stdio) -> None:
+    catalogue = {q["name"]: q for q in _gateway(demo_api, "GET", "/queries")}
+    async with open_stdio(demo_api.url, demo_api.api_key) as session:
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+    assert set(tools) == set(catalogue)
+    for category, names in GUIDE_TOOLS.items():
+        built = {q for q, meta in catalogue.items() if meta["category"] == category}
+        assert built <= names, category
+        assert built <= set(tools), category
+    assert not [t for t in tools if t.startswith(NOT_YET)]
+    for name, tool in tools.items():
+        jsonschema.Draft202012Validator.check_schema(tool.inputSchema)
+        jsonschema.Draft202012Validator.check_schema(tool.outputSchema)
+        writes = catalogue[name]["writes"]
+        assert tool.annotations.readOnlyHint is (not writes)
+        assert tool.annotations.destructiveHint is writes
+        assert catalogue[name]["summary"] in tool.description
+        props = tool.inputSchema["properties"]
+        assert ("confirm" in props) is writes
+        assert ("limit" in props and "fields" in props) is (not writes)
+
+
+async def test_calls_answer_what_the_gateway_answers(demo_api, open_stdio) -> None:
+    devices = _gateway(demo_api, "POST", "/queries/all_devices", {"managed_only": False})
+    located = _gateway(demo_api, "POST", "/queries/locate_endpoint_by_ip", {"ip": "10.1.10.20"})
+    mac = located["rows"][0]["mac"]
+    direct = _gateway(demo_api, "POST", "/queries/locate_endpoint_by_mac", {"mac": mac})
+    async with open_stdio(demo_api.url, demo_api.api_key) as session:
+        got = _payload(await session.call_tool("locate_endpoint_by_mac", {"mac": mac}))
+        assert got["rows"] == direct["rows"] and got["total"] == direct["row_count"]
+
+        cut = _payload(
+            await session.call_tool(
+                "all_devices", {"managed_only": False, "limit": 5, "fields": ["device", "role"]}
+            )
+        )
+        assert cut["rows"] == [
+            {"device": r["device"], "role": r["role"]} for r in devices["rows"][:5]
+        ]
+        assert cut["total"] == devices["row_count"] > 5
+        assert cut["truncated"] is True and "limit" in cut["hint"]
+
+        whole = _payload(
+            await session.call_tool("all_devices", {"managed_only": False, "limit": 1000})
+        )
+        assert whole["total"] == whole["row_count"] == devices["row_count"]
+        assert "hint" not in whole
+
+        bad = await session.call_tool("all_devices", {"fields": ["nope"]})
+        assert bad.isError and "unknown field" in bad.content[0].text
+        invalid = await session.call_tool("locate_endpoint_by_mac", {"mac": "zz"})
+        assert invalid.isError and "422" in invalid.content[0].text
+        assert "invalid MAC" in invalid.content[0].text
+
+
+async def test_writes_dry_run_then_confirm(demo_api, open_stdio) -> None:
+    async with open_stdio(demo_api.url, demo_api.api_key) as session:
+        args = {"device": "dc-leaf-02", "rack": "R99"}
+        dry = _payload(await session.call_tool("update_device_metadata", args))
+        assert dry["dry_run"] is True and dry["would_send"] == args
+        assert dry["current"]["rack"] != "R99"
+        rows = _gateway(demo_api, "POST", "/queries/all_devices", {"managed_only": False})["rows"]
+        assert next(r for r in rows if r["device"] == "dc-leaf-02")["rack"] != "R99"
+
+        unknown = await session.call_tool(
+            "update_device_metadata", {"device": "no-such", "rack": "R1"}
+        )
+        assert unknown.isError and "no-such" in unknown.content[0].text
+
+        done = _payload(
+            await session.call_tool("update_device_metadata", {**args, "confirm": True})
+        )
+        assert "dry_run" not in done
+        rows = _gateway(demo_api, "POST", "/queries/all_devices", {"managed_only": False})["rows"]
+        assert next(r for r in rows if r["device"] == "dc-leaf-02")["rack"] == "R99"
+
+
+async def test_resources_and_prompts(demo_api, open_stdio) -> None:
+    async with open_stdio(demo_api.url, demo_api.api_key) as session:
+        served = {t.name for t in (await session.list_tools()).tools}
+        uris = {str(r.uri) for r in (await session.list_resources()).resources}
+        assert {
+            "network://inventory/summary",
+            "network://topology/edges",
+            "network://health/platform",
+        } <= uris
+        assert ("network://firewall/devices" in uris) is ("all_firewall_devices" in served)
+        for uri in uris:
+            body = json.loads((await session.read_resource(uri)).contents[0].text)
+            assert body
+        summary = json.loads(
+            (await session.read_resource("network://inventory/summary")).contents[0].text
+        )
+        direct = _gateway(demo_api, "POST", "/queries/summary_stats", {})
+        assert summary["rows"] == direct["rows"]
+        health = json.loads(
+            (await session.read_resource("network://health/platform")).contents[0].text
+        )
+        assert health["ready"]["ok"] is True and health["queries"] == len(served)
+
+        prompts = {p.name: p for p in (await session.list_prompts()).prompts}
+        assert set(prompts) == {
+            "network_incident_triage",
+            "network_change_impact_assessment",
+            "network_endpoint_hunt",
+            "network_addressing_audit",
+            "network_hygiene_report",
+            "network_firewall_audit",
+        }
+        args = {
+            "device": "dc-leaf-01",
+            "address": "10.1.10.20",
+            "cidr": "10.1.0.0/16",
+            "site": "hq",
+            "symptom": "users cannot reach the file server",
+            "change": "replace the line card",
+        }
+        for name, prompt in prompts.items():
+            given = {a.name: args[a.name] for a in prompt.arguments or []}
+            text = (await session.get_prompt(name, given)).messages[0].content.text
+            named = tools_named(text)
+            assert len(named) >= 3, (name, text)
+            assert set(named) <= served, (name, set(named) - served)
+            for value in given.values():
+                assert value in text

@@ -1,0 +1,124 @@
+"""Tool generation, answer shaping, dry runs, license and gateway errors (fake gateway)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+from mcp_fake_gateway import DEVICES, _problem
+from network_discovery.mcp._tools import DEFAULT_LIMIT
+
+
+def _body(result) -> dict:
+    assert not result.isError, result.content
+    return json.loads(result.content[0].text)
+
+
+async def test_tools_come_from_the_catalogue(connect) -> None:
+    async with connect() as session:
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+    assert set(tools) == {"all_devices", "summary_stats", "update_device_metadata"}
+    read, write = tools["all_devices"], tools["update_device_metadata"]
+    assert read.annotations.readOnlyHint and not read.annotations.destructiveHint
+    assert write.annotations.destructiveHint and not write.annotations.readOnlyHint
+    assert {"site", "limit", "fields"} == set(read.inputSchema["properties"])
+    assert {"device", "rack", "confirm"} == set(write.inputSchema["properties"])
+    assert "Every device." in read.description and "confirm" in write.description
+
+
+async def test_answers_are_cut_with_a_total_and_a_hint(connect) -> None:
+    async with connect() as session:
+        result = await session.call_tool("all_devices", {})
+        body = _body(result)
+        assert body["row_count"] == DEFAULT_LIMIT and body["total"] == len(DEVICES)
+        assert body["truncated"] is True and "limit" in body["hint"]
+        assert ": " not in result.content[0].text  # compact JSON
+        small = _body(await session.call_tool("all_devices", {"limit": 2, "fields": ["device"]}))
+        assert small["rows"] == [{"device": "sw-00"}, {"device": "sw-01"}]
+        whole = _body(await session.call_tool("summary_stats", {}))
+        assert whole["total"] == 1 and "hint" not in whole
+        unknown = await session.call_tool("all_devices", {"fields": ["nope"]})
+        assert unknown.isError and "role" in unknown.content[0].text
+        extra = await session.call_tool("all_devices", {"bogus": 1})
+        assert extra.isError
+
+
+async def test_write_is_a_dry_run_until_confirmed(connect, fake) -> None:
+    async with connect() as session:
+        dry = _body(
+            await session.call_tool("update_device_metadata", {"device": "SW-03", "rack": "R99"})
+        )
+        assert dry["dry_run"] is True and dry["current"] == {"rack": "R3", "device": "sw-03"}
+        assert fake.writes == []
+        missing = await session.call_tool("update_device_metadata", {"device": "zz", "rack": "1"})
+        assert missing.isError and "'zz'" in missing.content[0].text
+        done = _body(
+            await session.call_tool(
+                "update_device_metadata", {"device": "sw-03", "rack": "R99", "confirm": True}
+            )
+        )
+        assert done["rows"] == [{"device": "sw-03", "updated": True}]
+        assert fake.writes == [{"device": "sw-03", "rack": "R99"}]
+
+
+async def test_plan_without_mcp_server_lists_tools_but_refuses_calls(connect, fake) -> None:
+    fake.license = {"plan": "starter", "features": {"mcp_server": False, "api_access": True}}
+    async with connect() as session:
+        assert len((await session.list_tools()).tools) == 3
+        for name in ("all_devices", "update_device_metadata"):
+            result = await session.call_tool(name, {"device": "sw-01"} if "update" in name else {})
+            assert result.isError
+            text = result.content[0].text
+            assert "mcp_server" in text and "starter" in text
+    assert not [r for r in fake.seen if r.url.path.startswith("/queries/")]
+
+
+async def test_plan_with_mcp_server_and_unknown_plan_both_run(connect, fake) -> None:
+    fake.license = {"plan": "pro", "features": {"mcp_server": True}}
+    async with connect() as session:
+        assert not (await session.call_tool("summary_stats", {})).isError
+    fake.license = None
+    async with connect() as session:
+        assert not (await session.call_tool("summary_stats", {})).isError
+        health = json.loads(
+            (await session.read_resource("network://health/platform")).contents[0].text
+        )
+        assert health["license"]["known"] is False and "license" in health["license"]["note"]
+
+
+async def test_gateway_errors_become_tool_errors(connect, fake) -> None:
+    fake.fail["all_devices"] = _problem(403, "Forbidden", "role viewer may not run all_devices")
+    fake.fail["summary_stats"] = _problem(429, "Too Many Requests", "5 per minute")
+    async with connect() as session:
+        denied = await session.call_tool("all_devices", {})
+        assert denied.isError and "403" in denied.content[0].text
+        assert "role viewer may not run all_devices" in denied.content[0].text
+        slow = await session.call_tool("summary_stats", {})
+        assert (
+            slow.isError
+            and "429" in slow.content[0].text
+            and "5 per minute" in (slow.content[0].text)
+        )
+        fake.fail["summary_stats"] = httpx.Response(502, text="<html>bad gateway</html>")
+        odd = await session.call_tool("summary_stats", {})
+        assert odd.isError and "502" in odd.content[0].text
+        unknown = await session.call_tool("no_such_tool", {})
+        assert unknown.isError and "no_such_tool" in unknown.content[0].text
+
+
+async def test_gateway_down_is_a_tool_error_and_the_server_stays_up(connect, fake) -> None:
+    async with connect() as session:
+        assert not (await session.call_tool("summary_stats", {})).isError
+        fake.down = True
+        down = await session.call_tool("summary_stats", {})
+        assert down.isError and "did not answer" in down.content[0].text
+        assert "MESHOPTIXIQ_API_URL" in down.content[0].text
+        fake.down = False
+        assert not (await session.call_tool("summary_stats", {})).isError
+
+
+async def test_bad_key_is_a_tool_error_naming_the_variable(connect) -> None:
+    async with connect(key="wrong") as session:
+        result = await session.call_tool("summary_stats", {})
+    assert result.isError and "401" in result.content[0].text
+    assert "MESHOPTIXIQ_API_KEY" in result.content[0].text
