@@ -9,7 +9,6 @@ today and from the other end tomorrow becomes one link seen from both ends.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,25 +44,23 @@ class Projection:
 
     def add_node(self, label: str, row: dict[str, Any]) -> None:
         """Store the row exactly as the store will read it back: every schema property."""
-        data = _jsonable(row)
+        data = row
         shaped = {"id": data["id"]}
         for prop, kind in NODES[label].props.items():
             value = data.get(prop)
-            shaped[prop] = ([] if value is None else value) if kind.endswith("[]") else value
+            if kind.endswith("[]"):
+                value = [] if value is None else list(value)
+            shaped[prop] = value
         self.nodes[label][shaped["id"]] = shaped
 
     def add_rel(self, name: str, src: str, dst: str, **props: Any) -> None:
-        data = _jsonable(props)
+        data = props
         shaped = {"src": src, "dst": dst}
         shaped.update({prop: data.get(prop) for prop in RELS[name].props})
         self.rels[name][(src, dst)] = shaped
 
     def managed_device_count(self) -> int:
         return sum(1 for row in self.nodes["Device"].values() if row.get("managed"))
-
-
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(row, default=str))
 
 
 def load_facts(store: FactStore) -> Facts:

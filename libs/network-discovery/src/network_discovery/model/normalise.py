@@ -32,6 +32,7 @@ _HEX = frozenset("0123456789abcdef")
 _MAC_HINT = "aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff, aabb.ccdd.eeff or aabbccddeeff"
 
 
+_MAC_CANONICAL = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")
 _MAC_COMMON = re.compile(
     r"^(?:[0-9a-f]{2}([:-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}"
     r"|[0-9a-f]{4}([.-])[0-9a-f]{4}\2[0-9a-f]{4}"
@@ -48,6 +49,8 @@ def normalise_mac(value: str) -> str:
     """
     if not isinstance(value, str):
         raise ValueError(f"invalid MAC address {value!r}: expected a string such as {_MAC_HINT}")
+    if _MAC_CANONICAL.match(value):  # already normalised: the common case on hot paths
+        return value
     text = value.strip().lower()
     if _MAC_COMMON.match(text):
         digits = text.replace(":", "").replace("-", "").replace(".", "")
