@@ -6,19 +6,27 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
+import structlog
 from litestar import Litestar
 from meshq_runtime.http import ServiceState, build_app
+from meshq_runtime.license import LicenseFollower
 from meshq_runtime.redis import create_redis
 from meshq_runtime.service import http_probe, kafka_probe, open_kafka, redis_probe
 
+from meshq_query_gateway.apikeys import KeyFile
 from meshq_query_gateway.audit import AuditMiddleware
 from meshq_query_gateway.auth import ApiKeyMiddleware
-from meshq_query_gateway.controllers import ROUTES
+from meshq_query_gateway.context import Gateway
+from meshq_query_gateway.gates import LicenseGate
+from meshq_query_gateway.policy_store import PolicyStore
+from meshq_query_gateway.routes import collect_routes
 from meshq_query_gateway.settings import Settings
 
 __all__ = ["SERVICE", "create_app"]
 
 SERVICE = "query-gateway"
+
+log = structlog.get_logger(__name__)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -31,22 +39,62 @@ def create_app(settings: Settings) -> Litestar:
             stack.push_async_callback(redis.aclose)
             graph = httpx.AsyncClient(base_url=settings.graph_engine_url, timeout=30.0)
             stack.push_async_callback(graph.aclose)
+            follower = LicenseFollower(settings)
+            await follower.start()
+            stack.push_async_callback(follower.stop)
+            rbac = PolicyStore(
+                settings.rbac_policy_file, interval=settings.rbac_reload_interval, redis=redis
+            )
+            await rbac.start()
+            stack.push_async_callback(rbac.stop)
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
             await kafka.start()
+            gw = Gateway(
+                graph=graph,
+                gate=LicenseGate(follower),
+                rbac=rbac,
+                follower=follower,
+                redis=redis,
+                catalogue_ttl=settings.catalogue_ttl,
+            )
+            _announce_rbac(gw)
             state.probes[:] = [
                 kafka_probe(kafka.broker),
                 redis_probe(redis),
                 http_probe("graph-engine", settings.graph_engine_url, graph),
             ]
-            state.extras.update(bus=kafka.bus, redis=redis, graph_client=graph)
+            state.extras.update(bus=kafka.bus, redis=redis, graph_client=graph, gateway=gw)
             yield
 
     return build_app(
         service=SERVICE,
-        route_handlers=ROUTES,
+        route_handlers=collect_routes(),
         lifespan=lifespan,
         state=state,
         openapi_title="MeshOptixIQ API",
-        middleware_extra=[AuditMiddleware(state), ApiKeyMiddleware(settings.api_key)],
+        middleware_extra=[
+            AuditMiddleware(state),
+            ApiKeyMiddleware(
+                settings.api_key, KeyFile(settings.keys_path), mode=settings.auth_mode
+            ),
+        ],
     )
+
+
+def _announce_rbac(gw: Gateway) -> None:
+    """Say once, at start, when RBAC is not in force and why."""
+    if not gw.rbac.enabled:
+        log.warning(
+            "rbac.not_enforced",
+            reason="RBAC_POLICY_FILE is not set",
+            effect="every authenticated identity may list and execute what the plan allows",
+        )
+    elif not gw.gate.allows("rbac"):
+        log.warning(
+            "rbac.not_enforced",
+            reason=f"the {gw.gate.plan} plan has no rbac flag",
+            effect="every authenticated identity may list and execute what the plan allows",
+        )
+    else:
+        log.info("rbac.enforced", file=str(gw.rbac.path), digest=gw.rbac.digest)

@@ -14,9 +14,28 @@ from network_discovery.contracts.events import AuditRequestData, AuditRequestEve
 
 from meshq_query_gateway.auth import is_public, principal_of
 
-__all__ = ["AuditMiddleware"]
+__all__ = ["AuditMiddleware", "redact"]
 
 log = structlog.get_logger(__name__)
+
+#: Parameter names whose values never reach the audit log.
+_SECRET_WORDS = ("password", "secret", "token", "key", "credential", "community_string")
+
+
+def redact(params: Any) -> dict[str, Any]:
+    """Parameters with the value of every secret-looking name replaced by ``[redacted]``."""
+    if not isinstance(params, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        lowered = str(name).lower()
+        if any(word in lowered for word in _SECRET_WORDS):
+            out[str(name)] = "[redacted]"
+        elif isinstance(value, dict):
+            out[str(name)] = redact(value)
+        else:
+            out[str(name)] = value
+    return out
 
 
 class AuditMiddleware(ASGIMiddleware):
@@ -62,7 +81,7 @@ class AuditMiddleware(ASGIMiddleware):
                 status=status,
                 elapsed_ms=round(elapsed_ms, 3),
                 query=extras.get("query_name"),
-                params=extras.get("query_params", {}),
+                params=redact(extras.get("query_params", {})),
                 row_count=extras.get("row_count"),
                 sample_rows=extras.get("sample_rows", []),
                 client=client[0] if client else None,

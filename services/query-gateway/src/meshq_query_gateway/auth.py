@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from meshq_runtime.http import problem_response
 from pydantic import SecretStr
 
-__all__ = ["PUBLIC_PATHS", "ApiKeyMiddleware", "Principal"]
+from meshq_query_gateway.apikeys import KeyFile
+
+__all__ = [
+    "ADMIN",
+    "PUBLIC_PATHS",
+    "ApiKeyMiddleware",
+    "AuthError",
+    "Principal",
+    "TokenVerifier",
+    "is_public",
+    "principal_of",
+]
 
 #: Paths open without a key: probes and the API description.
 PUBLIC_PATHS = ("/health", "/ready", "/schema")
@@ -19,36 +30,109 @@ PUBLIC_PATHS = ("/health", "/ready", "/schema")
 
 @dataclass(frozen=True)
 class Principal:
+    """Who is calling: a name, how they authenticated, their RBAC groups, and whether they hold
+    the installation's admin key (the local ``meshq`` CLI uses it)."""
+
     name: str
     auth_method: str
+    groups: frozenset[str] = frozenset()
+    admin_key: bool = False
+
+    @property
+    def identity(self) -> str:
+        """Stable key for rate limits: method and name."""
+        return f"{self.auth_method}:{self.name}"
+
+
+#: The holder of ``API_KEY``.
+ADMIN = Principal("admin", "api_key", frozenset({"admin"}), admin_key=True)
 
 
 def is_public(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in PUBLIC_PATHS)
 
 
+class AuthError(Exception):
+    """A credential was presented and is not good; the message says why (never the secret)."""
+
+
+class TokenVerifier(Protocol):
+    async def verify(self, token: str) -> Principal: ...
+
+
 class ApiKeyMiddleware(ASGIMiddleware):
-    def __init__(self, api_key: SecretStr | None) -> None:
+    """``X-API-Key`` (the admin key or a named key) and, with ``AUTH_MODE`` oidc or both,
+    ``Authorization: Bearer <JWT>``. Anything else on a non-public path is a 401 problem."""
+
+    def __init__(
+        self,
+        api_key: SecretStr | None,
+        keys: KeyFile | None = None,
+        *,
+        oidc: TokenVerifier | None = None,
+        mode: str = "api_key",
+    ) -> None:
         self._key = api_key.get_secret_value().encode() if api_key else None
+        self._keys = keys
+        self._oidc = oidc
+        self._api_keys_on = mode in {"api_key", "both"}
+        self._oidc_on = mode in {"oidc", "both"} and oidc is not None
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if scope["type"] != "http" or is_public(scope["path"]):
             await next_app(scope, receive, send)
             return
-        presented = _header(scope, b"x-api-key")
-        if self._key is None:
-            response = problem_response(
-                401, "Unauthorized", "this gateway has no API key configured: set API_KEY"
-            )
-        elif presented is None:
-            response = problem_response(401, "Unauthorized", "send your API key in X-API-Key")
-        elif not hmac.compare_digest(presented, self._key):
-            response = problem_response(401, "Unauthorized", "the X-API-Key is not valid")
-        else:
-            scope.setdefault("state", {})["principal"] = Principal("admin", "api_key")
-            await next_app(scope, receive, send)
+        try:
+            who = await self._authenticate(scope)
+        except AuthError as exc:
+            response = problem_response(401, "Unauthorized", str(exc))
+            response.headers["WWW-Authenticate"] = self._challenge()
+            await response.to_asgi_response(app=None, request=None)(scope, receive, send)  # type: ignore[arg-type]
             return
-        await response.to_asgi_response(app=None, request=None)(scope, receive, send)  # type: ignore[arg-type]
+        scope.setdefault("state", {})["principal"] = who
+        await next_app(scope, receive, send)
+
+    def _challenge(self) -> str:
+        return 'Bearer realm="meshoptixiq"' if self._oidc_on else 'APIKey realm="meshoptixiq"'
+
+    async def _authenticate(self, scope: Scope) -> Principal:
+        presented = _header(scope, b"x-api-key")
+        bearer = _bearer(_header(scope, b"authorization"))
+        if presented is not None and self._api_keys_on:
+            return self._check_key(presented)
+        if bearer is not None and self._oidc_on:
+            assert self._oidc is not None
+            return await self._oidc.verify(bearer)
+        if self._api_keys_on and self._key is None and self._keys is None and not self._oidc_on:
+            raise AuthError("this gateway has no API key configured: set API_KEY")
+        if self._api_keys_on and self._oidc_on:
+            raise AuthError(
+                "send your API key in X-API-Key or a token as Authorization: Bearer <token>"
+            )
+        if self._oidc_on:
+            raise AuthError("send your identity provider's token as Authorization: Bearer <token>")
+        raise AuthError("send your API key in X-API-Key")
+
+    def _check_key(self, presented: bytes) -> Principal:
+        if self._key is not None and hmac.compare_digest(presented, self._key):
+            return ADMIN
+        if self._keys is not None:
+            try:
+                named = self._keys.lookup(presented.decode("ascii"))
+            except UnicodeDecodeError:
+                named = None
+            if named is not None:
+                return Principal(named.name, "api_key", named.groups)
+        if self._key is None and self._keys is None:
+            raise AuthError("this gateway has no API key configured: set API_KEY")
+        raise AuthError("the X-API-Key is not valid")
+
+
+def _bearer(value: bytes | None) -> str | None:
+    if value is None:
+        return None
+    scheme, _, token = value.decode("latin-1").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

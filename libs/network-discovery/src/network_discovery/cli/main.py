@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from network_discovery import __version__
+from network_discovery.cli.apikey import apikey
 from network_discovery.cli.graph import ingest, query, snapshots
 from network_discovery.cli.license import install as install_license
 
@@ -79,6 +80,7 @@ def contracts_export(directory: Path) -> None:
     click.echo(f"wrote {len(written)} schema files to {directory}")
 
 
+cli.add_command(apikey)
 cli.add_command(ingest)
 cli.add_command(query)
 cli.add_command(snapshots)

@@ -1,0 +1,113 @@
+"""What the gateway's routes share, built by the lifespan and read from ``app.state``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from litestar import Request
+from litestar.datastructures import State
+from meshq_runtime.http import ProblemError
+
+from meshq_query_gateway.auth import Principal, principal_of
+from meshq_query_gateway.gates import LicenseGate
+from meshq_query_gateway.policy_store import PolicyStore
+
+__all__ = ["Gateway", "authorize", "forward", "gateway", "principal", "quoted"]
+
+
+@dataclass
+class Gateway:
+    graph: httpx.AsyncClient
+    gate: LicenseGate
+    rbac: PolicyStore
+    follower: Any
+    redis: Any = None
+    catalogue_ttl: float = 60.0
+    _catalogue: list[dict[str, Any]] | None = field(default=None, repr=False)
+    _catalogue_at: float = 0.0
+
+    async def catalogue(self) -> list[dict[str, Any]]:
+        """The graph engine's query list, cached for ``catalogue_ttl`` seconds."""
+        now = time.monotonic()
+        if self._catalogue is None or now - self._catalogue_at > self.catalogue_ttl:
+            self._catalogue = await forward(self.graph, "GET", "/internal/queries")
+            self._catalogue_at = now
+        return self._catalogue
+
+    async def query(self, name: str) -> dict[str, Any]:
+        for entry in await self.catalogue():
+            if entry.get("name") == name:
+                return entry
+        raise ProblemError(
+            404, "Unknown query", f"no query named {name!r}; GET /queries lists them", field="name"
+        )
+
+    def rbac_active(self) -> bool:
+        return self.rbac.enabled and self.gate.allows("rbac")
+
+    def is_admin(self, who: Principal) -> bool:
+        if who.admin_key:
+            return True
+        policy = self.rbac.policy
+        return bool(self.rbac_active() and policy and policy.is_admin(who.groups))
+
+    def permits(self, who: Principal, verb: str, resource: str) -> bool:
+        """RBAC; with no policy or no ``rbac`` flag, everyone may do what the plan allows."""
+        if who.admin_key or not self.rbac_active():
+            return True
+        policy = self.rbac.policy
+        return policy is not None and policy.allows(who.groups, verb, resource)
+
+
+def gateway(state: State) -> Gateway:
+    return state.service.extras["gateway"]  # type: ignore[no-any-return]
+
+
+def principal(request: Request[Any, Any, Any]) -> Principal:
+    who = principal_of(request.scope)
+    if who is None:  # the auth middleware runs first; this is a wiring error
+        raise ProblemError(401, "Unauthorized", "no credential")
+    return who
+
+
+def authorize(gw: Gateway, who: Principal, verb: str, resource: str) -> None:
+    if not gw.permits(who, verb, resource):
+        raise ProblemError(
+            403,
+            "Forbidden",
+            f"your roles do not grant {verb!r} on {resource!r}",
+            type_="https://meshoptixiq.com/problems/rbac-denied",
+            verb=verb,
+            resource=resource,
+        )
+
+
+async def forward(client: httpx.AsyncClient, method: str, path: str, body: Any = None) -> Any:
+    """Call graph-engine's internal API; its problems come back as ours (5xx as 502)."""
+    try:
+        response = await client.request(method, path, json=body)
+    except httpx.HTTPError as exc:
+        raise ProblemError(
+            503, "Graph engine unavailable", f"graph-engine did not answer ({type(exc).__name__})"
+        ) from exc
+    if response.status_code >= 400:
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = {"title": "Graph engine error", "detail": response.text[:500]}
+        if not isinstance(problem, dict):
+            problem = {"title": "Graph engine error"}
+        status = response.status_code if response.status_code < 500 else 502
+        extra = {k: v for k, v in problem.items() if k not in {"type", "title", "status", "detail"}}
+        raise ProblemError(
+            status, str(problem.get("title", "Error")), str(problem.get("detail", "")), **extra
+        )
+    return response.json()
+
+
+def quoted(name: str) -> str:
+    return quote(name, safe="")

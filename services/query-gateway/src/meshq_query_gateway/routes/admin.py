@@ -1,0 +1,54 @@
+"""``/admin/*``: for the admin only (the ``API_KEY`` holder or a member of the ``admin`` role)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+from meshq_runtime.http import ProblemError
+
+from meshq_query_gateway.context import Gateway, gateway, principal
+
+__all__ = ["ROUTES"]
+
+
+def _admin(request: Request[Any, Any, Any]) -> Gateway:
+    gw, who = gateway(request.app.state), principal(request)
+    if not gw.is_admin(who):
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "only the admin (API_KEY or the admin role) may do this",
+            type_="https://meshoptixiq.com/problems/admin-only",
+        )
+    return gw
+
+
+@get("/admin/rbac", tags=["admin"])
+async def rbac_status(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The policy in force on this pod: file, digest, when it was loaded, the last error."""
+    gw = _admin(request)
+    return {**gw.rbac.describe(), "active": gw.rbac_active(), "pod": gw.rbac.pod_id}
+
+
+@post("/admin/rbac/reload", tags=["admin"], status_code=200)
+async def rbac_reload(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Re-read the policy file now and tell every gateway pod to do the same."""
+    gw = _admin(request)
+    if not gw.rbac.enabled:
+        raise ProblemError(
+            409, "No RBAC policy", "set RBAC_POLICY_FILE to use role-based access control"
+        )
+    ok, error = gw.rbac.reload(reason="admin")
+    if not ok:
+        raise ProblemError(
+            422,
+            "Policy rejected",
+            f"{error}; the previous policy stays in force",
+            errors=[{"field": "RBAC_POLICY_FILE", "message": str(error)}],
+        )
+    pods = await gw.rbac.broadcast()
+    return {"reloaded": True, "digest": gw.rbac.digest, "notified_pods": pods}
+
+
+ROUTES = [rbac_status, rbac_reload]

@@ -1,0 +1,76 @@
+"""``GET /license`` (the installation's plan, for clients like the MCP bridge) and
+``GET /health/platform`` (the API and what it depends on, each with its state)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import Request, get
+from network_discovery.licensing.gates import demo_mode
+
+from meshq_query_gateway.context import gateway, principal
+
+__all__ = ["ROUTES"]
+
+_HEALTHY_LICENSE = {"active", "community", "demo", "unverified"}
+
+
+@get("/license", tags=["platform"])
+async def license_state(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Plan, status and feature flags as the license agent last published them."""
+    principal(request)
+    gw = gateway(request.app.state)
+    state = gw.follower.state
+    body: dict[str, Any] = state.model_dump(mode="json")
+    body["demo_mode"] = demo_mode()
+    if body["demo_mode"]:
+        body["features"] = {
+            k: (True if isinstance(v, bool) else v) for k, v in body["features"].items()
+        }
+    return body
+
+
+async def _timed(check: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
+    started = time.monotonic()
+    try:
+        await asyncio.wait_for(check(), timeout=3.0)
+    except Exception as exc:
+        return {"state": "down", "error": type(exc).__name__}
+    return {"state": "up", "latency_ms": round((time.monotonic() - started) * 1000, 1)}
+
+
+@get("/health/platform", tags=["probes"])
+async def platform_health(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The API, the graph engine, Redis and the license, each with its state."""
+    gw = gateway(request.app.state)
+
+    async def graph() -> None:
+        (await gw.graph.get("/health", timeout=3.0)).raise_for_status()
+
+    async def redis() -> None:
+        await gw.redis.ping()
+
+    graph_state, redis_state = await asyncio.gather(_timed(graph), _timed(redis))
+    lic = gw.follower.state
+    license_part = {
+        "state": "up" if lic.status in _HEALTHY_LICENSE else "degraded",
+        "plan": lic.plan,
+        "status": lic.status,
+        "demo_mode": demo_mode(),
+    }
+    if lic.status == "grace" and lic.grace_hours_left is not None:
+        license_part["grace_hours_left"] = lic.grace_hours_left
+    components = {
+        "api": {"state": "up"},
+        "graph": graph_state,
+        "redis": redis_state,
+        "license": license_part,
+    }
+    ok = all(c["state"] == "up" for c in components.values())
+    return {"status": "ok" if ok else "degraded", "components": components}
+
+
+ROUTES = [license_state, platform_health]

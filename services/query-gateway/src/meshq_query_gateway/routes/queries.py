@@ -1,0 +1,121 @@
+"""``/queries``: the catalogue this caller may see, and running one query (forwarded to
+graph-engine), behind license gates and RBAC, with a row limit and cursor for large answers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.params import Parameter
+from meshq_runtime.http import ProblemError
+
+from meshq_query_gateway.context import authorize, forward, gateway, principal, quoted
+
+__all__ = ["ROUTES"]
+
+#: How many rows an audit event carries as a sample.
+SAMPLE_ROWS = 5
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10_000
+_PAGING = ("limit", "cursor")
+
+Limit = Annotated[
+    int | None,
+    Parameter(ge=1, le=MAX_LIMIT, description=f"Rows per page (default {DEFAULT_LIMIT})."),
+]
+Cursor = Annotated[
+    str | None, Parameter(max_length=200, description="next_cursor of the previous page.")
+]
+
+
+@get("/queries", tags=["queries"])
+async def list_queries(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+    """The query catalogue this caller may see, each with the JSON Schema of its parameters."""
+    gw, who = gateway(request.app.state), principal(request)
+    gw.gate.community_only(who)  # refuses callers without api_access up front
+    return [
+        q
+        for q in await gw.catalogue()
+        if gw.gate.visible(who, q) and gw.permits(who, "list", str(q.get("name")))
+    ]
+
+
+def _offset(cursor: str | None, name: str) -> int:
+    if not cursor:
+        return 0
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))
+        offset = int(raw["o"])
+        if raw.get("q") != name or offset < 0:
+            raise ValueError
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise ProblemError(
+            400,
+            "Invalid cursor",
+            "cursor is not a next_cursor this query returned",
+            errors=[{"field": "cursor", "message": "unknown cursor"}],
+        ) from None
+    return offset
+
+
+def _cursor(name: str, offset: int) -> str:
+    raw = json.dumps({"q": name, "o": offset}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+async def _run(
+    name: str,
+    params: dict[str, Any],
+    request: Request[Any, Any, Any],
+    limit: int | None,
+    cursor: str | None,
+) -> dict[str, Any]:
+    scope_state = request.scope.setdefault("state", {})
+    scope_state["query_name"] = name
+    scope_state["query_params"] = params
+    gw, who = gateway(request.app.state), principal(request)
+    gw.gate.community_only(who)
+    entry = await gw.query(name)
+    gw.gate.require_query(who, entry)
+    authorize(gw, who, "execute", name)
+    offset = _offset(cursor, name)
+    result = await forward(gw.graph, "POST", f"/internal/queries/{quoted(name)}", params)
+    rows = result.get("rows", [])
+    size = limit or DEFAULT_LIMIT
+    page = rows[offset : offset + size]
+    scope_state["row_count"] = result.get("row_count", len(rows))
+    scope_state["sample_rows"] = page[:SAMPLE_ROWS]
+    more = offset + size < len(rows)
+    return {
+        **result,
+        "rows": page,
+        "offset": offset,
+        "next_cursor": _cursor(name, offset + size) if more else None,
+    }
+
+
+@post("/queries/{name:str}", tags=["queries"], status_code=200)
+async def execute_query(
+    name: str,
+    request: Request[Any, Any, Any],
+    data: dict[str, Any] | None = None,
+    limit: Limit = None,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Run a named query; the JSON body holds its parameters. Answers 200."""
+    return await _run(name, data or {}, request, limit, cursor)
+
+
+@get("/queries/{name:str}", tags=["queries"])
+async def execute_query_get(
+    name: str, request: Request[Any, Any, Any], limit: Limit = None, cursor: Cursor = None
+) -> dict[str, Any]:
+    """Run a named query with its parameters in the query string (simple values only)."""
+    params = {k: v for k, v in request.query_params.items() if k not in _PAGING}
+    return await _run(name, params, request, limit, cursor)
+
+
+ROUTES = [list_queries, execute_query, execute_query_get]

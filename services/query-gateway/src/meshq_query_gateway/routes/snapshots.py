@@ -1,0 +1,35 @@
+"""``/snapshots``: applied snapshots and their diffs (RBAC resource ``snapshots``, verb list)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+
+from meshq_query_gateway.context import authorize, forward, gateway, principal, quoted
+
+__all__ = ["ROUTES"]
+
+
+def _allowed(request: Request[Any, Any, Any]) -> Any:
+    gw, who = gateway(request.app.state), principal(request)
+    gw.gate.community_only(who)
+    authorize(gw, who, "list", "snapshots")
+    return gw
+
+
+@get("/snapshots", tags=["snapshots"])
+async def list_snapshots(request: Request[Any, Any, Any]) -> Any:
+    """Applied snapshots, newest first, each with its diff summary."""
+    gw = _allowed(request)
+    return await forward(gw.graph, "GET", "/internal/snapshots")
+
+
+@get("/snapshots/{a:str}/diff/{b:str}", tags=["snapshots"])
+async def diff_snapshots(a: str, b: str, request: Request[Any, Any, Any]) -> Any:
+    """The facts that differ from one snapshot to another."""
+    gw = _allowed(request)
+    return await forward(gw.graph, "GET", f"/internal/snapshots/{quoted(a)}/diff/{quoted(b)}")
+
+
+ROUTES = [list_snapshots, diff_snapshots]
