@@ -12,6 +12,7 @@ from meshq_runtime.postgres import apply_migrations, create_pool
 from meshq_runtime.service import kafka_probe, open_kafka, postgres_probe
 
 from meshq_audit import handlers
+from meshq_audit.controllers import ROUTES
 from meshq_audit.repository import MIGRATIONS, AuditRepository
 from meshq_audit.service import SERVICE, AuditService
 from meshq_audit.settings import Settings
@@ -21,6 +22,7 @@ __all__ = ["create_app"]
 
 def create_app(settings: Settings) -> Litestar:
     state = ServiceState(service=SERVICE)
+    key = settings.audit_key()
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -31,7 +33,7 @@ def create_app(settings: Settings) -> Litestar:
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
             relay = OutboxRelay(pool, kafka.bus, SERVICE)
-            service = AuditService(pool, AuditRepository(pool), relay)
+            service = AuditService(pool, AuditRepository(pool, key), relay)
             handlers.register(kafka.consumer, service)
             await kafka.start()
             relay.start()
@@ -40,4 +42,4 @@ def create_app(settings: Settings) -> Litestar:
             state.extras.update(service=service, relay=relay, kafka=kafka)
             yield
 
-    return build_app(service=SERVICE, lifespan=lifespan, state=state)
+    return build_app(service=SERVICE, route_handlers=ROUTES, lifespan=lifespan, state=state)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import asyncpg
 from meshq_runtime.outbox import OUTBOX_MIGRATIONS
 from network_discovery.contracts.events import AuditRequestEvent
 
-__all__ = ["GENESIS_HASH", "MIGRATIONS", "AppendResult", "AuditRepository", "entry_hash"]
+from meshq_audit.chain import GENESIS_HASH, ChainRow, entry_hash, record_hmac
 
-GENESIS_HASH = "0" * 64
+__all__ = ["GENESIS_HASH", "MIGRATIONS", "AppendResult", "AuditRepository", "entry_hash"]
 
 MIGRATIONS = [
     *OUTBOX_MIGRATIONS,
@@ -25,18 +27,10 @@ MIGRATIONS = [
     " id smallint PRIMARY KEY CHECK (id = 1), seq bigint NOT NULL, entry_hash text NOT NULL)",
     "INSERT INTO audit_chain_head (id, seq, entry_hash) VALUES (1, 0, repeat('0', 64))"
     " ON CONFLICT (id) DO NOTHING",
+    # HMAC of (seq, entry_hash) under MESHQ_AUDIT_HMAC_KEY; NULL only on rows from before it.
+    "ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS hmac text",
+    "CREATE INDEX IF NOT EXISTS audit_log_event_time ON audit_log (event_time, seq)",
 ]
-
-
-def entry_hash(prev_hash: str, seq: int, body: str) -> str:
-    """SHA-256 over the previous hash, the position and the canonical JSON body."""
-    digest = hashlib.sha256()
-    digest.update(prev_hash.encode())
-    digest.update(b"\x1f")
-    digest.update(str(seq).encode())
-    digest.update(b"\x1f")
-    digest.update(body.encode())
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -47,8 +41,9 @@ class AppendResult:
 
 
 class AuditRepository:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, key: bytes) -> None:
         self._pool = pool
+        self.key = key
 
     async def append(self, conn: asyncpg.Connection, event: AuditRequestEvent) -> AppendResult:
         """Append inside the caller's transaction; a known event id appends nothing."""
@@ -65,8 +60,8 @@ class AuditRepository:
         digest = entry_hash(head["entry_hash"], seq, body)
         await conn.execute(
             "INSERT INTO audit_log (seq, event_id, event_time, correlation_id, source,"
-            " event_type, body, prev_hash, entry_hash)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)",
+            " event_type, body, prev_hash, entry_hash, hmac)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
             seq,
             event.id,
             event.time,
@@ -76,6 +71,7 @@ class AuditRepository:
             body,
             head["entry_hash"],
             digest,
+            record_hmac(self.key, seq, digest),
         )
         await conn.execute(
             "UPDATE audit_chain_head SET seq = $1, entry_hash = $2 WHERE id = 1", seq, digest
@@ -84,3 +80,70 @@ class AuditRepository:
 
     async def count(self) -> int:
         return int(await self._pool.fetchval("SELECT count(*) FROM audit_log"))
+
+    async def head(self) -> tuple[int, str]:
+        row = await self._pool.fetchrow("SELECT seq, entry_hash FROM audit_chain_head WHERE id = 1")
+        return (int(row["seq"]), str(row["entry_hash"])) if row else (0, GENESIS_HASH)
+
+    async def hash_before(self, seq: int) -> str | None:
+        """The entry hash of record ``seq - 1`` (the genesis hash before record 1)."""
+        if seq <= 1:
+            return GENESIS_HASH
+        value = await self._pool.fetchval(
+            "SELECT entry_hash FROM audit_log WHERE seq = $1", seq - 1
+        )
+        return None if value is None else str(value)
+
+    async def chain_rows(self, start: int, page: int = 5000) -> list[ChainRow]:
+        """Every record from ``start`` in seq order (the body as stored, in canonical JSON)."""
+        rows: list[ChainRow] = []
+        after = start - 1
+        while True:
+            batch = await self._pool.fetch(
+                "SELECT seq, event_id, body::text AS body, prev_hash, entry_hash, hmac"
+                " FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                after,
+                page,
+            )
+            rows.extend(
+                ChainRow(
+                    r["seq"],
+                    r["event_id"],
+                    _canonical(r["body"]),
+                    r["prev_hash"],
+                    r["entry_hash"],
+                    r["hmac"],
+                )
+                for r in batch
+            )
+            if len(batch) < page:
+                return rows
+            after = batch[-1]["seq"]
+
+    async def export(
+        self, since: datetime | None, page: int = 1000
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Records at or after ``since`` (event time), in seq order, page by page."""
+        after = 0
+        while True:
+            batch = await self._pool.fetch(
+                "SELECT seq, event_id, event_time, recorded_at, correlation_id, source,"
+                " event_type, body::text AS body, prev_hash, entry_hash, hmac FROM audit_log"
+                " WHERE seq > $1 AND ($2::timestamptz IS NULL OR event_time >= $2)"
+                " ORDER BY seq LIMIT $3",
+                after,
+                since,
+                page,
+            )
+            for r in batch:
+                record = dict(r)
+                record["event"] = json.loads(record.pop("body"))
+                yield record
+            if len(batch) < page:
+                return
+            after = batch[-1]["seq"]
+
+
+def _canonical(body: str) -> str:
+    """jsonb does not keep the text it was given: re-serialise canonically."""
+    return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))

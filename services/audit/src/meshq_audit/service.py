@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
 import asyncpg
 import structlog
 from meshq_runtime.outbox import OutboxRelay, enqueue
@@ -11,6 +15,7 @@ from network_discovery.contracts.events import (
     AuditRequestEvent,
 )
 
+from meshq_audit.chain import Break, Verification, verify_rows
 from meshq_audit.repository import AuditRepository
 
 __all__ = ["SERVICE", "AuditService"]
@@ -50,3 +55,28 @@ class AuditService:
             self._relay.notify()
         else:
             log.info("audit.already_recorded", seq=result.seq)
+
+    async def verify(self, start: int = 1) -> Verification:
+        """Walk the chain from record ``start`` and name the first break."""
+        head_seq, head_hash = await self._repo.head()
+        prev = await self._repo.hash_before(start)
+        if prev is None:
+            brk = Break(start - 1, "deleted", f"record {start - 1} is missing")
+            return Verification(False, 0, start, start - 1, head_seq, brk)
+        rows = await self._repo.chain_rows(start)
+        result = verify_rows(
+            rows,
+            key=self._repo.key,
+            start_seq=start,
+            start_prev=prev,
+            head_seq=head_seq,
+            head_hash=head_hash,
+        )
+        if result.brk is None:
+            log.info("audit.verified", checked=result.checked, start=start)
+        else:
+            log.warning("audit.chain_broken", **result.brk.as_dict())
+        return result
+
+    def export(self, since: datetime | None) -> AsyncIterator[dict[str, Any]]:
+        return self._repo.export(since)

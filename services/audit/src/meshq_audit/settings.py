@@ -1,10 +1,39 @@
 """Audit settings."""
 
+from __future__ import annotations
+
+import os
+import secrets
+
 from meshq_runtime.settings import KafkaSettings, PostgresSettings, ServiceSettings
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 __all__ = ["Settings"]
+
+MIN_KEY_BYTES = 16
 
 
 class Settings(ServiceSettings, KafkaSettings, PostgresSettings):
     port: int = Field(8003, alias="MESHQ_AUDIT_PORT")
+    hmac_key: SecretStr | None = Field(
+        None,
+        alias="MESHQ_AUDIT_HMAC_KEY",
+        description="Key of the per-record HMAC; when unset, one is kept in the data directory.",
+    )
+
+    def audit_key(self) -> bytes:
+        """The HMAC key: ``MESHQ_AUDIT_HMAC_KEY``, else ``<data dir>/audit/hmac.key`` (0600)."""
+        if self.hmac_key is not None:
+            key = self.hmac_key.get_secret_value().encode()
+            if len(key) < MIN_KEY_BYTES:
+                raise ValueError(f"MESHQ_AUDIT_HMAC_KEY must be at least {MIN_KEY_BYTES} bytes")
+            return key
+        path = self.data_dir / "audit" / "hmac.key"
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip().encode()
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+        return path.read_text().strip().encode()

@@ -1,0 +1,130 @@
+"""The audit service's HTTP API: verify the chain, export records."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from litestar import get
+from litestar.datastructures import State
+from litestar.params import Parameter
+from litestar.response import Stream
+from meshq_runtime.http import ProblemError
+
+from meshq_audit.service import AuditService
+
+__all__ = ["ROUTES"]
+
+CSV_FIELDS = [
+    "seq",
+    "event_id",
+    "event_time",
+    "recorded_at",
+    "correlation_id",
+    "source",
+    "event_type",
+    "principal",
+    "auth_method",
+    "method",
+    "path",
+    "status",
+    "elapsed_ms",
+    "query",
+    "row_count",
+    "client",
+    "prev_hash",
+    "entry_hash",
+    "hmac",
+]
+
+
+def _service(state: State) -> AuditService:
+    return state.service.extras["service"]  # type: ignore[no-any-return]
+
+
+@get("/audit/verify", sync_to_thread=False)
+async def verify(
+    state: State, from_: int = Parameter(query="from", ge=1, default=1)
+) -> dict[str, Any]:
+    result = await _service(state).verify(from_)
+    return result.as_dict()
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ProblemError(
+            422,
+            "Invalid parameters",
+            "since must be an RFC 3339 time",
+            errors=[{"field": "since", "message": "expected e.g. 2026-03-06T14:22:00Z"}],
+        ) from None
+    if moment.tzinfo is None:
+        raise ProblemError(
+            422,
+            "Invalid parameters",
+            "since needs a time zone (Z or +hh:mm)",
+            errors=[{"field": "since", "message": "add Z or an offset"}],
+        )
+    return moment
+
+
+def _flat(record: dict[str, Any]) -> dict[str, Any]:
+    data = record["event"].get("data", {})
+    row = {k: record.get(k) for k in CSV_FIELDS}
+    for name in (
+        "principal",
+        "auth_method",
+        "method",
+        "path",
+        "status",
+        "elapsed_ms",
+        "query",
+        "row_count",
+        "client",
+    ):
+        row[name] = data.get(name)
+    return row
+
+
+def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in record.items()}
+
+
+@get("/audit/export", sync_to_thread=False)
+async def export(
+    state: State,
+    since: str | None = None,
+    format_: str = Parameter(query="format", pattern="^(jsonl|csv)$", default="jsonl"),
+) -> Stream:
+    moment = _since(since)
+    records = _service(state).export(moment)
+
+    async def jsonl() -> AsyncIterator[bytes]:
+        async for record in records:
+            yield (json.dumps(_jsonable(record), sort_keys=True) + "\n").encode()
+
+    async def as_csv() -> AsyncIterator[bytes]:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        async for record in records:
+            writer.writerow(_jsonable(_flat(record)))
+            yield buf.getvalue().encode()
+            buf.seek(0)
+            buf.truncate()
+        yield buf.getvalue().encode()
+
+    if format_ == "csv":
+        return Stream(as_csv(), media_type="text/csv; charset=utf-8")
+    return Stream(jsonl(), media_type="application/x-ndjson")
+
+
+ROUTES = [verify, export]
