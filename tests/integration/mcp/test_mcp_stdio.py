@@ -190,3 +190,16 @@ async def test_resources_and_prompts(demo_api, open_stdio) -> None:
             assert set(named) <= served, (name, set(named) - served)
             for value in given.values():
                 assert value in text
+
+
+@pytest.mark.parametrize("tool", ["blast_radius_device", "path_analysis", "topology_neighborhood"])
+async def test_graph_tools_answer_what_the_gateway_answers(demo_api, open_stdio, tool) -> None:
+    catalogue = {q["name"]: q for q in _gateway(demo_api, "GET", "/queries")}
+    if tool not in catalogue:
+        pytest.skip(f"{tool} is not in the gateway's catalogue yet; it becomes a tool when it is")
+    schema = catalogue[tool]["parameters"]
+    args = {k: schema["properties"][k]["examples"][0] for k in schema.get("required", [])}
+    direct = _gateway(demo_api, "POST", f"/queries/{tool}", args)
+    async with open_stdio(demo_api.url, demo_api.api_key) as session:
+        got = _payload(await session.call_tool(tool, {**args, "limit": 1000}))
+    assert got["rows"] == direct["rows"] and got["total"] == direct["row_count"]

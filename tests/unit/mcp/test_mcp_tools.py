@@ -122,3 +122,24 @@ async def test_bad_key_is_a_tool_error_naming_the_variable(connect) -> None:
         result = await session.call_tool("summary_stats", {})
     assert result.isError and "401" in result.content[0].text
     assert "MESHOPTIXIQ_API_KEY" in result.content[0].text
+
+
+def test_own_arguments_never_shadow_a_querys_parameters() -> None:
+    from network_discovery.mcp._tools import tool_from_query
+
+    query = {
+        "name": "top_talkers",
+        "writes": False,
+        "parameters": {"type": "object", "properties": {"limit": {"type": "integer"}}},
+        "row_schema": {
+            "type": "object",
+            "required": ["a"],
+            "properties": {"a": {"$ref": "#/$defs/A"}},
+            "$defs": {"A": {"type": "string"}},
+        },
+    }
+    tool = tool_from_query(query)
+    assert tool.inputSchema["properties"]["limit"] == {"type": "integer"}
+    assert "fields" in tool.inputSchema["properties"]
+    items = tool.outputSchema["properties"]["rows"]["items"]
+    assert "required" not in items and tool.outputSchema["$defs"] == {"A": {"type": "string"}}

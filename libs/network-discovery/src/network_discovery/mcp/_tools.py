@@ -14,8 +14,6 @@ __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "ToolError", "call_tool", "compact", "t
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
-#: Arguments the MCP layer adds to a query's own parameters; never sent to the gateway.
-_OWN = ("limit", "fields", "confirm")
 
 OUTPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -41,6 +39,27 @@ def compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def own_arguments(query: dict[str, Any]) -> set[str]:
+    """The arguments this layer adds to a query (never one the query already has)."""
+    taken = set((query.get("parameters") or {}).get("properties", {}))
+    return {"confirm"} - taken if query.get("writes") else {"limit", "fields"} - taken
+
+
+def output_schema(query: dict[str, Any]) -> dict[str, Any]:
+    """The answer's schema; rows are typed when the catalogue publishes a row model."""
+    schema = copy.deepcopy(OUTPUT_SCHEMA)
+    row = query.get("row_schema") or query.get("rows")
+    if isinstance(row, dict) and row.get("type") == "object":
+        row = copy.deepcopy(row)
+        # `fields` may leave columns out, so none is required in an answer.
+        row.pop("required", None)
+        row.pop("additionalProperties", None)
+        if "$defs" in row:
+            schema["$defs"] = row.pop("$defs")
+        schema["properties"]["rows"]["items"] = row
+    return schema
+
+
 def tool_from_query(query: dict[str, Any]) -> types.Tool:
     """One catalogue entry as an MCP tool: schema, description and annotations."""
     writes = bool(query.get("writes"))
@@ -48,13 +67,14 @@ def tool_from_query(query: dict[str, Any]) -> types.Tool:
     schema.setdefault("type", "object")
     props = schema.setdefault("properties", {})
     schema.pop("title", None)
-    if writes:
+    own = own_arguments(query)
+    if "confirm" in own:
         props["confirm"] = {
             "type": "boolean",
             "default": False,
             "description": "true applies the change; false (the default) only shows it (dry run).",
         }
-    else:
+    if "limit" in own:
         props["limit"] = {
             "type": "integer",
             "minimum": 1,
@@ -63,6 +83,7 @@ def tool_from_query(query: dict[str, Any]) -> types.Tool:
             "description": f"At most this many rows (default {DEFAULT_LIMIT}); the answer "
             "says the total and hints when it was cut.",
         }
+    if "fields" in own:
         props["fields"] = {
             "type": "array",
             "items": {"type": "string", "minLength": 1},
@@ -83,7 +104,7 @@ def tool_from_query(query: dict[str, Any]) -> types.Tool:
         title=str(query["name"]).replace("_", " ").capitalize(),
         description=description,
         inputSchema=schema,
-        outputSchema=OUTPUT_SCHEMA,
+        outputSchema=output_schema(query),
         annotations=types.ToolAnnotations(
             readOnlyHint=not writes,
             destructiveHint=writes,
@@ -168,15 +189,16 @@ async def call_tool(
         query = catalogue.get(name)
         if query is None:
             raise ToolError(f"no tool named {name!r}; tools/list names every tool")
-        params = {k: v for k, v in arguments.items() if k not in _OWN}
+        own = own_arguments(query)
+        params = {k: v for k, v in arguments.items() if k not in own}
         if query.get("writes"):
-            if arguments.get("confirm") is not True:
+            if "confirm" in own and arguments.get("confirm") is not True:
                 result = await _dry_run(gateway, query, params, credential)
             else:
                 result = shape_answer(await gateway.run(name, params, credential), MAX_LIMIT, None)
         else:
-            limit = int(arguments.get("limit") or DEFAULT_LIMIT)
-            fields = arguments.get("fields") or None
+            limit = int(arguments.get("limit") or DEFAULT_LIMIT) if "limit" in own else MAX_LIMIT
+            fields = (arguments.get("fields") or None) if "fields" in own else None
             answer = await gateway.run(name, params, credential)
             result = shape_answer(answer, max(1, min(limit, MAX_LIMIT)), fields)
     except GatewayError as exc:
