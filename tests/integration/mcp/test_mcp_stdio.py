@@ -203,3 +203,19 @@ async def test_graph_tools_answer_what_the_gateway_answers(demo_api, open_stdio,
     async with open_stdio(demo_api.url, demo_api.api_key) as session:
         got = _payload(await session.call_tool(tool, {**args, "limit": 1000}))
     assert got["rows"] == direct["rows"] and got["total"] == direct["row_count"]
+
+
+async def test_a_gateway_that_is_down_is_a_tool_error_and_the_server_stays_up(
+    open_stdio,
+) -> None:
+    from mcp.shared.exceptions import McpError
+    from support.procs import free_port
+
+    async with open_stdio(f"http://127.0.0.1:{free_port()}", "any-key") as session:
+        result = await session.call_tool("summary_stats", {})
+        assert result.isError and "did not answer" in result.content[0].text
+        with pytest.raises(McpError, match="did not answer"):
+            await session.list_tools()
+        assert len((await session.list_prompts()).prompts) == 6
+        again = await session.call_tool("summary_stats", {})
+        assert again.isError

@@ -30,13 +30,16 @@ class Credential:
 
     api_key: str | None = None
     bearer: str | None = None
+    #: The caller's request id, so the gateway's audit joins up with the bridge's logs.
+    correlation_id: str | None = None
 
     def headers(self) -> dict[str, str]:
+        out = {"X-Correlation-ID": self.correlation_id} if self.correlation_id else {}
         if self.bearer:
-            return {"Authorization": f"Bearer {self.bearer}"}
-        if self.api_key:
-            return {"X-API-Key": self.api_key}
-        return {}
+            out["Authorization"] = f"Bearer {self.bearer}"
+        elif self.api_key:
+            out["X-API-Key"] = self.api_key
+        return out
 
     @property
     def cache_key(self) -> str:
@@ -127,6 +130,8 @@ class Gateway:
         if hit and now - hit[0] < CACHE_SECONDS:
             return hit[1]
         value = await load()
+        if len(self._cache) > 1000:  # many callers over HTTP: keep the cache bounded
+            self._cache.clear()
         self._cache[key] = (now, value)
         return value
 

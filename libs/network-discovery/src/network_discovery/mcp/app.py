@@ -52,16 +52,19 @@ RESOURCES: dict[str, tuple[str, str, str | None]] = {
 }
 
 
-def credential_from_headers(headers: Any, default: Credential) -> Credential:
+def credential_from_headers(
+    headers: Any, default: Credential, correlation_id: str | None = None
+) -> Credential:
     """The caller's own credential from HTTP headers; ``default`` when none was sent."""
     if headers is None:
         return default
+    cid = correlation_id or headers.get("x-correlation-id") or None
     auth = headers.get("authorization") or ""
     if auth.lower().startswith("bearer ") and auth[7:].strip():
-        return Credential(bearer=auth[7:].strip())
+        return Credential(bearer=auth[7:].strip(), correlation_id=cid)
     key = headers.get("x-api-key")
     if key:
-        return Credential(api_key=key)
+        return Credential(api_key=key, correlation_id=cid)
     return default
 
 
@@ -74,7 +77,9 @@ def build_server(gateway: Gateway) -> Server[Any, Any]:
         except LookupError:
             return gateway.default
         headers = getattr(request, "headers", None)
-        return credential_from_headers(headers, gateway.default)
+        scope = getattr(request, "scope", None) or {}
+        cid = (scope.get("state") or {}).get("correlation_id")
+        return credential_from_headers(headers, gateway.default, cid)
 
     async def served() -> dict[str, dict[str, Any]]:
         return {q["name"]: q for q in await gateway.catalogue(credential())}
