@@ -19,6 +19,7 @@ from meshq_query_gateway.auth import ApiKeyMiddleware
 from meshq_query_gateway.context import Gateway
 from meshq_query_gateway.gates import LicenseGate
 from meshq_query_gateway.policy_store import PolicyStore
+from meshq_query_gateway.ratelimit import RateLimiter, RateLimitMiddleware
 from meshq_query_gateway.routes import collect_routes
 from meshq_query_gateway.settings import Settings
 
@@ -64,7 +65,13 @@ def create_app(settings: Settings) -> Litestar:
                 redis_probe(redis),
                 http_probe("graph-engine", settings.graph_engine_url, graph),
             ]
-            state.extras.update(bus=kafka.bus, redis=redis, graph_client=graph, gateway=gw)
+            state.extras.update(
+                bus=kafka.bus,
+                redis=redis,
+                graph_client=graph,
+                gateway=gw,
+                limiter=RateLimiter(redis, settings.rate_limits),
+            )
             yield
 
     return build_app(
@@ -78,6 +85,7 @@ def create_app(settings: Settings) -> Litestar:
             ApiKeyMiddleware(
                 settings.api_key, KeyFile(settings.keys_path), mode=settings.auth_mode
             ),
+            RateLimitMiddleware(state),
         ],
     )
 
