@@ -163,7 +163,9 @@ async def test_resources_and_prompts(demo_api, open_stdio) -> None:
         health = json.loads(
             (await session.read_resource("network://health/platform")).contents[0].text
         )
-        assert health["ready"]["ok"] is True and health["queries"] == len(served)
+        assert health["platform"]["components"]["graph"]["state"] == "up"
+        assert health["queries"] == len(served)
+        assert health["license"]["known"] is True and health["license"]["mcp_server"] is True
 
         prompts = {p.name: p for p in (await session.list_prompts()).prompts}
         assert set(prompts) == {

@@ -97,6 +97,11 @@ class FakeGateway:
             rows = [{"device": params["device"], "updated": True}]
         else:
             return _problem(404, "Unknown query", f"no query named {name!r}")
-        return httpx.Response(
-            200, json={"query": name, "rows": rows, "row_count": len(rows), "elapsed_ms": 1.0}
-        )
+        # Paged like the gateway: row_count counts every row, next_cursor names the next page.
+        size = int(request.url.params.get("limit", 1000))
+        offset = int(request.url.params.get("cursor", 0))
+        page = rows[offset : offset + size]
+        more = offset + size < len(rows)
+        body = {"query": name, "rows": page, "row_count": len(rows), "elapsed_ms": 1.0}
+        body |= {"offset": offset, "next_cursor": str(offset + size) if more else None}
+        return httpx.Response(200, json=body)

@@ -21,7 +21,7 @@ async def test_tools_come_from_the_catalogue(connect) -> None:
     read, write = tools["all_devices"], tools["update_device_metadata"]
     assert read.annotations.readOnlyHint and not read.annotations.destructiveHint
     assert write.annotations.destructiveHint and not write.annotations.readOnlyHint
-    assert {"site", "limit", "fields"} == set(read.inputSchema["properties"])
+    assert {"site", "limit", "fields", "cursor"} == set(read.inputSchema["properties"])
     assert {"device", "rack", "confirm"} == set(write.inputSchema["properties"])
     assert "Every device." in read.description and "confirm" in write.description
 
@@ -35,6 +35,10 @@ async def test_answers_are_cut_with_a_total_and_a_hint(connect) -> None:
         assert ": " not in result.content[0].text  # compact JSON
         small = _body(await session.call_tool("all_devices", {"limit": 2, "fields": ["device"]}))
         assert small["rows"] == [{"device": "sw-00"}, {"device": "sw-01"}]
+        assert body["next_cursor"] and "cursor" in body["hint"]
+        more = _body(await session.call_tool("all_devices", {"cursor": body["next_cursor"]}))
+        assert more["offset"] == DEFAULT_LIMIT and more["rows"][0]["device"] == "sw-50"
+        assert more["total"] == len(DEVICES)
         whole = _body(await session.call_tool("summary_stats", {}))
         assert whole["total"] == 1 and "hint" not in whole
         unknown = await session.call_tool("all_devices", {"fields": ["nope"]})

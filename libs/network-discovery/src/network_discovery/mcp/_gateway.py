@@ -101,11 +101,17 @@ class Gateway:
         return cls(url=url, default=Credential(api_key=key), client=client or new_client())
 
     async def _request(
-        self, method: str, path: str, credential: Credential, what: str, body: Any = None
+        self,
+        method: str,
+        path: str,
+        credential: Credential,
+        what: str,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
     ) -> httpx.Response:
         try:
             return await self.client.request(
-                method, self.url + path, json=body, headers=credential.headers()
+                method, self.url + path, json=body, params=query, headers=credential.headers()
             )
         except httpx.HTTPError as exc:
             raise GatewayError(
@@ -113,9 +119,16 @@ class Gateway:
                 f"({type(exc).__name__}); is it running, and is MESHOPTIXIQ_API_URL right?"
             ) from exc
 
-    async def _json(self, path: str, credential: Credential, what: str, body: Any = None) -> Any:
+    async def _json(
+        self,
+        path: str,
+        credential: Credential,
+        what: str,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+    ) -> Any:
         method = "GET" if body is None else "POST"
-        response = await self._request(method, path, credential, what, body)
+        response = await self._request(method, path, credential, what, body, query)
         if response.status_code >= 400:
             raise GatewayError(_problem_message(response, what), status=response.status_code)
         try:
@@ -147,10 +160,20 @@ class Gateway:
         result: list[dict[str, Any]] = await self._cached("catalogue", credential, load)
         return result
 
-    async def run(self, name: str, params: dict[str, Any], credential: Credential) -> Any:
-        """POST /queries/{name} with the parameters as its JSON body."""
+    async def run(
+        self,
+        name: str,
+        params: dict[str, Any],
+        credential: Credential,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Any:
+        """POST /queries/{name} with the parameters as its JSON body; ``limit`` and ``cursor``
+        page the rows (the gateway answers ``row_count`` for all of them and ``next_cursor``)."""
         path = f"/queries/{quote(name, safe='')}"
-        return await self._json(path, credential, name, body=params)
+        page = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
+        return await self._json(path, credential, name, body=params, query=page or None)
 
     async def license(self, credential: Credential) -> LicenseState:
         """GET /license from the gateway, reduced to what the MCP server needs."""
@@ -183,8 +206,14 @@ class Gateway:
         return result
 
     async def health(self) -> dict[str, Any]:
-        """The gateway's /health and /ready, as they answer (no credential needed)."""
+        """The gateway's /health/platform (else /health and /ready), as they answer."""
         out: dict[str, Any] = {}
+        try:
+            response = await self.client.get(f"{self.url}/health/platform")
+            if response.status_code < 400:
+                return {"platform": response.json()}
+        except (httpx.HTTPError, ValueError):
+            pass
         for probe in ("health", "ready"):
             try:
                 response = await self.client.get(f"{self.url}/{probe}")

@@ -26,6 +26,8 @@ OUTPUT_SCHEMA: dict[str, Any] = {
         "hint": {"type": "string"},
         "elapsed_ms": {"type": "number"},
         "dry_run": {"type": "boolean"},
+        "offset": {"type": "integer"},
+        "next_cursor": {"type": ["string", "null"]},
     },
     "required": ["query"],
 }
@@ -42,7 +44,7 @@ def compact(value: Any) -> str:
 def own_arguments(query: dict[str, Any]) -> set[str]:
     """The arguments this layer adds to a query (never one the query already has)."""
     taken = set((query.get("parameters") or {}).get("properties", {}))
-    return {"confirm"} - taken if query.get("writes") else {"limit", "fields"} - taken
+    return {"confirm"} - taken if query.get("writes") else {"limit", "fields", "cursor"} - taken
 
 
 def output_schema(query: dict[str, Any]) -> dict[str, Any]:
@@ -82,6 +84,12 @@ def tool_from_query(query: dict[str, Any]) -> types.Tool:
             "default": DEFAULT_LIMIT,
             "description": f"At most this many rows (default {DEFAULT_LIMIT}); the answer "
             "says the total and hints when it was cut.",
+        }
+    if "cursor" in own:
+        props["cursor"] = {
+            "type": "string",
+            "maxLength": 200,
+            "description": "next_cursor from a previous answer of this tool: the next rows.",
         }
     if "fields" in own:
         props["fields"] = {
@@ -130,21 +138,36 @@ def _select(rows: list[Any], fields: list[str] | None) -> list[Any]:
 
 
 def shape_answer(answer: Any, limit: int, fields: list[str] | None) -> dict[str, Any]:
-    """Cut the gateway's answer to ``limit`` rows and the chosen ``fields``."""
+    """Cut the gateway's answer to ``limit`` rows and the chosen ``fields``.
+
+    ``total`` is every row the query found: the gateway's ``row_count`` (which counts all
+    rows, not just this page), or the rows received when it does not say.
+    """
     if not isinstance(answer, dict) or not isinstance(answer.get("rows"), list):
         return {"query": "", "result": answer}
     rows = answer["rows"]
-    total = len(rows)
+    counted = answer.get("row_count")
+    offset = answer.get("offset") if isinstance(answer.get("offset"), int) else 0
+    total = counted if isinstance(counted, int) and counted >= len(rows) else offset + len(rows)
     kept = _select(rows[:limit], fields)
     out: dict[str, Any] = {"query": answer.get("query", ""), "rows": kept}
     out["row_count"] = len(kept)
     out["total"] = total
-    if total > len(kept):
+    if offset:
+        out["offset"] = offset
+    if total > offset + len(kept):
         out["truncated"] = True
-        out["hint"] = (
-            f"showing {len(kept)} of {total} rows; raise limit (max {MAX_LIMIT}), narrow the "
-            "query with its parameters, or pass fields to keep only the columns you need"
+        shown = f"rows {offset + 1}-{offset + len(kept)}" if kept else "no rows"
+        hint = f"showing {shown} of {total}; "
+        cursor = answer.get("next_cursor") if len(kept) == len(rows) else None
+        if cursor:
+            out["next_cursor"] = cursor
+            hint += "pass cursor=next_cursor for the next rows, "
+        hint += (
+            f"raise limit (max {MAX_LIMIT}), narrow the query with its parameters, "
+            "or pass fields to keep only the columns you need"
         )
+        out["hint"] = hint
     if "elapsed_ms" in answer:
         out["elapsed_ms"] = answer["elapsed_ms"]
     return out
@@ -157,7 +180,7 @@ async def _dry_run(
     out: dict[str, Any] = {"query": query["name"], "dry_run": True, "would_send": params}
     device = params.get("device")
     if isinstance(device, str) and device:
-        answer = await gateway.run("all_devices", {"managed_only": False}, credential)
+        answer = await gateway.run("all_devices", {"managed_only": False}, credential, limit=10_000)
         rows = answer.get("rows", []) if isinstance(answer, dict) else []
         match = next(
             (r for r in rows if str(r.get("device", "")).lower() == device.lower()),
@@ -198,9 +221,11 @@ async def call_tool(
                 result = shape_answer(await gateway.run(name, params, credential), MAX_LIMIT, None)
         else:
             limit = int(arguments.get("limit") or DEFAULT_LIMIT) if "limit" in own else MAX_LIMIT
+            limit = max(1, min(limit, MAX_LIMIT))
             fields = (arguments.get("fields") or None) if "fields" in own else None
-            answer = await gateway.run(name, params, credential)
-            result = shape_answer(answer, max(1, min(limit, MAX_LIMIT)), fields)
+            cursor = (arguments.get("cursor") or None) if "cursor" in own else None
+            answer = await gateway.run(name, params, credential, limit=limit, cursor=cursor)
+            result = shape_answer(answer, limit, fields)
     except GatewayError as exc:
         raise ToolError(str(exc)) from exc
     return [types.TextContent(type="text", text=compact(result))], result
