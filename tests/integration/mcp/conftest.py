@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from meshq_runtime.kafka import ensure_topics
 from meshq_runtime.settings import KafkaSettings
+from network_discovery.cli.apikey import apikey
 from network_discovery.contracts.events import TopologyChanged
 from network_discovery.demo import load_snapshot
 from network_discovery.ingest import publish_snapshot
@@ -24,12 +26,32 @@ from support.procs import ServiceProc, free_port
 pytestmark = pytest.mark.integration
 
 
+#: RBAC for the named key ``viewer``: it sees every query but may only run the topology ones.
+POLICY = """
+roles:
+  seer: {resources: ["*"], verbs: [list]}
+  topo: {resources: ["topology_*", "device_neighbors"], verbs: [list, execute]}
+groups:
+  Viewers: [seer, topo]
+"""
+
+
 @dataclass
 class DemoApi:
     url: str
     api_key: str
     env: dict[str, str]
     gateway: ServiceProc
+    graph_url: str
+    viewer_key: str
+
+
+def _named_key(keys_file: Path, name: str, group: str) -> str:
+    result = CliRunner().invoke(
+        apikey, ["create", name, "--file", str(keys_file), "--group", group]
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip().splitlines()[0]
 
 
 def _proc(module: str, port_env: str, env: dict[str, str], logs: Path) -> ServiceProc:
@@ -56,7 +78,11 @@ def demo_api(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoAp
         "MESHQ_LOG_LEVEL": "info",
         "MESHOPTIXIQ_DEMO_MODE": "true",
         "API_KEY": key,
+        "MESHQ_API_KEYS_FILE": str(tmp / "api_keys.json"),
+        "RBAC_POLICY_FILE": str(tmp / "rbac.yaml"),
     }
+    (tmp / "rbac.yaml").write_text(POLICY)
+    viewer = _named_key(tmp / "api_keys.json", "viewer", "Viewers")
     kafka = KafkaSettings(**{k: v for k, v in env.items() if k.startswith("MESHQ_KAFKA_")})
     asyncio.run(ensure_topics(kafka))
     procs: list[ServiceProc] = []
@@ -78,7 +104,14 @@ def demo_api(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoAp
         gateway = _proc("meshq_query_gateway", "MESHQ_GATEWAY_PORT", gw_env, tmp)
         procs.append(gateway)
         gateway.wait_healthy()
-        yield DemoApi(url=gateway.url, api_key=key, env=env, gateway=gateway)
+        yield DemoApi(
+            url=gateway.url,
+            api_key=key,
+            env=env,
+            gateway=gateway,
+            graph_url=graph.url,
+            viewer_key=viewer,
+        )
     finally:
         for proc in reversed(procs):
             proc.stop()
