@@ -18,6 +18,7 @@ from meshq_query_gateway.audit import AuditMiddleware
 from meshq_query_gateway.auth import ApiKeyMiddleware
 from meshq_query_gateway.context import Gateway
 from meshq_query_gateway.gates import LicenseGate
+from meshq_query_gateway.oidc import OidcVerifier
 from meshq_query_gateway.policy_store import PolicyStore
 from meshq_query_gateway.ratelimit import RateLimiter, RateLimitMiddleware
 from meshq_query_gateway.routes import collect_routes
@@ -83,10 +84,27 @@ def create_app(settings: Settings) -> Litestar:
         middleware_extra=[
             AuditMiddleware(state),
             ApiKeyMiddleware(
-                settings.api_key, KeyFile(settings.keys_path), mode=settings.auth_mode
+                settings.api_key,
+                KeyFile(settings.keys_path),
+                oidc=_oidc(settings),
+                mode=settings.auth_mode,
             ),
             RateLimitMiddleware(state),
         ],
+    )
+
+
+def _oidc(settings: Settings) -> OidcVerifier | None:
+    config = settings.oidc_config()
+    if config is None or settings.auth_mode == "api_key":
+        return None
+    issuer, audiences, jwks_url = config
+    return OidcVerifier(
+        issuer=issuer,
+        audiences=audiences,
+        jwks_url=jwks_url,
+        leeway=settings.oidc_leeway,
+        min_refresh=settings.oidc_jwks_min_refresh,
     )
 
 

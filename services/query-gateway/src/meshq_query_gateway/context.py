@@ -68,9 +68,12 @@ def gateway(state: State) -> Gateway:
 
 
 def principal(request: Request[Any, Any, Any]) -> Principal:
+    """The caller; single sign-on identities also need the ``oidc_sso`` flag."""
     who = principal_of(request.scope)
     if who is None:  # the auth middleware runs first; this is a wiring error
         raise ProblemError(401, "Unauthorized", "no credential")
+    if who.auth_method == "oidc":
+        gateway(request.app.state).gate.require("oidc_sso")
     return who
 
 

@@ -11,7 +11,9 @@ from meshq_runtime.settings import (
     RedisSettings,
     ServiceSettings,
 )
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from meshq_query_gateway.oidc import entra_endpoints
 
 __all__ = ["DEFAULT_RATE_LIMITS", "Settings", "parse_rate"]
 
@@ -41,6 +43,15 @@ class Settings(ServiceSettings, KafkaSettings, RedisSettings, LicenseClientSetti
         alias="MESHQ_API_KEYS_FILE",
         description="Named keys (meshq apikey); default $MESHQ_DATA_DIR/api_keys.json.",
     )
+    entra_tenant_id: str | None = Field(None, alias="ENTRA_TENANT_ID")
+    entra_client_id: str | None = Field(None, alias="ENTRA_CLIENT_ID")
+    oidc_issuer: str | None = Field(None, alias="OIDC_ISSUER")
+    oidc_audience: str | None = Field(None, alias="OIDC_AUDIENCE")
+    oidc_jwks_url: str | None = Field(None, alias="OIDC_JWKS_URL")
+    oidc_leeway: float = Field(60.0, ge=0, le=300, alias="OIDC_LEEWAY")
+    oidc_jwks_min_refresh: float = Field(
+        60.0, ge=0, alias="OIDC_JWKS_MIN_REFRESH", description="Least seconds between fetches."
+    )
     rbac_policy_file: Path | None = Field(None, alias="RBAC_POLICY_FILE")
     rbac_reload_interval: float = Field(
         30.0, gt=0, alias="RBAC_RELOAD_INTERVAL", description="Seconds between file checks."
@@ -58,6 +69,27 @@ class Settings(ServiceSettings, KafkaSettings, RedisSettings, LicenseClientSetti
     @property
     def keys_path(self) -> Path:
         return self.api_keys_file or self.data_dir / "api_keys.json"
+
+    def oidc_config(self) -> tuple[str, list[str], str] | None:
+        """(issuer, audiences, jwks_url), or None when OIDC is not configured."""
+        issuer = self.oidc_issuer
+        audiences = [self.oidc_audience] if self.oidc_audience else []
+        jwks = self.oidc_jwks_url
+        if self.entra_tenant_id and self.entra_client_id:
+            e_issuer, e_aud, e_jwks = entra_endpoints(self.entra_tenant_id, self.entra_client_id)
+            issuer, audiences, jwks = issuer or e_issuer, audiences or e_aud, jwks or e_jwks
+        if issuer and audiences and jwks:
+            return issuer, audiences, jwks
+        return None
+
+    @model_validator(mode="after")
+    def _check_oidc(self) -> Settings:
+        if self.auth_mode != "api_key" and self.oidc_config() is None:
+            raise ValueError(
+                f"AUTH_MODE={self.auth_mode} needs ENTRA_TENANT_ID and ENTRA_CLIENT_ID "
+                "(or OIDC_ISSUER, OIDC_AUDIENCE and OIDC_JWKS_URL)"
+            )
+        return self
 
     @field_validator("rate_limits")
     @classmethod
