@@ -13,6 +13,7 @@ from meshq_runtime.service import kafka_probe, open_kafka
 
 from meshq_soar_dispatcher import handlers
 from meshq_soar_dispatcher.delivery import RetryPolicy, WebhookClient
+from meshq_soar_dispatcher.replay import ROUTES
 from meshq_soar_dispatcher.rules import Rule
 from meshq_soar_dispatcher.service import SERVICE, Dispatcher
 from meshq_soar_dispatcher.settings import Settings
@@ -60,7 +61,9 @@ def create_app(settings: Settings, rules: list[Rule] | None = None) -> Litestar:
             handlers.register(kafka.consumer, dispatcher)
             await kafka.start()
             state.probes[:] = [kafka_probe(kafka.broker)]
-            state.extras.update(bus=kafka.bus, dispatcher=dispatcher, license=follower)
+            state.extras.update(
+                bus=kafka.bus, dispatcher=dispatcher, license=follower, settings=settings
+            )
             yield
 
-    return build_app(service=SERVICE, lifespan=lifespan, state=state)
+    return build_app(service=SERVICE, route_handlers=ROUTES, lifespan=lifespan, state=state)

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 import structlog
 from meshq_runtime.kafka import EventBus
+from network_discovery.contracts.envelope import EventBase
 from network_discovery.contracts.events import (
     AuditRecorded,
     SoarDeadLettered,
@@ -55,6 +56,10 @@ class Dispatcher:
         self.delivered = 0
         self.dead_lettered = 0
 
+    @property
+    def configured(self) -> bool:
+        return self._client is not None
+
     def matching(self, event: AuditRecorded) -> list[Rule]:
         request = event.data.request
         facts = {
@@ -80,40 +85,72 @@ class Dispatcher:
     async def dispatch(
         self, rule: Rule, event: AuditRecorded, payload: dict[str, Any], *, key: str | None = None
     ) -> Outcome:
-        assert self._client is not None
         key = key or idempotency_key(event.data.audit_event_id, rule.label)
+        return await self.deliver(
+            event,
+            label=rule.label,
+            severity=rule.severity,
+            audit_event_id=event.data.audit_event_id,
+            payload=payload,
+            key=key,
+        )
+
+    async def replay(self, dead: SoarDeadLettered) -> Outcome:
+        """Send a dead letter again, with its original body and idempotency key."""
+        data = dead.data
+        if data.payload is None:
+            raise ValueError("the dead letter carries no payload")
+        key = data.idempotency_key or idempotency_key(data.audit_event_id, data.rule_name)
+        return await self.deliver(
+            dead,
+            label=data.rule_name,
+            severity=data.severity,
+            audit_event_id=data.audit_event_id,
+            payload=data.payload,
+            key=key,
+        )
+
+    async def deliver(
+        self,
+        cause: EventBase,
+        *,
+        label: str,
+        severity: str | None,
+        audit_event_id: str,
+        payload: dict[str, Any],
+        key: str,
+    ) -> Outcome:
+        if self._client is None:
+            raise RuntimeError("SOAR_WEBHOOK_URL is not set")
         if self._failpoint:
             log.warning("failpoint.hit", failpoint="soar.before_delivery")
             os._exit(FAILPOINT_EXIT)
         outcome = await self._client.deliver(payload, key)
         data = SoarDispatchData(
-            rule_name=rule.label,
+            rule_name=label,
             query=payload.get("query"),
-            audit_event_id=event.data.audit_event_id,
+            audit_event_id=audit_event_id,
             attempts=outcome.attempts,
             status_code=outcome.status_code,
             error=outcome.error,
             outcome="delivered" if outcome.delivered else "dead-lettered",
-            severity=rule.severity,
+            severity=severity,
             idempotency_key=key,
             payload=payload,
         )
-        subject = event.subject
+        subject = cause.subject
         await self._bus.publish(
-            event.follow_up(SoarDispatched, source=SERVICE, subject=subject, data=data)
+            cause.follow_up(SoarDispatched, source=SERVICE, subject=subject, data=data)
         )
         if outcome.delivered:
             self.delivered += 1
-            log.info("soar.delivered", rule=rule.label, attempts=outcome.attempts)
+            log.info("soar.delivered", rule=label, attempts=outcome.attempts)
         else:
             await self._bus.publish(
-                event.follow_up(SoarDeadLettered, source=SERVICE, subject=subject, data=data)
+                cause.follow_up(SoarDeadLettered, source=SERVICE, subject=subject, data=data)
             )
             self.dead_lettered += 1
             log.warning(
-                "soar.dead_lettered",
-                rule=rule.label,
-                attempts=outcome.attempts,
-                error=outcome.error,
+                "soar.dead_lettered", rule=label, attempts=outcome.attempts, error=outcome.error
             )
         return outcome
