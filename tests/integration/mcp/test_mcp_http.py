@@ -119,3 +119,10 @@ async def test_meshq_mcp_transport_http(demo_api, tmp_path) -> None:
         proc.terminate()
         proc.wait(timeout=15)
         log.close()
+
+
+async def test_bridge_applies_the_callers_rbac(demo_api, bridge) -> None:
+    async with http_session(bridge.url + "/mcp", {"X-API-Key": demo_api.viewer_key}) as session:
+        refused = await session.call_tool("all_devices", {})
+        assert refused.isError and "403" in refused.content[0].text
+        assert not (await session.call_tool("topology_edges", {"limit": 1})).isError
