@@ -147,7 +147,8 @@ def shape_answer(answer: Any, limit: int, fields: list[str] | None) -> dict[str,
         return {"query": "", "result": answer}
     rows = answer["rows"]
     counted = answer.get("row_count")
-    offset = answer.get("offset") if isinstance(answer.get("offset"), int) else 0
+    raw_offset = answer.get("offset")
+    offset = raw_offset if isinstance(raw_offset, int) else 0
     total = counted if isinstance(counted, int) and counted >= len(rows) else offset + len(rows)
     kept = _select(rows[:limit], fields)
     out: dict[str, Any] = {"query": answer.get("query", ""), "rows": kept}
