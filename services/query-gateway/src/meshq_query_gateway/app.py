@@ -15,6 +15,7 @@ from meshq_runtime.service import http_probe, kafka_probe, open_kafka, redis_pro
 
 from meshq_query_gateway.apikeys import KeyFile
 from meshq_query_gateway.audit import AuditMiddleware
+from meshq_query_gateway.audit_buffer import AuditBuffer
 from meshq_query_gateway.auth import ApiKeyMiddleware
 from meshq_query_gateway.context import Gateway
 from meshq_query_gateway.gates import LicenseGate
@@ -52,6 +53,13 @@ def create_app(settings: Settings) -> Litestar:
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
             await kafka.start()
+            audit = AuditBuffer(
+                kafka.bus.publish,
+                capacity=settings.audit_buffer_size,
+                spool=settings.data_dir / "query-gateway" / "audit-spool.jsonl",
+            )
+            await audit.start()
+            stack.push_async_callback(audit.stop)
             gw = Gateway(
                 graph=graph,
                 gate=LicenseGate(follower),
@@ -71,6 +79,7 @@ def create_app(settings: Settings) -> Litestar:
                 redis=redis,
                 graph_client=graph,
                 gateway=gw,
+                audit_buffer=audit,
                 limiter=RateLimiter(redis, settings.rate_limits),
             )
             yield

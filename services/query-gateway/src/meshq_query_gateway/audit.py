@@ -1,18 +1,25 @@
-"""Every authenticated API call becomes an ``audit.request`` event on ``meshq.audit.events``."""
+"""Every API call that reaches a query becomes an ``audit.request`` event on
+``meshq.audit.events``: allowed or denied (401 on a named query, 403, 429), success or error.
+
+Events go through :class:`AuditBuffer`, so none is dropped while the broker is away; when the
+buffer is full, new calls are refused with 503 instead of being served unaudited.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 import structlog
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from meshq_runtime.kafka import EventBus
+from meshq_runtime.http import problem_response
 from network_discovery.contracts.envelope import new_event_id
 from network_discovery.contracts.events import AuditRequestData, AuditRequestEvent
 
-from meshq_query_gateway.auth import is_public, principal_of
+from meshq_query_gateway.audit_buffer import AuditBuffer
+from meshq_query_gateway.auth import Principal, is_public, principal_of
 
 __all__ = ["AuditMiddleware", "redact"]
 
@@ -20,6 +27,9 @@ log = structlog.get_logger(__name__)
 
 #: Parameter names whose values never reach the audit log.
 _SECRET_WORDS = ("password", "secret", "token", "key", "credential", "community_string")
+#: A call that names a query: audited even when its credential is refused.
+_NAMED_QUERY = re.compile(r"^/queries/([^/]{1,200})$")
+ANONYMOUS = Principal("anonymous", "anonymous")
 
 
 def redact(params: Any) -> dict[str, Any]:
@@ -40,11 +50,23 @@ def redact(params: Any) -> dict[str, Any]:
 
 class AuditMiddleware(ASGIMiddleware):
     def __init__(self, state: Any) -> None:
-        self._state = state  # ServiceState; the bus appears once the lifespan has run
+        self._state = state  # ServiceState; the buffer appears once the lifespan has run
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if scope["type"] != "http" or is_public(scope["path"]):
             await next_app(scope, receive, send)
+            return
+        buffer: AuditBuffer | None = self._state.extras.get("audit_buffer")
+        if buffer is not None and buffer.full():
+            log.error("audit.buffer_full", queued=len(buffer), path=scope["path"])
+            response = problem_response(
+                503,
+                "Audit unavailable",
+                "the audit log cannot take more events until the broker is back; retry shortly",
+                type_="https://meshoptixiq.com/problems/audit-unavailable",
+            )
+            response.headers["Retry-After"] = "5"
+            await response.to_asgi_response(app=None, request=None)(scope, receive, send)  # type: ignore[arg-type]
             return
         started = time.monotonic()
         status = 500
@@ -58,18 +80,21 @@ class AuditMiddleware(ASGIMiddleware):
         try:
             await next_app(scope, receive, capture)
         finally:
-            await self._publish(scope, status, (time.monotonic() - started) * 1000)
+            event = self._event(scope, status, (time.monotonic() - started) * 1000)
+            if event is not None and buffer is not None:
+                buffer.submit(event)
 
-    async def _publish(self, scope: Scope, status: int, elapsed_ms: float) -> None:
+    def _event(self, scope: Scope, status: int, elapsed_ms: float) -> AuditRequestEvent | None:
         principal = principal_of(scope)
-        if principal is None:  # rejected before authentication: nothing ran
-            return
-        bus: EventBus | None = self._state.extras.get("bus")
-        if bus is None:
-            return
         extras = scope.get("state", {})
+        query = extras.get("query_name")
+        if principal is None:
+            named = _NAMED_QUERY.match(scope["path"])
+            if status != 401 or named is None:
+                return None  # refused before it reached a query: nothing ran
+            principal, query = ANONYMOUS, named.group(1)
         client = scope.get("client")
-        event = AuditRequestEvent(
+        return AuditRequestEvent(
             source="query-gateway",
             subject=principal.name,
             correlation_id=extras.get("correlation_id") or new_event_id(),
@@ -80,14 +105,10 @@ class AuditMiddleware(ASGIMiddleware):
                 path=scope["path"],
                 status=status,
                 elapsed_ms=round(elapsed_ms, 3),
-                query=extras.get("query_name"),
+                query=query,
                 params=redact(extras.get("query_params", {})),
                 row_count=extras.get("row_count"),
                 sample_rows=extras.get("sample_rows", []),
                 client=client[0] if client else None,
             ),
         )
-        try:
-            await bus.publish(event)
-        except Exception as exc:
-            log.error("audit.publish_failed", error=f"{type(exc).__name__}: {exc}"[:300])

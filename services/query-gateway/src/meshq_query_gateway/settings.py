@@ -62,6 +62,12 @@ class Settings(ServiceSettings, KafkaSettings, RedisSettings, LicenseClientSetti
         description='JSON object, e.g. {"POST /graph/chaos-simulate": "5/minute"}; '
         "merged over the defaults.",
     )
+    audit_buffer_size: int = Field(
+        10_000,
+        ge=1,
+        alias="MESHQ_AUDIT_BUFFER",
+        description="Audit events held while the broker is away; full means 503.",
+    )
     catalogue_ttl: float = Field(
         60.0, gt=0, alias="MESHQ_CATALOGUE_TTL", description="Seconds the query list is cached."
     )

@@ -9,7 +9,7 @@ import json
 from typing import Annotated, Any
 
 from litestar import Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from meshq_runtime.http import ProblemError
 
 from meshq_query_gateway.context import authorize, forward, gateway, principal, quoted
@@ -24,10 +24,10 @@ _PAGING = ("limit", "cursor")
 
 Limit = Annotated[
     int | None,
-    Parameter(ge=1, le=MAX_LIMIT, description=f"Rows per page (default {DEFAULT_LIMIT})."),
+    QueryParameter(ge=1, le=MAX_LIMIT, description=f"Rows per page (default {DEFAULT_LIMIT})."),
 ]
 Cursor = Annotated[
-    str | None, Parameter(max_length=200, description="next_cursor of the previous page.")
+    str | None, QueryParameter(max_length=200, description="next_cursor of the previous page.")
 ]
 
 
@@ -99,9 +99,9 @@ async def _run(
 
 @post("/queries/{name:str}", tags=["queries"], status_code=200)
 async def execute_query(
-    name: str,
+    name: FromPath[str],
     request: Request[Any, Any, Any],
-    data: dict[str, Any] | None = None,
+    data: JSONBody[dict[str, Any] | None] = None,
     limit: Limit = None,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
@@ -111,7 +111,10 @@ async def execute_query(
 
 @get("/queries/{name:str}", tags=["queries"])
 async def execute_query_get(
-    name: str, request: Request[Any, Any, Any], limit: Limit = None, cursor: Cursor = None
+    name: FromPath[str],
+    request: Request[Any, Any, Any],
+    limit: Limit = None,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Run a named query with its parameters in the query string (simple values only)."""
     params = {k: v for k, v in request.query_params.items() if k not in _PAGING}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.params import FromPath
 
 from meshq_query_gateway.context import authorize, forward, gateway, principal, quoted
 
@@ -26,7 +27,9 @@ async def list_snapshots(request: Request[Any, Any, Any]) -> Any:
 
 
 @get("/snapshots/{a:str}/diff/{b:str}", tags=["snapshots"])
-async def diff_snapshots(a: str, b: str, request: Request[Any, Any, Any]) -> Any:
+async def diff_snapshots(
+    a: FromPath[str], b: FromPath[str], request: Request[Any, Any, Any]
+) -> Any:
     """The facts that differ from one snapshot to another."""
     gw = _allowed(request)
     return await forward(gw.graph, "GET", f"/internal/snapshots/{quoted(a)}/diff/{quoted(b)}")

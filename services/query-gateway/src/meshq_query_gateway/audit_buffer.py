@@ -1,0 +1,138 @@
+"""A bounded, ordered buffer between the gateway and the broker, so no audit event is dropped.
+
+Events are published in order by one sender task; a failed publish is retried with backoff while
+the event stays at the head of the buffer. When the buffer is full the gateway refuses new queries
+(503) rather than serve them unaudited. At shutdown, what could not be sent is written to a spool
+file, and the next start sends it first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections import deque
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import structlog
+from network_discovery.contracts.events import AuditRequestEvent
+
+__all__ = ["AuditBuffer"]
+
+log = structlog.get_logger(__name__)
+
+Publish = Callable[[AuditRequestEvent], Awaitable[None]]
+
+
+class AuditBuffer:
+    def __init__(
+        self,
+        publish: Publish,
+        *,
+        capacity: int = 10_000,
+        spool: Path | None = None,
+        publish_timeout: float = 20.0,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self._publish = publish
+        self.capacity = capacity
+        self._spool = spool
+        self._timeout = publish_timeout
+        self._max_backoff = max_backoff
+        self._items: deque[AuditRequestEvent] = deque()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+        self.delivered = 0
+        self.failures = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def full(self) -> bool:
+        return len(self._items) >= self.capacity
+
+    def submit(self, event: AuditRequestEvent) -> None:
+        """Queue an event (callers check :meth:`full` before serving a query)."""
+        self._items.append(event)
+        self._idle.clear()
+        self._wake.set()
+
+    async def start(self) -> None:
+        for event in self._read_spool():
+            self.submit(event)
+        self._task = asyncio.create_task(self._run(), name="audit-sender")
+
+    async def drained(self, timeout: float) -> bool:
+        """Wait (with a deadline) until every queued event is published."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout=timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def stop(self, flush_timeout: float = 5.0) -> None:
+        await self.drained(flush_timeout)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._items:
+            self._write_spool()
+
+    async def _run(self) -> None:
+        backoff = 0.2
+        while True:
+            if not self._items:
+                self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            event = self._items[0]
+            try:
+                await asyncio.wait_for(self._publish(event), timeout=self._timeout)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.failures += 1
+                log.warning(
+                    "audit.publish_retry",
+                    queued=len(self._items),
+                    retry_in=backoff,
+                    error=type(exc).__name__,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+                continue
+            backoff = 0.2
+            self._items.popleft()
+            self.delivered += 1
+
+    def _read_spool(self) -> list[AuditRequestEvent]:
+        if self._spool is None or not self._spool.exists():
+            return []
+        events = []
+        for line in self._spool.read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(ValueError):
+                events.append(AuditRequestEvent.model_validate_json(line))
+        self._spool.unlink()
+        if events:
+            log.info("audit.spool_loaded", events=len(events))
+        return events
+
+    def _write_spool(self) -> None:
+        if self._spool is None:
+            log.error("audit.unsent_at_shutdown", events=len(self._items))
+            return
+        self._spool.parent.mkdir(parents=True, exist_ok=True)
+        with self._spool.open("a", encoding="utf-8") as out:
+            for event in self._items:
+                out.write(event.model_dump_json() + "\n")
+        os.chmod(self._spool, 0o600)
+        log.warning("audit.spooled", events=len(self._items), file=str(self._spool))
+
+    def describe(self) -> dict[str, Any]:
+        return {"queued": len(self._items), "capacity": self.capacity}
