@@ -21,7 +21,14 @@ setup: $(UV) ## install the workspace (.venv) with every package and extra
 run: setup ## run the product on the embedded default, with the demo network
 	@MESHOPTIXIQ_DEMO_MODE=true $(PY) -m network_discovery.cli serve --demo
 
-test: setup ## every test: unit, integration (Tansu, PostgreSQL, Redis) and end-to-end
+INSPECTOR := tests/integration/mcp/inspector
+
+$(INSPECTOR)/node_modules: $(INSPECTOR)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix $(INSPECTOR) --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the MCP Inspector test will be skipped"; fi
+
+test: setup $(INSPECTOR)/node_modules ## every test: unit, integration (Tansu, PostgreSQL, Redis) and end-to-end
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: setup ## unit tests only (no broker or databases)
