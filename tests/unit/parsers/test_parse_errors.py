@@ -23,6 +23,8 @@ def lab_copy(tmp_path):
 
 
 def test_broken_file_reported_with_line_and_template_rest_goes_on(lab_copy):
+    # only the brief LLDP form: the detailed one would be read instead
+    (lab_copy / "lab-edge1" / "show_lldp_neighbors_interface.txt").unlink()
     lldp = lab_copy / "lab-edge1" / "show_lldp_neighbors.txt"
     lines = lldp.read_text().splitlines()
     lines.insert(2, "error: busy")
@@ -47,6 +49,23 @@ def test_broken_file_reported_with_line_and_template_rest_goes_on(lab_copy):
     assert not [n for n in snapshot.neighbors if n.device == "lab-edge1"]
     assert len(snapshot.devices) == 5
     assert str(core).startswith("error: ") and ":3 [ntc:" in str(core)
+
+
+def test_broken_junos_lldp_detail_is_reported_and_the_brief_form_is_not_used(lab_copy):
+    detail = lab_copy / "lab-edge1" / "show_lldp_neighbors_interface.txt"
+    lines = detail.read_text().splitlines()
+    assert lines[5].startswith("Parent Interface")
+    lines.insert(6, "error: the lldp subsystem is not responding")
+    detail.write_text("\n".join(lines) + "\n")
+    snapshot, report = parse_directory(lab_copy, collected_at=WHEN)
+    [error] = report.errors
+    assert (error.device, error.line) == ("lab-edge1", 7)
+    assert error.file.endswith("lab-edge1/show_lldp_neighbors_interface.txt")
+    assert error.template == "own:juniper_junos_show_lldp_neighbors_interface.textfsm"
+    assert "not responding" in error.message
+    # the graph keeps the LLDP facts it had: no kind, no entries, no fallback to the brief
+    assert "lldp" not in snapshot.scope_map()["lab-edge1"]
+    assert not [n for n in snapshot.neighbors if n.device == "lab-edge1"]
 
 
 def test_bad_row_fails_its_file_only(lab_copy):

@@ -163,9 +163,28 @@ def test_lldp_and_cdp_entries(lab1):
     assert phone.remote_port == "Port 1"
     nx_cdp = n[("lab-acc1", "cdp", "GigabitEthernet1/0/52")]
     assert nx_cdp.remote_system_name == "lab-core1"  # the (serial) suffix is dropped
+    # Junos detail form ("show lldp neighbors interface <if>", our own template)
     junos = n[("lab-edge1", "lldp", "xe-0/2/0")]
-    assert junos.remote_port == "Ethernet1/4"
+    assert (junos.remote_system_name, junos.remote_port, junos.remote_port_description) == (
+        "lab-core1.lab.example.net",
+        "Ethernet1/4",
+        "lab-edge1 xe-0/2/0",
+    )
     assert junos.remote_chassis_id == "52:54:00:c1:00:01"
+    assert junos.remote_management_address == "192.168.100.11"
+    assert junos.remote_description == "Cisco Nexus Operating System (NX-OS) Software 10.3(4a)"
+    assert junos.capabilities == ("bridge", "router")
+    to_leaf = n[("lab-edge1", "lldp", "ge-0/0/1")]
+    assert (to_leaf.remote_system_name, to_leaf.remote_port) == (
+        "lab-leaf1.lab.example.net",
+        "Ethernet48",
+    )
+    assert (to_leaf.remote_chassis_id, to_leaf.remote_management_address) == (
+        "28:99:3a:10:00:01",
+        "192.168.100.13",
+    )
+    assert to_leaf.remote_description.startswith("Arista Networks EOS version 4.30.4M")
+    assert len([o for o in snapshot.neighbors if o.device == "lab-edge1"]) == 2
 
 
 def test_detail_preferred_over_brief(lab1):
@@ -180,6 +199,11 @@ def test_detail_preferred_over_brief(lab1):
     assert any(f.endswith("lab-acc2/show_lldp_neighbors.txt") for f in report.skipped_files)
     assert any(f.endswith("lab-core1/show_lldp_neighbors.txt") for f in report.skipped_files)
     assert any(f.endswith("lab-acc1/show_cdp_neighbors.txt") for f in report.skipped_files)
+    # Junos too: the detail form wins over "show lldp neighbors"
+    assert any(f.endswith("lab-edge1/show_lldp_neighbors.txt") for f in report.skipped_files)
+    assert any(
+        f.endswith("lab-edge1/show_lldp_neighbors_interface.txt") for f in report.parsed_files
+    )
 
 
 def test_eos_brief_lldp_is_read_as_printed(lab1):

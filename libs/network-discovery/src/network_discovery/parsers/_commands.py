@@ -274,6 +274,15 @@ _JUNOS = [
         inv.map_junos_interfaces,
     ),
     CommandSpec(
+        "show lldp neighbors interface",
+        _own("juniper_junos_show_lldp_neighbors_interface.textfsm"),
+        (K.LLDP,),
+        obs.map_junos_lldp_detail,
+        aliases=("show_lldp_neighbors_detail",),
+        group="lldp",
+        rank=1,
+    ),
+    CommandSpec(
         "show lldp neighbors",
         _ntc("juniper_junos_show_lldp_neighbors.textfsm"),
         (K.LLDP,),

@@ -31,6 +31,7 @@ __all__ = [
     "map_arp",
     "map_bgp_summary",
     "map_cdp",
+    "map_junos_lldp_detail",
     "map_lldp",
     "map_mac_table",
     "map_vlan",
@@ -88,6 +89,42 @@ def map_lldp(row: Row, ctx: DeviceContext, *, brief: bool = False) -> Iterator[P
 
 def map_lldp_brief(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
     yield from map_lldp(row, ctx, brief=True)
+
+
+#: Junos spells capabilities out; a few take more than one word.
+_JUNOS_CAPABILITY_PHRASES = (
+    (re.compile(r"wlan[\s-]+access[\s-]+point|access[\s-]+point", re.I), "wlan_access_point"),
+    (re.compile(r"docsis[\s-]+cable[\s-]+device", re.I), "docsis_cable_device"),
+    (re.compile(r"station[\s-]+only", re.I), "station"),
+)
+
+
+def _junos_capabilities(value: object) -> str | None:
+    raw = text(value)
+    if raw is None:
+        return None
+    for pattern, word in _JUNOS_CAPABILITY_PHRASES:
+        raw = pattern.sub(word, raw)
+    return raw
+
+
+def map_junos_lldp_detail(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
+    """Junos "show lldp neighbors interface <name>" blocks: the enabled capabilities (else
+    the supported ones), the first line of the system description (as the other platforms'
+    templates keep it), the first management address."""
+    lines = [ln.strip() for ln in row.get("neighbor_description") or [] if ln.strip()]
+    caps = _junos_capabilities(row.get("capabilities")) or _junos_capabilities(
+        row.get("supported_capabilities")
+    )
+    yield from map_lldp(
+        {
+            **row,
+            "neighbor_description": lines[0] if lines else None,
+            "capabilities": caps,
+            "mgmt_address": text(row.get("mgmt_address")),
+        },
+        ctx,
+    )
 
 
 def map_cdp(row: Row, ctx: DeviceContext, *, brief: bool = False) -> Iterator[Partial]:
