@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import httpx
 from litestar import Litestar
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.outbox import OutboxRelay
@@ -16,6 +19,7 @@ from meshq_audit.controllers import ROUTES
 from meshq_audit.repository import MIGRATIONS, AuditRepository
 from meshq_audit.service import SERVICE, AuditService
 from meshq_audit.settings import Settings
+from meshq_audit.siem import SIEM_MIGRATIONS, HttpSink, SiemForwarder, Sink, SyslogSink
 
 __all__ = ["create_app"]
 
@@ -29,17 +33,40 @@ def create_app(settings: Settings) -> Litestar:
         async with AsyncExitStack() as stack:
             pool = await create_pool(settings)
             stack.push_async_callback(pool.close)
-            await apply_migrations(pool, SERVICE, MIGRATIONS)
+            await apply_migrations(pool, SERVICE, [*MIGRATIONS, *SIEM_MIGRATIONS])
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
             relay = OutboxRelay(pool, kafka.bus, SERVICE)
-            service = AuditService(pool, AuditRepository(pool, key), relay)
+            http = httpx.AsyncClient(timeout=10)
+            stack.push_async_callback(http.aclose)
+            siem = SiemForwarder(
+                pool, _sinks(settings, http), max_backoff_s=settings.siem_retry_max_s
+            )
+            service = AuditService(pool, AuditRepository(pool, key), relay, siem)
             handlers.register(kafka.consumer, service)
             await kafka.start()
             relay.start()
             stack.push_async_callback(relay.stop)
+            siem.start()
+            stack.push_async_callback(siem.stop)
             state.probes[:] = [kafka_probe(kafka.broker), postgres_probe(pool)]
-            state.extras.update(service=service, relay=relay, kafka=kafka)
+            state.extras.update(service=service, relay=relay, kafka=kafka, siem=siem)
             yield
 
     return build_app(service=SERVICE, route_handlers=ROUTES, lifespan=lifespan, state=state)
+
+
+def _sinks(settings: Settings, http: httpx.AsyncClient) -> list[Sink]:
+    sinks: list[Sink] = []
+    address = settings.syslog_address()
+    if address is not None:
+        tls = None
+        if settings.siem_syslog_tls:
+            tls = ssl.create_default_context(cafile=settings.siem_syslog_ca)
+        sinks.append(SyslogSink(*address, tls=tls, hostname=socket.gethostname()))
+    if settings.siem_http_url:
+        token = settings.siem_http_token
+        sinks.append(
+            HttpSink(http, settings.siem_http_url, token.get_secret_value() if token else None)
+        )
+    return sinks

@@ -127,4 +127,25 @@ async def export(
     return Stream(jsonl(), media_type="application/x-ndjson")
 
 
-ROUTES = [verify, export]
+@get("/metrics", media_type="text/plain; version=0.0.4", sync_to_thread=False)
+async def metrics(state: State) -> str:
+    """Prometheus text format: the SIEM backlog per sink, and the chain head."""
+    siem = state.service.extras["siem"]
+    lines = [
+        "# HELP meshq_audit_siem_backlog Audit records not yet forwarded to the SIEM.",
+        "# TYPE meshq_audit_siem_backlog gauge",
+    ]
+    backlog = await siem.backlog()
+    lines += [f'meshq_audit_siem_backlog{{sink="{name}"}} {n}' for name, n in backlog.items()]
+    if not backlog:
+        lines.append("meshq_audit_siem_backlog 0")
+    head, _ = await _service(state).head()
+    lines += [
+        "# HELP meshq_audit_chain_head_seq Sequence number of the last audit record.",
+        "# TYPE meshq_audit_chain_head_seq gauge",
+        f"meshq_audit_chain_head_seq {head}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+ROUTES = [verify, export, metrics]

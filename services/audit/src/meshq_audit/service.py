@@ -17,6 +17,7 @@ from network_discovery.contracts.events import (
 
 from meshq_audit.chain import Break, Verification, verify_rows
 from meshq_audit.repository import AuditRepository
+from meshq_audit.siem import SiemForwarder
 
 __all__ = ["SERVICE", "AuditService"]
 
@@ -25,8 +26,14 @@ log = structlog.get_logger(__name__)
 
 
 class AuditService:
-    def __init__(self, pool: asyncpg.Pool, repo: AuditRepository, relay: OutboxRelay) -> None:
-        self._pool, self._repo, self._relay = pool, repo, relay
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        repo: AuditRepository,
+        relay: OutboxRelay,
+        siem: SiemForwarder | None = None,
+    ) -> None:
+        self._pool, self._repo, self._relay, self._siem = pool, repo, relay, siem
 
     async def record(self, event: AuditRequestEvent) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -53,6 +60,8 @@ class AuditService:
                 status=event.data.status,
             )
             self._relay.notify()
+            if self._siem is not None:
+                self._siem.notify()
         else:
             log.info("audit.already_recorded", seq=result.seq)
 
@@ -80,3 +89,6 @@ class AuditService:
 
     def export(self, since: datetime | None) -> AsyncIterator[dict[str, Any]]:
         return self._repo.export(since)
+
+    async def head(self) -> tuple[int, str]:
+        return await self._repo.head()

@@ -21,6 +21,25 @@ class Settings(ServiceSettings, KafkaSettings, PostgresSettings):
         description="Key of the per-record HMAC; when unset, one is kept in the data directory.",
     )
 
+    siem_syslog: str | None = Field(
+        None, alias="MESHQ_AUDIT_SIEM_SYSLOG", description="host:port of an RFC 5424 TCP receiver."
+    )
+    siem_syslog_tls: bool = Field(False, alias="MESHQ_AUDIT_SIEM_SYSLOG_TLS")
+    siem_syslog_ca: str | None = Field(
+        None, alias="MESHQ_AUDIT_SIEM_SYSLOG_CA", description="CA bundle to verify the receiver."
+    )
+    siem_retry_max_s: float = Field(30.0, gt=0, alias="MESHQ_AUDIT_SIEM_RETRY_MAX_S")
+    siem_http_url: str | None = Field(None, alias="MESHQ_AUDIT_SIEM_HTTP_URL")
+    siem_http_token: SecretStr | None = Field(None, alias="MESHQ_AUDIT_SIEM_HTTP_TOKEN")
+
+    def syslog_address(self) -> tuple[str, int] | None:
+        if not self.siem_syslog:
+            return None
+        host, sep, port = self.siem_syslog.rpartition(":")
+        if not sep or not port.isdigit() or not host:
+            raise ValueError("MESHQ_AUDIT_SIEM_SYSLOG must be host:port")
+        return host.strip("[]"), int(port)
+
     def audit_key(self) -> bytes:
         """The HMAC key: ``MESHQ_AUDIT_HMAC_KEY``, else ``<data dir>/audit/hmac.key`` (0600)."""
         if self.hmac_key is not None:
