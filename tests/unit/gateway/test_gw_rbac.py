@@ -108,3 +108,22 @@ def test_a_file_broken_from_the_start_fails_closed(tmp_path: Path) -> None:
     store = PolicyStore(path)
     assert store.reload()[0] is False
     assert store.policy is not None and not store.policy.allows({"x"}, "list", "q")
+
+
+def test_the_sample_policy_parses() -> None:
+    sample = Path(__file__).parents[3] / "deploy" / "rbac.yaml"
+    policy = parse_policy(sample.read_text())
+    assert policy.allows({"NetOps-Engineers"}, "execute", "topology_edges")
+    assert policy.allows({"IT-Audit"}, "list", "orphaned_ips")
+    assert not policy.allows({"IT-Audit"}, "execute", "orphaned_ips")
+
+
+def test_every_gateway_variable_is_documented() -> None:
+    from meshq_query_gateway.settings import Settings
+    from meshq_runtime.settings import env_names
+
+    doc = (Path(__file__).parents[3] / "docs" / "api.md").read_text()
+    own = env_names(Settings) - {"MESHQ_HOST", "MESHQ_LOG_LEVEL", "LOG_LEVEL", "MESHQ_LOG_FORMAT"}
+    own = {n for n in own if not n.startswith(("MESHQ_KAFKA_", "MESHQ_DATA_DIR", "MESHQ_FAIL"))}
+    own -= {"MESHOPTIXIQ_DEMO_MODE", "MESHQ_REDIS_URL", "MESHQ_GATEWAY_PORT"}
+    assert {n for n in own if f"`{n}`" not in doc and n not in doc} == set()
