@@ -59,7 +59,7 @@ def test_lab_parses_cleanly_with_exact_scope(lab1):
             "bgp",
         },
     }
-    assert len(report.parsed_files) == 39  # 42 command files, 3 brief forms skipped
+    assert len(report.parsed_files) == 41  # 45 command files, 4 brief forms skipped
 
 
 def test_versions_ios_iosxe_nxos_eos_junos(lab1):
@@ -108,6 +108,129 @@ def test_interfaces_status_and_detail_merge(lab1):
     assert _iface(snapshot, "lab-core1", "Ethernet1/3").mode == "routed"
     assert _iface(snapshot, "lab-leaf1", "Ethernet11").lag == "Port-channel10"
     assert _iface(snapshot, "lab-leaf1", "Port-channel10").mode == "trunk"
+
+
+def test_nxos_show_interface_detail(lab1):
+    snapshot, _ = lab1
+    core = {i.name: i for i in snapshot.interfaces if i.device == "lab-core1"}
+    assert len(core) == 11
+    up = core["Ethernet1/1"]
+    # full description from "show interface" (the status table cuts it at 18 characters)
+    assert (up.description, up.speed_mbps, up.mtu, up.mac, up.mode) == (
+        "access lab-acc1 Gi1/0/52",
+        1000,
+        1500,
+        "52:54:00:c1:00:08",
+        "trunk",
+    )
+    assert (up.admin_status, up.oper_status) == ("up", "up")
+    to_edge = core["Ethernet1/4"]
+    # routed ports share the router MAC that lab-edge1 and lab-leaf1 hold in ARP
+    assert (to_edge.description, to_edge.speed_mbps, to_edge.mtu, to_edge.mac) == (
+        "lab-edge1 xe-0/2/0",
+        10000,
+        9216,
+        "52:54:00:c1:00:01",
+    )
+    absent = core["Ethernet1/5"]
+    assert (absent.admin_status, absent.oper_status, absent.speed_mbps) == ("up", "down", None)
+    assert absent.description is None and absent.mac == "52:54:00:c1:00:0c"
+    svi = core["Vlan20"]
+    assert (svi.description, svi.mtu, svi.mac, svi.speed_mbps) == (
+        "VOICE",
+        1500,
+        "52:54:00:c1:00:01",
+        None,  # an SVI's BW is nominal
+    )
+    lo = core["Loopback0"]
+    assert (lo.description, lo.oper_status, lo.speed_mbps, lo.mac) == (
+        "router-id",
+        "up",
+        None,
+        None,
+    )
+    mgmt = core["mgmt0"]
+    assert (mgmt.speed_mbps, mgmt.mtu, mgmt.mac) == (1000, 1500, "52:54:00:c1:00:00")
+    # addresses: "show interface" adds none "show ip interface vrf all" lacks, and the VRF
+    # that only the latter names is kept
+    addresses = {
+        (a.interface, a.address, a.vrf) for a in snapshot.ip_addresses if a.device == "lab-core1"
+    }
+    assert addresses == {
+        ("mgmt0", "192.168.100.11/24", "management"),
+        ("Ethernet1/3", "10.0.0.2/31", None),
+        ("Ethernet1/4", "10.0.0.0/31", None),
+        ("Vlan10", "10.10.10.1/24", None),
+        ("Vlan20", "10.10.20.1/24", None),
+        ("Vlan30", "10.10.30.1/24", None),
+        ("Loopback0", "10.255.0.1/32", None),
+    }
+
+
+def test_eos_show_interfaces_detail(lab1):
+    snapshot, _ = lab1
+    leaf = {i.name: i for i in snapshot.interfaces if i.device == "lab-leaf1"}
+    assert set(leaf) == {
+        "Ethernet1",
+        "Ethernet2",
+        "Ethernet10",
+        "Ethernet11",
+        "Ethernet12",
+        "Ethernet48",
+        "Loopback0",
+        "Management1",
+        "Port-channel10",
+        "Vlan100",
+        "Vxlan1",
+    }
+    et1 = leaf["Ethernet1"]
+    # the MAC lab-core1 has in ARP for 10.0.0.3; IP MTU of a routed port
+    assert (et1.description, et1.speed_mbps, et1.mtu, et1.mac, et1.mode) == (
+        "lab-core1 Eth1/3",
+        10000,
+        9214,
+        "28:99:3a:10:01:01",
+        "routed",
+    )
+    et48 = leaf["Ethernet48"]
+    assert (et48.description, et48.speed_mbps, et48.mac, et48.access_vlan) == (
+        "lab-edge1 ge-0/0/1",
+        1000,
+        "28:99:3a:10:01:30",
+        100,
+    )
+    member = leaf["Ethernet12"]
+    assert (member.lag, member.mtu, member.oper_status) == ("Port-channel10", 9214, "up")
+    po = leaf["Port-channel10"]
+    assert (po.description, po.speed_mbps, po.mac, po.mode) == (
+        "hv-rack4",
+        20000,
+        "28:99:3a:10:01:0b",
+        "trunk",
+    )
+    # the SVI MAC lab-edge1 learns on ge-0/0/1 in SERVERS
+    svi = leaf["Vlan100"]
+    assert (svi.description, svi.mtu, svi.mac, svi.speed_mbps) == (
+        "SERVERS",
+        1500,
+        "28:99:3a:10:00:30",
+        None,
+    )
+    assert (leaf["Loopback0"].mtu, leaf["Loopback0"].speed_mbps) == (65535, None)
+    ma1 = leaf["Management1"]
+    assert (ma1.description, ma1.speed_mbps, ma1.mac) == (
+        "oob-sw1 Gi0/13",
+        1000,
+        "28:99:3a:10:00:00",
+    )
+    assert (leaf["Vxlan1"].admin_status, leaf["Vxlan1"].mac) == ("up", None)
+    addresses = {(a.interface, a.address) for a in snapshot.ip_addresses if a.device == "lab-leaf1"}
+    assert addresses == {
+        ("Ethernet1", "10.0.0.3/31"),
+        ("Loopback0", "10.255.0.3/32"),
+        ("Management1", "192.168.100.13/24"),
+        ("Vlan100", "10.100.0.1/24"),
+    }
 
 
 def test_junos_interfaces_units_fold_and_addresses(lab1):

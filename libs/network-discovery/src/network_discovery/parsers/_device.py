@@ -221,8 +221,13 @@ def _store(facts: DeviceFacts, kind: FactKind, partials: list[Partial]) -> None:
         FactKind.BGP: facts.bgp_peers,
     }
     target = lists[kind]
-    seen = {item.id for item in target}
+    seen = {item.id: index for index, item in enumerate(target)}
     for p in partials:
-        if p.value.id not in seen:  # the same address from two commands, say
-            seen.add(p.value.id)
+        index = seen.get(p.value.id)
+        if index is None:
+            seen[p.value.id] = len(target)
             target.append(p.value)
+        elif kind is FactKind.IP_ADDRESSES and p.value.vrf and not target[index].vrf:
+            # the same address from two commands: "show interface" does not name the VRF,
+            # "show ip interface vrf all" does
+            target[index] = p.value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -139,6 +140,22 @@ def _status_words(link: str | None, protocol: str | None) -> tuple[str | None, s
     return "up", "up" if oper == "up" else "down"
 
 
+#: Interfaces whose BW is a nominal figure, not a speed.
+_VIRTUAL = re.compile(r"^(?:loopback|lo|vlan|tunnel|nve|null)\d", re.I)
+
+
+def _detail_speed(name: str, row: Row) -> int | None:
+    """The speed the port runs at: IOS and NX-OS print it (``10Gb/s``, ``10 Gb/s``; ``Auto-speed``
+    when none is negotiated); otherwise the BW figure, except on virtual interfaces."""
+    printed = text(row.get("speed"))
+    if printed is not None:
+        return speed_mbps(printed)
+    bandwidth = text(row.get("bandwidth"))
+    if bandwidth is None or _VIRTUAL.match(name):
+        return None
+    return speed_mbps(bandwidth, default_unit="k")
+
+
 def map_interfaces_detail(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
     """IOS ``show interfaces``, NX-OS ``show interface``, EOS ``show interfaces``."""
     name = row["interface"]
@@ -147,8 +164,6 @@ def map_interfaces_detail(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
         state = (text(row.get("admin_state")) or "").lower()
         admin = "down" if state.startswith("down") else ("up" if state else admin)
         oper = "up" if (text(row.get("link_status")) or "").lower() == "up" else "down"
-    bandwidth = text(row.get("bandwidth"))
-    mac = text(row.get("mac_address"))
     yield _iface(
         ctx,
         name,
@@ -156,8 +171,8 @@ def map_interfaces_detail(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
         admin_status=admin,
         oper_status=oper,
         mtu=int(row["mtu"]) if text(row.get("mtu")) else None,
-        mac=mac,
-        speed_mbps=speed_mbps(bandwidth, default_unit="k") if bandwidth else None,
+        mac=text(row.get("mac_address")),
+        speed_mbps=_detail_speed(name, row),
     )
     address = text(row.get("ip_address"))
     if address:
