@@ -59,7 +59,7 @@ def test_lab_parses_cleanly_with_exact_scope(lab1):
             "bgp",
         },
     }
-    assert len(report.parsed_files) == 41  # 45 command files, 4 brief forms skipped
+    assert len(report.parsed_files) == 42  # 46 command files, 4 brief forms skipped
 
 
 def test_versions_ios_iosxe_nxos_eos_junos(lab1):
@@ -254,6 +254,22 @@ def test_junos_interfaces_units_fold_and_addresses(lab1):
         ("irb.50", "10.50.0.1/24"),
         ("lo0", "10.255.0.4/32"),
     }
+
+
+def test_junos_access_ports_from_ethernet_switching_interface(lab1):
+    snapshot, _ = lab1
+    modes = {
+        (i.name, i.mode, i.access_vlan)
+        for i in snapshot.interfaces
+        if i.device == "lab-edge1" and i.mode in ("access", "trunk")
+    }
+    # untagged in SERVERS, like lab-leaf1 Et48 (access 100) at the other end
+    assert modes == {
+        ("ge-0/0/1", "access", 100),
+        ("ge-0/0/5", "access", 50),
+        ("ge-0/0/6", "access", 1),
+    }
+    assert _iface(snapshot, "lab-edge1", "xe-0/2/0").mode == "routed"
 
 
 def test_ip_addresses_with_vrf_and_prefix(lab1):

@@ -297,6 +297,13 @@ _JUNOS = [
     ),
     CommandSpec("show vlans", _ntc("juniper_junos_show_vlans.textfsm"), (K.VLANS,), obs.map_vlan),
     CommandSpec(
+        "show ethernet-switching interface",
+        _own("juniper_junos_show_ethernet-switching_interface.textfsm"),
+        (K.INTERFACES,),
+        inv.map_junos_switching_interface,
+        aliases=("show_ethernet-switching_interfaces",),
+    ),
+    CommandSpec(
         "show ethernet-switching table",
         _own("juniper_junos_show_ethernet-switching_table.textfsm"),
         (K.MAC_TABLE,),

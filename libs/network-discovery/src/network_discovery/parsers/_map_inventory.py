@@ -252,3 +252,41 @@ def map_ip_brief_status(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
         admin = "down" if "down" in status else "up"
     oper = "up" if proto.endswith("up") else "down"
     yield _iface(ctx, row["interface"], admin_status=admin, oper_status=oper)
+
+
+_TAGGING = ("tagged", "untagged")
+
+
+def _member(line: str, ctx: DeviceContext) -> tuple[str, int | None, str | None]:
+    """``SERVERS  100  294912  0  Forwarding  untagged`` (ELS) or ``vlan200  200  tagged
+    blocked by STP`` (legacy) -> name, tag (from the VLAN table when not printed), tagging."""
+    tokens = line.split()
+    name = tokens[0]
+    tag = int(tokens[1]) if len(tokens) > 1 and tokens[1].isdigit() else ctx.vlan_tags.get(name)
+    tagging = next((t for t in tokens[1:] if t in _TAGGING), None)
+    return name, tag, tagging
+
+
+def map_junos_switching_interface(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
+    """Junos ``show ethernet-switching interface`` (our template): access or trunk, VLANs.
+
+    ELS prints the port's own tagging: ``tagged`` is a trunk (its untagged member, if any,
+    the native VLAN), ``untagged`` an access port (a tagged member then is a voice VLAN).
+    The legacy layout does not: a port with a tagged member is a trunk."""
+    members = [_member(line, ctx) for line in row.get("member") or []]
+    own = text(row.get("interface_tagging"))
+    tagged = [tag for _, tag, how in members if how == "tagged" and tag]
+    untagged = [tag for _, tag, how in members if how != "tagged" and tag]
+    trunk = own == "tagged" if own else bool(tagged)
+    fields: dict[str, Any]
+    if trunk:
+        fields = {"mode": "trunk", "trunk_vlans": tuple(sorted(set(tagged)))}
+        if untagged:
+            fields["native_vlan"] = untagged[0]
+    else:
+        fields = {"mode": "access"}
+        if untagged:
+            fields["access_vlan"] = untagged[0]
+        if tagged:
+            fields["voice_vlan"] = tagged[0]
+    yield _iface(ctx, row["interface"], **fields)
