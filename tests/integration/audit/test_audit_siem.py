@@ -116,3 +116,73 @@ async def test_https_json_sink_retries_until_taken(audit_env, spawn, feed, audit
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _self_signed(directory) -> tuple[str, str]:
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "siem.test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "siem.pem", directory / "siem.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+async def test_syslog_over_tls(audit_env, spawn, feed, audit_event, tmp_path) -> None:
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    frames: list[bytes] = []
+
+    async def on_client(reader: asyncio.StreamReader, _: asyncio.StreamWriter) -> None:
+        while True:
+            length = await reader.readuntil(b" ")
+            frames.append(await reader.readexactly(int(length)))
+
+    server = await asyncio.start_server(on_client, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        env = {
+            **audit_env,
+            "MESHQ_AUDIT_SIEM_SYSLOG": f"127.0.0.1:{port}",
+            "MESHQ_AUDIT_SIEM_SYSLOG_TLS": "true",
+            "MESHQ_AUDIT_SIEM_SYSLOG_CA": cert,
+            "MESHQ_AUDIT_SIEM_RETRY_MAX_S": "1",
+        }
+        spawn("meshq_audit", env).wait_healthy()
+        await feed(audit_event(1), audit_event(2))
+        await _until(_count(frames, 2), "two records over TLS")
+        assert [b' seq="1"' in frames[0], b' seq="2"' in frames[1]] == [True, True]
+    finally:
+        server.close()

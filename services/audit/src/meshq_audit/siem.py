@@ -78,15 +78,18 @@ class SyslogSink:
         self._writer: asyncio.StreamWriter | None = None
 
     async def send(self, records: Sequence[dict[str, Any]]) -> None:
-        if self._writer is None:
-            _, self._writer = await asyncio.wait_for(
+        writer = self._writer
+        if writer is None:
+            _, writer = await asyncio.wait_for(
                 asyncio.open_connection(self._host, self._port, ssl=self._tls), timeout=10
             )
+            self._writer = writer
+        assert writer is not None
         try:
             for record in records:
                 frame = rfc5424(record, hostname=self._hostname)
-                self._writer.write(str(len(frame)).encode() + b" " + frame)
-            await asyncio.wait_for(self._writer.drain(), timeout=10)
+                writer.write(str(len(frame)).encode() + b" " + frame)
+            await asyncio.wait_for(writer.drain(), timeout=10)
         except BaseException:
             await self.close()
             raise
