@@ -125,8 +125,18 @@ async def test_chain_rebuilt_without_the_key(audit_env, spawn, feed, audit_event
     await conn.close()
 
 
-async def test_verify_from_and_idempotent_append(audit_env, spawn, feed, audit_event) -> None:
+async def test_verify_from_and_awkward_numbers(audit_env, spawn, feed, audit_event) -> None:
     audit, conn = await _fill(audit_env, spawn, feed, audit_event)
     result = await _verify(audit, start=4)
     assert result["ok"] and result["checked"] == N - 3
+    # jsonb rewrites some numbers (1e+16 comes back as 10000000000000000): still intact
+    params = {"big": 1e16, "tiny": 1e-7, "third": 1 / 3, "huge": 2**70, "text": "é\u0001"}
+    await feed(audit_event(N + 1, params=params))
+    deadline = asyncio.get_running_loop().time() + 60
+    while await conn.fetchval("SELECT count(*) FROM audit_log") < N + 1:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.1)
+    result = await _verify(audit)
+    assert result["ok"], result
+    assert result["checked"] == N + 1
     await conn.close()

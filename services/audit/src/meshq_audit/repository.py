@@ -56,7 +56,9 @@ class AuditRepository:
             "SELECT seq, entry_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
         )
         seq = head["seq"] + 1
-        body = json.dumps(event.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        raw = json.dumps(event.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        # Hash what jsonb gives back (it rewrites numbers such as 1e+16), so verify agrees.
+        body = _canonical(await conn.fetchval("SELECT $1::jsonb::text", raw))
         digest = entry_hash(head["entry_hash"], seq, body)
         await conn.execute(
             "INSERT INTO audit_log (seq, event_id, event_time, correlation_id, source,"
