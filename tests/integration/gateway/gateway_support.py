@@ -50,3 +50,61 @@ def problem(response: Any) -> dict[str, Any]:
     assert response.headers["content-type"].startswith("application/problem+json"), response.text
     body: dict[str, Any] = json.loads(response.text)
     return body
+
+
+class JwksServer:
+    """A local identity provider's key set: RSA keys made in the test, served over HTTP."""
+
+    def __init__(self, issuer: str, audience: str) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        self.issuer, self.audience = issuer, audience
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = "test-key-1"
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = json.dumps({"keys": [outer.jwk()]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/keys"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def jwk(self) -> dict[str, Any]:
+        import jwt
+
+        data = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
+        return {**data, "kid": self.kid, "use": "sig", "alg": "RS256"}
+
+    def token(self, *groups: str, user: str = "ana@example.test") -> str:
+        import time
+
+        import jwt
+
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "preferred_username": user,
+            "groups": list(groups),
+            "iat": now,
+            "nbf": now,
+            "exp": now + 600,
+        }
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
