@@ -51,7 +51,7 @@ class KeyFile:
         self.path = path
         self._check_every = check_every
         self._checked = 0.0
-        self._stamp: tuple[float, int] | None = None
+        self._stamp: tuple[int, int] | None = None
         self._keys: dict[str, NamedKey] = {}
 
     def _refresh(self) -> None:
@@ -64,7 +64,7 @@ class KeyFile:
         except OSError:
             self._keys, self._stamp = {}, None
             return
-        stamp = (stat.st_mtime, stat.st_size)
+        stamp = (stat.st_mtime_ns, stat.st_size)
         if stamp == self._stamp:
             return
         try:

@@ -48,7 +48,7 @@ class PolicyStore:
         self.loaded_at: float | None = None
         self.reloads = 0
         self.last_error: str | None = None
-        self._stamp: tuple[float, int] | None = None
+        self._stamp: tuple[int, int] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._listening = asyncio.Event()
 
@@ -82,7 +82,7 @@ class PolicyStore:
             if self.policy is None:
                 self.policy = Policy()
             return False, self.last_error
-        self._stamp = (stat.st_mtime, stat.st_size)
+        self._stamp = (stat.st_mtime_ns, stat.st_size)
         self.policy = policy
         self.digest = hashlib.sha256(text.encode()).hexdigest()[:16]
         self.loaded_at = time.time()
@@ -105,7 +105,7 @@ class PolicyStore:
             stat = self.path.stat()
         except OSError:
             return self._stamp is not None or self.last_error is None
-        return (stat.st_mtime, stat.st_size) != self._stamp
+        return (stat.st_mtime_ns, stat.st_size) != self._stamp
 
     async def start(self) -> None:
         if self.path is None:

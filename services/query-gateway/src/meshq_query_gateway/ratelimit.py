@@ -99,7 +99,8 @@ class RateLimitMiddleware(ASGIMiddleware):
         if scope["type"] != "http" or limiter is None or who is None:
             await next_app(scope, receive, send)
             return
-        route = route_key(scope.get("method", "GET"), scope.get("path_template") or scope["path"])
+        method = str(scope.get("method", "GET"))
+        route = route_key(method, str(scope.get("path_template") or scope["path"]))
         allowed, retry_after, rule = await limiter.hit(route, who.identity)
         if allowed:
             await next_app(scope, receive, send)
