@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -91,31 +91,39 @@ class Verification:
         }
 
 
+async def _aiter(rows: Iterable[ChainRow]) -> AsyncIterator[ChainRow]:
+    for row in rows:
+        yield row
+
+
 class _Window:
-    """Rows in order with a bounded look-ahead."""
+    """Rows in order with a bounded look-ahead; only the look-ahead is held in memory."""
 
-    def __init__(self, rows: Iterable[ChainRow]) -> None:
-        self._it: Iterator[ChainRow] = iter(rows)
+    def __init__(self, rows: Iterable[ChainRow] | AsyncIterable[ChainRow]) -> None:
+        source = rows if isinstance(rows, AsyncIterable) else _aiter(rows)
+        self._it: AsyncIterator[ChainRow] = aiter(source)
         self._buf: list[ChainRow] = []
+        self._done = False
 
-    def _fill(self, n: int) -> None:
-        while len(self._buf) < n:
-            row = next(self._it, None)
-            if row is None:
-                return
-            self._buf.append(row)
+    async def _fill(self, n: int) -> None:
+        while len(self._buf) < n and not self._done:
+            try:
+                self._buf.append(await anext(self._it))
+            except StopAsyncIteration:
+                self._done = True
 
-    def pop(self) -> ChainRow | None:
-        self._fill(1)
+    async def pop(self) -> ChainRow | None:
+        await self._fill(1)
         return self._buf.pop(0) if self._buf else None
 
-    def ahead(self, n: int = LOOKAHEAD) -> list[ChainRow]:
-        self._fill(n)
+    async def ahead(self, n: int = LOOKAHEAD) -> list[ChainRow]:
+        await self._fill(n)
         return self._buf[:n]
 
 
-def _classify(row: ChainRow, prev: str, expected: int, window: _Window, key: bytes) -> Break | None:
-    ahead = window.ahead()
+def _classify(
+    row: ChainRow, prev: str, expected: int, ahead: list[ChainRow], key: bytes
+) -> Break | None:
     if row.seq > expected:
         missing = f"{expected}" if row.seq == expected + 1 else f"{expected}..{row.seq - 1}"
         return Break(expected, "deleted", f"record(s) {missing} are missing")
@@ -145,8 +153,8 @@ def _classify(row: ChainRow, prev: str, expected: int, window: _Window, key: byt
     return None
 
 
-def verify_rows(
-    rows: Iterable[ChainRow],
+async def verify_rows(
+    rows: Iterable[ChainRow] | AsyncIterable[ChainRow],
     *,
     key: bytes,
     start_seq: int,
@@ -162,12 +170,12 @@ def verify_rows(
     def result(brk: Break | None) -> Verification:
         return Verification(brk is None, checked, start_seq, last, head_seq, brk)
 
-    while (row := window.pop()) is not None:
+    while (row := await window.pop()) is not None:
         if row.seq > head_seq and expected > head_seq:
             return result(
                 Break(row.seq, "inserted", "the record lies beyond the chain head", row.event_id)
             )
-        brk = _classify(row, prev, expected, window, key)
+        brk = _classify(row, prev, expected, await window.ahead(), key)
         if brk is not None:
             return result(brk)
         checked += 1

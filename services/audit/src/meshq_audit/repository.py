@@ -96,9 +96,8 @@ class AuditRepository:
         )
         return None if value is None else str(value)
 
-    async def chain_rows(self, start: int, page: int = 5000) -> list[ChainRow]:
-        """Every record from ``start`` in seq order (the body as stored, in canonical JSON)."""
-        rows: list[ChainRow] = []
+    async def chain_rows(self, start: int, page: int = 2000) -> AsyncIterator[ChainRow]:
+        """Every record from ``start`` in seq order, page by page (the body re-serialised)."""
         after = start - 1
         while True:
             batch = await self._pool.fetch(
@@ -107,8 +106,8 @@ class AuditRepository:
                 after,
                 page,
             )
-            rows.extend(
-                ChainRow(
+            for r in batch:
+                yield ChainRow(
                     r["seq"],
                     r["event_id"],
                     _canonical(r["body"]),
@@ -116,10 +115,8 @@ class AuditRepository:
                     r["entry_hash"],
                     r["hmac"],
                 )
-                for r in batch
-            )
             if len(batch) < page:
-                return rows
+                return
             after = batch[-1]["seq"]
 
     async def export(

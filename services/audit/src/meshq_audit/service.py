@@ -72,9 +72,8 @@ class AuditService:
         if prev is None:
             brk = Break(start - 1, "deleted", f"record {start - 1} is missing")
             return Verification(False, 0, start, start - 1, head_seq, brk)
-        rows = await self._repo.chain_rows(start)
-        result = verify_rows(
-            rows,
+        result = await verify_rows(
+            self._repo.chain_rows(start),
             key=self._repo.key,
             start_seq=start,
             start_prev=prev,
