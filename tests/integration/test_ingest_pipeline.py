@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -93,51 +94,27 @@ def test_meshq_ingest_cli_waits_and_prints_the_diff(
 ) -> None:
     path = tmp_path / "demo.json"
     path.write_text(snapshot_text())
-    env = {**service_env, "MESHQ_DATA_DIR": str(tmp_path / "nowhere")}
-    import os
+    env = {**os.environ, **service_env, "MESHQ_DATA_DIR": str(tmp_path / "nowhere")}
 
-    run_env = {**os.environ, **env}
-    first = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "network_discovery.cli",
-            "ingest",
-            str(path),
-            "--wait",
-            "--timeout",
-            "90",
-        ],
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=150,
-    )
+    def ingest() -> subprocess.CompletedProcess[str]:
+        argv = ["ingest", str(path), "--wait", "--timeout", "90"]
+        return subprocess.run(
+            [sys.executable, "-m", "network_discovery.cli", *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=150,
+        )
+
+    first = ingest()
     assert first.returncode == 0, first.stderr
     assert "added:" in first.stdout and "devices" in first.stdout
-    second = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "network_discovery.cli",
-            "ingest",
-            str(path),
-            "--wait",
-            "--timeout",
-            "90",
-        ],
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=150,
-    )
+    second = ingest()
     assert second.returncode == 0, second.stderr
     assert "applied: nothing changed" in second.stdout
 
 
 def test_meshq_ingest_without_a_stack_says_how_to_start_one(tmp_path: Path) -> None:
-    import os
-
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MESHQ_", "MESHOPTIXIQ_"))}
     env["MESHQ_DATA_DIR"] = str(tmp_path)
     path = tmp_path / "demo.json"
