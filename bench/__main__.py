@@ -1,7 +1,9 @@
-"""``python -m bench``: ingest and query figures on a synthetic network, on LadybugDB.
+"""``python -m bench``: ingest and query figures on a synthetic network, on LadybugDB, plus
+the query gateway's throughput and overhead and the audit chain / SOAR figures on a real stack.
 
 Writes ``bench/results/latest.json`` and ``bench/results/latest.md``. The default size is the
-one the project reports (10,000 devices); ``--devices`` picks another.
+one the project reports (10,000 devices); ``--devices`` picks another. ``--only`` runs some of
+the sections (graph, gateway, audit); the sections not run are kept from the previous results.
 """
 
 from __future__ import annotations
@@ -118,13 +120,26 @@ async def _run(devices: int, repeats: int) -> dict[str, Any]:
     return out
 
 
+SECTIONS = ("graph", "gateway", "audit")
+KEYS = {"graph": "graph_engine", "gateway": "query_gateway", "audit": "audit_soar"}
+
+
 def _markdown(report: dict[str, Any]) -> str:
+    from bench import audit, gateway
+
+    lines = [f"# Benchmark ({report['when']})", "", f"Machine: {report['machine']}", ""]
+    if "graph_engine" in report:
+        lines += [*_graph_markdown(report), ""]
+    if "query_gateway" in report:
+        lines += gateway.markdown(report["query_gateway"])
+    if "audit_soar" in report:
+        lines += audit.markdown(report["audit_soar"])
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _graph_markdown(report: dict[str, Any]) -> list[str]:
     r = report["graph_engine"]
     lines = [
-        f"# Benchmark ({report['when']})",
-        "",
-        f"Machine: {report['machine']}",
-        "",
         f"## Graph engine on LadybugDB, {r['devices']} devices",
         "",
         "| figure | value |",
@@ -141,7 +156,7 @@ def _markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {name} | error: {q['error']} | | |")
         else:
             lines.append(f"| {name} | {q['p50_ms']} | {q['p95_ms']} | {q['runs']} |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main() -> None:
@@ -149,12 +164,41 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SECTIONS,
+        help="run only this section (repeatable); default: all of them",
+    )
+    parser.add_argument("--gateway-requests", type=int, default=500)
+    parser.add_argument("--audit-events", type=int, default=2000)
+    parser.add_argument("--soar-queries", type=int, default=50)
     args = parser.parse_args()
-    report = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()} {platform.python_version()}",
-        "graph_engine": asyncio.run(_run(args.devices, args.repeats)),
-    }
+    only = set(args.only or SECTIONS)
+    previous = args.output / "latest.json"
+    report: dict[str, Any] = json.loads(previous.read_text()) if previous.exists() else {}
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    sections = report.setdefault("sections_when", {})
+    for name in SECTIONS:  # when each kept section was measured
+        if KEYS[name] in report:
+            sections.setdefault(name, report.get("when", "earlier"))
+    report["when"] = when
+    report["machine"] = f"{platform.machine()} {platform.python_version()}"
+    if "graph" in only:
+        report["graph_engine"] = asyncio.run(_run(args.devices, args.repeats))
+        sections["graph"] = when
+    if "gateway" in only:
+        from bench import gateway
+
+        report["query_gateway"] = gateway.run(
+            sequential=args.gateway_requests, concurrent=args.gateway_requests
+        )
+        sections["gateway"] = when
+    if "audit" in only:
+        from bench import audit
+
+        report["audit_soar"] = audit.run(events=args.audit_events, queries=args.soar_queries)
+        sections["audit"] = when
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.output / "latest.md").write_text(_markdown(report))
