@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from meshq_runtime.embedded import free_port
 
 API_KEY = "bench-" + "k" * 30
 
@@ -32,12 +33,6 @@ PORT_ENV = {
     "meshq_audit": "MESHQ_AUDIT_PORT",
     "meshq_soar_dispatcher": "MESHQ_SOAR_DISPATCHER_PORT",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _reachable(url: str, default_port: int) -> bool:

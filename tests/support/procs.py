@@ -13,16 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from meshq_runtime.embedded import free_port
 
 __all__ = ["ServiceProc", "free_port", "wait_for"]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(
