@@ -9,6 +9,7 @@ import httpx
 import jsonschema
 import pytest
 from network_discovery.mcp._prompts import tools_named
+from support.demo_cases import demo_cases
 
 pytestmark = pytest.mark.integration
 
@@ -85,6 +86,31 @@ async def test_tools_mirror_the_catalogue(demo_api, open_stdio) -> None:
         props = tool.inputSchema["properties"]
         assert ("confirm" in props) is writes
         assert ("limit" in props and "fields" in props) is (not writes)
+        # The rows are typed by the query's published row model, column for column.
+        row = catalogue[name]["row_schema"]
+        items = tool.outputSchema["properties"]["rows"]["items"]
+        assert items["properties"] == row["properties"], name
+        assert items["additionalProperties"] is False
+
+
+async def test_every_answer_matches_the_tools_output_schema(demo_api, open_stdio) -> None:
+    """The official client validates structured content against outputSchema (and raises on
+    a mismatch); every read tool is called with arguments that find rows, whole, cut and
+    trimmed to a few fields, and each answer is checked against the schema here as well."""
+    async with open_stdio(demo_api.url, demo_api.api_key) as session:
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        checked = 0
+        for name, tool in sorted(tools.items()):
+            if tool.annotations.destructiveHint:
+                continue
+            validator = jsonschema.Draft202012Validator(tool.outputSchema)
+            columns = sorted(tool.outputSchema["properties"]["rows"]["items"]["properties"])
+            for args in demo_cases(name, tool.inputSchema):
+                for extra in ({"limit": 1000}, {"limit": 1, "fields": columns[:2]}):
+                    got = _payload(await session.call_tool(name, {**args, **extra}))
+                    assert not list(validator.iter_errors(got)), (name, args, extra)
+                    checked += len(got["rows"])
+        assert checked > 100
 
 
 async def test_calls_answer_what_the_gateway_answers(demo_api, open_stdio) -> None:

@@ -23,6 +23,17 @@ CATALOGUE = [
             "additionalProperties": False,
             "properties": {"site": {"type": "string", "default": ""}},
         },
+        "row_schema": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["device", "role", "rack"],
+            "properties": {
+                "device": {"type": "string"},
+                "role": {"anyOf": [{"$ref": "#/$defs/Role"}, {"type": "null"}]},
+                "rack": {"type": "string"},
+            },
+            "$defs": {"Role": {"enum": ["access", "core"], "type": "string"}},
+        },
     },
     {
         "name": "summary_stats",
@@ -46,6 +57,12 @@ CATALOGUE = [
             "required": ["device"],
             "properties": {"device": {"type": "string"}, "rack": {"type": "string"}},
         },
+        "row_schema": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["device", "updated"],
+            "properties": {"device": {"type": "string"}, "updated": {"type": "boolean"}},
+        },
     },
 ]
 
@@ -66,6 +83,8 @@ class FakeGateway:
     down: bool = False
     seen: list[httpx.Request] = field(default_factory=list)
     writes: list[dict[str, Any]] = field(default_factory=list)
+    #: Replaces the rows of all_devices (an answer that breaks its row schema).
+    device_rows: list[dict[str, Any]] | None = None
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.seen.append(request)
@@ -89,7 +108,7 @@ class FakeGateway:
             return self.fail[name]
         params = json.loads(request.content or b"{}")
         if name == "all_devices":
-            rows = DEVICES
+            rows = DEVICES if self.device_rows is None else self.device_rows
         elif name == "summary_stats":
             rows = [{"devices": len(DEVICES)}]
         elif name == "update_device_metadata":

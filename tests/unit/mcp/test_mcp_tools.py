@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import jsonschema
 from mcp_fake_gateway import DEVICES, _problem
 from network_discovery.mcp._tools import DEFAULT_LIMIT
 
@@ -147,3 +148,42 @@ def test_own_arguments_never_shadow_a_querys_parameters() -> None:
     assert "fields" in tool.inputSchema["properties"]
     items = tool.outputSchema["properties"]["rows"]["items"]
     assert "required" not in items and tool.outputSchema["$defs"] == {"A": {"type": "string"}}
+
+
+async def test_output_schemas_type_the_rows_and_answers_are_checked_against_them(
+    connect, fake
+) -> None:
+    async with connect() as session:
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        read, write = tools["all_devices"], tools["update_device_metadata"]
+        for tool in tools.values():
+            jsonschema.Draft202012Validator.check_schema(tool.outputSchema)
+        items = read.outputSchema["properties"]["rows"]["items"]
+        assert set(items["properties"]) == {"device", "role", "rack"}
+        assert items["additionalProperties"] is False and "required" not in items
+        assert read.outputSchema["$defs"]["Role"]["enum"] == ["access", "core"]
+        assert read.outputSchema["required"] == ["query", "rows", "row_count", "total"]
+        # summary_stats publishes no row model: its rows are any objects.
+        assert tools["summary_stats"].outputSchema["properties"]["rows"]["items"] == {
+            "type": "object"
+        }
+
+        # Every shape an answer takes validates: cut, trimmed, paged, dry run, applied.
+        answers = [
+            (read, {"limit": 3}),
+            (read, {"fields": ["role"]}),
+            (read, {"cursor": "50"}),
+            (write, {"device": "sw-01", "rack": "R1"}),
+            (write, {"device": "sw-01", "rack": "R1", "confirm": True}),
+        ]
+        for tool, args in answers:
+            body = _body(await session.call_tool(tool.name, args))
+            jsonschema.validate(body, tool.outputSchema)
+
+        # A row that breaks the published row model is refused, not passed on.
+        fake.device_rows = [{"device": "sw-00", "role": "spine", "rack": "R0"}]
+        bad = await session.call_tool("all_devices", {})
+        assert bad.isError and "'spine' is not one of" in bad.content[0].text
+        fake.device_rows = [{"device": "sw-00", "role": "core", "rack": "R0", "extra": 1}]
+        bad = await session.call_tool("all_devices", {})
+        assert bad.isError and "extra" in bad.content[0].text

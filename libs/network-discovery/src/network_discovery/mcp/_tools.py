@@ -15,21 +15,23 @@ __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "ToolError", "call_tool", "compact", "t
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 
-OUTPUT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "query": {"type": "string"},
-        "rows": {"type": "array", "items": {"type": "object"}},
-        "row_count": {"type": "integer", "description": "Rows in this answer."},
-        "total": {"type": "integer", "description": "Rows the query found."},
-        "truncated": {"type": "boolean"},
-        "hint": {"type": "string"},
-        "elapsed_ms": {"type": "number"},
-        "dry_run": {"type": "boolean"},
-        "offset": {"type": "integer"},
-        "next_cursor": {"type": ["string", "null"]},
-    },
-    "required": ["query"],
+#: What every list answer holds besides its rows (see ``shape_answer``).
+_ANSWER: dict[str, Any] = {
+    "query": {"type": "string", "description": "The query that answered."},
+    "row_count": {"type": "integer", "minimum": 0, "description": "Rows in this answer."},
+    "total": {"type": "integer", "minimum": 0, "description": "Rows the query found."},
+    "offset": {"type": "integer", "minimum": 1, "description": "Rows skipped before these."},
+    "truncated": {"const": True, "description": "Present when rows were left out."},
+    "hint": {"type": "string", "description": "How to get the rows left out."},
+    "next_cursor": {"type": "string", "description": "Pass as cursor for the next rows."},
+    "elapsed_ms": {"type": "number", "minimum": 0},
+}
+_ANSWERED = ["query", "rows", "row_count", "total"]
+#: What a write answers without confirm=true (see ``_dry_run``).
+_DRY_RUN: dict[str, Any] = {
+    "dry_run": {"const": True, "description": "Nothing was changed."},
+    "would_send": {"type": "object", "description": "The change confirm=true would apply."},
+    "current": {"type": "object", "description": "The values the change would replace."},
 }
 
 
@@ -48,17 +50,26 @@ def own_arguments(query: dict[str, Any]) -> set[str]:
 
 
 def output_schema(query: dict[str, Any]) -> dict[str, Any]:
-    """The answer's schema; rows are typed when the catalogue publishes a row model."""
-    schema = copy.deepcopy(OUTPUT_SCHEMA)
-    row = query.get("row_schema") or query.get("rows")
-    if isinstance(row, dict) and row.get("type") == "object":
-        row = copy.deepcopy(row)
-        # `fields` may leave columns out, so none is required in an answer.
-        row.pop("required", None)
-        row.pop("additionalProperties", None)
-        if "$defs" in row:
+    """The schema of what the tool answers: the rows (typed by the query's published row
+    schema) inside the list envelope, or for a write also the dry-run answer."""
+    schema: dict[str, Any] = {"type": "object", "additionalProperties": False}
+    row: dict[str, Any] = {"type": "object"}
+    published = query.get("row_schema")
+    if isinstance(published, dict) and published.get("type") == "object":
+        row = copy.deepcopy(published)
+        row.pop("required", None)  # `fields` keeps only the columns asked for
+        if "$defs" in row:  # refs point at #/$defs: hoist them to the root
             schema["$defs"] = row.pop("$defs")
-        schema["properties"]["rows"]["items"] = row
+    properties = {**copy.deepcopy(_ANSWER), "rows": {"type": "array", "items": row}}
+    if query.get("writes"):
+        properties.update(copy.deepcopy(_DRY_RUN))
+        schema["anyOf"] = [
+            {"required": _ANSWERED},
+            {"required": ["query", "dry_run", "would_send", "hint"]},
+        ]
+    else:
+        schema["required"] = _ANSWERED
+    schema["properties"] = properties
     return schema
 
 
@@ -144,7 +155,7 @@ def shape_answer(answer: Any, limit: int, fields: list[str] | None) -> dict[str,
     rows, not just this page), or the rows received when it does not say.
     """
     if not isinstance(answer, dict) or not isinstance(answer.get("rows"), list):
-        return {"query": "", "result": answer}
+        raise ToolError("the gateway answered without rows; is MESHOPTIXIQ_API_URL a gateway?")
     rows = answer["rows"]
     counted = answer.get("row_count")
     raw_offset = answer.get("offset")

@@ -15,6 +15,7 @@ from meshq_graph_engine.catalogue.base import (
     QueryContext,
     QueryError,
     QueryResult,
+    Row,
     describe,
     run_query,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "QueryContext",
     "QueryError",
     "QueryResult",
+    "Row",
     "describe",
     "run_query",
 ]

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from meshq_graph_engine.catalogue._common import (
     CidrFilter,
@@ -21,7 +23,7 @@ from meshq_graph_engine.catalogue._common import (
     network_key,
     ordered,
 )
-from meshq_graph_engine.catalogue.base import Params, Query, QueryContext
+from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, Row
 
 __all__ = ["DEFAULT_VRF", "QUERIES", "endpoint_addresses", "interface_addresses"]
 
@@ -75,6 +77,36 @@ class OrphanedIpsParams(Params):
     cidr: CidrFilter
 
 
+class SubnetAddressRow(Row):
+    ip: str
+    kind: Literal["interface", "endpoint"] = Field(
+        description="Configured on a device interface, or used by an endpoint."
+    )
+    vrf: str
+    prefix_length: int | None = Field(description="The interface address's; null for endpoints.")
+    device: str | None
+    interface: str | None
+    mac: str | None = Field(description="The endpoint's MAC; null for interface addresses.")
+
+
+class DeviceSubnetRow(Row):
+    device: str
+    subnet: str = Field(description="The subnet in CIDR form.")
+    vrf: str
+    version: int = Field(description="4 or 6.")
+    interface: str
+    address: str = Field(description="The device's address in it, with prefix length.")
+
+
+class OrphanedIpRow(Row):
+    ip: str
+    mac: str
+    hostname: str | None
+    device: str | None
+    interface: str | None
+    vlan: int | None
+
+
 async def _ips_in_subnet(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for a in await interface_addresses(ctx):
@@ -106,6 +138,7 @@ IPS_IN_SUBNET = Query(
     category="Addressing",
     summary="Every address inside a CIDR: on device interfaces and used by endpoints.",
     params=IpsInSubnetParams,
+    row=SubnetAddressRow,
     run=_ips_in_subnet,
 )
 
@@ -124,6 +157,7 @@ SUBNETS_ON_DEVICE = Query(
     category="Addressing",
     summary="The subnets a device has an address in, one row per address.",
     params=SubnetsOnDeviceParams,
+    row=DeviceSubnetRow,
     cypher=(
         "MATCH (d:Device)-[:HAS_INTERFACE]->(i:Interface)-[:HAS_IP]->(a:IPAddress)"
         "-[:IN_SUBNET]->(s:Subnet) WHERE d.id = $device "
@@ -172,6 +206,7 @@ ORPHANED_IPS = Query(
     category="Addressing",
     summary="Addresses endpoints use that lie in no subnet configured on any interface.",
     params=OrphanedIpsParams,
+    row=OrphanedIpRow,
     run=_orphaned_ips,
 )
 

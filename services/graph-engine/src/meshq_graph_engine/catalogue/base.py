@@ -1,10 +1,12 @@
 """What a catalogue query is, and how one runs.
 
 A query has a name (the contract: the REST path, the MCP tool, the RBAC resource), a category,
-a parameter model (validated before anything runs; its JSON Schema is published), the license
-feature that gates it, and Cypher — written once, with a per-dialect variant only where
-Memgraph and LadybugDB disagree. Values reach Cypher as parameters only. Where Cypher cannot
-say it portably (list comprehensions, IP arithmetic), ``post`` finishes the answer in Python.
+a parameter model (validated before anything runs; its JSON Schema is published), a row model
+(the columns of one answer row; its JSON Schema is published too, and becomes the MCP tool's
+output schema), the license feature that gates it, and Cypher — written once, with a
+per-dialect variant only where Memgraph and LadybugDB disagree. Values reach Cypher as
+parameters only. Where Cypher cannot say it portably (list comprehensions, IP arithmetic),
+``post`` finishes the answer in Python.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ __all__ = [
     "QueryContext",
     "QueryError",
     "QueryResult",
+    "Row",
     "describe",
     "run_query",
 ]
@@ -37,6 +40,18 @@ class Params(BaseModel):
 
 class NoParams(Params):
     pass
+
+
+class Row(BaseModel):
+    """Base of every row model: one row of a query's answer.
+
+    Every column is always present (``None`` when unknown), so every field is required and
+    a column that can be null says so in its type; a column the model does not name is an
+    error. The catalogue tests run each query on the demo network and validate every row
+    against the published schema, so a row model cannot drift from its Cypher.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class QueryError(Exception):
@@ -65,6 +80,8 @@ class Query:
     category: str
     summary: str
     params: type[Params] = NoParams
+    #: The columns of one row of the answer (published as ``row_schema``).
+    row: type[Row] | None = None
     feature: str = "api_access"
     #: Open to the Community plan through the local CLI (Topology and Inventory reads).
     community: bool = False
@@ -97,6 +114,7 @@ def describe(query: Query) -> dict[str, Any]:
         "community": query.community,
         "writes": query.writes,
         "parameters": query.params.model_json_schema(),
+        "row_schema": query.row.model_json_schema() if query.row is not None else None,
     }
 
 

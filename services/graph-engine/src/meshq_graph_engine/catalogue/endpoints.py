@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from meshq_graph_engine.catalogue._common import DeviceName, InterfaceParam, IpParam, MacParam
-from meshq_graph_engine.catalogue.base import Params, Query
+from pydantic import Field
 
-__all__ = ["ENDPOINT_COLUMNS", "QUERIES"]
+from meshq_graph_engine.catalogue._common import DeviceName, InterfaceParam, IpParam, MacParam
+from meshq_graph_engine.catalogue.base import Params, Query, Row
+
+__all__ = ["ENDPOINT_COLUMNS", "QUERIES", "EndpointRow"]
 
 #: The row of one endpoint (``e``), shared with the hygiene queries.
 ENDPOINT_COLUMNS = (
@@ -19,6 +21,25 @@ _LOCATION = (
     "RETURN " + ENDPOINT_COLUMNS + ", d.site AS site, i.description AS port_description "
     "ORDER BY mac"
 )
+
+
+class EndpointRow(Row):
+    """One endpoint (the columns of ``ENDPOINT_COLUMNS``)."""
+
+    mac: str
+    ips: list[str] = Field(description="The IPv4 and IPv6 addresses it was seen using.")
+    hostname: str | None
+    vendor: str | None = Field(description="From the MAC's OUI, when known.")
+    device: str | None = Field(description="The switch it is plugged into, when located.")
+    interface: str | None = Field(description="The edge port on that switch.")
+    vlan: int | None
+    first_seen: str | None = Field(description="RFC 3339 time it was first seen.")
+    last_seen: str | None = Field(description="RFC 3339 time it was last seen.")
+
+
+class LocatedEndpointRow(EndpointRow):
+    site: str | None = Field(description="The switch's site.")
+    port_description: str | None = Field(description="The switch port's description.")
 
 
 class ByIpParams(Params):
@@ -39,6 +60,7 @@ LOCATE_ENDPOINT_BY_IP = Query(
     category="Endpoints",
     summary="The endpoints using an IPv4 or IPv6 address, with the switch port each is on.",
     params=ByIpParams,
+    row=LocatedEndpointRow,
     cypher="MATCH (e:Endpoint) WHERE $ip IN e.ips " + _LOCATION,
 )
 
@@ -47,6 +69,7 @@ LOCATE_ENDPOINT_BY_MAC = Query(
     category="Endpoints",
     summary="The endpoint with a MAC address (any notation), with the switch port it is on.",
     params=ByMacParams,
+    row=LocatedEndpointRow,
     cypher="MATCH (e:Endpoint) WHERE e.id = $mac " + _LOCATION,
 )
 
@@ -55,6 +78,7 @@ ENDPOINTS_ON_INTERFACE = Query(
     category="Endpoints",
     summary="The endpoints located on one switch port.",
     params=OnInterfaceParams,
+    row=EndpointRow,
     cypher=(
         "MATCH (e:Endpoint)-[:LOCATED_AT]->(i:Interface)<-[:HAS_INTERFACE]-(d:Device) "
         "WHERE d.id = $device AND i.name = $interface "

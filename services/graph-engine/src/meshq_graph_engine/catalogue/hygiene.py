@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Any
+from typing import Any, Literal
 
+from network_discovery.model import InterfaceMode, InterfaceStatus
 from pydantic import Field
 
 from meshq_graph_engine.catalogue._common import (
@@ -23,8 +24,8 @@ from meshq_graph_engine.catalogue.addressing import (
     endpoint_addresses,
     interface_addresses,
 )
-from meshq_graph_engine.catalogue.base import Params, Query, QueryContext
-from meshq_graph_engine.catalogue.endpoints import ENDPOINT_COLUMNS
+from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, Row
+from meshq_graph_engine.catalogue.endpoints import ENDPOINT_COLUMNS, EndpointRow
 
 __all__ = ["QUERIES", "layer3_kind"]
 
@@ -66,6 +67,68 @@ class DuplicateParams(Params):
     vrf: VrfFilter
 
 
+class IsolatedDeviceRow(Row):
+    device: str
+    role: str | None
+    site: str | None
+    platform: str | None
+    managed: bool
+
+
+class UnaddressedInterfaceRow(Row):
+    device: str
+    interface: str
+    mode: InterfaceMode | None
+    admin_status: InterfaceStatus | None
+    oper_status: InterfaceStatus | None
+    description: str | None
+    kind: Literal["loopback", "svi", "routed"] = Field(
+        description="Why it should carry an address."
+    )
+
+
+class NoVersionDeviceRow(Row):
+    device: str
+    vendor: str | None
+    platform: str | None
+    model: str | None
+    role: str | None
+    site: str | None
+    managed: bool
+
+
+class NamelessDeviceRow(Row):
+    device: str
+    known_by: Literal["chassis_id", "management_ip", "none"] = Field(
+        description="What identifies it instead of a system name."
+    )
+    chassis_id: str | None
+    management_ip: str | None
+    model: str | None
+    description: str | None
+    managed: bool
+    seen_by: list[str] = Field(description="The devices linked to it.")
+
+
+class UndescribedInterfaceRow(Row):
+    device: str
+    interface: str
+    mode: InterfaceMode | None
+    admin_status: InterfaceStatus | None
+    oper_status: InterfaceStatus | None
+    connected: bool = Field(description="Whether a link to another device is known.")
+
+
+class DuplicateAddressRow(Row):
+    ip: str
+    vrf: str
+    holders: int = Field(ge=2, description="How many interfaces and endpoints hold it.")
+    kind: Literal["interface", "endpoint"]
+    device: str | None
+    interface: str | None
+    mac: str | None = Field(description="The endpoint's MAC; null for an interface.")
+
+
 _DEVICE_FILTER = "(d.managed = true OR $managed_only = false) AND ($site = '' OR d.site = $site)"
 
 DEVICES_WITHOUT_NEIGHBORS = Query(
@@ -73,6 +136,7 @@ DEVICES_WITHOUT_NEIGHBORS = Query(
     category="Hygiene",
     summary="Devices with no link to any other device.",
     params=ManagedDevicesParams,
+    row=IsolatedDeviceRow,
     cypher=(
         "MATCH (d:Device) WHERE " + _DEVICE_FILTER + " "
         "OPTIONAL MATCH (d)-[:HAS_INTERFACE]->(:Interface)-[l:CONNECTED_TO]-(:Interface) "
@@ -97,6 +161,7 @@ INTERFACES_WITHOUT_IPS = Query(
     category="Hygiene",
     summary="Layer-3 interfaces (routed ports, SVIs, loopbacks) not shut down, with no address.",
     params=DeviceScopeParams,
+    row=UnaddressedInterfaceRow,
     cypher=(
         "MATCH (d:Device)-[:HAS_INTERFACE]->(i:Interface) "
         "WHERE d.managed = true AND ($device = '' OR d.id = $device) "
@@ -114,6 +179,7 @@ ENDPOINTS_WITHOUT_LOCATION = Query(
     category="Hygiene",
     summary="Endpoints known (from ARP or a declaration) but not placed on any switch port.",
     params=UnlocatedParams,
+    row=EndpointRow,
     cypher=(
         "MATCH (e:Endpoint) WHERE $vlan = 0 OR e.vlan = $vlan "
         "OPTIONAL MATCH (e)-[r:LOCATED_AT]->(:Interface) "
@@ -127,6 +193,7 @@ DEVICES_MISSING_OS_VERSION = Query(
     category="Hygiene",
     summary="Devices whose software version is not known.",
     params=ManagedDevicesParams,
+    row=NoVersionDeviceRow,
     cypher=(
         "MATCH (d:Device) WHERE " + _DEVICE_FILTER + " "
         "AND (d.os_version IS NULL OR d.os_version = '') "
@@ -167,6 +234,7 @@ DEVICES_MISSING_HOSTNAME = Query(
     category="Hygiene",
     summary="Devices known only by chassis id or management address, without a system name.",
     params=MissingHostnameParams,
+    row=NamelessDeviceRow,
     cypher=(
         "MATCH (d:Device) WHERE d.hostname IS NULL OR d.hostname = '' "
         "OR d.id STARTS WITH 'chassis:' OR d.id STARTS WITH 'ip:' "
@@ -184,6 +252,7 @@ INTERFACES_NO_DESCRIPTION = Query(
     category="Hygiene",
     summary="Interfaces in use (up, or carrying a link) on collected devices, undescribed.",
     params=DeviceScopeParams,
+    row=UndescribedInterfaceRow,
     cypher=(
         "MATCH (d:Device)-[:HAS_INTERFACE]->(i:Interface) "
         "WHERE d.managed = true AND ($device = '' OR d.id = $device) "
@@ -232,6 +301,7 @@ DUPLICATE_IP_ADDRESSES = Query(
     category="Hygiene",
     summary="Addresses held by more than one interface or endpoint in the same VRF.",
     params=DuplicateParams,
+    row=DuplicateAddressRow,
     run=_duplicates,
 )
 

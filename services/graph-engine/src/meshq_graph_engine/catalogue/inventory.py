@@ -9,7 +9,7 @@ from network_discovery.model import Criticality, MetadataPatch, PatchField
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
 
 from meshq_graph_engine.catalogue._common import DeviceName, SiteFilter
-from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, QueryError
+from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, QueryError, Row
 
 __all__ = ["QUERIES"]
 
@@ -29,11 +29,32 @@ class AllDevicesParams(Params):
     )
 
 
+class DeviceRow(Row):
+    device: str = Field(
+        description="The device id (its host name, or chassis:/ip: for a "
+        "neighbour known without a name)."
+    )
+    hostname: str | None
+    vendor: str | None
+    platform: str | None
+    model: str | None
+    os_version: str | None
+    serial: str | None
+    role: str | None
+    site: str | None
+    tenant: str | None
+    rack: str | None
+    management_ip: str | None
+    criticality: Criticality | None
+    managed: bool = Field(description="Collected (true) or only seen as a neighbour (false).")
+
+
 ALL_DEVICES = Query(
     name="all_devices",
     category="Inventory",
     summary="Every device with its platform, version, role and location.",
     params=AllDevicesParams,
+    row=DeviceRow,
     community=True,
     cypher=(
         "MATCH (d:Device) WHERE (d.managed = true OR $managed_only = false) "
@@ -49,6 +70,21 @@ ALL_DEVICES = Query(
 
 class SummaryParams(Params):
     site: SiteFilter
+
+
+class SummaryRow(Row):
+    site: str | None = Field(description="The site counted; null for the whole network.")
+    devices: int = Field(ge=0, description="Collected devices.")
+    unmanaged_devices: int = Field(ge=0, description="Devices only seen as neighbours.")
+    interfaces: int = Field(ge=0)
+    links: int = Field(ge=0)
+    ip_addresses: int = Field(ge=0)
+    subnets: int = Field(ge=0)
+    vlans: int = Field(ge=0)
+    endpoints: int = Field(ge=0)
+    endpoints_located: int = Field(ge=0)
+    bgp_peers: int = Field(ge=0)
+    bgp_established: int = Field(ge=0)
 
 
 _SITE = "($site = '' OR d.site = $site)"
@@ -126,6 +162,7 @@ SUMMARY_STATS = Query(
     category="Inventory",
     summary="How many devices, interfaces, links, addresses, endpoints and BGP sessions.",
     params=SummaryParams,
+    row=SummaryRow,
     community=True,
     run=_summary,
 )
@@ -169,6 +206,18 @@ class UpdateMetadataParams(Params):
         return MetadataPatch(hostname=self.device, source="user", **changes)
 
 
+class MetadataRow(Row):
+    """The device's metadata after the change."""
+
+    device: str
+    site: str | None
+    tenant: str | None
+    rack: str | None
+    role: str | None
+    criticality: Criticality | None
+    tags: list[str]
+
+
 _METADATA = (
     "MATCH (d:Device) WHERE d.id = $device "
     "RETURN d.id AS device, d.managed AS managed, d.site AS site, d.tenant AS tenant, "
@@ -200,6 +249,7 @@ UPDATE_DEVICE_METADATA = Query(
     category="Inventory",
     summary="Set or clear a device's site, tenant, rack, role, criticality or tags.",
     params=UpdateMetadataParams,
+    row=MetadataRow,
     feature="netbox_sync",
     writes=True,
     run=_update_metadata,

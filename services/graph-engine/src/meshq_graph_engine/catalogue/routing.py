@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from network_discovery.model import normalise_asn
+from network_discovery.model import BGPState, normalise_asn
 from pydantic import BeforeValidator, Field
 
 from meshq_graph_engine.catalogue._common import DeviceFilter, ip_key, ordered
-from meshq_graph_engine.catalogue.base import Params, Query, QueryContext
+from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, Row
 
 __all__ = ["QUERIES"]
 
@@ -69,6 +69,40 @@ class BgpTopologyParams(Params):
     )
 
 
+_Asn = Annotated[int, Field(ge=0, le=4_294_967_295)]
+
+
+class SessionRow(Row):
+    """One BGP session as ``device`` reports it."""
+
+    device: str
+    vrf: str
+    local_address: str | None
+    local_asn: _Asn
+    remote_address: str
+    remote_asn: _Asn
+    state: BGPState
+    external: bool = Field(description="eBGP: the peer is in another AS.")
+    prefixes_received: int | None
+    uptime_seconds: int | None
+    description: str | None
+    remote_device: str | None = Field(
+        description="The one device that owns the remote address, when the graph knows it."
+    )
+
+
+class BgpEdgeRow(Row):
+    local_device: str
+    local_asn: _Asn
+    remote_device: str | None
+    remote_address: str
+    remote_asn: _Asn
+    session: Literal["ebgp", "ibgp"]
+    vrf: str
+    state: BGPState
+    mutual: bool = Field(description="Whether the remote device reports the session too.")
+
+
 def _session_list(down: bool) -> Callable[[QueryContext, Any], Awaitable[list[dict[str, Any]]]]:
     async def run(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
         rows = await _sessions(ctx, params.device, down=down)
@@ -82,6 +116,7 @@ BGP_PEERS = Query(
     category="Routing",
     summary="Every BGP session with its state, ASNs, prefixes and the peer device if known.",
     params=SessionParams,
+    row=SessionRow,
     feature="bgp_intelligence",
     run=_session_list(down=False),
 )
@@ -91,6 +126,7 @@ BGP_PEERS_DOWN = Query(
     category="Routing",
     summary="BGP sessions that are not established.",
     params=SessionParams,
+    row=SessionRow,
     feature="bgp_intelligence",
     run=_session_list(down=True),
 )
@@ -125,6 +161,7 @@ BGP_TOPOLOGY = Query(
     category="Routing",
     summary="The BGP graph: device to peer, with ASNs, eBGP/iBGP and whether both ends report it.",
     params=BgpTopologyParams,
+    row=BgpEdgeRow,
     feature="bgp_intelligence",
     run=_topology,
 )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from network_discovery.model import LinkEvidence
 from pydantic import Field
 
 from meshq_graph_engine.catalogue._common import (
@@ -14,7 +15,7 @@ from meshq_graph_engine.catalogue._common import (
     SiteFilter,
     ordered,
 )
-from meshq_graph_engine.catalogue.base import Params, Query, QueryContext
+from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, Row
 
 __all__ = ["MAX_DEPTH", "QUERIES"]
 
@@ -63,11 +64,58 @@ class LldpNeighborsParams(Params):
     )
 
 
+_Confidence = Annotated[float, Field(ge=0.0, le=1.0, description="How sure the link is, 0 to 1.")]
+
+
+class LinkRow(Row):
+    """One link seen from ``device``: its port, the neighbour and the neighbour's port."""
+
+    device: str
+    interface: str
+    neighbor: str = Field(description="The device at the far end (its id).")
+    neighbor_interface: str
+    neighbor_managed: bool = Field(description="Whether the neighbour was collected.")
+    neighbor_role: str | None
+    evidence: LinkEvidence
+    confidence: _Confidence
+
+
+class EdgeRow(Row):
+    a_device: str
+    a_interface: str
+    b_device: str
+    b_interface: str
+    evidence: LinkEvidence
+    confidence: _Confidence
+
+
+class NeighborhoodRow(Row):
+    device: str
+    hops: int = Field(ge=0, description="Links between this device and the centre (0 for it).")
+    via: str | None = Field(description="The device one hop nearer the centre; null for it.")
+    managed: bool
+    role: str | None
+    site: str | None
+
+
+class LldpNeighborRow(Row):
+    device: str
+    interface: str
+    neighbor: str
+    neighbor_interface: str
+    neighbor_managed: bool
+    evidence: LinkEvidence
+    confidence: _Confidence
+    protocol: Literal["lldp", "cdp"]
+    both_ends: bool = Field(description="Whether both ends of the link report it.")
+
+
 DEVICE_NEIGHBORS = Query(
     name="device_neighbors",
     category="Topology",
     summary="The devices cabled to one device: one row per link, with both ports.",
     params=DeviceNeighborsParams,
+    row=LinkRow,
     community=True,
     cypher=_LINK_FROM_DEVICE + "WHERE d.id = $device " + _LINK_COLUMNS,
 )
@@ -77,6 +125,7 @@ INTERFACE_NEIGHBORS = Query(
     category="Topology",
     summary="What is at the far end of one interface's link.",
     params=InterfaceNeighborsParams,
+    row=LinkRow,
     community=True,
     cypher=_LINK_FROM_DEVICE + "WHERE d.id = $device AND i.name = $interface " + _LINK_COLUMNS,
 )
@@ -86,6 +135,7 @@ TOPOLOGY_EDGES = Query(
     category="Topology",
     summary="Every link once, as device and port at each end, with evidence and confidence.",
     params=TopologyEdgesParams,
+    row=EdgeRow,
     community=True,
     cypher=(
         "MATCH (a:Device)-[:HAS_INTERFACE]->(ia:Interface)-[l:CONNECTED_TO]->(ib:Interface)"
@@ -138,6 +188,7 @@ TOPOLOGY_NEIGHBORHOOD = Query(
     category="Topology",
     summary="Every device within N hops of a device, with its distance and the hop before it.",
     params=NeighborhoodParams,
+    row=NeighborhoodRow,
     community=True,
     run=_neighborhood,
 )
@@ -158,6 +209,7 @@ LLDP_NEIGHBORS = Query(
     category="Topology",
     summary="Neighbour-protocol view: links seen by LLDP or CDP, from each collected device.",
     params=LldpNeighborsParams,
+    row=LldpNeighborRow,
     community=True,
     cypher=(
         _LINK_FROM_DEVICE + "WHERE d.managed = true AND ($device = '' OR d.id = $device) "
