@@ -36,6 +36,12 @@ NAMES = {
     ],
     "Inventory": ["all_devices", "summary_stats", "update_device_metadata"],
     "Routing": ["bgp_peers", "bgp_topology", "bgp_peers_down"],
+    "Blast Radius": [
+        "blast_radius_device",
+        "blast_radius_interface",
+        "blast_radius_vlan",
+        "blast_radius_subnet",
+    ],
 }
 FEATURES = {"Routing": "bgp_intelligence"}
 COMMUNITY = {*NAMES["Topology"], "all_devices", "summary_stats"}

@@ -54,6 +54,8 @@ class GraphEngine:
         self.projection = Projection()
         self._lock = asyncio.Lock()
         self.device_limit = device_limit or (lambda: ("unlimited", None))
+        #: Moves on every change to the graph, so readers may cache what they derive from it.
+        self.revision = 0
 
     async def start(self) -> None:
         """Load the facts, re-project, and repair the store where it drifted."""
@@ -105,6 +107,7 @@ class GraphEngine:
             d = diff(self.projection, target)
             await apply_diff(self.store, d)
             self.projection = target
+            self.revision += 1
             result = self._result(snapshot, d, started)
             await self._record(snapshot, result)
             log.info(
@@ -141,6 +144,7 @@ class GraphEngine:
                 if row != current:
                     await writer.update_nodes(self.store, "Device", [row])
                     self.projection.nodes["Device"][patch.device_id] = row
+                    self.revision += 1
             log.info("patch.applied", device=patch.device_id, source=str(patch.source))
             return merged
 

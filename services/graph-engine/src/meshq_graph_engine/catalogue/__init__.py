@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from meshq_graph_engine.catalogue import (
     addressing,
+    blast,
     endpoints,
     hygiene,
     inventory,
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 REGISTRY: dict[str, Query] = {}
-for _module in (topology, endpoints, addressing, hygiene, inventory, routing):
+for _module in (topology, endpoints, addressing, hygiene, inventory, routing, blast):
     for _query in _module.QUERIES:
         if _query.name in REGISTRY:
             raise RuntimeError(f"query {_query.name} is defined twice")
