@@ -31,6 +31,10 @@ DEMO_CASES: dict[str, list[dict[str, Any]]] = {
     "bgp_peers": [{}],
     "bgp_peers_down": [{}],
     "bgp_topology": [{}],
+    "blast_radius_device": [{"device": "hq-dist-01"}, {"device": "hq-core-01", "depth": 6}],
+    "blast_radius_interface": [{"device": "hq-a-acc-01", "interface": "Te1/1/1"}],
+    "blast_radius_vlan": [{"vlan": 110}],
+    "blast_radius_subnet": [{"cidr": "10.0.0.0/8"}],
 }
 
 

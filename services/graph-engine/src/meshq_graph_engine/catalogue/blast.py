@@ -8,7 +8,7 @@ row stands alone. A target the graph does not hold has no rows.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -27,7 +27,7 @@ from meshq_graph_engine.blast import (
     vlan_failure,
 )
 from meshq_graph_engine.catalogue._common import CidrParam, DeviceName, InterfaceParam
-from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, QueryError
+from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, QueryError, Row
 
 __all__ = ["QUERIES", "result_rows"]
 
@@ -51,13 +51,33 @@ class InterfaceParams(Params):
 
 
 class VlanParams(Params):
-    vlan: int = Field(ge=1, le=4094, description="The VLAN id that fails (1 to 4094).")
+    vlan: int = Field(
+        ge=1, le=4094, description="The VLAN id that fails (1 to 4094).", examples=[110]
+    )
     depth: int = Depth
 
 
 class SubnetParams(Params):
     cidr: CidrParam
     depth: int = Depth
+
+
+class BlastRow(Row):
+    """One affected or degraded device, with the failure's summary figures."""
+
+    device: str
+    status: Literal["affected", "degraded"]
+    failed: bool = Field(description="The failed device itself.")
+    hops: int = Field(ge=0, description="Hops from the failed element (0: on it).")
+    managed: bool
+    role: str | None
+    criticality: str | None
+    endpoints: int = Field(ge=0, description="Endpoints located on the device.")
+    paths_before: int = Field(ge=0, description="Link-disjoint upstream paths before.")
+    paths_after: int = Field(ge=0, description="Link-disjoint upstream paths after.")
+    blast_radius_pct: float = Field(ge=0.0, le=100.0)
+    impact_score: int = Field(ge=0, le=100)
+    severity: Literal["low", "medium", "high", "critical"]
 
 
 def result_rows(result: BlastResult) -> list[dict[str, Any]]:
@@ -108,6 +128,7 @@ def _query(name: str, summary: str, params: type[Params], resolve: Resolver) -> 
         category="Blast Radius",
         summary=summary,
         params=params,
+        row=BlastRow,
         run=_runner(resolve),
     )
 
