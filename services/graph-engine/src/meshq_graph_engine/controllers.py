@@ -12,6 +12,7 @@ from meshq_runtime.http import ProblemError
 from meshq_graph_engine.archive import SnapshotArchive, snapshot_diff
 from meshq_graph_engine.catalogue import REGISTRY, QueryContext, QueryError, describe, run_query
 from meshq_graph_engine.engine import GraphEngine
+from meshq_graph_engine.simulations import ROUTES as SIMULATION_ROUTES
 
 __all__ = ["ROUTES"]
 
@@ -72,4 +73,4 @@ async def diff_snapshots(a: str, b: str, state: State) -> dict[str, Any]:
     return snapshot_diff(first, second)
 
 
-ROUTES = [list_queries, execute_query, list_snapshots, diff_snapshots]
+ROUTES = [list_queries, execute_query, list_snapshots, diff_snapshots, *SIMULATION_ROUTES]

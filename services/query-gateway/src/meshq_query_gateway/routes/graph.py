@@ -1,0 +1,63 @@
+"""``/graph/*``: simulations on the live graph (it is never changed), forwarded to graph-engine.
+
+Both routes need the ``whatif_simulation`` flag and, under RBAC, the verb ``execute`` on their
+resource: ``blast_radius_chaos_simulate`` (so a role granting ``blast_radius_*`` covers the CI
+gate) and ``whatif``. ``POST /graph/chaos-simulate`` has a per-identity rate limit (5 a minute
+by default, ``MESHQ_RATE_LIMITS``). Each call is audited like a query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, post
+from litestar.params import JSONBody
+
+from meshq_query_gateway.context import Gateway, authorize, forward, gateway, principal
+
+__all__ = ["CHAOS_RESOURCE", "FEATURE", "ROUTES", "WHATIF_RESOURCE"]
+
+FEATURE = "whatif_simulation"
+CHAOS_RESOURCE = "blast_radius_chaos_simulate"
+WHATIF_RESOURCE = "whatif"
+
+
+def _allowed(request: Request[Any, Any, Any], resource: str, params: Any) -> Gateway:
+    scope_state = request.scope.setdefault("state", {})
+    scope_state["query_name"] = resource
+    scope_state["query_params"] = params if isinstance(params, dict) else {}
+    gw, who = gateway(request.app.state), principal(request)
+    gw.gate.require(FEATURE)
+    authorize(gw, who, "execute", resource)
+    return gw
+
+
+def _audited(request: Request[Any, Any, Any], count: int, sample: dict[str, Any]) -> None:
+    scope_state = request.scope.setdefault("state", {})
+    scope_state["row_count"] = count
+    scope_state["sample_rows"] = [sample]
+
+
+@post("/graph/chaos-simulate", tags=["graph"], status_code=200)
+async def chaos_simulate(
+    request: Request[Any, Any, Any], data: JSONBody[dict[str, Any] | None] = None
+) -> dict[str, Any]:
+    """Simulate one failure (device, link or segment) and answer its blast radius: 200 with
+    ``blast_radius_pct``, ``affected_devices``, ``severity``, ``impact_score`` and more; 404
+    or 422 naming a target that matches nothing or several things."""
+    gw = _allowed(request, CHAOS_RESOURCE, data)
+    result: dict[str, Any] = await forward(
+        gw.graph, "POST", "/internal/graph/chaos-simulate", data or {}
+    )
+    _audited(
+        request,
+        len(result.get("affected_devices", [])),
+        {
+            k: result.get(k)
+            for k in ("blast_radius_pct", "severity", "impact_score", "affected_endpoints")
+        },
+    )
+    return result
+
+
+ROUTES = [chaos_simulate]
