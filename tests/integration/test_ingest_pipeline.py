@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -20,8 +21,13 @@ from network_discovery.contracts.events import (
 from network_discovery.demo import load_snapshot, snapshot_text
 from network_discovery.ingest import publish_snapshot
 from network_discovery.ingest.publish import _await_result, _tail
+from network_discovery.model import Snapshot
 
 pytestmark = pytest.mark.integration
+
+FIREWALL_SNAPSHOT = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "snapshots" / "firewall_policy.json"
+)
 
 
 @pytest.fixture
@@ -51,6 +57,32 @@ async def test_snapshot_applied_then_reingest_is_empty(service_env, graph_engine
     assert isinstance(again.result, TopologyChanged)
     assert again.result.data.empty
     assert again.result.data.added == again.result.data.removed == {}
+
+
+async def test_firewall_policy_and_routes_reach_the_graph(service_env, graph_engine, spawn) -> None:
+    kw = {
+        "bootstrap": service_env["MESHQ_KAFKA_BOOTSTRAP"],
+        "topic_prefix": service_env["MESHQ_KAFKA_TOPIC_PREFIX"],
+        "wait": True,
+        "timeout": 90,
+    }
+    snapshot = Snapshot.model_validate_json(FIREWALL_SNAPSHOT.read_text(encoding="utf-8"))
+    first = await publish_snapshot(snapshot, **kw)
+    assert isinstance(first.result, TopologyChanged), graph_engine.tail()
+    added = first.result.data.added
+    assert added["firewall_rules"] == 4 and added["routes"] == 4
+    assert added["firewall_rulesets"] == 2 and added["firewall_zones"] == 4
+    again = await publish_snapshot(snapshot, **kw)
+    assert isinstance(again.result, TopologyChanged) and again.result.data.empty
+
+    # The process stores the facts durably: a new process loads them without repairs.
+    graph_engine.stop()
+    restarted = spawn("meshq_graph_engine", service_env, name="graph-engine-2")
+    restarted.wait_healthy()
+    events = [json.loads(line) for line in restarted.logs().splitlines() if line.startswith("{")]
+    loaded = [e for e in events if e.get("event") == "graph.loaded"]
+    assert loaded and loaded[-1]["fact_sets"] == 14  # 8 + 6: the SRX has no objects
+    assert not [e for e in events if e.get("event") == "graph.repair"]
 
 
 async def test_chunks_that_do_not_add_up_are_refused(service_env, graph_engine) -> None:

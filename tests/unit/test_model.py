@@ -425,7 +425,7 @@ def test_fact_kind_not_declared_is_refused() -> None:
 
 def test_other_snapshot_errors() -> None:
     cases: list[tuple[dict[str, Any], str]] = [
-        ({"scope": [{"device": "sw1", "facts": ["firewall"]}]}, "reserved"),
+        ({"scope": [{"device": "sw1", "facts": ["firewal"]}]}, "firewall"),
         (
             {"scope": [{"device": "sw1", "facts": []}], "devices": [], "interfaces": []},
             "at least 1",

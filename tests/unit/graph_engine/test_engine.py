@@ -51,15 +51,6 @@ def _snapshot(
     return Snapshot.model_validate(data)
 
 
-@pytest.fixture
-async def engine(tmp_path: Path):
-    store = EmbeddedStore(tmp_path / "graph" / "db")
-    eng = GraphEngine(store)
-    await eng.start()
-    yield eng
-    await store.close()
-
-
 async def _count(engine: GraphEngine, label: str) -> int:
     return len(await writer.read_nodes(engine.store, label))
 

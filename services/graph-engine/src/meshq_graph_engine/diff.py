@@ -22,6 +22,11 @@ COUNTED_NODES = {
     "VLAN": "vlans",
     "Endpoint": "endpoints",
     "BGPPeer": "bgp_peers",
+    "FirewallZone": "firewall_zones",
+    "FirewallRuleset": "firewall_rulesets",
+    "FirewallRule": "firewall_rules",
+    "FirewallObject": "firewall_objects",
+    "Route": "routes",
 }
 COUNTED_RELS = {"CONNECTED_TO": "links"}
 

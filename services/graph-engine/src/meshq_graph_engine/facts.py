@@ -15,9 +15,18 @@ from typing import Any
 
 from network_discovery.model import FactKind, MetadataPatch, Snapshot
 
-__all__ = ["FactKey", "FactStore", "facts_by_scope"]
+__all__ = ["FIREWALL_PARTS", "FactKey", "FactStore", "facts_by_scope"]
 
-FactKey = tuple[str, str]  # (device id, fact kind)
+FactKey = tuple[str, str]  # (device id, fact kind, or fact kind part)
+
+#: The firewall kind is kept as one fact set per snapshot list, each under its own part key
+#: (``firewall:rules``...), so every set holds facts of one model.
+FIREWALL_PARTS: dict[str, str] = {
+    "firewall:zones": "firewall_zones",
+    "firewall:rulesets": "firewall_rulesets",
+    "firewall:rules": "firewall_rules",
+    "firewall:objects": "firewall_objects",
+}
 
 _LISTS: dict[FactKind, str] = {
     FactKind.DEVICE: "devices",
@@ -28,6 +37,7 @@ _LISTS: dict[FactKind, str] = {
     FactKind.MAC_TABLE: "mac_table",
     FactKind.BGP: "bgp_peers",
     FactKind.ENDPOINTS: "endpoints",
+    FactKind.ROUTES: "routes",
 }
 
 
@@ -35,13 +45,17 @@ def facts_by_scope(snapshot: Snapshot) -> dict[FactKey, list[dict[str, Any]]]:
     """The snapshot's facts grouped by (device, kind), every declared pair present (maybe [])."""
     scope = snapshot.scope_map()
     grouped: dict[FactKey, list[dict[str, Any]]] = {
-        (device, kind.value): [] for device, kinds in scope.items() for kind in kinds
+        (device, part): []
+        for device, kinds in scope.items()
+        for kind in kinds
+        for part in (FIREWALL_PARTS if kind is FactKind.FIREWALL else (kind.value,))
     }
-    for kind, attr in _LISTS.items():
+    lists = [(kind.value, attr) for kind, attr in _LISTS.items()] + list(FIREWALL_PARTS.items())
+    for part, attr in lists:
         for fact in getattr(snapshot, attr):
-            owner = fact.id if kind is FactKind.DEVICE else fact.device
-            if (owner, kind.value) in grouped:
-                grouped[(owner, kind.value)].append(fact.model_dump(mode="json"))
+            owner = fact.id if part == FactKind.DEVICE.value else fact.device
+            if (owner, part) in grouped:
+                grouped[(owner, part)].append(fact.model_dump(mode="json"))
     for obs in snapshot.neighbors:
         key = (obs.device, obs.protocol.value if hasattr(obs.protocol, "value") else obs.protocol)
         if key in grouped:
@@ -103,18 +117,18 @@ class FactStore:
         self.patches[patch.device_id] = merged
         return merged
 
-    def of_kind(self, kind: FactKind) -> list[dict[str, Any]]:
+    def of_kind(self, kind: FactKind | str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for (_, k), facts in self.sets.items():
-            if k == kind.value:
+            if k == str(kind):
                 out.extend(facts)
         return out
 
-    def models_of_kind(self, kind: FactKind, cls: Any) -> list[Any]:
-        """The facts of one kind as validated models (cached per fact set)."""
+    def models_of_kind(self, kind: FactKind | str, cls: Any) -> list[Any]:
+        """The facts of one kind (or firewall part) as validated models, cached per set."""
         out: list[Any] = []
         for key, facts in self.sets.items():
-            if key[1] != kind.value:
+            if key[1] != str(kind):
                 continue
             models = self.parsed.get(key)
             if models is None:

@@ -4,7 +4,8 @@ The projection is a pure function of the fact sets and patches, so re-running it
 facts gives the same graph (ingesting a snapshot twice changes nothing), and the store can be
 repaired from the facts after a crash. Links, endpoints, unmanaged neighbours and subnets are
 derived over the facts of the whole graph, not one snapshot, so an LLDP entry seen from one end
-today and from the other end tomorrow becomes one link seen from both ends.
+today and from the other end tomorrow becomes one link seen from both ends. Firewall policy and
+routing tables are projected by :mod:`meshq_graph_engine._policy`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from network_discovery.model import (
     Subnet,
 )
 
+from meshq_graph_engine._policy import project_policy
 from meshq_graph_engine.derivation import Facts, derive
 from meshq_graph_engine.facts import FactStore
 
@@ -177,4 +179,5 @@ def project(store: FactStore, previous: Projection | None = None) -> Projection:
                 "Subnet",
                 {**subnet.model_dump(mode="json"), "id": subnet.id, "version": subnet.version},
             )
+    project_policy(store, out, devices, interfaces)
     return out

@@ -4,6 +4,9 @@
   subnets, VLANs, endpoints and BGP peers (frozen pydantic models, each with an ``id``).
 - :mod:`~network_discovery.model.observations`: LLDP/CDP neighbour entries, ARP and MAC-table
   entries, from which links and endpoints are derived.
+- :mod:`~network_discovery.model.firewall`: firewall zones, rule sets (with their bindings
+  and default action), rules (objects and groups resolved) and the objects themselves.
+- :mod:`~network_discovery.model.routing`: routes per device and VRF with their next hops.
 - :mod:`~network_discovery.model.snapshot`: :class:`Snapshot`, what a collection run
   publishes, with its scope; :mod:`~network_discovery.model.patch`: :class:`MetadataPatch`.
 - :mod:`~network_discovery.model.ids` and :mod:`~network_discovery.model.normalise`: ids from
@@ -31,13 +34,32 @@ from network_discovery.model.fields import (
     MacEntryType,
     NeighborProtocol,
 )
+from network_discovery.model.firewall import (
+    BindingDirection,
+    FirewallObject,
+    FirewallRule,
+    FirewallRuleset,
+    FirewallZone,
+    ObjectKind,
+    PortRange,
+    RuleAction,
+    RulesetBinding,
+    RulesetKind,
+    Service,
+    normalise_protocol,
+)
 from network_discovery.model.ids import (
     bgp_peer_id,
     device_id,
     endpoint_id,
+    firewall_object_id,
+    firewall_rule_id,
+    firewall_ruleset_id,
+    firewall_zone_id,
     interface_id,
     ip_id,
     link_id,
+    route_id,
     subnet_id,
     vlan_id,
 )
@@ -59,6 +81,7 @@ from network_discovery.model.patch import (
     PatchField,
     PatchSource,
 )
+from network_discovery.model.routing import NextHop, Route, RouteProtocol
 from network_discovery.model.snapshot import (
     SNAPSHOT_FORMAT_VERSION,
     SUPPORTED_FACT_KINDS,
@@ -76,10 +99,15 @@ __all__ = [
     "ArpEntry",
     "BGPPeer",
     "BGPState",
+    "BindingDirection",
     "Criticality",
     "Device",
     "Endpoint",
     "FactKind",
+    "FirewallObject",
+    "FirewallRule",
+    "FirewallRuleset",
+    "FirewallZone",
     "IPAddress",
     "Interface",
     "InterfaceMode",
@@ -92,15 +120,28 @@ __all__ = [
     "MetadataPatch",
     "NeighborObservation",
     "NeighborProtocol",
+    "NextHop",
+    "ObjectKind",
     "PatchField",
     "PatchSource",
+    "PortRange",
+    "Route",
+    "RouteProtocol",
+    "RuleAction",
+    "RulesetBinding",
+    "RulesetKind",
     "ScopeEntry",
+    "Service",
     "Snapshot",
     "Subnet",
     "bgp_peer_id",
     "canonical_interface_name",
     "device_id",
     "endpoint_id",
+    "firewall_object_id",
+    "firewall_rule_id",
+    "firewall_ruleset_id",
+    "firewall_zone_id",
     "interface_id",
     "ip_id",
     "link_id",
@@ -110,7 +151,9 @@ __all__ = [
     "normalise_interface_address",
     "normalise_mac",
     "normalise_network",
+    "normalise_protocol",
     "parse_vlan_ranges",
+    "route_id",
     "short_hostname",
     "subnet_id",
     "vlan_id",

@@ -4,9 +4,8 @@ Devices, their interfaces and the links between them; the addresses, subnets and
 configured on them; the endpoints seen behind access ports; BGP sessions. Every entity has an
 ``id`` property derived from its natural key (see :mod:`network_discovery.model.ids`); the id
 is not a field, so a model serialises and validates back to itself.
-
-Firewall rules and zones join the model in a later change: they will hang off a
-:class:`Device` (role ``firewall``) through its interfaces, keyed by device and rule name.
+Firewall policy is in :mod:`network_discovery.model.firewall`, routing tables in
+:mod:`network_discovery.model.routing`.
 """
 
 from __future__ import annotations

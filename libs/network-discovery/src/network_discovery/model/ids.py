@@ -13,6 +13,10 @@ parts (host names and interface names may not contain it).
 - vlan: ``<device>|vlan:<id>`` or ``site:<site>|vlan:<id>``
 - endpoint: the normalised MAC (``00:50:56:01:02:03``)
 - bgp peer: ``<device>|bgp|<vrf>|<remote address>``
+- firewall zone, rule set, object: ``<device>|zone|<name>``, ``<device>|ruleset|<name>``,
+  ``<device>|object|<address or service>|<name>``
+- firewall rule: ``<device>|rule|<rule set>|<position>``
+- route: ``<device>|route|<vrf>|<prefix>|<protocol>``
 """
 
 from __future__ import annotations
@@ -32,9 +36,14 @@ __all__ = [
     "bgp_peer_id",
     "device_id",
     "endpoint_id",
+    "firewall_object_id",
+    "firewall_rule_id",
+    "firewall_ruleset_id",
+    "firewall_zone_id",
     "interface_id",
     "ip_id",
     "link_id",
+    "route_id",
     "subnet_id",
     "vlan_id",
 ]
@@ -112,3 +121,32 @@ def bgp_peer_id(device: str, remote_address: str, vrf: str | None = None) -> str
     """``<device>|bgp|<vrf>|<remote address>``; the VRF defaults to ``default``."""
     vrf_name = (vrf or "").strip() or DEFAULT_VRF
     return f"{normalise_hostname(device)}|bgp|{vrf_name}|{normalise_address(remote_address)}"
+
+
+def _vrf(vrf: str | None) -> str:
+    return (vrf or "").strip() or DEFAULT_VRF
+
+
+def firewall_zone_id(device: str, name: str) -> str:
+    """``<device>|zone|<zone name>``."""
+    return f"{normalise_hostname(device)}|zone|{name.strip()}"
+
+
+def firewall_ruleset_id(device: str, name: str) -> str:
+    """``<device>|ruleset|<rule set name>``."""
+    return f"{normalise_hostname(device)}|ruleset|{name.strip()}"
+
+
+def firewall_rule_id(device: str, ruleset: str, position: int) -> str:
+    """``<device>|rule|<rule set name>|<position>``."""
+    return f"{normalise_hostname(device)}|rule|{ruleset.strip()}|{position}"
+
+
+def firewall_object_id(device: str, kind: str, name: str) -> str:
+    """``<device>|object|<kind>|<name>`` (kind: address or service)."""
+    return f"{normalise_hostname(device)}|object|{kind}|{name.strip()}"
+
+
+def route_id(device: str, prefix: str, protocol: str, vrf: str | None = None) -> str:
+    """``<device>|route|<vrf>|<prefix>|<protocol>``; the VRF defaults to ``default``."""
+    return f"{normalise_hostname(device)}|route|{_vrf(vrf)}|{normalise_network(prefix)}|{protocol}"

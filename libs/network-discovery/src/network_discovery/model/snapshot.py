@@ -27,7 +27,14 @@ from network_discovery.model.entities import (
     Link,
 )
 from network_discovery.model.fields import DeviceRef, ModelBase
+from network_discovery.model.firewall import (
+    FirewallObject,
+    FirewallRule,
+    FirewallRuleset,
+    FirewallZone,
+)
 from network_discovery.model.observations import ArpEntry, MacTableEntry, NeighborObservation
+from network_discovery.model.routing import Route
 
 __all__ = [
     "SNAPSHOT_FORMAT_VERSION",
@@ -63,12 +70,14 @@ class FactKind(StrEnum):
     BGP = "bgp"
     LINKS = "links"
     ENDPOINTS = "endpoints"
-    #: Reserved for firewall rules and zones (a later change); not accepted yet.
+    #: Firewall policy: zones, rule sets, rules, address and service objects.
     FIREWALL = "firewall"
+    #: Routing tables.
+    ROUTES = "routes"
 
 
-#: Kinds a snapshot may declare today.
-SUPPORTED_FACT_KINDS = frozenset(FactKind) - {FactKind.FIREWALL}
+#: Kinds a snapshot may declare.
+SUPPORTED_FACT_KINDS = frozenset(FactKind)
 
 
 class ScopeEntry(ModelBase):
@@ -79,10 +88,6 @@ class ScopeEntry(ModelBase):
 
     @model_validator(mode="after")
     def _check_facts(self) -> Self:
-        if FactKind.FIREWALL in self.facts:
-            raise ValueError(
-                f"scope of {self.device}: fact kind 'firewall' is reserved and not supported yet"
-            )
         if len(set(self.facts)) != len(self.facts):
             raise ValueError(f"scope of {self.device}: a fact kind is listed twice")
         return self
@@ -112,6 +117,17 @@ class Snapshot(ModelBase):
     bgp_peers: tuple[BGPPeer, ...] = ()
     links: tuple[Link, ...] = Field(default=(), description="Declared links (optional).")
     endpoints: tuple[Endpoint, ...] = Field(default=(), description="Known endpoints (optional).")
+    firewall_zones: tuple[FirewallZone, ...] = ()
+    firewall_rulesets: tuple[FirewallRuleset, ...] = Field(
+        default=(), description="Rule sets with their bindings and default actions."
+    )
+    firewall_rules: tuple[FirewallRule, ...] = Field(
+        default=(), description="Rules, objects and groups resolved; each names its rule set."
+    )
+    firewall_objects: tuple[FirewallObject, ...] = Field(
+        default=(), description="Address and service objects and groups (for reference)."
+    )
+    routes: tuple[Route, ...] = ()
 
     # --- validation -------------------------------------------------------------------
 
@@ -161,11 +177,24 @@ class Snapshot(ModelBase):
             ("bgp_peers", self.bgp_peers),
             ("links", self.links),
             ("endpoints", self.endpoints),
+            ("firewall_zones", self.firewall_zones),
+            ("firewall_rulesets", self.firewall_rulesets),
+            ("firewall_rules", self.firewall_rules),
+            ("firewall_objects", self.firewall_objects),
+            ("routes", self.routes),
         ):
             counts = Counter(e.id for e in entities)
             errors.extend(
                 f"{label}: {key!r} appears {n} times" for key, n in counts.items() if n > 1
             )
+
+        rulesets = {r.id for r in self.firewall_rulesets}
+        errors.extend(
+            f"firewall_rules[{i}] ({rule.id}): rule set {rule.ruleset!r} of {rule.device!r} is "
+            "not in 'firewall_rulesets'"
+            for i, rule in enumerate(self.firewall_rules)
+            if rule.ruleset_id not in rulesets
+        )
 
         if errors:
             more = len(errors) - _MAX_ERRORS
@@ -183,6 +212,11 @@ class Snapshot(ModelBase):
             ("mac_table", self.mac_table, FactKind.MAC_TABLE),
             ("bgp_peers", self.bgp_peers, FactKind.BGP),
             ("endpoints", self.endpoints, FactKind.ENDPOINTS),
+            ("firewall_zones", self.firewall_zones, FactKind.FIREWALL),
+            ("firewall_rulesets", self.firewall_rulesets, FactKind.FIREWALL),
+            ("firewall_rules", self.firewall_rules, FactKind.FIREWALL),
+            ("firewall_objects", self.firewall_objects, FactKind.FIREWALL),
+            ("routes", self.routes, FactKind.ROUTES),
         )
         for i, device in enumerate(self.devices):
             yield f"devices[{i}]", device.id, [device.id], FactKind.DEVICE
@@ -214,4 +248,9 @@ class Snapshot(ModelBase):
             "bgp_peers": len(self.bgp_peers),
             "links": len(self.links),
             "endpoints": len(self.endpoints),
+            "firewall_zones": len(self.firewall_zones),
+            "firewall_rulesets": len(self.firewall_rulesets),
+            "firewall_rules": len(self.firewall_rules),
+            "firewall_objects": len(self.firewall_objects),
+            "routes": len(self.routes),
         }

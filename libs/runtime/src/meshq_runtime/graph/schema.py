@@ -2,7 +2,10 @@
 
 Each node label maps to a model class; its properties come from the model's JSON Schema
 (string, integer, number, boolean and lists of those), plus a few derived properties that
-queries need (an address's bare IP, an interface's device). LadybugDB gets ``CREATE NODE/REL
+queries need (an address's bare IP, an interface's device). A field holding nested models
+(a rule's services, a route's next hops) is given an explicit flat type here, and the
+projection stores it in that form (services and bindings as their text, next hops as two
+aligned lists). LadybugDB gets ``CREATE NODE/REL
 TABLE`` statements from these specs; Memgraph gets indexes on ``id``.
 """
 
@@ -16,8 +19,13 @@ from network_discovery.model import (
     BGPPeer,
     Device,
     Endpoint,
+    FirewallObject,
+    FirewallRule,
+    FirewallRuleset,
+    FirewallZone,
     Interface,
     IPAddress,
+    Route,
     Subnet,
 )
 from pydantic import BaseModel
@@ -68,9 +76,14 @@ def _json_type(schema: dict[str, Any], defs: dict[str, Any]) -> str:
 
 
 def _props(model: type[BaseModel], **extra: str) -> dict[str, str]:
+    """The model's fields as graph properties; ``extra`` adds properties or gives the flat
+    type of a field the JSON Schema cannot map (nested models)."""
     schema = model.model_json_schema()
     defs = schema.get("$defs", {})
-    props = {name: _json_type(sub, defs) for name, sub in schema["properties"].items()}
+    props = {
+        name: extra[name] if name in extra else _json_type(sub, defs)
+        for name, sub in schema["properties"].items()
+    }
     props.update(extra)
     return props
 
@@ -91,6 +104,21 @@ NODES: dict[str, NodeSpec] = {
         NodeSpec("VLAN", _props(VLAN), VLAN),
         NodeSpec("Endpoint", _props(Endpoint), Endpoint),
         NodeSpec("BGPPeer", _props(BGPPeer, external="BOOLEAN"), BGPPeer),
+        NodeSpec("FirewallZone", _props(FirewallZone), FirewallZone),
+        NodeSpec("FirewallRuleset", _props(FirewallRuleset, bindings="STRING[]"), FirewallRuleset),
+        NodeSpec("FirewallRule", _props(FirewallRule, services="STRING[]"), FirewallRule),
+        NodeSpec("FirewallObject", _props(FirewallObject, services="STRING[]"), FirewallObject),
+        NodeSpec(
+            "Route",
+            _props(
+                Route,
+                next_hops="STRING[]",
+                interfaces="STRING[]",
+                prefix_length="INT64",
+                version="INT64",
+            ),
+            Route,
+        ),
         NodeSpec(
             "Snapshot",
             {
@@ -127,6 +155,14 @@ RELS: dict[str, RelSpec] = {
         RelSpec("HAS_VLAN", "Device", "VLAN"),
         RelSpec("LOCATED_AT", "Endpoint", "Interface"),
         RelSpec("HAS_BGP_PEER", "Device", "BGPPeer"),
+        RelSpec("HAS_ZONE", "Device", "FirewallZone"),
+        RelSpec("IN_ZONE", "Interface", "FirewallZone"),
+        RelSpec("HAS_RULESET", "Device", "FirewallRuleset"),
+        RelSpec("APPLIED_TO", "FirewallRuleset", "Interface", {"direction": "STRING"}),
+        RelSpec("HAS_RULE", "FirewallRuleset", "FirewallRule"),
+        RelSpec("HAS_FIREWALL_RULE", "Device", "FirewallRule"),
+        RelSpec("HAS_FIREWALL_OBJECT", "Device", "FirewallObject"),
+        RelSpec("HAS_ROUTE", "Device", "Route"),
     )
 }
 
@@ -157,4 +193,6 @@ def memgraph_ddl() -> list[str]:
         "CREATE INDEX ON :Device(hostname)",
         "CREATE INDEX ON :Endpoint(mac)",
         "CREATE INDEX ON :IPAddress(ip)",
+        "CREATE INDEX ON :FirewallRule(device)",
+        "CREATE INDEX ON :Route(device)",
     ]
