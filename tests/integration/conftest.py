@@ -58,3 +58,11 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., ServiceProc]]:
     yield start
     for proc in procs:
         proc.stop()
+
+
+@pytest.fixture
+def graph_engine(service_env: dict[str, str], spawn: Callable[..., ServiceProc]) -> ServiceProc:
+    """A graph-engine process on the test's topics, ready."""
+    proc = spawn("meshq_graph_engine", service_env)
+    proc.wait_healthy()
+    return proc

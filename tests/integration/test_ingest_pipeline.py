@@ -30,13 +30,6 @@ FIREWALL_SNAPSHOT = (
 )
 
 
-@pytest.fixture
-def graph_engine(service_env, spawn):
-    proc = spawn("meshq_graph_engine", service_env)
-    proc.wait_healthy()
-    return proc
-
-
 async def test_snapshot_applied_then_reingest_is_empty(service_env, graph_engine) -> None:
     kw = {
         "bootstrap": service_env["MESHQ_KAFKA_BOOTSTRAP"],

@@ -16,7 +16,7 @@ import httpx
 
 from network_discovery.cli.stack import StackNotFound, find_stack
 
-__all__ = ["ingest", "query", "snapshots"]
+__all__ = ["echo_outcome", "ingest", "query", "snapshots"]
 
 
 class CommandError(click.ClickException):
@@ -93,6 +93,11 @@ def ingest(path: Path, wait: bool, timeout: float) -> None:
     click.echo(
         f"published in {outcome.messages} message(s), correlation id {outcome.correlation_id}"
     )
+    echo_outcome(outcome)
+
+
+def echo_outcome(outcome: Any) -> None:
+    """What graph-engine answered on a published snapshot (when it was waited for)."""
     if outcome.result is None:
         return
     data = outcome.result.data

@@ -13,6 +13,7 @@ import click
 from network_discovery import __version__
 from network_discovery.cli.apikey import apikey
 from network_discovery.cli.audit import install as install_audit
+from network_discovery.cli.discover import discover
 from network_discovery.cli.graph import ingest, query, snapshots
 from network_discovery.cli.license import install as install_license
 
@@ -83,6 +84,7 @@ def contracts_export(directory: Path) -> None:
 
 cli.add_command(apikey)
 install_audit(cli)
+cli.add_command(discover)
 cli.add_command(ingest)
 cli.add_command(query)
 cli.add_command(snapshots)

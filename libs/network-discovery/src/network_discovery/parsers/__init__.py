@@ -7,12 +7,13 @@ output devices print, our own under ``parsers/templates`` where they do not. See
 """
 
 from network_discovery.parsers._commands import COMMANDS, PLATFORMS, CommandSpec, find_command
-from network_discovery.parsers._device import DeviceFacts, parse_device
+from network_discovery.parsers._device import CommandOutput, DeviceFacts, parse_device
 from network_discovery.parsers.directory import (
     META_FILE,
     META_KEYS,
     load_snapshot_file,
     parse_directory,
+    snapshot_from_facts,
 )
 from network_discovery.parsers.report import ParseIssue, ParseReport
 
@@ -21,6 +22,7 @@ __all__ = [
     "META_FILE",
     "META_KEYS",
     "PLATFORMS",
+    "CommandOutput",
     "CommandSpec",
     "DeviceFacts",
     "ParseIssue",
@@ -29,4 +31,5 @@ __all__ = [
     "load_snapshot_file",
     "parse_device",
     "parse_directory",
+    "snapshot_from_facts",
 ]

@@ -29,7 +29,7 @@ from network_discovery.parsers._textfsm import TemplateError, run_template
 from network_discovery.parsers._values import is_mac
 from network_discovery.parsers.report import ParseIssue, ParseReport
 
-__all__ = ["DeviceFacts", "parse_device"]
+__all__ = ["CommandOutput", "DeviceFacts", "parse_device"]
 
 log = structlog.get_logger(__name__)
 
@@ -61,15 +61,32 @@ class DeviceFacts:
         return ScopeEntry(device=self.device, facts=tuple(sorted(self.kinds)))
 
 
-def _read(source: str | Path) -> str:
+@dataclass(frozen=True)
+class CommandOutput:
+    """Output held in memory (collected live) rather than in a file; ``where`` names it in
+    reports, e.g. ``ssh://core1/show version``."""
+
+    where: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.where
+
+
+Source = str | Path | CommandOutput
+
+
+def _read(source: Source) -> str:
+    if isinstance(source, CommandOutput):
+        return source.text
     return Path(source).read_text(encoding="utf-8", errors="replace")
 
 
 def _select(
-    platform: str, files: Mapping[str, str | Path], report: ParseReport, device: str
-) -> list[tuple[CommandSpec, str, str | Path]]:
+    platform: str, files: Mapping[str, Source], report: ParseReport, device: str
+) -> list[tuple[CommandSpec, str, Source]]:
     """The understood files, a brief form dropped where its detailed form is present."""
-    chosen: list[tuple[CommandSpec, str, str | Path]] = []
+    chosen: list[tuple[CommandSpec, str, Source]] = []
     for name, source in sorted(files.items()):
         stem = Path(name).name.removesuffix(".txt")
         spec = find_command(platform, stem)
@@ -161,10 +178,11 @@ def _device_record(
 def parse_device(
     hostname: str,
     platform: str,
-    files: Mapping[str, str | Path],
+    files: Mapping[str, Source],
     meta: Mapping[str, Any] | None = None,
 ) -> tuple[DeviceFacts, ParseReport]:
-    """Parse one device's command files (``{file name: path}``) into its facts.
+    """Parse one device's command files (``{file name: path}``, or a
+    :class:`CommandOutput` held in memory) into its facts.
 
     A fact kind is claimed (put in the scope) only when every file that yields it parsed
     cleanly; a file that fails is reported and its kinds are left out, the rest goes on.

@@ -18,7 +18,13 @@ from network_discovery.parsers._commands import PLATFORMS
 from network_discovery.parsers._device import DeviceFacts, parse_device
 from network_discovery.parsers.report import ParseIssue, ParseReport
 
-__all__ = ["META_FILE", "META_KEYS", "load_snapshot_file", "parse_directory"]
+__all__ = [
+    "META_FILE",
+    "META_KEYS",
+    "load_snapshot_file",
+    "parse_directory",
+    "snapshot_from_facts",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -117,6 +123,25 @@ def _facts(dev: DeviceFacts) -> dict[str, list[Any]]:
     }
 
 
+def snapshot_from_facts(
+    parsed: list[DeviceFacts], *, snapshot_id: str, source: str, collected_at: datetime
+) -> Snapshot:
+    """One snapshot of every device's parsed facts; a device whose scope is empty is left out."""
+    kept = [dev for dev in parsed if dev.scope is not None]
+    lists: dict[str, list[Any]] = {k: [] for k in _facts(DeviceFacts(device="x"))}
+    for dev in kept:
+        for key, items in _facts(dev).items():
+            lists[key].extend(items)
+    return Snapshot(
+        snapshot_id=snapshot_id,
+        source=source,
+        collected_at=collected_at,
+        scope=tuple(dev.scope for dev in kept if dev.scope is not None),
+        devices=tuple(dev.record for dev in kept if dev.record is not None),
+        **{key: tuple(items) for key, items in lists.items()},  # type: ignore[arg-type]
+    )
+
+
 def parse_directory(
     path: str | Path,
     *,
@@ -152,17 +177,8 @@ def parse_directory(
             kinds=sorted(dev.kinds),
             issues=len(dev_report.issues),
         )
-    lists: dict[str, list[Any]] = {k: [] for k in _facts(DeviceFacts(device="x"))}
-    for dev in parsed:
-        for key, items in _facts(dev).items():
-            lists[key].extend(items)
-    snapshot = Snapshot(
-        snapshot_id=snapshot_id or _default_id(root, when),
-        source=source,
-        collected_at=when,
-        scope=tuple(dev.scope for dev in parsed if dev.scope is not None),
-        devices=tuple(dev.record for dev in parsed if dev.record is not None),
-        **{key: tuple(items) for key, items in lists.items()},  # type: ignore[arg-type]
+    snapshot = snapshot_from_facts(
+        parsed, snapshot_id=snapshot_id or _default_id(root, when), source=source, collected_at=when
     )
     return snapshot, report
 

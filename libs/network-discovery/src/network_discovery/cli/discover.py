@@ -1,0 +1,271 @@
+"""``meshq discover``: collect from devices, crawl to neighbours, publish one snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from network_discovery.cli.graph import echo_outcome
+from network_discovery.cli.stack import find_stack
+
+__all__ = ["discover"]
+
+
+class DiscoverError(click.ClickException):
+    def show(self, file=None) -> None:  # type: ignore[no-untyped-def,override]
+        click.echo(f"meshq: {self.format_message()}", err=True)
+
+
+def _quiet_libraries() -> None:
+    """paramiko and netmiko log tracebacks of failed sessions; the run summary says it all."""
+    for name in ("paramiko", "netmiko", "pysnmp"):
+        logging.getLogger(name).addHandler(logging.NullHandler())
+        logging.getLogger(name).propagate = False
+
+
+def plan_limit() -> tuple[str, int | None]:
+    """(plan, max_network_devices) of the license in force on this machine."""
+    from network_discovery.licensing import verifier
+
+    status = verifier.get_status()
+    limit = status.features.get("max_network_devices")
+    return status.plan, int(limit) if isinstance(limit, int) else None
+
+
+def _credentials(username: str | None, password_env: str | None, password_file: Path | None):
+    from network_discovery.discovery import Credentials, SecretRef
+
+    if password_env and password_file:
+        raise DiscoverError("give --password-env or --password-file, not both")
+    password = (
+        SecretRef(env=password_env)
+        if password_env
+        else SecretRef(file=password_file)
+        if password_file
+        else None
+    )
+    return Credentials(name="command line", username=username, password=password)
+
+
+def _targets(inventory: Path | None, seeds: tuple[str, ...], options: Any) -> list[Any]:
+    from network_discovery.discovery import InventoryError, Target, is_allowed, load_inventory
+
+    if bool(inventory) == bool(seeds):
+        raise DiscoverError("give --inventory FILE or one or more --seed HOST (not both)")
+    if inventory:
+        try:
+            loaded = load_inventory(inventory)
+        except InventoryError as exc:
+            raise DiscoverError(str(exc)) from exc
+        for note in loaded.skipped:
+            click.echo(f"skipped {note}", err=True)
+        return list(loaded.targets)
+    if not options.allow:
+        raise DiscoverError(
+            "--seed needs --allow CIDR: the networks the crawler may dial (e.g. 10.0.0.0/16)"
+        )
+    targets = []
+    for seed in seeds:
+        target = Target(
+            address=seed,
+            platform=options.platform,
+            port=options.port,
+            credentials=options.credentials,
+        )
+        if not is_allowed(seed, options.allow):
+            raise DiscoverError(f"seed {seed} is not an IP address inside --allow")
+        targets.append(target)
+    return targets
+
+
+@click.command()
+@click.option(
+    "--inventory",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML inventory, or an Ansible inventory (INI or YAML).",
+)
+@click.option(
+    "--seed",
+    "seeds",
+    multiple=True,
+    metavar="HOST",
+    help="Start from this device's address and crawl its neighbours (repeatable).",
+)
+@click.option(
+    "--max-hops",
+    type=click.IntRange(0, 32),
+    default=None,
+    help="Neighbour hops to crawl (default 2 with --seed, 0 with --inventory).",
+)
+@click.option(
+    "--allow",
+    multiple=True,
+    metavar="CIDR",
+    help="A network the crawler may dial (repeatable); nothing outside is dialled.",
+)
+@click.option(
+    "--platform",
+    type=click.Choice(["cisco_ios", "cisco_nxos", "arista_eos", "juniper_junos"]),
+    default=None,
+    help="Platform of seeds, and of crawled devices LLDP/CDP does not identify.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="SSH port of seeds and crawled devices (default 22).",
+)
+@click.option("--username", default=None, help="Username for seeds and crawled devices.")
+@click.option(
+    "--password-env",
+    default=None,
+    metavar="VAR",
+    help="Environment variable holding their password.",
+)
+@click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File holding their password.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 500),
+    default=10,
+    show_default=True,
+    help="Devices collected at once.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1, 600),
+    default=30.0,
+    show_default=True,
+    help="Seconds per connection step and per command.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 10),
+    default=1,
+    show_default=True,
+    help="Extra attempts for a device that timed out or was unreachable.",
+)
+@click.option(
+    "--save",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write the raw outputs as DIR/<host>/<command>.txt (ingest's layout).",
+)
+@click.option(
+    "--publish/--no-publish",
+    default=True,
+    help="Publish the snapshot (default) or only collect and report.",
+)
+@click.option("--wait/--no-wait", default=False, help="Return once graph-engine applied it.")
+@click.option(
+    "--wait-timeout", default=300.0, show_default=True, help="Seconds to wait with --wait."
+)
+def discover(**kw: Any) -> None:
+    """Collect from devices over SSH and publish ONE snapshot of what was found."""
+    from network_discovery.discovery import (
+        DeviceLimitError,
+        DiscoveryOptions,
+        build_snapshot,
+        collect_ssh,
+        parse_networks,
+        save_outputs,
+    )
+    from network_discovery.discovery import discover as run_discovery
+
+    _quiet_libraries()
+    try:
+        allow = parse_networks(kw["allow"])
+    except ValueError as exc:
+        raise DiscoverError(f"--allow: {exc}") from exc
+    plan, limit = plan_limit()
+    max_hops = kw["max_hops"] if kw["max_hops"] is not None else (2 if kw["seeds"] else 0)
+    options = DiscoveryOptions(
+        concurrency=kw["concurrency"],
+        timeout=kw["timeout"],
+        retries=kw["retries"],
+        max_hops=max_hops,
+        allow=allow,
+        port=kw["port"],
+        platform=kw["platform"],
+        credentials=_credentials(kw["username"], kw["password_env"], kw["password_file"]),
+        device_limit=limit,
+        plan=plan,
+    )
+    targets = _targets(kw["inventory"], kw["seeds"], options)
+    bootstrap = find_stack().need_kafka() if kw["publish"] else None
+    timeout = kw["timeout"]
+
+    with click.progressbar(length=len(targets), label="discovering", file=sys.stderr) as bar:
+
+        def progress(result: Any, done: int, total: int) -> None:
+            bar.length = max(total, done)
+            bar.update(1)
+
+        try:
+            summary = asyncio.run(
+                run_discovery(
+                    targets,
+                    options,
+                    lambda t: collect_ssh(t, timeout=timeout),
+                    progress=progress,
+                )
+            )
+        except DeviceLimitError as exc:
+            raise DiscoverError(str(exc)) from exc
+    for line in summary.lines():
+        click.echo(line)
+    counts = summary.counts()
+    click.echo(
+        f"{len(summary.results)} devices in {summary.elapsed_s:.1f}s: "
+        + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    )
+    if kw["save"]:
+        written = save_outputs(summary, kw["save"])
+        click.echo(f"saved the outputs of {written} devices under {kw['save']}")
+    snapshot = build_snapshot(summary)
+    if snapshot is None:
+        raise DiscoverError("no device could be collected; nothing to publish")
+    if not kw["publish"]:
+        click.echo(f"snapshot {snapshot.snapshot_id}: not published (--no-publish)")
+        return
+    _publish(snapshot, bootstrap, kw["wait"], kw["wait_timeout"])
+
+
+def _publish(snapshot: Any, bootstrap: str | None, wait: bool, wait_timeout: float) -> None:
+    from network_discovery.ingest import publish_snapshot
+
+    stack = find_stack()
+    counts = snapshot.counts()
+    click.echo(
+        f"snapshot {snapshot.snapshot_id}: {counts['scope']} devices in scope, "
+        + ", ".join(f"{v} {k}" for k, v in counts.items() if k != "scope" and v)
+    )
+    try:
+        outcome = asyncio.run(
+            publish_snapshot(
+                snapshot,
+                bootstrap=bootstrap or stack.need_kafka(),
+                topic_prefix=stack.topic_prefix,
+                source="meshq-discover",
+                wait=wait,
+                timeout=wait_timeout,
+                max_message_bytes=int(os.environ.get("MESHQ_INGEST_MAX_MESSAGE_BYTES", 900_000)),
+            )
+        )
+    except TimeoutError as exc:
+        raise DiscoverError(str(exc)) from exc
+    except Exception as exc:  # the broker is unreachable, mostly
+        raise DiscoverError(f"could not publish to Kafka at {bootstrap}: {exc}") from exc
+    click.echo(f"published, correlation id {outcome.correlation_id}")
+    echo_outcome(outcome)

@@ -1,0 +1,113 @@
+"""The discovery lab: three switches of one small topology, served over SSH on loopback.
+
+``core1`` (Arista EOS, 127.0.0.11) links to ``acc1`` and ``acc2`` (Cisco IOS, 127.0.0.12/13);
+``acc1`` also sees ``acc3`` (127.0.0.14), which refuses our password; ``core1`` sees
+``ext-rtr1`` at 10.99.0.1, outside every allowed network; 127.0.0.15 accepts TCP and never
+speaks SSH. Outputs come from ``tests/fixtures/discovery/lab/<host>/<command>.txt``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from meshq_runtime.embedded import free_port
+from network_discovery.discovery.plan import commands_for
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "discovery" / "lab"
+SERVER = Path(__file__).with_name("fakenos_lab.py")
+USERNAME = "netops"
+PASSWORD = "lab-pass-3141"
+PASSWORD_ENV = "MESHQ_TEST_LAB_PASSWORD"
+ADDRESSES = {"core1": "127.0.0.11", "acc1": "127.0.0.12", "acc2": "127.0.0.13"}
+WRONG_CREDS = ("acc3", "127.0.0.14")
+SILENT = "127.0.0.15"
+
+
+def outputs_of(folder: Path) -> tuple[str, dict[str, str]]:
+    """(platform, command -> text) of one fixture device folder."""
+    platform = yaml.safe_load((folder / "meta.yaml").read_text())["platform"]
+    outputs = {}
+    for command in commands_for(platform):
+        file = folder / f"{command.replace(' ', '_')}.txt"
+        if file.exists():
+            outputs[command] = file.read_text()
+    return platform, outputs
+
+
+@dataclass(frozen=True)
+class Lab:
+    port: int
+    proc: subprocess.Popen[str]
+
+
+def lab_spec(port: int) -> dict:
+    hosts = []
+    for name, address in ADDRESSES.items():
+        platform, outputs = outputs_of(FIXTURES / name)
+        hosts.append(
+            {
+                "name": name,
+                "address": address,
+                "port": port,
+                "platform": platform,
+                "username": USERNAME,
+                "password": PASSWORD,
+                "outputs": outputs,
+            }
+        )
+    _, acc1 = outputs_of(FIXTURES / "acc1")
+    hosts.append(
+        {
+            "name": WRONG_CREDS[0],
+            "address": WRONG_CREDS[1],
+            "port": port,
+            "platform": "cisco_ios",
+            "username": USERNAME,
+            "password": "a-different-password",
+            "outputs": {"show version": acc1["show version"].replace("acc1", "acc3")},
+        }
+    )
+    return {"hosts": hosts, "silent": [{"address": SILENT, "port": port}]}
+
+
+@contextmanager
+def serve(spec: dict, workdir: Path) -> Iterator[subprocess.Popen[str]]:
+    """Run ``fakenos_lab.py`` with ``spec`` until the block ends."""
+    spec_file = workdir / "fakenos-spec.json"
+    spec_file.write_text(json.dumps(spec))
+    log = (workdir / "fakenos.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, str(SERVER), str(spec_file)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if line.strip() != "ready":
+            tail = (workdir / "fakenos.log").read_text()[-2000:]
+            raise RuntimeError(f"the FakeNOS lab did not start: {tail}")
+        yield proc
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close() if proc.stdout else None
+        log.close()
+
+
+def lab_port() -> int:
+    return free_port()
