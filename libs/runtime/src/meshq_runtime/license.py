@@ -29,6 +29,8 @@ from network_discovery.licensing.gates import check_feature
 from network_discovery.licensing.plans import features_for
 from pydantic import ValidationError
 
+from meshq_runtime.kafka.security import client_options
+
 __all__ = ["LicenseFollower", "community_state"]
 
 log = structlog.get_logger(__name__)
@@ -91,6 +93,7 @@ class LicenseFollower:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             client_id="meshq-license-follower",
+            **client_options(self._settings),
         )
         await self._consumer.start()
         self._task = asyncio.create_task(self._consume(), name="license-follower")

@@ -9,9 +9,12 @@ import structlog
 
 from meshq_runtime.settings import PostgresSettings
 
-__all__ = ["apply_migrations", "create_pool"]
+__all__ = ["Schema", "apply_migrations", "apply_schema", "create_pool"]
 
 log = structlog.get_logger(__name__)
+
+#: What a service keeps in PostgreSQL: (component, its migration statements in order), ...
+Schema = Sequence[tuple[str, Sequence[str]]]
 
 
 async def create_pool(
@@ -58,3 +61,9 @@ async def apply_migrations(pool: asyncpg.Pool, component: str, statements: Seque
                 len(statements),
             )
         return len(statements)
+
+
+async def apply_schema(pool: asyncpg.Pool, schema: Schema) -> None:
+    """Bring every component of a service's schema up to date (see ``apply_migrations``)."""
+    for component, statements in schema:
+        await apply_migrations(pool, component, statements)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from meshq_runtime.http import Probe
 from meshq_runtime.kafka.broker import EventBus, create_broker
 from meshq_runtime.kafka.consumer import EventConsumer
+from meshq_runtime.kafka.security import client_options
 from meshq_runtime.logging import configure_logging
 from meshq_runtime.settings import ServiceSettings
 
@@ -45,9 +46,10 @@ class KafkaClients:
     bus: EventBus
     consumer: EventConsumer
     bootstrap: str
+    options: dict[str, Any] = field(default_factory=dict)
 
     async def start(self, *, deadline_s: float = 60.0) -> None:
-        await start_broker(self.broker, self.bootstrap, deadline_s=deadline_s)
+        await start_broker(self.broker, self.bootstrap, deadline_s=deadline_s, **self.options)
 
 
 def open_kafka(settings: Any, *, service: str) -> KafkaClients:
@@ -62,22 +64,31 @@ def open_kafka(settings: Any, *, service: str) -> KafkaClients:
         service_settings=settings if isinstance(settings, ServiceSettings) else None,
     )
     return KafkaClients(
-        broker=broker, bus=bus, consumer=consumer, bootstrap=settings.kafka_bootstrap
+        broker=broker,
+        bus=bus,
+        consumer=consumer,
+        bootstrap=settings.kafka_bootstrap,
+        options=client_options(settings),
     )
 
 
-async def start_broker(broker: KafkaBroker, bootstrap: str, *, deadline_s: float = 60.0) -> None:
-    """Start the broker once Kafka answers, waiting while it is not up yet (compose, restarts)."""
-    await wait_for_kafka(bootstrap, deadline_s=deadline_s)
+async def start_broker(
+    broker: KafkaBroker, bootstrap: str, *, deadline_s: float = 60.0, **options: Any
+) -> None:
+    """Start the broker once Kafka answers, waiting while it is not up yet (compose, restarts).
+
+    ``options`` are the connection's security settings (``kafka.security.client_options``).
+    """
+    await wait_for_kafka(bootstrap, deadline_s=deadline_s, **options)
     await broker.start()
 
 
-async def wait_for_kafka(bootstrap: Any, *, deadline_s: float = 60.0) -> None:
+async def wait_for_kafka(bootstrap: Any, *, deadline_s: float = 60.0, **options: Any) -> None:
     """Poll the cluster metadata until Kafka answers, or fail with what went wrong."""
     start = time.monotonic()
     delay = 0.25
     while True:
-        client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=5_000)
+        client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=5_000, **options)
         try:
             await client.bootstrap()
             return

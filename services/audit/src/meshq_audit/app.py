@@ -11,7 +11,7 @@ import httpx
 from litestar import Litestar
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.outbox import OutboxRelay
-from meshq_runtime.postgres import apply_migrations, create_pool
+from meshq_runtime.postgres import Schema, apply_schema, create_pool
 from meshq_runtime.service import kafka_probe, open_kafka, postgres_probe
 
 from meshq_audit import handlers
@@ -21,7 +21,10 @@ from meshq_audit.service import SERVICE, AuditService
 from meshq_audit.settings import Settings
 from meshq_audit.siem import SIEM_MIGRATIONS, HttpSink, SiemForwarder, Sink, SyslogSink
 
-__all__ = ["create_app"]
+__all__ = ["SCHEMA", "create_app"]
+
+#: The audit tables in PostgreSQL (also applied by deploy/migrate.py before an upgrade).
+SCHEMA: Schema = ((SERVICE, (*MIGRATIONS, *SIEM_MIGRATIONS)),)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -33,7 +36,7 @@ def create_app(settings: Settings) -> Litestar:
         async with AsyncExitStack() as stack:
             pool = await create_pool(settings)
             stack.push_async_callback(pool.close)
-            await apply_migrations(pool, SERVICE, [*MIGRATIONS, *SIEM_MIGRATIONS])
+            await apply_schema(pool, SCHEMA)
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
             relay = OutboxRelay(pool, kafka.bus, SERVICE)

@@ -14,7 +14,7 @@ from litestar import Litestar, get
 from litestar.datastructures import State
 from meshq_runtime.http import ProblemError, ServiceState, build_app
 from meshq_runtime.outbox import OUTBOX_MIGRATIONS, OutboxRelay
-from meshq_runtime.postgres import apply_migrations, create_pool
+from meshq_runtime.postgres import Schema, apply_schema, create_pool
 from meshq_runtime.service import kafka_probe, open_kafka, postgres_probe
 from network_discovery.licensing import protocol
 from network_discovery.licensing.fingerprint import host_facts
@@ -24,7 +24,13 @@ from meshq_licensing.agent.repository import MIGRATIONS, AgentRepository
 from meshq_licensing.agent.service import SERVICE, LicenseAgent
 from meshq_licensing.settings import Settings
 
-__all__ = ["SERVICE", "create_app"]
+__all__ = ["SCHEMA", "SERVICE", "create_app"]
+
+#: The agent's tables in PostgreSQL (also applied by deploy/migrate.py before an upgrade).
+SCHEMA: Schema = (
+    (f"{SERVICE}-outbox", OUTBOX_MIGRATIONS),
+    (f"{SERVICE}-agent", MIGRATIONS),
+)
 
 log = structlog.get_logger(__name__)
 
@@ -58,8 +64,7 @@ def create_app(settings: Settings) -> Litestar:
         async with AsyncExitStack() as stack:
             pool = await create_pool(settings)
             stack.push_async_callback(pool.close)
-            await apply_migrations(pool, f"{SERVICE}-outbox", OUTBOX_MIGRATIONS)
-            await apply_migrations(pool, f"{SERVICE}-agent", MIGRATIONS)
+            await apply_schema(pool, SCHEMA)
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
             await kafka.start()

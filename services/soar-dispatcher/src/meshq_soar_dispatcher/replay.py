@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from litestar import post
 from litestar.datastructures import State
 from meshq_runtime.http import ProblemError
+from meshq_runtime.kafka.security import client_options
 from network_discovery.contracts import topics
 from network_discovery.contracts.events import SoarDeadLettered, adapter_for
 from pydantic import ValidationError
@@ -35,6 +36,7 @@ async def replay_dead_letters(dispatcher: Dispatcher, settings: Any) -> dict[str
         group_id=settings.group(f"{SERVICE}-replay"),
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        **client_options(settings),
     )
     await consumer.start()
     counts = {"replayed": 0, "delivered": 0, "dead_lettered": 0, "skipped": 0}

@@ -7,6 +7,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from network_discovery.contracts.topics import ALL_TOPICS, Topic
 
+from meshq_runtime.kafka.security import client_options
 from meshq_runtime.settings import KafkaSettings
 
 __all__ = ["ensure_topics"]
@@ -19,7 +20,9 @@ async def ensure_topics(
 ) -> list[str]:
     """Create the missing topics; return the names created. Safe to run again."""
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15_000
+        bootstrap_servers=settings.kafka_bootstrap,
+        request_timeout_ms=15_000,
+        **client_options(settings),
     )
     await admin.start()
     try:

@@ -8,6 +8,7 @@ import structlog
 from faststream.kafka import KafkaBroker
 from network_discovery.contracts.envelope import EventBase
 
+from meshq_runtime.kafka.security import broker_security
 from meshq_runtime.settings import KafkaSettings
 
 __all__ = ["EventBus", "create_broker"]
@@ -31,6 +32,7 @@ def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
         allow_auto_create_topics=True,
         graceful_timeout=10.0,
         logger=None,
+        security=broker_security(settings),
     )
 
 

@@ -1,0 +1,193 @@
+{{/* The settings of each service, as its settings class reads them (env_names()). */}}
+
+{{- define "meshoptixiq.env.licensing" -}}
+{{ include "meshoptixiq.env.kafka" . }}
+{{ include "meshoptixiq.env.postgres" . }}
+{{- with .Values.license.existingSecret }}
+{{ include "meshoptixiq.secretEnv" (dict "env" "MESHOPTIXIQ_LICENSE_KEY" "secret" . "key" $.Values.license.key) }}
+{{- end }}
+{{- with .Values.license.serverUrl }}
+- name: MESHOPTIXIQ_LICENSE_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{- define "meshoptixiq.env.graph-engine" -}}
+{{ include "meshoptixiq.env.kafka" . }}
+{{ include "meshoptixiq.env.licensingUrl" . }}
+- name: MEMGRAPH_URI
+  value: {{ required "memgraph.uri is required" .Values.memgraph.uri | quote }}
+{{- with .Values.memgraph.existingSecret }}
+{{ include "meshoptixiq.secretEnv" (dict "env" "MEMGRAPH_USER" "secret" . "key" $.Values.memgraph.usernameKey) }}
+{{ include "meshoptixiq.secretEnv" (dict "env" "MEMGRAPH_PASSWORD" "secret" . "key" $.Values.memgraph.passwordKey) }}
+{{- end }}
+{{- end -}}
+
+{{- define "meshoptixiq.env.query-gateway" -}}
+{{- $g := .Values.gateway -}}
+{{ include "meshoptixiq.env.kafka" . }}
+{{ include "meshoptixiq.env.licensingUrl" . }}
+{{ include "meshoptixiq.secretEnv" (dict "env" "MESHQ_REDIS_URL" "secret" .Values.redis.existingSecret "key" .Values.redis.urlKey) }}
+{{ include "meshoptixiq.secretEnv" (dict "env" "API_KEY" "secret" $g.apiKeySecret.name "key" $g.apiKeySecret.key) }}
+- name: MESHQ_GRAPH_ENGINE_URL
+  value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "graph-engine") | quote }}
+- name: AUTH_MODE
+  value: {{ $g.authMode | quote }}
+{{- with $g.entra.tenantId }}
+- name: ENTRA_TENANT_ID
+  value: {{ . | quote }}
+{{- end }}
+{{- with $g.entra.clientId }}
+- name: ENTRA_CLIENT_ID
+  value: {{ . | quote }}
+{{- end }}
+{{- with $g.oidc.issuer }}
+- name: OIDC_ISSUER
+  value: {{ . | quote }}
+{{- end }}
+{{- with $g.oidc.audience }}
+- name: OIDC_AUDIENCE
+  value: {{ . | quote }}
+{{- end }}
+{{- with $g.oidc.jwksUrl }}
+- name: OIDC_JWKS_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- if $g.rbac.enabled }}
+- name: RBAC_POLICY_FILE
+  value: /etc/meshoptixiq/rbac/rbac.yaml
+- name: RBAC_RELOAD_INTERVAL
+  value: {{ $g.rbac.reloadInterval | toString | quote }}
+{{- end }}
+{{- with $g.rateLimits }}
+- name: MESHQ_RATE_LIMITS
+  value: {{ toJson . | quote }}
+{{- end }}
+- name: MESHQ_AUDIT_BUFFER
+  value: {{ $g.auditBuffer | toString | quote }}
+{{- if $g.apiKeysSecret.name }}
+- name: MESHQ_API_KEYS_FILE
+  value: /etc/meshoptixiq/api-keys/{{ $g.apiKeysSecret.key }}
+{{- end }}
+{{- end -}}
+
+{{- define "meshoptixiq.env.audit" -}}
+{{- $s := .Values.audit.siem -}}
+{{ include "meshoptixiq.env.kafka" . }}
+{{ include "meshoptixiq.env.postgres" . }}
+{{ include "meshoptixiq.secretEnv" (dict "env" "MESHQ_AUDIT_HMAC_KEY" "secret" (required "audit.hmacKeySecret.name is required: every audit pod signs with the same key" .Values.audit.hmacKeySecret.name) "key" .Values.audit.hmacKeySecret.key) }}
+{{- with $s.syslog }}
+- name: MESHQ_AUDIT_SIEM_SYSLOG
+  value: {{ . | quote }}
+- name: MESHQ_AUDIT_SIEM_SYSLOG_TLS
+  value: {{ $s.syslogTls | toString | quote }}
+{{- end }}
+{{- with $s.httpUrl }}
+- name: MESHQ_AUDIT_SIEM_HTTP_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with $s.httpTokenSecret.name }}
+{{ include "meshoptixiq.secretEnv" (dict "env" "MESHQ_AUDIT_SIEM_HTTP_TOKEN" "secret" . "key" $s.httpTokenSecret.key) }}
+{{- end }}
+{{- end -}}
+
+{{- define "meshoptixiq.env.soar-dispatcher" -}}
+{{- $s := .Values.soar -}}
+{{ include "meshoptixiq.env.kafka" . }}
+{{ include "meshoptixiq.env.licensingUrl" . }}
+{{- with $s.webhookUrl }}
+- name: SOAR_WEBHOOK_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with $s.tokenSecret.name }}
+{{ include "meshoptixiq.secretEnv" (dict "env" "SOAR_WEBHOOK_TOKEN" "secret" . "key" $s.tokenSecret.key) }}
+{{- end }}
+{{- with $s.signingKeySecret.name }}
+{{ include "meshoptixiq.secretEnv" (dict "env" "SOAR_WEBHOOK_SIGNING_KEY" "secret" . "key" $s.signingKeySecret.key) }}
+{{- end }}
+- name: SOAR_RULES_FILE
+  value: /etc/meshoptixiq/soar/rules.json
+- name: SOAR_MAX_ATTEMPTS
+  value: {{ $s.maxAttempts | toString | quote }}
+{{- end -}}
+
+{{- define "meshoptixiq.env.netbox-sync" -}}
+{{- $n := .Values.netbox -}}
+{{ include "meshoptixiq.env.kafka" . }}
+{{- with $n.url }}
+- name: NETBOX_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with $n.tokenSecret.name }}
+{{ include "meshoptixiq.secretEnv" (dict "env" "NETBOX_TOKEN" "secret" . "key" $n.tokenSecret.key) }}
+{{- end }}
+- name: NETBOX_SYNC_DIRECTION
+  value: {{ $n.direction | quote }}
+{{- end -}}
+
+{{- define "meshoptixiq.env.mcp-bridge" -}}
+- name: MESHOPTIXIQ_API_URL
+  value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "query-gateway") | quote }}
+{{- $secret := default .Values.gateway.apiKeySecret.name .Values.mcp.apiKeySecret.name }}
+{{- $key := ternary .Values.mcp.apiKeySecret.key .Values.gateway.apiKeySecret.key (ne .Values.mcp.apiKeySecret.name "") }}
+{{ include "meshoptixiq.secretEnv" (dict "env" "MESHOPTIXIQ_API_KEY" "secret" $secret "key" $key) }}
+{{- end -}}
+
+{{/* Extra volumes and mounts of a service. */}}
+{{- define "meshoptixiq.volumes" -}}
+{{- $ctx := .ctx -}}
+{{- if eq .component "query-gateway" }}
+{{- if $ctx.Values.gateway.rbac.enabled }}
+- name: rbac
+  configMap:
+    name: {{ default (printf "%s-rbac" (include "meshoptixiq.fullname" $ctx)) $ctx.Values.gateway.rbac.existingConfigMap | quote }}
+{{- end }}
+{{- if $ctx.Values.gateway.apiKeysSecret.name }}
+- name: api-keys
+  secret:
+    secretName: {{ $ctx.Values.gateway.apiKeysSecret.name | quote }}
+{{- end }}
+{{- end }}
+{{- if eq .component "soar-dispatcher" }}
+- name: soar-rules
+  configMap:
+    name: {{ printf "%s-soar-rules" (include "meshoptixiq.fullname" $ctx) | quote }}
+{{- end }}
+{{- if eq .component "graph-engine" }}
+- name: data
+  {{- if (index $ctx.Values.services "graph-engine").persistence.enabled }}
+  persistentVolumeClaim:
+    claimName: {{ printf "%s-graph-engine" (include "meshoptixiq.fullname" $ctx) | quote }}
+  {{- else }}
+  emptyDir: {}
+  {{- end }}
+{{- else }}
+- name: data
+  emptyDir:
+    sizeLimit: 1Gi
+{{- end }}
+{{- end -}}
+
+{{- define "meshoptixiq.mounts" -}}
+{{- $ctx := .ctx -}}
+- name: data
+  mountPath: /var/lib/meshq
+{{- if eq .component "query-gateway" }}
+{{- if $ctx.Values.gateway.rbac.enabled }}
+# The whole ConfigMap as a directory (no subPath), so an edit reaches the pod.
+- name: rbac
+  mountPath: /etc/meshoptixiq/rbac
+  readOnly: true
+{{- end }}
+{{- if $ctx.Values.gateway.apiKeysSecret.name }}
+- name: api-keys
+  mountPath: /etc/meshoptixiq/api-keys
+  readOnly: true
+{{- end }}
+{{- end }}
+{{- if eq .component "soar-dispatcher" }}
+- name: soar-rules
+  mountPath: /etc/meshoptixiq/soar
+  readOnly: true
+{{- end }}
+{{- end -}}

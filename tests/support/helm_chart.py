@@ -1,0 +1,87 @@
+"""Render helm/meshoptixiq offline (helm-python-sdk, Helm's own library) and read the result."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import yaml
+
+__all__ = [
+    "CHART",
+    "COMPONENTS",
+    "PRODUCTION",
+    "ROOT",
+    "container",
+    "load_values",
+    "objects",
+    "render",
+    "workloads",
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "helm" / "meshoptixiq"
+PRODUCTION = CHART / "examples" / "production.yaml"
+RELEASE = "mq"
+NAMESPACE = "netops"
+
+#: Chart component -> service directory under services/ (the same names).
+COMPONENTS = (
+    "licensing",
+    "graph-engine",
+    "query-gateway",
+    "audit",
+    "soar-dispatcher",
+    "netbox-sync",
+    "mcp-bridge",
+)
+
+
+def load_values(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as f:
+        values = yaml.safe_load(f)
+    assert isinstance(values, dict)
+    return values
+
+
+@functools.lru_cache(maxsize=16)
+def _render_cached(values_yaml: str) -> tuple[tuple[str, str], ...]:
+    values = yaml.safe_load(values_yaml) or {}
+    with helm.Chart.load(CHART) as chart:
+        out = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    return tuple(sorted(out.items()))
+
+
+def render(values: dict[str, Any] | None = None) -> dict[str, str]:
+    """Template path -> rendered text, as `helm template` would print it."""
+    return dict(_render_cached(yaml.safe_dump(values or {}, sort_keys=True)))
+
+
+def objects(values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every Kubernetes object the chart renders (NOTES.txt left out)."""
+    docs: list[dict[str, Any]] = []
+    for path, text in render(values).items():
+        if path.endswith("NOTES.txt"):
+            continue
+        for doc in yaml.safe_load_all(text):
+            if doc:
+                assert isinstance(doc, dict), f"{path}: not a mapping"
+                docs.append(doc)
+    return docs
+
+
+def workloads(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Deployment component -> Deployment."""
+    return {
+        d["metadata"]["labels"]["app.kubernetes.io/component"]: d
+        for d in docs
+        if d["kind"] == "Deployment"
+    }
+
+
+def container(deployment: dict[str, Any]) -> dict[str, Any]:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    return containers[0]

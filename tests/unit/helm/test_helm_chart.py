@@ -1,0 +1,359 @@
+"""helm/meshoptixiq rendered and linted offline (helm-python-sdk), every object validated
+against the Kubernetes schemas (kubernetes-validate, strict) of 1.30 and the newest bundled
+release, and the properties a production cluster relies on checked on the rendered objects:
+security contexts, probes, secrets only through secretKeyRef, scaling objects, the RBAC
+policy mounted as a directory, and the hook Job that runs before the services.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import re
+from typing import Any
+
+import helm_python as helm
+import kubernetes_validate
+import pytest
+from meshq_query_gateway.rbac import parse_policy
+from pydantic import SecretStr
+from support.helm_chart import (
+    CHART,
+    COMPONENTS,
+    PRODUCTION,
+    container,
+    load_values,
+    objects,
+    render,
+    workloads,
+)
+
+KUBE_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
+SCALED = ("query-gateway", "soar-dispatcher", "mcp-bridge")
+VALUE_SETS = {"default": None, "production": PRODUCTION}
+
+
+def values_for(name: str) -> dict[str, Any]:
+    path = VALUE_SETS[name]
+    return load_values(path) if path else {}
+
+
+@pytest.fixture(scope="module", params=sorted(VALUE_SETS))
+def rendered(request: pytest.FixtureRequest) -> tuple[str, list[dict[str, Any]]]:
+    return request.param, objects(values_for(request.param))
+
+
+def settings_class(component: str) -> type:
+    module = "meshq_" + component.replace("-", "_")
+    return importlib.import_module(f"{module}.settings").Settings
+
+
+def secret_envs(component: str) -> set[str]:
+    """Variables whose settings field is a SecretStr: they may only come from a Secret."""
+    cls = settings_class(component)
+    names = set()
+    for field in cls.model_fields.values():
+        ann = field.annotation
+        if ann is SecretStr or SecretStr in getattr(ann, "__args__", ()):
+            names.add(field.alias)
+    return names
+
+
+# --- lint and schema validation --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_SETS))
+def test_chart_lints_clean(name) -> None:
+    report = helm.lint(CHART, values_for(name), strict=True, kube_version="v1.30.0")
+    problems = [m for m in report["messages"] if m["severity"] >= 2]
+    assert report["errors"] == [] and problems == [], report
+
+
+@pytest.mark.parametrize("version", KUBE_VERSIONS)
+def test_every_object_validates_strictly(rendered, version) -> None:
+    name, docs = rendered
+    kinds = {d["kind"] for d in docs}
+    assert {"Deployment", "Service", "NetworkPolicy", "Job", "ConfigMap"} <= kinds
+    for doc in docs:
+        try:
+            kubernetes_validate.validate(doc, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{name}: {doc['kind']}/{doc['metadata']['name']} on {version}: {exc}")
+
+
+def test_strict_validation_catches_a_misspelt_field() -> None:
+    doc = copy.deepcopy(workloads(objects())["audit"])
+    doc["spec"]["template"]["spec"]["containers"][0]["livenessprobe"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(doc, KUBE_VERSIONS[0], strict=True)
+
+
+# --- workloads -------------------------------------------------------------------------------
+
+
+def test_one_deployment_per_workspace_service(rendered) -> None:
+    _, docs = rendered
+    assert sorted(workloads(docs)) == sorted(COMPONENTS)
+    for component, dep in workloads(docs).items():
+        c = container(dep)
+        assert c["command"] == ["python", "-m", "meshq_" + component.replace("-", "_")]
+        importlib.import_module(c["command"][2])  # the module the image runs exists
+        assert c["image"].endswith(f"/{component}:0.1.0")
+
+
+def test_security_context_everywhere(rendered) -> None:
+    _, docs = rendered
+    pods = [d["spec"]["template"]["spec"] for d in docs if d["kind"] in ("Deployment", "Job")]
+    assert len(pods) == len(COMPONENTS) + 1
+    for pod in pods:
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["runAsUser"] != 0
+        assert pod["automountServiceAccountToken"] is False
+        for c in pod["containers"] + pod.get("initContainers", []):
+            sc = c["securityContext"]
+            assert sc["allowPrivilegeEscalation"] is False, c["name"]
+            assert sc["readOnlyRootFilesystem"] is True, c["name"]
+            assert sc["capabilities"]["drop"] == ["ALL"], c["name"]
+            assert "add" not in sc["capabilities"]
+            mounts = {m["mountPath"] for m in c["volumeMounts"]}
+            assert "/tmp" in mounts, c["name"]  # a writable scratch space on a read-only root
+            assert c["resources"]["requests"] and c["resources"]["limits"], c["name"]
+
+
+def test_probes_use_health_and_ready_on_the_service_port(rendered) -> None:
+    name, docs = rendered
+    values = values_for(name) or load_values(CHART / "values.yaml")
+    for component, dep in workloads(docs).items():
+        c = container(dep)
+        port = values["services"][component]["port"]
+        assert c["ports"] == [{"name": "http", "containerPort": port, "protocol": "TCP"}]
+        assert c["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+        assert c["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
+        port_env = {e["name"]: e.get("value") for e in c["env"]}
+        cls = settings_class(component)
+        assert port_env[cls.model_fields["port"].alias] == str(port)
+
+
+def test_license_agent_and_graph_engine_run_one_replica(rendered) -> None:
+    _, docs = rendered
+    deps = workloads(docs)
+    for component in ("licensing", "graph-engine"):
+        assert deps[component]["spec"]["replicas"] == 1
+        assert deps[component]["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_scaled_services_have_an_autoscaler_and_a_disruption_budget(rendered) -> None:
+    _, docs = rendered
+    hpas = {
+        d["spec"]["scaleTargetRef"]["name"]: d
+        for d in docs
+        if d["kind"] == "HorizontalPodAutoscaler"
+    }
+    pdbs = {d["metadata"]["name"]: d for d in docs if d["kind"] == "PodDisruptionBudget"}
+    deps = workloads(docs)
+    assert len(hpas) == len(pdbs) == len(SCALED)
+    for component in SCALED:
+        name = deps[component]["metadata"]["name"]
+        assert hpas[name]["spec"]["minReplicas"] >= 2
+        assert "replicas" not in deps[component]["spec"]  # the autoscaler owns the count
+        selector = pdbs[name]["spec"]["selector"]["matchLabels"]
+        assert selector == deps[component]["spec"]["selector"]["matchLabels"]
+
+
+def test_services_for_the_http_apis_others_call(rendered) -> None:
+    _, docs = rendered
+    services = {
+        d["metadata"]["labels"]["app.kubernetes.io/component"]
+        for d in docs
+        if d["kind"] == "Service"
+    }
+    assert services == {"licensing", "graph-engine", "query-gateway", "audit", "mcp-bridge"}
+
+
+def test_only_the_graph_engine_keeps_data_on_a_volume_claim(rendered) -> None:
+    _, docs = rendered
+    claims = [d for d in docs if d["kind"] == "PersistentVolumeClaim"]
+    assert [c["metadata"]["name"] for c in claims] == ["mq-meshoptixiq-graph-engine"]
+    for component, dep in workloads(docs).items():
+        for vol in dep["spec"]["template"]["spec"]["volumes"]:
+            if "persistentVolumeClaim" in vol:
+                assert component == "graph-engine"
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+def test_secret_settings_come_only_from_secret_references(rendered) -> None:
+    name, docs = rendered
+    assert not [d for d in docs if d["kind"] == "Secret"], "the chart must not create Secrets"
+    for component, dep in workloads(docs).items():
+        envs = {e["name"]: e for e in container(dep)["env"]}
+        for var in secret_envs(component) & set(envs):
+            assert "value" not in envs[var], f"{name}: {component} {var} is a literal"
+            assert "secretKeyRef" in envs[var]["valueFrom"], f"{component} {var}"
+
+
+def test_no_credential_in_a_configmap_or_an_env_literal(rendered) -> None:
+    _, docs = rendered
+    userinfo = re.compile(r"[a-z+]+://[^/\s@]*:[^/\s@]+@")
+    literals: list[str] = []
+    for d in docs:
+        if d["kind"] == "ConfigMap":
+            literals += [str(v) for v in d["data"].values()]
+        if d["kind"] in ("Deployment", "Job"):
+            pod = d["spec"]["template"]["spec"]
+            for c in pod["containers"] + pod.get("initContainers", []):
+                literals += [str(e["value"]) for e in c["env"] if "value" in e]
+    assert literals
+    for text in literals:
+        assert not userinfo.search(text), text
+
+
+def test_values_cannot_carry_a_literal_credential() -> None:
+    with helm.Chart.load(CHART) as chart:
+        for bad in (
+            {"postgres": {"url": "postgresql://meshq:hunter2@db/meshq"}},
+            {"redis": {"password": "hunter2"}},
+            {"memgraph": {"uri": "bolt://neo4j:hunter2@memgraph:7687"}},
+        ):
+            with pytest.raises(helm.HelmValuesError):
+                chart.validate_schema(bad)
+
+
+def test_rbac_policy_is_a_configmap_mounted_as_a_directory(rendered) -> None:
+    _, docs = rendered
+    gw = workloads(docs)["query-gateway"]
+    c = container(gw)
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    mount = next(m for m in c["volumeMounts"] if m["name"] == "rbac")
+    assert "subPath" not in mount  # a subPath mount never sees ConfigMap updates
+    assert env["RBAC_POLICY_FILE"] == mount["mountPath"] + "/rbac.yaml"
+    volume = next(v for v in gw["spec"]["template"]["spec"]["volumes"] if v["name"] == "rbac")
+    cm = next(
+        d
+        for d in docs
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"] == volume["configMap"]["name"]
+    )
+    # The policy the chart writes is one the gateway accepts.
+    policy = parse_policy(cm["data"]["rbac.yaml"])
+    assert policy.roles
+    # No checksum annotation: an edit must reach the pods without a restart.
+    assert not any(
+        "rbac" in k for k in (gw["spec"]["template"]["metadata"].get("annotations") or {})
+    )
+
+
+def test_production_values_reach_the_services() -> None:
+    docs = objects(values_for("production"))
+    deps = workloads(docs)
+    env = {c: {e["name"]: e for e in container(d)["env"]} for c, d in deps.items()}
+    kafka = env["audit"]
+    assert kafka["MESHQ_KAFKA_SECURITY_PROTOCOL"]["value"] == "SASL_SSL"
+    assert kafka["MESHQ_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "meshq-kafka-user",
+        "key": "password",
+    }
+    assert kafka["MESHQ_KAFKA_SSL_CAFILE"]["value"] == "/etc/meshoptixiq/kafka-ca/ca.crt"
+    gw = env["query-gateway"]
+    assert gw["AUTH_MODE"]["value"] == "both"
+    assert gw["ENTRA_TENANT_ID"]["value"].startswith("0b5e7a4c")
+    assert gw["MESHQ_GRAPH_ENGINE_URL"]["value"] == "http://mq-meshoptixiq-graph-engine:8001"
+    assert (
+        env["mcp-bridge"]["MESHOPTIXIQ_API_URL"]["value"]
+        == "http://mq-meshoptixiq-query-gateway:8000"
+    )
+    assert (
+        env["licensing"]["MESHOPTIXIQ_LICENSE_KEY"]["valueFrom"]["secretKeyRef"]["name"]
+        == "meshoptixiq-license"
+    )
+    assert (
+        env["graph-engine"]["MEMGRAPH_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"]
+        == "meshq-memgraph"
+    )
+    assert (
+        env["netbox-sync"]["NETBOX_TOKEN"]["valueFrom"]["secretKeyRef"]["name"]
+        == "meshoptixiq-netbox"
+    )
+    ingresses = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Ingress"}
+    gw_ing = ingresses["mq-meshoptixiq-query-gateway"]
+    assert gw_ing["spec"]["tls"] == [
+        {"hosts": ["meshoptixiq.corp.example.com"], "secretName": "meshoptixiq-tls"}
+    ]
+
+
+def test_environment_values_load_through_each_settings_class(rendered, monkeypatch) -> None:
+    """Literal values as rendered, secret ones as a plausible Secret would hold them."""
+    _, docs = rendered
+    for component, dep in workloads(docs).items():
+        cls = settings_class(component)
+        for e in container(dep)["env"]:
+            if "value" in e:
+                monkeypatch.setenv(e["name"], e["value"])
+            else:
+                fake = "redis://r:6379/0" if "REDIS" in e["name"] else "x" * 32
+                monkeypatch.setenv(
+                    e["name"], "postgresql://p/db" if "POSTGRES" in e["name"] else fake
+                )
+        cls()  # raises on any value the service would refuse at start
+        for e in container(dep)["env"]:
+            monkeypatch.delenv(e["name"])
+
+
+# --- the hook Job ----------------------------------------------------------------------------
+
+
+def test_hook_job_creates_topics_then_migrates_before_install_and_upgrade(rendered) -> None:
+    _, docs = rendered
+    job = next(d for d in docs if d["kind"] == "Job")
+    ann = job["metadata"]["annotations"]
+    assert ann["helm.sh/hook"] == "pre-install,pre-upgrade"
+    hooked = {d["kind"] for d in docs if "helm.sh/hook" in d["metadata"].get("annotations", {})}
+    assert hooked == {"Job", "ServiceAccount", "NetworkPolicy"}
+    sa = next(
+        d
+        for d in docs
+        if d["kind"] == "ServiceAccount" and "helm.sh/hook" in d["metadata"].get("annotations", {})
+    )
+    assert int(sa["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(
+        ann["helm.sh/hook-weight"]
+    )
+    pod = job["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == sa["metadata"]["name"]
+    steps = [c["command"] for c in pod["initContainers"] + pod["containers"]]
+    assert steps == [
+        ["python", "/app/deploy/kafka_topics.py"],
+        ["python", "/app/deploy/migrate.py", "licensing"],
+        ["python", "/app/deploy/migrate.py", "audit"],
+    ]
+    images = [
+        c["image"].rsplit("/", 1)[1].split(":")[0]
+        for c in pod["initContainers"] + pod["containers"]
+    ]
+    assert images == ["licensing", "licensing", "audit"]
+
+
+def test_a_wrong_value_fails_with_the_path_at_fault() -> None:
+    with pytest.raises(
+        helm.HelmValuesError, match="/services/query-gateway/autoscaling/minReplicas"
+    ):
+        render({"services": {"query-gateway": {"autoscaling": {"minReplicas": 0}}}})
+    with pytest.raises(helm.HelmValuesError, match="/kafka/securityProtocol"):
+        render({"kafka": {"securityProtocol": "TLS"}})
+    with pytest.raises(helm.HelmValuesError, match="/gateway/rateLimits"):
+        render({"gateway": {"rateLimits": {"POST /graph/whatif": "5 per minute"}}})
+    with pytest.raises(helm.HelmValuesError, match="additional properties 'replicaCount'"):
+        render({"replicaCount": 3})
+
+
+def test_sasl_without_a_secret_fails_with_a_message() -> None:
+    with pytest.raises(helm.HelmError, match=r"kafka\.sasl\.existingSecret is required"):
+        render({"kafka": {"securityProtocol": "SASL_SSL"}})
+
+
+def test_notes_tell_how_to_reach_the_api_and_the_mcp_bridge() -> None:
+    notes = render()["meshoptixiq/templates/NOTES.txt"]
+    assert "port-forward svc/mq-meshoptixiq-query-gateway 8000" in notes
+    assert "http://127.0.0.1:8006/mcp" in notes
+    prod = render(values_for("production"))["meshoptixiq/templates/NOTES.txt"]
+    assert "https://meshoptixiq.corp.example.com/" in prod
+    assert "https://mcp.meshoptixiq.corp.example.com/mcp" in prod

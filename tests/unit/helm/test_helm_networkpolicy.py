@@ -1,0 +1,257 @@
+"""The rendered NetworkPolicies allow exactly the calls the services make.
+
+The allowed graph is computed from the rendered policies as a cluster would enforce them: a
+connection from pod A to pod B on a port is possible only when one of A's policies lets it out
+(egress) and one of B's lets it in (ingress). That graph is compared with the table of who
+calls whom, and the table itself is checked against the code: a service calls the license
+agent when its settings read MESHQ_LICENSING_URL, the graph engine when they read
+MESHQ_GRAPH_ENGINE_URL, the gateway when they read MESHOPTIXIQ_API_URL, and it reaches Kafka,
+PostgreSQL, Redis or Memgraph when its settings compose that piece.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pytest
+from meshq_runtime.settings import (
+    GraphSettings,
+    KafkaSettings,
+    PostgresSettings,
+    RedisSettings,
+    env_names,
+)
+from support.helm_chart import COMPONENTS, PRODUCTION, load_values, objects
+
+#: In-cluster HTTP calls (caller, callee): DESIGN.md's table as the code makes them.
+CALLS = {
+    ("query-gateway", "graph-engine"),  # internal query API
+    ("query-gateway", "licensing"),  # GET /license at start
+    ("graph-engine", "licensing"),
+    ("soar-dispatcher", "licensing"),
+    ("mcp-bridge", "query-gateway"),  # the REST API on the caller's behalf
+}
+#: Infrastructure each service reaches.
+INFRA = {
+    "licensing": {"kafka", "postgres"},
+    "graph-engine": {"kafka", "memgraph"},
+    "query-gateway": {"kafka", "redis"},
+    "audit": {"kafka", "postgres"},
+    "soar-dispatcher": {"kafka"},
+    "netbox-sync": {"kafka"},
+    "mcp-bridge": set(),
+    "migrations": {"kafka", "postgres"},
+}
+CALLEE_BY_SETTING = {
+    "MESHQ_LICENSING_URL": "licensing",
+    "MESHQ_GRAPH_ENGINE_URL": "graph-engine",
+    "MESHOPTIXIQ_API_URL": "query-gateway",
+}
+INFRA_BY_PIECE = {
+    KafkaSettings: "kafka",
+    PostgresSettings: "postgres",
+    RedisSettings: "redis",
+    GraphSettings: "memgraph",
+}
+LABEL = "app.kubernetes.io/component"
+
+
+def settings_class(component: str) -> Any:
+    return importlib.import_module(f"meshq_{component.replace('-', '_')}.settings").Settings
+
+
+def test_the_table_is_what_the_code_does() -> None:
+    calls = set()
+    for component in COMPONENTS:
+        cls = settings_class(component)
+        for var, callee in CALLEE_BY_SETTING.items():
+            if var in env_names(cls):
+                calls.add((component, callee))
+        infra = {name for piece, name in INFRA_BY_PIECE.items() if issubclass(cls, piece)}
+        assert infra == INFRA[component], component
+    assert calls == CALLS
+
+
+# --- evaluating policies ---------------------------------------------------------------------
+
+
+def matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    if selector is None:
+        return False
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        present, value = expr["key"] in labels, labels.get(expr["key"])
+        op = expr["operator"]
+        if (op == "In" and value not in expr["values"]) or (
+            op == "NotIn" and value in expr["values"]
+        ):
+            return False
+        if (op == "Exists" and not present) or (op == "DoesNotExist" and present):
+            return False
+    return True
+
+
+def port_ok(rule: dict[str, Any], port: int) -> bool:
+    ports = rule.get("ports")
+    return not ports or any(p.get("port") == port for p in ports)
+
+
+def peer_is_pod(peer: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A same-namespace pod peer (no namespaceSelector, no ipBlock) selecting these labels."""
+    return set(peer) == {"podSelector"} and matches(peer["podSelector"], labels)
+
+
+class Cluster:
+    def __init__(self, docs: list[dict[str, Any]]) -> None:
+        self.policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+        self.pods: dict[str, dict[str, str]] = {}
+        self.ports: dict[str, int] = {}
+        for d in docs:
+            if d["kind"] in ("Deployment", "Job"):
+                meta = d["spec"]["template"]["metadata"]["labels"]
+                self.pods[meta[LABEL]] = meta
+                c = d["spec"]["template"]["spec"]["containers"][0]
+                if c.get("ports"):
+                    self.ports[meta[LABEL]] = c["ports"][0]["containerPort"]
+
+    def selecting(self, component: str, kind: str) -> list[dict[str, Any]]:
+        labels = self.pods[component]
+        return [
+            p
+            for p in self.policies
+            if matches(p["spec"]["podSelector"], labels) and kind in p["spec"]["policyTypes"]
+        ]
+
+    def egress_to_pod(self, src: str, dst: str, port: int) -> bool:
+        return any(
+            port_ok(rule, port)
+            and any(peer_is_pod(peer, self.pods[dst]) for peer in rule.get("to", []))
+            for pol in self.selecting(src, "Egress")
+            for rule in pol["spec"].get("egress", [])
+        )
+
+    def ingress_from_pod(self, dst: str, src: str, port: int) -> bool:
+        return any(
+            port_ok(rule, port)
+            and any(peer_is_pod(peer, self.pods[src]) for peer in rule.get("from", []))
+            for pol in self.selecting(dst, "Ingress")
+            for rule in pol["spec"].get("ingress", [])
+        )
+
+    def edges(self) -> set[tuple[str, str]]:
+        return {
+            (src, dst)
+            for src in self.pods
+            for dst, port in self.ports.items()
+            if src != dst
+            and self.egress_to_pod(src, dst, port)
+            and self.ingress_from_pod(dst, src, port)
+        }
+
+    def egress_rules(self, component: str) -> list[dict[str, Any]]:
+        return [r for p in self.selecting(component, "Egress") for r in p["spec"].get("egress", [])]
+
+    def ingress_rules(self, component: str) -> list[dict[str, Any]]:
+        return [
+            r for p in self.selecting(component, "Ingress") for r in p["spec"].get("ingress", [])
+        ]
+
+
+VALUE_SETS = {"default": {}, "production": load_values(PRODUCTION)}
+
+
+@pytest.fixture(scope="module", params=sorted(VALUE_SETS))
+def case(request: pytest.FixtureRequest) -> tuple[dict[str, Any], Cluster]:
+    values = VALUE_SETS[request.param]
+    return values, Cluster(objects(values))
+
+
+def effective(values: dict[str, Any]) -> dict[str, Any]:
+    from support.helm_chart import CHART
+
+    defaults = load_values(CHART / "values.yaml")
+    return values or defaults
+
+
+def test_every_pod_is_default_deny_both_ways(case) -> None:
+    _, cluster = case
+    assert set(cluster.pods) == {*COMPONENTS, "migrations"}
+    for component in cluster.pods:
+        assert len(cluster.selecting(component, "Ingress")) == 1, component
+        assert len(cluster.selecting(component, "Egress")) == 1, component
+
+
+def test_pod_to_pod_edges_are_exactly_the_calls(case) -> None:
+    _, cluster = case
+    assert cluster.edges() == CALLS
+
+
+def test_a_call_outside_the_table_is_blocked(case) -> None:
+    _, cluster = case
+    # The MCP bridge must go through the gateway, never straight to the graph engine.
+    assert not cluster.egress_to_pod("mcp-bridge", "graph-engine", cluster.ports["graph-engine"])
+    assert not cluster.ingress_from_pod("graph-engine", "mcp-bridge", cluster.ports["graph-engine"])
+    assert not cluster.ingress_from_pod("audit", "query-gateway", cluster.ports["audit"])
+
+
+def test_egress_beyond_the_pods_is_dns_infrastructure_and_configured_destinations(case) -> None:
+    values, cluster = case
+    np = effective(values)["networkPolicy"]
+    infra_ports = {name: set(part["ports"]) for name, part in np["infrastructure"].items()}
+    for component in cluster.pods:
+        reached: set[str] = set()
+        external: list[dict[str, Any]] = []
+        for rule in cluster.egress_rules(component):
+            ports = {p["port"] for p in rule["ports"]}
+            peers = rule.get("to", [])
+            if ports == {53}:
+                assert [set(p) for p in peers] == [{"namespaceSelector", "podSelector"}]
+                continue
+            if peers and all(
+                any(peer_is_pod(p, lab) for lab in cluster.pods.values()) for p in peers
+            ):
+                continue  # a pod-to-pod call, checked above
+            if peers and all("ipBlock" in p for p in peers):
+                external.append({"cidr": peers[0]["ipBlock"]["cidr"], "ports": sorted(ports)})
+                continue
+            name = next(n for n, ps in infra_ports.items() if ps == ports)
+            configured = np["infrastructure"][name]["to"]
+            assert peers == configured, (component, name)
+            reached.add(name)
+        assert reached == INFRA[component], component
+        wanted = [
+            {"cidr": e["cidr"], "ports": sorted(e["ports"])}
+            for e in np["external"].get(component, [])
+        ]
+        assert external == wanted, component
+
+
+def test_ingress_from_outside_the_release(case) -> None:
+    values, cluster = case
+    np = effective(values)["networkPolicy"]
+    mcp_ingress = bool(values.get("mcp", {}).get("ingress", {}).get("enabled"))
+    for component in cluster.pods:
+        outside = [
+            rule
+            for rule in cluster.ingress_rules(component)
+            if not all(set(p) == {"podSelector"} for p in rule["from"])
+        ]
+        expected = 0
+        if component == "query-gateway" or (component == "mcp-bridge" and mcp_ingress):
+            expected += 1  # the ingress controller
+        if component == "mcp-bridge" and np["mcpClients"]:
+            expected += 1
+        if np["metrics"]["enabled"] and component != "migrations":
+            expected += 1
+        assert len(outside) == expected, component
+    if np["mcpClients"]:
+        rules = cluster.ingress_rules("mcp-bridge")
+        assert any(rule["from"] == np["mcpClients"] for rule in rules)
+
+
+def test_disabled_policies_render_none() -> None:
+    docs = objects({"networkPolicy": {"enabled": False}})
+    assert not [d for d in docs if d["kind"] == "NetworkPolicy"]
