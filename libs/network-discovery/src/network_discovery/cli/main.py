@@ -16,6 +16,7 @@ from network_discovery.cli.audit import install as install_audit
 from network_discovery.cli.discover import discover
 from network_discovery.cli.graph import ingest, query, snapshots
 from network_discovery.cli.license import install as install_license
+from network_discovery.cli.simulate import simulate
 
 __all__ = ["cli", "main"]
 
@@ -88,6 +89,7 @@ cli.add_command(discover)
 cli.add_command(ingest)
 cli.add_command(query)
 cli.add_command(snapshots)
+cli.add_command(simulate)
 install_license(cli)
 
 
