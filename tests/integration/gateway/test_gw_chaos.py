@@ -11,24 +11,11 @@ import uuid
 import httpx
 import pytest
 from gateway_support import ADMIN_KEY, make_key, problem, publish_license
-from network_discovery.contracts.events import TopologyChanged
-from network_discovery.demo import load_snapshot
-from network_discovery.ingest import publish_snapshot
+from support.demo_stack import load_demo
 
 pytestmark = pytest.mark.integration
 
 CHAOS = "/graph/chaos-simulate"
-
-
-async def load_demo(env: dict[str, str]) -> None:
-    published = await publish_snapshot(
-        load_snapshot(),
-        bootstrap=env["MESHQ_KAFKA_BOOTSTRAP"],
-        topic_prefix=env["MESHQ_KAFKA_TOPIC_PREFIX"],
-        wait=True,
-        timeout=90,
-    )
-    assert isinstance(published.result, TopologyChanged)
 
 
 async def until_plan(client: httpx.AsyncClient, plan: str) -> None:
