@@ -42,8 +42,9 @@ NAMES = {
         "blast_radius_vlan",
         "blast_radius_subnet",
     ],
+    "NetBox": ["netbox_inventory", "netbox_drift"],
 }
-FEATURES = {"Routing": "bgp_intelligence"}
+FEATURES = {"Routing": "bgp_intelligence", "NetBox": "netbox_sync"}
 COMMUNITY = {*NAMES["Topology"], "all_devices", "summary_stats"}
 
 

@@ -8,6 +8,7 @@ from meshq_graph_engine.catalogue import (
     endpoints,
     hygiene,
     inventory,
+    netbox,
     routing,
     topology,
 )
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 REGISTRY: dict[str, Query] = {}
-for _module in (topology, endpoints, addressing, hygiene, inventory, routing, blast):
+for _module in (topology, endpoints, addressing, hygiene, inventory, routing, blast, netbox):
     for _query in _module.QUERIES:
         if _query.name in REGISTRY:
             raise RuntimeError(f"query {_query.name} is defined twice")

@@ -1,0 +1,157 @@
+"""Pull: NetBox's site, tenant, rack and role onto graph devices (metadata patches, which
+later discovery keeps), and NetBox's cables as declared links (evidence ``netbox_declared``).
+
+Only what differs from the graph is planned, so a second pull plans nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from network_discovery.integrations.netbox._match import Matches, match_devices
+from network_discovery.integrations.netbox._plan import Conflict, Item, Plan
+from network_discovery.model import (
+    InterfaceRef,
+    Link,
+    LinkEvidence,
+    MetadataPatch,
+    PatchSource,
+    ScopeEntry,
+    Snapshot,
+    canonical_interface_name,
+    normalise_hostname,
+)
+
+__all__ = ["PULLED_FIELDS", "plan_pull"]
+
+PULLED_FIELDS = ("site", "tenant", "rack", "role")
+LinkKey = tuple[str, str, str, str]
+
+
+def _role(name: str) -> str:
+    return "_".join(name.lower().split())
+
+
+def _netbox_fields(nb: dict[str, Any]) -> dict[str, str | None]:
+    def name(key: str) -> str | None:
+        value = nb.get(key) or {}
+        return value.get("name") or None
+
+    role = name("role")
+    return {
+        "site": name("site"),
+        "tenant": name("tenant"),
+        "rack": name("rack"),
+        "role": _role(role) if role else None,
+    }
+
+
+def _key(a: tuple[str, str], b: tuple[str, str]) -> LinkKey:
+    (ad, ai), (bd, bi) = sorted([a, b])
+    return ad, ai, bd, bi
+
+
+def _end(
+    terminations: list[dict[str, Any]], ids: dict[int, str], platforms: dict[str, str | None]
+) -> tuple[str, str] | None:
+    if len(terminations) != 1 or terminations[0].get("object_type") != "dcim.interface":
+        return None
+    obj = terminations[0].get("object") or {}
+    device = obj.get("device") or {}
+    if not obj.get("name") or device.get("id") is None:
+        return None
+    graph_id = ids.get(int(device["id"])) or normalise_hostname(device.get("name") or "")
+    return graph_id, canonical_interface_name(obj["name"], platforms.get(graph_id))
+
+
+def _declared(
+    cables: Iterable[dict[str, Any]], matches: Matches, graph: list[dict[str, Any]]
+) -> tuple[dict[LinkKey, Link], int]:
+    ids = {int(nb["id"]): device for device, nb in matches.found.items()}
+    platforms = {row["device"]: row.get("platform") for row in graph}
+    links: dict[LinkKey, Link] = {}
+    skipped = 0
+    for cable in cables:
+        a = _end(cable.get("a_terminations") or [], ids, platforms)
+        b = _end(cable.get("b_terminations") or [], ids, platforms)
+        if a is None or b is None or a == b:
+            skipped += 1
+            continue
+        link = Link(
+            a=InterfaceRef(device=a[0], interface=a[1]),
+            b=InterfaceRef(device=b[0], interface=b[1]),
+            evidence=LinkEvidence.NETBOX_DECLARED,
+        )
+        links[_key((link.a.device, link.a.interface), (link.b.device, link.b.interface))] = link
+    return links, skipped
+
+
+def plan_pull(
+    *,
+    netbox_url: str,
+    graph: list[dict[str, Any]],
+    declared_now: list[dict[str, Any]],
+    devices: list[dict[str, Any]],
+    cables: list[dict[str, Any]],
+    now: datetime | None = None,
+) -> Plan:
+    plan = Plan("pull")
+    matches = match_devices(graph, devices)
+    for device, reason in sorted(matches.ambiguous.items()):
+        plan.conflicts.append(Conflict("device", device, reason))
+    stamps = plan.step("device metadata", "stamp", "graph")
+    patches: list[MetadataPatch] = []
+    current = {row["device"]: row for row in graph}
+    for device, nb in sorted(matches.found.items()):
+        wanted = _netbox_fields(nb)
+        changes = {
+            f: (current[device].get(f), v)
+            for f, v in wanted.items()
+            if v is not None and current[device].get(f) != v
+        }
+        if not changes:
+            continue
+        stamps.items.append(Item(f"device:{device}", device, changes=changes))
+        patches.append(
+            MetadataPatch(
+                hostname=device,
+                source=PatchSource.NETBOX,
+                actor=netbox_url,
+                **{f: new for f, (_, new) in changes.items()},
+            )
+        )
+    unmatched = len(devices) - len(matches.found)
+    if unmatched:
+        plan.notes.append(f"{unmatched} NetBox device(s) are not in the graph (not stamped)")
+
+    wanted_links, skipped = _declared(cables, matches, graph)
+    if skipped:
+        plan.notes.append(f"{skipped} cable(s) are not interface-to-interface (not declared)")
+    have = {
+        _key((r["a_device"], r["a_interface"]), (r["b_device"], r["b_interface"]))
+        for r in declared_now
+    }
+    added = sorted(set(wanted_links) - have)
+    removed = sorted(have - set(wanted_links))
+    declare = plan.step("cable", "declare", "graph")
+    for key in added:
+        declare.items.append(
+            Item(f"link:{'|'.join(key)}", f"{key[0]} {key[1]} <-> {key[2]} {key[3]}")
+        )
+    drop = plan.step("cable", "delete", "graph")
+    for key in removed:
+        drop.items.append(Item(f"link:{'|'.join(key)}", f"{key[0]} {key[1]} <-> {key[2]} {key[3]}"))
+    plan.payload["patches"] = patches
+    if added or removed:
+        when = now or datetime.now(UTC)
+        owners = sorted({d for k in [*wanted_links, *have] for d in (k[0], k[2])})
+        plan.payload["snapshot"] = Snapshot(
+            snapshot_id=f"netbox-{when.strftime('%Y%m%dT%H%M%S.%fZ')}",
+            source="netbox",
+            collected_at=when,
+            scope=tuple(ScopeEntry(device=d, facts=("links",)) for d in owners),
+            links=tuple(wanted_links[k] for k in sorted(wanted_links)),
+        )
+    return plan

@@ -1,0 +1,380 @@
+"""Push: discovered devices, interfaces, addresses and MACs into NetBox.
+
+Matching is by name, then serial, then primary IP (see ``_match``). What a device needs and
+NetBox lacks (site, role, manufacturer, device type, platform) is created, under configurable
+defaults when discovery does not know it. What the push creates carries the sync's tag;
+nothing is deleted unless ``prune`` is set, and then only objects with that tag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from network_discovery.integrations.netbox._kinds import PLATFORM_NAMES, interface_type
+from network_discovery.integrations.netbox._match import match_devices
+from network_discovery.integrations.netbox._nbstate import NetBoxState
+from network_discovery.integrations.netbox._plan import Conflict, Item, Plan, Ref, slugify
+from network_discovery.model import canonical_interface_name, normalise_mac
+
+__all__ = ["PushDefaults", "plan_push"]
+
+_IFACE = "dcim.interface"
+#: Every push step, in the order a run executes them (what others refer to comes first).
+STEP_ORDER: tuple[tuple[str, Any, str], ...] = (
+    ("tag", "create", "extras/tags"),
+    ("site", "create", "dcim/sites"),
+    ("role", "create", "dcim/device-roles"),
+    ("manufacturer", "create", "dcim/manufacturers"),
+    ("device type", "create", "dcim/device-types"),
+    ("platform", "create", "dcim/platforms"),
+    ("device", "create", "dcim/devices"),
+    ("device", "update", "dcim/devices"),
+    ("interface", "create", "dcim/interfaces"),
+    ("interface", "update", "dcim/interfaces"),
+    ("mac address", "create", "dcim/mac-addresses"),
+    ("ip address", "create", "ipam/ip-addresses"),
+    ("ip address", "update", "ipam/ip-addresses"),
+    ("interface primary MAC", "update", "dcim/interfaces"),
+    ("device primary IP", "update", "dcim/devices"),
+    ("ip address", "delete", "ipam/ip-addresses"),
+    ("mac address", "delete", "dcim/mac-addresses"),
+    ("interface", "delete", "dcim/interfaces"),
+    ("device", "delete", "dcim/devices"),
+)
+
+
+@dataclass(frozen=True)
+class PushDefaults:
+    tag: str = "meshoptixiq"
+    site: str = "MeshOptixIQ discovered"
+    role: str = "Discovered"
+    manufacturer: str = "Unknown"
+    device_type: str = "Unknown"
+
+
+class _Planner:
+    def __init__(
+        self, state: NetBoxState, graph: list[dict[str, Any]], defaults: PushDefaults, prune: bool
+    ) -> None:
+        self.s, self.graph, self.d, self.prune = state, graph, defaults, prune
+        self.plan = Plan("push")
+        self.tag = [{"name": defaults.tag, "slug": slugify(defaults.tag)}]
+        self.tag_needed = False
+        self.plan.known.update(state.known())
+        for kind, action, endpoint in STEP_ORDER:
+            self.plan.step(kind, action, endpoint)
+
+    # --- shared objects (site, role, manufacturer, device type, platform) ------------------
+
+    def _lookup(self, key: str, kind: str, endpoint: str, body: dict[str, Any]) -> Ref:
+        if key not in self.plan.known:
+            step = self.plan.step(kind, "create", endpoint)
+            if all(i.key != key for i in step.items):
+                self.tag_needed = True
+                step.items.append(
+                    Item(
+                        key, str(body.get("name") or body.get("model")), {**body, "tags": self.tag}
+                    )
+                )
+        return Ref(key)
+
+    def _named(self, collection: str, kind: str, name: str, **extra: Any) -> Ref:
+        found = self.s.find_named(collection, name)
+        key = f"{collection}:{slugify(name)}"
+        if found is not None:
+            self.plan.known[key] = int(found["id"])
+        return self._lookup(key, kind, collection, {"name": name, "slug": slugify(name), **extra})
+
+    def _device_type(self, vendor: str, model: str) -> Ref:
+        maker = self._named("dcim/manufacturers", "manufacturer", vendor)
+        key = f"dcim/device-types:{slugify(vendor)}/{slugify(model)}"
+        found = self.s.find_device_type(self.plan.known.get(maker.key), model)
+        if found is not None:
+            self.plan.known[key] = int(found["id"])
+        return self._lookup(
+            key,
+            "device type",
+            "dcim/device-types",
+            {"manufacturer": maker, "model": model, "slug": slugify(model)},
+        )
+
+    def _platform(self, platform: str) -> Ref:
+        found = self.s.find_platform(platform)
+        key = f"dcim/platforms:{slugify(platform)}"
+        if found is not None:
+            self.plan.known[key] = int(found["id"])
+        name = PLATFORM_NAMES.get(platform, platform)
+        return self._lookup(
+            key, "platform", "dcim/platforms", {"name": name, "slug": platform.replace("_", "-")}
+        )
+
+    # --- devices ---------------------------------------------------------------------------
+
+    def run(self) -> Plan:
+        matches = match_devices(self.graph, self.s.devices)
+        for device, reason in sorted(matches.ambiguous.items()):
+            self.plan.conflicts.append(Conflict("device", device, reason))
+        for row in self.graph:
+            device = row["device"]
+            if device in matches.ambiguous:
+                continue
+            nb = matches.found.get(device)
+            key = f"device:{device}"
+            if nb is None:
+                self._create_device(row, key)
+            else:
+                self.plan.known[key] = int(nb["id"])
+                self._update_device(row, nb, key)
+            self._interfaces(row, key, nb)
+        if self.prune:
+            self._prune(matches.netbox_ids())
+        if self.tag_needed and "tag" not in self.plan.known:
+            self.plan.step("tag", "create", "extras/tags").items.append(
+                Item("tag", self.d.tag, dict(self.tag[0]))
+            )
+        return self.plan
+
+    def _create_device(self, row: dict[str, Any], key: str) -> None:
+        body: dict[str, Any] = {
+            "name": row.get("hostname") or row["device"],
+            "site": self._named(
+                "dcim/sites", "site", row.get("site") or self.d.site, status="active"
+            ),
+            "role": self._named("dcim/device-roles", "role", row.get("role") or self.d.role),
+            "device_type": self._device_type(
+                row.get("vendor") or self.d.manufacturer, row.get("model") or self.d.device_type
+            ),
+            "status": "active",
+            "tags": self.tag,
+        }
+        if row.get("serial"):
+            body["serial"] = row["serial"]
+        if row.get("platform"):
+            body["platform"] = self._platform(row["platform"])
+        self.tag_needed = True
+        self.plan.step("device", "create", "dcim/devices").items.append(
+            Item(key, body["name"], body)
+        )
+
+    def _update_device(self, row: dict[str, Any], nb: dict[str, Any], key: str) -> None:
+        body: dict[str, Any] = {}
+        changes: dict[str, tuple[Any, Any]] = {}
+        if row.get("serial") and (nb.get("serial") or "") != row["serial"]:
+            body["serial"] = row["serial"]
+            changes["serial"] = (nb.get("serial") or None, row["serial"])
+        if row.get("platform"):
+            ref = self._platform(row["platform"])
+            current = (nb.get("platform") or {}).get("id")
+            if current is None or current != self.plan.known.get(ref.key):
+                body["platform"] = ref
+                changes["platform"] = ((nb.get("platform") or {}).get("slug"), row["platform"])
+        if body:
+            self.plan.step("device", "update", "dcim/devices").items.append(
+                Item(key, str(nb.get("name")), body, changes, id=int(nb["id"]))
+            )
+
+    # --- interfaces, MACs, addresses -------------------------------------------------------
+
+    def _interfaces(self, row: dict[str, Any], dkey: str, nb: dict[str, Any] | None) -> None:
+        platform = row.get("platform")
+        existing = {
+            canonical_interface_name(i["name"], platform): i
+            for i in (self.s.interfaces_of(int(nb["id"])) if nb else [])
+        }
+        for iface in row.get("interfaces", []):
+            ikey = f"iface:{row['device']}|{iface['name']}"
+            label = f"{row['device']} {iface['name']}"
+            wanted: dict[str, Any] = {}
+            if iface.get("description"):
+                wanted["description"] = iface["description"][:200]
+            if iface.get("mtu"):
+                wanted["mtu"] = iface["mtu"]
+            if iface.get("speed_mbps"):
+                wanted["speed"] = iface["speed_mbps"] * 1000
+            if iface.get("admin_status"):
+                wanted["enabled"] = iface["admin_status"] == "up"
+            current = existing.get(iface["name"])
+            if current is None:
+                body = {
+                    "device": Ref(dkey),
+                    "name": iface["name"],
+                    "type": interface_type(iface["name"], iface.get("speed_mbps")),
+                    **wanted,
+                    "tags": self.tag,
+                }
+                self.tag_needed = True
+                self.plan.step("interface", "create", "dcim/interfaces").items.append(
+                    Item(ikey, label, body)
+                )
+            else:
+                self.plan.known[ikey] = int(current["id"])
+                changes = {f: (current.get(f), v) for f, v in wanted.items() if current.get(f) != v}
+                if changes:
+                    self.plan.step("interface", "update", "dcim/interfaces").items.append(
+                        Item(
+                            ikey,
+                            label,
+                            {f: v for f, (_, v) in changes.items()},
+                            changes,
+                            id=int(current["id"]),
+                        )
+                    )
+            self._mac(row, iface, ikey, label, current)
+            for address in iface.get("addresses", []):
+                self._address(address, ikey, label, current)
+        self._primary_ip(row, dkey, nb)
+
+    def _mac(
+        self,
+        row: dict[str, Any],
+        iface: dict[str, Any],
+        ikey: str,
+        label: str,
+        current: dict[str, Any] | None,
+    ) -> None:
+        if not iface.get("mac"):
+            return
+        mac = normalise_mac(iface["mac"])
+        mkey = f"mac:{row['device']}|{iface['name']}|{mac}"
+        found = [
+            m
+            for m in (self.s.macs_of(int(current["id"])) if current else [])
+            if normalise_mac(m["mac_address"]) == mac
+        ]
+        if found:
+            self.plan.known[mkey] = int(found[0]["id"])
+        else:
+            self.tag_needed = True
+            self.plan.step("mac address", "create", "dcim/mac-addresses").items.append(
+                Item(
+                    mkey,
+                    f"{label} {mac}",
+                    {
+                        "mac_address": mac.upper(),
+                        "assigned_object_type": _IFACE,
+                        "assigned_object_id": Ref(ikey),
+                        "tags": self.tag,
+                    },
+                )
+            )
+        primary = (current or {}).get("primary_mac_address") or {}
+        if primary.get("id") is None or primary.get("id") != self.plan.known.get(mkey):
+            self.plan.step("interface primary MAC", "update", "dcim/interfaces").items.append(
+                Item(
+                    ikey,
+                    label,
+                    {"primary_mac_address": Ref(mkey)},
+                    {"primary_mac_address": (primary.get("mac_address"), mac.upper())},
+                    id=int(current["id"]) if current else None,
+                )
+            )
+
+    def _address(self, address: str, ikey: str, label: str, current: dict[str, Any] | None) -> None:
+        akey = f"ip:{ikey.removeprefix('iface:')}|{address}"
+        same = self.s.addresses_named(address)
+        here = [a for a in same if current and a.get("assigned_object_id") == current["id"]]
+        if here:
+            self.plan.known[akey] = int(here[0]["id"])
+            return
+        free = [a for a in same if a.get("assigned_object_id") is None]
+        elsewhere = [a for a in same if a.get("assigned_object_id") is not None]
+        if elsewhere and not free:
+            other = elsewhere[0].get("assigned_object") or {}
+            where = f"{(other.get('device') or {}).get('name')} {other.get('name')}"
+            self.plan.conflicts.append(
+                Conflict(
+                    "ip address",
+                    f"{label} {address}",
+                    f"NetBox has it on {where}; not moved "
+                    "(fix the address in NetBox or the device)",
+                )
+            )
+            return
+        if free:
+            self.plan.known[akey] = int(free[0]["id"])
+            self.plan.step("ip address", "update", "ipam/ip-addresses").items.append(
+                Item(
+                    akey,
+                    f"{label} {address}",
+                    {"assigned_object_type": _IFACE, "assigned_object_id": Ref(ikey)},
+                    {"assigned_object": (None, label)},
+                    id=int(free[0]["id"]),
+                )
+            )
+            return
+        self.tag_needed = True
+        self.plan.step("ip address", "create", "ipam/ip-addresses").items.append(
+            Item(
+                akey,
+                f"{label} {address}",
+                {
+                    "address": address,
+                    "status": "active",
+                    "assigned_object_type": _IFACE,
+                    "assigned_object_id": Ref(ikey),
+                    "tags": self.tag,
+                },
+            )
+        )
+
+    def _primary_ip(self, row: dict[str, Any], dkey: str, nb: dict[str, Any] | None) -> None:
+        mgmt = row.get("management_ip")
+        if not mgmt:
+            return
+        for iface in row.get("interfaces", []):
+            for address in iface.get("addresses", []):
+                if address.split("/")[0] != mgmt:
+                    continue
+                field = "primary_ip6" if ":" in mgmt else "primary_ip4"
+                akey = f"ip:{row['device']}|{iface['name']}|{address}"
+                have = ((nb or {}).get(field) or {}).get("id")
+                if have is not None and have == self.plan.known.get(akey):
+                    return
+                self.plan.step("device primary IP", "update", "dcim/devices").items.append(
+                    Item(
+                        dkey,
+                        row["device"],
+                        {field: Ref(akey)},
+                        {field: (((nb or {}).get(field) or {}).get("address"), address)},
+                        id=int(nb["id"]) if nb else None,
+                    )
+                )
+                return
+
+    # --- prune -----------------------------------------------------------------------------
+
+    def _prune(self, matched: set[int]) -> None:
+        slug = slugify(self.d.tag)
+        known_ids = {
+            v for k, v in self.plan.known.items() if k.startswith(("ip:", "mac:", "iface:"))
+        }
+        for kind, endpoint, objects in (
+            ("ip address", "ipam/ip-addresses", self.s.tagged_addresses(matched)),
+            ("mac address", "dcim/mac-addresses", self.s.tagged_macs(matched)),
+            ("interface", "dcim/interfaces", self.s.tagged_interfaces(matched)),
+        ):
+            for obj in objects:
+                if slug in _tags(obj) and int(obj["id"]) not in known_ids:
+                    self.plan.step(kind, "delete", endpoint).items.append(
+                        Item(f"{endpoint}:{obj['id']}", str(obj.get("display")), id=int(obj["id"]))
+                    )
+        for nb in self.s.devices:
+            if slug in _tags(nb) and int(nb["id"]) not in matched:
+                self.plan.step("device", "delete", "dcim/devices").items.append(
+                    Item(f"dcim/devices:{nb['id']}", str(nb.get("name")), id=int(nb["id"]))
+                )
+
+
+def _tags(obj: dict[str, Any]) -> set[str]:
+    return {t.get("slug") for t in obj.get("tags", [])}
+
+
+def plan_push(
+    state: NetBoxState,
+    graph: list[dict[str, Any]],
+    *,
+    defaults: PushDefaults | None = None,
+    prune: bool = False,
+) -> Plan:
+    return _Planner(state, graph, defaults or PushDefaults(), prune).run()
