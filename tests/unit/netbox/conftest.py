@@ -1,75 +1,16 @@
-"""The NetBox sync against a fake NetBox (real HTTP) and a real graph.
-
-The graph side is the real graph engine on LadybugDB with the fixture network of
-``tests/fixtures/netbox/network.yaml``; the sync reads it through the engine's query catalogue
-(served over ASGI as graph-engine serves it) and its pull events are applied by the engine,
-as graph-engine's ingest handler applies them.
-"""
+"""Fixtures of the NetBox sync tests: a fake NetBox on loopback, a real graph, a client."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-import yaml
-from meshq_graph_engine.catalogue import REGISTRY, QueryContext, QueryError, run_query
 from meshq_graph_engine.engine import GraphEngine
 from meshq_runtime.graph.store import EmbeddedStore
-from netbox_fake import FakeNetBox, running_netbox
-from network_discovery.contracts.envelope import EventBase
-from network_discovery.contracts.events import SnapshotPatch, SnapshotSubmitted
-from network_discovery.integrations.netbox import GraphReader, NetBoxClient
-from network_discovery.model import Snapshot
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-
-FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "netbox" / "network.yaml"
-TOKEN = "0123456789abcdef0123456789abcdef01234567"
-
-
-def fixture_snapshot() -> Snapshot:
-    return Snapshot.model_validate(yaml.safe_load(FIXTURE.read_text()))
-
-
-@dataclass
-class Graph:
-    engine: GraphEngine
-    published: list[EventBase] = field(default_factory=list)
-
-    async def publish(self, event: EventBase) -> None:
-        self.published.append(event)
-        if isinstance(event, SnapshotPatch):
-            await self.engine.apply_patch(event.data)
-        elif isinstance(event, SnapshotSubmitted):
-            await self.engine.apply_snapshot(event.data)
-
-    async def query(self, name: str, **params: Any) -> list[dict[str, Any]]:
-        result = await run_query(
-            REGISTRY, name, params, QueryContext(self.engine.store, self.engine)
-        )
-        return result.rows
-
-    def reader(self) -> GraphReader:
-        async def execute(request: Request) -> JSONResponse:
-            body = await request.json()
-            try:
-                rows = await self.query(request.path_params["name"], **body)
-            except QueryError as exc:
-                return JSONResponse({"title": exc.title, "detail": exc.detail}, exc.status)
-            return JSONResponse({"rows": rows, "row_count": len(rows)})
-
-        app = Starlette(routes=[Route("/internal/queries/{name}", execute, methods=["POST"])])
-        return GraphReader(
-            "http://graph-engine",
-            prefix="/internal/queries",
-            transport=httpx.ASGITransport(app=app),
-        )
+from network_discovery.integrations.netbox import NetBoxClient
+from support.netbox_fake import FakeNetBox, running_netbox
+from support.netbox_graph import TOKEN, Graph, fixture_snapshot
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TOKEN
-from netbox_fake import FakeNetBox
 from network_discovery.integrations.netbox import (
     NetBoxClient,
     NetBoxError,
@@ -12,6 +10,8 @@ from network_discovery.integrations.netbox import (
     SyncOptions,
     run_sync,
 )
+from support.netbox_fake import FakeNetBox
+from support.netbox_graph import TOKEN
 
 
 class Clock:

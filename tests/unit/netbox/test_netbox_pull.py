@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import device_kit
-from netbox_fake import FakeNetBox
 from network_discovery.integrations.netbox import NetBoxClient, SyncOptions, run_sync
+from support.netbox_fake import FakeNetBox
+from support.netbox_graph import device_kit
 
 IFACE = "dcim.interface"
 
@@ -101,7 +101,7 @@ async def test_pull_stamps_site_tenant_rack_and_declares_cables(
 async def test_metadata_survives_the_next_discovery_snapshot(
     graph, netbox: FakeNetBox, client: NetBoxClient
 ) -> None:
-    from conftest import fixture_snapshot
+    from support.netbox_graph import fixture_snapshot
 
     seed(netbox)
     await run_sync(client, graph.reader(), SyncOptions("pull"), publish=graph.publish)

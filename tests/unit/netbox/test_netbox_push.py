@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import device_kit
-from netbox_fake import FakeNetBox
 from network_discovery.integrations.netbox import NetBoxClient, SyncOptions, run_sync
+from support.netbox_fake import FakeNetBox
+from support.netbox_graph import device_kit
 
 PUSH = SyncOptions("push")
 
@@ -177,7 +177,7 @@ async def test_an_address_netbox_has_elsewhere_is_a_conflict(
 async def test_refused_objects_are_reported_with_object_and_field(
     graph, netbox: FakeNetBox, client: NetBoxClient
 ) -> None:
-    from conftest import fixture_snapshot
+    from support.netbox_graph import fixture_snapshot
 
     long_name = "edge-" + "x" * 70  # the graph allows 255 characters; NetBox allows 64
 

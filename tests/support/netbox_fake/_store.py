@@ -8,7 +8,7 @@ import itertools
 from datetime import UTC, datetime
 from typing import Any
 
-from netbox_fake._schema import Schema, choice_labels
+from support.netbox_fake._schema import Schema, choice_labels
 
 __all__ = ["COLLECTIONS", "Store"]
 

@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from netbox_fake._rules import UNIQUE, assignment_errors, drf_message, related_errors
-from netbox_fake._schema import Schema, load_schema
-from netbox_fake._store import COLLECTIONS, Store
+from support.netbox_fake._rules import UNIQUE, assignment_errors, drf_message, related_errors
+from support.netbox_fake._schema import Schema, load_schema
+from support.netbox_fake._store import COLLECTIONS, Store
 
 __all__ = ["FakeNetBox", "Fault"]
 

@@ -21,7 +21,7 @@ from jsonschema.exceptions import best_match
 
 __all__ = ["Schema", "load_schema"]
 
-SUBSET = Path(__file__).resolve().parents[1] / "data" / "netbox" / "netbox-4.2.9-subset.json.gz"
+SUBSET = Path(__file__).resolve().parents[2] / "data" / "netbox" / "netbox-4.2.9-subset.json.gz"
 _REF = "#/components/schemas/"
 
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import uvicorn
 from meshq_runtime.embedded import free_port
 
-from netbox_fake._app import FakeNetBox, Fault
+from support.netbox_fake._app import FakeNetBox, Fault
 
 __all__ = ["FakeNetBox", "Fault", "running_netbox"]
 
