@@ -11,6 +11,9 @@ from support.kafka import collect
 
 pytestmark = pytest.mark.integration
 
+#: The audit log is the audit_logging feature (Pro and up); demo mode opens it here.
+RECORDING = {"MESHOPTIXIQ_DEMO_MODE": "true"}
+
 
 def _event(path: str) -> AuditRequestEvent:
     return AuditRequestEvent(
@@ -43,7 +46,9 @@ async def test_crash_before_commit_redelivers_and_processes_once(service_env, sp
     event = _event("/crash-test")
 
     crashing = spawn(
-        "meshq_audit", {**service_env, "MESHQ_FAILPOINTS": "consumer.before_commit"}, name="a1"
+        "meshq_audit",
+        {**service_env, **RECORDING, "MESHQ_FAILPOINTS": "consumer.before_commit"},
+        name="a1",
     )
     crashing.wait_healthy()
     await _produce(bootstrap, prefix + topics.AUDIT_EVENTS.name, event.model_dump_json().encode())
@@ -56,7 +61,7 @@ async def test_crash_before_commit_redelivers_and_processes_once(service_env, sp
             await conn.fetchval("SELECT count(*) FROM audit_log WHERE event_id = $1", event.id) == 1
         )
 
-        restarted = spawn("meshq_audit", service_env, name="a2")
+        restarted = spawn("meshq_audit", {**service_env, **RECORDING}, name="a2")
         restarted.wait_healthy()
         records = await collect(
             bootstrap,
@@ -80,7 +85,7 @@ async def test_crash_before_commit_redelivers_and_processes_once(service_env, sp
 async def test_malformed_record_is_dead_lettered_and_consumer_moves_on(service_env, spawn):
     bootstrap = service_env["MESHQ_KAFKA_BOOTSTRAP"]
     prefix = service_env["MESHQ_KAFKA_TOPIC_PREFIX"]
-    audit = spawn("meshq_audit", service_env)
+    audit = spawn("meshq_audit", {**service_env, **RECORDING})
     audit.wait_healthy()
     good = _event("/after-garbage")
     wrong_shape = b'{"type": "audit.request", "id": "x"}'

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.integration
 
 
 async def test_correlation_id_flows_from_gateway_through_audit(service_env, spawn) -> None:
-    audit = spawn("meshq_audit", service_env)
+    # The audit log is the audit_logging feature (Pro and up); demo mode opens it here.
+    audit = spawn("meshq_audit", {**service_env, "MESHOPTIXIQ_DEMO_MODE": "true"})
     gateway = spawn(
         "meshq_query_gateway",
         {**service_env, "API_KEY": "k-" + "s" * 30, "MESHQ_GRAPH_ENGINE_URL": "http://127.0.0.1:9"},

@@ -36,7 +36,14 @@ async def audit_db(stack) -> AsyncIterator[str]:
 
 @pytest.fixture
 def audit_env(service_env: dict[str, str], audit_db: str) -> dict[str, str]:
-    return {**service_env, "MESHQ_POSTGRES_URL": audit_db, "MESHQ_AUDIT_HMAC_KEY": AUDIT_KEY}
+    """The audit service's environment; demo mode opens the audit_logging gate (the plan gate
+    itself is tested in test_audit_gate.py, with plans published on the license topic)."""
+    return {
+        **service_env,
+        "MESHQ_POSTGRES_URL": audit_db,
+        "MESHQ_AUDIT_HMAC_KEY": AUDIT_KEY,
+        "MESHOPTIXIQ_DEMO_MODE": "true",
+    }
 
 
 def audit_event(i: int, **data: Any) -> AuditRequestEvent:

@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from click.testing import CliRunner
 from network_discovery.cli.apikey import apikey
-from network_discovery.contracts import topics
-from network_discovery.contracts.events import LicenseState, LicenseStateData
-from network_discovery.licensing.plans import features_for
+from support.license import publish_license
+
+__all__ = ["ADMIN_KEY", "JwksServer", "make_key", "problem", "publish_license"]
 
 ADMIN_KEY = "gw-admin-" + "k" * 32
 
@@ -23,27 +22,6 @@ def make_key(keys_file: Path, name: str, *groups: str) -> str:
     result = CliRunner().invoke(apikey, args)
     assert result.exit_code == 0, result.output
     return result.stdout.strip().splitlines()[0]
-
-
-async def publish_license(env: dict[str, str], plan: str, revision: int = 1) -> None:
-    event = LicenseState(
-        source="licensing",
-        subject="installation",
-        data=LicenseStateData(
-            plan=plan,  # type: ignore[arg-type]
-            status="active",
-            features=features_for(plan),
-            revision=revision,
-            licensed_plan=plan,  # type: ignore[arg-type]
-        ),
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=env["MESHQ_KAFKA_BOOTSTRAP"])
-    await producer.start()
-    try:
-        topic = env["MESHQ_KAFKA_TOPIC_PREFIX"] + topics.LICENSE_EVENTS.name
-        await producer.send_and_wait(topic, event.model_dump_json().encode(), key=b"license")
-    finally:
-        await producer.stop()
 
 
 def problem(response: Any) -> dict[str, Any]:

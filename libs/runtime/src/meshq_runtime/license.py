@@ -26,12 +26,13 @@ from aiokafka import AIOKafkaConsumer
 from network_discovery.contracts import topics
 from network_discovery.contracts.events import LicenseStateData, adapter_for
 from network_discovery.licensing.gates import check_feature
-from network_discovery.licensing.plans import features_for
+from network_discovery.licensing.plans import features_for, plans_with
 from pydantic import ValidationError
 
+from meshq_runtime.http import ProblemError
 from meshq_runtime.kafka.security import client_options
 
-__all__ = ["LicenseFollower", "community_state"]
+__all__ = ["LicenseFollower", "community_state", "feature_refused"]
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +42,25 @@ Callback = Callable[[LicenseStateData], Awaitable[None] | None]
 def community_state() -> LicenseStateData:
     return LicenseStateData(
         plan="community", status="unverified", features=features_for("community")
+    )
+
+
+def feature_refused(feature: str, plan: str, detail: str = "") -> ProblemError:
+    """A 403 problem naming the flag, the plan and the plans that include the flag."""
+    try:
+        having = plans_with(feature)
+    except KeyError:
+        having = []
+    return ProblemError(
+        403,
+        "Feature not available",
+        detail
+        or f"the {plan} plan does not include {feature!r}; plans that do: "
+        + (", ".join(having) or "none"),
+        type_="https://meshoptixiq.com/problems/feature-not-available",
+        feature=feature,
+        plan=plan,
+        plans=having,
     )
 
 
@@ -80,6 +100,11 @@ class LicenseFollower:
     def check(self, feature: str) -> bool:
         """True, or ``FeatureNotAvailableError`` naming the feature and plan."""
         return check_feature(self.state.plan, feature, features=self.state.features)
+
+    @property
+    def known(self) -> bool:
+        """Whether the agent has told the plan (``GET /license`` or an event) yet."""
+        return self.state.revision > 0
 
     def on_change(self, callback: Callback) -> None:
         self._callbacks.append(callback)

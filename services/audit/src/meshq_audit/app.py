@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
+import structlog
 from litestar import Litestar
 from meshq_runtime.http import ServiceState, build_app
+from meshq_runtime.license import LicenseFollower
 from meshq_runtime.outbox import OutboxRelay
 from meshq_runtime.postgres import Schema, apply_schema, create_pool
 from meshq_runtime.service import kafka_probe, open_kafka, postgres_probe
@@ -17,7 +19,7 @@ from meshq_runtime.service import kafka_probe, open_kafka, postgres_probe
 from meshq_audit import handlers
 from meshq_audit.controllers import ROUTES
 from meshq_audit.repository import MIGRATIONS, AuditRepository
-from meshq_audit.service import SERVICE, AuditService
+from meshq_audit.service import FEATURE, SERVICE, AuditService
 from meshq_audit.settings import Settings
 from meshq_audit.siem import SIEM_MIGRATIONS, HttpSink, SiemForwarder, Sink, SyslogSink
 
@@ -25,6 +27,8 @@ __all__ = ["SCHEMA", "create_app"]
 
 #: The audit tables in PostgreSQL (also applied by deploy/migrate.py before an upgrade).
 SCHEMA: Schema = ((SERVICE, (*MIGRATIONS, *SIEM_MIGRATIONS)),)
+
+log = structlog.get_logger(__name__)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -37,6 +41,10 @@ def create_app(settings: Settings) -> Litestar:
             pool = await create_pool(settings)
             stack.push_async_callback(pool.close)
             await apply_schema(pool, SCHEMA)
+            follower = LicenseFollower(settings)
+            await follower.start()
+            stack.push_async_callback(follower.stop)
+            await _learn_plan(follower, settings.license_wait_s)
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
             relay = OutboxRelay(pool, kafka.bus, SERVICE)
@@ -45,7 +53,7 @@ def create_app(settings: Settings) -> Litestar:
             siem = SiemForwarder(
                 pool, _sinks(settings, http), max_backoff_s=settings.siem_retry_max_s
             )
-            service = AuditService(pool, AuditRepository(pool, key), relay, siem)
+            service = AuditService(pool, AuditRepository(pool, key), relay, follower, siem)
             handlers.register(kafka.consumer, service)
             await kafka.start()
             relay.start()
@@ -53,10 +61,23 @@ def create_app(settings: Settings) -> Litestar:
             siem.start()
             stack.push_async_callback(siem.stop)
             state.probes[:] = [kafka_probe(kafka.broker), postgres_probe(pool)]
-            state.extras.update(service=service, relay=relay, kafka=kafka, siem=siem)
+            state.extras.update(
+                service=service, relay=relay, kafka=kafka, siem=siem, license=follower
+            )
             yield
 
     return build_app(service=SERVICE, route_handlers=ROUTES, lifespan=lifespan, state=state)
+
+
+async def _learn_plan(follower: LicenseFollower, wait_s: float) -> None:
+    """Give the agent (or the license topic) a moment to tell the plan before the first event
+    is consumed, so a licensed installation records from its first event on."""
+    if not follower.known and not follower.allows(FEATURE):  # demo mode needs no answer
+        try:
+            await follower.wait_for(lambda s: s.revision > 0, timeout=wait_s)
+        except TimeoutError:
+            log.warning("audit.plan_unknown", assumed=follower.plan, waited_s=wait_s)
+    log.info("audit.plan", plan=follower.plan, recording=follower.allows(FEATURE))
 
 
 def _sinks(settings: Settings, http: httpx.AsyncClient) -> list[Sink]:

@@ -1,4 +1,5 @@
-"""The audit service's HTTP API: verify the chain, export records."""
+"""The audit service's HTTP API: verify the chain, export records (both need the plan's
+``audit_logging`` flag), and the Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.response import Stream
 from meshq_runtime.http import ProblemError
+from meshq_runtime.license import feature_refused
+from network_discovery.licensing.plans import plans_with
 
-from meshq_audit.service import AuditService
+from meshq_audit.service import FEATURE, AuditService
 
 __all__ = ["ROUTES"]
 
@@ -46,11 +49,25 @@ def _service(state: State) -> AuditService:
     return state.service.extras["service"]  # type: ignore[no-any-return]
 
 
+def _licensed(state: State) -> AuditService:
+    """The service, or a 403 naming the flag and the plan when the plan lacks the log."""
+    service = _service(state)
+    if not service.recording:
+        plan = service.gate.plan
+        raise feature_refused(
+            FEATURE,
+            plan,
+            f"the audit log needs the {FEATURE!r} flag, which the {plan} plan does not include "
+            f"(plans that do: {', '.join(plans_with(FEATURE))}); nothing is recorded on this plan",
+        )
+    return service
+
+
 @get("/audit/verify", sync_to_thread=False)
 async def verify(
     state: State, from_: int = Parameter(query="from", ge=1, default=1)
 ) -> dict[str, Any]:
-    result = await _service(state).verify(from_)
+    result = await _licensed(state).verify(from_)
     return result.as_dict()
 
 
@@ -104,8 +121,9 @@ async def export(
     since: str | None = None,
     format_: str = Parameter(query="format", pattern="^(jsonl|csv)$", default="jsonl"),
 ) -> Stream:
+    service = _licensed(state)
     moment = _since(since)
-    records = _service(state).export(moment)
+    records = service.export(moment)
 
     async def jsonl() -> AsyncIterator[bytes]:
         async for record in records:
@@ -139,11 +157,18 @@ async def metrics(state: State) -> str:
     lines += [f'meshq_audit_siem_backlog{{sink="{name}"}} {n}' for name, n in backlog.items()]
     if not backlog:
         lines.append("meshq_audit_siem_backlog 0")
-    head, _ = await _service(state).head()
+    service = _service(state)
+    head, _ = await service.head()
     lines += [
         "# HELP meshq_audit_chain_head_seq Sequence number of the last audit record.",
         "# TYPE meshq_audit_chain_head_seq gauge",
         f"meshq_audit_chain_head_seq {head}",
+        f"# HELP meshq_audit_recording 1 when the plan has {FEATURE} and events are recorded.",
+        "# TYPE meshq_audit_recording gauge",
+        f"meshq_audit_recording {int(service.recording)}",
+        "# HELP meshq_audit_unrecorded_events_total Events consumed but not recorded (plan).",
+        "# TYPE meshq_audit_unrecorded_events_total counter",
+        f"meshq_audit_unrecorded_events_total {service.unrecorded}",
     ]
     return "\n".join(lines) + "\n"
 

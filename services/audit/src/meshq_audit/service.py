@@ -1,10 +1,14 @@
-"""Recording audit events: append to the chain and queue ``audit.recorded``, atomically."""
+"""Recording audit events: append to the chain and queue ``audit.recorded``, atomically.
+
+The log is the ``audit_logging`` feature: while the plan lacks it, an event is consumed and
+counted but not recorded (nothing is kept, nothing announced, nothing forwarded).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import structlog
@@ -19,10 +23,20 @@ from meshq_audit.chain import Break, Verification, verify_rows
 from meshq_audit.repository import AuditRepository
 from meshq_audit.siem import SiemForwarder
 
-__all__ = ["SERVICE", "AuditService"]
+__all__ = ["FEATURE", "SERVICE", "AuditService", "Gate"]
 
 SERVICE = "audit"
+FEATURE = "audit_logging"
 log = structlog.get_logger(__name__)
+
+
+class Gate(Protocol):
+    """What the service needs from ``LicenseFollower``."""
+
+    @property
+    def plan(self) -> str: ...
+
+    def allows(self, feature: str) -> bool: ...
 
 
 class AuditService:
@@ -31,11 +45,24 @@ class AuditService:
         pool: asyncpg.Pool,
         repo: AuditRepository,
         relay: OutboxRelay,
+        gate: Gate,
         siem: SiemForwarder | None = None,
     ) -> None:
         self._pool, self._repo, self._relay, self._siem = pool, repo, relay, siem
+        self.gate = gate
+        #: Events consumed but not recorded because the plan lacks ``audit_logging``.
+        self.unrecorded = 0
+        self._warned_plan: str | None = None
+
+    @property
+    def recording(self) -> bool:
+        return self.gate.allows(FEATURE)
 
     async def record(self, event: AuditRequestEvent) -> None:
+        if not self.recording:
+            self._skip(event)
+            return
+        self._warned_plan = None
         async with self._pool.acquire() as conn, conn.transaction():
             result = await self._repo.append(conn, event)
             if result.created:
@@ -64,6 +91,15 @@ class AuditService:
                 self._siem.notify()
         else:
             log.info("audit.already_recorded", seq=result.seq)
+
+    def _skip(self, event: AuditRequestEvent) -> None:
+        self.unrecorded += 1
+        plan = self.gate.plan
+        if plan != self._warned_plan:  # once per plan, not once per API call
+            self._warned_plan = plan
+            log.warning("audit.not_recorded", feature=FEATURE, plan=plan, event_id=event.id)
+        else:
+            log.debug("audit.not_recorded", feature=FEATURE, plan=plan, event_id=event.id)
 
     async def verify(self, start: int = 1) -> Verification:
         """Walk the chain from record ``start`` and name the first break."""

@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 import secrets
 
-from meshq_runtime.settings import KafkaSettings, PostgresSettings, ServiceSettings
+from meshq_runtime.settings import (
+    KafkaSettings,
+    LicenseClientSettings,
+    PostgresSettings,
+    ServiceSettings,
+)
 from pydantic import Field, SecretStr
 
 __all__ = ["Settings"]
@@ -13,8 +18,14 @@ __all__ = ["Settings"]
 MIN_KEY_BYTES = 16
 
 
-class Settings(ServiceSettings, KafkaSettings, PostgresSettings):
+class Settings(ServiceSettings, KafkaSettings, PostgresSettings, LicenseClientSettings):
     port: int = Field(8003, alias="MESHQ_AUDIT_PORT")
+    license_wait_s: float = Field(
+        5.0,
+        ge=0,
+        alias="MESHQ_AUDIT_LICENSE_WAIT_S",
+        description="How long start-up waits to learn the plan before consuming events.",
+    )
     hmac_key: SecretStr | None = Field(
         None,
         alias="MESHQ_AUDIT_HMAC_KEY",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from meshq_runtime.http import ProblemError
+from meshq_runtime.license import feature_refused
 from network_discovery.contracts.events import LicenseStateData
 from network_discovery.licensing.gates import FeatureNotAvailableError
 from network_discovery.licensing.plans import plans_with
@@ -29,24 +29,6 @@ class LicenseSource(Protocol):
     state: LicenseStateData
 
     def check(self, feature: str) -> bool: ...
-
-
-def feature_refused(feature: str, plan: str, detail: str = "") -> ProblemError:
-    try:
-        having = plans_with(feature)
-    except KeyError:
-        having = []
-    return ProblemError(
-        403,
-        "Feature not available",
-        detail
-        or f"the {plan} plan does not include {feature!r}; plans that do: "
-        + (", ".join(having) or "none"),
-        type_="https://meshoptixiq.com/problems/feature-not-available",
-        feature=feature,
-        plan=plan,
-        plans=having,
-    )
 
 
 class LicenseGate:
