@@ -75,6 +75,7 @@
 {{- $s := .Values.audit.siem -}}
 {{ include "meshoptixiq.env.kafka" . }}
 {{ include "meshoptixiq.env.postgres" . }}
+{{ include "meshoptixiq.env.licensingUrl" . }}
 {{ include "meshoptixiq.secretEnv" (dict "env" "MESHQ_AUDIT_HMAC_KEY" "secret" (required "audit.hmacKeySecret.name is required: every audit pod signs with the same key" .Values.audit.hmacKeySecret.name) "key" .Values.audit.hmacKeySecret.key) }}
 {{- with $s.syslog }}
 - name: MESHQ_AUDIT_SIEM_SYSLOG

@@ -29,6 +29,7 @@ CALLS = {
     ("query-gateway", "graph-engine"),  # internal query API
     ("query-gateway", "licensing"),  # GET /license at start
     ("graph-engine", "licensing"),
+    ("audit", "licensing"),  # the audit_logging flag
     ("soar-dispatcher", "licensing"),
     ("mcp-bridge", "query-gateway"),  # the REST API on the caller's behalf
 }
