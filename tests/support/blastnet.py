@@ -10,7 +10,7 @@ from meshq_graph_engine.engine import GraphEngine
 from meshq_runtime.graph.store import EmbeddedStore
 from network_discovery.model import Snapshot
 
-__all__ = ["Net", "load_net"]
+__all__ = ["Net", "campus", "load_net"]
 
 _FACTS = ["device", "interfaces", "ip_addresses", "vlans", "links", "endpoints"]
 
@@ -111,3 +111,24 @@ async def load_net(net: Net, path: Path) -> tuple[EmbeddedStore, GraphEngine]:
     await engine.start()
     await engine.apply_snapshot(net.snapshot())
     return store, engine
+
+
+def campus(*, cores: int = 2) -> Net:
+    """Core pair, two distribution switches on both cores, one dual-homed access switch
+    (5 hosts) and one single-homed on dist-1 (12 hosts)."""
+    net = Net()
+    names = [f"core-{i}" for i in range(1, cores + 1)]
+    for name in names:
+        net.device(name, "core", criticality="critical")
+    if cores == 2:
+        net.link("core-1", "core-2")
+    for dist in ("dist-1", "dist-2"):
+        net.device(dist, "distribution")
+        for core in names:
+            net.link(dist, core)
+    net.device("acc-dual", "access").device("acc-single", "access")
+    net.link("acc-dual", "dist-1", a_port="Uplink1")
+    net.link("acc-dual", "dist-2", a_port="Uplink2")
+    net.link("acc-single", "dist-1", a_port="Uplink1")
+    net.hosts("acc-dual", 5, vlan=10).hosts("acc-single", 12, vlan=10)
+    return net

@@ -16,6 +16,7 @@ from support.demo_stack import load_demo
 pytestmark = pytest.mark.integration
 
 CHAOS = "/graph/chaos-simulate"
+WHATIF = "/graph/whatif"
 
 
 async def until_plan(client: httpx.AsyncClient, plan: str) -> None:
@@ -25,7 +26,7 @@ async def until_plan(client: httpx.AsyncClient, plan: str) -> None:
         await asyncio.sleep(0.1)
 
 
-async def test_gate_answers_problems_and_the_sixth_call_in_a_minute(
+async def test_gate_answers_problems_whatif_and_the_sixth_call_in_a_minute(
     gateway_env, keys_file, spawn
 ) -> None:
     await load_demo(gateway_env)
@@ -39,10 +40,35 @@ async def test_gate_answers_problems_and_the_sixth_call_in_a_minute(
         refused = await client.post(CHAOS, headers={"X-API-Key": gated}, json=body)
         assert refused.status_code == 403
         assert problem(refused)["feature"] == "whatif_simulation"
+        change = {"changes": [{"action": "remove_device", "device": "hq-dist-01"}]}
+        refused = await client.post(WHATIF, headers={"X-API-Key": gated}, json=change)
+        assert refused.status_code == 403
+        assert problem(refused)["feature"] == "whatif_simulation"
 
         await publish_license(gateway_env, "pro")
         await until_plan(client, "pro")
         headers = {"X-API-Key": ci}
+
+        # what-if: a copy of the graph changes, the live graph does not
+        whatif = await client.post(WHATIF, headers={"X-API-Key": other}, json=change)
+        assert whatif.status_code == 200, whatif.text
+        diff = whatif.json()
+        assert diff["removed_devices"] == ["hq-dist-01"] and diff["changes_applied"] == 1
+        assert {"hq-a-acc-01", "hq-dist-02"} <= {r["device"] for r in diff["lost_redundancy"]}
+        assert any(c["device"] == "hq-a-acc-01" for c in diff["changed_paths"])
+        unknown = await client.post(
+            WHATIF,
+            headers={"X-API-Key": other},
+            json={"changes": [{"action": "remove_device", "device": "ghost"}]},
+        )
+        assert unknown.status_code == 404
+        assert problem(unknown)["field"] == "changes.0.device"
+        bad = await client.post(
+            WHATIF, headers={"X-API-Key": other}, json={"changes": [{"action": "explode"}]}
+        )
+        assert bad.status_code == 422 and problem(bad)["errors"][0]["field"].startswith("changes.0")
+        again = await client.post(WHATIF, headers={"X-API-Key": other}, json=change)
+        assert again.json() == diff  # nothing was applied to the live graph
 
         ok = await client.post(CHAOS, headers=headers, json=body)
         assert ok.status_code == 200, ok.text

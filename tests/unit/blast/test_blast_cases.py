@@ -6,28 +6,7 @@ from pathlib import Path
 
 import pytest
 from meshq_graph_engine.blast import TargetError, run_scenario
-from support.blastnet import Net, load_net
-
-
-def campus(*, cores: int = 2) -> Net:
-    """Core pair, two distribution switches on both cores, one dual-homed access switch
-    (5 hosts) and one single-homed on dist-1 (12 hosts)."""
-    net = Net()
-    names = [f"core-{i}" for i in range(1, cores + 1)]
-    for name in names:
-        net.device(name, "core", criticality="critical")
-    if cores == 2:
-        net.link("core-1", "core-2")
-    for dist in ("dist-1", "dist-2"):
-        net.device(dist, "distribution")
-        for core in names:
-            net.link(dist, core)
-    net.device("acc-dual", "access").device("acc-single", "access")
-    net.link("acc-dual", "dist-1", a_port="Uplink1")
-    net.link("acc-dual", "dist-2", a_port="Uplink2")
-    net.link("acc-single", "dist-1", a_port="Uplink1")
-    net.hosts("acc-dual", 5, vlan=10).hosts("acc-single", 12, vlan=10)
-    return net
+from support.blastnet import Net, campus, load_net
 
 
 async def simulate(net: Net, tmp_path: Path, scenario: str, target: str, depth: int = 3):  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ does not hold, 422 for one that names several things.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import structlog
 from litestar import post
@@ -15,10 +15,18 @@ from litestar.datastructures import State
 from meshq_runtime.http import ProblemError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from meshq_graph_engine.blast import DEFAULT_DEPTH, MAX_DEPTH, TargetError, run_scenario
+from meshq_graph_engine.blast import (
+    DEFAULT_DEPTH,
+    MAX_DEPTH,
+    TargetError,
+    apply_changes,
+    compare,
+    load_topology,
+    run_scenario,
+)
 from meshq_graph_engine.engine import GraphEngine
 
-__all__ = ["ROUTES", "ChaosRequest", "validated"]
+__all__ = ["ROUTES", "ChaosRequest", "WhatIfRequest", "validated"]
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +49,66 @@ class ChaosRequest(BaseModel):
         ge=1,
         le=MAX_DEPTH,
         description=f"Hops from the failed element within which devices count (1-{MAX_DEPTH}).",
+    )
+
+
+_Name = Annotated[str, Field(min_length=1, max_length=255)]
+_Port = Annotated[
+    str,
+    Field(min_length=3, max_length=400, description="host:ifname", examples=["hq-dist-01:Eth1/1"]),
+]
+
+
+class _Change(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class RemoveDevice(_Change):
+    action: Literal["remove_device"]
+    device: _Name
+
+
+class AddDevice(_Change):
+    action: Literal["add_device"]
+    device: _Name
+    role: str | None = Field(None, max_length=64)
+    criticality: Literal["low", "medium", "high", "critical"] | None = None
+    managed: bool = True
+
+
+class RemoveLink(_Change):
+    action: Literal["remove_link"]
+    interface: _Port
+
+
+class ShutdownInterface(_Change):
+    action: Literal["shutdown_interface"]
+    interface: _Port
+
+
+class AddLink(_Change):
+    action: Literal["add_link"]
+    a: _Port
+    b: _Port
+
+
+class RemoveVlan(_Change):
+    action: Literal["remove_vlan"]
+    interface: _Port
+    vlan: int = Field(ge=1, le=4094)
+
+
+Change = Annotated[
+    RemoveDevice | AddDevice | RemoveLink | ShutdownInterface | AddLink | RemoveVlan,
+    Field(discriminator="action"),
+]
+
+
+class WhatIfRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    changes: list[Change] = Field(
+        min_length=1, max_length=500, description="Applied in order to a copy of the graph."
     )
 
 
@@ -74,13 +142,7 @@ async def chaos_simulate(state: State, data: Any = None) -> dict[str, Any]:
             engine.store, engine, request.scenario_type, request.target, request.depth
         )
     except TargetError as exc:
-        raise ProblemError(
-            exc.status,
-            exc.title,
-            exc.detail,
-            errors=[{"field": exc.field, "message": exc.detail}],
-            field=exc.field,
-        ) from None
+        raise _problem(exc) from None
     log.info(
         "chaos.simulated",
         scenario=request.scenario_type,
@@ -97,4 +159,35 @@ async def chaos_simulate(state: State, data: Any = None) -> dict[str, Any]:
     }
 
 
-ROUTES = [chaos_simulate]
+def _problem(exc: TargetError) -> ProblemError:
+    return ProblemError(
+        exc.status,
+        exc.title,
+        exc.detail,
+        errors=[{"field": exc.field, "message": exc.detail}],
+        field=exc.field,
+    )
+
+
+@post("/internal/graph/whatif", tags=["internal"], status_code=200)
+async def whatif(state: State, data: Any = None) -> dict[str, Any]:
+    """Apply a change set to a copy of the graph and answer what it changes."""
+    request = validated(WhatIfRequest, data)
+    engine = _engine(state)
+    before = await load_topology(engine.store, engine)
+    changes = [c.model_dump() for c in request.changes]
+    try:
+        after = await apply_changes(before, engine.store, changes)
+    except TargetError as exc:
+        raise _problem(exc) from None
+    answer = compare(before, after)
+    log.info(
+        "whatif.simulated",
+        changes=len(changes),
+        isolated=len(answer["newly_isolated_devices"]),
+        lost_redundancy=len(answer["lost_redundancy"]),
+    )
+    return {"changes_applied": len(changes), **answer}
+
+
+ROUTES = [chaos_simulate, whatif]

@@ -32,8 +32,10 @@ from meshq_graph_engine.blast._targets import (
     subnet_failure,
     vlan_failure,
 )
+from meshq_graph_engine.blast._whatif import ACTIONS, apply_changes, compare
 
 __all__ = [
+    "ACTIONS",
     "CRITICALITY_WEIGHTS",
     "DEFAULT_DEPTH",
     "MAX_DEPTH",
@@ -49,6 +51,8 @@ __all__ = [
     "LinkEnd",
     "TargetError",
     "Topology",
+    "apply_changes",
+    "compare",
     "device_failure",
     "device_weight",
     "interface_failure",

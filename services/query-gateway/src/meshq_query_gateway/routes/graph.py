@@ -60,4 +60,24 @@ async def chaos_simulate(
     return result
 
 
-ROUTES = [chaos_simulate]
+@post("/graph/whatif", tags=["graph"], status_code=200)
+async def whatif(
+    request: Request[Any, Any, Any], data: JSONBody[dict[str, Any] | None] = None
+) -> dict[str, Any]:
+    """Apply a change set (``changes``: remove or add devices and links, shut interfaces,
+    remove VLANs from trunks) to a copy of the graph and answer the difference: newly isolated
+    devices and endpoints, lost redundancy, changed upstream paths of access devices."""
+    gw = _allowed(request, WHATIF_RESOURCE, data)
+    result: dict[str, Any] = await forward(gw.graph, "POST", "/internal/graph/whatif", data or {})
+    _audited(
+        request,
+        len(result.get("newly_isolated_devices", [])),
+        {
+            k: result.get(k)
+            for k in ("changes_applied", "newly_isolated_endpoints", "removed_devices")
+        },
+    )
+    return result
+
+
+ROUTES = [chaos_simulate, whatif]
