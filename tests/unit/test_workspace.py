@@ -15,8 +15,13 @@ MODULES = {p.name: "meshq_" + p.name.replace("-", "_") for p in SERVICES}
 
 def test_the_seven_services_exist() -> None:
     assert set(MODULES) == {
-        "licensing", "graph-engine", "query-gateway", "audit", "soar-dispatcher",
-        "netbox-sync", "mcp-bridge",
+        "licensing",
+        "graph-engine",
+        "query-gateway",
+        "audit",
+        "soar-dispatcher",
+        "netbox-sync",
+        "mcp-bridge",
     }
 
 

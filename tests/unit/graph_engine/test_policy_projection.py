@@ -11,6 +11,7 @@ from meshq_graph_engine.engine import GraphEngine
 from meshq_runtime.graph import writer
 from meshq_runtime.graph.store import EmbeddedStore
 from network_discovery.model import FirewallRule, Route, Service, Snapshot
+from network_discovery.parsers import parse_directory
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "snapshots" / "firewall_policy.json"
 
@@ -197,3 +198,24 @@ async def test_restart_reloads_policy_without_repairs(tmp_path: Path) -> None:
         assert diff(await read_projection(store), eng.projection).writes() == 0
     finally:
         await store.close()
+
+
+async def test_the_parsed_firewall_lab_applies_and_reapplies_as_nothing(
+    engine: GraphEngine,
+) -> None:
+    lab = Path(__file__).resolve().parents[2] / "fixtures" / "firewall" / "lab"
+    snapshot, report = parse_directory(lab, snapshot_id="fw-lab")
+    assert report.ok
+    first = await engine.apply_snapshot(snapshot)
+    assert first.added["firewall_rules"] == len(snapshot.firewall_rules) == 66
+    assert first.added["firewall_rulesets"] == len(snapshot.firewall_rulesets)
+    assert (await engine.apply_snapshot(snapshot)).empty
+    bound = await engine.store.execute(
+        "MATCH (s:FirewallRuleset)-[a:APPLIED_TO]->(i:Interface)<-[:HAS_INTERFACE]-(d:Device) "
+        "WHERE d.id = 'hq-fw1' RETURN s.name AS acl, i.name AS interface ORDER BY acl"
+    )
+    assert bound == [
+        {"acl": "DMZ_IN", "interface": "GigabitEthernet1/3"},
+        {"acl": "INSIDE_IN", "interface": "GigabitEthernet1/2"},
+        {"acl": "OUTSIDE_IN", "interface": "GigabitEthernet1/1"},
+    ]

@@ -85,14 +85,14 @@ def test_meta_problems(lab_copy):
     (lab_copy / "lab-leaf1" / "meta.yaml").write_text("platform: arista_eoss\n")
     (lab_copy / "lab-acc1" / "meta.yaml").unlink()
     (lab_copy / "lab-acc2" / "meta.yaml").write_text("platform: cisco_ios\ncolour: blue\n")
-    (lab_copy / "lab-acc2" / "show_running-config.txt").write_text("hostname lab-acc2\n")
+    (lab_copy / "lab-acc2" / "show_clock.txt").write_text("*08:15:00.000 UTC Mon Mar 2 2026\n")
     snapshot, report = parse_directory(lab_copy, collected_at=WHEN)
     assert {d for d in snapshot.scope_map()} == {"lab-acc2", "lab-core1", "lab-edge1"}
     messages = [str(i) for i in report.issues]
     assert any("lab-leaf1/meta.yaml" in m and "arista_eoss" in m for m in messages)
     assert any("lab-acc1/meta.yaml" in m and "missing" in m for m in messages)
     assert any("unknown keys colour" in m and m.startswith("warning") for m in messages)
-    assert any("show_running-config.txt" in m and m.startswith("warning") for m in messages)
+    assert any("show_clock.txt" in m and m.startswith("warning") for m in messages)
 
 
 def test_empty_version_is_an_error(tmp_path):

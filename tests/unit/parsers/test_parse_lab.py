@@ -404,4 +404,6 @@ def test_command_file_names():
     assert find_command("cisco_nxos", "show_interfaces_status").command == "show interface status"
     assert find_command("juniper_junos", "show_arp_no-resolve").kinds == (FactKind.ARP,)
     assert find_command("arista_eos", "show_cdp_neighbors") is None
-    assert set(COMMANDS) == {"cisco_ios", "cisco_nxos", "arista_eos", "juniper_junos"}
+    assert set(COMMANDS) == {
+        "cisco_ios", "cisco_nxos", "arista_eos", "juniper_junos", "cisco_asa", "linux",
+    }  # fmt: skip

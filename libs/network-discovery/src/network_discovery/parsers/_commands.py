@@ -2,7 +2,8 @@
 
 A command file is named after the command, spaces as underscores, with ``.txt``:
 ``show lldp neighbors detail`` -> ``show_lldp_neighbors_detail.txt``. A few commands have
-more than one accepted name (see ``aliases``).
+more than one accepted name (see ``aliases``). Most are read row by row through a TextFSM
+template; configurations and ``iptables-save`` are read whole by a parser of their own.
 """
 
 from __future__ import annotations
@@ -14,6 +15,14 @@ from typing import Any
 from network_discovery.model import FactKind
 from network_discovery.parsers import _map_inventory as inv
 from network_discovery.parsers import _map_observations as obs
+from network_discovery.parsers._configs import (
+    ConfigParser,
+    asa_config,
+    ios_config,
+    ip6tables,
+    iptables,
+    srx_config,
+)
 from network_discovery.parsers._context import DeviceContext, Partial
 from network_discovery.parsers._textfsm import TemplateRef
 
@@ -29,19 +38,27 @@ class CommandSpec:
 
     ``group`` names commands that say the same thing in a brief and a detailed form
     (``lldp``, ``cdp``): when both files are there, the one with the higher ``rank`` wins.
+    A spec with a ``parser`` reads the whole file with it instead of a template and mapper.
     """
 
     command: str
-    template: TemplateRef
+    template: TemplateRef | None
     kinds: tuple[FactKind, ...]
-    mapper: Mapper
+    mapper: Mapper | None
     aliases: tuple[str, ...] = ()
     group: str | None = None
     rank: int = 0
+    parser: ConfigParser | None = None
 
     @property
     def file_stem(self) -> str:
         return self.command.replace(" ", "_")
+
+
+def _config(
+    command: str, parser: ConfigParser, *kinds: FactKind, aliases: tuple[str, ...] = ()
+) -> CommandSpec:
+    return CommandSpec(command, None, kinds or (K.FIREWALL,), None, aliases, parser=parser)
 
 
 def _ntc(name: str) -> TemplateRef:
@@ -152,6 +169,8 @@ _IOS = [
         aliases=("show_bgp_summary", "show_bgp_ipv4_unicast_summary"),
     ),
 ]
+
+_IOS.append(_config("show running-config", ios_config, aliases=("show_run", "show_running_config")))
 
 _NXOS = [
     *_common("cisco_nxos"),
@@ -317,12 +336,42 @@ _JUNOS = [
     ),
 ]
 
+_JUNOS.append(
+    _config(
+        "show configuration security | display set",
+        srx_config,
+        aliases=(
+            "show_configuration_security_display_set",
+            "show_configuration_|_display_set",
+            "show_configuration_display_set",
+        ),
+    )
+)
+
+_ASA = [
+    CommandSpec(
+        "show version", _ntc("cisco_asa_show_version.textfsm"), (K.DEVICE,), inv.map_version
+    ),
+    _config(
+        "show running-config",
+        asa_config,
+        K.FIREWALL,
+        K.INTERFACES,
+        K.IP_ADDRESSES,
+        aliases=("show_run", "show_running_config"),
+    ),
+]
+
+_LINUX = [_config("iptables-save", iptables), _config("ip6tables-save", ip6tables)]
+
 #: Platform -> the commands understood there.
 COMMANDS: dict[str, tuple[CommandSpec, ...]] = {
     "cisco_ios": tuple(_IOS),
     "cisco_nxos": tuple(_NXOS),
     "arista_eos": tuple(_EOS),
     "juniper_junos": tuple(_JUNOS),
+    "cisco_asa": tuple(_ASA),
+    "linux": tuple(_LINUX),
 }
 PLATFORMS = tuple(COMMANDS)
 

@@ -15,6 +15,10 @@ from network_discovery.model import (
     BGPPeer,
     Device,
     FactKind,
+    FirewallObject,
+    FirewallRule,
+    FirewallRuleset,
+    FirewallZone,
     Interface,
     IPAddress,
     MacTableEntry,
@@ -35,6 +39,8 @@ log = structlog.get_logger(__name__)
 
 #: meta.yaml keys copied onto the device record.
 _META_FIELDS = ("role", "site", "tenant", "rack", "management_ip", "criticality", "tags")
+#: Platforms whose device record may come from meta.yaml alone.
+_META_RECORD = frozenset({"linux", "cisco_asa"})
 # VLAN tables are read first: Junos MAC tables name VLANs rather than number them.
 _ORDER = {FactKind.VLANS: 0}
 
@@ -53,6 +59,10 @@ class DeviceFacts:
     arp: list[ArpEntry] = field(default_factory=list)
     mac_table: list[MacTableEntry] = field(default_factory=list)
     bgp_peers: list[BGPPeer] = field(default_factory=list)
+    firewall_zones: list[FirewallZone] = field(default_factory=list)
+    firewall_rulesets: list[FirewallRuleset] = field(default_factory=list)
+    firewall_rules: list[FirewallRule] = field(default_factory=list)
+    firewall_objects: list[FirewallObject] = field(default_factory=list)
 
     @property
     def scope(self) -> ScopeEntry | None:
@@ -117,6 +127,13 @@ def _run(
     spec: CommandSpec, text: str, ctx: DeviceContext, where: str, report: ParseReport
 ) -> list[Partial] | None:
     """The partial facts of one file, or None when the file as a whole failed."""
+    if spec.parser is not None:
+        partials, problems = spec.parser(text, ctx)
+        for line, message in problems:
+            # the line is left out, the rest of the file is used
+            report.add(ParseIssue(where, message, ctx.device, line, None, "warning"))
+        return partials
+    assert spec.template is not None and spec.mapper is not None
     template = str(spec.template)
     try:
         rows = run_template(spec.template, text, ctx.platform)
@@ -218,6 +235,13 @@ def parse_device(
     for kind in set(collected) - failed:
         _store(facts, kind, collected[kind])
         facts.kinds.add(kind)
+    if facts.record is None and facts.kinds and platform in _META_RECORD:
+        # no version output (linux has none; an ASA may come with its configuration only):
+        # the record is the folder name, the platform and meta.yaml
+        facts.record = _device_record(
+            hostname, ctx, [Partial(FactKind.DEVICE, {"platform": platform})], "", report
+        )
+        facts.kinds.add(FactKind.DEVICE)
     if facts.record is None:
         facts.kinds.discard(FactKind.DEVICE)
     return facts, report
@@ -228,6 +252,9 @@ def _store(facts: DeviceFacts, kind: FactKind, partials: list[Partial]) -> None:
         facts.interfaces = _merge_interfaces(partials, facts.device)
         return
     if kind is FactKind.DEVICE:
+        return
+    if kind is FactKind.FIREWALL:
+        _store_policy(facts, partials)
         return
     lists: dict[FactKind, list[Any]] = {
         FactKind.IP_ADDRESSES: facts.ip_addresses,
@@ -249,3 +276,25 @@ def _store(facts: DeviceFacts, kind: FactKind, partials: list[Partial]) -> None:
             # the same address from two commands: "show interface" does not name the VRF,
             # "show ip interface vrf all" does
             target[index] = p.value
+
+
+def _store_policy(facts: DeviceFacts, partials: list[Partial]) -> None:
+    """Firewall models into their lists; a zone two files name (iptables and ip6tables)
+    once, with the interfaces of both."""
+    zones: dict[str, FirewallZone] = {}
+    targets: dict[type, list[Any]] = {
+        FirewallRuleset: facts.firewall_rulesets,
+        FirewallRule: facts.firewall_rules,
+        FirewallObject: facts.firewall_objects,
+    }
+    for p in partials:
+        model = p.value
+        if isinstance(model, FirewallZone):
+            known = zones.get(model.id)
+            if known is not None:
+                merged = tuple(dict.fromkeys(known.interfaces + model.interfaces))
+                model = known.model_copy(update={"interfaces": merged})
+            zones[model.id] = model
+        else:
+            targets[type(model)].append(model)
+    facts.firewall_zones = list(zones.values())

@@ -120,6 +120,10 @@ def _facts(dev: DeviceFacts) -> dict[str, list[Any]]:
         "arp": dev.arp,
         "mac_table": dev.mac_table,
         "bgp_peers": dev.bgp_peers,
+        "firewall_zones": dev.firewall_zones,
+        "firewall_rulesets": dev.firewall_rulesets,
+        "firewall_rules": dev.firewall_rules,
+        "firewall_objects": dev.firewall_objects,
     }
 
 

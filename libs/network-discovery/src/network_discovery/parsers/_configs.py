@@ -1,0 +1,54 @@
+"""Whole-file parsers (configurations, iptables-save) in the shape the command table expects:
+the facts as partials, and the lines that could not be read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from network_discovery.model import FactKind, IPAddress, canonical_interface_name
+from network_discovery.parsers._context import DeviceContext, Partial
+from network_discovery.parsers.firewall import (
+    PolicyResult,
+    parse_asa,
+    parse_ios_acls,
+    parse_iptables,
+    parse_srx,
+)
+
+__all__ = ["ConfigParser", "asa_config", "ios_config", "ip6tables", "iptables", "srx_config"]
+
+#: text, device -> (facts, [(line number, problem)])
+ConfigParser = Callable[[str, DeviceContext], tuple[list[Partial], list[tuple[int, str]]]]
+
+
+def _policy(result: PolicyResult) -> tuple[list[Partial], list[tuple[int, str]]]:
+    return [Partial(FactKind.FIREWALL, m) for m in result.models()], result.problems
+
+
+def ios_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tuple[int, str]]]:
+    return _policy(parse_ios_acls(text, ctx.device))
+
+
+def srx_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tuple[int, str]]]:
+    return _policy(parse_srx(text, ctx.device))
+
+
+def iptables(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tuple[int, str]]]:
+    return _policy(parse_iptables(text, ctx.device, family=4))
+
+
+def ip6tables(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tuple[int, str]]]:
+    return _policy(parse_iptables(text, ctx.device, family=6))
+
+
+def asa_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tuple[int, str]]]:
+    """The ASA's policy, plus its interfaces and addresses (it has no other source here)."""
+    result = parse_asa(text, ctx.device)
+    partials, problems = _policy(result)
+    for name, fields in result.interfaces.items():
+        canonical = canonical_interface_name(name)
+        partials.append(Partial(FactKind.INTERFACES, {**fields, "name": canonical}, key=canonical))
+    for name, address in result.addresses:
+        ip = IPAddress(device=ctx.device, interface=name, address=address)
+        partials.append(Partial(FactKind.IP_ADDRESSES, ip))
+    return partials, problems
