@@ -6,6 +6,8 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,19 @@ def _quiet_libraries() -> None:
     for name in ("paramiko", "netmiko", "pysnmp"):
         logging.getLogger(name).addHandler(logging.NullHandler())
         logging.getLogger(name).propagate = False
+
+
+@contextmanager
+def _collector(targets: list[Any], timeout: float) -> Iterator[Callable[[Any], Any]]:
+    """SSH for most devices; SNMP (one shared engine) for those the inventory says."""
+    from network_discovery.discovery import collect_ssh
+    from network_discovery.discovery.snmp import SnmpCollector
+
+    if not any(t.transport == "snmp" for t in targets):
+        yield lambda t: collect_ssh(t, timeout=timeout)
+        return
+    with SnmpCollector(timeout=timeout, retries=0) as snmp:
+        yield lambda t: snmp(t) if t.transport == "snmp" else collect_ssh(t, timeout=timeout)
 
 
 def plan_limit() -> tuple[str, int | None]:
@@ -172,12 +187,11 @@ def _targets(inventory: Path | None, seeds: tuple[str, ...], options: Any) -> li
     "--wait-timeout", default=300.0, show_default=True, help="Seconds to wait with --wait."
 )
 def discover(**kw: Any) -> None:
-    """Collect from devices over SSH and publish ONE snapshot of what was found."""
+    """Collect from devices (SSH, or SNMP where the inventory says) and publish ONE snapshot."""
     from network_discovery.discovery import (
         DeviceLimitError,
         DiscoveryOptions,
         build_snapshot,
-        collect_ssh,
         parse_networks,
         save_outputs,
     )
@@ -213,14 +227,8 @@ def discover(**kw: Any) -> None:
             bar.update(1)
 
         try:
-            summary = asyncio.run(
-                run_discovery(
-                    targets,
-                    options,
-                    lambda t: collect_ssh(t, timeout=timeout),
-                    progress=progress,
-                )
-            )
+            with _collector(targets, timeout) as collect:
+                summary = asyncio.run(run_discovery(targets, options, collect, progress=progress))
         except DeviceLimitError as exc:
             raise DiscoverError(str(exc)) from exc
     for line in summary.lines():
