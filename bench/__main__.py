@@ -3,7 +3,8 @@ the query gateway's throughput and overhead and the audit chain / SOAR figures o
 
 Writes ``bench/results/latest.json`` and ``bench/results/latest.md``. The default size is the
 one the project reports (10,000 devices); ``--devices`` picks another. ``--only`` runs some of
-the sections (graph, gateway, audit); the sections not run are kept from the previous results.
+the sections (graph, gateway, audit, firewall); the sections not run are kept from the previous
+results.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ def _params_for(query: Any, net: Any, rng: random.Random) -> dict[str, Any]:
         "subnet": rng.choice(net.subnets),
         "depth": 2,
         "site": "campus",
+        "source": rng.choice(net.ips),
+        "destination": rng.choice(net.ips),
+        "protocol": "tcp",
+        "port": 443,
     }
     fields = query.params.model_fields
     params = {name: values[name] for name in fields if name in values}
@@ -120,12 +125,17 @@ async def _run(devices: int, repeats: int) -> dict[str, Any]:
     return out
 
 
-SECTIONS = ("graph", "gateway", "audit")
-KEYS = {"graph": "graph_engine", "gateway": "query_gateway", "audit": "audit_soar"}
+SECTIONS = ("graph", "gateway", "audit", "firewall")
+KEYS = {
+    "graph": "graph_engine",
+    "gateway": "query_gateway",
+    "audit": "audit_soar",
+    "firewall": "firewall",
+}
 
 
 def _markdown(report: dict[str, Any]) -> str:
-    from bench import audit, gateway
+    from bench import audit, firewall, gateway
 
     lines = [f"# Benchmark ({report['when']})", "", f"Machine: {report['machine']}", ""]
     if "graph_engine" in report:
@@ -134,6 +144,8 @@ def _markdown(report: dict[str, Any]) -> str:
         lines += gateway.markdown(report["query_gateway"])
     if "audit_soar" in report:
         lines += audit.markdown(report["audit_soar"])
+    if "firewall" in report:
+        lines += firewall.markdown(report["firewall"])
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -173,6 +185,9 @@ def main() -> None:
     parser.add_argument("--gateway-requests", type=int, default=500)
     parser.add_argument("--audit-events", type=int, default=2000)
     parser.add_argument("--soar-queries", type=int, default=50)
+    parser.add_argument("--firewalls", type=int, default=20, help="firewall section")
+    parser.add_argument("--firewall-rules", type=int, default=5000, help="rules per firewall")
+    parser.add_argument("--path-flows", type=int, default=100, help="path_analysis flows")
     args = parser.parse_args()
     only = set(args.only or SECTIONS)
     previous = args.output / "latest.json"
@@ -199,6 +214,13 @@ def main() -> None:
 
         report["audit_soar"] = audit.run(events=args.audit_events, queries=args.soar_queries)
         sections["audit"] = when
+    if "firewall" in only:
+        from bench import firewall
+
+        report["firewall"] = firewall.run(
+            args.devices, args.firewalls, args.firewall_rules, args.path_flows
+        )
+        sections["firewall"] = when
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.output / "latest.md").write_text(_markdown(report))

@@ -35,6 +35,11 @@ DEMO_CASES: dict[str, list[dict[str, Any]]] = {
     "blast_radius_interface": [{"device": "hq-a-acc-01", "interface": "Te1/1/1"}],
     "blast_radius_vlan": [{"vlan": 110}],
     "blast_radius_subnet": [{"cidr": "10.0.0.0/8"}],
+    # no routes in the demo: the walk goes over shared subnets
+    "path_analysis": [
+        {"source": "10.1.10.20", "destination": "10.110.0.50", "protocol": "tcp", "port": 443}
+    ],
+    "route_lookup": [{"device": "hq-core-01", "destination": "10.110.0.50"}],
 }
 
 

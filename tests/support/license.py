@@ -11,14 +11,18 @@ from network_discovery.licensing.plans import features_for
 __all__ = ["publish_license"]
 
 
-async def publish_license(env: dict[str, str], plan: str, revision: int = 1) -> None:
+async def publish_license(
+    env: dict[str, str], plan: str, revision: int = 1, **features: bool
+) -> None:
+    """Publish the plan's state as the agent does; ``features`` overrides single flags (a
+    key issued with a custom feature set)."""
     event = LicenseState(
         source="licensing",
         subject="installation",
         data=LicenseStateData(
             plan=plan,  # type: ignore[arg-type]
             status="active",
-            features=features_for(plan),
+            features={**features_for(plan), **features},
             revision=revision,
             licensed_plan=plan,  # type: ignore[arg-type]
         ),

@@ -43,8 +43,23 @@ NAMES = {
         "blast_radius_subnet",
     ],
     "NetBox": ["netbox_inventory", "netbox_drift"],
+    "Routing tables": ["route_lookup"],
+    "Firewall": [
+        "firewall_rules_by_device",
+        "firewall_rules_by_zone_pair",
+        "path_analysis",
+        "all_firewall_devices",
+        "deny_rules_summary",
+    ],
+    "Firewall hygiene": ["shadowed_rules"],
 }
-FEATURES = {"Routing": "bgp_intelligence", "NetBox": "netbox_sync"}
+FEATURES = {
+    "Routing": "bgp_intelligence",
+    "NetBox": "netbox_sync",
+    "Routing tables": "firewall_queries",
+    "Firewall": "firewall_queries",
+    "Firewall hygiene": "firewall_queries",
+}
 COMMUNITY = {*NAMES["Topology"], "all_devices", "summary_stats"}
 
 
@@ -101,7 +116,9 @@ def test_every_query_has_a_case_with_rows_and_one_without(name: str) -> None:
     assert any(c.get("rows") for c in cases), f"{name}: no case that returns rows"
     empty = [c for c in cases if c.get("rows") == [] or "error" in c]
     assert empty, f"{name}: no case that returns nothing"
-    if not REGISTRY[name].writes:
+    if name == "path_analysis":  # always one row per branch: "no path" is an answer too
+        assert any(c.get("rows") and c["rows"][0]["verdict"] == "no_path" for c in cases)
+    elif not REGISTRY[name].writes:
         assert any(c.get("rows") == [] for c in cases), f"{name}: no case with no rows"
 
 

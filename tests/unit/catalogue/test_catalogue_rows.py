@@ -24,13 +24,14 @@ from meshq_runtime.graph.store import EmbeddedStore
 from network_discovery import demo
 from pydantic import ValidationError
 from support.demo_cases import demo_cases
+from support.firewall_fixture import FIREWALL_CASES, firewall_snapshot
 
 
-async def _demo_graph(path: Path) -> Graph:
+async def _demo_graph(path: Path, snapshot: Any = None) -> Graph:
     store = EmbeddedStore(path / "graph" / "db")
     engine = GraphEngine(store)
     await engine.start()
-    await engine.apply_snapshot(demo.load_snapshot())
+    await engine.apply_snapshot(snapshot or demo.load_snapshot())
     return Graph("ladybug", store, engine)
 
 
@@ -39,6 +40,7 @@ async def networks(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[di
     built = {
         "demo": await _demo_graph(tmp_path_factory.mktemp("demo")),
         "fixture": await build_graph("ladybug", tmp_path_factory.mktemp("fixture")),
+        "firewall": await _demo_graph(tmp_path_factory.mktemp("firewall"), firewall_snapshot()),
     }
     yield built
     for graph in built.values():
@@ -48,6 +50,8 @@ async def networks(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[di
 def _cases(network: str, query: Query) -> list[dict[str, Any]]:
     if network == "demo":
         return demo_cases(query.name, query.params.model_json_schema())
+    if network == "firewall":
+        return FIREWALL_CASES.get(query.name, [])
     return [case["params"] for case in load_cases().get(query.name, []) if "rows" in case]
 
 

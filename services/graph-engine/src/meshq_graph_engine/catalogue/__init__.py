@@ -6,9 +6,11 @@ from meshq_graph_engine.catalogue import (
     addressing,
     blast,
     endpoints,
+    firewall,
     hygiene,
     inventory,
     netbox,
+    paths,
     routing,
     topology,
 )
@@ -34,7 +36,18 @@ __all__ = [
 ]
 
 REGISTRY: dict[str, Query] = {}
-for _module in (topology, endpoints, addressing, hygiene, inventory, routing, blast, netbox):
+for _module in (
+    topology,
+    endpoints,
+    addressing,
+    hygiene,
+    inventory,
+    routing,
+    blast,
+    firewall,
+    paths,
+    netbox,
+):
     for _query in _module.QUERIES:
         if _query.name in REGISTRY:
             raise RuntimeError(f"query {_query.name} is defined twice")

@@ -1,0 +1,283 @@
+"""Firewall figures: path_analysis on the synthetic network with firewalls of many rules, the
+rule-evaluation rate, and shadowed-rule analysis time per firewall.
+
+The synthetic campus (``bench.synth``) is given a routed core: /31 addresses on every
+distribution-to-core uplink, on each core a /24 route per access subnet towards its
+distribution pair (two equal-cost next hops), on each distribution switch a default route to
+both cores. ``firewalls`` distribution switches (whole pairs) get a transit zone policy of
+``rules`` rules (zones users/core, random subnets of 10.0.0.0/8, TCP/UDP services, a quarter
+deny) and a default deny. Flows run between hosts behind firewalled pairs, so each path
+crosses two firewalls on each of its eight equal-cost branches.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["markdown", "run"]
+
+_PORTS = [22, 53, 80, 123, 443, 3306, 5432, 8080, 8443]
+
+
+def _say(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+
+def _net(rng: random.Random) -> str:
+    length = rng.choice([16, 20, 24, 24, 26, 28, 32, 32])
+    return str(ipaddress.ip_network((0x0A000000 | rng.randrange(1 << 24), length), strict=False))
+
+
+def _rules(device: str, count: int, rng: random.Random) -> list[dict[str, Any]]:
+    """``count`` rules: random ones, then a last permit for HTTPS between the zones (so the
+    benchmark's flows cross every rule of every firewall on their way)."""
+    out = []
+    for n in range(1, count):
+        proto = rng.choice(["tcp", "tcp", "tcp", "udp"])
+        port = rng.choice(_PORTS)
+        src, dst = rng.choice([["users"], ["core"]]), rng.choice([["users"], ["core"]])
+        out.append(
+            {
+                "device": device,
+                "ruleset": "policy",
+                "position": n,
+                "name": f"rule-{n:05d}",
+                "action": "deny" if rng.random() < 0.25 else "permit",
+                "src_zones": src,
+                "dst_zones": dst,
+                "sources": [_net(rng) for _ in range(rng.choice([1, 1, 2, 3]))],
+                "destinations": [_net(rng) for _ in range(rng.choice([1, 1, 2]))],
+                "services": [{"protocol": proto, "dst_ports": [port]}],
+                "text": f"rule-{n:05d} {proto}/{port}",
+            }
+        )
+    out.append(
+        {
+            "device": device,
+            "ruleset": "policy",
+            "position": count,
+            "name": "allow-https",
+            "action": "permit",
+            "services": [{"protocol": "tcp", "dst_ports": [443]}],
+            "text": "allow-https",
+        }
+    )
+    return out
+
+
+def augment(net: Any, firewalls: int, rules: int, seed: int = 3) -> tuple[Any, list[str]]:
+    """The network's snapshot with a routed core, routes and ``firewalls`` policies."""
+    from network_discovery.model import Snapshot
+
+    rng = random.Random(seed)
+    data = net.data
+    uplinks = [
+        (n["device"], n["interface"], n["remote_system_name"], n["remote_port"])
+        for n in data["neighbors"]
+        if n["device"].startswith("dist-") and n["remote_system_name"].startswith("core-")
+    ]
+    p2p = ipaddress.ip_network("172.16.0.0/12").subnets(new_prefix=31)
+    addr: dict[tuple[str, str], str] = {}
+    for dist, dport, core, cport in uplinks:
+        link = next(p2p)
+        addr[(core, cport)] = str(link.network_address)
+        addr[(dist, dport)] = str(link.broadcast_address)
+        for dev, port, ip in ((core, cport, link.network_address), (dist, dport, link[1])):
+            data["ip_addresses"].append({"device": dev, "interface": port, "address": f"{ip}/31"})
+    gateways: dict[str, list[str]] = {}
+    for a in data["ip_addresses"]:
+        if a["device"].startswith("dist-") and a["interface"].startswith("Vlan"):
+            gateways.setdefault(str(ipaddress.ip_interface(a["address"]).network), []).append(
+                a["device"]
+            )
+    toward = {(dist, core): addr[(dist, dport)] for dist, dport, core, _ in uplinks}
+    back = {(dist, core): addr[(core, cport)] for dist, _, core, cport in uplinks}
+    routes = []
+    for core in ("core-01", "core-02"):
+        for subnet, dists in gateways.items():
+            hops = [{"address": toward[(d, core)]} for d in sorted(dists) if (d, core) in toward]
+            routes.append({"device": core, "prefix": subnet, "protocol": "ospf", "next_hops": hops})
+    dists = sorted({d for d, _, _, _ in uplinks})
+    for d in dists:
+        hops = [{"address": back[(d, c)]} for c in ("core-01", "core-02") if (d, c) in back]
+        routes.append({"device": d, "prefix": "0.0.0.0/0", "protocol": "ospf", "next_hops": hops})
+    data["routes"] = routes
+    chosen = dists[:firewalls]
+    data["firewall_zones"], data["firewall_rulesets"], data["firewall_rules"] = [], [], []
+    ifaces: dict[str, list[str]] = {}
+    for i in data["interfaces"]:
+        ifaces.setdefault(i["device"], []).append(i["name"])
+    for d in chosen:
+        names = ifaces.get(d, [])
+        data["firewall_zones"] += [
+            {
+                "device": d,
+                "name": "users",
+                "interfaces": [n for n in names if n.startswith("Vlan")],
+            },
+            {"device": d, "name": "core", "interfaces": [p for x, p, _, _ in uplinks if x == d]},
+        ]
+        data["firewall_rulesets"].append(
+            {
+                "device": d,
+                "name": "policy",
+                "kind": "zone_policy",
+                "default_action": "deny",
+                "bindings": [{"direction": "transit"}],
+            }
+        )
+        data["firewall_rules"] += _rules(d, rules, rng)
+    fw = set(chosen)
+    for entry in data["scope"]:
+        if entry["device"].startswith(("core-", "dist-")):
+            entry["facts"] = [*entry["facts"], "routes"]
+        if entry["device"] in fw:
+            entry["facts"] = [*entry["facts"], "firewall"]
+    return Snapshot.model_validate(data), chosen
+
+
+async def _measure(devices: int, firewalls: int, rules: int, flows: int) -> dict[str, Any]:
+    from meshq_graph_engine.catalogue import REGISTRY, QueryContext, run_query
+    from meshq_graph_engine.engine import GraphEngine
+    from meshq_runtime.graph.store import EmbeddedStore
+
+    from bench.synth import generate
+
+    out: dict[str, Any] = {"devices": devices, "firewalls": firewalls, "rules_each": rules}
+    started = time.perf_counter()
+    net = generate(devices)
+    snapshot, chosen = augment(net, firewalls, rules)
+    out["generate_s"] = round(time.perf_counter() - started, 2)
+    _say(f"generated {devices} devices, {firewalls} firewalls x {rules} rules")
+    rng = random.Random(9)
+    fw = set(chosen)
+    behind = [ip for ip in net.ips if any(d in fw for d in _gateway_pair(net, ip))]
+    with tempfile.TemporaryDirectory(prefix="meshq-bench-fw-") as tmp:
+        store = EmbeddedStore(Path(tmp) / "graph")
+        engine = GraphEngine(store)
+        await engine.start()
+        started = time.perf_counter()
+        await engine.apply_snapshot(snapshot)
+        out["ingest_s"] = round(time.perf_counter() - started, 2)
+        _say(f"ingest {out['ingest_s']}s")
+        ctx = QueryContext(store, engine)
+
+        def flow() -> dict[str, Any]:
+            src, dst = rng.sample(behind, 2)
+            return {"source": src, "destination": dst, "protocol": "tcp", "port": 443}
+
+        started = time.perf_counter()
+        first = await run_query(REGISTRY, "path_analysis", flow(), ctx)
+        out["path_analysis_cold_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        timings, branches, verdicts = [], [], {}
+        for _ in range(flows):
+            result = await run_query(REGISTRY, "path_analysis", flow(), ctx)
+            timings.append(result.elapsed_ms)
+            branches.append(len(result.rows))
+            verdict = result.rows[0]["verdict"]
+            verdicts[verdict] = verdicts.get(verdict, 0) + 1
+        out["path_analysis"] = {
+            "runs": flows,
+            "p50_ms": _pct(timings, 0.5),
+            "p95_ms": _pct(timings, 0.95),
+            "branches_mean": round(sum(branches) / len(branches), 1),
+            "verdicts": verdicts,
+            "first_rows": len(first.rows),
+        }
+        _say(f"path_analysis {out['path_analysis']}")
+        started = time.perf_counter()
+        shadow = await run_query(REGISTRY, "shadowed_rules", {"device": chosen[0]}, ctx)
+        out["shadowed_rules_one_device_s"] = round(time.perf_counter() - started, 2)
+        out["shadowed_rules_found"] = len(shadow.rows)
+        await store.close()
+    out["evaluation"] = _evaluation_rate(rules)
+    _say(f"evaluation {out['evaluation']}")
+    return out
+
+
+def _gateway_pair(net: Any, ip: str) -> list[str]:
+    index = int(ipaddress.ip_address(ip)) - 0x0A000000 >> 8
+    pairs = max(1, net.snapshot.counts()["devices"] // 100)
+    per_pair = max(1, -(-len(net.access) // pairs))
+    pair = min(index // per_pair, pairs - 1)
+    return [f"dist-{pair:03d}-1", f"dist-{pair:03d}-2"]
+
+
+def _evaluation_rate(rules: int, flows: int = 2000) -> dict[str, Any]:
+    """First-match evaluation of random flows against one compiled rule set."""
+    from meshq_graph_engine.firewall import RuleSet, make_flow
+    from meshq_graph_engine.firewall._load import compile_rule
+
+    rng = random.Random(4)
+    rows = []
+    for r in _rules("fw", rules, rng):
+        services = [f"{s['protocol']} dst {s['dst_ports'][0]}" for s in r["services"]]
+        r.setdefault("src_zones", [])
+        r.setdefault("dst_zones", [])
+        rows.append({**r, "services": services})
+    started = time.perf_counter()
+    compiled = RuleSet("fw", "policy", "deny", [compile_rule(r) for r in rows])
+    compile_s = time.perf_counter() - started
+    sample = [
+        make_flow(
+            str(ipaddress.ip_address(0x0A000000 | rng.randrange(1 << 24))),
+            str(ipaddress.ip_address(0x0A000000 | rng.randrange(1 << 24))),
+            "tcp",
+            rng.choice(_PORTS),
+            src_zone="users",
+            dst_zone="core",
+        )
+        for _ in range(flows)
+    ]
+    evaluated = 0
+    started = time.perf_counter()
+    for f in sample:
+        evaluated += compiled.evaluate(f).evaluated
+    elapsed = time.perf_counter() - started
+    return {
+        "rules": rules,
+        "flows": flows,
+        "compile_ms": round(compile_s * 1000, 1),
+        "rules_per_s": round(evaluated / elapsed),
+        "flow_p_mean_ms": round(elapsed / flows * 1000, 3),
+    }
+
+
+def run(devices: int, firewalls: int = 20, rules: int = 5000, flows: int = 100) -> dict[str, Any]:
+    import asyncio
+
+    return asyncio.run(_measure(devices, firewalls, rules, flows))
+
+
+def markdown(r: dict[str, Any]) -> list[str]:
+    p = r["path_analysis"]
+    e = r["evaluation"]
+    return [
+        f"## Firewall: {r['devices']} devices, {r['firewalls']} firewalls of "
+        f"{r['rules_each']} rules",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| ingest (with rules and routes) | {r['ingest_s']} s |",
+        f"| path_analysis first call (loads and compiles the view) | "
+        f"{r['path_analysis_cold_ms']} ms |",
+        f"| path_analysis p50 / p95 ({p['runs']} flows, {p['branches_mean']} branches each) | "
+        f"{p['p50_ms']} / {p['p95_ms']} ms |",
+        f"| verdicts | {', '.join(f'{k} {v}' for k, v in sorted(p['verdicts'].items()))} |",
+        f"| rule evaluation ({e['rules']}-rule set, first match) | {e['rules_per_s']:,} rules/s |",
+        f"| compile a {e['rules']}-rule set | {e['compile_ms']} ms |",
+        f"| shadowed_rules, one {r['rules_each']}-rule firewall | "
+        f"{r['shadowed_rules_one_device_s']} s ({r['shadowed_rules_found']} found) |",
+        "",
+    ]

@@ -1,0 +1,189 @@
+"""Row models of the firewall, routing-lookup and path-analysis queries."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from meshq_graph_engine.catalogue.base import Row
+
+__all__ = [
+    "DenyRuleRow",
+    "FirewallDeviceRow",
+    "PathRow",
+    "RouteLookupRow",
+    "RuleRow",
+    "ShadowedRuleRow",
+    "ZonePairRuleRow",
+]
+
+Action = Literal["permit", "deny", "drop", "reject"]
+Verdict = Literal["allowed", "denied", "no_path"]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RuleRow(Row):
+    """One rule; empty zone, address and service lists mean any."""
+
+    device: str
+    rule_set: str
+    position: int = Field(ge=1, description="1-based evaluation order in its rule set.")
+    name: str
+    action: Action
+    enabled: bool
+    src_zones: list[str] = Field(
+        description="The rule's zones, else those of the interfaces its rule set is bound "
+        "to inbound; empty: any."
+    )
+    dst_zones: list[str] = Field(description="As src_zones, for outbound bindings.")
+    sources: list[str] = Field(description="Resolved source CIDRs; empty: any.")
+    destinations: list[str] = Field(description="Resolved destination CIDRs; empty: any.")
+    services: list[str] = Field(description="'tcp dst 443', 'udp src 53', 'icmp type 8'…")
+    source_names: list[str]
+    destination_names: list[str]
+    service_names: list[str]
+    hit_count: int | None
+    comment: str | None
+    text: str | None = Field(description="The rule as the configuration wrote it.")
+
+
+class ZonePairRuleRow(RuleRow):
+    zone_match: Literal["exact", "any"] = Field(
+        description="exact: the rule names both zones; any: it applies to any zone on a side."
+    )
+
+
+class FirewallDeviceRow(Row):
+    device: str
+    hostname: str | None
+    vendor: str | None
+    platform: str | None
+    role: str | None
+    site: str | None
+    rule_sets: int
+    rules: int
+    enabled_rules: int
+    deny_rules: int = Field(description="Rules whose action is deny, drop or reject.")
+    zones: int
+
+
+class DenyRuleRow(Row):
+    hostname: str
+    device: str
+    rule_name: str
+    action: Literal["deny", "drop", "reject"]
+    src_zone: str = Field(description="Comma-separated zones, or 'any'.")
+    dst_zone: str
+    rule_set: str
+    position: int
+    source_any: bool
+    source_cidrs: int
+    source_ipv4_addresses: int = Field(description="IPv4 addresses covered (2^32 for any).")
+    destination_any: bool
+    destination_cidrs: int
+    destination_ipv4_addresses: int
+    service_any: bool
+    services: list[str]
+    breadth: Literal["any", "wide", "narrow"] = Field(
+        description="any: any source, destination and service; wide: any on one or two of "
+        "them; narrow: none."
+    )
+    hit_count: int | None
+    device_deny_rules: int = Field(description="Enabled deny/drop/reject rules on the device.")
+    device_rules: int = Field(description="All rules on the device.")
+
+
+class CoveringRule(_Part):
+    position: int
+    name: str
+    action: Action
+
+
+class ShadowedRuleRow(Row):
+    device: str
+    rule_set: str
+    position: int
+    name: str
+    action: Action
+    text: str
+    kind: Literal["redundant", "conflict"] = Field(
+        description="redundant: the covering rules do the same; conflict: some do the opposite."
+    )
+    covered_by: list[CoveringRule]
+
+
+class RouteLookupRow(Row):
+    """One next hop of the matching route (several rows: equal-cost paths)."""
+
+    device: str
+    vrf: str
+    destination: str
+    prefix: str
+    protocol: str
+    next_hop: str | None
+    interface: str | None
+    next_hop_device: str | None = Field(description="The device owning the next-hop address.")
+    discard: bool
+    ecmp: int = Field(description="How many next hops the route has.")
+    path: int
+
+
+class Decision(_Part):
+    device: str
+    rule_set: str
+    position: int | None = Field(description="None: the rule set's default action decided.")
+    name: str
+    action: Action
+    text: str
+    verdict: Literal["allowed", "denied"]
+
+
+class RouteRef(_Part):
+    prefix: str
+    protocol: str
+    vrf: str
+
+
+class Hop(_Part):
+    device: str
+    vrf: str
+    ingress_interface: str | None
+    egress_interface: str | None
+    ingress_zone: str | None
+    egress_zone: str | None
+    reached_by: Literal["source", "gateway", "route", "connected", "shared_subnet"]
+    method: Literal["route", "connected", "shared_subnet", "destination"]
+    route: RouteRef | None
+    next_hop: str | None
+    decisions: list[Decision]
+
+
+class Owner(_Part):
+    kind: Literal["interface", "endpoint", "unknown"]
+    device: str | None
+    interface: str | None
+    vrf: str | None
+    mac: str | None
+    gateways: list[str]
+
+
+class PathRow(Row):
+    """One branch of the path (equal-cost paths give several)."""
+
+    verdict: Verdict = Field(
+        description="The flow's verdict over every branch: denied if any is, else no_path if "
+        "any finds none, else allowed."
+    )
+    branch: int
+    branch_verdict: Verdict
+    reason: str
+    source_owner: Owner
+    destination_owner: Owner
+    hop_count: int
+    hops: list[Hop]
+    firewalls: list[Decision] = Field(description="The deciding rule of each rule set passed.")
+    truncated: bool

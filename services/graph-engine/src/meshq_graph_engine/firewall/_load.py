@@ -1,0 +1,221 @@
+"""From graph rows to compiled policies, routing tables and the layer-3 view.
+
+Everything is read from the graph store with fixed Cypher (no user text) and kept per store
+while the graph does not change: the cache key is the set of applied snapshots (their count
+and the newest ``applied_at``), read before the data so a cached view is never older than
+its key.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import structlog
+from meshq_runtime.graph.store import GraphStore
+from network_discovery.model import Service as ModelService
+
+from meshq_graph_engine.firewall._intervals import address_ranges, merge
+from meshq_graph_engine.firewall.policy import (
+    ANY_PORT,
+    Rule,
+    RuleSet,
+    Service,
+    protocol_ranges,
+    zones,
+)
+from meshq_graph_engine.firewall.routes import NextHop, RouteEntry, RouteTable, vrf_name
+from meshq_graph_engine.firewall.topology import (
+    Binding,
+    DevicePolicy,
+    EndpointAddress,
+    L3Interface,
+    Topology,
+)
+
+__all__ = [
+    "GraphView",
+    "compile_rule",
+    "compile_service",
+    "load_policies",
+    "load_routes",
+    "parse_binding",
+    "view",
+]
+
+log = structlog.get_logger(__name__)
+
+_VERSION = "MATCH (s:Snapshot) RETURN count(s) AS n, max(s.applied_at) AS last"
+_ADDRESSES = (
+    "MATCH (i:Interface)-[:HAS_IP]->(a:IPAddress) "
+    "RETURN a.device AS device, a.interface AS interface, a.ip AS ip, a.network AS network, "
+    "coalesce(a.vrf, i.vrf) AS vrf"
+)
+_ENDPOINTS = (
+    "MATCH (e:Endpoint) RETURN e.mac AS mac, e.ips AS ips, e.device AS device, "
+    "e.interface AS interface"
+)
+_ROUTES = (
+    "MATCH (r:Route) WHERE ($device = '' OR r.device = $device) "
+    "RETURN r.device AS device, r.vrf AS vrf, r.prefix AS prefix, r.protocol AS protocol, "
+    "r.next_hops AS next_hops, r.interfaces AS interfaces, r.distance AS distance, "
+    "r.metric AS metric"
+)
+_RULESETS = (
+    "MATCH (s:FirewallRuleset) WHERE ($device = '' OR s.device = $device) "
+    "RETURN s.device AS device, s.name AS name, s.kind AS kind, "
+    "s.default_action AS default_action, s.default_text AS default_text, s.bindings AS bindings"
+)
+_RULES = (
+    "MATCH (r:FirewallRule) WHERE ($device = '' OR r.device = $device) "
+    "RETURN r.device AS device, r.ruleset AS ruleset, r.position AS position, r.name AS name, "
+    "r.action AS action, r.src_zones AS src_zones, r.dst_zones AS dst_zones, "
+    "r.sources AS sources, r.destinations AS destinations, r.services AS services, "
+    "r.enabled AS enabled, r.text AS text"
+)
+_ZONES = (
+    "MATCH (z:FirewallZone) WHERE ($device = '' OR z.device = $device) "
+    "RETURN z.device AS device, z.name AS name, z.interfaces AS interfaces"
+)
+
+
+@lru_cache(maxsize=8192)
+def compile_service(text: str) -> Service:
+    """A service as the graph stores it (``tcp dst 443``) in matching form (the same few
+    service texts recur across thousands of rules: parsed once)."""
+    model = ModelService.parse(text)
+
+    def ports(ranges: Iterable[Any]) -> tuple[tuple[int, int], ...]:
+        got = merge((r.lo, r.hi) for r in ranges)
+        return got or ANY_PORT
+
+    return Service(
+        protocol_ranges(model.protocol),
+        ports(model.src_ports),
+        ports(model.dst_ports),
+        model.icmp_type,
+        model.icmp_code,
+        model.established,
+    )
+
+
+def compile_rule(row: dict[str, Any]) -> Rule:
+    services = tuple(compile_service(t) for t in row.get("services") or ()) or (Service(),)
+    return Rule(
+        device=row["device"],
+        rule_set=row["ruleset"],
+        position=int(row["position"]),
+        name=row["name"],
+        action=str(row["action"]),
+        text=row.get("text") or "",
+        enabled=row.get("enabled") is not False,
+        src_zones=zones(row.get("src_zones")),
+        dst_zones=zones(row.get("dst_zones")),
+        src=address_ranges(row.get("sources") or None),
+        dst=address_ranges(row.get("destinations") or None),
+        services=services,
+    )
+
+
+def parse_binding(text: str) -> tuple[str, str | None]:
+    """``in GigabitEthernet0/1`` → ("in", "GigabitEthernet0/1"); ``transit`` → ("transit", None)."""
+    direction, _, interface = text.strip().partition(" ")
+    return direction, interface.strip() or None
+
+
+async def load_policies(store: GraphStore, device: str = "") -> dict[str, DevicePolicy]:
+    """Every device's policy (or one device's): zones, rule sets, bindings, compiled rules."""
+    params = {"device": device}
+    rules: dict[tuple[str, str], list[Rule]] = defaultdict(list)
+    for row in await store.execute(_RULES, params):
+        rules[(row["device"], row["ruleset"])].append(compile_rule(row))
+    out: dict[str, DevicePolicy] = {}
+    for row in await store.execute(_ZONES, params):
+        policy = out.setdefault(row["device"], DevicePolicy(row["device"]))
+        for name in row["interfaces"] or ():
+            policy.zones[name] = row["name"]
+    bindings: dict[str, list[Binding]] = defaultdict(list)
+    for row in sorted(await store.execute(_RULESETS, params), key=lambda r: r["name"]):
+        rule_set = RuleSet(
+            row["device"],
+            row["name"],
+            str(row["default_action"]),
+            rules[(row["device"], row["name"])],
+        )
+        out.setdefault(row["device"], DevicePolicy(row["device"]))
+        for text in row["bindings"] or ():
+            direction, interface = parse_binding(text)
+            bindings[row["device"]].append(Binding(rule_set, direction, interface))
+    for name, policy in out.items():
+        policy.bindings = tuple(bindings.get(name, ()))
+    return out
+
+
+def _hops(row: dict[str, Any]) -> tuple[NextHop, ...]:
+    addresses = list(row.get("next_hops") or ())
+    interfaces = list(row.get("interfaces") or ())
+    size = max(len(addresses), len(interfaces))
+    addresses += [""] * (size - len(addresses))
+    interfaces += [""] * (size - len(interfaces))
+    return tuple(NextHop(a or None, i or None) for a, i in zip(addresses, interfaces, strict=True))
+
+
+def route_entry(row: dict[str, Any]) -> RouteEntry:
+    return RouteEntry(
+        row["device"], row["prefix"], vrf_name(row.get("vrf")), str(row["protocol"]), _hops(row)
+    )
+
+
+async def load_routes(store: GraphStore, device: str = "") -> dict[str, RouteTable]:
+    grouped: dict[str, list[RouteEntry]] = defaultdict(list)
+    for row in await store.execute(_ROUTES, {"device": device}):
+        grouped[row["device"]].append(route_entry(row))
+    return {name: RouteTable(routes) for name, routes in grouped.items()}
+
+
+@dataclass
+class GraphView:
+    """The graph as path analysis needs it, for one version of the graph."""
+
+    key: tuple[Any, ...]
+    topology: Topology
+    shadow: dict[str, Any] = field(default_factory=dict)  # per-device results, computed once
+
+
+_CACHE: weakref.WeakKeyDictionary[GraphStore, GraphView] = weakref.WeakKeyDictionary()
+
+
+async def _key(store: GraphStore) -> tuple[Any, ...]:
+    rows = await store.execute(_VERSION)
+    return (rows[0]["n"], rows[0]["last"]) if rows else (0, None)
+
+
+async def view(store: GraphStore) -> GraphView:
+    """The cached view of the current graph, rebuilt when a snapshot has been applied."""
+    key = await _key(store)
+    cached = _CACHE.get(store)
+    if cached is not None and cached.key == key:
+        return cached
+    interfaces = [
+        L3Interface(r["device"], r["interface"], r["ip"], r["network"], vrf_name(r["vrf"]))
+        for r in await store.execute(_ADDRESSES)
+    ]
+    endpoints = [
+        EndpointAddress(ip, r["mac"], r["device"], r["interface"])
+        for r in await store.execute(_ENDPOINTS)
+        for ip in r["ips"] or ()
+    ]
+    topology = Topology(interfaces, endpoints, await load_routes(store), await load_policies(store))
+    built = GraphView(key, topology)
+    _CACHE[store] = built
+    log.info(
+        "firewall.view.built",
+        interfaces=len(interfaces),
+        routed_devices=len(topology.routes),
+        policies=len(topology.policies),
+    )
+    return built

@@ -1,0 +1,268 @@
+"""Path analysis: can this flow get from the source to the destination, and which firewall
+rules decide it?
+
+The walk starts at the owner of the source address (an interface, else the gateway of the
+source's subnet), then goes hop by hop: a longest-prefix match in the device's routing table
+(every equal-cost next hop opens a branch), the next hop resolved to the device that owns that
+address, and, where a device has no routes collected, one step along the shortest path over
+shared subnets. Every device with a policy on the way judges the flow by its ingress and
+egress interfaces' zones; a deny ends the branch. Each branch ends ``allowed`` (delivered, or
+handed to a next hop outside the collected network), ``denied`` or ``no_path``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshq_graph_engine.firewall.policy import Decision, Flow, make_flow
+from meshq_graph_engine.firewall.routes import vrf_name
+from meshq_graph_engine.firewall.topology import L3Interface, Topology
+
+__all__ = ["MAX_BRANCHES", "Branch", "PathAnswer", "analyse"]
+
+MAX_BRANCHES = 64
+_RANK = {"allowed": 0, "no_path": 1, "denied": 2}
+
+
+@dataclass
+class Branch:
+    hops: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    verdict: str = "no_path"
+    reason: str = ""
+
+    def copy(self) -> Branch:
+        return Branch(list(self.hops), list(self.decisions))
+
+
+@dataclass
+class PathAnswer:
+    verdict: str
+    branches: list[Branch]
+    source_owner: dict[str, Any]
+    destination_owner: dict[str, Any]
+    truncated: bool = False
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per branch, each carrying the overall verdict."""
+        return [
+            {
+                "verdict": self.verdict,
+                "branch": n,
+                "branch_verdict": b.verdict,
+                "reason": b.reason,
+                "source_owner": self.source_owner,
+                "destination_owner": self.destination_owner,
+                "hop_count": len(b.hops),
+                "hops": b.hops,
+                "firewalls": [d.describe() for d in b.decisions],
+                "truncated": self.truncated,
+            }
+            for n, b in enumerate(self.branches, 1)
+        ]
+
+
+@dataclass(frozen=True)
+class _State:
+    device: str
+    ingress: str | None
+    vrf: str
+    method: str
+
+
+class _Walk:
+    def __init__(self, topo: Topology, flow: Flow, dst: str, max_hops: int) -> None:
+        self.topo, self.flow, self.dst, self.max_hops = topo, flow, dst, max_hops
+        self.done: list[Branch] = []
+        self.truncated = False
+        self._fallback: dict[str, dict[str, int]] = {}
+
+    def run(self, starts: list[tuple[_State, Branch]]) -> None:
+        stack = list(reversed(starts))
+        while stack:
+            state, branch = stack.pop()
+            if len(self.done) + len(stack) >= MAX_BRANCHES:
+                self.truncated = True
+                branch.reason = branch.reason or f"more than {MAX_BRANCHES} branches: not followed"
+                self.done.append(branch)
+                continue
+            nxt = self.step(state, branch)
+            stack.extend(reversed(nxt))
+
+    def finish(self, branch: Branch, verdict: str, reason: str) -> list[tuple[_State, Branch]]:
+        branch.verdict, branch.reason = verdict, reason
+        self.done.append(branch)
+        return []
+
+    def step(self, s: _State, branch: Branch) -> list[tuple[_State, Branch]]:
+        topo, dst = self.topo, self.dst
+        if any(h["device"] == s.device and h["vrf"] == s.vrf for h in branch.hops):
+            return self.finish(branch, "no_path", f"routing loop: back at {s.device} ({s.vrf})")
+        if len(branch.hops) >= self.max_hops:
+            return self.finish(branch, "no_path", f"hop limit {self.max_hops} reached")
+        hop: dict[str, Any] = {
+            "device": s.device,
+            "vrf": s.vrf,
+            "ingress_interface": s.ingress,
+            "egress_interface": None,
+            "ingress_zone": None,
+            "egress_zone": None,
+            "reached_by": s.method,
+            "method": None,
+            "route": None,
+            "next_hop": None,
+            "decisions": [],
+        }
+        if any(i.ip == dst for i in topo.by_device.get(s.device, ())):
+            hop["method"] = "destination"
+            return self._judge(s, hop, branch, None, [], "delivered to the destination's owner")
+        table = topo.routes.get(s.device)
+        local = topo.connected(s.device, dst, s.vrf)
+        route = table.lookup(dst, s.vrf) if table else None
+        local_len = int(local.network.split("/")[1]) if local else -1
+        if local is not None and (route is None or local_len >= _length(route.prefix)):
+            hop["method"] = "connected"
+            hop["egress_interface"] = local.interface
+            owner = [o for o in topo.owners(dst, s.vrf) if o.device != s.device]
+            nexts = [(o.device, o.interface, o.vrf, "connected") for o in owner[:1]]
+            return self._judge(s, hop, branch, local.interface, nexts, "delivered on-link")
+        if route is not None:
+            return self._route(s, hop, branch, route)
+        if table:
+            hop["method"] = "route"
+            return self.finish_hop(
+                branch, hop, "no_path", f"no route to {dst} in VRF {s.vrf} on {s.device}"
+            )
+        return self._fallback_step(s, hop, branch)
+
+    def finish_hop(self, branch: Branch, hop: dict[str, Any], verdict: str, reason: str) -> list:
+        branch.hops.append(hop)
+        return self.finish(branch, verdict, reason)
+
+    def _route(self, s: _State, hop: dict[str, Any], branch: Branch, route: Any) -> list:
+        hop["method"] = "route"
+        hop["route"] = {"prefix": route.prefix, "protocol": route.protocol, "vrf": route.vrf}
+        if route.discards or not route.next_hops:
+            return self.finish_hop(branch, hop, "no_path", f"{route.prefix} discards on {s.device}")
+        out: list[tuple[_State, Branch]] = []
+        for nh in route.next_hops:
+            h = dict(hop, next_hop=nh.address)
+            egress = nh.interface
+            if nh.address is None:  # an interface route: the destination is on that link
+                owner = [o for o in self.topo.owners(self.dst, s.vrf) if o.device != s.device]
+                h["egress_interface"] = egress
+                nexts = [(o.device, o.interface, o.vrf, "connected") for o in owner[:1]]
+                out += self._judge(s, h, branch.copy(), egress, nexts, "delivered on-link")
+                continue
+            if egress is None:
+                via = self.topo.connected(s.device, nh.address, s.vrf)
+                egress = via.interface if via else None
+            h["egress_interface"] = egress
+            owners = [o for o in self.topo.owners(nh.address, s.vrf) if o.device != s.device]
+            if not owners:
+                reason = f"handed to next hop {nh.address}, outside the collected network"
+                out += self._judge(s, h, branch.copy(), egress, [], reason)
+                continue
+            o = owners[0]
+            nexts = [(o.device, o.interface, o.vrf, "route")]
+            out += self._judge(s, h, branch.copy(), egress, nexts)
+        return out
+
+    def _fallback_step(self, s: _State, hop: dict[str, Any], branch: Branch) -> list:
+        targets = {i.device for i in self.topo.containing(self.dst)}
+        key = ",".join(sorted(targets))
+        if key not in self._fallback:
+            self._fallback[key] = self.topo.distances_to(targets) if targets else {}
+        dist = self._fallback[key]
+        here = dist.get(s.device)
+        hop["method"] = "shared_subnet"
+        if here is None or here == 0:
+            return self.finish_hop(
+                branch, hop, "no_path", f"{s.device} has no routes and no subnet path to {self.dst}"
+            )
+        for neighbour, mine, theirs in self.topo.adjacent(s.device):
+            if dist.get(neighbour) == here - 1:
+                hop["egress_interface"] = mine.interface
+                hop["next_hop"] = theirs.ip
+                nexts = [(neighbour, theirs.interface, theirs.vrf, "shared_subnet")]
+                return self._judge(s, hop, branch, mine.interface, nexts)
+        return self.finish_hop(branch, hop, "no_path", "no subnet path")  # pragma: no cover
+
+    def _judge(
+        self,
+        s: _State,
+        hop: dict[str, Any],
+        branch: Branch,
+        egress: str | None,
+        nexts: list[tuple[str, str, str, str]],
+        end: str | None = None,
+    ) -> list[tuple[_State, Branch]]:
+        policy = self.topo.policies.get(s.device)
+        if policy is not None:
+            decisions = policy.evaluate(
+                self.flow,
+                s.ingress,
+                egress,
+                to_self=hop["method"] == "destination",
+                from_self=s.method == "source",
+            )
+            hop["ingress_zone"] = policy.zone_of(s.ingress)
+            hop["egress_zone"] = policy.zone_of(egress)
+            hop["decisions"] = [d.describe() for d in decisions]
+            branch.decisions.extend(decisions)
+            if decisions and not decisions[-1].allowed:
+                d = decisions[-1]
+                where = f"rule {d.rule.name!r}" if d.rule else "the default action"
+                return self.finish_hop(branch, hop, "denied", f"denied by {where} on {s.device}")
+        branch.hops.append(hop)
+        if not nexts:
+            return self.finish(branch, "allowed", end or "delivered")
+        return [(_State(d, i, vrf_name(v), m), branch) for d, i, v, m in nexts]
+
+
+def _length(prefix: str) -> int:
+    return int(prefix.split("/")[1]) if "/" in prefix else 32
+
+
+def _starts(topo: Topology, source: str) -> tuple[list[L3Interface], bool]:
+    """Where the walk begins: the source's own interface, else its subnet's gateways (the
+    routers among them when some have a routing table: a switch's management address in
+    the same subnet is not a gateway)."""
+    own = topo.owners(source)
+    if own:
+        return own[:1], True
+    found = [g for g in topo.containing(source) if g.ip != source]
+    return [g for g in found if g.device in topo.routes] or found, False
+
+
+def analyse(
+    topo: Topology,
+    source: str,
+    destination: str,
+    protocol: str | int,
+    port: int | None = None,
+    *,
+    source_port: int | None = None,
+    max_hops: int = 32,
+) -> PathAnswer:
+    flow = make_flow(source, destination, protocol, port, source_port=source_port)
+    src_owner = topo.describe_owner(source)
+    dst_owner = topo.describe_owner(destination)
+    starts, own = _starts(topo, source)
+    if not starts:
+        branch = Branch(reason=f"no device owns {source} or a subnet containing it")
+        return PathAnswer("no_path", [branch], src_owner, dst_owner)
+    if not own:
+        src_owner["gateways"] = [f"{g.device} {g.interface}" for g in starts]
+    walk = _Walk(topo, flow, destination, max_hops)
+    first = [
+        (
+            _State(g.device, None if own else g.interface, g.vrf, "source" if own else "gateway"),
+            Branch(),
+        )
+        for g in starts
+    ]
+    walk.run(first)
+    worst = max((b.verdict for b in walk.done), key=_RANK.__getitem__)
+    return PathAnswer(worst, walk.done, src_owner, dst_owner, walk.truncated)

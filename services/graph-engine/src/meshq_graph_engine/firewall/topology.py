@@ -1,0 +1,216 @@
+"""What path analysis walks over: layer-3 interfaces, endpoints, routes and policies.
+
+Built once from the graph (see ``catalogue/firewall``) and kept while the graph does not
+change. Addresses are indexed for owner lookups, subnets for "who is connected to this
+address", and a device graph over shared subnets serves as the fallback where a device has
+no routing table.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshq_graph_engine.firewall.policy import Decision, Flow, RuleSet
+from meshq_graph_engine.firewall.routes import RouteTable, vrf_name
+
+__all__ = ["Binding", "DevicePolicy", "EndpointAddress", "L3Interface", "Topology"]
+
+
+@dataclass(frozen=True, slots=True)
+class L3Interface:
+    device: str
+    interface: str
+    ip: str
+    network: str
+    vrf: str = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointAddress:
+    ip: str
+    mac: str
+    device: str | None = None
+    interface: str | None = None
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Where a rule set applies. ``in``/``out``: traffic entering/leaving through
+    ``interface`` (every interface when None); ``transit``: every flow through the device,
+    judged by its zones; ``local_in``/``local_out``: traffic to/from the device itself."""
+
+    rule_set: RuleSet
+    direction: str = "transit"
+    interface: str | None = None
+
+
+@dataclass
+class DevicePolicy:
+    device: str
+    zones: dict[str, str] = field(default_factory=dict)  # interface -> zone
+    bindings: Sequence[Binding] = ()
+
+    def zone_of(self, interface: str | None) -> str | None:
+        return self.zones.get(interface) if interface else None
+
+    def applicable(
+        self, ingress: str | None, egress: str | None, *, to_self: bool, from_self: bool
+    ) -> list[Binding]:
+        """In evaluation order: ingress filters, then the device's own policy (transit, or
+        local in/out), then egress filters. A packet the device sends itself crosses no
+        ingress filter, and (as on IOS) no outbound ACL either."""
+
+        def on(b: Binding, interface: str | None) -> bool:
+            return interface is not None and b.interface in (None, interface)
+
+        middle = {"local_in"} if to_self else {"local_out"} if from_self else {"transit"}
+        if to_self and from_self:
+            middle = {"local_out", "local_in"}
+        first = [b for b in self.bindings if b.direction == "in" and on(b, ingress)]
+        mid = [b for b in self.bindings if b.direction in middle]
+        last = [
+            b for b in self.bindings if b.direction == "out" and on(b, egress) and not from_self
+        ]
+        return first + mid + last
+
+    def evaluate(
+        self,
+        flow: Flow,
+        ingress: str | None,
+        egress: str | None,
+        *,
+        to_self: bool = False,
+        from_self: bool = False,
+    ) -> list[Decision]:
+        """Each applicable rule set's decision, in order; a deny ends the list."""
+        flow = flow.in_zones(self.zone_of(ingress), self.zone_of(egress))
+        out: list[Decision] = []
+        for binding in self.applicable(ingress, egress, to_self=to_self, from_self=from_self):
+            decision = binding.rule_set.evaluate(flow)
+            out.append(decision)
+            if not decision.allowed:
+                break
+        return out
+
+
+def _net(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(text, strict=False)
+
+
+class Topology:
+    def __init__(
+        self,
+        interfaces: Iterable[L3Interface],
+        endpoints: Iterable[EndpointAddress] = (),
+        routes: dict[str, RouteTable] | None = None,
+        policies: dict[str, DevicePolicy] | None = None,
+    ) -> None:
+        self.interfaces = [
+            L3Interface(i.device, i.interface, i.ip, str(_net(i.network)), vrf_name(i.vrf))
+            for i in interfaces
+        ]
+        self.routes = routes or {}
+        self.policies = policies or {}
+        self.by_ip: dict[str, list[L3Interface]] = defaultdict(list)
+        self.by_device: dict[str, list[L3Interface]] = defaultdict(list)
+        self.by_network: dict[tuple[str, str], list[L3Interface]] = defaultdict(list)
+        #: per device: (version, first, last, prefix length, interface) of each subnet
+        self._spans: dict[str, list[tuple[int, int, int, int, L3Interface]]] = defaultdict(list)
+        for i in self.interfaces:
+            self.by_ip[i.ip].append(i)
+            self.by_device[i.device].append(i)
+            self.by_network[(i.network, i.vrf)].append(i)
+            n = _net(i.network)
+            span = (n.version, int(n.network_address), int(n.broadcast_address), n.prefixlen, i)
+            self._spans[i.device].append(span)
+        self.endpoints: dict[str, list[EndpointAddress]] = defaultdict(list)
+        for e in endpoints:
+            self.endpoints[e.ip].append(e)
+        # interfaces by (version, prefix length) and network, for "who is connected to this"
+        self._nets: dict[int, dict[int, list[L3Interface]]] = defaultdict(lambda: defaultdict(list))
+        for i in self.interfaces:
+            n = _net(i.network)
+            self._nets[n.version * 1000 + n.prefixlen][int(n.network_address)].append(i)
+        self._net_keys = sorted(self._nets, reverse=True)
+        self._adjacent: dict[str, list[tuple[str, L3Interface, L3Interface]]] | None = None
+
+    # --- lookups ----------------------------------------------------------------------
+
+    def containing(self, address: str, vrf: str | None = None) -> list[L3Interface]:
+        """Interfaces whose subnet contains ``address``: only the most specific subnets."""
+        ip = ipaddress.ip_address(address)
+        for key in self._net_keys:
+            version, length = divmod(key, 1000)
+            if version != ip.version:
+                continue
+            shift = ip.max_prefixlen - length
+            members = self._nets[key].get((int(ip) >> shift) << shift if length else 0, ())
+            found = [i for i in members if vrf is None or i.vrf == vrf]
+            if found:
+                return sorted(found, key=lambda i: (i.device, i.interface))
+        return []
+
+    def owners(self, address: str, vrf: str | None = None) -> list[L3Interface]:
+        found = self.by_ip.get(address, [])
+        same = [i for i in found if vrf is None or i.vrf == vrf]
+        return same or list(found)
+
+    def device_interface(self, device: str, name: str | None) -> L3Interface | None:
+        return next((i for i in self.by_device.get(device, ()) if i.interface == name), None)
+
+    def connected(self, device: str, address: str, vrf: str) -> L3Interface | None:
+        """The device's interface, in ``vrf``, whose subnet is the most specific for address."""
+        ip = ipaddress.ip_address(address)
+        version, value = ip.version, int(ip)
+        best: L3Interface | None = None
+        best_len = -1
+        for v, first, last, length, i in self._spans.get(device, ()):
+            if v == version and first <= value <= last and length > best_len and i.vrf == vrf:
+                best, best_len = i, length
+        return best
+
+    # --- the shared-subnet fallback -----------------------------------------------------
+
+    def adjacent(self, device: str) -> list[tuple[str, L3Interface, L3Interface]]:
+        """(neighbour, own interface, neighbour's interface) for every shared subnet."""
+        if self._adjacent is None:
+            adj: dict[str, list[tuple[str, L3Interface, L3Interface]]] = defaultdict(list)
+            for members in self.by_network.values():
+                for a in members:
+                    for b in members:
+                        if a.device != b.device:
+                            adj[a.device].append((b.device, a, b))
+            for items in adj.values():
+                items.sort(key=lambda t: (t[0], t[1].interface, t[2].interface))
+            self._adjacent = adj
+        return self._adjacent.get(device, [])
+
+    def distances_to(self, targets: set[str]) -> dict[str, int]:
+        """Hops over shared subnets from every device to the nearest of ``targets``."""
+        dist = dict.fromkeys(targets, 0)
+        queue = deque(sorted(targets))
+        while queue:
+            device = queue.popleft()
+            for neighbour, _, _ in self.adjacent(device):
+                if neighbour not in dist:
+                    dist[neighbour] = dist[device] + 1
+                    queue.append(neighbour)
+        return dist
+
+    def describe_owner(self, address: str) -> dict[str, Any]:
+        out: dict[str, Any] = dict.fromkeys(("device", "interface", "vrf", "mac"))
+        owners = self.by_ip.get(address)
+        if owners:
+            o = owners[0]
+            out.update(kind="interface", device=o.device, interface=o.interface, vrf=o.vrf)
+        elif eps := self.endpoints.get(address):
+            e = eps[0]
+            out.update(kind="endpoint", mac=e.mac, device=e.device, interface=e.interface)
+        else:
+            out["kind"] = "unknown"
+        out["gateways"] = []
+        return out
