@@ -15,6 +15,7 @@ from typing import Any
 from network_discovery.model import FactKind
 from network_discovery.parsers import _map_inventory as inv
 from network_discovery.parsers import _map_observations as obs
+from network_discovery.parsers import _map_routes as rt
 from network_discovery.parsers._configs import (
     ConfigParser,
     asa_config,
@@ -170,7 +171,20 @@ _IOS = [
     ),
 ]
 
-_IOS.append(_config("show running-config", ios_config, aliases=("show_run", "show_running_config")))
+
+def _routes(p: str, mapper: Mapper, *, vrf_all: str = "show ip route vrf all") -> list[CommandSpec]:
+    """``show ip route`` (the default table) and its every-VRF form; both may be given."""
+    template = _ntc(f"{p}_show_ip_route.textfsm")
+    return [
+        CommandSpec("show ip route", template, (K.ROUTES,), mapper),
+        CommandSpec(vrf_all, template, (K.ROUTES,), mapper, aliases=("show_ip_route_vrf_all",)),
+    ]
+
+
+_IOS += [
+    _config("show running-config", ios_config, aliases=("show_run", "show_running_config")),
+    *_routes("cisco_ios", rt.map_ios_route, vrf_all="show ip route vrf *"),
+]
 
 _NXOS = [
     *_common("cisco_nxos"),
@@ -336,6 +350,13 @@ _JUNOS = [
     ),
 ]
 
+_NXOS += _routes("cisco_nxos", rt.map_nxos_route)
+_EOS += _routes("arista_eos", rt.map_eos_route)
+_JUNOS.append(
+    CommandSpec(
+        "show route", _own("juniper_junos_show_route.textfsm"), (K.ROUTES,), rt.map_junos_route
+    )
+)
 _JUNOS.append(
     _config(
         "show configuration security | display set",

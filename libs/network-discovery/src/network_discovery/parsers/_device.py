@@ -23,6 +23,7 @@ from network_discovery.model import (
     IPAddress,
     MacTableEntry,
     NeighborObservation,
+    Route,
     ScopeEntry,
     normalise_hostname,
     normalise_mac,
@@ -63,6 +64,7 @@ class DeviceFacts:
     firewall_rulesets: list[FirewallRuleset] = field(default_factory=list)
     firewall_rules: list[FirewallRule] = field(default_factory=list)
     firewall_objects: list[FirewallObject] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
 
     @property
     def scope(self) -> ScopeEntry | None:
@@ -256,6 +258,9 @@ def _store(facts: DeviceFacts, kind: FactKind, partials: list[Partial]) -> None:
     if kind is FactKind.FIREWALL:
         _store_policy(facts, partials)
         return
+    if kind is FactKind.ROUTES:
+        facts.routes = _merge_routes(partials)
+        return
     lists: dict[FactKind, list[Any]] = {
         FactKind.IP_ADDRESSES: facts.ip_addresses,
         FactKind.VLANS: facts.vlans,
@@ -298,3 +303,16 @@ def _store_policy(facts: DeviceFacts, partials: list[Partial]) -> None:
         else:
             targets[type(model)].append(model)
     facts.firewall_zones = list(zones.values())
+
+
+def _merge_routes(partials: list[Partial]) -> list[Route]:
+    """One route per key, with the next hops of every row (and file) that named it."""
+    merged: dict[str, dict[str, Any]] = {}
+    for p in partials:
+        assert p.key is not None
+        known = merged.get(p.key)
+        if known is None:
+            merged[p.key] = {**p.value, "next_hops": list(p.value["next_hops"])}
+        else:
+            known["next_hops"] += [h for h in p.value["next_hops"] if h not in known["next_hops"]]
+    return [Route.model_validate(fields) for fields in merged.values()]

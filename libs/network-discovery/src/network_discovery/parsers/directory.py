@@ -124,6 +124,7 @@ def _facts(dev: DeviceFacts) -> dict[str, list[Any]]:
         "firewall_rulesets": dev.firewall_rulesets,
         "firewall_rules": dev.firewall_rules,
         "firewall_objects": dev.firewall_objects,
+        "routes": dev.routes,
     }
 
 
