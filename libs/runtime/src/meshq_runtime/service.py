@@ -16,6 +16,7 @@ from aiokafka.client import AIOKafkaClient
 from faststream.kafka import KafkaBroker
 from litestar import Litestar
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from meshq_runtime.http import Probe
 from meshq_runtime.kafka.broker import EventBus, create_broker
@@ -117,7 +118,7 @@ def postgres_probe(pool: asyncpg.Pool) -> Probe:
     return ("postgres", check)
 
 
-def redis_probe(redis: Redis) -> Probe:
+def redis_probe(redis: Redis | RedisCluster) -> Probe:
     async def check() -> None:
         await redis.ping()
 

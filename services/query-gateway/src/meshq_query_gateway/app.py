@@ -10,7 +10,7 @@ import structlog
 from litestar import Litestar
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.license import LicenseFollower
-from meshq_runtime.redis import create_redis
+from meshq_runtime.redis import RedisClusterNotLicensed, create_redis, require_cluster_license
 from meshq_runtime.service import http_probe, kafka_probe, open_kafka, redis_probe
 
 from meshq_query_gateway.apikeys import KeyFile
@@ -38,13 +38,18 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            redis = create_redis(settings)
-            stack.push_async_callback(redis.aclose)
             graph = httpx.AsyncClient(base_url=settings.graph_engine_url, timeout=30.0)
             stack.push_async_callback(graph.aclose)
             follower = LicenseFollower(settings)
             await follower.start()
             stack.push_async_callback(follower.stop)
+            try:
+                await require_cluster_license(settings, follower)
+            except RedisClusterNotLicensed as exc:
+                log.error("redis.cluster_refused", reason=str(exc))
+                raise
+            redis = create_redis(settings)
+            stack.push_async_callback(redis.aclose)
             rbac = PolicyStore(
                 settings.rbac_policy_file, interval=settings.rbac_reload_interval, redis=redis
             )

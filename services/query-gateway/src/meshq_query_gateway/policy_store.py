@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from meshq_query_gateway.rbac import Policy, PolicyError, parse_policy
 
@@ -35,7 +36,7 @@ class PolicyStore:
         path: Path | None,
         *,
         interval: float = 30.0,
-        redis: Redis | None = None,
+        redis: Redis | RedisCluster | None = None,
         channel: str = RELOAD_CHANNEL,
     ) -> None:
         self.path = path
@@ -130,6 +131,12 @@ class PolicyStore:
         if self._redis is None:
             return 0
         message = json.dumps({"origin": self.pod_id, "at": time.time()})
+        if isinstance(self._redis, RedisCluster):
+            # Every pod subscribes on the node that owns the channel's slot. A cluster PUBLISH
+            # reaches subscribers on all nodes but counts only those of the node that took it,
+            # so send it to that node for an honest count.
+            node = self._redis.get_node_from_key(self.channel)
+            return int(await self._redis.publish(self.channel, message, target_nodes=node))
         return int(await self._redis.publish(self.channel, message))
 
     async def _watch(self) -> None:
@@ -144,6 +151,9 @@ class PolicyStore:
         while True:
             pubsub = self._redis.pubsub()
             try:
+                # A round trip first: it also loads a Redis Cluster client's slot map, which
+                # SUBSCRIBE needs to pick its node.
+                await self._redis.ping()
                 await pubsub.subscribe(self.channel)
                 self._listening.set()
                 backoff = 0.5
