@@ -87,13 +87,13 @@ def augment(net: Any, firewalls: int, rules: int, seed: int = 3) -> tuple[Any, l
         for n in data["neighbors"]
         if n["device"].startswith("dist-") and n["remote_system_name"].startswith("core-")
     ]
-    p2p = ipaddress.ip_network("172.16.0.0/12").subnets(new_prefix=31)
+    p2p = ipaddress.IPv4Network("172.16.0.0/12").subnets(new_prefix=31)
     addr: dict[tuple[str, str], str] = {}
     for dist, dport, core, cport in uplinks:
         link = next(p2p)
         addr[(core, cport)] = str(link.network_address)
         addr[(dist, dport)] = str(link.broadcast_address)
-        for dev, port, ip in ((core, cport, link.network_address), (dist, dport, link[1])):
+        for dev, port, ip in ((core, cport, link[0]), (dist, dport, link[1])):
             data["ip_addresses"].append({"device": dev, "interface": port, "address": f"{ip}/31"})
     gateways: dict[str, list[str]] = {}
     for a in data["ip_addresses"]:
@@ -180,7 +180,9 @@ async def _measure(devices: int, firewalls: int, rules: int, flows: int) -> dict
         started = time.perf_counter()
         first = await run_query(REGISTRY, "path_analysis", flow(), ctx)
         out["path_analysis_cold_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        timings, branches, verdicts = [], [], {}
+        timings: list[float] = []
+        branches: list[int] = []
+        verdicts: dict[str, int] = {}
         for _ in range(flows):
             result = await run_query(REGISTRY, "path_analysis", flow(), ctx)
             timings.append(result.elapsed_ms)

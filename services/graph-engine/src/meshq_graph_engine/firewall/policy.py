@@ -78,7 +78,8 @@ def port_ranges(value: Any) -> Ranges:
             out.append((int(lo), int(hi or lo)))
         return _checked(merge(out)) if out else ANY_PORT
     if isinstance(value, dict):
-        return _checked(((int(value["start"]), int(value.get("end", value["start"]))),))
+        start = int(value["start"])
+        return _checked(((start, int(value.get("end", start))),))
     items = list(value)
     if len(items) == 2 and all(isinstance(x, int) for x in items):
         return _checked(((items[0], items[1]),))

@@ -66,8 +66,8 @@ class RouteTable:
                 route = RouteEntry(old.device, old.prefix, old.vrf, old.protocol, hops)
             slot[base] = route
             count += 1
-        for key, slots in self._by.items():
-            self._lengths[key] = sorted(slots, reverse=True)
+        for vrf_version, slots in self._by.items():
+            self._lengths[vrf_version] = sorted(slots, reverse=True)
         self.count = count
 
     def __bool__(self) -> bool:

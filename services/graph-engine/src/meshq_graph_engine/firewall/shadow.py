@@ -52,7 +52,7 @@ def _boxes(rule: Rule, index: dict[str, int], *, covering: bool) -> list[Box]:
     """The rule's match space; as a covering rule, without the services that match only
     part of their box (an ICMP type, established TCP), so coverage is never over-stated."""
     sz, dz = _zone_ranges(rule.src_zones, index), _zone_ranges(rule.dst_zones, index)
-    out = []
+    out: list[Box] = []
     for service in rule.services:
         if covering and service.narrowed:
             continue
