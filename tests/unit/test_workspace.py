@@ -57,4 +57,4 @@ def test_customer_distribution_and_console_scripts() -> None:
     meta = tomllib.loads((ROOT / "libs/network-discovery/pyproject.toml").read_text())["project"]
     assert meta["name"] == "meshoptixiq-network-discovery"
     assert set(meta["optional-dependencies"]) >= {"mcp", "integrations"}
-    assert set(meta["scripts"]) == {"meshq", "meshq-mcp"}
+    assert set(meta["scripts"]) == {"meshq", "meshq-mcp", "meshq-ansible-inventory"}

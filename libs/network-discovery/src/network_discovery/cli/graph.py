@@ -16,7 +16,7 @@ import httpx
 
 from network_discovery.cli.stack import StackNotFound, find_stack
 
-__all__ = ["echo_outcome", "ingest", "query", "snapshots"]
+__all__ = ["CommandError", "api_text", "echo_outcome", "ingest", "query", "snapshots"]
 
 
 class CommandError(click.ClickException):
@@ -25,6 +25,15 @@ class CommandError(click.ClickException):
 
 
 def _api(method: str, path: str, body: Any = None) -> Any:
+    return _request(method, path, body).json()
+
+
+def api_text(method: str, path: str) -> str:
+    """A REST API answer as text (an INI file, say), with the same errors as the JSON calls."""
+    return _request(method, path).text
+
+
+def _request(method: str, path: str, body: Any = None) -> httpx.Response:
     url, key = find_stack().need_api()
     try:
         response = httpx.request(
@@ -42,7 +51,7 @@ def _api(method: str, path: str, body: Any = None) -> Any:
         except ValueError:
             detail = response.text[:300]
         raise CommandError(f"{response.status_code}: {detail}")
-    return response.json()
+    return response
 
 
 @click.command()

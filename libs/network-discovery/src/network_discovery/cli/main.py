@@ -14,9 +14,11 @@ from network_discovery import __version__
 from network_discovery.cli.apikey import apikey
 from network_discovery.cli.audit import install as install_audit
 from network_discovery.cli.discover import discover
+from network_discovery.cli.export import export
 from network_discovery.cli.graph import ingest, query, snapshots
 from network_discovery.cli.license import install as install_license
 from network_discovery.cli.simulate import simulate
+from network_discovery.cli.sync import sync
 
 __all__ = ["cli", "main"]
 
@@ -86,10 +88,12 @@ def contracts_export(directory: Path) -> None:
 cli.add_command(apikey)
 install_audit(cli)
 cli.add_command(discover)
+cli.add_command(export)
 cli.add_command(ingest)
 cli.add_command(query)
 cli.add_command(snapshots)
 cli.add_command(simulate)
+cli.add_command(sync)
 install_license(cli)
 
 

@@ -13,14 +13,15 @@ import asyncio
 import base64
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from network_discovery.contracts import topics
-from network_discovery.contracts.envelope import new_event_id
+from network_discovery.contracts.envelope import EventBase, new_event_id
 from network_discovery.contracts.events import (
     ADAPTERS,
     SnapshotChunk,
@@ -31,7 +32,13 @@ from network_discovery.contracts.events import (
 )
 from network_discovery.model import Snapshot
 
-__all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "IngestOutcome", "publish_snapshot", "split_snapshot"]
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "IngestOutcome",
+    "event_publisher",
+    "publish_snapshot",
+    "split_snapshot",
+]
 
 #: Leaves room under Kafka's default 1 MiB message limit for the envelope and headers.
 DEFAULT_MAX_MESSAGE_BYTES = 900_000
@@ -76,6 +83,29 @@ def split_snapshot(
         )
         for i, part in enumerate(parts)
     ]
+
+
+@asynccontextmanager
+async def event_publisher(
+    bootstrap: str, topic_prefix: str = ""
+) -> AsyncIterator[Callable[[EventBase], Awaitable[None]]]:
+    """``publish(event)``: each event on its topic (with the prefix), keyed by its subject,
+    acknowledged by every replica before it returns."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+
+    async def publish(event: EventBase) -> None:
+        await producer.send_and_wait(
+            topic_prefix + event.topic,
+            event.model_dump_json().encode(),
+            key=event.key(),
+            headers=[("content-type", b"application/json"), ("x-meshq-type", event.type.encode())],
+        )
+
+    try:
+        yield publish
+    finally:
+        await producer.stop()
 
 
 async def _tail(bootstrap: str, topic: str) -> AIOKafkaConsumer:

@@ -90,7 +90,10 @@ async def run_sync(
     *,
     publish: Publish | None = None,
     progress: Callable[[int], None] | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> SyncResult:
+    """Plan each direction and, unless ``dry_run``, carry the plan out. ``on_plan`` sees each
+    plan before it runs; ``progress`` is told how many planned changes each step finished."""
     result = SyncResult(dry_run=options.dry_run)
     await client.status()  # the token works and this is a NetBox, before anything else
     inventory = await graph.inventory()
@@ -103,12 +106,18 @@ async def run_sync(
             cables=await client.list("dcim/cables"),
         )
         result.plans.append(plan)
+        if on_plan:
+            on_plan(plan)
         if not options.dry_run:
             result.published = await _publish_pull(plan, options, publish)
+            if progress:
+                progress(sum(len(s.items) for s in plan.steps))
     if options.direction in ("push", "both"):
         state = await load_state(client, inventory, options.defaults.tag)
         plan = plan_push(state, inventory, defaults=options.defaults, prune=options.prune)
         result.plans.append(plan)
+        if on_plan:
+            on_plan(plan)
         if not options.dry_run:
             result.applied = await apply_plan(client, plan, progress=progress)
     log.info(

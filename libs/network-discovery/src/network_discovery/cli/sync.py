@@ -1,0 +1,146 @@
+"""``meshq sync --target netbox``: pull NetBox's metadata and cables into the graph, push
+discovered devices into NetBox, or both; ``--dry-run`` shows the plan and changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from contextlib import AsyncExitStack
+from typing import Any
+
+import click
+
+from network_discovery.cli.stack import StackNotFound, find_stack
+
+__all__ = ["sync"]
+
+DIRECTIONS = ("push", "pull", "both")
+
+
+class SyncError(click.ClickException):
+    def show(self, file=None) -> None:  # type: ignore[no-untyped-def,override]
+        click.echo(f"meshq: {self.format_message()}", err=True)
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "nothing to change: NetBox and the graph agree"
+    columns = list(rows[0])
+    cells = [[str(r[c]) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+@click.command()
+@click.option("--target", type=click.Choice(["netbox"]), required=True, help="What to sync with.")
+@click.option(
+    "--direction",
+    type=click.Choice(DIRECTIONS),
+    default=None,
+    help="push, pull or both (default: NETBOX_SYNC_DIRECTION, else pull; pull never writes "
+    "to NetBox).",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Push: delete NetBox objects this sync created that "
+    "discovery no longer sees (never anything else).",
+)
+@click.option("--verbose", "-v", is_flag=True, help="List every change, not only the counts.")
+def sync(target: str, direction: str | None, dry_run: bool, prune: bool, verbose: bool) -> None:
+    """Sync the graph with NetBox (NETBOX_URL and NETBOX_TOKEN)."""
+    url = os.environ.get("NETBOX_URL", "").strip()
+    token = os.environ.get("NETBOX_TOKEN", "").strip()
+    if not url or not token:
+        raise SyncError("set NETBOX_URL (https://netbox.example.com) and NETBOX_TOKEN")
+    chosen = direction or os.environ.get("NETBOX_SYNC_DIRECTION", "").strip() or "pull"
+    if chosen not in DIRECTIONS:
+        raise SyncError(f"NETBOX_SYNC_DIRECTION must be push, pull or both, not {chosen!r}")
+    stack = find_stack()
+    api_url, api_key = stack.need_api()
+    bootstrap = stack.need_kafka() if chosen != "push" and not dry_run else None
+    try:
+        result = asyncio.run(
+            _run(
+                url, token, api_url, api_key, bootstrap, stack.topic_prefix, chosen, dry_run, prune
+            )
+        )
+    except ValueError as exc:
+        raise SyncError(str(exc)) from exc
+    _report(result, dry_run, verbose)
+    if result.errors:
+        sys.exit(1)
+
+
+async def _run(
+    url: str,
+    token: str,
+    api_url: str,
+    api_key: str,
+    bootstrap: str | None,
+    prefix: str,
+    direction: str,
+    dry_run: bool,
+    prune: bool,
+) -> Any:
+    from network_discovery.ingest.publish import event_publisher
+    from network_discovery.integrations.netbox import (
+        GraphReader,
+        NetBoxClient,
+        NetBoxError,
+        SyncOptions,
+        run_sync,
+    )
+
+    options = SyncOptions(
+        direction=direction,
+        dry_run=dry_run,
+        prune=prune,  # type: ignore[arg-type]
+        source="meshq-cli",
+    )
+    async with AsyncExitStack() as stack:
+        client = await stack.enter_async_context(NetBoxClient(url, token))
+        graph = GraphReader(api_url, headers={"X-API-Key": api_key})
+        stack.push_async_callback(graph.aclose)
+        publish = None
+        if bootstrap is not None:
+            try:
+                publish = await stack.enter_async_context(event_publisher(bootstrap, prefix))
+            except Exception as exc:  # the broker is not there
+                raise StackNotFound(f"could not reach Kafka at {bootstrap}: {exc}") from exc
+        bar = stack.enter_context(
+            click.progressbar(length=1, label=f"sync {direction}", file=sys.stderr)
+        )
+
+        def planned(plan: Any) -> None:
+            bar.length = max(1, (bar.length or 0) - 1 + sum(len(s.items) for s in plan.steps))
+
+        try:
+            return await run_sync(
+                client, graph, options, publish=publish, progress=bar.update, on_plan=planned
+            )
+        except NetBoxError as exc:
+            raise SyncError(str(exc)) from exc
+
+
+def _report(result: Any, dry_run: bool, verbose: bool) -> None:
+    rows = result.summary()
+    if dry_run:
+        rows = [{k: v for k, v in r.items() if k != "done"} for r in rows]
+        click.echo("dry run: nothing was changed; a real run would do this:")
+    click.echo(_table(rows))
+    if verbose or dry_run:
+        for plan in result.plans:
+            for line in plan.lines():
+                click.echo(f"  {line}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    for conflict in result.conflicts:
+        click.echo(f"conflict: {conflict}", err=True)
+    for error in result.errors:
+        click.echo(f"refused: {error}", err=True)

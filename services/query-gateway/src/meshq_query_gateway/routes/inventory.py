@@ -1,0 +1,51 @@
+"""``GET /inventory/ansible``: the graph's collected devices as an Ansible inventory.
+
+JSON in the dynamic-inventory format (groups with ``hosts`` and ``_meta.hostvars``), or
+Ansible's INI format with ``?format=ini``. Needs ``api_access`` (every caller, the admin key
+too: the export is a Pro feature) and, under RBAC, the verb ``list`` on ``inventory_ansible``.
+Audited like a query.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Request, Response, get
+from litestar.params import Parameter
+from network_discovery.integrations.ansible import build_inventory, to_ini
+
+from meshq_query_gateway.context import authorize, forward, gateway, principal
+
+__all__ = ["RESOURCE", "ROUTES"]
+
+RESOURCE = "inventory_ansible"
+FEATURE = "api_access"
+
+
+@get("/inventory/ansible", tags=["inventory"])
+async def ansible_inventory(
+    request: Request[Any, Any, Any],
+    fmt: Annotated[
+        Literal["json", "ini"],
+        Parameter(query="format", description="json (default) or ini."),
+    ] = "json",
+) -> Response[Any]:
+    """Every collected device, grouped by vendor, role, site and firewall presence, with
+    ``ansible_host`` (management address), ``ansible_network_os`` and the device's facts."""
+    scope_state = request.scope.setdefault("state", {})
+    scope_state["query_name"] = RESOURCE
+    scope_state["query_params"] = {"format": fmt}
+    gw, who = gateway(request.app.state), principal(request)
+    gw.gate.require(FEATURE)
+    authorize(gw, who, "list", RESOURCE)
+    result = await forward(gw.graph, "POST", "/internal/queries/all_devices", {})
+    inventory = build_inventory(result.get("rows", []))
+    hosts = inventory["_meta"]["hostvars"]
+    scope_state["row_count"] = len(hosts)
+    scope_state["sample_rows"] = [{"host": h, **v} for h, v in list(hosts.items())[:5]]
+    if fmt == "ini":
+        return Response(to_ini(inventory), media_type="text/plain; charset=utf-8")
+    return Response(inventory, media_type="application/json")
+
+
+ROUTES = [ansible_inventory]
