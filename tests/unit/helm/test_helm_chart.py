@@ -160,6 +160,14 @@ def test_scaled_services_have_an_autoscaler_and_a_disruption_budget(rendered) ->
         assert selector == deps[component]["spec"]["selector"]["matchLabels"]
 
 
+def test_replicas_of_the_services_without_an_autoscaler() -> None:
+    deps = workloads(objects({"services": {"audit": {"replicas": 2}}}))
+    assert deps["audit"]["spec"]["replicas"] == 2
+    assert deps["netbox-sync"]["spec"]["replicas"] == 1
+    with pytest.raises(helm.HelmValuesError, match="/services/licensing"):
+        render({"services": {"licensing": {"replicas": 2}}})  # one seat per installation
+
+
 def test_services_for_the_http_apis_others_call(rendered) -> None:
     _, docs = rendered
     services = {

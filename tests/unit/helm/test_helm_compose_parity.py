@@ -113,3 +113,22 @@ def test_hook_job_reads_what_the_topic_bootstrap_reads() -> None:
     names = {e["name"] for e in init["kafka-topics"]["env"]}
     assert names <= env_names(module.Settings)
     assert {"MESHQ_KAFKA_BOOTSTRAP", "MESHQ_KAFKA_PARTITIONS", "MESHQ_KAFKA_REPLICATION"} <= names
+
+
+def test_every_variable_the_chart_sets_is_in_the_deployment_guide(chart_env) -> None:
+    guide = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    everywhere = {
+        "MESHQ_HOST",
+        "MESHQ_LOG_FORMAT",
+        "MESHQ_LOG_LEVEL",
+        "MESHOPTIXIQ_DEMO_MODE",
+        "MESHQ_DATA_DIR",
+    }  # set the same way on every pod, documented in the README
+    ports = {settings_class(c).model_fields["port"].alias for c in COMPONENTS}
+    missing = {
+        name
+        for names in chart_env.values()
+        for name in names - everywhere - ports
+        if f"`{name}`" not in guide
+    }
+    assert not missing, f"docs/deployment.md does not mention {sorted(missing)}"
