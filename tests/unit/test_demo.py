@@ -163,7 +163,11 @@ def test_scope_declares_what_each_device_reported(snapshot: Snapshot) -> None:
     scope = snapshot.scope_map()
     assert FactKind.BGP in scope["hq-border-01"]
     assert FactKind.MAC_TABLE not in scope["hq-core-01"]
-    assert all(FactKind.FIREWALL not in kinds for kinds in scope.values())
+    firewalls = {d for d, kinds in scope.items() if FactKind.FIREWALL in kinds}
+    assert firewalls == {"fw-edge-01", "fw-dc-01"}
+    routed = {d for d, kinds in scope.items() if FactKind.ROUTES in kinds}
+    assert {"hq-dist-01", "hq-core-01", "fw-edge-01", "fw-dc-01", "dc-leaf-05"} <= routed
+    assert FactKind.ROUTES not in scope["hq-a-acc-01"]
 
 
 def test_load_demo_needs_the_stacks_broker() -> None:

@@ -3,10 +3,12 @@
 The snapshot (``demo_snapshot.json``, shipped in the wheel) is produced by
 :mod:`network_discovery.demo.generate` and committed. It holds 31 collected devices across
 Cisco IOS-XE and NX-OS, Arista EOS, Juniper Junos and PAN-OS, LLDP from both ends of every
-inter-switch link, a few hundred endpoints behind access ports, two firewalls, and a BGP edge
-to two ISPs. Some flaws are there on purpose, for the hygiene queries to find: a device
-without an OS version, an access port without a description, a duplicated SVI address, an
-address on a retired SVI, a phone that sends no system name, an IPv6 BGP session down.
+inter-switch link, a few hundred endpoints behind access ports, two firewalls with their
+policies, routing tables on the layer-3 devices, and a BGP edge to two ISPs (the flows the
+policies allow and deny are listed in docs/firewall-ingest.md). Some flaws are there on
+purpose, for the hygiene queries to find: a device without an OS version, an access port
+without a description, a duplicated SVI address, an address on a retired SVI, a phone that
+sends no system name, an IPv6 BGP session down.
 """
 
 from __future__ import annotations

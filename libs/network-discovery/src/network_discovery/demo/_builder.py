@@ -51,6 +51,13 @@ class DemoNet:
         self.mac_table: list[Fact] = []
         self.bgp_peers: list[Fact] = []
         self.cables: list[Cable] = []
+        self.routes: list[Fact] = []
+        self.policy: dict[str, list[Fact]] = {
+            "firewall_zones": [],
+            "firewall_rulesets": [],
+            "firewall_rules": [],
+            "firewall_objects": [],
+        }
 
     # --- devices and their own facts --------------------------------------------------
 
@@ -118,6 +125,30 @@ class DemoNet:
         fact: Fact = {"device": hostname}
         fact.update({k: v for k, v in fields.items() if v is not None})
         self.bgp_peers.append(fact)
+
+    def claim(self, hostname: str, kind: str) -> None:
+        """Add a fact kind to the device's scope."""
+        node = self.nodes[hostname]
+        if kind not in node.kinds:
+            node.kinds = (*node.kinds, kind)
+
+    def route(self, hostname: str, prefix: str, protocol: str, *hops: str, **fields: Any) -> None:
+        """A route; a hop is ``"address"``, ``"address via interface"`` or ``"via interface"``."""
+        next_hops = []
+        for hop in hops:
+            address, _, interface = hop.partition("via")
+            entry = {"address": address.strip(), "interface": interface.strip()}
+            next_hops.append({k: v for k, v in entry.items() if v})
+        fact: Fact = {"device": hostname, "prefix": prefix, "protocol": protocol}
+        fact.update({k: v for k, v in fields.items() if v is not None})
+        fact["next_hops"] = next_hops
+        self.routes.append(fact)
+        self.claim(hostname, "routes")
+
+    def firewall(self, facts: str, hostname: str, /, **fields: Any) -> None:
+        """A zone, rule set, rule or object (``facts``: the snapshot list it goes in)."""
+        self.policy[facts].append({"device": hostname, **fields})
+        self.claim(hostname, "firewall")
 
     # --- neighbours -------------------------------------------------------------------
 
@@ -205,4 +236,6 @@ class DemoNet:
             "arp": by_device(self.arp),
             "mac_table": by_device(self.mac_table),
             "bgp_peers": by_device(self.bgp_peers),
+            **{name: by_device(facts) for name, facts in self.policy.items()},
+            "routes": by_device(self.routes),
         }

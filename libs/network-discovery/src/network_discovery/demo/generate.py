@@ -21,6 +21,7 @@ from network_discovery.demo._campus_links import wire_campus
 from network_discovery.demo._datacentre import add_dc_devices, wire_dc
 from network_discovery.demo._edge import add_edge_devices, wire_edge
 from network_discovery.demo._hosts import add_campus_hosts
+from network_discovery.demo._policy import add_firewalls, add_routing
 from network_discovery.model import Snapshot
 
 __all__ = ["COLLECTED_AT", "FILE_NAME", "SNAPSHOT_ID", "build", "main", "render"]
@@ -40,6 +41,8 @@ def build() -> dict[str, Any]:
     wire_edge(net)
     wire_dc(net)
     add_campus_hosts(net)
+    add_routing(net)
+    add_firewalls(net)
     return {
         "format_version": 1,
         "snapshot_id": SNAPSHOT_ID,
