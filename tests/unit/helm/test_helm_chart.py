@@ -81,6 +81,47 @@ def test_every_object_validates_strictly(rendered, version) -> None:
             pytest.fail(f"{name}: {doc['kind']}/{doc['metadata']['name']} on {version}: {exc}")
 
 
+@pytest.mark.parametrize(
+    "toggles",
+    [
+        {"gateway": {"rbac": {"enabled": False}}},
+        {"gateway": {"rbac": {"existingConfigMap": "my-rbac"}}},
+        {"services": {"graph-engine": {"persistence": {"enabled": False}}}},
+        {"migrations": {"enabled": False}, "networkPolicy": {"enabled": False}},
+        {"serviceAccount": {"create": False, "name": "meshq-runner"}},
+        {"services": {"query-gateway": {"autoscaling": {"enabled": False}, "replicas": 3}}},
+        {"kafka": {"securityProtocol": "SSL", "tls": {"caSecret": "kafka-ca", "caKey": "ca.pem"}}},
+    ],
+    ids=["no-rbac", "own-rbac", "no-claim", "no-hook-no-policy", "own-sa", "fixed-replicas", "tls"],
+)
+def test_options_render_valid_objects(toggles) -> None:
+    docs = objects(toggles)
+    for doc in docs:
+        kubernetes_validate.validate(doc, KUBE_VERSIONS[0], strict=True)
+    deps = workloads(docs)
+    gw = deps["query-gateway"]
+    if toggles.get("serviceAccount"):
+        assert gw["spec"]["template"]["spec"]["serviceAccountName"] == "meshq-runner"
+        assert not [d for d in docs if d["kind"] == "ServiceAccount"]
+        job = next(d for d in docs if d["kind"] == "Job")
+        assert job["spec"]["template"]["spec"]["serviceAccountName"] == "meshq-runner"
+    if "replicas" in toggles.get("services", {}).get("query-gateway", {}):
+        assert gw["spec"]["replicas"] == 3
+        assert not [
+            d
+            for d in docs
+            if d["kind"] == "HorizontalPodAutoscaler"
+            and d["spec"]["scaleTargetRef"]["name"] == gw["metadata"]["name"]
+        ]
+    if toggles.get("gateway", {}).get("rbac", {}).get("existingConfigMap"):
+        vol = next(v for v in gw["spec"]["template"]["spec"]["volumes"] if v["name"] == "rbac")
+        assert vol["configMap"]["name"] == "my-rbac"
+    if toggles.get("kafka"):
+        env = {e["name"]: e.get("value") for e in container(deps["audit"])["env"]}
+        assert env["MESHQ_KAFKA_SSL_CAFILE"] == "/etc/meshoptixiq/kafka-ca/ca.pem"
+        assert "MESHQ_KAFKA_SASL_PASSWORD" not in env
+
+
 def test_strict_validation_catches_a_misspelt_field() -> None:
     doc = copy.deepcopy(workloads(objects())["audit"])
     doc["spec"]["template"]["spec"]["containers"][0]["livenessprobe"] = {}
