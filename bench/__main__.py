@@ -3,8 +3,8 @@ the query gateway's throughput and overhead and the audit chain / SOAR figures o
 
 Writes ``bench/results/latest.json`` and ``bench/results/latest.md``. The default size is the
 one the project reports (10,000 devices); ``--devices`` picks another. ``--only`` runs some of
-the sections (graph, gateway, audit, firewall); the sections not run are kept from the previous
-results.
+the sections (graph, gateway, audit, firewall, blast); the sections not run are kept from the
+previous results.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def _params_for(query: Any, net: Any, rng: random.Random) -> dict[str, Any]:
         "cidr": rng.choice(net.subnets),
         "subnet": rng.choice(net.subnets),
         "depth": 2,
+        "vlan": 100,
         "site": "campus",
         "source": rng.choice(net.ips),
         "destination": rng.choice(net.ips),
@@ -125,17 +126,18 @@ async def _run(devices: int, repeats: int) -> dict[str, Any]:
     return out
 
 
-SECTIONS = ("graph", "gateway", "audit", "firewall")
+SECTIONS = ("graph", "gateway", "audit", "firewall", "blast")
 KEYS = {
     "graph": "graph_engine",
     "gateway": "query_gateway",
     "audit": "audit_soar",
     "firewall": "firewall",
+    "blast": "blast_radius",
 }
 
 
 def _markdown(report: dict[str, Any]) -> str:
-    from bench import audit, firewall, gateway
+    from bench import audit, blast, firewall, gateway
 
     lines = [f"# Benchmark ({report['when']})", "", f"Machine: {report['machine']}", ""]
     if "graph_engine" in report:
@@ -146,6 +148,8 @@ def _markdown(report: dict[str, Any]) -> str:
         lines += audit.markdown(report["audit_soar"])
     if "firewall" in report:
         lines += firewall.markdown(report["firewall"])
+    if "blast_radius" in report:
+        lines += blast.markdown(report["blast_radius"])
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -188,6 +192,13 @@ def main() -> None:
     parser.add_argument("--firewalls", type=int, default=20, help="firewall section")
     parser.add_argument("--firewall-rules", type=int, default=5000, help="rules per firewall")
     parser.add_argument("--path-flows", type=int, default=100, help="path_analysis flows")
+    parser.add_argument(
+        "--blast-devices", type=int, default=None, help="network size for blast (--devices)"
+    )
+    parser.add_argument("--blast-repeats", type=int, default=10)
+    parser.add_argument(
+        "--blast-networkx-repeats", type=int, default=1, help="runs of the networkx baseline"
+    )
     args = parser.parse_args()
     only = set(args.only or SECTIONS)
     previous = args.output / "latest.json"
@@ -221,6 +232,13 @@ def main() -> None:
             args.devices, args.firewalls, args.firewall_rules, args.path_flows
         )
         sections["firewall"] = when
+    if "blast" in only:
+        from bench import blast
+
+        report["blast_radius"] = blast.run(
+            args.blast_devices or args.devices, args.blast_repeats, args.blast_networkx_repeats
+        )
+        sections["blast"] = when
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.output / "latest.md").write_text(_markdown(report))

@@ -27,7 +27,7 @@ from typing import Any
 
 import rustworkx as rx
 
-from meshq_graph_engine.blast._flow import PathCount, disjoint_paths
+from meshq_graph_engine.blast._flow import PathCount, disjoint_paths, upward
 from meshq_graph_engine.blast._model import Device, Failure, Topology
 from meshq_graph_engine.blast._scoring import (
     device_weight,
@@ -36,7 +36,15 @@ from meshq_graph_engine.blast._scoring import (
     severity,
 )
 
-__all__ = ["TOP_LOST_PATHS", "BlastResult", "DeviceImpact", "heights", "simulate", "upstream"]
+__all__ = [
+    "TOP_LOST_PATHS",
+    "BlastResult",
+    "DeviceImpact",
+    "climbing",
+    "heights",
+    "simulate",
+    "upstream",
+]
 
 #: How many affected or degraded devices the answer lists lost paths for.
 TOP_LOST_PATHS = 10
@@ -158,6 +166,15 @@ def heights(topology: Topology, up: frozenset[int]) -> list[float]:
     return cached  # type: ignore[no-any-return]
 
 
+def climbing(topology: Topology, up: frozenset[int]) -> list[list[tuple[int, int]]]:
+    """Per device, the links an upstream path may take from it (cached with the heights)."""
+    cached = getattr(topology, "_climbing", None)
+    if cached is None:
+        cached = upward(topology.adj, heights(topology, up))
+        topology._climbing = cached  # type: ignore[attr-defined]
+    return cached  # type: ignore[no-any-return]
+
+
 def dead_links(topology: Topology, failure: Failure, dead_nodes: set[int]) -> set[int]:
     """Logical links that are down: every member failed, or an end device failed."""
     failed_members: dict[int, int] = {}
@@ -191,6 +208,7 @@ def simulate(topology: Topology, failure: Failure, depth: int) -> BlastResult:
         after.remove_edge_from_index(e)
     after.remove_nodes_from(sorted(dead_nodes))
     height = heights(topology, up)
+    adj = climbing(topology, up)
     after_reach = _reaching(after, live_up)
 
     impacts: list[DeviceImpact] = []
@@ -202,7 +220,7 @@ def simulate(topology: Topology, failure: Failure, depth: int) -> BlastResult:
             continue
         if node in live_up or height[node] == math.inf:
             continue
-        before = disjoint_paths(node, topology.adj, topology.ends, up, height=height)
+        before = disjoint_paths(node, adj, topology.ends, up)
         flows[node] = before
         if node not in after_reach:
             impacts.append(DeviceImpact(info.id, "affected", False, hop, before.count, 0, info))
@@ -211,12 +229,11 @@ def simulate(topology: Topology, failure: Failure, depth: int) -> BlastResult:
             continue
         remaining = disjoint_paths(
             node,
-            topology.adj,
+            adj,
             topology.ends,
             live_up,
             dead_links=dead,
             dead_nodes=dead_nodes,
-            height=height,
             cap=before.count,
         )
         if remaining.count < before.count:

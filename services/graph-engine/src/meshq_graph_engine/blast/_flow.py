@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Collection, Sequence
 
-__all__ = ["PathCount", "disjoint_paths"]
+__all__ = ["PathCount", "disjoint_paths", "upward"]
 
 
 class PathCount:
@@ -56,6 +56,15 @@ class PathCount:
         return paths
 
 
+def upward(
+    adj: Sequence[Sequence[tuple[int, int]]], height: Sequence[float]
+) -> list[list[tuple[int, int]]]:
+    """The links a new unit may take from each device: to a device no farther upstream."""
+    return [
+        [(e, n) for e, n in links if height[n] <= height[node]] for node, links in enumerate(adj)
+    ]
+
+
 def disjoint_paths(
     source: int,
     adj: Sequence[Sequence[tuple[int, int]]],
@@ -64,34 +73,36 @@ def disjoint_paths(
     *,
     dead_links: Collection[int] = (),
     dead_nodes: Collection[int] = (),
-    height: Sequence[float] | None = None,
     cap: int | None = None,
 ) -> PathCount:
-    """Edge-disjoint paths from ``source`` to any of ``terminals``, at most ``cap`` of them.
+    """Link-disjoint paths from ``source`` to any of ``terminals``, at most ``cap`` of them.
 
-    ``flow[e]`` is +1 when link ``e`` carries a unit from ``ends[e][0]`` to ``ends[e][1]``,
-    -1 the other way. An augmenting step may cancel a unit (sending against it), never put
-    two units on a link. With ``height``, a new unit only moves to a device no farther from
-    the upstream; cancelling a unit is always allowed (it is the residual of a legal step).
+    ``adj`` lists, per device, the links a new unit may take (all of them, or ``upward(...)``
+    for upstream paths). ``flow[e]`` is +1 when link ``e`` carries a unit from ``ends[e][0]``
+    to ``ends[e][1]``, -1 the other way. An augmenting step may also cancel a unit by going
+    back along it (the residual of a legal step), never put two units on a link.
     """
     flow: dict[int, int] = {}
     count = 0
     limit = cap if cap is not None else sum(1 for e, _ in adj[source] if e not in dead_links)
     while count < limit:
+        inflow: dict[int, list[tuple[int, int]]] = {}
+        for e, f in flow.items():
+            if f:
+                a, b = ends[e]
+                src, dst = (a, b) if f > 0 else (b, a)
+                inflow.setdefault(dst, []).append((e, src))
         via: dict[int, tuple[int, int]] = {source: (-1, -1)}
         queue = deque([source])
         reached = -1
         while queue and reached < 0:
             node = queue.popleft()
-            for e, nxt in adj[node]:
+            for e, nxt in (*adj[node], *inflow.get(node, ())):
                 if nxt in via or e in dead_links or nxt in dead_nodes:
                     continue
-                a = ends[e][0]
-                sent = flow.get(e, 0) if a == node else -flow.get(e, 0)
-                if sent >= 1:
+                sent = flow.get(e, 0)
+                if sent and (ends[e][0] == node) == (sent > 0):
                     continue  # this link already carries a unit this way
-                if sent == 0 and height is not None and height[nxt] > height[node]:
-                    continue  # a new unit may not move away from the upstream
                 via[nxt] = (e, node)
                 if nxt in terminals:
                     reached = nxt

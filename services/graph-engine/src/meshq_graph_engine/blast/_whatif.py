@@ -28,7 +28,7 @@ from typing import Any
 from meshq_runtime.graph.store import GraphStore
 from network_discovery.model import canonical_interface_name, ids, normalise_hostname
 
-from meshq_graph_engine.blast._analysis import heights, upstream
+from meshq_graph_engine.blast._analysis import climbing, heights, upstream
 from meshq_graph_engine.blast._flow import disjoint_paths
 from meshq_graph_engine.blast._model import Device, Link, LinkEnd, Topology
 from meshq_graph_engine.blast._targets import TargetError
@@ -187,8 +187,8 @@ def compare(before: Topology, after: Topology) -> dict[str, Any]:
             continue
         if nb in up_b or na in up_a:
             continue
-        count_b = disjoint_paths(nb, before.adj, before.ends, up_b, height=h_b).count
-        count_a = disjoint_paths(na, after.adj, after.ends, up_a, height=h_a).count
+        count_b = disjoint_paths(nb, climbing(before, up_b), before.ends, up_b).count
+        count_a = disjoint_paths(na, climbing(after, up_a), after.ends, up_a).count
         if count_a < count_b:
             lost.append({"device": device, "paths_before": count_b, "paths_after": count_a})
     paths_b, paths_a = _paths_from_upstream(before, up_b), _paths_from_upstream(after, up_a)
