@@ -106,6 +106,10 @@ class Topology:
                 if end.device not in self.devices:
                     self.devices[end.device] = Device(end.device, False, None, None)
         self.links: dict[str, Link] = {link.id: link for link in links}
+        self._by_device: dict[str, list[Link]] = defaultdict(list)
+        for link in self.links.values():
+            for device in {link.a.device, link.b.device}:
+                self._by_device[device].append(link)
         self.ids: list[str] = sorted(self.devices)
         self.index: dict[str, int] = {d: i for i, d in enumerate(self.ids)}
         self.logical: list[LogicalLink] = _bundle(links)
