@@ -22,7 +22,7 @@ from meshq_runtime.settings import (
     RedisSettings,
     env_names,
 )
-from support.helm_chart import COMPONENTS, PRODUCTION, load_values, objects
+from support.helm_chart import COMPONENTS, PRODUCTION, ROOT, load_values, objects
 
 #: In-cluster HTTP calls (caller, callee): DESIGN.md's table as the code makes them.
 CALLS = {
@@ -256,3 +256,18 @@ def test_ingress_from_outside_the_release(case) -> None:
 def test_disabled_policies_render_none() -> None:
     docs = objects({"networkPolicy": {"enabled": False}})
     assert not [d for d in docs if d["kind"] == "NetworkPolicy"]
+
+
+def test_the_deployment_guide_lists_the_same_calls() -> None:
+    """docs/deployment.md's table: rows 'callers | callee (what) | port' between our pods."""
+    guide = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    documented = set()
+    for line in guide.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[2].isdigit():
+            continue
+        callee = cells[1].split(" ")[0]
+        callers = [c.strip() for c in cells[0].split(",")]
+        if callee in COMPONENTS and all(c in COMPONENTS for c in callers):
+            documented |= {(caller, callee) for caller in callers}
+    assert documented == CALLS
