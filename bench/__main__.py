@@ -3,7 +3,7 @@ the query gateway's throughput and overhead and the audit chain / SOAR figures o
 
 Writes ``bench/results/latest.json`` and ``bench/results/latest.md``. The default size is the
 one the project reports (10,000 devices); ``--devices`` picks another. ``--only`` runs some of
-the sections (graph, gateway, audit, firewall, blast); the sections not run are kept from the
+the sections (graph, gateway, audit, firewall, blast, discovery); the sections not run are kept from the
 previous results.
 """
 
@@ -126,18 +126,19 @@ async def _run(devices: int, repeats: int) -> dict[str, Any]:
     return out
 
 
-SECTIONS = ("graph", "gateway", "audit", "firewall", "blast")
+SECTIONS = ("graph", "gateway", "audit", "firewall", "blast", "discovery")
 KEYS = {
     "graph": "graph_engine",
     "gateway": "query_gateway",
     "audit": "audit_soar",
     "firewall": "firewall",
     "blast": "blast_radius",
+    "discovery": "discovery",
 }
 
 
 def _markdown(report: dict[str, Any]) -> str:
-    from bench import audit, blast, firewall, gateway
+    from bench import audit, blast, discovery, firewall, gateway
 
     lines = [f"# Benchmark ({report['when']})", "", f"Machine: {report['machine']}", ""]
     if "graph_engine" in report:
@@ -150,6 +151,8 @@ def _markdown(report: dict[str, Any]) -> str:
         lines += firewall.markdown(report["firewall"])
     if "blast_radius" in report:
         lines += blast.markdown(report["blast_radius"])
+    if "discovery" in report:
+        lines += discovery.markdown(report["discovery"])
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -239,6 +242,11 @@ def main() -> None:
             args.blast_devices or args.devices, args.blast_repeats, args.blast_networkx_repeats
         )
         sections["blast"] = when
+    if "discovery" in only:
+        from bench import discovery
+
+        report["discovery"] = discovery.run()
+        sections["discovery"] = when
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.output / "latest.md").write_text(_markdown(report))

@@ -1,6 +1,7 @@
 """The discovery lab: three switches of one small topology, served over SSH on loopback.
 
-``core1`` (Arista EOS, 127.0.0.11) links to ``acc1`` and ``acc2`` (Cisco IOS, 127.0.0.12/13);
+``core1`` (Arista EOS, 127.0.0.11; it answers ``| json`` too) links to ``acc1`` and ``acc2``
+(Cisco IOS, 127.0.0.12/13);
 ``acc1`` also sees ``acc3`` (127.0.0.14), which refuses our password; ``core1`` sees
 ``ext-rtr1`` at 10.99.0.1, outside every allowed network; 127.0.0.15 accepts TCP and never
 speaks SSH. Outputs come from ``tests/fixtures/discovery/lab/<host>/<command>.txt``.
@@ -30,14 +31,22 @@ WRONG_CREDS = ("acc3", "127.0.0.14")
 SILENT = "127.0.0.15"
 
 
+JSON_FIXTURES = FIXTURES.parent / "lab-json"
+
+
 def outputs_of(folder: Path) -> tuple[str, dict[str, str]]:
-    """(platform, command -> text) of one fixture device folder."""
+    """(platform, command -> text) of one fixture device folder; where ``lab-json`` holds the
+    device's structured output too, it answers ``<command> | json`` with it."""
     platform = yaml.safe_load((folder / "meta.yaml").read_text())["platform"]
     outputs = {}
     for command in commands_for(platform):
-        file = folder / f"{command.replace(' ', '_')}.txt"
+        stem = command.replace(" ", "_")
+        file = folder / f"{stem}.txt"
         if file.exists():
             outputs[command] = file.read_text()
+        as_json = JSON_FIXTURES / folder.name / f"{stem}.json"
+        if as_json.exists():
+            outputs[f"{command} | json"] = as_json.read_text()
     return platform, outputs
 
 
@@ -107,6 +116,22 @@ def serve(spec: dict, workdir: Path) -> Iterator[subprocess.Popen[str]]:
             proc.wait()
         proc.stdout.close() if proc.stdout else None
         log.close()
+
+
+PLATFORMS = {"core1": "arista_eos", "acc1": "cisco_ios", "acc2": "cisco_ios"}
+
+
+def write_inventory(folder: Path, port: int) -> Path:
+    """A YAML inventory of core1, acc1 and acc2, the password by environment variable."""
+    file = folder / "inventory.yaml"
+    file.write_text(
+        f"credentials:\n  lab: {{username: {USERNAME}, password_env: {PASSWORD_ENV}}}\n"
+        f"defaults: {{credentials: lab, port: {port}}}\nhosts:\n"
+        + "".join(
+            f"  {n}: {{address: {a}, platform: {PLATFORMS[n]}}}\n" for n, a in ADDRESSES.items()
+        )
+    )
+    return file
 
 
 def lab_port() -> int:

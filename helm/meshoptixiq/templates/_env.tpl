@@ -115,6 +115,7 @@
 {{- define "meshoptixiq.env.netbox-sync" -}}
 {{- $n := .Values.netbox -}}
 {{ include "meshoptixiq.env.kafka" . }}
+{{ include "meshoptixiq.env.licensingUrl" . }}
 {{- with $n.url }}
 - name: NETBOX_URL
   value: {{ . | quote }}

@@ -11,12 +11,10 @@ from pathlib import Path
 
 import pytest
 from network_discovery.contracts import topics
-from support.discovery_lab import ADDRESSES, PASSWORD, PASSWORD_ENV, USERNAME, Lab
+from support.discovery_lab import PASSWORD, PASSWORD_ENV, Lab, write_inventory
 from support.kafka import collect
 
 pytestmark = pytest.mark.integration
-
-_PLATFORMS = {"core1": "arista_eos", "acc1": "cisco_ios", "acc2": "cisco_ios"}
 
 
 def _meshq(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -32,14 +30,7 @@ def _meshq(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[
 def test_each_run_publishes_one_snapshot(
     ssh_lab: Lab, service_env, graph_engine, tmp_path: Path
 ) -> None:
-    inventory = tmp_path / "inventory.yaml"
-    inventory.write_text(
-        f"credentials:\n  lab: {{username: {USERNAME}, password_env: {PASSWORD_ENV}}}\n"
-        f"defaults: {{credentials: lab, port: {ssh_lab.port}}}\nhosts:\n"
-        + "".join(
-            f"  {n}: {{address: {a}, platform: {_PLATFORMS[n]}}}\n" for n, a in ADDRESSES.items()
-        )
-    )
+    inventory = write_inventory(tmp_path, ssh_lab.port)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MESHQ_", "MESHOPTIXIQ_"))}
     env.update(service_env)
     env.update({PASSWORD_ENV: PASSWORD, "HOME": str(tmp_path / "home")})

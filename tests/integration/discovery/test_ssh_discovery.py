@@ -34,6 +34,7 @@ from support.discovery_lab import (
     USERNAME,
     WRONG_CREDS,
     Lab,
+    write_inventory,
 )
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
@@ -133,6 +134,19 @@ def test_inventory_run_statuses_snapshot_and_no_secret_anywhere(
     assert core.connect_s > 0 and core.commands_s > 0 and core.parse_s > 0
     # the commands EOS does not answer here are noted, not parsed
     assert "show interfaces" in core.unavailable
+    # EOS answered "| json" where we have a mapping; IOS has none, so text throughout
+    assert set(core.json_outputs) == {
+        "show version",
+        "show lldp neighbors detail",
+        "show interfaces status",
+        "show ip interface brief",
+        "show ip arp",
+        "show mac address-table",
+        "show vlan",
+    }
+    assert not core.outputs
+    acc1 = next(r for r in summary.results if r.target.label == "acc1")
+    assert acc1.outputs and not acc1.json_outputs
 
     everything = (
         snapshot.model_dump_json()
@@ -198,20 +212,6 @@ def test_plan_limit_applies_before_anything_is_dialled(ssh_lab: Lab, lab_env) ->
     assert any("community plan's limit of 2" in s.reason for s in summary.skipped)
 
 
-def _inventory(tmp_path: Path, lab: Lab, extra: str = "") -> Path:
-    platforms = {"core1": "arista_eos", "acc1": "cisco_ios", "acc2": "cisco_ios"}
-    hosts = "\n".join(
-        f"  {name}: {{address: {addr}, platform: {platforms[name]}}}"
-        for name, addr in ADDRESSES.items()
-    )
-    file = tmp_path / "inventory.yaml"
-    file.write_text(
-        f"credentials:\n  lab: {{username: {USERNAME}, password_env: {PASSWORD_ENV}}}\n"
-        f"defaults: {{credentials: lab, port: {lab.port}}}\nhosts:\n{hosts}\n{extra}"
-    )
-    return file
-
-
 @pytest.fixture
 def community(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No license key on this machine: the Community plan (50 network devices)."""
@@ -230,7 +230,7 @@ def test_cli_discover_inventory_saves_outputs_that_ingest_reads(
         [
             "discover",
             "--inventory",
-            str(_inventory(tmp_path, ssh_lab)),
+            str(write_inventory(tmp_path, ssh_lab.port)),
             "--timeout",
             "3",
             "--no-publish",
@@ -244,6 +244,7 @@ def test_cli_discover_inventory_saves_outputs_that_ingest_reads(
     assert PASSWORD not in result.output
     snapshot, problems = load_path(saved)
     assert problems == [] and {d.id for d in snapshot.devices} == {"core1", "acc1", "acc2"}
+    assert (saved / "core1" / "show_lldp_neighbors_detail.json").exists()  # as EOS sent it
 
 
 def test_cli_discover_errors_are_one_line(ssh_lab: Lab, lab_env, community, tmp_path: Path) -> None:

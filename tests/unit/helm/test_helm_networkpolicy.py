@@ -31,6 +31,7 @@ CALLS = {
     ("graph-engine", "licensing"),
     ("audit", "licensing"),  # the audit_logging flag
     ("soar-dispatcher", "licensing"),
+    ("netbox-sync", "licensing"),  # the plan's device limit for scheduled discovery
     ("mcp-bridge", "query-gateway"),  # the REST API on the caller's behalf
 }
 #: Infrastructure each service reaches.

@@ -9,6 +9,7 @@ from litestar import Litestar
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.service import kafka_probe, open_kafka
 
+from meshq_netbox_sync._discovery import start_discovery
 from meshq_netbox_sync.settings import Settings
 
 __all__ = ["SERVICE", "create_app"]
@@ -27,6 +28,7 @@ def create_app(settings: Settings) -> Litestar:
             await kafka.start()
             state.probes[:] = [kafka_probe(kafka.broker)]
             state.extras.update(bus=kafka.bus)
+            state.extras.update(discovery=await start_discovery(settings, stack))
             yield
 
     return build_app(service=SERVICE, lifespan=lifespan, state=state)

@@ -6,8 +6,6 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +27,6 @@ def _quiet_libraries() -> None:
     for name in ("paramiko", "netmiko", "pysnmp"):
         logging.getLogger(name).addHandler(logging.NullHandler())
         logging.getLogger(name).propagate = False
-
-
-@contextmanager
-def _collector(targets: list[Any], timeout: float) -> Iterator[Callable[[Any], Any]]:
-    """SSH for most devices; SNMP (one shared engine) for those the inventory says."""
-    from network_discovery.discovery import collect_ssh
-    from network_discovery.discovery.snmp import SnmpCollector
-
-    if not any(t.transport == "snmp" for t in targets):
-        yield lambda t: collect_ssh(t, timeout=timeout)
-        return
-    with SnmpCollector(timeout=timeout, retries=0) as snmp:
-        yield lambda t: snmp(t) if t.transport == "snmp" else collect_ssh(t, timeout=timeout)
 
 
 def plan_limit() -> tuple[str, int | None]:
@@ -192,6 +177,7 @@ def discover(**kw: Any) -> None:
         DeviceLimitError,
         DiscoveryOptions,
         build_snapshot,
+        collectors,
         parse_networks,
         save_outputs,
     )
@@ -227,7 +213,7 @@ def discover(**kw: Any) -> None:
             bar.update(1)
 
         try:
-            with _collector(targets, timeout) as collect:
+            with collectors(targets, timeout) as collect:
                 summary = asyncio.run(run_discovery(targets, options, collect, progress=progress))
         except DeviceLimitError as exc:
             raise DiscoverError(str(exc)) from exc

@@ -39,6 +39,8 @@ class DeviceResult:
     detail: str = ""
     hostname: str | None = None
     outputs: dict[str, str] = field(default_factory=dict)
+    #: Commands answered as JSON (``| json``): command -> the JSON text.
+    json_outputs: dict[str, str] = field(default_factory=dict)
     unavailable: list[str] = field(default_factory=list)
     facts: DeviceFacts | None = None
     issues: list[ParseIssue] = field(default_factory=list)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ __all__ = [
     "DiscoveryOptions",
     "Network",
     "build_snapshot",
+    "collectors",
     "discover",
     "is_allowed",
     "parse_networks",
@@ -53,6 +55,22 @@ Progress = Callable[[DeviceResult, int, int], None]
 
 class DeviceLimitError(ValueError):
     """More devices to collect than the plan allows; nothing was dialled."""
+
+
+@contextmanager
+def collectors(targets: Sequence[Target], timeout: float) -> Iterator[Collector]:
+    """The collector for a run: SSH, and SNMP (one shared engine) for the targets that say so."""
+    from network_discovery.discovery.snmp import SnmpCollector
+    from network_discovery.discovery.ssh import collect_ssh
+
+    def ssh(target: Target) -> DeviceResult:
+        return collect_ssh(target, timeout=timeout)
+
+    if not any(t.transport == "snmp" for t in targets):
+        yield ssh
+        return
+    with SnmpCollector(timeout=timeout, retries=0) as snmp:
+        yield lambda t: snmp(t) if t.transport == "snmp" else ssh(t)
 
 
 def parse_networks(values: Sequence[str]) -> tuple[Network, ...]:
@@ -102,6 +120,10 @@ def _parse(result: DeviceResult) -> DeviceResult:
     files = {
         f"{command.replace(' ', '_')}.txt": CommandOutput(f"ssh://{name}/{command}", text)
         for command, text in result.outputs.items()
+    }
+    files |= {
+        f"{command.replace(' ', '_')}.json": CommandOutput(f"ssh://{name}/{command} | json", text)
+        for command, text in result.json_outputs.items()
     }
     meta = dict(target.meta)
     try:
@@ -276,7 +298,7 @@ def save_outputs(summary: RunSummary, directory: Path) -> int:
     ``meta.yaml``: the layout ``meshq ingest`` reads. Returns how many devices were written."""
     written = 0
     for result in summary.collected:
-        if not result.outputs or result.facts is None:
+        if not (result.outputs or result.json_outputs) or result.facts is None:
             continue
         folder = directory / result.facts.device
         folder.mkdir(parents=True, exist_ok=True)
@@ -286,5 +308,7 @@ def save_outputs(summary: RunSummary, directory: Path) -> int:
         (folder / "meta.yaml").write_text(yaml.safe_dump(meta, sort_keys=True), encoding="utf-8")
         for command, text in result.outputs.items():
             (folder / f"{command.replace(' ', '_')}.txt").write_text(text, encoding="utf-8")
+        for command, text in result.json_outputs.items():
+            (folder / f"{command.replace(' ', '_')}.json").write_text(text, encoding="utf-8")
         written += 1
     return written

@@ -5,10 +5,15 @@ every platform we parse (``cisco_ios``, ``cisco_nxos``, ``arista_eos``, ``junipe
 with the paging and prompt handling each needs, and it is what the SSH test peers here are
 built to answer. Its calls block, so the runner gives each device a thread of a pool sized
 to the run's concurrency.
+
+Where the platform prints structured output for a command we have a JSON mapping for
+(``show ... | json`` on Arista EOS), that form is asked first; anything but a JSON object
+(an older release, an error) falls back to the text command and TextFSM.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Mapping
@@ -31,6 +36,7 @@ from network_discovery.discovery.plan import (
     is_unsupported_output,
 )
 from network_discovery.discovery.result import DeviceResult, DeviceStatus
+from network_discovery.parsers import JSON_ADAPTERS
 
 __all__ = ["DEFAULT_SSH_PORT", "collect_ssh"]
 
@@ -58,6 +64,17 @@ def _classify(exc: BaseException) -> tuple[DeviceStatus, str]:
     if isinstance(exc, NetmikoTimeoutException):
         return DeviceStatus.TIMED_OUT, "timed out"
     return DeviceStatus.ERROR, f"SSH error: {type(exc).__name__}"
+
+
+def _is_json(text: str) -> bool:
+    """Whether the device answered ``| json`` with a JSON object (else: fall back to text)."""
+    stripped = text.strip()
+    if not stripped.startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(stripped), dict)
+    except ValueError:
+        return False
 
 
 def _params(target: Target, timeout: float, environ: Mapping[str, str] | None) -> dict[str, Any]:
@@ -115,7 +132,13 @@ def collect_ssh(
     result.connect_s = time.perf_counter() - started
     try:
         result.hostname = conn.base_prompt or None
-        for command in commands_for(target.platform or ""):
+        platform = target.platform or ""
+        for command in commands_for(platform):
+            if command in JSON_ADAPTERS.get(platform, {}):
+                text = conn.send_command(f"{command} | json", read_timeout=timeout)
+                if _is_json(text):
+                    result.json_outputs[command] = text
+                    continue
             text = conn.send_command(command, read_timeout=timeout)
             if is_unsupported_output(text):
                 result.unavailable.append(command)

@@ -8,6 +8,7 @@ output devices print, our own under ``parsers/templates`` where they do not. See
 
 from network_discovery.parsers._commands import COMMANDS, PLATFORMS, CommandSpec, find_command
 from network_discovery.parsers._device import CommandOutput, DeviceFacts, parse_device
+from network_discovery.parsers._json import JSON_ADAPTERS
 from network_discovery.parsers.directory import (
     META_FILE,
     META_KEYS,
@@ -19,6 +20,7 @@ from network_discovery.parsers.report import ParseIssue, ParseReport
 
 __all__ = [
     "COMMANDS",
+    "JSON_ADAPTERS",
     "META_FILE",
     "META_KEYS",
     "PLATFORMS",

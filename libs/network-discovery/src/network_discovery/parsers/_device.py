@@ -30,6 +30,7 @@ from network_discovery.model import (
 )
 from network_discovery.parsers._commands import COMMANDS, CommandSpec, find_command
 from network_discovery.parsers._context import DeviceContext, Partial
+from network_discovery.parsers._json import JsonOutputError, json_rows
 from network_discovery.parsers._textfsm import TemplateError, run_template
 from network_discovery.parsers._values import is_mac
 from network_discovery.parsers.report import ParseIssue, ParseReport
@@ -99,8 +100,12 @@ def _select(
 ) -> list[tuple[CommandSpec, str, Source]]:
     """The understood files, a brief form dropped where its detailed form is present."""
     chosen: list[tuple[CommandSpec, str, Source]] = []
+    as_json = {Path(n).name.removesuffix(".json") for n in files if n.endswith(".json")}
     for name, source in sorted(files.items()):
-        stem = Path(name).name.removesuffix(".txt")
+        stem = Path(name).name.removesuffix(".txt").removesuffix(".json")
+        if name.endswith(".txt") and stem in as_json:
+            report.skipped_files.append(str(source))  # the JSON form of it is read
+            continue
         spec = find_command(platform, stem)
         if spec is None:
             report.skipped_files.append(str(source))
@@ -126,7 +131,13 @@ def _select(
 
 
 def _run(
-    spec: CommandSpec, text: str, ctx: DeviceContext, where: str, report: ParseReport
+    spec: CommandSpec,
+    text: str,
+    ctx: DeviceContext,
+    where: str,
+    report: ParseReport,
+    *,
+    is_json: bool = False,
 ) -> list[Partial] | None:
     """The partial facts of one file, or None when the file as a whole failed."""
     if spec.parser is not None:
@@ -138,9 +149,16 @@ def _run(
     assert spec.template is not None and spec.mapper is not None
     template = str(spec.template)
     try:
-        rows = run_template(spec.template, text, ctx.platform)
+        if is_json:
+            template = "json"
+            rows = json_rows(ctx.platform, spec.command, text)
+        else:
+            rows = run_template(spec.template, text, ctx.platform)
     except TemplateError as exc:
         report.add(ParseIssue(where, str(exc), ctx.device, exc.line, template))
+        return None
+    except JsonOutputError as exc:
+        report.add(ParseIssue(where, str(exc), ctx.device, None, template))
         return None
     if not rows and spec.kinds == (FactKind.DEVICE,):
         report.add(ParseIssue(where, "the template found nothing", ctx.device, None, template))
@@ -216,7 +234,7 @@ def parse_device(
     failed: set[FactKind] = set()
     for spec, name, source in _select(platform, files, report, device):
         where = str(source)
-        partials = _run(spec, _read(source), ctx, where, report)
+        partials = _run(spec, _read(source), ctx, where, report, is_json=name.endswith(".json"))
         if partials is None:
             failed.update(spec.kinds)
             continue

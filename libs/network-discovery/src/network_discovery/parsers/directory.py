@@ -170,7 +170,11 @@ def parse_directory(
         meta = _read_meta(folder, report)
         if meta is None:
             continue
-        files = {f.name: f for f in sorted(folder.glob("*.txt")) if f.is_file()}
+        files = {
+            f.name: f
+            for f in sorted([*folder.glob("*.txt"), *folder.glob("*.json")])
+            if f.is_file()
+        }
         hostname = str(meta.get("hostname") or folder.name)
         dev, dev_report = parse_device(hostname, meta["platform"], files, meta)
         report.extend(dev_report)

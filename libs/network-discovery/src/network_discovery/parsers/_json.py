@@ -1,0 +1,166 @@
+"""Structured output: a command's JSON (``show ... | json`` on Arista EOS) read into the same
+rows its TextFSM template yields, so one set of row mappers serves text and JSON alike.
+
+A saved JSON output is named like a text one with ``.json``: ``show_lldp_neighbors_detail.json``
+holds what ``show lldp neighbors detail | json`` printed. Where both files are there, the
+JSON one is read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["JSON_ADAPTERS", "JsonOutputError", "json_rows"]
+
+Row = dict[str, Any]
+
+
+class JsonOutputError(ValueError):
+    """Output that is not the JSON document the command prints."""
+
+
+def _dig(doc: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(doc, dict) or key not in doc:
+            raise JsonOutputError(f"expected key {'.'.join(keys)!r}")
+        doc = doc[key]
+    return doc
+
+
+def _eos_version(doc: Any) -> list[Row]:
+    return [
+        {
+            "model": doc.get("modelName"),
+            "serial_number": doc.get("serialNumber") or None,
+            "image": doc.get("version"),
+            "sys_mac": doc.get("systemMacAddress"),
+        }
+    ]
+
+
+def _eos_lldp(doc: Any) -> list[Row]:
+    rows = []
+    for local, body in _dig(doc, "lldpNeighbors").items():
+        for entry in (body or {}).get("lldpNeighborInfo") or []:
+            port = entry.get("neighborInterfaceInfo") or {}
+            port_id = port.get("interfaceId_v2") or str(port.get("interfaceId") or "").strip('"')
+            addresses = [
+                a.get("address")
+                for a in entry.get("managementAddresses") or []
+                if a.get("addressType") in ("ipv4", "ipv6")
+            ]
+            rows.append(
+                {
+                    "local_interface": local,
+                    "neighbor_name": entry.get("systemName"),
+                    "chassis_id": entry.get("chassisId"),
+                    "neighbor_port_id": port_id or None,
+                    "neighbor_interface": port.get("interfaceDescription") or None,
+                    "mgmt_address": addresses[0] if addresses else None,
+                    "neighbor_description": entry.get("systemDescription"),
+                }
+            )
+    return rows
+
+
+def _eos_arp(doc: Any) -> list[Row]:
+    return [
+        {
+            "ip_address": n.get("address"),
+            "mac_address": n.get("hwAddress"),
+            "interface": n.get("interface"),
+        }
+        for n in _dig(doc, "ipV4Neighbors")
+    ]
+
+
+def _eos_mac(doc: Any) -> list[Row]:
+    return [
+        {
+            "destination_address": e.get("macAddress"),
+            "destination_port": e.get("interface"),
+            "vlan_id": str(e["vlanId"]) if e.get("vlanId") is not None else None,
+            "type": e.get("entryType"),
+        }
+        for e in _dig(doc, "unicastTable", "tableEntries")
+    ]
+
+
+def _eos_vlan(doc: Any) -> list[Row]:
+    return [
+        {"vlan_id": str(number), "vlan_name": body.get("name"), "status": body.get("status")}
+        for number, body in _dig(doc, "vlans").items()
+    ]
+
+
+def _speed(bandwidth: Any) -> str | None:
+    if not isinstance(bandwidth, int) or bandwidth <= 0:
+        return None
+    return f"{bandwidth // 1_000_000}M"
+
+
+def _eos_interfaces_status(doc: Any) -> list[Row]:
+    rows = []
+    for port, body in _dig(doc, "interfaceStatuses").items():
+        vlan_info = body.get("vlanInformation") or {}
+        mode = vlan_info.get("interfaceMode")
+        if vlan_info.get("interfaceForwardingModel") == "routed" or mode == "routed":
+            vlan = "routed"
+        elif mode == "trunk":
+            vlan = "trunk"
+        elif vlan_info.get("vlanId") is not None:
+            vlan = str(vlan_info["vlanId"])
+        else:
+            vlan = None
+        rows.append(
+            {
+                "port": port,
+                "name": body.get("description") or None,
+                "status": body.get("linkStatus"),
+                "vlan_id": vlan,
+                "speed": _speed(body.get("bandwidth")),
+            }
+        )
+    return rows
+
+
+def _eos_ip_brief(doc: Any) -> list[Row]:
+    rows = []
+    for name, body in _dig(doc, "interfaces").items():
+        addr = ((body or {}).get("interfaceAddress") or {}).get("ipAddr") or {}
+        if addr.get("address") and addr.get("maskLen"):  # unnumbered: 0.0.0.0/0
+            rows.append({"interface": name, "ip_address": f"{addr['address']}/{addr['maskLen']}"})
+    return rows
+
+
+#: Platform -> command -> the adapter from its JSON to template rows.
+JSON_ADAPTERS: dict[str, dict[str, Callable[[Any], list[Row]]]] = {
+    "arista_eos": {
+        "show version": _eos_version,
+        "show lldp neighbors detail": _eos_lldp,
+        "show ip arp": _eos_arp,
+        "show mac address-table": _eos_mac,
+        "show vlan": _eos_vlan,
+        "show interfaces status": _eos_interfaces_status,
+        "show ip interface brief": _eos_ip_brief,
+    },
+}
+
+
+def json_rows(platform: str, command: str, text: str) -> list[Row]:
+    """The template rows of a JSON output; :class:`JsonOutputError` says what is wrong."""
+    adapter = JSON_ADAPTERS.get(platform, {}).get(command)
+    if adapter is None:
+        raise JsonOutputError(f"no JSON mapping for {command!r} on {platform}; save it as text")
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise JsonOutputError(f"not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise JsonOutputError("expected a JSON object")
+    try:
+        return adapter(doc)
+    except (AttributeError, TypeError, KeyError) as exc:
+        raise JsonOutputError(f"unexpected JSON layout ({type(exc).__name__}: {exc})") from None
