@@ -205,3 +205,44 @@ def test_command_plan_follows_what_ingest_understands() -> None:
     assert is_unsupported_output("          ^\n% Invalid input detected at '^' marker.\n")
     assert is_unsupported_output("% Invalid command at '^' marker")
     assert not is_unsupported_output("Port  Name  Status\nGi1/0/1 x connected")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"), [(ANSIBLE_INI, "hosts.ini"), (ANSIBLE_YAML, "hosts.yml")]
+)
+def test_ansible_inventories_read_as_ansible_reads_them(
+    text: str, name: str, tmp_path: Path
+) -> None:
+    """ansible-inventory itself (ansible-core) is the reference for hosts and variables."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    tool = shutil.which("ansible-inventory", path=str(Path(sys.executable).parent))
+    if tool is None:
+        pytest.skip("ansible-core is not installed")
+    file = tmp_path / name
+    file.write_text(text)
+    listed = json.loads(
+        subprocess.run(
+            [tool, "-i", str(file), "--list"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "HOME": str(tmp_path),
+                "ANSIBLE_LOCAL_TEMP": str(tmp_path),
+            },
+        ).stdout
+    )
+    hostvars = listed["_meta"]["hostvars"]
+    ours = {t.name: t for t in parse_inventory(text, name).targets}
+    with_os = {h for h, v in hostvars.items() if v.get("ansible_network_os")}
+    assert set(ours) == with_os
+    for host, target in ours.items():
+        assert target.address == hostvars[host]["ansible_host"]
+        assert str(target.port) == str(hostvars[host].get("ansible_port", "None"))
+        assert target.credentials.username == hostvars[host]["ansible_user"]

@@ -23,10 +23,18 @@ class DiscoverError(click.ClickException):
 
 
 def _quiet_libraries() -> None:
-    """paramiko and netmiko log tracebacks of failed sessions; the run summary says it all."""
+    """paramiko and netmiko log tracebacks of failed sessions, and every device logs a line;
+    the run summary says it all, so only warnings reach stderr, stdout keeps the summary."""
+    import structlog
+
     for name in ("paramiko", "netmiko", "pysnmp"):
         logging.getLogger(name).addHandler(logging.NullHandler())
         logging.getLogger(name).propagate = False
+    if not structlog.is_configured():
+        structlog.configure(
+            logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        )
 
 
 def plan_limit() -> tuple[str, int | None]:
