@@ -3,8 +3,8 @@ the query gateway's throughput and overhead and the audit chain / SOAR figures o
 
 Writes ``bench/results/latest.json`` and ``bench/results/latest.md``. The default size is the
 one the project reports (10,000 devices); ``--devices`` picks another. ``--only`` runs some of
-the sections (graph, gateway, audit, firewall, blast, discovery); the sections not run are kept from the
-previous results.
+the sections (graph, gateway, audit, firewall, blast, discovery); the sections not run are kept
+from the previous results.
 """
 
 from __future__ import annotations
