@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from mcp.shared.exceptions import McpError
 from mcp_fake_gateway import CATALOGUE
+from meshq_graph_engine.catalogue import REGISTRY
 from network_discovery.mcp._prompts import PROMPTS, render, tools_named
+from network_discovery.mcp._tools import own_arguments
+from support.mcp_guide import GUIDE_TOOLS
 
 #: Every tool a query of the catalogue is or will be (the guide's categories built so far).
 EVERY = {s.tool for p in PROMPTS for s in p.steps}
@@ -62,3 +67,23 @@ async def test_prompts_over_mcp_name_only_tools_in_tools_list(connect) -> None:
             assert set(tools_named(text.content.text)) <= served
         with pytest.raises(McpError, match="cidr"):
             await session.get_prompt("network_addressing_audit", {})
+
+
+def test_every_tool_a_prompt_names_is_in_the_guides_table() -> None:
+    """No typo sends a model to a tool that will never exist."""
+    table = set().union(*GUIDE_TOOLS.values())
+    assert EVERY <= table | set(REGISTRY), EVERY - table - set(REGISTRY)
+
+
+@pytest.mark.parametrize("prompt", PROMPTS, ids=lambda p: p.name)
+def test_each_step_passes_arguments_its_tool_takes(prompt) -> None:
+    """``name=value`` in a step's call is a parameter of the query (or limit/fields), for
+    every tool whose query exists."""
+    for step in prompt.steps:
+        query = REGISTRY.get(step.tool)
+        if query is None:
+            continue
+        described = {"parameters": query.params.model_json_schema(), "writes": query.writes}
+        takes = set(described["parameters"].get("properties", {})) | own_arguments(described)
+        given = set(re.findall(r"\b([a-z_]+)=", step.call))
+        assert given <= takes, (step.tool, given - takes)

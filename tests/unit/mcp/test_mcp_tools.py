@@ -6,6 +6,7 @@ import json
 
 import httpx
 import jsonschema
+import pytest
 from mcp_fake_gateway import DEVICES, _problem
 from network_discovery.mcp._tools import DEFAULT_LIMIT
 
@@ -187,3 +188,22 @@ async def test_output_schemas_type_the_rows_and_answers_are_checked_against_them
         fake.device_rows = [{"device": "sw-00", "role": "core", "rack": "R0", "extra": 1}]
         bad = await session.call_tool("all_devices", {})
         assert bad.isError and "extra" in bad.content[0].text
+
+
+async def test_resources_follow_the_queries_behind_them(connect, fake) -> None:
+    """A resource whose query the gateway does not serve is neither listed nor readable; the
+    others read the query's answer."""
+    from mcp.shared.exceptions import McpError
+
+    async with connect() as session:
+        uris = {str(r.uri) for r in (await session.list_resources()).resources}
+        assert uris == {"network://inventory/summary", "network://health/platform"}
+        summary = json.loads(
+            (await session.read_resource("network://inventory/summary")).contents[0].text
+        )
+        assert summary["rows"] == [{"devices": len(DEVICES)}]
+        with pytest.raises(McpError, match="all_firewall_devices query"):
+            await session.read_resource("network://firewall/devices")
+        with pytest.raises(McpError, match="no resource"):
+            await session.read_resource("network://alerts/active")
+    assert not [r for r in fake.seen if r.url.path.endswith("/all_firewall_devices")]

@@ -27,7 +27,8 @@ INSTRUCTIONS = (
     "rows with a total. Writes only happen with confirm=true."
 )
 
-#: URI -> (name, description, the query behind it or None, the tool that must be served).
+#: URI -> (name, description, the query behind it; None for the platform's health). A
+#: resource is listed, and can be read, only while the gateway serves its query for the caller.
 RESOURCES: dict[str, tuple[str, str, str | None]] = {
     "network://inventory/summary": (
         "inventory-summary",
@@ -123,6 +124,12 @@ def build_server(gateway: Gateway) -> Server[Any, Any]:
             if state.denied:
                 raise ValueError(f"the {state.plan} plan does not include the mcp_server feature")
             try:
+                if query not in await served():
+                    raise ValueError(
+                        f"{key} is read from the {query} query, which the gateway does not serve "
+                        "(not in this version, or hidden from you); resources/list names what "
+                        "can be read"
+                    )
                 body = await gateway.run(query, {}, cred)
             except GatewayError as exc:
                 raise ValueError(str(exc)) from exc

@@ -1,0 +1,47 @@
+"""The integration guide's MCP tool table (section 8), for the tests that hold the server to it.
+
+Categories not listed here (InfiniBand/GPU, Metrics, NCCL, Alerts, Compliance, Flows,
+Kubernetes, Synthetic, Vulnerabilities) are not built: no tool of theirs may appear, and
+``NOT_YET`` holds the name prefixes that would give one away.
+"""
+
+from __future__ import annotations
+
+__all__ = ["GUIDE_TOOLS", "NOT_YET"]
+
+GUIDE_TOOLS = {
+    "Topology": {
+        "device_neighbors",
+        "interface_neighbors",
+        "topology_edges",
+        "topology_neighborhood",
+        "lldp_neighbors",
+    },
+    "Endpoints": {"locate_endpoint_by_ip", "locate_endpoint_by_mac", "endpoints_on_interface"},
+    "Blast Radius": {
+        "blast_radius_interface",
+        "blast_radius_device",
+        "blast_radius_vlan",
+        "blast_radius_subnet",
+    },
+    "Addressing": {"ips_in_subnet", "subnets_on_device", "orphaned_ips"},
+    "Hygiene": {
+        "devices_without_neighbors",
+        "interfaces_without_ips",
+        "endpoints_without_location",
+        "devices_missing_os_version",
+        "devices_missing_hostname",
+        "interfaces_no_description",
+        "duplicate_ip_addresses",
+    },
+    "Inventory": {"all_devices", "summary_stats", "update_device_metadata"},
+    "Firewall": {
+        "firewall_rules_by_device",
+        "firewall_rules_by_zone_pair",
+        "path_analysis",
+        "all_firewall_devices",
+        "deny_rules_summary",
+    },
+    "Routing": {"bgp_peers", "bgp_topology", "bgp_peers_down"},
+}
+NOT_YET = ("ib_", "dcgm_", "interface_metrics", "link_utilization", "nccl_", "meshq_")
