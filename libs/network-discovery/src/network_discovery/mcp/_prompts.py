@@ -63,8 +63,9 @@ PROMPTS: tuple[Prompt, ...] = (
             Step(
                 "blast_radius_device",
                 "with device={device}",
-                "devices marked affected (no other path upstream) versus degraded, and the "
-                "endpoint count behind them: that is who the incident hurts",
+                "rows with status=affected (no path upstream left) versus degraded (fewer "
+                "paths_after than paths_before), their endpoints, and the severity: that is "
+                "who the incident hurts",
             ),
             Step(
                 "topology_neighborhood",
@@ -98,7 +99,8 @@ PROMPTS: tuple[Prompt, ...] = (
             Step(
                 "blast_radius_device",
                 "with device={device}",
-                "affected devices and endpoint counts if {device} goes away during the change",
+                "affected devices and their endpoints if {device} goes away during the change, "
+                "the degraded ones that lose redundancy, and the severity and impact_score",
             ),
             Step(
                 "device_neighbors",
@@ -259,27 +261,40 @@ PROMPTS: tuple[Prompt, ...] = (
             Step(
                 "all_firewall_devices",
                 "with no arguments",
-                "every device with collected rules, and how many rules each carries",
+                "every device with a collected policy and its rules, enabled_rules, deny_rules "
+                "and zones; a firewall in the inventory but not here had no policy collected",
             ),
             Step(
                 "firewall_rules_by_device",
                 "with device={device}",
-                "any-any permits, rules with no hits, and shadowed rules",
+                "permits with empty sources, destinations and services (any-any), disabled "
+                "rules, and rules whose hit_count is 0",
+            ),
+            Step(
+                "shadowed_rules",
+                "with device={device}",
+                "rules that can never match; kind=conflict means an earlier rule does the "
+                "opposite of what the shadowed one says, which is a policy bug, not clutter",
             ),
             Step(
                 "deny_rules_summary",
-                "with no arguments",
-                "devices whose deny rules outnumber permits, or that deny nothing explicitly",
+                "with device={device}",
+                "denies with breadth=any, and devices where device_deny_rules is a small share "
+                "of device_rules (permit-heavy) or zero (nothing denied explicitly)",
             ),
             Step(
                 "firewall_rules_by_zone_pair",
-                "for each zone pair that crosses a trust level",
-                "what is exposed from the outside or guest zones to the inside",
+                "with src_zone and dst_zone for each pair that crosses a trust level (e.g. "
+                "src_zone=outside dst_zone=inside) and device={device}",
+                "what the outside or guest zones may reach inside; rows with zone_match=any "
+                "apply to every zone pair",
             ),
             Step(
                 "path_analysis",
-                "for the one or two flows that matter most",
-                "whether the flow passes, and which rule decides it",
+                "with source, destination, protocol and port of the one or two flows that "
+                "matter most",
+                "whether the flow passes, hop by hop, and at each firewall the rule (or the "
+                "default action) that decided it",
             ),
             Step(
                 "all_devices",
