@@ -1,4 +1,5 @@
-"""The integration guide's MCP tool table (section 8), for the tests that hold the server to it.
+"""The integration guide's MCP tool table (section 8): the catalogue and MCP tests hold the
+product to it.
 
 Categories not listed here (InfiniBand/GPU, Metrics, NCCL, Alerts, Compliance, Flows,
 Kubernetes, Synthetic, Vulnerabilities) are not built: no tool of theirs may appear, and

@@ -21,12 +21,9 @@ from network_discovery.cli.apikey import apikey
 from network_discovery.contracts.events import TopologyChanged
 from network_discovery.demo import load_snapshot
 from network_discovery.ingest import publish_snapshot
-from network_discovery.model import Snapshot
 from support.procs import ServiceProc, free_port
 
 pytestmark = pytest.mark.integration
-
-FIREWALL_POLICY = Path(__file__).resolve().parents[2] / "fixtures/snapshots/firewall_policy.json"
 
 
 #: RBAC for the named key ``viewer``: it sees every query but may only run the topology ones.
@@ -103,18 +100,6 @@ def demo_api(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoAp
             )
         )
         assert isinstance(published.result, TopologyChanged), graph.tail()
-        # Two firewalls with collected policy and routes beside the demo network (which has
-        # none), so the firewall tools and network://firewall/devices answer rows.
-        policy = asyncio.run(
-            publish_snapshot(
-                Snapshot.model_validate_json(FIREWALL_POLICY.read_text()),
-                bootstrap=stack.kafka_bootstrap,
-                topic_prefix=env["MESHQ_KAFKA_TOPIC_PREFIX"],
-                wait=True,
-                timeout=90,
-            )
-        )
-        assert isinstance(policy.result, TopologyChanged), graph.tail()
         gw_env = {**env, "MESHQ_GRAPH_ENGINE_URL": graph.url}
         gateway = _proc("meshq_query_gateway", "MESHQ_GATEWAY_PORT", gw_env, tmp)
         procs.append(gateway)

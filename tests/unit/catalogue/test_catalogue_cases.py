@@ -13,45 +13,15 @@ import pytest
 from conftest import GraphHolder, load_cases
 from jsonschema import Draft202012Validator
 from meshq_graph_engine.catalogue import REGISTRY, QueryError, describe, run_query
+from support.mcp_guide import GUIDE_TOOLS
 
 CASES = load_cases()
+#: The guide's categories (all built now) and the queries beyond its table.
 NAMES = {
-    "Topology": [
-        "device_neighbors",
-        "interface_neighbors",
-        "topology_edges",
-        "topology_neighborhood",
-        "lldp_neighbors",
-    ],
-    "Endpoints": ["locate_endpoint_by_ip", "locate_endpoint_by_mac", "endpoints_on_interface"],
-    "Addressing": ["ips_in_subnet", "subnets_on_device", "orphaned_ips"],
-    "Hygiene": [
-        "devices_without_neighbors",
-        "interfaces_without_ips",
-        "endpoints_without_location",
-        "devices_missing_os_version",
-        "devices_missing_hostname",
-        "interfaces_no_description",
-        "duplicate_ip_addresses",
-    ],
-    "Inventory": ["all_devices", "summary_stats", "update_device_metadata"],
-    "Routing": ["bgp_peers", "bgp_topology", "bgp_peers_down"],
-    "Blast Radius": [
-        "blast_radius_device",
-        "blast_radius_interface",
-        "blast_radius_vlan",
-        "blast_radius_subnet",
-    ],
-    "NetBox": ["netbox_inventory", "netbox_drift"],
-    "Routing tables": ["route_lookup"],
-    "Firewall": [
-        "firewall_rules_by_device",
-        "firewall_rules_by_zone_pair",
-        "path_analysis",
-        "all_firewall_devices",
-        "deny_rules_summary",
-    ],
-    "Firewall hygiene": ["shadowed_rules"],
+    **GUIDE_TOOLS,
+    "NetBox": {"netbox_inventory", "netbox_drift"},
+    "Routing tables": {"route_lookup"},
+    "Firewall hygiene": {"shadowed_rules"},
 }
 FEATURES = {
     "Routing": "bgp_intelligence",
