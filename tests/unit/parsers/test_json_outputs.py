@@ -61,3 +61,28 @@ def test_json_wins_over_text_and_bad_json_is_reported(tmp_path: Path) -> None:
     )
     assert FactKind.VLANS not in snapshot.scope_map()["core1"]  # the graph keeps what it knew
     assert any(i.file.endswith("show_clock.json") for i in report.warnings)
+
+
+def test_nxos_json_gives_the_facts_the_text_gives(tmp_path: Path) -> None:
+    """NX-API's TABLE_/ROW_ documents for LLDP, ARP, the MAC table and VLANs."""
+    text_dir = LAB.parent / "cli" / "lab1" / "lab-core1"
+    root = tmp_path / "nx"
+    shutil.copytree(text_dir, root / "lab-core1")
+    from_text, _ = parse_directory(root)
+    for file in (LAB / "nxos-json" / "lab-core1").glob("*.json"):
+        shutil.copy(file, root / "lab-core1")
+    from_json, report = parse_directory(root)
+    assert report.ok, report.summary()
+    json_files = {Path(f).name for f in report.parsed_files if f.endswith(".json")}
+    assert json_files == {
+        "show_lldp_neighbors_detail.json",
+        "show_ip_arp.json",
+        "show_mac_address-table.json",
+        "show_vlan.json",
+    }
+    assert from_json.scope_map() == from_text.scope_map()
+    json_facts, text_facts = _facts(from_json, "lab-core1"), _facts(from_text, "lab-core1")
+    for kind in ("neighbors", "arp", "mac_table", "vlans"):
+        assert json_facts[kind] == text_facts[kind], kind
+    mgmt = {n.remote_system_name: n.remote_management_address for n in from_json.neighbors}
+    assert mgmt["lab-acc1.lab.example.net"] == "10.10.30.11"

@@ -1,5 +1,6 @@
-"""Structured output: a command's JSON (``show ... | json`` on Arista EOS) read into the same
-rows its TextFSM template yields, so one set of row mappers serves text and JSON alike.
+"""Structured output: a command's JSON (``show ... | json`` on Arista EOS and Cisco NX-OS)
+read into the same rows its TextFSM template yields, so one set of row mappers serves text and
+JSON alike.
 
 A saved JSON output is named like a text one with ``.json``: ``show_lldp_neighbors_detail.json``
 holds what ``show lldp neighbors detail | json`` printed. Where both files are there, the
@@ -135,6 +136,73 @@ def _eos_ip_brief(doc: Any) -> list[Row]:
     return rows
 
 
+def _rows(doc: Any, table: str, row: str) -> list[dict[str, Any]]:
+    """NX-API's TABLE_x/ROW_x: ROW_x is an object when there is one row, a list otherwise."""
+    found = _dig(doc, table, row)
+    return [found] if isinstance(found, dict) else list(found)
+
+
+def _advertised(value: Any) -> Any:
+    return None if value in (None, "", "not advertised") else value
+
+
+def _nxos_lldp(doc: Any) -> list[Row]:
+    return [
+        {
+            "local_interface": r.get("l_port_id"),
+            "neighbor_name": r.get("sys_name"),
+            "neighbor_interface": r.get("port_id"),
+            "chassis_id": r.get("chassis_id"),
+            "mgmt_address": _advertised(r.get("mgmt_addr")),
+            "neighbor_description": r.get("sys_desc"),
+            "capabilities": r.get("enabled_capability"),
+        }
+        for r in _rows(doc, "TABLE_nbor_detail", "ROW_nbor_detail")
+    ]
+
+
+def _nxos_arp(doc: Any) -> list[Row]:
+    rows = []
+    for vrf in _rows(doc, "TABLE_vrf", "ROW_vrf"):
+        if "TABLE_adj" not in vrf:
+            continue
+        for adj in _rows(vrf, "TABLE_adj", "ROW_adj"):
+            rows.append(
+                {
+                    "ip_address": adj.get("ip-addr-out"),
+                    "mac_address": adj.get("mac"),
+                    "interface": adj.get("intf-out"),
+                    "vrf": vrf.get("vrf-name-out"),
+                }
+            )
+    return rows
+
+
+def _nxos_mac(doc: Any) -> list[Row]:
+    return [
+        {
+            "mac_address": r.get("disp_mac_addr"),
+            "ports": r.get("disp_port"),
+            "vlan_id": str(r.get("disp_vlan") or "").strip().strip("-") or None,
+            "type": "static"
+            if str(r.get("disp_is_static", "")).lower() in ("enabled", "1", "true")
+            else "dynamic",
+        }
+        for r in _rows(doc, "TABLE_mac_address", "ROW_mac_address")
+    ]
+
+
+def _nxos_vlan(doc: Any) -> list[Row]:
+    return [
+        {
+            "vlan_id": str(r.get("vlanshowbr-vlanid")),
+            "vlan_name": r.get("vlanshowbr-vlanname"),
+            "status": r.get("vlanshowbr-vlanstate"),
+        }
+        for r in _rows(doc, "TABLE_vlanbrief", "ROW_vlanbrief")
+    ]
+
+
 #: Platform -> command -> the adapter from its JSON to template rows.
 JSON_ADAPTERS: dict[str, dict[str, Callable[[Any], list[Row]]]] = {
     "arista_eos": {
@@ -145,6 +213,12 @@ JSON_ADAPTERS: dict[str, dict[str, Callable[[Any], list[Row]]]] = {
         "show vlan": _eos_vlan,
         "show interfaces status": _eos_interfaces_status,
         "show ip interface brief": _eos_ip_brief,
+    },
+    "cisco_nxos": {
+        "show lldp neighbors detail": _nxos_lldp,
+        "show ip arp": _nxos_arp,
+        "show mac address-table": _nxos_mac,
+        "show vlan": _nxos_vlan,
     },
 }
 
