@@ -11,7 +11,10 @@ import uuid
 import httpx
 import pytest
 from gateway_support import ADMIN_KEY, make_key, problem, publish_license
+from network_discovery.contracts import topics
+from network_discovery.contracts.events import ADAPTERS
 from support.demo_stack import load_demo
+from support.kafka import collect
 
 pytestmark = pytest.mark.integration
 
@@ -116,3 +119,18 @@ async def test_gate_answers_problems_whatif_and_the_sixth_call_in_a_minute(
         # the limit is per identity: another caller is not held back
         elsewhere = await client.post(CHAOS, headers={"X-API-Key": other}, json=body)
         assert elsewhere.status_code == 200
+
+    # every call is audited like a query, refused ones included
+    records = await collect(
+        gateway_env["MESHQ_KAFKA_BOOTSTRAP"],
+        gateway_env["MESHQ_KAFKA_TOPIC_PREFIX"] + topics.AUDIT_EVENTS.name,
+        count=8,
+        match=lambda r: b'"/graph/chaos-simulate"' in r.value,
+    )
+    adapter = ADAPTERS[topics.AUDIT_EVENTS.name]
+    events = {e.id: e.data for e in (adapter.validate_json(r.value) for r in records)}
+    assert sorted(e.status for e in events.values()) == [200, 200, 200, 403, 404, 422, 422, 429]
+    first = next(e for e in events.values() if e.status == 200 and e.params.get("depth") == 4)
+    assert first.query == "blast_radius_chaos_simulate" and first.params["target"] == "hq-dist-01"
+    assert first.row_count == len(answer["affected_devices"])
+    assert first.sample_rows[0]["severity"] == answer["severity"]
