@@ -139,6 +139,28 @@ def test_meshq_ingest_cli_waits_and_prints_the_diff(
     assert "applied: nothing changed" in second.stdout
 
 
+def test_meshq_ingest_reads_firewall_configurations(
+    service_env, graph_engine, tmp_path: Path
+) -> None:
+    lab = FIREWALL_SNAPSHOT.parents[1] / "firewall" / "lab"
+    env = {**os.environ, **service_env, "MESHQ_DATA_DIR": str(tmp_path / "nowhere")}
+    result = subprocess.run(
+        [sys.executable, "-m", "network_discovery.cli", "ingest", str(lab), "--wait"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        "66 firewall_rules" in result.stdout
+        and "firewall_rules" in result.stdout.split("added:")[1]
+    )
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert any("br-rtr1/show_running-config.txt:24: wildcard 0.255.0.255" in w for w in warnings)
+    assert any("hq-fw1/show_running-config.txt:86:" in w for w in warnings)
+
+
 def test_meshq_ingest_without_a_stack_says_how_to_start_one(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MESHQ_", "MESHOPTIXIQ_"))}
     env["MESHQ_DATA_DIR"] = str(tmp_path)

@@ -21,13 +21,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any, Self
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from network_discovery.model import ids
-from network_discovery.model.fields import DeviceRef, InterfaceName, ModelBase, Network, Text
-from network_discovery.model.normalise import normalise_network
+from network_discovery.model.fields import DeviceRef, InterfaceName, ModelBase, Text
 
 __all__ = [
     "PROTOCOL_NUMBERS",
@@ -208,7 +208,16 @@ def _collapse(value: Any) -> Any:
     """CIDRs collapsed per family (overlaps and neighbours merged), IPv4 first, sorted."""
     if not isinstance(value, (list, tuple)):
         return value
-    nets = [ipaddress.ip_network(normalise_network(str(v))) for v in value]
+    return _collapsed(tuple(value))
+
+
+@lru_cache(maxsize=4096)
+def _collapsed(value: tuple[str, ...]) -> tuple[str, ...]:
+    # cached: the rules that use one object group all resolve to the same list
+    try:
+        nets = [ipaddress.ip_network(str(v).strip(), strict=True) for v in value]
+    except ValueError as exc:
+        raise ValueError(f"invalid subnet: {exc}") from None
     v4 = ipaddress.collapse_addresses(n for n in nets if n.version == 4)
     v6 = ipaddress.collapse_addresses(n for n in nets if n.version == 6)
     return tuple(str(n) for n in [*v4, *v6])
@@ -220,10 +229,14 @@ def _collapse_any(value: Any) -> Any:
     return () if value == ("0.0.0.0/0", "::/0") else value
 
 
-#: Resolved addresses of an object: collapsed, sorted.
-Networks = Annotated[tuple[Network, ...], BeforeValidator(_collapse)]
+_CIDRS = {"items": {"type": "string", "description": "Subnet in CIDR form, host bits zero."}}
+#: Resolved addresses of an object: collapsed, sorted (validated and normalised there, so a
+#: rule with a large group costs one cached collapse, not one check per address).
+Networks = Annotated[tuple[str, ...], BeforeValidator(_collapse), Field(json_schema_extra=_CIDRS)]
 #: Addresses a rule matches: collapsed, sorted; empty (the one spelling of any) matches all.
-RuleNetworks = Annotated[tuple[Network, ...], BeforeValidator(_collapse_any)]
+RuleNetworks = Annotated[
+    tuple[str, ...], BeforeValidator(_collapse_any), Field(json_schema_extra=_CIDRS)
+]
 
 _PORT = {"type": "integer", "minimum": 0, "maximum": 65535}
 PortRanges = Annotated[

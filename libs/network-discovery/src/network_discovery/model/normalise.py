@@ -147,6 +147,7 @@ def normalise_interface_address(value: str) -> str:
         ) from None
 
 
+@lru_cache(maxsize=65536)
 def normalise_network(value: str) -> str:
     """A subnet in CIDR form (``10.0.0.0/24``); host bits must be zero."""
     try:

@@ -128,8 +128,10 @@ class Resolver:
         self.members: dict[str, list[Any]] = {}
         self.nested: dict[str, list[str]] = {}
         self.text: dict[str, list[str]] = {}
+        self._resolved: dict[str, list[Any]] = {}
 
     def define(self, name: str) -> None:
+        self._resolved.clear()
         self.members.setdefault(name, [])
         self.nested.setdefault(name, [])
         self.text.setdefault(name, [])
@@ -148,6 +150,8 @@ class Resolver:
         return name in self.members
 
     def resolve(self, name: str, _seen: tuple[str, ...] = ()) -> list[Any]:
+        if not _seen and name in self._resolved:
+            return self._resolved[name]
         if name in _seen:
             raise LineError(f"{self.kind} group {name} contains itself")
         if name not in self.members:
@@ -158,6 +162,8 @@ class Resolver:
         if not out and not _seen:
             # an empty list would read as "any" in a rule
             raise LineError(f"{self.kind} group {name} resolves to nothing")
+        if not _seen:
+            self._resolved[name] = out
         return out
 
     def objects(

@@ -236,7 +236,7 @@ def parse_iptables(text: str, device: str, *, family: int = 4) -> PolicyResult:
                 policies[name] = (policy, line)
             continue
         try:
-            words = shlex.split(line)
+            words = shlex.split(line) if '"' in line or "'" in line else line.split()
             if len(words) < 2 or words[0] not in ("-A", "--append"):
                 raise LineError("expected '-A CHAIN ...'")
             seen[words[1]] = seen.get(words[1], 0) + 1
