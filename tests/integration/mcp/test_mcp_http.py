@@ -12,6 +12,8 @@ import httpx
 import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from meshq_graph_engine.catalogue import REGISTRY
+from support.demo_cases import demo_cases
 from support.procs import ServiceProc, free_port, wait_for
 
 pytestmark = pytest.mark.integration
@@ -77,6 +79,23 @@ async def test_bridge_serves_tools_resources_and_prompts(demo_api, bridge) -> No
             assert (await session.read_resource(resource.uri)).contents[0].text
         prompt = await session.get_prompt("network_endpoint_hunt", {"address": mac})
         assert mac in prompt.messages[0].content.text
+
+
+@pytest.mark.parametrize("tool", ["blast_radius_device", "path_analysis"])
+async def test_graph_tools_over_http_answer_what_the_gateway_answers(
+    demo_api, bridge, tool
+) -> None:
+    headers = {"X-API-Key": demo_api.api_key}
+    schema = REGISTRY[tool].params.model_json_schema()
+    async with http_session(bridge.url + "/mcp", headers) as session:
+        for args in demo_cases(tool, schema):
+            direct = httpx.post(
+                f"{demo_api.url}/queries/{tool}", json=args, headers=headers, timeout=60
+            ).json()
+            result = await session.call_tool(tool, {**args, "limit": 1000})
+            assert not result.isError, result.content
+            assert result.structuredContent["rows"] == direct["rows"] and direct["rows"]
+            assert result.structuredContent["total"] == direct["row_count"]
 
 
 async def test_bridge_forwards_the_callers_credential(bridge) -> None:
