@@ -86,3 +86,25 @@ def test_nxos_json_gives_the_facts_the_text_gives(tmp_path: Path) -> None:
         assert json_facts[kind] == text_facts[kind], kind
     mgmt = {n.remote_system_name: n.remote_management_address for n in from_json.neighbors}
     assert mgmt["lab-acc1.lab.example.net"] == "10.10.30.11"
+
+
+def test_junos_display_json_gives_the_facts_the_text_gives(tmp_path: Path) -> None:
+    """Junos ``| display json`` (every leaf a ``[{"data": ...}]``): LLDP brief and ARP."""
+    text_dir = LAB.parent / "cli" / "lab1" / "lab-edge1"
+    root = tmp_path / "junos"
+    (root / "lab-edge1").mkdir(parents=True)
+    for name in ("meta.yaml", "show_version.txt", "show_lldp_neighbors.txt"):
+        shutil.copy(text_dir / name, root / "lab-edge1")
+    shutil.copy(text_dir / "show_arp_no-resolve.txt", root / "lab-edge1")
+    from_text, _ = parse_directory(root)
+    for file in (LAB / "junos-json" / "lab-edge1").glob("*.json"):
+        shutil.copy(file, root / "lab-edge1")
+    from_json, report = parse_directory(root)
+    assert report.ok, report.summary()
+    assert {Path(f).name for f in report.parsed_files if f.endswith(".json")} == {
+        "show_lldp_neighbors.json",
+        "show_arp_no-resolve.json",
+    }
+    json_facts, text_facts = _facts(from_json, "lab-edge1"), _facts(from_text, "lab-edge1")
+    for kind in ("neighbors", "arp"):
+        assert json_facts[kind] and json_facts[kind] == text_facts[kind], kind

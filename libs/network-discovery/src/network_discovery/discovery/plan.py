@@ -12,7 +12,13 @@ import re
 
 from network_discovery.parsers import COMMANDS
 
-__all__ = ["NETMIKO_DEVICE_TYPES", "commands_for", "guess_platform", "is_unsupported_output"]
+__all__ = [
+    "JSON_PIPES",
+    "NETMIKO_DEVICE_TYPES",
+    "commands_for",
+    "guess_platform",
+    "is_unsupported_output",
+]
 
 #: Our platform -> netmiko's device_type.
 NETMIKO_DEVICE_TYPES = {
@@ -20,6 +26,12 @@ NETMIKO_DEVICE_TYPES = {
     "cisco_nxos": "cisco_nxos",
     "arista_eos": "arista_eos",
     "juniper_junos": "juniper_junos",
+}
+#: How each platform is asked for a command's structured output.
+JSON_PIPES = {
+    "arista_eos": "| json",
+    "cisco_nxos": "| json",
+    "juniper_junos": "| display json",
 }
 # Junos prints its detailed LLDP form per port only; NX-OS "show ip interface vrf all"
 # already holds what "show ip interface" holds.

@@ -7,8 +7,8 @@ built to answer. Its calls block, so the runner gives each device a thread of a 
 to the run's concurrency.
 
 Where the platform prints structured output for a command we have a JSON mapping for
-(``show ... | json`` on Arista EOS), that form is asked first; anything but a JSON object
-(an older release, an error) falls back to the text command and TextFSM.
+(``| json`` on EOS and NX-OS, ``| display json`` on Junos), that form is asked first; anything
+but a JSON object (an older release, an error) falls back to the text command and TextFSM.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from netmiko.exceptions import (
 from network_discovery.discovery._secrets import CredentialError
 from network_discovery.discovery.inventory import Target
 from network_discovery.discovery.plan import (
+    JSON_PIPES,
     NETMIKO_DEVICE_TYPES,
     commands_for,
     is_unsupported_output,
@@ -135,7 +136,8 @@ def collect_ssh(
         platform = target.platform or ""
         for command in commands_for(platform):
             if command in JSON_ADAPTERS.get(platform, {}):
-                text = conn.send_command(f"{command} | json", read_timeout=timeout)
+                pipe = JSON_PIPES[platform]
+                text = conn.send_command(f"{command} {pipe}", read_timeout=timeout)
                 if _is_json(text):
                     result.json_outputs[command] = text
                     continue

@@ -1,6 +1,6 @@
-"""Structured output: a command's JSON (``show ... | json`` on Arista EOS and Cisco NX-OS)
-read into the same rows its TextFSM template yields, so one set of row mappers serves text and
-JSON alike.
+"""Structured output: a command's JSON (``show ... | json`` on Arista EOS and Cisco NX-OS,
+``show ... | display json`` on Junos) read into the same rows its TextFSM template yields, so
+one set of row mappers serves text and JSON alike.
 
 A saved JSON output is named like a text one with ``.json``: ``show_lldp_neighbors_detail.json``
 holds what ``show lldp neighbors detail | json`` printed. Where both files are there, the
@@ -203,6 +203,48 @@ def _nxos_vlan(doc: Any) -> list[Row]:
     ]
 
 
+def _junos(entry: dict[str, Any], key: str) -> Any:
+    """A Junos JSON leaf: ``"key": [{"data": value}]``."""
+    leaf = entry.get(key)
+    if isinstance(leaf, list) and leaf and isinstance(leaf[0], dict):
+        return leaf[0].get("data")
+    return None
+
+
+def _junos_list(doc: Any, outer: str, inner: str) -> list[dict[str, Any]]:
+    found = []
+    for block in _dig(doc, outer):
+        found.extend(block.get(inner) or [])
+    return found
+
+
+def _junos_lldp(doc: Any) -> list[Row]:
+    return [
+        {
+            "local_interface": _junos(n, "lldp-local-port-id") or _junos(n, "lldp-local-interface"),
+            "chassis_id": _junos(n, "lldp-remote-chassis-id"),
+            "neighbor_interface": _junos(n, "lldp-remote-port-id")
+            or _junos(n, "lldp-remote-port-description"),
+            "neighbor_name": _junos(n, "lldp-remote-system-name"),
+        }
+        for n in _junos_list(doc, "lldp-neighbors-information", "lldp-neighbor-information")
+    ]
+
+
+def _junos_arp(doc: Any) -> list[Row]:
+    rows = []
+    for entry in _junos_list(doc, "arp-table-information", "arp-table-entry"):
+        interface = str(_junos(entry, "interface-name") or "").split()
+        rows.append(
+            {
+                "mac_address": _junos(entry, "mac-address"),
+                "ip_address": _junos(entry, "ip-address"),
+                "interface": interface[0] if interface else None,
+            }
+        )
+    return rows
+
+
 #: Platform -> command -> the adapter from its JSON to template rows.
 JSON_ADAPTERS: dict[str, dict[str, Callable[[Any], list[Row]]]] = {
     "arista_eos": {
@@ -219,6 +261,10 @@ JSON_ADAPTERS: dict[str, dict[str, Callable[[Any], list[Row]]]] = {
         "show ip arp": _nxos_arp,
         "show mac address-table": _nxos_mac,
         "show vlan": _nxos_vlan,
+    },
+    "juniper_junos": {
+        "show lldp neighbors": _junos_lldp,
+        "show arp no-resolve": _junos_arp,
     },
 }
 
