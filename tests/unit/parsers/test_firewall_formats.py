@@ -264,6 +264,22 @@ def test_srx_unknown_application_is_reported() -> None:
     ]  # fmt: skip
 
 
+def test_asa_entry_trailers() -> None:
+    text = (
+        "access-list X extended permit tcp any any eq 80 log informational interval 300\n"
+        "access-list X extended permit tcp any any eq 81 time-range WORK-HOURS\n"
+        "access-list X extended permit tcp any any eq 82 log disable inactive\n"
+        "access-list X extended permit tcp any any eq 83 bogus\n"
+    )
+    result = parse_asa(text, "fw")
+    assert [(r.name, r.log, r.enabled) for r in result.rules] == [
+        ("X line 1", True, True),
+        ("X line 2", False, True),
+        ("X line 3", False, False),  # log disable
+    ]
+    assert [(n, m.split(":")[0]) for n, m in result.problems] == [(4, "unexpected 'bogus'")]
+
+
 @pytest.mark.parametrize(
     "line",
     [

@@ -29,6 +29,11 @@ from network_discovery.parsers.firewall._ports import ICMP_TYPES
 __all__ = ["parse_asa"]
 
 _ACTIONS = {"permit": "permit", "deny": "deny"}
+#: What may follow an entry: log [level] [interval N] | log disable|default, inactive,
+#: time-range NAME.
+_TRAILERS = {"log", "inactive", "interval", "disable", "default", "time-range", "emergencies",
+             "alerts", "critical", "errors", "warnings", "notifications", "informational",
+             "debugging"}  # fmt: skip
 
 
 @dataclass
@@ -85,8 +90,8 @@ def _service_def(words: list[str], i: int) -> list[Service]:
             src, j = port_ranges(words, j + 1)
         elif words[j] == "destination":
             dst, j = port_ranges(words, j + 1)
-        elif proto in ("icmp", "icmp6") and words[j] in ICMP_TYPES | {"0": 0}:
-            icmp_type, j = ICMP_TYPES.get(words[j], 0), j + 1
+        elif proto in ("icmp", "icmp6") and words[j] in ICMP_TYPES:
+            icmp_type, j = ICMP_TYPES[words[j]], j + 1
         elif proto in ("icmp", "icmp6") and words[j].isdigit():
             icmp_type, j = int(words[j]), j + 1
         else:
@@ -182,8 +187,8 @@ def _ace(cfg: _Config, acl: str, words: list[str], n: int) -> dict[str, Any]:
         icmp_type, rest = ICMP_TYPES[rest[0]], rest[1:]
     elif rest and rest[0] == "object-group" and rest[1] in cfg.icmp:
         rest = rest[2:]  # icmp-type groups: the rule is kept for every ICMP type
-    unknown = [w for w in rest if w not in ("log", "inactive") and not w.isdigit()]
-    if unknown and unknown[0] not in ("interval", "disable", "default", "time-range"):
+    unknown = [w for w in rest if w not in _TRAILERS and not w.isdigit()]
+    if unknown and (rest[rest.index(unknown[0]) - 1] != "time-range"):
         raise LineError(f"unexpected {unknown[0]!r}")
     if src_ports or dst_ports or icmp_type is not None:
         services = [
@@ -208,7 +213,7 @@ def _ace(cfg: _Config, acl: str, words: list[str], n: int) -> dict[str, Any]:
         "services": [] if all(s == Service() for s in services) else services,
         "service_names": names,
         "enabled": "inactive" not in rest,
-        "log": "log" in rest,
+        "log": "log" in rest and "disable" not in rest,
     }
 
 
