@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import uuid
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -82,11 +81,9 @@ async def _versions(url: str) -> dict[str, int]:
 
 
 def schemas() -> list[tuple[str, object]]:
-    # meshq_audit.controllers uses Litestar forms that warn on import (not our concern here).
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from meshq_audit.app import SCHEMA as AUDIT_SCHEMA
-        from meshq_licensing.app import SCHEMA as LICENSING_SCHEMA
+    from meshq_audit.app import SCHEMA as AUDIT_SCHEMA
+    from meshq_licensing.app import SCHEMA as LICENSING_SCHEMA
+
     return [*LICENSING_SCHEMA, *AUDIT_SCHEMA]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from litestar import get
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Stream
 from meshq_runtime.http import ProblemError
 from meshq_runtime.license import feature_refused
@@ -63,9 +63,9 @@ def _licensed(state: State) -> AuditService:
     return service
 
 
-@get("/audit/verify", sync_to_thread=False)
+@get("/audit/verify")
 async def verify(
-    state: State, from_: int = Parameter(query="from", ge=1, default=1)
+    state: State, from_: int = QueryParameter(name="from", ge=1, default=1)
 ) -> dict[str, Any]:
     result = await _licensed(state).verify(from_)
     return result.as_dict()
@@ -115,11 +115,11 @@ def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in record.items()}
 
 
-@get("/audit/export", sync_to_thread=False)
+@get("/audit/export")
 async def export(
     state: State,
     since: str | None = None,
-    format_: str = Parameter(query="format", pattern="^(jsonl|csv)$", default="jsonl"),
+    format_: str = QueryParameter(name="format", pattern="^(jsonl|csv)$", default="jsonl"),
 ) -> Stream:
     service = _licensed(state)
     moment = _since(since)
@@ -145,7 +145,7 @@ async def export(
     return Stream(jsonl(), media_type="application/x-ndjson")
 
 
-@get("/metrics", media_type="text/plain; version=0.0.4", sync_to_thread=False)
+@get("/metrics", media_type="text/plain; version=0.0.4")
 async def metrics(state: State) -> str:
     """Prometheus text format: the SIEM backlog per sink, and the chain head."""
     siem = state.service.extras["siem"]
