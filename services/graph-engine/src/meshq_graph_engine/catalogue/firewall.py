@@ -143,9 +143,12 @@ async def _all_firewall_devices(ctx: QueryContext, params: Any) -> list[dict[str
     zones = Counter(z["device"] for z in await ctx.store.execute(_ZONES, {"device": ""}))
     names = sorted({d for d, _ in sets} | set(zones))
     info = await _devices(ctx, names)
+    by_device: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_device.setdefault(r["device"], []).append(r)
     out = []
     for name in names:
-        mine = [r for r in rows if r["device"] == name]
+        mine = by_device.get(name, [])
         d = info.get(name, {})
         if params.site and d.get("site") != params.site:
             continue
