@@ -187,3 +187,48 @@ def test_icmp_types_and_established_tcp() -> None:
     assert judge(rs, "1.1.1.1", "2.2.2.2", "tcp", 80)[0] == "deny"  # a new connection
     rs = RuleSet("fw1", "acl", "deny", [rule(1, services=[echo])])
     assert judge(rs, "1.1.1.1", "2.2.2.2", "icmp", None) == ("permit", "r1")
+
+
+def test_the_destination_index_decides_as_a_plain_scan() -> None:
+    """A large rule set (indexed) against a first-match scan written out here, on random
+    rules (narrow, wide, IPv6, several ranges) and random flows, half aimed at rule targets."""
+    import ipaddress
+    import random
+
+    rng = random.Random(12)
+
+    def net() -> str:
+        if rng.random() < 0.1:
+            return str(ipaddress.ip_network((0x20010DB8 << 96 | rng.randrange(1 << 16) << 80, 64)))
+        length = rng.choice([0, 8, 12, 16, 24, 24, 28, 32])
+        return str(
+            ipaddress.ip_network((0x0A000000 | rng.randrange(1 << 24), length), strict=False)
+        )
+
+    rules = [
+        rule(
+            n,
+            rng.choice(["permit", "deny"]),
+            src=[net()] if rng.random() < 0.5 else None,
+            dst=[net() for _ in range(rng.choice([1, 1, 2, 3]))],
+            services=[Service.of(rng.choice(["tcp", "udp"]), None, rng.choice([22, 53, 443]))],
+        )
+        for n in range(1, 600)
+    ]
+    rs = RuleSet("fw1", "acl", "deny", rules)
+    assert rs._index is not None  # type: ignore[attr-defined]
+    targets = [r.dst[0][0] + (r.dst[0][1] - r.dst[0][0]) // 2 for r in rules]
+    for _ in range(3000):
+        if rng.random() < 0.5:
+            point = rng.choice(targets)
+            dst = str(ipaddress.ip_address(point if point < 1 << 32 else point - (1 << 32)))
+        else:
+            dst = str(ipaddress.ip_address(0x0A000000 | rng.randrange(1 << 24)))
+        src = str(ipaddress.ip_address(0x0A000000 | rng.randrange(1 << 24)))
+        if ":" in dst:
+            src = "2001:db8::1"
+        flow = make_flow(src, dst, rng.choice(["tcp", "udp"]), rng.choice([22, 53, 443]))
+        want = next((r for r in rs.active if r.matches(flow)), None)
+        got = rs.evaluate(flow)
+        assert got.rule == want, (src, dst)
+        assert got.evaluated <= got.reached

@@ -14,6 +14,7 @@ from typing import Any
 
 from network_discovery.model.firewall import PROTOCOL_NUMBERS, normalise_protocol
 
+from meshq_graph_engine.firewall._index import DestinationIndex
 from meshq_graph_engine.firewall._intervals import (
     ANY_ADDRESS,
     Ranges,
@@ -240,7 +241,10 @@ class Decision:
     rule_set: str
     action: str
     rule: Rule | None
+    #: rules actually tested
     evaluated: int
+    #: rules a plain first-match scan passes to decide (the deciding rule's place in order)
+    reached: int = 0
 
     @property
     def allowed(self) -> bool:
@@ -271,9 +275,10 @@ class RuleSet:
     rules: Sequence[Rule] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "_active", tuple(r for r in sorted(self.rules, key=_pos) if r.enabled)
-        )
+        active = tuple(r for r in sorted(self.rules, key=_pos) if r.enabled)
+        object.__setattr__(self, "_active", active)
+        index = DestinationIndex.build(active) if len(active) >= _INDEX_FROM else None
+        object.__setattr__(self, "_index", index)
 
     @property
     def active(self) -> tuple[Rule, ...]:
@@ -281,11 +286,22 @@ class RuleSet:
         return self._active  # type: ignore[attr-defined,no-any-return]
 
     def evaluate(self, flow: Flow) -> Decision:
-        """First match in rule order; the default action when no rule matches."""
-        for n, rule in enumerate(self.active, 1):
+        """First match in rule order; the default action when no rule matches. Large rule
+        sets test only the rules whose destinations can contain the flow's (``_index``)."""
+        active = self.active
+        index: DestinationIndex | None = self._index  # type: ignore[attr-defined]
+        order = index.candidates(flow.dst) if index is not None else range(len(active))
+        tested = 0
+        for i in order:
+            tested += 1
+            rule = active[i]
             if rule.matches(flow):
-                return Decision(self.device, self.name, rule.action, rule, n)
-        return Decision(self.device, self.name, self.default_action, None, len(self.active))
+                return Decision(self.device, self.name, rule.action, rule, tested, i + 1)
+        return Decision(self.device, self.name, self.default_action, None, tested, len(active))
+
+
+#: Rule sets this large get a destination index.
+_INDEX_FROM = 32
 
 
 def _pos(rule: Rule) -> int:
