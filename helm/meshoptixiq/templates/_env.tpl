@@ -116,6 +116,8 @@
 {{- $n := .Values.netbox -}}
 {{ include "meshoptixiq.env.kafka" . }}
 {{ include "meshoptixiq.env.licensingUrl" . }}
+- name: MESHQ_GRAPH_ENGINE_URL
+  value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "graph-engine") | quote }}
 {{- with $n.url }}
 - name: NETBOX_URL
   value: {{ . | quote }}
@@ -125,6 +127,8 @@
 {{- end }}
 - name: NETBOX_SYNC_DIRECTION
   value: {{ $n.direction | quote }}
+- name: NETBOX_SYNC_INTERVAL
+  value: {{ $n.intervalSeconds | toString | quote }}
 {{- end -}}
 
 {{- define "meshoptixiq.env.mcp-bridge" -}}

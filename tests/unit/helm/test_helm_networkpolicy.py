@@ -31,7 +31,8 @@ CALLS = {
     ("graph-engine", "licensing"),
     ("audit", "licensing"),  # the audit_logging flag
     ("soar-dispatcher", "licensing"),
-    ("netbox-sync", "licensing"),  # the plan's device limit for scheduled discovery
+    ("netbox-sync", "graph-engine"),  # what a NetBox sync reads (netbox_inventory, netbox_drift)
+    ("netbox-sync", "licensing"),  # the netbox_sync flag; the device limit for discovery
     ("mcp-bridge", "query-gateway"),  # the REST API on the caller's behalf
 }
 #: Infrastructure each service reaches.

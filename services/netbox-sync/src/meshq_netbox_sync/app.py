@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import asdict
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, get
+from litestar.datastructures import State
 from meshq_runtime.http import ServiceState, build_app
+from meshq_runtime.license import LicenseFollower
 from meshq_runtime.service import kafka_probe, open_kafka
 
+from meshq_netbox_sync import handlers
 from meshq_netbox_sync._discovery import start_discovery
+from meshq_netbox_sync.service import SERVICE, NetBoxSync
 from meshq_netbox_sync.settings import Settings
 
 __all__ = ["SERVICE", "create_app"]
 
-SERVICE = "netbox-sync"
+
+@get("/sync/status", tags=["sync"])
+async def sync_status(state: State) -> dict[str, Any]:
+    """The configured direction and interval, and the last runs (newest last)."""
+    sync: NetBoxSync = state.service.extras["sync"]
+    return {
+        "configured": sync.configured(),
+        "direction": sync.settings.direction,
+        "interval_s": sync.settings.interval_s,
+        "runs": [asdict(r) for r in sync.history],
+    }
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -23,12 +41,25 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            follower = LicenseFollower(settings)
+            await follower.start()
+            stack.push_async_callback(follower.stop)
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
+            sync = NetBoxSync(settings, allows=follower.allows, publish=kafka.bus.publish)
+            handlers.register(kafka.consumer, sync)
             await kafka.start()
             state.probes[:] = [kafka_probe(kafka.broker)]
-            state.extras.update(bus=kafka.bus)
+            state.extras.update(bus=kafka.bus, sync=sync, license=follower)
+            loop = asyncio.create_task(sync.loop(), name="netbox-sync-loop")
+
+            async def stop_loop() -> None:
+                loop.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop
+
+            stack.push_async_callback(stop_loop)
             state.extras.update(discovery=await start_discovery(settings, stack))
             yield
 
-    return build_app(service=SERVICE, lifespan=lifespan, state=state)
+    return build_app(service=SERVICE, route_handlers=[sync_status], lifespan=lifespan, state=state)
