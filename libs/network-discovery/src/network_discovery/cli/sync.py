@@ -7,7 +7,7 @@ import asyncio
 import os
 import sys
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -96,11 +96,12 @@ async def _run(
         SyncOptions,
         run_sync,
     )
+    from network_discovery.integrations.netbox.sync import Direction
 
     options = SyncOptions(
-        direction=direction,
+        direction=cast(Direction, direction),  # one of DIRECTIONS: click checked it
         dry_run=dry_run,
-        prune=prune,  # type: ignore[arg-type]
+        prune=prune,
         source="meshq-cli",
     )
     async with AsyncExitStack() as stack:

@@ -236,7 +236,7 @@ class NetBoxClient:
             while pending:
                 response = await self.request(method, path, json=pending)
                 if response.status_code == 400:
-                    refused = self._refused(response, endpoint, pending, label)
+                    refused = _refused_items(response, endpoint, pending, label)
                     if not refused:  # not a per-object answer: nothing to retry
                         self._raise(response, method, path)
                     result.errors.extend(e for _, errs in refused for e in errs)
@@ -250,40 +250,40 @@ class NetBoxClient:
             log.warning("netbox.refused", endpoint=endpoint, objects=len(result.errors))
         return result
 
-    @staticmethod
-    def _refused(
-        response: httpx.Response,
-        endpoint: str,
-        sent: list[dict[str, Any]],
-        label: Label,
-    ) -> list[tuple[int, list[FieldError]]]:
-        """The items NetBox refused, with their field errors (``[{}, {"name": [...]}]``)."""
-        try:
-            body = response.json()
-        except ValueError:
-            return []
-        if isinstance(body, dict) and len(sent) == 1:
-            body = [body]
-        if not isinstance(body, list) or len(body) != len(sent):
-            return []
-        out: list[tuple[int, list[FieldError]]] = []
-        for index, (item, errors) in enumerate(zip(sent, body, strict=True)):
-            if not errors:
-                continue
-            if not isinstance(errors, dict):
-                errors = {"__all__": errors}
-            fields = [
-                FieldError(
-                    endpoint.strip("/"),
-                    label(item),
-                    str(name),
-                    tuple(str(m) for m in (msgs if isinstance(msgs, list) else [msgs])),
-                )
-                for name, msgs in errors.items()
-            ]
-            out.append((index, fields))
-        return out
-
     def raise_refused(self, result: WriteResult) -> None:
         if result.errors:
             raise NetBoxValidationError(result.errors)
+
+
+def _refused_items(
+    response: httpx.Response,
+    endpoint: str,
+    sent: list[dict[str, Any]],
+    label: Label,
+) -> list[tuple[int, list[FieldError]]]:
+    """The items NetBox refused, with their field errors (``[{}, {"name": [...]}]``)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    if isinstance(body, dict) and len(sent) == 1:
+        body = [body]
+    if not isinstance(body, list) or len(body) != len(sent):
+        return []
+    out: list[tuple[int, list[FieldError]]] = []
+    for index, (item, errors) in enumerate(zip(sent, body, strict=True)):
+        if not errors:
+            continue
+        if not isinstance(errors, dict):
+            errors = {"__all__": errors}
+        fields = [
+            FieldError(
+                endpoint.strip("/"),
+                label(item),
+                str(name),
+                tuple(str(m) for m in (msgs if isinstance(msgs, list) else [msgs])),
+            )
+            for name, msgs in errors.items()
+        ]
+        out.append((index, fields))
+    return out

@@ -13,6 +13,7 @@ from typing import Any
 from network_discovery.integrations.netbox._match import Matches, match_devices
 from network_discovery.integrations.netbox._plan import Conflict, Item, Plan
 from network_discovery.model import (
+    FactKind,
     InterfaceRef,
     Link,
     LinkEvidence,
@@ -115,11 +116,13 @@ def plan_pull(
             continue
         stamps.items.append(Item(f"device:{device}", device, changes=changes))
         patches.append(
-            MetadataPatch(
-                hostname=device,
-                source=PatchSource.NETBOX,
-                actor=netbox_url,
-                **{f: new for f, (_, new) in changes.items()},
+            MetadataPatch.model_validate(
+                {
+                    "hostname": device,
+                    "source": PatchSource.NETBOX,
+                    "actor": netbox_url,
+                    **{f: new for f, (_, new) in changes.items()},
+                }
             )
         )
     unmatched = len(devices) - len(matches.found)
@@ -151,7 +154,7 @@ def plan_pull(
             snapshot_id=f"netbox-{when.strftime('%Y%m%dT%H%M%S.%fZ')}",
             source="netbox",
             collected_at=when,
-            scope=tuple(ScopeEntry(device=d, facts=("links",)) for d in owners),
+            scope=tuple(ScopeEntry(device=d, facts=(FactKind.LINKS,)) for d in owners),
             links=tuple(wanted_links[k] for k in sorted(wanted_links)),
         )
     return plan

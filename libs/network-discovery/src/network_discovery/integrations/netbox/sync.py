@@ -134,7 +134,9 @@ async def run_sync(
 
 
 async def _publish_pull(plan: Plan, options: SyncOptions, publish: Publish | None) -> int:
-    extra = {"correlation_id": options.correlation_id} if options.correlation_id else {}
+    extra: dict[str, Any] = (
+        {"correlation_id": options.correlation_id} if options.correlation_id else {}
+    )
     events: list[EventBase] = [
         SnapshotPatch(source=options.source, subject=p.hostname, data=p, **extra)
         for p in plan.payload.get("patches", [])
