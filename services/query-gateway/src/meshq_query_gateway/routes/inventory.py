@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from network_discovery.integrations.ansible import build_inventory, to_ini
 
 from meshq_query_gateway.context import authorize, forward, gateway, principal
@@ -27,7 +27,7 @@ async def ansible_inventory(
     request: Request[Any, Any, Any],
     fmt: Annotated[
         Literal["json", "ini"],
-        Parameter(query="format", description="json (default) or ini."),
+        QueryParameter(name="format", description="json (default) or ini."),
     ] = "json",
 ) -> Response[Any]:
     """Every collected device, grouped by vendor, role, site and firewall presence, with
