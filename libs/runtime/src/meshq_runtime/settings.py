@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from network_discovery.kafka_security import KafkaSecuritySettings
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -67,7 +68,9 @@ class ServiceSettings(BaseSettings):
         return name in {p.strip() for p in self.failpoints.split(",") if p.strip()}
 
 
-class KafkaSettings(BaseSettings):
+class KafkaSettings(KafkaSecuritySettings):
+    """The broker, topics and groups; TLS/SASL fields come from ``KafkaSecuritySettings``."""
+
     model_config = _CONFIG
 
     kafka_bootstrap: str = Field("127.0.0.1:9092", alias="MESHQ_KAFKA_BOOTSTRAP")
@@ -86,19 +89,6 @@ class KafkaSettings(BaseSettings):
     )
     kafka_max_attempts: int = Field(
         3, ge=1, alias="MESHQ_KAFKA_MAX_ATTEMPTS", description="Before a failing event is parked."
-    )
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
-        "PLAINTEXT", alias="MESHQ_KAFKA_SECURITY_PROTOCOL"
-    )
-    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
-        "SCRAM-SHA-512", alias="MESHQ_KAFKA_SASL_MECHANISM"
-    )
-    kafka_sasl_username: str = Field("", alias="MESHQ_KAFKA_SASL_USERNAME")
-    kafka_sasl_password: SecretStr = Field(SecretStr(""), alias="MESHQ_KAFKA_SASL_PASSWORD")
-    kafka_ssl_cafile: Path | None = Field(
-        None,
-        alias="MESHQ_KAFKA_SSL_CAFILE",
-        description="CA bundle that signed the brokers' certificates; default the system store.",
     )
 
     def topic(self, name: str) -> str:

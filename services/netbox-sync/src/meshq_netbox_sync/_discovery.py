@@ -40,6 +40,7 @@ async def start_discovery(settings: Settings, stack: AsyncExitStack) -> Schedule
             bootstrap=settings.kafka_bootstrap,
             topic_prefix=settings.kafka_topic_prefix,
             source="netbox-sync/discovery",
+            security=settings,
         )
 
     schedule = ScheduledDiscovery(

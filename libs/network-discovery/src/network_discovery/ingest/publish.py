@@ -5,6 +5,10 @@ chunks of at most ``max_message_bytes``: each chunk carries its index, the count
 SHA-256 of the whole, all share the snapshot's key (so they keep their order on one
 partition), and graph-engine stores them until the last one arrives, then checks the hash and
 applies the snapshot whole.
+
+Every client connects with the ``MESHQ_KAFKA_*`` security settings (TLS, SASL) the services
+use: pass ``security`` (a service passes its own settings), or they are read from the
+environment when the call is made.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from network_discovery.contracts.events import (
     SnapshotSubmitted,
     TopologyChanged,
 )
+from network_discovery.kafka_security import KafkaSecuritySettings, client_options
 from network_discovery.model import Snapshot
 
 __all__ = [
@@ -37,6 +42,7 @@ __all__ = [
     "IngestOutcome",
     "event_publisher",
     "publish_snapshot",
+    "snapshot_producer",
     "split_snapshot",
 ]
 
@@ -85,14 +91,43 @@ def split_snapshot(
     ]
 
 
+def _security(security: KafkaSecuritySettings | None) -> dict[str, Any]:
+    """aiokafka's security keyword arguments, from ``security`` or else the environment."""
+    return client_options(security if security is not None else KafkaSecuritySettings())  # type: ignore[call-arg]
+
+
+def snapshot_producer(
+    bootstrap: str,
+    *,
+    security: KafkaSecuritySettings | None = None,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+) -> AIOKafkaProducer:
+    """The producer snapshots go out on (not started): every replica acknowledges."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        max_request_size=max(1_048_576, max_message_bytes + 65_536),
+        **_security(security),
+    )
+
+
+async def _start(client: AIOKafkaProducer | AIOKafkaConsumer) -> None:
+    """Start a client; one that fails to connect is closed, not left to the collector."""
+    try:
+        await client.start()
+    except BaseException:
+        await client.stop()
+        raise
+
+
 @asynccontextmanager
 async def event_publisher(
-    bootstrap: str, topic_prefix: str = ""
+    bootstrap: str, topic_prefix: str = "", *, security: KafkaSecuritySettings | None = None
 ) -> AsyncIterator[Callable[[EventBase], Awaitable[None]]]:
     """``publish(event)``: each event on its topic (with the prefix), keyed by its subject,
     acknowledged by every replica before it returns."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **_security(security))
+    await _start(producer)
 
     async def publish(event: EventBase) -> None:
         await producer.send_and_wait(
@@ -108,12 +143,12 @@ async def event_publisher(
         await producer.stop()
 
 
-async def _tail(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+async def _tail(bootstrap: str, topic: str, options: dict[str, Any]) -> AIOKafkaConsumer:
     """A consumer positioned at the end of ``topic`` (so it sees only what comes next)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **options
     )
-    await consumer.start()
+    await _start(consumer)
     partitions = consumer.partitions_for_topic(topic)
     if partitions is None:
         await consumer._client.force_metadata_update()
@@ -136,20 +171,21 @@ async def publish_snapshot(
     timeout: float = 300.0,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     progress: Callable[[int, int], None] | None = None,
+    security: KafkaSecuritySettings | None = None,
 ) -> IngestOutcome:
+    if security is None:
+        security = KafkaSecuritySettings()  # type: ignore[call-arg]
     correlation_id = new_event_id()
     messages = split_snapshot(
         snapshot, correlation_id=correlation_id, source=source, max_message_bytes=max_message_bytes
     )
     changed_topic = topic_prefix + topics.TOPOLOGY_CHANGED.name
-    tail = await _tail(bootstrap, changed_topic) if wait else None
+    tail = await _tail(bootstrap, changed_topic, _security(security)) if wait else None
     try:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
-            acks="all",
-            max_request_size=max(1_048_576, max_message_bytes + 65_536),
+        producer = snapshot_producer(
+            bootstrap, security=security, max_message_bytes=max_message_bytes
         )
-        await producer.start()
+        await _start(producer)
         try:
             for i, message in enumerate(messages, start=1):
                 await producer.send_and_wait(
