@@ -205,6 +205,9 @@ class FakeNetBox:
             return value.lower() in text.lower()
         if name == "tag":
             return value in obj.get("tags", [])
+        if name == "has_primary_ip":
+            has = obj.get("primary_ip4") is not None or obj.get("primary_ip6") is not None
+            return has == (value.lower() in ("true", "1"))
         if name == "device_id" and collection in ("ipam/ip-addresses", "dcim/mac-addresses"):
             iface = objects["dcim/interfaces"].get(obj.get("assigned_object_id") or -1)
             return iface is not None and str(iface["device"]) == value

@@ -62,13 +62,19 @@ def _credentials(username: str | None, password_env: str | None, password_file: 
 
 
 def _targets(inventory: Path | None, seeds: tuple[str, ...], options: Any) -> list[Any]:
-    from network_discovery.discovery import InventoryError, Target, is_allowed, load_inventory
+    from network_discovery.discovery import (
+        InventoryError,
+        Target,
+        is_allowed,
+        load_inventory,
+        resolve_inventory,
+    )
 
     if bool(inventory) == bool(seeds):
         raise DiscoverError("give --inventory FILE or one or more --seed HOST (not both)")
     if inventory:
         try:
-            loaded = load_inventory(inventory)
+            loaded = asyncio.run(resolve_inventory(load_inventory(inventory)))
         except InventoryError as exc:
             raise DiscoverError(str(exc)) from exc
         for note in loaded.skipped:
@@ -97,7 +103,8 @@ def _targets(inventory: Path | None, seeds: tuple[str, ...], options: Any) -> li
     "--inventory",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="YAML inventory, or an Ansible inventory (INI or YAML).",
+    help="YAML inventory (its hosts, and NetBox devices when it has a netbox section), or an "
+    "Ansible inventory (INI or YAML).",
 )
 @click.option(
     "--seed",

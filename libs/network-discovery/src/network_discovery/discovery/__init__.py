@@ -1,8 +1,8 @@
 """Live discovery: collecting from devices over SSH (and SNMP), crawling from seeds, and
 publishing one snapshot per run through the ingest path.
 
-- :mod:`.inventory` (and :mod:`.credentials`): what to collect from, and how to log in;
-  secrets only by reference (environment variable or file).
+- :mod:`.inventory` (and :mod:`.credentials`, :mod:`.netbox_source`): what to collect from,
+  and how to log in; secrets only by reference (environment variable or file).
 - :mod:`.ssh`: one device over SSH with netmiko, the commands ingest understands.
 - :mod:`.run`: the run: global concurrency, retries, crawling within allowed networks and a
   hop limit, the plan's device limit, and the snapshot.
@@ -16,6 +16,11 @@ from network_discovery.discovery.inventory import (
     Target,
     load_inventory,
     parse_inventory,
+)
+from network_discovery.discovery.netbox_source import (
+    NetBoxSource,
+    netbox_targets,
+    resolve_inventory,
 )
 from network_discovery.discovery.plan import commands_for, guess_platform
 from network_discovery.discovery.result import (
@@ -45,6 +50,7 @@ __all__ = [
     "DiscoveryOptions",
     "Inventory",
     "InventoryError",
+    "NetBoxSource",
     "RunSummary",
     "Secret",
     "SecretRef",
@@ -59,7 +65,9 @@ __all__ = [
     "guess_platform",
     "is_allowed",
     "load_inventory",
+    "netbox_targets",
     "parse_inventory",
     "parse_networks",
+    "resolve_inventory",
     "save_outputs",
 ]

@@ -1,4 +1,5 @@
-"""What to discover: targets from a YAML inventory, an Ansible inventory, or seeds.
+"""What to discover: targets from a YAML inventory (its hosts, and NetBox's devices through
+:mod:`.netbox_source`), an Ansible inventory, or seeds.
 
 The YAML inventory (see ``docs/discovery.md``)::
 
@@ -18,7 +19,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
@@ -28,6 +29,9 @@ from network_discovery.discovery.credentials import (
     credentials_from_mapping,
 )
 from network_discovery.parsers import PLATFORMS
+
+if TYPE_CHECKING:
+    from network_discovery.discovery.netbox_source import NetBoxSource
 
 __all__ = [
     "META_KEYS",
@@ -81,6 +85,8 @@ class Inventory:
     source: str
     #: Hosts left out, and why (an Ansible inventory's servers, say).
     skipped: tuple[str, ...] = ()
+    #: Devices still to read from NetBox (``resolve_inventory`` reads them in).
+    netbox: NetBoxSource | None = None
 
 
 def _address(value: Any, where: str) -> str:
@@ -155,10 +161,11 @@ def make_target(
 
 
 def _yaml_inventory(doc: Mapping[str, Any], source: str) -> Inventory:
-    unknown = sorted(str(k) for k in doc if k not in ("credentials", "defaults", "hosts"))
+    known = ("credentials", "defaults", "hosts", "netbox")
+    unknown = sorted(str(k) for k in doc if k not in known)
     if unknown:
         raise InventoryError(
-            f"{source}: unknown top-level key {unknown[0]!r} (known: credentials, defaults, hosts)"
+            f"{source}: unknown top-level key {unknown[0]!r} (known: {', '.join(known)})"
         )
     raw_profiles = doc.get("credentials") or {}
     if not isinstance(raw_profiles, Mapping):
@@ -174,8 +181,17 @@ def _yaml_inventory(doc: Mapping[str, Any], source: str) -> Inventory:
     hosts = doc.get("hosts")
     if not isinstance(defaults, Mapping):
         raise InventoryError(f"{source}: defaults must be a mapping")
-    if not isinstance(hosts, Mapping) or not hosts:
-        raise InventoryError(f"{source}: hosts must be a mapping of host names to settings")
+    netbox = None
+    if "netbox" in doc:
+        from network_discovery.discovery.netbox_source import parse_netbox_source
+
+        netbox = parse_netbox_source(doc["netbox"], profiles, defaults, f"{source}: netbox")
+        hosts = hosts or {}
+    if not isinstance(hosts, Mapping) or not (hosts or netbox):
+        raise InventoryError(
+            f"{source}: hosts must be a mapping of host names to settings (or give a netbox "
+            "section)"
+        )
     targets = []
     for name, settings in hosts.items():
         where = f"{source}: hosts.{name}"
@@ -190,7 +206,7 @@ def _yaml_inventory(doc: Mapping[str, Any], source: str) -> Inventory:
                 f"credentials profile with {clear[0]}_env or {clear[0]}_file and name it here"
             )
         targets.append(make_target(str(name), {**defaults, **settings}, profiles, where))
-    return Inventory(tuple(targets), source)
+    return Inventory(tuple(targets), source, netbox=netbox)
 
 
 def parse_inventory(text: str, source: str) -> Inventory:
@@ -201,7 +217,7 @@ def parse_inventory(text: str, source: str) -> Inventory:
         doc = yaml.safe_load(text)
     except yaml.YAMLError:
         doc = None
-    if isinstance(doc, Mapping) and isinstance(doc.get("hosts"), Mapping):
+    if isinstance(doc, Mapping) and (isinstance(doc.get("hosts"), Mapping) or "netbox" in doc):
         return _yaml_inventory(doc, source)
     if isinstance(doc, Mapping) and _ansible.looks_like_yaml(doc):
         return _ansible.from_yaml(doc, source)

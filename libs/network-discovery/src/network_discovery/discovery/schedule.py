@@ -1,5 +1,6 @@
-"""Discovery on a timer, for a service: every ``interval`` seconds, read the inventory, collect,
-and publish one snapshot through the ingest path. Disabled unless an interval is set."""
+"""Discovery on a timer, for a service: every ``interval`` seconds, read the inventory (and the
+NetBox devices it names), collect, and publish one snapshot through the ingest path. Disabled
+unless an interval is set."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import structlog
 
 from network_discovery.discovery.inventory import InventoryError, load_inventory
+from network_discovery.discovery.netbox_source import resolve_inventory
 from network_discovery.discovery.result import RunSummary
 from network_discovery.discovery.run import (
     DeviceLimitError,
@@ -45,7 +47,7 @@ class ScheduledDiscovery:
     async def run_once(self) -> RunSummary | None:
         """One run; problems are logged (the schedule goes on), never raised."""
         try:
-            targets = list(load_inventory(self.inventory).targets)
+            targets = list((await resolve_inventory(load_inventory(self.inventory))).targets)
         except InventoryError as exc:
             log.error("discovery.scheduled.inventory", error=str(exc))
             return None
