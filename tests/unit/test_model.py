@@ -491,6 +491,23 @@ def test_metadata_patch_errors() -> None:
         MetadataPatch(hostname="sw1", source="user", os_version="1.0")  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="'netbox' or 'user'"):
         MetadataPatch(hostname="sw1", source="api", site="hq")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="netbox_platform come from NetBox only"):
+        MetadataPatch(hostname="sw1", source="user", netbox_platform="Cisco IOS")
+
+
+def test_a_netbox_patch_records_netbox_platform_beside_the_discovered_one() -> None:
+    patch = MetadataPatch(
+        hostname="sw1",
+        source="netbox",
+        netbox_platform="Cisco IOS",
+        netbox_platform_slug="cisco-ios",
+    )
+    patched = patch.apply(Device(hostname="sw1", platform="arista_eos"))
+    assert (patched.platform, patched.netbox_platform, patched.netbox_platform_slug) == (
+        "arista_eos",
+        "Cisco IOS",
+        "cisco-ios",
+    )
 
 
 def test_the_documented_examples_are_valid() -> None:

@@ -96,6 +96,27 @@ def test_groups_and_hostvars() -> None:
     assert "ap-lobby-01" not in hostvars, "only collected devices"
 
 
+def test_netbox_platform_is_only_a_fallback_for_network_os() -> None:
+    rows = [
+        {"device": "a", "platform": "arista_eos", "netbox_platform_slug": "cisco-ios"},
+        {"device": "b", "platform": None, "netbox_platform_slug": "cisco-nxos"},
+        {"device": "c", "platform": None, "netbox_platform_slug": "juniper_junos"},
+        {"device": "d", "platform": "paloalto_panos", "netbox_platform_slug": "cisco-ios"},
+        {"device": "e", "platform": None, "netbox_platform_slug": "some-os"},
+        {"device": "f", "platform": None, "netbox_platform_slug": None},
+    ]
+    hostvars = build_inventory(rows)["_meta"]["hostvars"]
+    assert {h: v.get("ansible_network_os") for h, v in hostvars.items()} == {
+        "a": "arista.eos.eos",
+        "b": "cisco.nxos.nxos",
+        "c": "junipernetworks.junos.junos",
+        "d": None,
+        "e": None,
+        "f": None,
+    }
+    assert "platform" not in hostvars["b"], "NetBox's platform is not the device's platform"
+
+
 def test_ansible_reads_the_ini_file(tmp_path: Path) -> None:
     inventory = build_inventory(ROWS)
     path = tmp_path / "meshoptixiq.ini"

@@ -13,11 +13,13 @@ IFACE = "dcim.interface"
 
 def seed(netbox: FakeNetBox) -> dict[str, Any]:
     """HQ with a tenant and a rack; core matched by name, access by its FQDN, the firewall
-    by serial (NetBox calls it differently); two cables, one of which discovery never saw."""
+    by serial (NetBox calls it differently); two cables, one of which discovery never saw.
+    NetBox gives the core a platform other than the one discovery found."""
     kit = device_kit(netbox, "HQ", "Arista", "7050", "Core Switch")
     tenant = netbox.add("tenancy/tenants", name="Campus", slug="campus")
     rack = netbox.add("dcim/racks", name="R1", site=kit["site"], status="active")
     core_role = {"id": kit["role"]}
+    platform = netbox.add("dcim/platforms", name="Vendor OS 9", slug="vendor-os-9")
     fw_role = netbox.add("dcim/device-roles", name="Firewall", slug="firewall")
     common = {"device_type": kit["device_type"], "site": kit["site"], "status": "active"}
     core = netbox.add(
@@ -26,6 +28,7 @@ def seed(netbox: FakeNetBox) -> dict[str, Any]:
         role=core_role["id"],
         tenant=tenant["id"],
         rack=rack["id"],
+        platform=platform["id"],
         **common,
     )
     acc = netbox.add("dcim/devices", name="sw-acc-01.corp.example", role=core_role["id"], **common)
@@ -169,3 +172,41 @@ async def test_ambiguous_netbox_devices_are_reported_not_guessed(
         if s.kind == "device metadata"
     ]
     assert "sw-acc-01" not in stamped
+
+
+async def test_netbox_platform_is_kept_apart_from_the_discovered_one(
+    graph, netbox: FakeNetBox, client: NetBoxClient
+) -> None:
+    seed(netbox)
+    result = await run_sync(client, graph.reader(), SyncOptions("pull"), publish=graph.publish)
+    stamp = next(i for s in result.plans[0].steps for i in s.items if i.label == "sw-core-01")
+    assert stamp.changes["netbox_platform"] == (None, "Vendor OS 9")
+    rows = {r["device"]: r for r in await graph.query("netbox_inventory")}
+    core = rows["sw-core-01"]
+    assert (core["platform"], core["netbox_platform"], core["netbox_platform_slug"]) == (
+        "arista_eos",
+        "Vendor OS 9",
+        "vendor-os-9",
+    )
+    assert (rows["sw-acc-01"]["netbox_platform"], rows["sw-acc-01"]["platform"]) == (
+        None,
+        "cisco_ios",
+    )
+    devices = {d["device"]: d for d in await graph.query("all_devices")}
+    assert devices["sw-core-01"]["netbox_platform_slug"] == "vendor-os-9"
+    assert devices["sw-core-01"]["platform"] == "arista_eos"
+
+    # NetBox renames the platform: the next pull follows, and a discovery run keeps it.
+    pid = next(iter(netbox.store.objects["dcim/platforms"]))
+    netbox.store.objects["dcim/platforms"][pid].update(name="Vendor OS 10", slug="vendor-os-10")
+    again = await run_sync(client, graph.reader(), SyncOptions("pull"), publish=graph.publish)
+    assert [line for p in again.plans for line in p.lines()] == [
+        "pull stamp device metadata sw-core-01 (netbox_platform: 'Vendor OS 9' -> "
+        "'Vendor OS 10', netbox_platform_slug: 'vendor-os-9' -> 'vendor-os-10')"
+    ]
+    from support.netbox_graph import fixture_snapshot
+
+    later = fixture_snapshot().model_copy(update={"snapshot_id": "netbox-fixture-2"})
+    await graph.engine.apply_snapshot(later)
+    core = next(r for r in await graph.query("netbox_inventory") if r["device"] == "sw-core-01")
+    assert (core["platform"], core["netbox_platform_slug"]) == ("arista_eos", "vendor-os-10")

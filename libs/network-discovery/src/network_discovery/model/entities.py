@@ -90,6 +90,11 @@ class Device(ModelBase):
     rack: Text = None
     management_ip: HostAddress | None = None
     criticality: Criticality | None = None
+    netbox_platform: Text = Field(
+        default=None,
+        description="NetBox's platform name, as a pull found it; never picks parsers.",
+    )
+    netbox_platform_slug: Text = Field(default=None, description="That platform's NetBox slug.")
     managed: bool = Field(
         default=True,
         description="False for a neighbour that was seen but not itself collected.",

@@ -2,7 +2,9 @@
 
 Site, tenant, rack, role, criticality and tags come from NetBox (a pull) or from a user
 (``update_device_metadata``). They arrive as patches rather than snapshots, and the graph keeps
-them across later snapshots of the same device.
+them across later snapshots of the same device. NetBox's platform is kept apart from the
+device's own ``platform`` (which picks parsers): a pull records it as ``netbox_platform`` and
+``netbox_platform_slug``, fields only a NetBox patch may set.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pydantic import AwareDatetime, Field, model_validator
 from network_discovery.model.entities import Device
 from network_discovery.model.fields import Criticality, DeviceRef, ModelBase, Tags, Text
 
-__all__ = ["PATCHABLE_FIELDS", "MetadataPatch", "PatchField", "PatchSource"]
+__all__ = ["NETBOX_ONLY_FIELDS", "PATCHABLE_FIELDS", "MetadataPatch", "PatchField", "PatchSource"]
 
 
 class PatchSource(StrEnum):
@@ -25,8 +27,10 @@ class PatchSource(StrEnum):
 
 
 PatchField = Literal["site", "tenant", "rack", "role", "criticality", "tags"]
+#: Fields only a NetBox patch sets (and never clears: a pull overwrites them).
+NETBOX_ONLY_FIELDS: tuple[str, ...] = ("netbox_platform", "netbox_platform_slug")
 #: The device fields a patch may change; everything else comes from collection only.
-PATCHABLE_FIELDS: tuple[str, ...] = get_args(PatchField)
+PATCHABLE_FIELDS: tuple[str, ...] = (*get_args(PatchField), *NETBOX_ONLY_FIELDS)
 
 
 def _now() -> datetime:
@@ -50,10 +54,18 @@ class MetadataPatch(ModelBase):
     role: Text = None
     criticality: Criticality | None = None
     tags: Tags | None = None
+    netbox_platform: Text = Field(default=None, description="NetBox's platform name.")
+    netbox_platform_slug: Text = Field(default=None, description="NetBox's platform slug.")
     clear: tuple[PatchField, ...] = Field(default=(), description="Fields to remove.")
 
     @model_validator(mode="after")
     def _check_changes(self) -> Self:
+        if self.source is not PatchSource.NETBOX:
+            named = [f for f in NETBOX_ONLY_FIELDS if getattr(self, f) is not None]
+            if named:
+                raise ValueError(
+                    f"patch for {self.hostname}: {', '.join(named)} come from NetBox only"
+                )
         both = sorted(f for f in self.clear if getattr(self, f) is not None)
         if both:
             raise ValueError(
@@ -62,7 +74,7 @@ class MetadataPatch(ModelBase):
         if not self.clear and all(getattr(self, f) is None for f in PATCHABLE_FIELDS):
             raise ValueError(
                 f"patch for {self.hostname} changes nothing: set or clear at least one of "
-                + ", ".join(PATCHABLE_FIELDS)
+                + ", ".join(get_args(PatchField))
             )
         return self
 

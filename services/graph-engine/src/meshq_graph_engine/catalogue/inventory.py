@@ -44,6 +44,9 @@ class DeviceRow(Row):
     site: str | None
     tenant: str | None
     rack: str | None
+    netbox_platform_slug: str | None = Field(
+        description="NetBox's platform slug, when a NetBox pull recorded one."
+    )
     management_ip: str | None
     criticality: Criticality | None
     managed: bool = Field(description="Collected (true) or only seen as a neighbour (false).")
@@ -62,7 +65,8 @@ ALL_DEVICES = Query(
         "RETURN d.id AS device, d.hostname AS hostname, d.vendor AS vendor, "
         "d.platform AS platform, d.model AS model, d.os_version AS os_version, "
         "d.serial AS serial, d.role AS role, d.site AS site, d.tenant AS tenant, "
-        "d.rack AS rack, d.management_ip AS management_ip, d.criticality AS criticality, "
+        "d.rack AS rack, d.netbox_platform_slug AS netbox_platform_slug, "
+        "d.management_ip AS management_ip, d.criticality AS criticality, "
         "d.managed AS managed ORDER BY device"
     ),
 )

@@ -53,6 +53,10 @@ class InventoryRow(Row):
     site: str | None
     tenant: str | None
     rack: str | None
+    netbox_platform: str | None = Field(
+        description="NetBox's platform name (from a pull); platform stays discovery's own."
+    )
+    netbox_platform_slug: str | None = Field(description="NetBox's platform slug (from a pull).")
     management_ip: str | None
     tags: list[str]
     interfaces: list[InterfaceRow]
@@ -63,7 +67,8 @@ _DEVICES = (
     "AND ($device = '' OR d.id = $device) "
     "RETURN d.id AS device, d.hostname AS hostname, d.vendor AS vendor, d.platform AS platform, "
     "d.model AS model, d.os_version AS os_version, d.serial AS serial, d.role AS role, "
-    "d.site AS site, d.tenant AS tenant, d.rack AS rack, d.management_ip AS management_ip, "
+    "d.site AS site, d.tenant AS tenant, d.rack AS rack, d.netbox_platform AS netbox_platform, "
+    "d.netbox_platform_slug AS netbox_platform_slug, d.management_ip AS management_ip, "
     "d.tags AS tags ORDER BY device"
 )
 _INTERFACES = (

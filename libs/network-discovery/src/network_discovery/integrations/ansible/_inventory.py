@@ -3,7 +3,8 @@
 Groups: ``meshoptixiq`` (every collected device), ``vendor_<vendor>``, ``role_<role>``,
 ``site_<site>``, and by firewall presence ``firewalls`` (role ``firewall``) and
 ``non_firewalls``. Host variables: ``ansible_host`` (the management address),
-``ansible_network_os`` (the collection's name for the platform, where Ansible has one),
+``ansible_network_os`` (the collection's name for the platform, where Ansible has one; NetBox's
+platform slug stands in only for a device discovery gave no platform),
 ``vendor``, ``model``, ``os_version``, ``role``, ``site``, ``platform``, ``tenant``, ``rack``
 and ``serial_number``.
 """
@@ -40,11 +41,20 @@ def group_name(prefix: str, value: str) -> str:
     return f"{prefix}_{slug}"
 
 
+def _network_os(row: Mapping[str, Any]) -> str | None:
+    """The device's own (discovered) platform decides; NetBox's platform slug (``cisco-ios``
+    or ``cisco_ios``) is read only when discovery recorded no platform at all."""
+    if row.get("platform"):
+        return NETWORK_OS.get(str(row["platform"]))
+    slug = str(row.get("netbox_platform_slug") or "")
+    return NETWORK_OS.get(slug.lower().replace("-", "_")) if slug else None
+
+
 def _hostvars(row: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if row.get("management_ip"):
         out["ansible_host"] = row["management_ip"]
-    network_os = NETWORK_OS.get(str(row.get("platform") or ""))
+    network_os = _network_os(row)
     if network_os:
         out["ansible_network_os"] = network_os
     for key in _VARS:

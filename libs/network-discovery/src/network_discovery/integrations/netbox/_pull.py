@@ -1,5 +1,7 @@
-"""Pull: NetBox's site, tenant, rack and role onto graph devices (metadata patches, which
-later discovery keeps), and NetBox's cables as declared links (evidence ``netbox_declared``).
+"""Pull: NetBox's site, tenant, rack, role and platform onto graph devices (metadata patches,
+which later discovery keeps), and NetBox's cables as declared links (evidence
+``netbox_declared``). NetBox's platform goes to ``netbox_platform`` (name) and
+``netbox_platform_slug``, never to the device's own ``platform``, which picks its parsers.
 
 Only what differs from the graph is planned, so a second pull plans nothing.
 """
@@ -27,7 +29,7 @@ from network_discovery.model import (
 
 __all__ = ["PULLED_FIELDS", "plan_pull"]
 
-PULLED_FIELDS = ("site", "tenant", "rack", "role")
+PULLED_FIELDS = ("site", "tenant", "rack", "role", "netbox_platform", "netbox_platform_slug")
 LinkKey = tuple[str, str, str, str]
 
 
@@ -46,6 +48,8 @@ def _netbox_fields(nb: dict[str, Any]) -> dict[str, str | None]:
         "tenant": name("tenant"),
         "rack": name("rack"),
         "role": _role(role) if role else None,
+        "netbox_platform": name("platform"),
+        "netbox_platform_slug": (nb.get("platform") or {}).get("slug") or None,
     }
 
 
