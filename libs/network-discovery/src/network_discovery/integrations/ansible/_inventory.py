@@ -17,6 +17,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from network_discovery.discovery.netbox_source import NETBOX_PLATFORMS
+
 __all__ = ["ALL_GROUP", "NETWORK_OS", "build_inventory", "group_name", "to_ini"]
 
 ALL_GROUP = "meshoptixiq"
@@ -42,12 +44,15 @@ def group_name(prefix: str, value: str) -> str:
 
 
 def _network_os(row: Mapping[str, Any]) -> str | None:
-    """The device's own (discovered) platform decides; NetBox's platform slug (``cisco-ios``
-    or ``cisco_ios``) is read only when discovery recorded no platform at all."""
+    """The device's own (discovered) platform decides; NetBox's platform slug is read only
+    when discovery recorded no platform at all, mapped as a NetBox inventory source maps it
+    (``nx-os``, ``cisco-nxos`` and ``cisco_nxos`` are all ``cisco_nxos``)."""
     if row.get("platform"):
         return NETWORK_OS.get(str(row["platform"]))
-    slug = str(row.get("netbox_platform_slug") or "")
-    return NETWORK_OS.get(slug.lower().replace("-", "_")) if slug else None
+    slug = str(row.get("netbox_platform_slug") or "").strip().lower().replace("_", "-")
+    if not slug:
+        return None
+    return NETWORK_OS.get(NETBOX_PLATFORMS.get(slug) or slug.replace("-", "_"))
 
 
 def _hostvars(row: Mapping[str, Any]) -> dict[str, Any]:
