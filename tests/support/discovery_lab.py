@@ -19,7 +19,9 @@ from pathlib import Path
 
 import yaml
 from meshq_runtime.embedded import free_port
+from network_discovery.derive import derive_all
 from network_discovery.discovery.plan import commands_for
+from network_discovery.model import Snapshot
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "discovery" / "lab"
 SERVER = Path(__file__).with_name("fakenos_lab.py")
@@ -136,3 +138,16 @@ def write_inventory(folder: Path, port: int) -> Path:
 
 def lab_port() -> int:
     return free_port()
+
+
+def graph_view(snapshot: Snapshot) -> tuple[set[str], set[tuple[str, ...]], set[tuple]]:
+    """Host names, normalised link pairs, endpoint MAC -> device:port."""
+    derived = derive_all(snapshot)
+    links = {
+        tuple(sorted(f"{e.device}:{e.interface}" for e in (link.a, link.b)))
+        for link in derived.links
+    }
+    endpoints = {
+        (e.mac, f"{e.device}:{e.interface}") for e in derived.endpoints if e.device is not None
+    }
+    return {d.hostname for d in snapshot.devices}, links, endpoints

@@ -3,6 +3,9 @@
 ``python tests/support/snmp_lab.py`` rewrites ``tests/fixtures/discovery/snmp/<host>.snmprec``
 from the description below, the same topology as the CLI outputs of
 ``tests/fixtures/discovery/lab`` (core1 Arista, acc1/acc2 Cisco; LLDP agrees; two desks).
+The LLDP management addresses are the agents' own (127.0.0.21-23; acc3 at 127.0.0.24 has no
+agent; ext-rtr1 at 10.99.0.1 lies outside every allowed network), so a crawl over SNMP finds the
+lab from core1.
 core1 answers Q-BRIDGE-MIB and ipNetToMedia + ipNetToPhysical; acc1 and acc2 answer the plain
 BRIDGE-MIB forwarding table.
 """
@@ -21,6 +24,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "discovery" / "snm
 COMMUNITY = "lab-community"
 V3_USER, V3_AUTH_KEY, V3_PRIV_KEY = "meshq", "lab-auth-key-1", "lab-priv-key-1"
 ADDRESSES = {"core1": "127.0.0.21", "acc1": "127.0.0.22", "acc2": "127.0.0.23"}
+#: acc3, which acc1 sees over LLDP: no agent answers there.
+SILENT = "127.0.0.24"
 
 EOS = "Arista Networks EOS version 4.30.2F running on an Arista Networks DCS-7050SX3-48YC8-R"
 IOS = (
@@ -118,12 +123,28 @@ def devices() -> dict[str, dict[str, str]]:
         [
             ("10.10.0.1", 5010, "255.255.255.0"),
             ("10.99.0.2", 3, "255.255.255.252"),
-            ("127.0.0.11", 999001, "255.0.0.0"),
+            (ADDRESSES["core1"], 999001, "255.0.0.0"),
         ],
         {1: "Ethernet1", 2: "Ethernet2", 3: "Ethernet3"},
         [
-            (1, "acc1", "70:81:05:b1:00:31", "Gi1/0/49", "uplink core1 Et1", IOS, "127.0.0.12"),
-            (2, "acc2", "70:81:05:b2:00:31", "Gi1/0/49", "uplink core1 Et2", IOS, "127.0.0.13"),
+            (
+                1,
+                "acc1",
+                "70:81:05:b1:00:31",
+                "Gi1/0/49",
+                "uplink core1 Et1",
+                IOS,
+                ADDRESSES["acc1"],
+            ),
+            (
+                2,
+                "acc2",
+                "70:81:05:b2:00:31",
+                "Gi1/0/49",
+                "uplink core1 Et2",
+                IOS,
+                ADDRESSES["acc2"],
+            ),
             (
                 3,
                 "ext-rtr1",
@@ -158,12 +179,20 @@ def devices() -> dict[str, dict[str, str]]:
             (10, "Vl10", "Vlan10", "", f"{base}:00"),
         ]
         neighbours = [
-            (49, "core1", "28:99:3a:20:00:01", core_port, f"{name} Gi1/0/49", EOS, "127.0.0.11")
+            (
+                49,
+                "core1",
+                "28:99:3a:20:00:01",
+                core_port,
+                f"{name} Gi1/0/49",
+                EOS,
+                ADDRESSES["core1"],
+            )
         ]
         if name == "acc1":
             ifaces.append((10150, "Gi1/0/50", "GigabitEthernet1/0/50", "x-link acc3", f"{base}:32"))
             neighbours.append(
-                (50, "acc3", "70:81:05:b3:00:31", "Gi1/0/49", "x-link acc1", IOS, "127.0.0.14")
+                (50, "acc3", "70:81:05:b3:00:31", "Gi1/0/49", "x-link acc1", IOS, SILENT)
             )
         ports = {1: "Gi1/0/1", 2: "Gi1/0/2", 49: "Gi1/0/49", 50: "Gi1/0/50"}
         rec = _device(name, IOS, ifaces, [(last, 10, "255.255.255.0")], ports, neighbours)

@@ -21,7 +21,7 @@ def lab_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return {PASSWORD_ENV: PASSWORD}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def snmp_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """snmpsim agents for core1, acc1 and acc2 on 127.0.0.21-23; yields their UDP port."""
     port = free_port()

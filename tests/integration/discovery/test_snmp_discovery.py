@@ -7,7 +7,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from network_discovery.derive import derive_all
 from network_discovery.discovery import (
     Credentials,
     DeviceStatus,
@@ -19,9 +18,9 @@ from network_discovery.discovery import (
     discover,
 )
 from network_discovery.discovery.snmp import SnmpCollector
-from network_discovery.model import Snapshot
 from network_discovery.parsers import parse_directory
 from support import discovery_lab as ssh
+from support.discovery_lab import graph_view
 from support.snmp_lab import ADDRESSES, COMMUNITY, V3_AUTH_KEY, V3_PRIV_KEY, V3_USER
 
 V2C = Credentials(name="v2c", snmp_community=SecretRef(env="LAB_COMMUNITY"))
@@ -52,19 +51,6 @@ def _snmp(port: int, creds: Credentials, timeout: float = 3.0):
         )
 
 
-def graph_view(snapshot: Snapshot) -> tuple[set[str], set[tuple[str, ...]], set[tuple]]:
-    """Host names, normalised link pairs, endpoint MAC -> device:port."""
-    derived = derive_all(snapshot)
-    links = {
-        tuple(sorted(f"{e.device}:{e.interface}" for e in (link.a, link.b)))
-        for link in derived.links
-    }
-    endpoints = {
-        (e.mac, f"{e.device}:{e.interface}") for e in derived.endpoints if e.device is not None
-    }
-    return {d.hostname for d in snapshot.devices}, links, endpoints
-
-
 @pytest.mark.parametrize("creds", [V2C, V3], ids=["v2c", "v3-authpriv"])
 def test_snmp_builds_devices_interfaces_neighbours_and_tables(
     snmp_lab: int, snmp_env, creds: Credentials
@@ -82,9 +68,9 @@ def test_snmp_builds_devices_interfaces_neighbours_and_tables(
     managed = {
         (n.device, n.remote_system_name): n.remote_management_address for n in snapshot.neighbors
     }
-    assert managed[("core1", "acc1")] == "127.0.0.12"
+    assert managed[("core1", "acc1")] == ADDRESSES["acc1"]
     assert managed[("core1", "ext-rtr1")] == "10.99.0.1"
-    assert managed[("acc1", "acc3")] == "127.0.0.14"
+    assert managed[("acc1", "acc3")] == "127.0.0.24"
     arp = {(a.device, a.ip): (a.mac, a.interface) for a in snapshot.arp}
     assert arp[("core1", "10.10.0.21")] == ("00:50:56:00:00:21", "Vlan10")  # ipNetToMedia
     assert arp[("core1", "10.99.0.1")] == ("3c:61:04:e0:99:01", "Ethernet3")  # ipNetToPhysical

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 
 from network_discovery.cli.graph import echo_outcome
 from network_discovery.cli.stack import find_stack
@@ -46,11 +47,44 @@ def plan_limit() -> tuple[str, int | None]:
     return status.plan, int(limit) if isinstance(limit, int) else None
 
 
-def _credentials(username: str | None, password_env: str | None, password_file: Path | None):
+def _credentials(kw: dict[str, Any]) -> Any:
+    """Seeds' and crawled devices' credentials: --username/--password-*, or a named profile
+    of a YAML file's ``credentials`` section (--credentials NAME --credentials-file FILE)."""
     from network_discovery.discovery import Credentials, SecretRef
+    from network_discovery.discovery.credentials import CredentialError, credentials_from_mapping
 
+    password_env, password_file = kw["password_env"], kw["password_file"]
     if password_env and password_file:
         raise DiscoverError("give --password-env or --password-file, not both")
+    profile, file = kw["credentials"], kw["credentials_file"]
+    if bool(profile) != bool(file):
+        raise DiscoverError("--credentials NAME and --credentials-file FILE go together")
+    if profile:
+        if kw["username"] or password_env or password_file:
+            raise DiscoverError(
+                "give --credentials or --username/--password-env/--password-file, not both"
+            )
+        try:
+            doc = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise DiscoverError(f"cannot read {file}: {getattr(exc, 'strerror', exc)}") from exc
+        profiles = doc.get("credentials") if isinstance(doc, dict) else None
+        if not isinstance(profiles, dict) or profile not in profiles:
+            known = ", ".join(sorted(map(str, profiles))) if isinstance(profiles, dict) else ""
+            raise DiscoverError(
+                f"{file}: no credentials profile {profile!r} (defined: {known or 'none'})"
+            )
+        try:
+            return credentials_from_mapping(
+                profile, profiles[profile], f"{file}: credentials.{profile}"
+            )
+        except CredentialError as exc:
+            raise DiscoverError(str(exc)) from exc
+    if kw["transport"] == "snmp" and kw["seeds"]:
+        raise DiscoverError(
+            "--transport snmp needs --credentials NAME --credentials-file FILE: a profile with "
+            "snmp_community_env/_file, or SNMPv3 user and keys"
+        )
     password = (
         SecretRef(env=password_env)
         if password_env
@@ -58,10 +92,12 @@ def _credentials(username: str | None, password_env: str | None, password_file: 
         if password_file
         else None
     )
-    return Credentials(name="command line", username=username, password=password)
+    return Credentials(name="command line", username=kw["username"], password=password)
 
 
-def _targets(inventory: Path | None, seeds: tuple[str, ...], options: Any) -> list[Any]:
+def _targets(
+    inventory: Path | None, seeds: tuple[str, ...], transport: str, options: Any
+) -> list[Any]:
     from network_discovery.discovery import (
         InventoryError,
         Target,
@@ -73,6 +109,10 @@ def _targets(inventory: Path | None, seeds: tuple[str, ...], options: Any) -> li
     if bool(inventory) == bool(seeds):
         raise DiscoverError("give --inventory FILE or one or more --seed HOST (not both)")
     if inventory:
+        if transport != "ssh":
+            raise DiscoverError(
+                "--transport is for --seed; in an inventory, set transport per host or in defaults"
+            )
         try:
             loaded = asyncio.run(resolve_inventory(load_inventory(inventory)))
         except InventoryError as exc:
@@ -90,6 +130,7 @@ def _targets(inventory: Path | None, seeds: tuple[str, ...], options: Any) -> li
             address=seed,
             platform=options.platform,
             port=options.port,
+            transport=transport,
             credentials=options.credentials,
         )
         if not is_allowed(seed, options.allow):
@@ -132,10 +173,29 @@ def _targets(inventory: Path | None, seeds: tuple[str, ...], options: Any) -> li
     help="Platform of seeds, and of crawled devices LLDP/CDP does not identify.",
 )
 @click.option(
+    "--transport",
+    type=click.Choice(["ssh", "snmp"]),
+    default="ssh",
+    show_default=True,
+    help="How seeds are collected; a device crawled over SNMP is walked like its neighbour.",
+)
+@click.option(
     "--port",
     type=click.IntRange(1, 65535),
     default=None,
-    help="SSH port of seeds and crawled devices (default 22).",
+    help="Port of seeds and crawled devices (default 22 for SSH, 161 for SNMP).",
+)
+@click.option(
+    "--credentials",
+    default=None,
+    metavar="NAME",
+    help="A credentials profile for seeds and crawled devices (with --credentials-file).",
+)
+@click.option(
+    "--credentials-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A YAML file whose 'credentials' section defines --credentials NAME (an inventory).",
 )
 @click.option("--username", default=None, help="Username for seeds and crawled devices.")
 @click.option(
@@ -213,11 +273,11 @@ def discover(**kw: Any) -> None:
         allow=allow,
         port=kw["port"],
         platform=kw["platform"],
-        credentials=_credentials(kw["username"], kw["password_env"], kw["password_file"]),
+        credentials=_credentials(kw),
         device_limit=limit,
         plan=plan,
     )
-    targets = _targets(kw["inventory"], kw["seeds"], options)
+    targets = _targets(kw["inventory"], kw["seeds"], kw["transport"], options)
     bootstrap = find_stack().need_kafka() if kw["publish"] else None
     timeout = kw["timeout"]
 

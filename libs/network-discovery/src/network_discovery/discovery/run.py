@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -93,7 +93,8 @@ class DiscoveryOptions:
     max_hops: int = 0
     #: The only networks the crawler dials; a neighbour elsewhere is listed, never dialled.
     allow: tuple[Network, ...] = ()
-    #: For crawled devices: the port, the platform when LLDP/CDP does not tell, credentials.
+    #: For devices crawled over SSH: the port, the platform when LLDP/CDP does not tell,
+    #: credentials. A device crawled from an SNMP device is walked with that device's.
     port: int | None = None
     platform: str | None = None
     credentials: Credentials = field(default_factory=Credentials)
@@ -202,18 +203,29 @@ class _Crawl:
                 self.addresses.add(address)
                 if name:
                     self.names.add(name)
+                crawled = self._crawled(result.target, address, platform)
                 found.append(
-                    Target(
-                        address=address,
-                        platform=platform or self.options.platform,
-                        port=self.options.port,
-                        credentials=self.options.credentials,
-                        hop=hop,
-                        via=result.facts.device,
-                        seen_as=n.remote_system_name,
-                    )
+                    replace(crawled, hop=hop, via=result.facts.device, seen_as=n.remote_system_name)
                 )
         return found
+
+    def _crawled(self, parent: Target, address: str, platform: str | None) -> Target:
+        """A neighbour of ``parent``: walked over SNMP with the parent's port and profile when
+        the parent was; else over SSH with the run's port, credentials and fallback platform."""
+        if parent.transport == "snmp":
+            return Target(
+                address=address,
+                platform=platform,
+                port=parent.port,
+                transport="snmp",
+                credentials=parent.credentials,
+            )
+        return Target(
+            address=address,
+            platform=platform or self.options.platform,
+            port=self.options.port,
+            credentials=self.options.credentials,
+        )
 
 
 async def discover(
