@@ -6,6 +6,8 @@ Variables used: ``ansible_host``, ``ansible_port``, ``ansible_user``, ``ansible_
 ``ansible_become_password`` as ``{{ lookup('env', 'VAR') }}`` or ``{{ lookup('file', 'PATH') }}``,
 or ``meshq_password_env`` / ``meshq_password_file`` (and ``meshq_secret_*``). A password written
 in clear is refused. Hosts without a network OS (servers) are left out and listed as skipped.
+Host ranges (``sw[01:10]``, ``10.0.0.[1:5]``, ``[a:c]``, ``[1:10:2]``) are expanded as Ansible
+expands them (:mod:`._hostrange`).
 Group variables apply to the group's hosts and its children's; host variables win.
 """
 
@@ -17,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from network_discovery.discovery._hostrange import HostRangeError, expand_host_range
 from network_discovery.discovery._secrets import SecretRef
 from network_discovery.discovery.credentials import Credentials
 from network_discovery.discovery.inventory import (
@@ -106,6 +109,14 @@ def _value(raw: str) -> Any:
     return text
 
 
+def _expand(pattern: str, where: str) -> list[str]:
+    """The hosts an Ansible host pattern names (``sw[01:10]``: ten of them)."""
+    try:
+        return expand_host_range(pattern)
+    except HostRangeError as exc:
+        raise InventoryError(f"{where}: host range {exc}") from None
+
+
 def from_ini(text: str, source: str) -> Inventory:
     groups = _Groups()
     section, kind = "ungrouped", "hosts"
@@ -132,17 +143,14 @@ def from_ini(text: str, source: str) -> Inventory:
         elif kind == "children":
             groups.children.setdefault(section, []).append(parts[0])
         else:
-            if "[" in parts[0]:
-                raise InventoryError(
-                    f"{where}: host ranges like {parts[0]!r} are not supported; list each host"
-                )
             variables = {}
             for item in parts[1:]:
                 key, sep, value = item.partition("=")
                 if not sep:
                     raise InventoryError(f"{where}: expected key=value after the host name")
                 variables[key] = value
-            groups.add_host(section, parts[0], variables)
+            for host in _expand(parts[0], where):
+                groups.add_host(section, host, variables)
     return _targets(groups, source)
 
 
@@ -156,8 +164,9 @@ def from_yaml(doc: Mapping[str, Any], source: str) -> Inventory:
             return
         if not isinstance(body, Mapping):
             raise InventoryError(f"{source}: group {name!r} must be a mapping")
-        for host, variables in (body.get("hosts") or {}).items():
-            groups.add_host(name, str(host), variables or {})
+        for pattern, variables in (body.get("hosts") or {}).items():
+            for host in _expand(str(pattern), f"{source}: group {name!r}"):
+                groups.add_host(name, host, variables or {})
         groups.vars.setdefault(name, {}).update(body.get("vars") or {})
         for child, child_body in (body.get("children") or {}).items():
             groups.children.setdefault(name, []).append(str(child))
