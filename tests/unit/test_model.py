@@ -493,6 +493,11 @@ def test_metadata_patch_errors() -> None:
         MetadataPatch(hostname="sw1", source="api", site="hq")  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="netbox_platform come from NetBox only"):
         MetadataPatch(hostname="sw1", source="user", netbox_platform="Cisco IOS")
+    with pytest.raises(ValidationError, match="netbox_id come from NetBox only"):
+        MetadataPatch(hostname="sw1", source="user", site="hq", clear=["netbox_id"])
+    assert MetadataPatch(hostname="sw1", source="netbox", clear=["netbox_id"]).changes() == {
+        "netbox_id": None
+    }
 
 
 def test_a_netbox_patch_records_netbox_platform_beside_the_discovered_one() -> None:

@@ -177,13 +177,17 @@ def _seed(netbox: FakeNetBox) -> None:
 
 
 def _device(running: Running, name: str) -> dict[str, Any]:
-    rows = httpx.post(
+    return next(r for r in _devices(running) if r["device"] == name)
+
+
+def _devices(running: Running) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = httpx.post(
         running.demo.gateway.url + "/queries/all_devices",
         json={},
         headers={"X-API-Key": running.key},
         timeout=60,
     ).json()["rows"]
-    return next(r for r in rows if r["device"] == name)
+    return rows
 
 
 def test_meshq_sync_pull_then_push(running: Running, netbox: FakeNetBox) -> None:
@@ -213,6 +217,16 @@ def test_meshq_sync_pull_then_push(running: Running, netbox: FakeNetBox) -> None
     assert pushed.exit_code == 0, pushed.output
     assert len(netbox.store.objects["dcim/devices"]) == 31
     assert len(netbox.store.objects["dcim/interfaces"]) > 500
+    # The next pull records what the push made (NetBox ids, platforms) and writes nothing.
+    netbox.log.clear()
+    recorded = meshq(["sync", "--target", "netbox", "--direction", "both"], env)
+    assert recorded.exit_code == 0, recorded.output
+    assert netbox.writes() == []
+    wait_for(
+        lambda: all(d["netbox_platform_slug"] for d in _devices(running) if d["platform"]),
+        timeout=60,
+        what="NetBox's platforms recorded on the graph's devices",
+    )
     again = meshq(["sync", "--target", "netbox", "--direction", "both"], env)
     assert again.exit_code == 0, again.output
     assert "nothing to change: NetBox and the graph agree" in again.stdout

@@ -11,7 +11,7 @@ from support.netbox_graph import device_kit
 IFACE = "dcim.interface"
 
 
-def seed(netbox: FakeNetBox) -> dict[str, Any]:
+def seed(netbox: FakeNetBox, *, cables: bool = True) -> dict[str, Any]:
     """HQ with a tenant and a rack; core matched by name, access by its FQDN, the firewall
     by serial (NetBox calls it differently); two cables, one of which discovery never saw.
     NetBox gives the core a platform other than the one discovery found."""
@@ -53,8 +53,9 @@ def seed(netbox: FakeNetBox) -> dict[str, Any]:
             b_terminations=[{"object_type": IFACE, "object_id": b["id"]}],
         )
 
-    cable(iface(core, "Et1"), iface(acc, "Gi1/0/49"))
-    cable(iface(core, "Ethernet3"), iface(fw, "ethernet1/2"))
+    if cables:
+        cable(iface(core, "Et1"), iface(acc, "Gi1/0/49"))
+        cable(iface(core, "Ethernet3"), iface(fw, "ethernet1/2"))
     return {"site": kit["site"], "other": other, "acc": acc}
 
 
@@ -210,3 +211,48 @@ async def test_netbox_platform_is_kept_apart_from_the_discovered_one(
     await graph.engine.apply_snapshot(later)
     core = next(r for r in await graph.query("netbox_inventory") if r["device"] == "sw-core-01")
     assert (core["platform"], core["netbox_platform_slug"]) == ("arista_eos", "vendor-os-10")
+
+
+async def test_a_device_deleted_in_netbox_loses_its_declared_links(
+    graph, netbox: FakeNetBox, client: NetBoxClient
+) -> None:
+    seed(netbox)
+    await run_sync(client, graph.reader(), SyncOptions("pull"), publish=graph.publish)
+    fw = netbox.store.find("dcim/devices", name="edge-firewall")[0]
+    await client.delete("dcim/devices", [fw["id"]])  # NetBox takes its interfaces and cables too
+    result = await run_sync(client, graph.reader(), SyncOptions("pull"), publish=graph.publish)
+    assert [line for p in result.plans for line in p.lines()] == [
+        f"pull stamp device metadata fw-01 (netbox_id: {fw['id']} -> None)",
+        "pull delete cable fw-01 Ethernet1/2 <-> sw-core-01 Ethernet3",
+    ]
+    assert result.notes[-1] == "1 graph device(s) are no longer in NetBox"
+    rows = {r["device"]: r for r in await graph.query("netbox_inventory")}
+    assert rows["fw-01"]["netbox_id"] is None and rows["fw-01"]["site"] == "HQ"
+    drift = await graph.query("netbox_drift", include_matched=True)
+    assert [(r["status"], r["a_device"], r["b_device"]) for r in drift] == [
+        ("both", "sw-acc-01", "sw-core-01"),
+        ("discovered_only", "fw-01", "sw-core-01"),  # the core is still in NetBox
+    ]
+    again = await run_sync(client, graph.reader(), SyncOptions("pull"), publish=graph.publish)
+    assert not again.changed and again.published == 0
+
+
+async def test_drift_compares_devices_netbox_has_no_cables_for(
+    graph, netbox: FakeNetBox, client: NetBoxClient
+) -> None:
+    assert await graph.query("netbox_drift") == [], "no pull yet: nothing to compare with"
+    seed(netbox, cables=False)
+    await run_sync(client, graph.reader(), SyncOptions("pull"), publish=graph.publish)
+    rows = {r["device"]: r["netbox_id"] for r in await graph.query("netbox_inventory")}
+    assert sorted(rows) == ["fw-01", "sw-acc-01", "sw-core-01"]
+    assert all(isinstance(v, int) for v in rows.values())
+    drift = await graph.query("netbox_drift", include_matched=True)
+    assert [
+        (r["status"], r["a_device"], r["a_interface"], r["b_device"], r["b_interface"])
+        for r in drift
+    ] == [
+        ("discovered_only", "fw-01", "Ethernet1/1", "sw-core-01", "Ethernet2"),
+        ("discovered_only", "sw-acc-01", "GigabitEthernet1/0/49", "sw-core-01", "Ethernet1"),
+    ]
+    only_acc = await graph.query("netbox_drift", device="sw-acc-01")
+    assert [r["b_device"] for r in only_acc] == ["sw-core-01"]

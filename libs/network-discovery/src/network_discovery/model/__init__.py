@@ -76,8 +76,10 @@ from network_discovery.model.normalise import (
 )
 from network_discovery.model.observations import ArpEntry, MacTableEntry, NeighborObservation
 from network_discovery.model.patch import (
+    NETBOX_ONLY_FIELDS,
     PATCHABLE_FIELDS,
     MetadataPatch,
+    NetBoxField,
     PatchField,
     PatchSource,
 )
@@ -91,6 +93,7 @@ from network_discovery.model.snapshot import (
 )
 
 __all__ = [
+    "NETBOX_ONLY_FIELDS",
     "PATCHABLE_FIELDS",
     "SNAPSHOT_FORMAT_VERSION",
     "SUPPORTED_FACT_KINDS",
@@ -120,6 +123,7 @@ __all__ = [
     "MetadataPatch",
     "NeighborObservation",
     "NeighborProtocol",
+    "NetBoxField",
     "NextHop",
     "ObjectKind",
     "PatchField",

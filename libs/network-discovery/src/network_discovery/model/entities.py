@@ -90,6 +90,9 @@ class Device(ModelBase):
     rack: Text = None
     management_ip: HostAddress | None = None
     criticality: Criticality | None = None
+    netbox_id: int | None = Field(
+        default=None, ge=1, description="The NetBox device's id, while the last pull matched one."
+    )
     netbox_platform: Text = Field(
         default=None,
         description="NetBox's platform name, as a pull found it; never picks parsers.",

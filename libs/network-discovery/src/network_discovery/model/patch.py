@@ -4,7 +4,8 @@ Site, tenant, rack, role, criticality and tags come from NetBox (a pull) or from
 (``update_device_metadata``). They arrive as patches rather than snapshots, and the graph keeps
 them across later snapshots of the same device. NetBox's platform is kept apart from the
 device's own ``platform`` (which picks parsers): a pull records it as ``netbox_platform`` and
-``netbox_platform_slug``, fields only a NetBox patch may set.
+``netbox_platform_slug``, and the matched NetBox device as ``netbox_id``: fields only a NetBox
+patch may set or clear.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from pydantic import AwareDatetime, Field, model_validator
 from network_discovery.model.entities import Device
 from network_discovery.model.fields import Criticality, DeviceRef, ModelBase, Tags, Text
 
-__all__ = ["NETBOX_ONLY_FIELDS", "PATCHABLE_FIELDS", "MetadataPatch", "PatchField", "PatchSource"]
+__all__ = [
+    "NETBOX_ONLY_FIELDS",
+    "PATCHABLE_FIELDS",
+    "MetadataPatch",
+    "NetBoxField",
+    "PatchField",
+    "PatchSource",
+]
 
 
 class PatchSource(StrEnum):
@@ -27,8 +35,9 @@ class PatchSource(StrEnum):
 
 
 PatchField = Literal["site", "tenant", "rack", "role", "criticality", "tags"]
-#: Fields only a NetBox patch sets (and never clears: a pull overwrites them).
-NETBOX_ONLY_FIELDS: tuple[str, ...] = ("netbox_platform", "netbox_platform_slug")
+NetBoxField = Literal["netbox_id", "netbox_platform", "netbox_platform_slug"]
+#: Fields only a NetBox patch sets or clears.
+NETBOX_ONLY_FIELDS: tuple[str, ...] = get_args(NetBoxField)
 #: The device fields a patch may change; everything else comes from collection only.
 PATCHABLE_FIELDS: tuple[str, ...] = (*get_args(PatchField), *NETBOX_ONLY_FIELDS)
 
@@ -54,14 +63,17 @@ class MetadataPatch(ModelBase):
     role: Text = None
     criticality: Criticality | None = None
     tags: Tags | None = None
+    netbox_id: int | None = Field(default=None, ge=1, description="NetBox's device id.")
     netbox_platform: Text = Field(default=None, description="NetBox's platform name.")
     netbox_platform_slug: Text = Field(default=None, description="NetBox's platform slug.")
-    clear: tuple[PatchField, ...] = Field(default=(), description="Fields to remove.")
+    clear: tuple[PatchField | NetBoxField, ...] = Field(default=(), description="Fields to remove.")
 
     @model_validator(mode="after")
     def _check_changes(self) -> Self:
         if self.source is not PatchSource.NETBOX:
-            named = [f for f in NETBOX_ONLY_FIELDS if getattr(self, f) is not None]
+            named = [
+                f for f in NETBOX_ONLY_FIELDS if getattr(self, f) is not None or f in self.clear
+            ]
             if named:
                 raise ValueError(
                     f"patch for {self.hostname}: {', '.join(named)} come from NetBox only"

@@ -2,7 +2,10 @@
 
 Cables pulled from NetBox are links with evidence ``netbox_declared``, kept as the ``links``
 facts of the pull's devices. A link that discovery also sees takes the stronger evidence in the
-graph, so the declared set is read from those facts, not from the graph's links.
+graph, so the declared set is read from those facts, not from the graph's links. The devices
+NetBox knows are those a pull matched (``netbox_id`` set) and the ends of declared cables: a
+discovered link with an end on one of them that NetBox has no cable for is drift, whether or
+not NetBox has any cable on that device.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class InventoryRow(Row):
     site: str | None
     tenant: str | None
     rack: str | None
+    netbox_id: int | None = Field(description="The NetBox device the last pull matched.")
     netbox_platform: str | None = Field(
         description="NetBox's platform name (from a pull); platform stays discovery's own."
     )
@@ -67,7 +71,8 @@ _DEVICES = (
     "AND ($device = '' OR d.id = $device) "
     "RETURN d.id AS device, d.hostname AS hostname, d.vendor AS vendor, d.platform AS platform, "
     "d.model AS model, d.os_version AS os_version, d.serial AS serial, d.role AS role, "
-    "d.site AS site, d.tenant AS tenant, d.rack AS rack, d.netbox_platform AS netbox_platform, "
+    "d.site AS site, d.tenant AS tenant, d.rack AS rack, d.netbox_id AS netbox_id, "
+    "d.netbox_platform AS netbox_platform, "
     "d.netbox_platform_slug AS netbox_platform_slug, d.management_ip AS management_ip, "
     "d.tags AS tags ORDER BY device"
 )
@@ -126,6 +131,7 @@ class DriftRow(Row):
 
 
 _FACTS = "MATCH (f:FactSet) WHERE f.kind = $kind RETURN f.payload AS payload"
+_IN_NETBOX = "MATCH (d:Device) WHERE d.netbox_id IS NOT NULL RETURN d.id AS device"
 _LINKS = (
     "MATCH (a:Device)-[:HAS_INTERFACE]->(ia:Interface)-[l:CONNECTED_TO]->(ib:Interface)"
     "<-[:HAS_INTERFACE]-(b:Device) "
@@ -149,9 +155,10 @@ async def _drift(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
             link = Link.model_validate(raw)
             if link.evidence is LinkEvidence.NETBOX_DECLARED:
                 declared.add((link.a.device, link.a.interface, link.b.device, link.b.interface))
-    if not declared:
+    known = {r["device"] for r in await ctx.store.execute(_IN_NETBOX)}
+    known |= {k[0] for k in declared} | {k[2] for k in declared}
+    if not known:
         return []
-    known = {k[0] for k in declared} | {k[2] for k in declared}
     rows: list[dict[str, Any]] = []
     for row in await ctx.store.execute(_LINKS):
         key = _key(row)

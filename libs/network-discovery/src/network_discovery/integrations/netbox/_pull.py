@@ -1,7 +1,9 @@
 """Pull: NetBox's site, tenant, rack, role and platform onto graph devices (metadata patches,
 which later discovery keeps), and NetBox's cables as declared links (evidence
 ``netbox_declared``). NetBox's platform goes to ``netbox_platform`` (name) and
-``netbox_platform_slug``, never to the device's own ``platform``, which picks its parsers.
+``netbox_platform_slug``, never to the device's own ``platform``, which picks its parsers; the
+matched NetBox device's id goes to ``netbox_id``. Those three are NetBox's alone: a pull clears
+them when NetBox no longer has them (a device deleted from NetBox loses all three).
 
 Only what differs from the graph is planned, so a second pull plans nothing.
 """
@@ -15,6 +17,7 @@ from typing import Any
 from network_discovery.integrations.netbox._match import Matches, match_devices
 from network_discovery.integrations.netbox._plan import Conflict, Item, Plan
 from network_discovery.model import (
+    NETBOX_ONLY_FIELDS,
     FactKind,
     InterfaceRef,
     Link,
@@ -29,7 +32,7 @@ from network_discovery.model import (
 
 __all__ = ["PULLED_FIELDS", "plan_pull"]
 
-PULLED_FIELDS = ("site", "tenant", "rack", "role", "netbox_platform", "netbox_platform_slug")
+PULLED_FIELDS = ("site", "tenant", "rack", "role", *NETBOX_ONLY_FIELDS)
 LinkKey = tuple[str, str, str, str]
 
 
@@ -37,7 +40,7 @@ def _role(name: str) -> str:
     return "_".join(name.lower().split())
 
 
-def _netbox_fields(nb: dict[str, Any]) -> dict[str, str | None]:
+def _netbox_fields(nb: dict[str, Any]) -> dict[str, str | int | None]:
     def name(key: str) -> str | None:
         value = nb.get(key) or {}
         return value.get("name") or None
@@ -48,6 +51,7 @@ def _netbox_fields(nb: dict[str, Any]) -> dict[str, str | None]:
         "tenant": name("tenant"),
         "rack": name("rack"),
         "role": _role(role) if role else None,
+        "netbox_id": int(nb["id"]),
         "netbox_platform": name("platform"),
         "netbox_platform_slug": (nb.get("platform") or {}).get("slug") or None,
     }
@@ -109,12 +113,19 @@ def plan_pull(
     stamps = plan.step("device metadata", "stamp", "graph")
     patches: list[MetadataPatch] = []
     current = {row["device"]: row for row in graph}
-    for device, nb in sorted(matches.found.items()):
-        wanted = _netbox_fields(nb)
+    wanted: dict[str, dict[str, Any]] = {d: _netbox_fields(nb) for d, nb in matches.found.items()}
+    gone = sorted(
+        d
+        for d, row in current.items()
+        if row.get("netbox_id") is not None and d not in wanted and d not in matches.ambiguous
+    )
+    for device in gone:  # NetBox no longer has it: what only NetBox says goes
+        wanted[device] = dict.fromkeys(NETBOX_ONLY_FIELDS)
+    for device in sorted(wanted):
         changes = {
             f: (current[device].get(f), v)
-            for f, v in wanted.items()
-            if v is not None and current[device].get(f) != v
+            for f, v in wanted[device].items()
+            if (v is not None or f in NETBOX_ONLY_FIELDS) and current[device].get(f) != v
         }
         if not changes:
             continue
@@ -125,13 +136,16 @@ def plan_pull(
                     "hostname": device,
                     "source": PatchSource.NETBOX,
                     "actor": netbox_url,
-                    **{f: new for f, (_, new) in changes.items()},
+                    **{f: new for f, (_, new) in changes.items() if new is not None},
+                    "clear": [f for f, (_, new) in changes.items() if new is None],
                 }
             )
         )
     unmatched = len(devices) - len(matches.found)
     if unmatched:
         plan.notes.append(f"{unmatched} NetBox device(s) are not in the graph (not stamped)")
+    if gone:
+        plan.notes.append(f"{len(gone)} graph device(s) are no longer in NetBox")
 
     wanted_links, skipped = _declared(cables, matches, graph)
     if skipped:
