@@ -1,21 +1,29 @@
-"""The graph engine: owns the topology graph, applies snapshots, answers catalogue queries."""
+"""The graph engine: owns the topology graph, applies snapshots, answers catalogue queries.
+
+``MESHQ_GRAPH_ENGINE_ROLE=writer`` (the default, one per installation) consumes snapshots and
+writes the graph; ``reader`` replicas answer queries from the same Memgraph (see ``reader``).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import httpx
 from litestar import Litestar
 from meshq_runtime.graph import open_graph_store
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.license import LicenseFollower
 from meshq_runtime.service import kafka_probe, open_kafka
+from network_discovery.contracts import topics
 
 from meshq_graph_engine import handlers
 from meshq_graph_engine.archive import SnapshotArchive
 from meshq_graph_engine.controllers import ROUTES
 from meshq_graph_engine.engine import GraphEngine
 from meshq_graph_engine.limits import device_limit_from
+from meshq_graph_engine.reader import GraphReader, check_reader_store, reader_group
 from meshq_graph_engine.settings import Settings
 
 __all__ = ["SERVICE", "create_app"]
@@ -23,28 +31,63 @@ __all__ = ["SERVICE", "create_app"]
 SERVICE = "graph-engine"
 
 
+async def _writer(settings: Settings, stack: AsyncExitStack, state: ServiceState) -> None:
+    store = open_graph_store(settings)
+    stack.push_async_callback(store.close)
+    follower = LicenseFollower(settings)
+    await follower.start()
+    stack.push_async_callback(follower.stop)
+    engine = GraphEngine(store, device_limit=device_limit_from(follower))
+    await engine.start()
+    archive = SnapshotArchive(settings.data_dir / "graph-engine")
+    kafka = open_kafka(settings, service=SERVICE)
+    stack.push_async_callback(kafka.broker.stop)
+    handlers.register(kafka.consumer, handlers.IngestHandlers(engine, kafka.bus, archive))
+    await kafka.start()
+    state.probes[:] = [kafka_probe(kafka.broker), ("graph-store", store.ping)]
+    state.extras.update(
+        store=store, engine=engine, archive=archive, bus=kafka.bus, license=follower
+    )
+
+
+async def _reader(settings: Settings, stack: AsyncExitStack, state: ServiceState) -> None:
+    store = open_graph_store(settings)
+    stack.push_async_callback(store.close)
+    reader = GraphReader(store)
+    kafka = open_kafka(settings, service=SERVICE, group_id=reader_group(SERVICE))
+    stack.push_async_callback(kafka.broker.stop)
+    kafka.consumer.subscribe(
+        topics.TOPOLOGY_CHANGED.name, reader.on_topology_changed, offset_reset="latest"
+    )
+    await kafka.start()
+    state.probes[:] = [
+        kafka_probe(kafka.broker),
+        ("graph-store", store.ping),
+        ("graph-revision", reader.ready_probe),
+    ]
+    # The first refresh runs at once: the reader is ready once it has loaded the revision.
+    task = asyncio.create_task(reader.follow(settings.refresh_interval), name="graph-reader")
+
+    async def stop() -> None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    stack.push_async_callback(stop)
+    writer = httpx.AsyncClient(base_url=settings.writer_url, timeout=60.0)
+    stack.push_async_callback(writer.aclose)
+    state.extras.update(store=store, engine=reader, writer=writer)
+
+
 def create_app(settings: Settings) -> Litestar:
+    if settings.role == "reader":
+        check_reader_store(settings)  # before anything starts, with what to set
     state = ServiceState(service=SERVICE)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            store = open_graph_store(settings)
-            stack.push_async_callback(store.close)
-            follower = LicenseFollower(settings)
-            await follower.start()
-            stack.push_async_callback(follower.stop)
-            engine = GraphEngine(store, device_limit=device_limit_from(follower))
-            await engine.start()
-            archive = SnapshotArchive(settings.data_dir / "graph-engine")
-            kafka = open_kafka(settings, service=SERVICE)
-            stack.push_async_callback(kafka.broker.stop)
-            handlers.register(kafka.consumer, handlers.IngestHandlers(engine, kafka.bus, archive))
-            await kafka.start()
-            state.probes[:] = [kafka_probe(kafka.broker), ("graph-store", store.ping)]
-            state.extras.update(
-                store=store, engine=engine, archive=archive, bus=kafka.bus, license=follower
-            )
+            start = _reader if settings.role == "reader" else _writer
+            await start(settings, stack, state)
             yield
 
     return build_app(service=SERVICE, route_handlers=ROUTES, lifespan=lifespan, state=state)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
-from litestar import get, post
+import httpx
+from litestar import Response, get, post
 from litestar.datastructures import State
 from meshq_runtime.http import ProblemError
 
@@ -21,6 +23,30 @@ def _engine(state: State) -> GraphEngine:
     return state.service.extras["engine"]
 
 
+def _on_reader(state: State) -> bool:
+    """A query-only replica (``MESHQ_GRAPH_ENGINE_ROLE=reader``): writes go to the writer."""
+    return "writer" in state.service.extras
+
+
+async def _forward(state: State, path: str, body: Any = None) -> Response[Any]:
+    """The writer's answer to the same request, status and body as they came."""
+    client: httpx.AsyncClient = state.service.extras["writer"]
+    try:
+        if body is None:
+            answer = await client.get(path)
+        else:
+            answer = await client.post(path, json=body)
+    except httpx.HTTPError as exc:
+        raise ProblemError(
+            503, "Writer unavailable", f"the graph-engine writer did not answer: {exc}"
+        ) from None
+    return Response(
+        answer.content,
+        status_code=answer.status_code,
+        media_type=answer.headers.get("content-type", "application/json"),
+    )
+
+
 @get("/internal/queries", tags=["internal"])
 async def list_queries() -> list[dict[str, Any]]:
     """Every catalogue query with the JSON Schema of its parameters."""
@@ -30,8 +56,11 @@ async def list_queries() -> list[dict[str, Any]]:
 @post("/internal/queries/{name:str}", tags=["internal"], status_code=200)
 async def execute_query(
     name: str, state: State, data: dict[str, Any] | None = None
-) -> dict[str, Any]:
+) -> dict[str, Any] | Response[Any]:
     """Run one query; the body is its parameters as a JSON object."""
+    query = REGISTRY.get(name)
+    if query is not None and query.writes and _on_reader(state):
+        return await _forward(state, f"/internal/queries/{name}", data or {})
     engine = _engine(state)
     try:
         result = await run_query(REGISTRY, name, data or {}, QueryContext(engine.store, engine))
@@ -62,8 +91,12 @@ async def list_snapshots(state: State) -> list[dict[str, Any]]:
 
 
 @get("/internal/snapshots/{a:str}/diff/{b:str}", tags=["internal"])
-async def diff_snapshots(a: str, b: str, state: State) -> dict[str, Any]:
+async def diff_snapshots(a: str, b: str, state: State) -> dict[str, Any] | Response[Any]:
     """What changed in the collected facts from snapshot ``a`` to snapshot ``b``."""
+    if _on_reader(state):  # the archive lives on the writer's volume
+        return await _forward(
+            state, f"/internal/snapshots/{quote(a, safe='')}/diff/{quote(b, safe='')}"
+        )
     archive: SnapshotArchive = state.service.extras["archive"]
     first, second = archive.load(a), archive.load(b)
     missing = [name for name, snap in ((a, first), (b, second)) if snap is None]

@@ -24,6 +24,7 @@ from network_discovery.model import Device, MetadataPatch, Snapshot
 from meshq_graph_engine.diff import GraphDiff, apply_diff, diff, read_projection
 from meshq_graph_engine.facts import FactKey, FactStore, facts_by_scope
 from meshq_graph_engine.projection import Projection, project
+from meshq_graph_engine.revision import read_revision, write_revision
 
 __all__ = ["ApplyResult", "DeviceLimitExceeded", "GraphEngine"]
 
@@ -46,6 +47,9 @@ class ApplyResult:
 
 
 class GraphEngine:
+    #: The one process that changes the graph (query-only replicas are ``reader.GraphReader``).
+    writes = True
+
     def __init__(
         self, store: GraphStore, *, device_limit: Callable[[], tuple[str, int | None]] | None = None
     ) -> None:
@@ -55,11 +59,13 @@ class GraphEngine:
         self._lock = asyncio.Lock()
         self.device_limit = device_limit or (lambda: ("unlimited", None))
         #: Moves on every change to the graph, so readers may cache what they derive from it.
+        #: Kept in the store too, where query-only replicas follow it.
         self.revision = 0
 
     async def start(self) -> None:
         """Load the facts, re-project, and repair the store where it drifted."""
         await writer.ensure_schema(self.store)
+        self.revision = await read_revision(self.store)
         fact_rows = (await writer.read_nodes(self.store, "FactSet")).values()
         patch_rows = (await writer.read_nodes(self.store, "Patch")).values()
         self.facts.load(fact_rows, patch_rows)
@@ -69,6 +75,7 @@ class GraphEngine:
         if repair.writes():
             log.warning("graph.repair", writes=repair.writes())
             await apply_diff(self.store, repair)
+            await self._advance()
         self.projection = target
         log.info(
             "graph.loaded",
@@ -107,9 +114,9 @@ class GraphEngine:
             d = diff(self.projection, target)
             await apply_diff(self.store, d)
             self.projection = target
-            self.revision += 1
             result = self._result(snapshot, d, started)
             await self._record(snapshot, result)
+            await self._advance()
             log.info(
                 "snapshot.applied",
                 snapshot_id=snapshot.snapshot_id,
@@ -144,9 +151,14 @@ class GraphEngine:
                 if row != current:
                     await writer.update_nodes(self.store, "Device", [row])
                     self.projection.nodes["Device"][patch.device_id] = row
-                    self.revision += 1
+                    await self._advance()
             log.info("patch.applied", device=patch.device_id, source=str(patch.source))
             return merged
+
+    async def _advance(self) -> None:
+        """Move the revision, here and in the store (the last write of a change)."""
+        self.revision += 1
+        await write_revision(self.store, self.revision)
 
     def _restore(self, saved: dict[FactKey, tuple[Any, Any, Any]]) -> None:
         for key, (facts, origin, seen) in saved.items():

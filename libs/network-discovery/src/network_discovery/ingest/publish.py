@@ -143,10 +143,12 @@ async def event_publisher(
         await producer.stop()
 
 
-async def _tail(bootstrap: str, topic: str, options: dict[str, Any]) -> AIOKafkaConsumer:
+async def _tail(
+    bootstrap: str, topic: str, options: dict[str, Any] | None = None
+) -> AIOKafkaConsumer:
     """A consumer positioned at the end of ``topic`` (so it sees only what comes next)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **options
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **(options or {})
     )
     await _start(consumer)
     partitions = consumer.partitions_for_topic(topic)

@@ -140,6 +140,8 @@ NODES: dict[str, NodeSpec] = {
             },
         ),
         NodeSpec("Patch", {"device": "STRING", "payload": "STRING"}),
+        # One node (id "graph"): the writer's revision, which query-only replicas follow.
+        NodeSpec("GraphRevision", {"value": "INT64", "changed_at": "STRING"}),
     )
 }
 

@@ -35,12 +35,13 @@ class EmbeddedStore:
 
     dialect = "ladybug"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """``read_only`` opens the files as they are at that moment (no writes, no later ones)."""
         import ladybug
 
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = ladybug.Database(str(path))
+        self._db = ladybug.Database(str(path), read_only=read_only)
         self._conn = ladybug.AsyncConnection(self._db, max_concurrent_queries=4)
 
     async def execute(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import structlog
 from faststream import AckPolicy
@@ -78,6 +78,7 @@ class EventConsumer:
         service: str,
         service_settings: ServiceSettings | None = None,
         retry_delay: float = 0.2,
+        group_id: str | None = None,
     ) -> None:
         self._broker = broker
         self._bus = bus
@@ -85,14 +86,26 @@ class EventConsumer:
         self._service = service
         self._failpoints = service_settings
         self._retry_delay = retry_delay
+        self._group_id = group_id
         self.processed = 0
         self.dead_lettered = 0
 
     @property
     def group_id(self) -> str:
+        """``PREFIX.SERVICE``, or the group given (a process that must see every event)."""
+        if self._group_id is not None:
+            return self._settings.group(self._group_id)
         return self._settings.group(self._service)
 
-    def subscribe(self, topic: str, handler: Handler, *, dedupe: Dedupe | None = None) -> None:
+    def subscribe(
+        self,
+        topic: str,
+        handler: Handler,
+        *,
+        dedupe: Dedupe | None = None,
+        offset_reset: Literal["earliest", "latest"] = "earliest",
+    ) -> None:
+        """Handle ``topic``; a new group starts at its beginning, or at its end (``latest``)."""
         adapter = adapter_for(topic)
         physical = self._settings.topic(topic)
 
@@ -103,7 +116,7 @@ class EventConsumer:
             physical,
             group_id=self.group_id,
             ack_policy=AckPolicy.MANUAL,
-            auto_offset_reset="earliest",
+            auto_offset_reset=offset_reset,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
         )(on_record)

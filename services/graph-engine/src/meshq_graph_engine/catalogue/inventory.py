@@ -241,8 +241,8 @@ async def _update_metadata(ctx: QueryContext, params: Any) -> list[dict[str, Any
             "Device not collected",
             f"{params.device!r} is only seen as a neighbour; metadata is kept on collected devices",
         )
-    if ctx.engine is None:
-        raise QueryError(503, "Read-only", "this query needs the graph engine to write")
+    if ctx.engine is None or not getattr(ctx.engine, "writes", False):
+        raise QueryError(503, "Read-only", "this query needs the graph engine's writer")
     await ctx.engine.apply_patch(params.patch())
     rows = await ctx.store.execute(_METADATA, {"device": params.device})
     return [{k: v for k, v in row.items() if k != "managed"} for row in rows]

@@ -1,0 +1,199 @@
+"""A graph-engine writer process and a query-only reader, over the real broker.
+
+The reader must see every ``topology.changed`` (a consumer group of its own), re-read the
+revision the writer stores, and then answer exactly what the writer answers.
+
+Where the reader runs: with ``MEMGRAPH_URI`` set (a scratch Memgraph, emptied here), both are
+real processes sharing it, as in production. No Memgraph runs on the build machines, so there
+the writer process keeps its embedded LadybugDB and the reader's code runs in this process,
+reading the writer's files read-only (reopened for each statement, since a read-only open sees
+the files as they were when opened). The product refuses that mode for real readers; it stands
+in for the shared store only so that the reader's refresh and query path meet a real writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from meshq_graph_engine.catalogue import REGISTRY, QueryContext, run_query
+from meshq_graph_engine.reader import GraphReader, reader_group
+from meshq_runtime.graph.store import EmbeddedStore, MemgraphStore
+from meshq_runtime.service import open_kafka
+from meshq_runtime.settings import KafkaSettings
+from network_discovery.contracts import topics
+from network_discovery.contracts.events import TopologyChanged
+from network_discovery.demo import load_snapshot
+from network_discovery.ingest import publish_snapshot
+from network_discovery.model import Snapshot
+
+pytestmark = pytest.mark.integration
+
+GONE = "hq-a-acc-02"  # the second snapshot takes this switch's facts away
+TARGETS = ("hq-core-01", GONE)
+
+
+class WriterFiles:
+    """The writer's LadybugDB files, opened read-only afresh for every statement."""
+
+    dialect = "ladybug"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def execute(self, cypher: str, params: dict[str, Any] | None = None) -> list[Any]:
+        store = EmbeddedStore(self.path, read_only=True)
+        try:
+            return await store.execute(cypher, params)
+        finally:
+            await store.close()
+
+    async def ping(self) -> None:
+        await self.execute("RETURN 1 AS ok")
+
+    async def close(self) -> None:
+        return None
+
+
+def _second_snapshot() -> Snapshot:
+    demo = load_snapshot()
+    kinds = next(s.facts for s in demo.scope if s.device == GONE)
+    device = next(d for d in demo.devices if d.id == GONE)
+    # The switch is still there, but reports no interfaces, neighbours or tables any more.
+    return Snapshot.model_validate(
+        {
+            "snapshot_id": "reader-2",
+            "source": "test",
+            "collected_at": demo.collected_at.isoformat(),
+            "scope": [{"device": GONE, "facts": [str(k) for k in kinds]}],
+            "devices": [device.model_dump(mode="json")],
+        }
+    )
+
+
+async def _publish(env: dict[str, str], snapshot: Snapshot) -> TopologyChanged:
+    outcome = await publish_snapshot(
+        snapshot,
+        bootstrap=env["MESHQ_KAFKA_BOOTSTRAP"],
+        topic_prefix=env["MESHQ_KAFKA_TOPIC_PREFIX"],
+        wait=True,
+        timeout=90,
+    )
+    assert isinstance(outcome.result, TopologyChanged)
+    return outcome.result
+
+
+async def _answers(url: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        out = {}
+        for device in TARGETS:
+            r = await client.post("/internal/queries/blast_radius_device", json={"device": device})
+            r.raise_for_status()
+            out[device] = r.json()["rows"]
+        return out
+
+
+async def _until(check: Any, what: str, timeout: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out: {what}"
+        await asyncio.sleep(0.2)
+
+
+async def test_reader_follows_a_writer_process_on_its_files(
+    service_env: dict[str, str], spawn: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "graph" / "meshq.lbug"
+    env = {**service_env, "MESHQ_GRAPH_PATH": str(path)}
+    writer = spawn("meshq_graph_engine", env, name="writer")
+    writer.wait_healthy()
+
+    reader = GraphReader(WriterFiles(path))  # type: ignore[arg-type]
+    assert await reader.refresh() and reader.graph_revision == 0
+    settings = KafkaSettings(**{k: v for k, v in env.items() if k.startswith("MESHQ_KAFKA_")})
+    kafka = open_kafka(settings, service="graph-engine", group_id=reader_group("graph-engine"))
+    assert kafka.consumer.group_id != f"{settings.kafka_group_prefix}.graph-engine"
+    kafka.consumer.subscribe(
+        topics.TOPOLOGY_CHANGED.name, reader.on_topology_changed, offset_reset="latest"
+    )
+    await kafka.start()
+    try:
+        # "latest": wait for the partitions before anything is published.
+        async def assigned() -> bool:
+            return all(s.consumer and s.consumer.assignment() for s in kafka.broker.subscribers)
+
+        await _until(assigned, "reader's partitions")
+
+        async def answers() -> dict[str, Any]:
+            ctx = QueryContext(reader.store, reader)
+            out = {}
+            for device in TARGETS:
+                result = await run_query(REGISTRY, "blast_radius_device", {"device": device}, ctx)
+                out[device] = json.loads(json.dumps(result.rows, default=str))
+            return out
+
+        changed = await _publish(env, load_snapshot())
+        assert not changed.data.empty
+
+        async def at(revision: int) -> bool:
+            return reader.graph_revision == revision
+
+        # Only the event moves it here: the periodic refresh does not run in this test.
+        await _until(lambda: at(1), "reader at revision 1")
+        first = await answers()
+        assert first == await _answers(writer.url)
+        assert first[GONE], "the access switch has a blast radius while collected"
+
+        await _publish(env, _second_snapshot())
+        await _until(lambda: at(2), "reader at revision 2")
+        second = await answers()
+        assert second == await _answers(writer.url)
+        assert second != first
+    finally:
+        await kafka.broker.stop()
+
+
+@pytest.mark.skipif(
+    not os.environ.get("MEMGRAPH_URI"),
+    reason="MEMGRAPH_URI is not set: no Memgraph runs on the build machines; set it to a "
+    "scratch Memgraph (emptied by this test) to run writer and reader processes on it",
+)
+async def test_reader_process_on_memgraph(service_env: dict[str, str], spawn: Any) -> None:
+    uri = os.environ["MEMGRAPH_URI"]
+    scratch = MemgraphStore(uri, os.environ.get("MEMGRAPH_USER", ""))
+    await scratch.execute("MATCH (n) DETACH DELETE n")
+    await scratch.close()
+    env = {**service_env, "MEMGRAPH_URI": uri}
+    writer = spawn("meshq_graph_engine", env, name="writer")
+    writer.wait_healthy()
+    reader = spawn(
+        "meshq_graph_engine",
+        {
+            **env,
+            "MESHQ_GRAPH_ENGINE_ROLE": "reader",
+            "MESHQ_GRAPH_ENGINE_WRITER_URL": writer.url,
+            "MESHQ_GRAPH_ENGINE_REFRESH_INTERVAL": "300",
+        },
+        name="reader",
+    )
+    reader.wait_healthy()
+    await asyncio.sleep(5)  # the reader's group joins at the end of the topic
+    await _publish(env, load_snapshot())
+    first = await _answers(writer.url)
+
+    async def same() -> bool:
+        return await _answers(reader.url) == first
+
+    await _until(same, "reader answers as the writer")
+    # A write sent to the reader is applied by the writer.
+    async with httpx.AsyncClient(base_url=reader.url, timeout=60) as client:
+        r = await client.post(
+            "/internal/queries/update_device_metadata", json={"device": GONE, "role": "access"}
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["rows"][0]["role"] == "access"
