@@ -130,7 +130,7 @@ def _targets(
             address=seed,
             platform=options.platform,
             port=options.port,
-            transport=transport,
+            transport="snmp" if transport == "snmp" else "ssh",
             credentials=options.credentials,
         )
         if not is_allowed(seed, options.allow):

@@ -13,7 +13,6 @@ but a JSON object (an older release, an error) falls back to the text command an
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 from collections.abc import Mapping
@@ -38,6 +37,7 @@ from network_discovery.discovery.plan import (
 )
 from network_discovery.discovery.result import DeviceResult, DeviceStatus
 from network_discovery.parsers import JSON_ADAPTERS
+from network_discovery.parsers._json_base import load_document
 
 __all__ = ["DEFAULT_SSH_PORT", "collect_ssh"]
 
@@ -69,11 +69,10 @@ def _classify(exc: BaseException) -> tuple[DeviceStatus, str]:
 
 def _is_json(text: str) -> bool:
     """Whether the device answered ``| json`` with a JSON object (else: fall back to text)."""
-    stripped = text.strip()
-    if not stripped.startswith("{"):
+    if not text.strip().startswith("{"):
         return False
     try:
-        return isinstance(json.loads(stripped), dict)
+        return isinstance(load_document(text), dict)
     except ValueError:
         return False
 

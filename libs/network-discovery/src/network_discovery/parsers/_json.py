@@ -9,25 +9,26 @@ JSON one is read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
+from network_discovery.parsers._json_base import (
+    JsonOutputError,
+    Row,
+    dig,
+    junos_leaf,
+    junos_list,
+    load_document,
+    nxapi_rows,
+)
+from network_discovery.parsers._json_devices import (
+    junos_interfaces,
+    junos_version,
+    nxos_interface,
+    nxos_version,
+)
+
 __all__ = ["JSON_ADAPTERS", "JsonOutputError", "json_rows"]
-
-Row = dict[str, Any]
-
-
-class JsonOutputError(ValueError):
-    """Output that is not the JSON document the command prints."""
-
-
-def _dig(doc: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(doc, dict) or key not in doc:
-            raise JsonOutputError(f"expected key {'.'.join(keys)!r}")
-        doc = doc[key]
-    return doc
 
 
 def _eos_version(doc: Any) -> list[Row]:
@@ -43,7 +44,7 @@ def _eos_version(doc: Any) -> list[Row]:
 
 def _eos_lldp(doc: Any) -> list[Row]:
     rows = []
-    for local, body in _dig(doc, "lldpNeighbors").items():
+    for local, body in dig(doc, "lldpNeighbors").items():
         for entry in (body or {}).get("lldpNeighborInfo") or []:
             port = entry.get("neighborInterfaceInfo") or {}
             port_id = port.get("interfaceId_v2") or str(port.get("interfaceId") or "").strip('"')
@@ -73,7 +74,7 @@ def _eos_arp(doc: Any) -> list[Row]:
             "mac_address": n.get("hwAddress"),
             "interface": n.get("interface"),
         }
-        for n in _dig(doc, "ipV4Neighbors")
+        for n in dig(doc, "ipV4Neighbors")
     ]
 
 
@@ -85,14 +86,14 @@ def _eos_mac(doc: Any) -> list[Row]:
             "vlan_id": str(e["vlanId"]) if e.get("vlanId") is not None else None,
             "type": e.get("entryType"),
         }
-        for e in _dig(doc, "unicastTable", "tableEntries")
+        for e in dig(doc, "unicastTable", "tableEntries")
     ]
 
 
 def _eos_vlan(doc: Any) -> list[Row]:
     return [
         {"vlan_id": str(number), "vlan_name": body.get("name"), "status": body.get("status")}
-        for number, body in _dig(doc, "vlans").items()
+        for number, body in dig(doc, "vlans").items()
     ]
 
 
@@ -104,7 +105,7 @@ def _speed(bandwidth: Any) -> str | None:
 
 def _eos_interfaces_status(doc: Any) -> list[Row]:
     rows = []
-    for port, body in _dig(doc, "interfaceStatuses").items():
+    for port, body in dig(doc, "interfaceStatuses").items():
         vlan_info = body.get("vlanInformation") or {}
         mode = vlan_info.get("interfaceMode")
         if vlan_info.get("interfaceForwardingModel") == "routed" or mode == "routed":
@@ -129,17 +130,11 @@ def _eos_interfaces_status(doc: Any) -> list[Row]:
 
 def _eos_ip_brief(doc: Any) -> list[Row]:
     rows = []
-    for name, body in _dig(doc, "interfaces").items():
+    for name, body in dig(doc, "interfaces").items():
         addr = ((body or {}).get("interfaceAddress") or {}).get("ipAddr") or {}
         if addr.get("address") and addr.get("maskLen"):  # unnumbered: 0.0.0.0/0
             rows.append({"interface": name, "ip_address": f"{addr['address']}/{addr['maskLen']}"})
     return rows
-
-
-def _rows(doc: Any, table: str, row: str) -> list[dict[str, Any]]:
-    """NX-API's TABLE_x/ROW_x: ROW_x is an object when there is one row, a list otherwise."""
-    found = _dig(doc, table, row)
-    return [found] if isinstance(found, dict) else list(found)
 
 
 def _advertised(value: Any) -> Any:
@@ -157,16 +152,16 @@ def _nxos_lldp(doc: Any) -> list[Row]:
             "neighbor_description": r.get("sys_desc"),
             "capabilities": r.get("enabled_capability"),
         }
-        for r in _rows(doc, "TABLE_nbor_detail", "ROW_nbor_detail")
+        for r in nxapi_rows(doc, "TABLE_nbor_detail", "ROW_nbor_detail")
     ]
 
 
 def _nxos_arp(doc: Any) -> list[Row]:
     rows = []
-    for vrf in _rows(doc, "TABLE_vrf", "ROW_vrf"):
+    for vrf in nxapi_rows(doc, "TABLE_vrf", "ROW_vrf"):
         if "TABLE_adj" not in vrf:
             continue
-        for adj in _rows(vrf, "TABLE_adj", "ROW_adj"):
+        for adj in nxapi_rows(vrf, "TABLE_adj", "ROW_adj"):
             rows.append(
                 {
                     "ip_address": adj.get("ip-addr-out"),
@@ -188,7 +183,7 @@ def _nxos_mac(doc: Any) -> list[Row]:
             if str(r.get("disp_is_static", "")).lower() in ("enabled", "1", "true")
             else "dynamic",
         }
-        for r in _rows(doc, "TABLE_mac_address", "ROW_mac_address")
+        for r in nxapi_rows(doc, "TABLE_mac_address", "ROW_mac_address")
     ]
 
 
@@ -199,46 +194,32 @@ def _nxos_vlan(doc: Any) -> list[Row]:
             "vlan_name": r.get("vlanshowbr-vlanname"),
             "status": r.get("vlanshowbr-vlanstate"),
         }
-        for r in _rows(doc, "TABLE_vlanbrief", "ROW_vlanbrief")
+        for r in nxapi_rows(doc, "TABLE_vlanbrief", "ROW_vlanbrief")
     ]
-
-
-def _junos(entry: dict[str, Any], key: str) -> Any:
-    """A Junos JSON leaf: ``"key": [{"data": value}]``."""
-    leaf = entry.get(key)
-    if isinstance(leaf, list) and leaf and isinstance(leaf[0], dict):
-        return leaf[0].get("data")
-    return None
-
-
-def _junos_list(doc: Any, outer: str, inner: str) -> list[dict[str, Any]]:
-    found = []
-    for block in _dig(doc, outer):
-        found.extend(block.get(inner) or [])
-    return found
 
 
 def _junos_lldp(doc: Any) -> list[Row]:
     return [
         {
-            "local_interface": _junos(n, "lldp-local-port-id") or _junos(n, "lldp-local-interface"),
-            "chassis_id": _junos(n, "lldp-remote-chassis-id"),
-            "neighbor_interface": _junos(n, "lldp-remote-port-id")
-            or _junos(n, "lldp-remote-port-description"),
-            "neighbor_name": _junos(n, "lldp-remote-system-name"),
+            "local_interface": junos_leaf(n, "lldp-local-port-id")
+            or junos_leaf(n, "lldp-local-interface"),
+            "chassis_id": junos_leaf(n, "lldp-remote-chassis-id"),
+            "neighbor_interface": junos_leaf(n, "lldp-remote-port-id")
+            or junos_leaf(n, "lldp-remote-port-description"),
+            "neighbor_name": junos_leaf(n, "lldp-remote-system-name"),
         }
-        for n in _junos_list(doc, "lldp-neighbors-information", "lldp-neighbor-information")
+        for n in junos_list(doc, "lldp-neighbors-information", "lldp-neighbor-information")
     ]
 
 
 def _junos_arp(doc: Any) -> list[Row]:
     rows = []
-    for entry in _junos_list(doc, "arp-table-information", "arp-table-entry"):
-        interface = str(_junos(entry, "interface-name") or "").split()
+    for entry in junos_list(doc, "arp-table-information", "arp-table-entry"):
+        interface = str(junos_leaf(entry, "interface-name") or "").split()
         rows.append(
             {
-                "mac_address": _junos(entry, "mac-address"),
-                "ip_address": _junos(entry, "ip-address"),
+                "mac_address": junos_leaf(entry, "mac-address"),
+                "ip_address": junos_leaf(entry, "ip-address"),
                 "interface": interface[0] if interface else None,
             }
         )
@@ -257,12 +238,16 @@ JSON_ADAPTERS: dict[str, dict[str, Callable[[Any], list[Row]]]] = {
         "show ip interface brief": _eos_ip_brief,
     },
     "cisco_nxos": {
+        "show version": nxos_version,
+        "show interface": nxos_interface,
         "show lldp neighbors detail": _nxos_lldp,
         "show ip arp": _nxos_arp,
         "show mac address-table": _nxos_mac,
         "show vlan": _nxos_vlan,
     },
     "juniper_junos": {
+        "show version": junos_version,
+        "show interfaces": junos_interfaces,
         "show lldp neighbors": _junos_lldp,
         "show arp no-resolve": _junos_arp,
     },
@@ -275,7 +260,7 @@ def json_rows(platform: str, command: str, text: str) -> list[Row]:
     if adapter is None:
         raise JsonOutputError(f"no JSON mapping for {command!r} on {platform}; save it as text")
     try:
-        doc = json.loads(text)
+        doc = load_document(text)
     except ValueError as exc:
         raise JsonOutputError(f"not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
