@@ -14,6 +14,7 @@ from network_discovery.model import (
     Device,
     FactKind,
     Interface,
+    InterfaceStatus,
     IPAddress,
     MacEntryType,
     MacTableEntry,
@@ -63,7 +64,7 @@ OIDS = {
     "dot1qVlanStaticName": "1.3.6.1.2.1.17.7.1.4.3.1.1",
 }
 _FDB_STATUS = {1: MacEntryType.OTHER, 3: MacEntryType.DYNAMIC, 5: MacEntryType.STATIC}
-_STATUS = {1: "up", 2: "down"}
+_STATUS = {1: InterfaceStatus.UP, 2: InterfaceStatus.DOWN}
 
 
 def _text(value: Any) -> str | None:

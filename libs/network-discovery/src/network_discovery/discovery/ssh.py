@@ -136,11 +136,11 @@ def collect_ssh(
         for command in commands_for(platform):
             if command in JSON_ADAPTERS.get(platform, {}):
                 pipe = JSON_PIPES[platform]
-                text = conn.send_command(f"{command} {pipe}", read_timeout=timeout)
+                text = str(conn.send_command(f"{command} {pipe}", read_timeout=timeout))
                 if _is_json(text):
                     result.json_outputs[command] = text
                     continue
-            text = conn.send_command(command, read_timeout=timeout)
+            text = str(conn.send_command(command, read_timeout=timeout))
             if is_unsupported_output(text):
                 result.unavailable.append(command)
             else:
