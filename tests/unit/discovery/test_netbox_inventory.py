@@ -161,3 +161,40 @@ def test_bad_netbox_sections_say_what_to_fix(section: str, message: str) -> None
     with pytest.raises(InventoryError, match=r"inv\.yaml: netbox") as err:
         parse_inventory(f"netbox: {section}\n", "inv.yaml")
     assert message in str(err.value)
+
+
+def test_scheduled_discovery_reads_netbox_at_every_run(
+    netbox: FakeNetBox, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service's timer resolves the netbox section inside its own event loop; a NetBox that
+    refuses the token is logged and the run skipped, not raised."""
+    from network_discovery.discovery.schedule import ScheduledDiscovery
+
+    published = []
+
+    async def publish(snapshot) -> None:
+        published.append(snapshot)
+
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text("netbox: {filters: {site: hq, tag: discover}}\n")
+    schedule = ScheduledDiscovery(inventory=inventory, interval=3600, publish=publish)
+    monkeypatch.setenv("NETBOX_URL", netbox.base_url)
+    monkeypatch.setenv("NETBOX_TOKEN", "wrong")
+    assert asyncio.run(schedule.run_once()) is None and schedule.runs == 0
+
+    # only devices whose platform cannot be collected: every one reported, none dialled
+    inventory.write_text(
+        "netbox: {filters: {site: hq, role: access, tag: discover, status: active}}\n"
+    )
+    for name in ("acc1", "acc2", "noip1"):
+        netbox.store.objects["dcim/devices"] = {
+            k: v for k, v in netbox.store.objects["dcim/devices"].items() if v["name"] != name
+        }
+    monkeypatch.setenv("NETBOX_TOKEN", TOKEN)
+    summary = asyncio.run(schedule.run_once())
+    assert summary is not None and schedule.runs == 1
+    assert {r.target.name: r.status for r in summary.results} == {
+        "fw1": DeviceStatus.UNSUPPORTED_PLATFORM,
+        "bare1": DeviceStatus.UNSUPPORTED_PLATFORM,
+    }
+    assert summary.dialled() == set() and published == []
