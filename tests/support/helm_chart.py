@@ -13,11 +13,14 @@ __all__ = [
     "CHART",
     "COMPONENTS",
     "PRODUCTION",
+    "ROLES",
     "ROOT",
     "container",
     "load_values",
     "objects",
+    "query_enabled",
     "render",
+    "service_of",
     "workloads",
 ]
 
@@ -37,6 +40,21 @@ COMPONENTS = (
     "netbox-sync",
     "mcp-bridge",
 )
+
+
+#: Deployments that run a service's image in another role: component -> service.
+ROLES = {"graph-engine-query": "graph-engine"}
+
+
+def service_of(component: str) -> str:
+    """The service (image, module, settings class) a Deployment component runs."""
+    return ROLES.get(component, component)
+
+
+def query_enabled(values: dict[str, Any] | None) -> bool:
+    """Whether these values (over the defaults) turn the graph-engine query replicas on."""
+    services = (values or {}).get("services") or {}
+    return bool(((services.get("graph-engine") or {}).get("query") or {}).get("enabled"))
 
 
 def load_values(path: Path) -> dict[str, Any]:

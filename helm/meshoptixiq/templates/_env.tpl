@@ -15,12 +15,33 @@
 {{- define "meshoptixiq.env.graph-engine" -}}
 {{ include "meshoptixiq.env.kafka" . }}
 {{ include "meshoptixiq.env.licensingUrl" . }}
+{{ include "meshoptixiq.env.memgraph" . }}
+{{- end -}}
+
+{{/* Memgraph; without memgraph.uri the writer keeps an embedded graph on its volume. */}}
+{{- define "meshoptixiq.env.memgraph" -}}
+{{- if .Values.memgraph.uri }}
 - name: MEMGRAPH_URI
-  value: {{ required "memgraph.uri is required" .Values.memgraph.uri | quote }}
+  value: {{ .Values.memgraph.uri | quote }}
 {{- with .Values.memgraph.existingSecret }}
 {{ include "meshoptixiq.secretEnv" (dict "env" "MEMGRAPH_USER" "secret" . "key" $.Values.memgraph.usernameKey) }}
 {{ include "meshoptixiq.secretEnv" (dict "env" "MEMGRAPH_PASSWORD" "secret" . "key" $.Values.memgraph.passwordKey) }}
 {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Query-only graph-engine replicas: they follow topology.changed, read Memgraph, and send
+writes (metadata updates) and snapshot diffs to the writer. */}}
+{{- define "meshoptixiq.env.graph-engine-query" -}}
+{{- $q := (index .Values.services "graph-engine").query -}}
+{{ include "meshoptixiq.env.kafka" . }}
+{{ include "meshoptixiq.env.memgraph" . }}
+- name: MESHQ_GRAPH_ENGINE_ROLE
+  value: reader
+- name: MESHQ_GRAPH_ENGINE_WRITER_URL
+  value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "graph-engine") | quote }}
+- name: MESHQ_GRAPH_ENGINE_REFRESH_INTERVAL
+  value: {{ $q.refreshIntervalSeconds | toString | quote }}
 {{- end -}}
 
 {{- define "meshoptixiq.env.query-gateway" -}}
@@ -30,7 +51,7 @@
 {{ include "meshoptixiq.secretEnv" (dict "env" "MESHQ_REDIS_URL" "secret" .Values.redis.existingSecret "key" .Values.redis.urlKey) }}
 {{ include "meshoptixiq.secretEnv" (dict "env" "API_KEY" "secret" $g.apiKeySecret.name "key" $g.apiKeySecret.key) }}
 - name: MESHQ_GRAPH_ENGINE_URL
-  value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "graph-engine") | quote }}
+  value: {{ include "meshoptixiq.queryUrl" . | quote }}
 - name: AUTH_MODE
   value: {{ $g.authMode | quote }}
 {{- with $g.entra.tenantId }}

@@ -30,9 +30,10 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end -}}
 
-{{/* The in-cluster URL of a component's Service: (dict "ctx" $ "component" "licensing") */}}
+{{/* The in-cluster URL of a component's Service: (dict "ctx" $ "component" "licensing");
+graph-engine-query listens on the graph engine's port. */}}
 {{- define "meshoptixiq.url" -}}
-{{- $port := (index .ctx.Values.services .component).port -}}
+{{- $port := (index .ctx.Values.services (.component | trimSuffix "-query")).port -}}
 {{- printf "http://%s-%s:%v" (include "meshoptixiq.fullname" .ctx) .component $port -}}
 {{- end -}}
 
@@ -177,4 +178,10 @@ affinity:
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- end -}}
+
+{{/* Where the gateway sends queries: the query replicas when they run, else the writer. */}}
+{{- define "meshoptixiq.queryUrl" -}}
+{{- $component := ternary "graph-engine-query" "graph-engine" (index .Values.services "graph-engine").query.enabled -}}
+{{- include "meshoptixiq.url" (dict "ctx" . "component" $component) -}}
 {{- end -}}

@@ -24,7 +24,9 @@ from support.helm_chart import (
     container,
     load_values,
     objects,
+    query_enabled,
     render,
+    service_of,
     workloads,
 )
 
@@ -44,7 +46,7 @@ def rendered(request: pytest.FixtureRequest) -> tuple[str, list[dict[str, Any]]]
 
 
 def settings_class(component: str) -> type:
-    module = "meshq_" + component.replace("-", "_")
+    module = "meshq_" + service_of(component).replace("-", "_")
     return importlib.import_module(f"{module}.settings").Settings
 
 
@@ -91,8 +93,26 @@ def test_every_object_validates_strictly(rendered, version) -> None:
         {"serviceAccount": {"create": False, "name": "meshq-runner"}},
         {"services": {"query-gateway": {"autoscaling": {"enabled": False}, "replicas": 3}}},
         {"kafka": {"securityProtocol": "SSL", "tls": {"caSecret": "kafka-ca", "caKey": "ca.pem"}}},
+        {
+            "services": {
+                "graph-engine": {
+                    "query": {"enabled": True, "autoscaling": {"enabled": False}, "replicas": 3}
+                }
+            }
+        },
+        {"memgraph": {"uri": ""}},
     ],
-    ids=["no-rbac", "own-rbac", "no-claim", "no-hook-no-policy", "own-sa", "fixed-replicas", "tls"],
+    ids=[
+        "no-rbac",
+        "own-rbac",
+        "no-claim",
+        "no-hook-no-policy",
+        "own-sa",
+        "fixed-replicas",
+        "tls",
+        "fixed-readers",
+        "embedded-graph",
+    ],
 )
 def test_options_render_valid_objects(toggles) -> None:
     docs = objects(toggles)
@@ -112,6 +132,16 @@ def test_options_render_valid_objects(toggles) -> None:
             for d in docs
             if d["kind"] == "HorizontalPodAutoscaler"
             and d["spec"]["scaleTargetRef"]["name"] == gw["metadata"]["name"]
+        ]
+    query = toggles.get("services", {}).get("graph-engine", {}).get("query", {})
+    if "replicas" in query:
+        readers = deps["graph-engine-query"]
+        assert readers["spec"]["replicas"] == 3 and deps["graph-engine"]["spec"]["replicas"] == 1
+        assert not [
+            d
+            for d in docs
+            if d["kind"] == "HorizontalPodAutoscaler"
+            and d["spec"]["scaleTargetRef"]["name"] == readers["metadata"]["name"]
         ]
     if toggles.get("gateway", {}).get("rbac", {}).get("existingConfigMap"):
         vol = next(v for v in gw["spec"]["template"]["spec"]["volumes"] if v["name"] == "rbac")
@@ -133,19 +163,21 @@ def test_strict_validation_catches_a_misspelt_field() -> None:
 
 
 def test_one_deployment_per_workspace_service(rendered) -> None:
-    _, docs = rendered
-    assert sorted(workloads(docs)) == sorted(COMPONENTS)
+    name, docs = rendered
+    query = ["graph-engine-query"] if query_enabled(values_for(name)) else []
+    assert sorted(workloads(docs)) == sorted([*COMPONENTS, *query])
     for component, dep in workloads(docs).items():
+        service = service_of(component)
         c = container(dep)
-        assert c["command"] == ["python", "-m", "meshq_" + component.replace("-", "_")]
+        assert c["command"] == ["python", "-m", "meshq_" + service.replace("-", "_")]
         importlib.import_module(c["command"][2])  # the module the image runs exists
-        assert c["image"].endswith(f"/{component}:0.1.0")
+        assert c["image"].endswith(f"/{service}:0.1.0")
 
 
 def test_security_context_everywhere(rendered) -> None:
     _, docs = rendered
     pods = [d["spec"]["template"]["spec"] for d in docs if d["kind"] in ("Deployment", "Job")]
-    assert len(pods) == len(COMPONENTS) + 1
+    assert len(pods) == len(workloads(docs)) + 1
     for pod in pods:
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["runAsUser"] != 0
@@ -166,7 +198,7 @@ def test_probes_use_health_and_ready_on_the_service_port(rendered) -> None:
     values = values_for(name) or load_values(CHART / "values.yaml")
     for component, dep in workloads(docs).items():
         c = container(dep)
-        port = values["services"][component]["port"]
+        port = values["services"][service_of(component)]["port"]
         assert c["ports"] == [{"name": "http", "containerPort": port, "protocol": "TCP"}]
         assert c["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
         assert c["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
@@ -184,7 +216,8 @@ def test_license_agent_and_graph_engine_run_one_replica(rendered) -> None:
 
 
 def test_scaled_services_have_an_autoscaler_and_a_disruption_budget(rendered) -> None:
-    _, docs = rendered
+    name, docs = rendered
+    scaled = (*SCALED, "graph-engine-query") if query_enabled(values_for(name)) else SCALED
     hpas = {
         d["spec"]["scaleTargetRef"]["name"]: d
         for d in docs
@@ -192,8 +225,8 @@ def test_scaled_services_have_an_autoscaler_and_a_disruption_budget(rendered) ->
     }
     pdbs = {d["metadata"]["name"]: d for d in docs if d["kind"] == "PodDisruptionBudget"}
     deps = workloads(docs)
-    assert len(hpas) == len(pdbs) == len(SCALED)
-    for component in SCALED:
+    assert len(hpas) == len(pdbs) == len(scaled)
+    for component in scaled:
         name = deps[component]["metadata"]["name"]
         assert hpas[name]["spec"]["minReplicas"] >= 2
         assert "replicas" not in deps[component]["spec"]  # the autoscaler owns the count
@@ -210,13 +243,16 @@ def test_replicas_of_the_services_without_an_autoscaler() -> None:
 
 
 def test_services_for_the_http_apis_others_call(rendered) -> None:
-    _, docs = rendered
+    name, docs = rendered
     services = {
         d["metadata"]["labels"]["app.kubernetes.io/component"]
         for d in docs
         if d["kind"] == "Service"
     }
-    assert services == {"licensing", "graph-engine", "query-gateway", "audit", "mcp-bridge"}
+    called = {"licensing", "graph-engine", "query-gateway", "audit", "mcp-bridge"}
+    if query_enabled(values_for(name)):
+        called.add("graph-engine-query")
+    assert services == called
 
 
 def test_only_the_graph_engine_keeps_data_on_a_volume_claim(rendered) -> None:
@@ -306,7 +342,8 @@ def test_production_values_reach_the_services() -> None:
     gw = env["query-gateway"]
     assert gw["AUTH_MODE"]["value"] == "both"
     assert gw["ENTRA_TENANT_ID"]["value"].startswith("0b5e7a4c")
-    assert gw["MESHQ_GRAPH_ENGINE_URL"]["value"] == "http://mq-meshoptixiq-graph-engine:8001"
+    # The production example runs query replicas: the gateway calls them.
+    assert gw["MESHQ_GRAPH_ENGINE_URL"]["value"] == "http://mq-meshoptixiq-graph-engine-query:8001"
     assert (
         env["mcp-bridge"]["MESHOPTIXIQ_API_URL"]["value"]
         == "http://mq-meshoptixiq-query-gateway:8000"

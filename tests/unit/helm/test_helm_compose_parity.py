@@ -16,6 +16,7 @@ from meshq_runtime.settings import env_names
 from support.helm_chart import (
     COMPONENTS,
     PRODUCTION,
+    ROLES,
     ROOT,
     container,
     load_values,
@@ -82,7 +83,14 @@ def test_same_services(compose, chart_env) -> None:
         if isinstance(svc.get("build"), dict) and name != "kafka-topics"
     }
     services_dir = {p.parent.name for p in (ROOT / "services").glob("*/pyproject.toml")}
-    assert built == set(chart_env) == set(COMPONENTS) == services_dir
+    assert built == set(chart_env) - set(ROLES) == set(COMPONENTS) == services_dir
+    assert set(ROLES) <= set(chart_env)  # the production example runs every role
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_a_role_sets_only_what_its_service_reads(chart_env, role) -> None:
+    reads = env_names(settings_class(ROLES[role]))
+    assert chart_env[role] <= reads, chart_env[role] - reads
 
 
 @pytest.mark.parametrize("component", COMPONENTS)

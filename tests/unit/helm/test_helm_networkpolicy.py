@@ -22,7 +22,14 @@ from meshq_runtime.settings import (
     RedisSettings,
     env_names,
 )
-from support.helm_chart import COMPONENTS, PRODUCTION, ROOT, load_values, objects
+from support.helm_chart import (
+    COMPONENTS,
+    PRODUCTION,
+    ROOT,
+    load_values,
+    objects,
+    query_enabled,
+)
 
 #: In-cluster HTTP calls (caller, callee): DESIGN.md's table as the code makes them.
 CALLS = {
@@ -35,6 +42,13 @@ CALLS = {
     ("netbox-sync", "licensing"),  # the netbox_sync flag; the device limit for discovery
     ("mcp-bridge", "query-gateway"),  # the REST API on the caller's behalf
 }
+#: With services.graph-engine.query.enabled the gateway's queries go to the query replicas
+#: (MESHQ_GRAPH_ENGINE_URL), which forward metadata updates and snapshot diffs to the writer
+#: (MESHQ_GRAPH_ENGINE_WRITER_URL); netbox-sync keeps reading from the writer.
+QUERY_CALLS = (CALLS - {("query-gateway", "graph-engine")}) | {
+    ("query-gateway", "graph-engine-query"),
+    ("graph-engine-query", "graph-engine"),
+}
 #: Infrastructure each service reaches.
 INFRA = {
     "licensing": {"kafka", "postgres"},
@@ -45,6 +59,7 @@ INFRA = {
     "netbox-sync": {"kafka"},
     "mcp-bridge": set(),
     "migrations": {"kafka", "postgres"},
+    "graph-engine-query": {"kafka", "memgraph"},  # a reader: Memgraph, topology.changed
 }
 CALLEE_BY_SETTING = {
     "MESHQ_LICENSING_URL": "licensing",
@@ -74,6 +89,12 @@ def test_the_table_is_what_the_code_does() -> None:
         infra = {name for piece, name in INFRA_BY_PIECE.items() if issubclass(cls, piece)}
         assert infra == INFRA[component], component
     assert calls == CALLS
+    # The reader role's one call, to the writer, is a setting of the same class.
+    assert "MESHQ_GRAPH_ENGINE_WRITER_URL" in env_names(settings_class("graph-engine"))
+
+
+def calls_for(values: dict[str, Any]) -> set[tuple[str, str]]:
+    return QUERY_CALLS if query_enabled(values) else CALLS
 
 
 # --- evaluating policies ---------------------------------------------------------------------
@@ -163,7 +184,11 @@ class Cluster:
         ]
 
 
-VALUE_SETS = {"default": {}, "production": load_values(PRODUCTION)}
+VALUE_SETS = {
+    "default": {},
+    "production": load_values(PRODUCTION),  # with graph-engine query replicas
+    "query": {"services": {"graph-engine": {"query": {"enabled": True}}}},
+}
 
 
 @pytest.fixture(scope="module", params=sorted(VALUE_SETS))
@@ -176,20 +201,21 @@ def effective(values: dict[str, Any]) -> dict[str, Any]:
     from support.helm_chart import CHART
 
     defaults = load_values(CHART / "values.yaml")
-    return values or defaults
+    return values if "networkPolicy" in values else defaults
 
 
 def test_every_pod_is_default_deny_both_ways(case) -> None:
-    _, cluster = case
-    assert set(cluster.pods) == {*COMPONENTS, "migrations"}
+    values, cluster = case
+    query = {"graph-engine-query"} if query_enabled(values) else set()
+    assert set(cluster.pods) == {*COMPONENTS, "migrations", *query}
     for component in cluster.pods:
         assert len(cluster.selecting(component, "Ingress")) == 1, component
         assert len(cluster.selecting(component, "Egress")) == 1, component
 
 
 def test_pod_to_pod_edges_are_exactly_the_calls(case) -> None:
-    _, cluster = case
-    assert cluster.edges() == CALLS
+    values, cluster = case
+    assert cluster.edges() == calls_for(values)
 
 
 def test_a_call_outside_the_table_is_blocked(case) -> None:
@@ -198,6 +224,14 @@ def test_a_call_outside_the_table_is_blocked(case) -> None:
     assert not cluster.egress_to_pod("mcp-bridge", "graph-engine", cluster.ports["graph-engine"])
     assert not cluster.ingress_from_pod("graph-engine", "mcp-bridge", cluster.ports["graph-engine"])
     assert not cluster.ingress_from_pod("audit", "query-gateway", cluster.ports["audit"])
+    if "graph-engine-query" in cluster.pods:
+        # Readers answer the gateway only; nobody else reaches them, and they reach no one
+        # but the writer (not the license agent, not the gateway).
+        port = cluster.ports["graph-engine-query"]
+        for caller in ("mcp-bridge", "netbox-sync", "soar-dispatcher", "graph-engine"):
+            assert not cluster.ingress_from_pod("graph-engine-query", caller, port), caller
+        for callee in ("licensing", "query-gateway"):
+            assert not cluster.egress_to_pod("graph-engine-query", callee, cluster.ports[callee])
 
 
 def test_egress_beyond_the_pods_is_dns_infrastructure_and_configured_destinations(case) -> None:
@@ -270,6 +304,7 @@ def test_the_deployment_guide_lists_the_same_calls() -> None:
             continue
         callee = cells[1].split(" ")[0]
         callers = [c.strip() for c in cells[0].split(",")]
-        if callee in COMPONENTS and all(c in COMPONENTS for c in callers):
+        pods = (*COMPONENTS, "graph-engine-query")
+        if callee in pods and all(c in pods for c in callers):
             documented |= {(caller, callee) for caller in callers}
-    assert documented == CALLS
+    assert documented == CALLS | QUERY_CALLS
