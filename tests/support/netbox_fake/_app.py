@@ -14,7 +14,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from support.netbox_fake._rules import UNIQUE, assignment_errors, drf_message, related_errors
+from support.netbox_fake._rules import (
+    UNIQUE,
+    assignment_errors,
+    drf_message,
+    interface_errors,
+    related_errors,
+)
 from support.netbox_fake._schema import Schema, load_schema
 from support.netbox_fake._store import COLLECTIONS, Store
 
@@ -248,6 +254,7 @@ class FakeNetBox:
             "dcim/sites",
             "ipam/ip-addresses",
             "dcim/cables",
+            "ipam/vlans",
         ) else None
         return out
 
@@ -279,6 +286,8 @@ class FakeNetBox:
             norm = self._normalise(collection, item) if not err else {}
             if not err:
                 err = self._unique(collection, norm, ready)
+            if not err and collection == "dcim/interfaces":
+                err = interface_errors(self.store, norm)
             errors.append(err)
             ready.append(norm)
         if any(errors):
@@ -310,6 +319,8 @@ class FakeNetBox:
                 err = self._unique(collection, merged, []) or assignment_errors(
                     self.store, collection, merged
                 )
+            if not err and collection == "dcim/interfaces":
+                err = interface_errors(self.store, merged)
             errors.append(err)
             ready.append(merged)
         if any(errors):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-__all__ = ["UNIQUE", "drf_message", "related_errors"]
+__all__ = ["UNIQUE", "assignment_errors", "drf_message", "interface_errors", "related_errors"]
 
 #: collection -> field sets that must be unique, with the error NetBox gives.
 UNIQUE: dict[str, list[tuple[tuple[str, ...], str, str]]] = {
@@ -56,6 +56,10 @@ def related_errors(store: Any, collection: str, item: dict[str, Any]) -> dict[st
         value = item.get(field)
         if isinstance(value, int) and value not in store.objects[target]:
             errors[field] = [f"Related object not found using the provided numeric ID: {value}"]
+    if collection == "dcim/interfaces":
+        missing = [v for v in item.get("tagged_vlans", []) if v not in store.objects["ipam/vlans"]]
+        if missing:
+            errors["tagged_vlans"] = [f'Invalid pk "{missing[0]}" - object does not exist.']
     for tag in item.get("tags", []):
         if not store.find("extras/tags", slug=tag.get("slug")):
             errors["tags"] = [f"Related object not found using the provided attributes: {tag}"]
@@ -91,4 +95,56 @@ def assignment_errors(store: Any, collection: str, obj: dict[str, Any]) -> dict[
         mac = store.objects["dcim/mac-addresses"].get(obj["primary_mac_address"])
         if mac is None or mac.get("assigned_object_id") != obj["id"]:
             errors["primary_mac_address"] = ["MAC address is not assigned to this interface."]
+    return errors
+
+
+def interface_errors(store: Any, obj: dict[str, Any]) -> dict[str, list[str]]:
+    """An interface as it would be saved: NetBox's serializer (802.1Q mode and VLANs) and
+    model checks (parent, LAG, the untagged VLAN's site), worded as NetBox 4.2 words them."""
+    errors: dict[str, list[str]] = {}
+    objects = store.objects
+    mode, tagged = obj.get("mode") or None, obj.get("tagged_vlans") or []
+    if not mode and obj.get("untagged_vlan"):
+        errors["untagged_vlan"] = ["Interface mode does not support untagged vlan"]
+    if tagged and mode in (None, "tagged-all", "access"):
+        errors["tagged_vlans"] = ["Interface mode does not support tagged vlans"]
+    if errors:
+        return errors
+    device = objects["dcim/devices"].get(obj.get("device") or -1) or {}
+    for vid in tagged:
+        vlan = objects["ipam/vlans"][vid]
+        if vlan.get("site") not in (device.get("site"), None):
+            return {
+                "tagged_vlans": [
+                    f"VLAN {vlan['name']} must belong to the same site as the interface's parent "
+                    "device, or it must be global."
+                ]
+            }
+    parent = objects["dcim/interfaces"].get(obj.get("parent") or -1)
+    lag = objects["dcim/interfaces"].get(obj.get("lag") or -1)
+    untagged = objects["ipam/vlans"].get(obj.get("untagged_vlan") or -1)
+    if parent is not None and parent.get("id") == obj.get("id"):
+        errors["parent"] = ["An interface cannot be its own parent."]
+    elif parent is not None and obj.get("type") != "virtual":
+        errors["parent"] = ["Only virtual interfaces may be assigned to a parent interface."]
+    elif parent is not None and parent["device"] != obj.get("device"):
+        other = objects["dcim/devices"].get(parent["device"], {}).get("name")
+        errors["parent"] = [
+            f"The selected parent interface ({parent['name']}) belongs to a different device "
+            f"({other})"
+        ]
+    elif lag is not None and obj.get("type") == "virtual":
+        errors["lag"] = ["Virtual interfaces cannot have a parent LAG interface."]
+    elif lag is not None and lag.get("id") == obj.get("id"):
+        errors["lag"] = ["A LAG interface cannot be its own parent."]
+    elif lag is not None and lag["device"] != obj.get("device"):
+        other = objects["dcim/devices"].get(lag["device"], {}).get("name")
+        errors["lag"] = [
+            f"The selected LAG interface ({lag['name']}) belongs to a different device ({other})."
+        ]
+    elif untagged is not None and untagged.get("site") not in (device.get("site"), None):
+        errors["untagged_vlan"] = [
+            f"The untagged VLAN ({untagged['name']}) must belong to the same site as the "
+            "interface's parent device, or it must be global."
+        ]
     return errors

@@ -26,6 +26,7 @@ COLLECTIONS = (
     "dcim/mac-addresses",
     "dcim/cables",
     "ipam/ip-addresses",
+    "ipam/vlans",
 )
 _GENERIC = {"dcim.interface": "dcim/interfaces"}
 _SELF_REF = {"lag": "dcim/interfaces", "parent": "dcim/interfaces", "bridge": "dcim/interfaces"}
@@ -107,11 +108,16 @@ class Store:
             out[key] = self._value(collection, obj, key, prop, fks, depth)
         return out
 
-    def brief(self, collection: str, oid: int | None, depth: int) -> dict[str, Any] | None:
+    def brief(
+        self, collection: str, oid: int | None, depth: int, schema_name: str | None = None
+    ) -> dict[str, Any] | None:
+        """The related object as the answer's schema names it (``Nested...`` where the
+        schema says so, else ``Brief...``)."""
         if oid is None or oid not in self.objects[collection] or depth > 3:
             return None
         base = self.object_schema[collection].removesuffix("WithConfigContext")
-        return self.render(collection, self.objects[collection][oid], f"Brief{base}", depth + 1)
+        name = schema_name or f"Brief{base}"
+        return self.render(collection, self.objects[collection][oid], name, depth + 1)
 
     def display(self, collection: str, obj: dict[str, Any]) -> str:
         if collection == "dcim/cables":
@@ -138,7 +144,16 @@ class Store:
         if key in special:
             return special[key]()
         if key in fks:
-            return self.brief(fks[key], obj.get(key), depth)
+            refs = [p.get("$ref", "") for p in prop.get("allOf", [])] + [prop.get("$ref", "")]
+            nested = [r.rsplit("/", 1)[1] for r in refs if "/Nested" in r]
+            return self.brief(fks[key], obj.get(key), depth, nested[0] if nested else None)
+        if key == "tagged_vlans":
+            vlans = self.objects["ipam/vlans"]
+            return [
+                self.render("ipam/vlans", vlans[v], depth=depth + 1)
+                for v in obj.get(key, [])
+                if v in vlans
+            ]
         if key == "tags":
             tags = [
                 t for t in self.objects["extras/tags"].values() if t["slug"] in obj.get(key, [])

@@ -39,9 +39,17 @@ class InterfaceRow(Row):
     mtu: int | None
     mac: str | None
     mode: str | None
+    access_vlan: int | None
+    native_vlan: int | None
+    trunk_vlans: list[int] = Field(description="VLANs a trunk allows; empty for all or none.")
     lag: str | None
     parent: str | None
     addresses: list[str] = Field(description="Addresses on the interface, in CIDR form.")
+
+
+class VlanRow(Row):
+    vlan: int
+    name: str | None
 
 
 class InventoryRow(Row):
@@ -63,6 +71,7 @@ class InventoryRow(Row):
     netbox_platform_slug: str | None = Field(description="NetBox's platform slug (from a pull).")
     management_ip: str | None
     tags: list[str]
+    vlans: list[VlanRow] = Field(description="VLANs configured on the device.")
     interfaces: list[InterfaceRow]
 
 
@@ -80,7 +89,12 @@ _INTERFACES = (
     "MATCH (d:Device)-[:HAS_INTERFACE]->(i:Interface) WHERE d.id IN $ids "
     "RETURN d.id AS device, i.name AS name, i.description AS description, "
     "i.admin_status AS admin_status, i.speed_mbps AS speed_mbps, i.mtu AS mtu, i.mac AS mac, "
-    "i.mode AS mode, i.lag AS lag, i.parent AS parent ORDER BY device, name"
+    "i.mode AS mode, i.access_vlan AS access_vlan, i.native_vlan AS native_vlan, "
+    "i.trunk_vlans AS trunk_vlans, i.lag AS lag, i.parent AS parent ORDER BY device, name"
+)
+_VLANS = (
+    "MATCH (d:Device)-[:HAS_VLAN]->(v:VLAN) WHERE d.id IN $ids "
+    "RETURN d.id AS device, v.vlan AS vlan, v.name AS name ORDER BY device, vlan"
 )
 _ADDRESSES = (
     "MATCH (d:Device)-[:HAS_INTERFACE]->(i:Interface)-[:HAS_IP]->(a:IPAddress) "
@@ -99,8 +113,15 @@ async def _inventory(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     for row in await ctx.store.execute(_INTERFACES, {"ids": ids}):
         device = row.pop("device")
         row["addresses"] = addresses.get((device, row["name"]), [])
+        row["trunk_vlans"] = row.get("trunk_vlans") or []
         interfaces[device].append(row)
-    return [{**d, "interfaces": interfaces.get(d["device"], [])} for d in devices]
+    vlans: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in await ctx.store.execute(_VLANS, {"ids": ids}):
+        vlans[row.pop("device")].append(row)
+    return [
+        {**d, "vlans": vlans.get(d["device"], []), "interfaces": interfaces.get(d["device"], [])}
+        for d in devices
+    ]
 
 
 NETBOX_INVENTORY = Query(

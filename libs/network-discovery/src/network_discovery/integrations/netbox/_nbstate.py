@@ -37,6 +37,8 @@ class NetBoxState:
     interfaces: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     macs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     addresses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: VLANs of the sites the push's devices are at: site id -> VLAN id -> VLANs
+    vlans: dict[int, dict[int, list[dict[str, Any]]]] = field(default_factory=dict)
 
     def known(self) -> dict[str, int]:
         found = [int(t["id"]) for t in self.tags if t.get("slug") == slugify(self.tag)]
@@ -65,6 +67,17 @@ class NetBoxState:
             if obj.get("slug") in slugs:
                 return obj
         return None
+
+    def vlans_at(self, site: int, vid: int) -> list[dict[str, Any]]:
+        return self.vlans.get(site, {}).get(vid, [])
+
+    def tagged_vlans(self) -> Iterable[dict[str, Any]]:
+        return [
+            v
+            for s in sorted(self.vlans)
+            for vid in sorted(self.vlans[s])
+            for v in self.vlans[s][vid]
+        ]
 
     def interfaces_of(self, device: int) -> list[dict[str, Any]]:
         return self.interfaces.get(device, [])
@@ -97,13 +110,23 @@ def _chunks(values: list[Any]) -> Iterable[list[Any]]:
         yield values[start : start + _CHUNK]
 
 
-async def load_state(client: NetBoxClient, graph: list[dict[str, Any]], tag: str) -> NetBoxState:
+async def load_state(
+    client: NetBoxClient, graph: list[dict[str, Any]], tag: str, default_site: str = ""
+) -> NetBoxState:
     state = NetBoxState(tag=tag)
     state.tags = await client.list("extras/tags", slug=slugify(tag))
     for collection in _SHARED:
         state.shared[collection] = await client.list(collection)
     state.devices = await client.list("dcim/devices")
-    ids = sorted(match_devices(graph, state.devices).netbox_ids())
+    matches = match_devices(graph, state.devices)
+    ids = sorted(matches.netbox_ids())
+    names = {slugify(r.get("site") or default_site) for r in graph} | {slugify(default_site)}
+    sites = {int(nb["site"]["id"]) for nb in matches.found.values() if nb.get("site")}
+    sites |= {int(s["id"]) for s in state.shared["dcim/sites"] if s.get("slug") in names}
+    for chunk in _chunks(sorted(sites)):
+        for vlan in await client.list("ipam/vlans", site_id=chunk):
+            site = int(vlan["site"]["id"])
+            state.vlans.setdefault(site, {}).setdefault(int(vlan["vid"]), []).append(vlan)
     by_device: dict[int, list[dict[str, Any]]] = defaultdict(list)
     by_iface: dict[int, list[dict[str, Any]]] = defaultdict(list)
     addresses: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)

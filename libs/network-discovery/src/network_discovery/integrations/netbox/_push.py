@@ -1,4 +1,4 @@
-"""Push: discovered devices, interfaces, addresses and MACs into NetBox.
+"""Push: discovered devices, interfaces, addresses, MACs, LAGs and VLANs into NetBox.
 
 Matching is by name, then serial, then primary IP (see ``_match``). What a device needs and
 NetBox lacks (site, role, manufacturer, device type, platform) is created, under configurable
@@ -15,6 +15,7 @@ from network_discovery.integrations.netbox._kinds import PLATFORM_NAMES, interfa
 from network_discovery.integrations.netbox._match import match_devices
 from network_discovery.integrations.netbox._nbstate import NetBoxState
 from network_discovery.integrations.netbox._plan import Conflict, Item, Plan, Ref, slugify
+from network_discovery.integrations.netbox._push_l2 import L2_STEP, plan_layer2
 from network_discovery.model import canonical_interface_name, normalise_mac
 
 __all__ = ["PushDefaults", "plan_push"]
@@ -30,8 +31,10 @@ STEP_ORDER: tuple[tuple[str, Any, str], ...] = (
     ("platform", "create", "dcim/platforms"),
     ("device", "create", "dcim/devices"),
     ("device", "update", "dcim/devices"),
+    ("vlan", "create", "ipam/vlans"),
     ("interface", "create", "dcim/interfaces"),
     ("interface", "update", "dcim/interfaces"),
+    (L2_STEP, "update", "dcim/interfaces"),
     ("mac address", "create", "dcim/mac-addresses"),
     ("ip address", "create", "ipam/ip-addresses"),
     ("ip address", "update", "ipam/ip-addresses"),
@@ -40,6 +43,7 @@ STEP_ORDER: tuple[tuple[str, Any, str], ...] = (
     ("ip address", "delete", "ipam/ip-addresses"),
     ("mac address", "delete", "dcim/mac-addresses"),
     ("interface", "delete", "dcim/interfaces"),
+    ("vlan", "delete", "ipam/vlans"),
     ("device", "delete", "dcim/devices"),
 )
 
@@ -61,6 +65,10 @@ class _Planner:
         self.plan = Plan("push")
         self.tag = [{"name": defaults.tag, "slug": slugify(defaults.tag)}]
         self.tag_needed = False
+        #: device key -> its NetBox site (an id, or the site planned); its interfaces by name
+        self.sites: dict[str, int | Ref] = {}
+        self.existing: dict[str, dict[str, dict[str, Any]]] = {}
+        self.vlans_planned: set[str] = set()
         self.plan.known.update(state.known())
         for kind, action, endpoint in STEP_ORDER:
             self.plan.step(kind, action, endpoint)
@@ -125,8 +133,10 @@ class _Planner:
                 self._create_device(row, key)
             else:
                 self.plan.known[key] = int(nb["id"])
+                self.sites[key] = int(nb["site"]["id"])
                 self._update_device(row, nb, key)
             self._interfaces(row, key, nb)
+            plan_layer2(self, row, key, self.sites[key])
         if self.prune:
             self._prune(matches.netbox_ids())
         if self.tag_needed and "tag" not in self.plan.known:
@@ -152,6 +162,7 @@ class _Planner:
             body["serial"] = row["serial"]
         if row.get("platform"):
             body["platform"] = self._platform(row["platform"])
+        self.sites[key] = body["site"]
         self.tag_needed = True
         self.plan.step("device", "create", "dcim/devices").items.append(
             Item(key, body["name"], body)
@@ -182,6 +193,7 @@ class _Planner:
             canonical_interface_name(i["name"], platform): i
             for i in (self.s.interfaces_of(int(nb["id"])) if nb else [])
         }
+        self.existing[dkey] = existing
         for iface in row.get("interfaces", []):
             ikey = f"iface:{row['device']}|{iface['name']}"
             label = f"{row['device']} {iface['name']}"
@@ -359,6 +371,12 @@ class _Planner:
                     self.plan.step(kind, "delete", endpoint).items.append(
                         Item(f"{endpoint}:{obj['id']}", str(obj.get("display")), id=int(obj["id"]))
                     )
+        used = {v for k, v in self.plan.known.items() if k.startswith("ipam/vlans:")}
+        for vlan in self.s.tagged_vlans():
+            if slug in _tags(vlan) and int(vlan["id"]) not in used:
+                self.plan.step("vlan", "delete", "ipam/vlans").items.append(
+                    Item(f"ipam/vlans:{vlan['id']}", str(vlan.get("display")), id=int(vlan["id"]))
+                )
         for nb in self.s.devices:
             if slug in _tags(nb) and int(nb["id"]) not in matched:
                 self.plan.step("device", "delete", "dcim/devices").items.append(

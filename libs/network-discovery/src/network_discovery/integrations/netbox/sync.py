@@ -113,7 +113,9 @@ async def run_sync(
             if progress:
                 progress(sum(len(s.items) for s in plan.steps))
     if options.direction in ("push", "both"):
-        state = await load_state(client, inventory, options.defaults.tag)
+        state = await load_state(
+            client, inventory, options.defaults.tag, default_site=options.defaults.site
+        )
         plan = plan_push(state, inventory, defaults=options.defaults, prune=options.prune)
         result.plans.append(plan)
         if on_plan:

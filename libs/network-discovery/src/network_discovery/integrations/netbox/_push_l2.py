@@ -1,0 +1,185 @@
+"""Push, layer 2: LAG membership, parent interfaces and VLANs.
+
+An interface's ``lag`` and ``parent`` point at interfaces of the same device; its 802.1Q mode
+comes from discovery's (``access`` is NetBox's ``access``; a trunk is ``tagged`` with the VLANs
+it allows, or ``tagged-all`` when discovery lists none), its untagged VLAN from the access or
+native VLAN. VLANs are NetBox VLANs of the device's NetBox site (NetBox accepts no other site's
+on the interface), found by VLAN id or created there, named as the device names them.
+Everything is compared with NetBox first, so a second run plans nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from network_discovery.integrations.netbox._kinds import interface_type
+from network_discovery.integrations.netbox._plan import Conflict, Item, Ref
+from network_discovery.model import canonical_interface_name
+
+if TYPE_CHECKING:
+    from network_discovery.integrations.netbox._push import _Planner
+
+__all__ = ["L2_STEP", "plan_layer2", "wanted_vlans"]
+
+L2_STEP = "interface LAG, parent and VLANs"
+_ALL_VLANS = 4094
+
+
+def wanted_vlans(
+    iface: dict[str, Any], device_vlans: set[int]
+) -> tuple[str | None, int | None, list[int]]:
+    """(NetBox mode, untagged VLAN id, tagged VLAN ids) for a discovered interface."""
+    mode = iface.get("mode")
+    if mode == "access":
+        return "access", iface.get("access_vlan"), []
+    if mode != "trunk":
+        return None, None, []
+    native = iface.get("native_vlan")
+    allowed = [v for v in iface.get("trunk_vlans") or [] if v != native]
+    if not allowed or len(allowed) >= _ALL_VLANS - 1:
+        return "tagged-all", native, []
+    if device_vlans:  # a trunk allowing ranges: tag the VLANs the device has
+        allowed = [v for v in allowed if v in device_vlans]
+    return "tagged", native, sorted(set(allowed))
+
+
+def _id(value: Any) -> int | None:
+    return int(value["id"]) if isinstance(value, dict) and value.get("id") is not None else None
+
+
+def _value(choice: Any) -> str | None:
+    return (choice.get("value") or None) if isinstance(choice, dict) else choice or None
+
+
+class _Layer2:
+    def __init__(self, planner: _Planner, row: dict[str, Any], dkey: str, site: Any) -> None:
+        self.p, self.row, self.dkey, self.site = planner, row, dkey, site
+        self.platform = row.get("platform")
+        self.names = {i["name"] for i in row.get("interfaces", [])}
+        self.vlan_names = {int(v["vlan"]): v.get("name") for v in row.get("vlans") or []}
+
+    def _sibling(self, name: str | None) -> Ref | None:
+        if not name:
+            return None
+        for candidate in (name, canonical_interface_name(name, self.platform)):
+            if candidate in self.names:
+                return Ref(f"iface:{self.row['device']}|{candidate}")
+        return None
+
+    def _vlan(self, vid: int) -> Ref | None:
+        site_id = self.site if isinstance(self.site, int) else self.p.plan.known.get(self.site.key)
+        token = site_id if site_id is not None else self.site.key
+        key = f"ipam/vlans:{token}|{vid}"
+        if key in self.p.plan.known or key in self.p.vlans_planned:
+            return Ref(key)
+        found = self.p.s.vlans_at(site_id, vid) if site_id is not None else []
+        if len(found) > 1:
+            self.p.plan.conflicts.append(
+                Conflict(
+                    "vlan",
+                    f"{self.row['device']} VLAN {vid}",
+                    f"{len(found)} NetBox VLANs {vid} at the device's site; none assigned",
+                )
+            )
+            return None
+        if found:
+            self.p.plan.known[key] = int(found[0]["id"])
+            return Ref(key)
+        name = self.vlan_names.get(vid) or f"VLAN{vid:04d}"
+        self.p.tag_needed = True
+        self.p.vlans_planned.add(key)
+        site: int | Ref = site_id if site_id is not None else self.site
+        self.p.plan.step("vlan", "create", "ipam/vlans").items.append(
+            Item(
+                key,
+                f"{name} ({vid})",
+                {
+                    "site": site,
+                    "vid": vid,
+                    "name": name[:64],
+                    "status": "active",
+                    "tags": self.p.tag,
+                },
+            )
+        )
+        return Ref(key)
+
+    def same(self, want: Any, have: int | None) -> bool:
+        if isinstance(want, Ref):
+            return have is not None and self.p.plan.known.get(want.key) == have
+        return want == have
+
+    def interface(self, iface: dict[str, Any], ikey: str, current: dict[str, Any] | None) -> None:
+        label = f"{self.row['device']} {iface['name']}"
+        kind = (
+            _value((current or {}).get("type"))
+            if current
+            else interface_type(iface["name"], iface.get("speed_mbps"))
+        )
+        body: dict[str, Any] = {}
+        changes: dict[str, tuple[Any, Any]] = {}
+        have = current or {}
+        parent, lag = self._sibling(iface.get("parent")), self._sibling(iface.get("lag"))
+        if iface.get("parent") and kind != "virtual":
+            self._refuse(
+                label,
+                f"parent {iface['parent']} not set: NetBox gives virtual interfaces alone a parent",
+            )
+        elif parent is not None and not self.same(parent, _id(have.get("parent"))):
+            body["parent"] = parent
+            changes["parent"] = ((have.get("parent") or {}).get("name"), iface["parent"])
+        if iface.get("lag") and kind == "virtual":
+            self._refuse(
+                label, f"LAG {iface['lag']} not set: NetBox puts no virtual interface in a LAG"
+            )
+        elif lag is not None and not self.same(lag, _id(have.get("lag"))):
+            body["lag"] = lag
+            changes["lag"] = ((have.get("lag") or {}).get("name"), iface["lag"])
+        mode, untagged, tagged = wanted_vlans(iface, set(self.vlan_names))
+        if mode is not None:
+            self._vlans(body, changes, have, mode, untagged, tagged)
+        if body:
+            self.p.plan.step(L2_STEP, "update", "dcim/interfaces").items.append(
+                Item(ikey, label, body, changes, id=int(current["id"]) if current else None)
+            )
+
+    def _vlans(
+        self,
+        body: dict[str, Any],
+        changes: dict[str, tuple[Any, Any]],
+        have: dict[str, Any],
+        mode: str,
+        untagged: int | None,
+        tagged: list[int],
+    ) -> None:
+        if _value(have.get("mode")) != mode:
+            body["mode"] = mode
+            changes["mode"] = (_value(have.get("mode")), mode)
+        if untagged is not None:
+            ref = self._vlan(untagged)
+            if ref is not None and not self.same(ref, _id(have.get("untagged_vlan"))):
+                body["untagged_vlan"] = ref
+                changes["untagged_vlan"] = ((have.get("untagged_vlan") or {}).get("vid"), untagged)
+        refs = [r for r in (self._vlan(v) for v in tagged) if r is not None]
+        current = sorted(_id(v) or 0 for v in have.get("tagged_vlans") or [])
+        known = [self.p.plan.known.get(r.key) for r in refs]
+        if (refs or current) and (None in known or sorted(k or 0 for k in known) != current):
+            body["tagged_vlans"] = refs
+            changes["tagged_vlans"] = (
+                sorted(v.get("vid") for v in have.get("tagged_vlans") or []),
+                tagged,
+            )
+
+    def _refuse(self, label: str, reason: str) -> None:
+        self.p.plan.conflicts.append(Conflict("interface", label, reason))
+
+
+def plan_layer2(planner: _Planner, row: dict[str, Any], dkey: str, site: int | Ref) -> None:
+    """Plan the LAG, parent and VLAN changes of one device's interfaces, and its VLANs."""
+    l2 = _Layer2(planner, row, dkey, site)
+    existing = planner.existing.get(dkey, {})
+    for iface in row.get("interfaces", []):
+        ikey = f"iface:{row['device']}|{iface['name']}"
+        l2.interface(iface, ikey, existing.get(iface["name"]))
+    for vid in sorted(l2.vlan_names):
+        l2._vlan(vid)

@@ -1,0 +1,187 @@
+"""Push, layer 2: LAG members, sub-interfaces' parents and VLANs (site VLANs, 802.1Q modes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from network_discovery.integrations.netbox import NetBoxClient, SyncOptions, run_sync
+from network_discovery.model import Snapshot
+from support.netbox_fake import FakeNetBox
+from support.netbox_graph import device_kit
+
+PUSH = SyncOptions("push")
+DIST = "sw-dist-01"
+
+
+def dist_snapshot(n: int, vlans: dict[int, str], interfaces: list[dict[str, Any]]) -> Snapshot:
+    return Snapshot.model_validate(
+        {
+            "snapshot_id": f"l2-{n}",
+            "source": "test",
+            "collected_at": f"2026-03-01T09:0{n}:00Z",
+            "scope": [{"device": DIST, "facts": ["device", "interfaces", "vlans"]}],
+            "devices": [
+                {"hostname": DIST, "vendor": "Arista", "platform": "arista_eos", "role": "core"}
+            ],
+            "interfaces": [{"device": DIST, **i} for i in interfaces],
+            "vlans": [{"device": DIST, "vlan": v, "name": name} for v, name in vlans.items()],
+        }
+    )
+
+
+INTERFACES: list[dict[str, Any]] = [
+    {"name": "Port-Channel1", "mode": "trunk", "trunk_vlans": [10, 20, 30], "native_vlan": 30},
+    {"name": "Ethernet1", "lag": "Port-Channel1", "speed_mbps": 10000},
+    {"name": "Ethernet2", "lag": "Po1", "speed_mbps": 10000},
+    {"name": "Ethernet3", "mode": "routed", "speed_mbps": 10000},
+    {"name": "Ethernet3.100", "parent": "Ethernet3"},
+    {"name": "Ethernet4", "mode": "access", "access_vlan": 20, "speed_mbps": 1000},
+    {"name": "Ethernet5", "mode": "trunk", "speed_mbps": 1000},
+]
+
+
+def seed(netbox: FakeNetBox) -> dict[str, Any]:
+    """The switch exists in NetBox at DC-East (not the graph's site), where VLAN 10 exists
+    already; another site has a VLAN 20 the switch must not get."""
+    kit = device_kit(netbox, "DC-East", "Arista", "7050", "Core")
+    other = netbox.add("dcim/sites", name="Branch", slug="branch", status="active")
+    users = netbox.add("ipam/vlans", site=kit["site"], vid=10, name="users-dc", status="active")
+    netbox.add("ipam/vlans", site=other["id"], vid=20, name="branch-voice", status="active")
+    netbox.add("dcim/devices", name=DIST, status="active", **kit)
+    return {"site": kit["site"], "users": users["id"]}
+
+
+def _by(netbox: FakeNetBox, collection: str, **match: Any) -> dict[str, Any]:
+    found = netbox.store.find(collection, **match)
+    assert len(found) == 1, (collection, match, found)
+    return found[0]
+
+
+async def test_lags_parents_and_vlans_then_nothing(
+    graph, netbox: FakeNetBox, client: NetBoxClient
+) -> None:
+    refs = seed(netbox)
+    await graph.engine.apply_snapshot(
+        dist_snapshot(1, {10: "users", 20: "voice", 30: "servers"}, INTERFACES)
+    )
+
+    dry = await run_sync(client, graph.reader(), SyncOptions("push", dry_run=True))
+    assert netbox.writes() == [], "a dry run writes nothing"
+    first = await run_sync(client, graph.reader(), PUSH)
+    assert first.errors == [] and first.conflicts == []
+    assert [p.lines() for p in dry.plans] == [p.lines() for p in first.plans]
+
+    site = refs["site"]
+    dist = _by(netbox, "dcim/devices", name=DIST)
+    vlans = {v["vid"]: v for v in netbox.store.find("ipam/vlans", site=site)}
+    assert sorted(vlans) == [10, 20, 30]
+    assert vlans[10]["id"] == refs["users"] and vlans[10]["name"] == "users-dc"
+    assert "tags" not in vlans[10] or vlans[10]["tags"] == [], "found, not created: untagged"
+    assert (vlans[20]["name"], vlans[20]["tags"]) == ("voice", ["meshoptixiq"])
+    assert (vlans[30]["name"], vlans[30]["tags"]) == ("servers", ["meshoptixiq"])
+
+    def iface(name: str) -> dict[str, Any]:
+        return _by(netbox, "dcim/interfaces", device=dist["id"], name=name)
+
+    po1 = iface("Port-channel1")
+    assert (po1["type"], po1["mode"], po1["untagged_vlan"]) == ("lag", "tagged", vlans[30]["id"])
+    assert sorted(po1["tagged_vlans"]) == sorted([vlans[10]["id"], vlans[20]["id"]])
+    assert iface("Ethernet1")["lag"] == po1["id"] and iface("Ethernet2")["lag"] == po1["id"]
+    sub = iface("Ethernet3.100")
+    assert (sub["type"], sub["parent"]) == ("virtual", iface("Ethernet3")["id"])
+    assert iface("Ethernet3").get("mode") is None, "routed: no 802.1Q mode"
+    eth4 = iface("Ethernet4")
+    assert (eth4["mode"], eth4["untagged_vlan"]) == ("access", vlans[20]["id"])
+    assert iface("Ethernet5")["mode"] == "tagged-all"
+
+    # what NetBox answers reads back as the same state: nothing to do, nothing written
+    netbox.log.clear()
+    second = await run_sync(client, graph.reader(), PUSH)
+    assert not second.changed and second.summary() == [] and netbox.writes() == []
+
+
+async def test_prune_removes_only_tagged_vlans_nothing_uses(
+    graph, netbox: FakeNetBox, client: NetBoxClient
+) -> None:
+    refs = seed(netbox)
+    await graph.engine.apply_snapshot(
+        dist_snapshot(1, {10: "users", 20: "voice", 30: "servers"}, INTERFACES)
+    )
+    await run_sync(client, graph.reader(), PUSH)
+    later = [
+        {"name": "Port-Channel1", "mode": "trunk", "trunk_vlans": [20, 40]},
+        {"name": "Ethernet1", "lag": "Port-Channel1", "speed_mbps": 10000},
+    ]
+    await graph.engine.apply_snapshot(dist_snapshot(2, {20: "voice", 40: "backup"}, later))
+
+    kept = await run_sync(client, graph.reader(), PUSH)
+    assert not any(s.action == "delete" for p in kept.plans for s in p.steps if s.items)
+    assert len(netbox.store.find("ipam/vlans", site=refs["site"])) == 4
+
+    pruned = await run_sync(client, graph.reader(), SyncOptions("push", prune=True))
+    assert pruned.errors == []
+    deleted = [line for p in pruned.plans for line in p.lines() if " delete vlan " in line]
+    assert deleted == ["push delete vlan servers"]
+    left = sorted(v["vid"] for v in netbox.store.find("ipam/vlans", site=refs["site"]))
+    assert left == [10, 20, 40], "VLAN 10 was NetBox's own: never pruned"
+    po1 = next(
+        i for i in netbox.store.objects["dcim/interfaces"].values() if i["name"] == "Port-channel1"
+    )
+    tagged = {netbox.store.objects["ipam/vlans"][v]["vid"] for v in po1["tagged_vlans"]}
+    assert (po1["mode"], tagged) == ("tagged", {20, 40})
+
+
+async def test_impossible_memberships_are_conflicts_not_writes(
+    graph, netbox: FakeNetBox, client: NetBoxClient
+) -> None:
+    seed(netbox)
+    odd = [
+        {"name": "Ethernet1", "speed_mbps": 1000},
+        {"name": "Ethernet2", "parent": "Ethernet1", "speed_mbps": 1000},  # physical: no parent
+        {"name": "Loopback0", "lag": "Port-Channel9"},  # virtual, and no such LAG
+    ]
+    await graph.engine.apply_snapshot(dist_snapshot(1, {}, odd))
+    result = await run_sync(client, graph.reader(), PUSH)
+    assert result.errors == []
+    assert result.conflicts == [
+        "interface sw-dist-01 Ethernet2: parent Ethernet1 not set: NetBox gives virtual "
+        "interfaces alone a parent",
+        "interface sw-dist-01 Loopback0: LAG Port-channel9 not set: NetBox puts no virtual "
+        "interface in a LAG",
+    ]
+    assert all(
+        i.get("parent") is None and i.get("lag") is None
+        for i in netbox.store.objects["dcim/interfaces"].values()
+    )
+
+
+async def test_netbox_refuses_what_it_refuses(netbox: FakeNetBox, client: NetBoxClient) -> None:
+    """The fake holds NetBox's own interface rules, so a push that broke them would fail."""
+    refs = seed(netbox)
+    dist = _by(netbox, "dcim/devices", name=DIST)
+    branch = _by(netbox, "dcim/sites", slug="branch")
+    far = _by(netbox, "ipam/vlans", site=branch["id"])
+    base = {"device": dist["id"], "type": "1000base-t"}
+    phys = netbox.add("dcim/interfaces", name="Ethernet1", **base)
+    result = await client.create(
+        "dcim/interfaces",
+        [
+            {**base, "name": "Ethernet2", "parent": phys["id"]},
+            {**base, "name": "Ethernet3", "mode": "access", "tagged_vlans": [refs["users"]]},
+            {**base, "name": "Ethernet4", "mode": "access", "untagged_vlan": far["id"]},
+            {**base, "name": "Ethernet5", "untagged_vlan": refs["users"]},
+        ],
+    )
+    assert result.done == []
+    assert {(e.field, e.messages) for e in result.errors} == {
+        ("parent", ("Only virtual interfaces may be assigned to a parent interface.",)),
+        ("tagged_vlans", ("Interface mode does not support tagged vlans",)),
+        (
+            "untagged_vlan",
+            (
+                "The untagged VLAN (branch-voice) must belong to the same site as the "
+                "interface's parent device, or it must be global.",
+            ),
+        ),
+        ("untagged_vlan", ("Interface mode does not support untagged vlan",)),
+    }
