@@ -46,6 +46,22 @@ async def ensure_schema(store: GraphStore) -> None:
             if store.dialect == "ladybug":
                 raise
             log.debug("graph.schema_exists", statement=statement, error=str(exc)[:200])
+    if store.dialect == "ladybug":
+        await _add_new_properties(store)
+
+
+async def _add_new_properties(store: GraphStore) -> None:
+    """A LadybugDB graph made by an earlier version keeps its tables (``IF NOT EXISTS``): add
+    the properties the model gained since, empty on existing rows, so it opens unchanged."""
+    tables = [(n.label, n.props) for n in NODES.values()] + [
+        (r.name, r.props) for r in RELS.values()
+    ]
+    for table, props in tables:
+        have = {row["name"] for row in await store.execute(f"CALL table_info('{table}') RETURN *")}
+        for name, kind in props.items():
+            if name not in have:
+                await store.execute(f"ALTER TABLE {table} ADD {name} {kind}")
+                log.info("graph.property_added", table=table, property=name)
 
 
 def _value(store: GraphStore, expr: str, kind: str) -> str:
