@@ -22,8 +22,10 @@ from typing import Any
 import httpx
 import pytest
 from meshq_graph_engine.catalogue import REGISTRY, QueryContext, run_query
+from meshq_graph_engine.controllers import ROUTES
 from meshq_graph_engine.reader import GraphReader, reader_group
 from meshq_runtime.graph.store import EmbeddedStore, MemgraphStore
+from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.service import open_kafka
 from meshq_runtime.settings import KafkaSettings
 from network_discovery.contracts import topics
@@ -154,8 +156,50 @@ async def test_reader_follows_a_writer_process_on_its_files(
         second = await answers()
         assert second == await _answers(writer.url)
         assert second != first
+
+        await _forwarded_to_the_writer(reader, writer.url, load_snapshot().snapshot_id)
     finally:
         await kafka.broker.stop()
+
+
+async def _forwarded_to_the_writer(reader: GraphReader, writer_url: str, first: str) -> None:
+    """The reader's HTTP API (its routes and state as the reader role builds them): writes
+    and archived snapshot diffs are answered by the writer process."""
+    async with httpx.AsyncClient(base_url=writer_url, timeout=60) as to_writer:
+        state = ServiceState(
+            service="graph-engine",
+            probes=[("graph-revision", reader.ready_probe)],
+            extras={"store": reader.store, "engine": reader, "writer": to_writer},
+        )
+        app = build_app(service="graph-engine", route_handlers=ROUTES, state=state)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://reader") as client:
+            assert (await client.get("/ready")).status_code == 200
+            r = await client.post(
+                "/internal/queries/update_device_metadata",
+                json={"device": "hq-core-01", "criticality": "critical", "tags": ["reader"]},
+            )
+            assert r.status_code == 200, r.text
+            assert r.json()["rows"][0]["tags"] == ["reader"]
+            # A patch publishes no event: the periodic re-read is what finds it.
+            assert await reader.refresh() and reader.graph_revision == 3
+            rows = await client.post("/internal/queries/all_devices", json={})
+            assert rows.status_code == 200
+            core = next(d for d in rows.json()["rows"] if d["hostname"] == "hq-core-01")
+            assert core["criticality"] == "critical"  # read by the reader, from the store
+
+            unknown = await client.post(
+                "/internal/queries/update_device_metadata",
+                json={"device": "no-such-device", "role": "core"},
+            )
+            assert unknown.status_code == 404
+            assert unknown.headers["content-type"].startswith("application/problem+json")
+
+            path = f"/internal/snapshots/{first}/diff/reader-2"
+            diff = await client.get(path)
+            assert diff.status_code == 200
+            assert diff.json() == (await to_writer.get(path)).json()
+            assert diff.json()["kinds"]["interfaces"]["removed"]
 
 
 @pytest.mark.skipif(

@@ -8,6 +8,7 @@ Here reader and writer share one embedded store in one process; the integration 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -79,6 +80,26 @@ async def test_the_reader_follows_snapshots_and_patches(engine: GraphEngine) -> 
         REGISTRY, "blast_radius_device", {"device": "sw1"}, QueryContext(engine.store, engine)
     )
     assert rows.rows == writer_rows.rows
+
+
+async def test_the_periodic_refresh_follows_without_events(engine: GraphEngine) -> None:
+    reader = GraphReader(engine.store)
+    task = asyncio.create_task(reader.follow(0.05))
+    try:
+        for _ in range(100):
+            if reader.loaded:
+                break
+            await asyncio.sleep(0.05)
+        assert reader.graph_revision == 0  # the first read happens at once
+        await engine.apply_snapshot(_snapshot("s1", ["sw1", "sw2"], links=[("sw1", "sw2")]))
+        for _ in range(100):
+            if reader.graph_revision == engine.revision:
+                break
+            await asyncio.sleep(0.05)
+        assert reader.graph_revision == engine.revision == 1
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_a_reader_does_not_write(engine: GraphEngine) -> None:

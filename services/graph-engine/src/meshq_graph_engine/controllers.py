@@ -9,6 +9,7 @@ from urllib.parse import quote
 import httpx
 from litestar import Response, get, post
 from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody
 from meshq_runtime.http import ProblemError
 
 from meshq_graph_engine.archive import SnapshotArchive, snapshot_diff
@@ -55,7 +56,7 @@ async def list_queries() -> list[dict[str, Any]]:
 
 @post("/internal/queries/{name:str}", tags=["internal"], status_code=200)
 async def execute_query(
-    name: str, state: State, data: dict[str, Any] | None = None
+    name: FromPath[str], state: State, data: JSONBody[dict[str, Any] | None] = None
 ) -> dict[str, Any] | Response[Any]:
     """Run one query; the body is its parameters as a JSON object."""
     query = REGISTRY.get(name)
@@ -91,7 +92,9 @@ async def list_snapshots(state: State) -> list[dict[str, Any]]:
 
 
 @get("/internal/snapshots/{a:str}/diff/{b:str}", tags=["internal"])
-async def diff_snapshots(a: str, b: str, state: State) -> dict[str, Any] | Response[Any]:
+async def diff_snapshots(
+    a: FromPath[str], b: FromPath[str], state: State
+) -> dict[str, Any] | Response[Any]:
     """What changed in the collected facts from snapshot ``a`` to snapshot ``b``."""
     if _on_reader(state):  # the archive lives on the writer's volume
         return await _forward(

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import structlog
 from litestar import post
 from litestar.datastructures import State
+from litestar.params import JSONBody
 from meshq_runtime.http import ProblemError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -133,7 +134,7 @@ def _engine(state: State) -> GraphEngine:
 
 
 @post("/internal/graph/chaos-simulate", tags=["internal"], status_code=200)
-async def chaos_simulate(state: State, data: Any = None) -> dict[str, Any]:
+async def chaos_simulate(state: State, data: JSONBody[Any] = None) -> dict[str, Any]:
     """Simulate one failure on the live graph (read only) and answer its blast radius."""
     request = validated(ChaosRequest, data)
     engine = _engine(state)
@@ -170,7 +171,7 @@ def _problem(exc: TargetError) -> ProblemError:
 
 
 @post("/internal/graph/whatif", tags=["internal"], status_code=200)
-async def whatif(state: State, data: Any = None) -> dict[str, Any]:
+async def whatif(state: State, data: JSONBody[Any] = None) -> dict[str, Any]:
     """Apply a change set to a copy of the graph and answer what it changes."""
     request = validated(WhatIfRequest, data)
     engine = _engine(state)
