@@ -139,6 +139,8 @@ async def test_impossible_memberships_are_conflicts_not_writes(
         {"name": "Ethernet1", "speed_mbps": 1000},
         {"name": "Ethernet2", "parent": "Ethernet1", "speed_mbps": 1000},  # physical: no parent
         {"name": "Loopback0", "lag": "Port-Channel9"},  # virtual, and no such LAG
+        {"name": "Ethernet3", "lag": "Port-Channel9", "speed_mbps": 1000},  # no such LAG
+        {"name": "Ethernet4.7", "parent": "Ethernet9"},  # no such port
     ]
     await graph.engine.apply_snapshot(dist_snapshot(1, {}, odd))
     result = await run_sync(client, graph.reader(), PUSH)
@@ -146,6 +148,10 @@ async def test_impossible_memberships_are_conflicts_not_writes(
     assert result.conflicts == [
         "interface sw-dist-01 Ethernet2: parent Ethernet1 not set: NetBox gives virtual "
         "interfaces alone a parent",
+        "interface sw-dist-01 Ethernet3: LAG Port-channel9 not set: the device reports no such "
+        "port",
+        "interface sw-dist-01 Ethernet4.7: parent Ethernet9 not set: the device reports no such "
+        "port",
         "interface sw-dist-01 Loopback0: LAG Port-channel9 not set: NetBox puts no virtual "
         "interface in a LAG",
     ]
@@ -185,3 +191,22 @@ async def test_netbox_refuses_what_it_refuses(netbox: FakeNetBox, client: NetBox
         ),
         ("untagged_vlan", ("Interface mode does not support untagged vlan",)),
     }
+
+
+def test_802_1q_mode_from_discovery() -> None:
+    from network_discovery.integrations.netbox._push_l2 import wanted_vlans
+
+    assert wanted_vlans({"mode": "access", "access_vlan": 10}, set()) == ("access", 10, [])
+    assert wanted_vlans({"mode": "routed"}, {10}) == (None, None, [])
+    assert wanted_vlans({"mode": "trunk"}, {10}) == ("tagged-all", None, [])
+    trunk = {"mode": "trunk", "native_vlan": 30, "trunk_vlans": [30]}
+    assert wanted_vlans(trunk, set()) == ("tagged", 30, []), "only the native VLAN allowed"
+    every = {"mode": "trunk", "trunk_vlans": list(range(1, 4095))}
+    assert wanted_vlans(every, {10}) == ("tagged-all", None, [])
+    ranged = {"mode": "trunk", "trunk_vlans": list(range(1, 1001)), "native_vlan": 1}
+    assert wanted_vlans(ranged, {1, 10, 20, 2000}) == ("tagged", 1, [10, 20])
+    assert wanted_vlans({"mode": "trunk", "trunk_vlans": [20, 10, 20]}, set()) == (
+        "tagged",
+        None,
+        [10, 20],
+    )

@@ -35,9 +35,10 @@ def wanted_vlans(
     if mode != "trunk":
         return None, None, []
     native = iface.get("native_vlan")
-    allowed = [v for v in iface.get("trunk_vlans") or [] if v != native]
-    if not allowed or len(allowed) >= _ALL_VLANS - 1:
+    listed = iface.get("trunk_vlans") or []
+    if not listed or len(listed) >= _ALL_VLANS:
         return "tagged-all", native, []
+    allowed = [v for v in listed if v != native]
     if device_vlans:  # a trunk allowing ranges: tag the VLANs the device has
         allowed = [v for v in allowed if v in device_vlans]
     return "tagged", native, sorted(set(allowed))
@@ -125,6 +126,10 @@ class _Layer2:
                 label,
                 f"parent {iface['parent']} not set: NetBox gives virtual interfaces alone a parent",
             )
+        elif iface.get("parent") and parent is None:
+            self._refuse(
+                label, f"parent {iface['parent']} not set: the device reports no such port"
+            )
         elif parent is not None and not self.same(parent, _id(have.get("parent"))):
             body["parent"] = parent
             changes["parent"] = ((have.get("parent") or {}).get("name"), iface["parent"])
@@ -132,6 +137,8 @@ class _Layer2:
             self._refuse(
                 label, f"LAG {iface['lag']} not set: NetBox puts no virtual interface in a LAG"
             )
+        elif iface.get("lag") and lag is None:
+            self._refuse(label, f"LAG {iface['lag']} not set: the device reports no such port")
         elif lag is not None and not self.same(lag, _id(have.get("lag"))):
             body["lag"] = lag
             changes["lag"] = ((have.get("lag") or {}).get("name"), iface["lag"])
