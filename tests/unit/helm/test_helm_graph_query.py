@@ -93,3 +93,13 @@ def test_without_memgraph_the_writer_keeps_an_embedded_graph_on_its_volume() -> 
                 "services": {"graph-engine": {"persistence": {"enabled": False}}},
             }
         )
+
+
+def notes(values: dict[str, Any]) -> str:
+    return next(text for path, text in render(values).items() if path.endswith("NOTES.txt"))
+
+
+def test_notes_say_where_queries_run() -> None:
+    assert "graph-engine-query replicas" in notes(QUERY)
+    assert "embedded graph" in notes({"memgraph": {"uri": ""}})
+    assert "graph-engine-query" not in notes({}) and "embedded graph" not in notes({})

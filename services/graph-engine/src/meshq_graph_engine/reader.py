@@ -89,10 +89,12 @@ class GraphReader:
             raise RuntimeError("the graph revision has not been loaded yet")
 
     async def follow(self, interval: float) -> None:
-        """Re-read the revision every ``interval`` seconds until cancelled."""
+        """Re-read the revision every ``interval`` seconds until cancelled (every second or
+        two until the first read succeeds, so that a reader started before Memgraph becomes
+        ready soon after it)."""
         while True:
             try:
                 await self.refresh()
             except Exception as exc:  # the store is away: keep serving, retry next time
                 log.warning("graph.reader.refresh_failed", error=f"{type(exc).__name__}: {exc}")
-            await asyncio.sleep(interval)
+            await asyncio.sleep(interval if self.loaded else min(interval, 2.0))
