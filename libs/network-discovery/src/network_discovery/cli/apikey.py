@@ -18,6 +18,8 @@ from typing import Any
 
 import click
 
+from network_discovery.cli._common import CliError
+
 __all__ = ["apikey", "keys_file"]
 
 KEY_PREFIX = "mqk_"
@@ -58,14 +60,6 @@ def _save(path: Path, doc: dict[str, Any]) -> None:
         raise
 
 
-def _fail(message: str) -> click.ClickException:
-    class _OneLine(click.ClickException):
-        def show(self, file: Any = None) -> None:
-            click.echo(f"meshq: {self.format_message()}", err=True)
-
-    return _OneLine(message)
-
-
 _FILE = click.option(
     "--file",
     "file",
@@ -88,11 +82,11 @@ def create(name: str, groups: tuple[str, ...], file: Path | None) -> None:
     """Make a key called NAME; it is printed once and stored only as a hash."""
     name = name.strip()
     if not name or len(name) > 64:
-        raise _fail("the key name must be 1 to 64 characters")
+        raise CliError("the key name must be 1 to 64 characters")
     path = keys_file(file)
     doc = _load(path)
     if any(k["name"] == name and not k.get("revoked_at") for k in doc["keys"]):
-        raise _fail(f"an active key named {name!r} exists; revoke it first or pick another name")
+        raise CliError(f"an active key named {name!r} exists; revoke it first or pick another name")
     ident = secrets.token_hex(4)
     token = f"{KEY_PREFIX}{ident}_{secrets.token_urlsafe(32)}"
     doc["keys"].append(
@@ -138,9 +132,9 @@ def revoke(key: str, file: Path | None) -> None:
     doc = _load(path)
     found = [k for k in doc["keys"] if key in (k["id"], k["name"]) and not k.get("revoked_at")]
     if not found:
-        raise _fail(f"no active key with id or name {key!r}; 'meshq apikey list' shows them")
+        raise CliError(f"no active key with id or name {key!r}; 'meshq apikey list' shows them")
     if len(found) > 1:
-        raise _fail(f"{key!r} names several keys; revoke by id")
+        raise CliError(f"{key!r} names several keys; revoke by id")
     found[0]["revoked_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     _save(path, doc)
     click.echo(f"revoked key {found[0]['id']} ({found[0]['name']})")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,15 +11,10 @@ from typing import Any
 import click
 import yaml
 
-from network_discovery.cli.graph import echo_outcome
+from network_discovery.cli._common import CliError, echo_outcome, publish, wait_option
 from network_discovery.cli.stack import find_stack
 
 __all__ = ["discover"]
-
-
-class DiscoverError(click.ClickException):
-    def show(self, file=None) -> None:  # type: ignore[no-untyped-def,override]
-        click.echo(f"meshq: {self.format_message()}", err=True)
 
 
 def _quiet_libraries() -> None:
@@ -55,23 +49,23 @@ def _credentials(kw: dict[str, Any]) -> Any:
 
     password_env, password_file = kw["password_env"], kw["password_file"]
     if password_env and password_file:
-        raise DiscoverError("give --password-env or --password-file, not both")
+        raise CliError("give --password-env or --password-file, not both")
     profile, file = kw["credentials"], kw["credentials_file"]
     if bool(profile) != bool(file):
-        raise DiscoverError("--credentials NAME and --credentials-file FILE go together")
+        raise CliError("--credentials NAME and --credentials-file FILE go together")
     if profile:
         if kw["username"] or password_env or password_file:
-            raise DiscoverError(
+            raise CliError(
                 "give --credentials or --username/--password-env/--password-file, not both"
             )
         try:
             doc = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise DiscoverError(f"cannot read {file}: {getattr(exc, 'strerror', exc)}") from exc
+            raise CliError(f"cannot read {file}: {getattr(exc, 'strerror', exc)}") from exc
         profiles = doc.get("credentials") if isinstance(doc, dict) else None
         if not isinstance(profiles, dict) or profile not in profiles:
             known = ", ".join(sorted(map(str, profiles))) if isinstance(profiles, dict) else ""
-            raise DiscoverError(
+            raise CliError(
                 f"{file}: no credentials profile {profile!r} (defined: {known or 'none'})"
             )
         try:
@@ -79,9 +73,9 @@ def _credentials(kw: dict[str, Any]) -> Any:
                 profile, profiles[profile], f"{file}: credentials.{profile}"
             )
         except CredentialError as exc:
-            raise DiscoverError(str(exc)) from exc
+            raise CliError(str(exc)) from exc
     if kw["transport"] == "snmp" and kw["seeds"]:
-        raise DiscoverError(
+        raise CliError(
             "--transport snmp needs --credentials NAME --credentials-file FILE: a profile with "
             "snmp_community_env/_file, or SNMPv3 user and keys"
         )
@@ -107,21 +101,21 @@ def _targets(
     )
 
     if bool(inventory) == bool(seeds):
-        raise DiscoverError("give --inventory FILE or one or more --seed HOST (not both)")
+        raise CliError("give --inventory FILE or one or more --seed HOST (not both)")
     if inventory:
         if transport != "ssh":
-            raise DiscoverError(
+            raise CliError(
                 "--transport is for --seed; in an inventory, set transport per host or in defaults"
             )
         try:
             loaded = asyncio.run(resolve_inventory(load_inventory(inventory)))
         except InventoryError as exc:
-            raise DiscoverError(str(exc)) from exc
+            raise CliError(str(exc)) from exc
         for note in loaded.skipped:
             click.echo(f"skipped {note}", err=True)
         return list(loaded.targets)
     if not options.allow:
-        raise DiscoverError(
+        raise CliError(
             "--seed needs --allow CIDR: the networks the crawler may dial (e.g. 10.0.0.0/16)"
         )
     targets = []
@@ -134,7 +128,7 @@ def _targets(
             credentials=options.credentials,
         )
         if not is_allowed(seed, options.allow):
-            raise DiscoverError(f"seed {seed} is not an IP address inside --allow")
+            raise CliError(f"seed {seed} is not an IP address inside --allow")
         targets.append(target)
     return targets
 
@@ -242,7 +236,7 @@ def _targets(
     default=True,
     help="Publish the snapshot (default) or only collect and report.",
 )
-@click.option("--wait/--no-wait", default=False, help="Return once graph-engine applied it.")
+@wait_option
 @click.option(
     "--wait-timeout", default=300.0, show_default=True, help="Seconds to wait with --wait."
 )
@@ -262,7 +256,7 @@ def discover(**kw: Any) -> None:
     try:
         allow = parse_networks(kw["allow"])
     except ValueError as exc:
-        raise DiscoverError(f"--allow: {exc}") from exc
+        raise CliError(f"--allow: {exc}") from exc
     plan, limit = plan_limit()
     max_hops = kw["max_hops"] if kw["max_hops"] is not None else (2 if kw["seeds"] else 0)
     options = DiscoveryOptions(
@@ -291,7 +285,7 @@ def discover(**kw: Any) -> None:
             with collectors(targets, timeout) as collect:
                 summary = asyncio.run(run_discovery(targets, options, collect, progress=progress))
         except DeviceLimitError as exc:
-            raise DiscoverError(str(exc)) from exc
+            raise CliError(str(exc)) from exc
     for line in summary.lines():
         click.echo(line)
     counts = summary.counts()
@@ -304,7 +298,7 @@ def discover(**kw: Any) -> None:
         click.echo(f"saved the outputs of {written} devices under {kw['save']}")
     snapshot = build_snapshot(summary)
     if snapshot is None:
-        raise DiscoverError("no device could be collected; nothing to publish")
+        raise CliError("no device could be collected; nothing to publish")
     if not kw["publish"]:
         click.echo(f"snapshot {snapshot.snapshot_id}: not published (--no-publish)")
         return
@@ -312,29 +306,14 @@ def discover(**kw: Any) -> None:
 
 
 def _publish(snapshot: Any, bootstrap: str | None, wait: bool, wait_timeout: float) -> None:
-    from network_discovery.ingest import publish_snapshot
-
     stack = find_stack()
-    counts = snapshot.counts()
-    click.echo(
-        f"snapshot {snapshot.snapshot_id}: {counts['scope']} devices in scope, "
-        + ", ".join(f"{v} {k}" for k, v in counts.items() if k != "scope" and v)
+    outcome = publish(
+        snapshot,
+        bootstrap=bootstrap or stack.need_kafka(),
+        topic_prefix=stack.topic_prefix,
+        source="meshq-discover",
+        wait=wait,
+        timeout=wait_timeout,
     )
-    try:
-        outcome = asyncio.run(
-            publish_snapshot(
-                snapshot,
-                bootstrap=bootstrap or stack.need_kafka(),
-                topic_prefix=stack.topic_prefix,
-                source="meshq-discover",
-                wait=wait,
-                timeout=wait_timeout,
-                max_message_bytes=int(os.environ.get("MESHQ_INGEST_MAX_MESSAGE_BYTES", 900_000)),
-            )
-        )
-    except TimeoutError as exc:
-        raise DiscoverError(str(exc)) from exc
-    except Exception as exc:  # the broker is unreachable, mostly
-        raise DiscoverError(f"could not publish to Kafka at {bootstrap}: {exc}") from exc
     click.echo(f"published, correlation id {outcome.correlation_id}")
     echo_outcome(outcome)

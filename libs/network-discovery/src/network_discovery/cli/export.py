@@ -14,7 +14,8 @@ from pathlib import Path
 
 import click
 
-from network_discovery.cli.graph import CommandError, api_text
+from network_discovery.cli._common import CliError
+from network_discovery.cli.graph import api_text
 
 __all__ = ["export"]
 
@@ -22,12 +23,12 @@ __all__ = ["export"]
 def _check_target(output: Path) -> Path:
     target = output.expanduser()
     if target.is_dir():
-        raise CommandError(f"{target} is a directory; give a file name, e.g. {target}/meshq.json")
+        raise CliError(f"{target} is a directory; give a file name, e.g. {target}/meshq.json")
     parent = target.parent.resolve()
     if not parent.is_dir():
-        raise CommandError(f"cannot write {target}: directory {parent} does not exist")
+        raise CliError(f"cannot write {target}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise CommandError(
+        raise CliError(
             f"cannot write {target}: you may not write to {parent}; choose a directory you "
             "can write (or run with the rights to write there)"
         )
@@ -70,5 +71,5 @@ def export(fmt: str, output: Path) -> None:
     try:
         write_atomically(target, text)
     except OSError as exc:
-        raise CommandError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        raise CliError(f"cannot write {target}: {exc.strerror or exc}") from exc
     click.echo(f"wrote the {fmt} inventory ({kind}) to {target}")

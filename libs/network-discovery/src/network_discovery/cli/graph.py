@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 import httpx
 
+from network_discovery.cli._common import CliError, echo_outcome, publish, wait_option
 from network_discovery.cli.stack import StackNotFound, find_stack
 
-__all__ = ["CommandError", "api_text", "echo_outcome", "ingest", "query", "snapshots"]
-
-
-class CommandError(click.ClickException):
-    def show(self, file=None) -> None:  # type: ignore[no-untyped-def,override]
-        click.echo(f"meshq: {self.format_message()}", err=True)
+__all__ = ["api_text", "ingest", "query", "snapshots"]
 
 
 def _api(method: str, path: str, body: Any = None) -> Any:
@@ -50,78 +43,38 @@ def _request(method: str, path: str, body: Any = None) -> httpx.Response:
             detail = problem.get("detail") or problem.get("title")
         except ValueError:
             detail = response.text[:300]
-        raise CommandError(f"{response.status_code}: {detail}")
+        raise CliError(f"{response.status_code}: {detail}")
     return response
 
 
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--wait/--no-wait", default=False, help="Return once graph-engine applied it.")
+@wait_option
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait with --wait.")
 def ingest(path: Path, wait: bool, timeout: float) -> None:
     """Publish the snapshot at PATH: a native snapshot (JSON/YAML) or a CLI-output directory."""
-    from network_discovery.ingest import IngestInputError, load_path, publish_snapshot
+    from network_discovery.ingest import IngestInputError, load_path
 
     stack = find_stack()
     bootstrap = stack.need_kafka()
     try:
         snapshot, problems = load_path(path)
     except IngestInputError as exc:
-        raise CommandError(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     for problem in problems:
         click.echo(problem, err=True)
-    counts = snapshot.counts()
-    click.echo(
-        f"snapshot {snapshot.snapshot_id}: {counts['scope']} devices in scope, "
-        + ", ".join(f"{v} {k}" for k, v in counts.items() if k != "scope" and v)
+    outcome = publish(
+        snapshot,
+        bootstrap=bootstrap,
+        topic_prefix=stack.topic_prefix,
+        wait=wait,
+        timeout=timeout,
+        show_progress=True,
     )
-    with click.progressbar(length=1, label="publishing", file=sys.stderr) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos)
-
-        try:
-            outcome = asyncio.run(
-                publish_snapshot(
-                    snapshot,
-                    bootstrap=bootstrap,
-                    topic_prefix=stack.topic_prefix,
-                    wait=wait,
-                    timeout=timeout,
-                    max_message_bytes=int(
-                        os.environ.get("MESHQ_INGEST_MAX_MESSAGE_BYTES", 900_000)
-                    ),
-                    progress=progress,
-                )
-            )
-        except TimeoutError as exc:
-            raise CommandError(str(exc)) from exc
-        except Exception as exc:  # the broker is unreachable, mostly
-            raise CommandError(f"could not publish to Kafka at {bootstrap}: {exc}") from exc
     click.echo(
         f"published in {outcome.messages} message(s), correlation id {outcome.correlation_id}"
     )
     echo_outcome(outcome)
-
-
-def echo_outcome(outcome: Any) -> None:
-    """What graph-engine answered on a published snapshot (when it was waited for)."""
-    if outcome.result is None:
-        return
-    data = outcome.result.data
-    if outcome.rejected:
-        raise CommandError(f"snapshot {data.snapshot_id} was refused: {data.reason}")
-    if data.empty:
-        click.echo("applied: nothing changed")
-        return
-    for label, part in (
-        ("added", data.added),
-        ("removed", data.removed),
-        ("updated", data.updated),
-    ):
-        if part:
-            click.echo(f"{label}: " + ", ".join(f"{v} {k}" for k, v in sorted(part.items())))
 
 
 def _parse_param(text: str) -> tuple[str, Any]:

@@ -11,18 +11,13 @@ from typing import Any
 import click
 import httpx
 
+from network_discovery.cli._common import CliError
 from network_discovery.licensing import protocol
 
 __all__ = ["install", "license_group", "render_info"]
 
 ADMIN_URL_ENV = "MESHOPTIXIQ_LICENSE_URL"
 ADMIN_TOKEN_ENV = "MESHOPTIXIQ_LICENSE_ADMIN_TOKEN"  # noqa: S105 (a variable name)
-
-
-def _fail(message: str) -> click.ClickException:
-    from network_discovery.cli.main import UserError
-
-    return UserError(message)
 
 
 def render_info(status: Any, now: datetime | None = None) -> str:
@@ -83,7 +78,7 @@ def info(refresh: bool) -> None:
     try:
         status = verifier.Verifier().status(refresh=refresh)
     except (OSError, ValueError) as exc:
-        raise _fail(f"cannot read the license configuration: {exc}") from exc
+        raise CliError(f"cannot read the license configuration: {exc}") from exc
     click.echo(render_info(status))
     if status.status in ("not_found", "invalid", "expired", "device_limit"):
         raise SystemExit(1)
@@ -103,7 +98,7 @@ def _key_id(key: str) -> str:
         return protocol.key_id(key)
     if len(key) == 64 and all(c in "0123456789abcdef" for c in key):
         return key
-    raise _fail("give a license key (mq-<plan>-...) or its 64-character key id")
+    raise CliError("give a license key (mq-<plan>-...) or its 64-character key id")
 
 
 def _call(server: str, token: str, method: str, path: str, **kw: Any) -> Any:
@@ -116,14 +111,14 @@ def _call(server: str, token: str, method: str, path: str, **kw: Any) -> Any:
             **kw,
         )
     except httpx.HTTPError as exc:
-        raise _fail(f"license server {server} unreachable: {type(exc).__name__}") from exc
+        raise CliError(f"license server {server} unreachable: {type(exc).__name__}") from exc
     if r.status_code >= 400:
         try:
             body = r.json()
             detail = body.get("detail") or body.get("title")
         except ValueError:
             detail = r.text[:200]
-        raise _fail(f"license server answered {r.status_code}: {detail}")
+        raise CliError(f"license server answered {r.status_code}: {detail}")
     return r.json() if r.content else None
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from network_discovery import __version__
+from network_discovery.cli._common import CliError
 from network_discovery.cli.apikey import apikey
 from network_discovery.cli.audit import install as install_audit
 from network_discovery.cli.discover import discover
@@ -21,13 +22,6 @@ from network_discovery.cli.simulate import simulate
 from network_discovery.cli.sync import sync
 
 __all__ = ["cli", "main"]
-
-
-class UserError(click.ClickException):
-    """An error the user can fix; shown as one line."""
-
-    def show(self, file=None) -> None:  # type: ignore[no-untyped-def,override]
-        click.echo(f"meshq: {self.format_message()}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,7 +55,7 @@ def serve(demo: bool, data_dir: Path | None, gateway_port: int | None) -> None:
     try:
         from meshq_runtime.serve import run_serve
     except ImportError as exc:  # a customer install without the services
-        raise UserError(
+        raise CliError(
             f"'meshq serve' needs the MeshOptixIQ services installed ({exc.name} is missing)"
         ) from exc
     sys.exit(run_serve(demo=demo, data_dir=data_dir, gateway_port=gateway_port))
@@ -81,7 +75,7 @@ def contracts_export(directory: Path) -> None:
     try:
         written = export_schemas(directory)
     except OSError as exc:
-        raise UserError(f"cannot write to {directory}: {exc.strerror or exc}") from exc
+        raise CliError(f"cannot write to {directory}: {exc.strerror or exc}") from exc
     click.echo(f"wrote {len(written)} schema files to {directory}")
 
 

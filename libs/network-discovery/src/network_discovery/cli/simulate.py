@@ -13,6 +13,7 @@ from typing import Any
 import click
 import httpx
 
+from network_discovery.cli._common import CliError
 from network_discovery.cli.stack import StackNotFound, find_stack
 
 __all__ = ["EXIT_BLOCKED", "EXIT_ERROR", "EXIT_PASS", "simulate"]
@@ -23,11 +24,10 @@ EXIT_ERROR = 4
 SEVERITIES = ("low", "medium", "high", "critical")
 
 
-class SimulationError(click.ClickException):
-    exit_code = EXIT_ERROR
+class SimulationError(CliError):
+    """The simulation could not run: exit 4, so that a gate fails closed."""
 
-    def show(self, file=None) -> None:  # type: ignore[no-untyped-def,override]
-        click.echo(f"meshq: {self.format_message()}", err=True)
+    exit_code = EXIT_ERROR
 
 
 def _call(body: dict[str, Any]) -> dict[str, Any]:

@@ -7,14 +7,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
+from network_discovery.cli._common import CliError
 
 __all__ = ["Stack", "StackNotFound", "endpoints_file", "find_stack"]
 
 
-class StackNotFound(click.ClickException):
-    def show(self, file=None) -> None:  # type: ignore[no-untyped-def,override]
-        click.echo(f"meshq: {self.format_message()}", err=True)
+class StackNotFound(CliError):
+    """No stack to talk to, or it cannot be reached."""
 
 
 @dataclass(frozen=True)

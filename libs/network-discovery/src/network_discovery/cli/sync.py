@@ -11,16 +11,12 @@ from typing import Any, cast
 
 import click
 
+from network_discovery.cli._common import CliError
 from network_discovery.cli.stack import StackNotFound, find_stack
 
 __all__ = ["sync"]
 
 DIRECTIONS = ("push", "pull", "both")
-
-
-class SyncError(click.ClickException):
-    def show(self, file=None) -> None:  # type: ignore[no-untyped-def,override]
-        click.echo(f"meshq: {self.format_message()}", err=True)
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
@@ -57,10 +53,10 @@ def sync(target: str, direction: str | None, dry_run: bool, prune: bool, verbose
     url = os.environ.get("NETBOX_URL", "").strip()
     token = os.environ.get("NETBOX_TOKEN", "").strip()
     if not url or not token:
-        raise SyncError("set NETBOX_URL (https://netbox.example.com) and NETBOX_TOKEN")
+        raise CliError("set NETBOX_URL (https://netbox.example.com) and NETBOX_TOKEN")
     chosen = direction or os.environ.get("NETBOX_SYNC_DIRECTION", "").strip() or "pull"
     if chosen not in DIRECTIONS:
-        raise SyncError(f"NETBOX_SYNC_DIRECTION must be push, pull or both, not {chosen!r}")
+        raise CliError(f"NETBOX_SYNC_DIRECTION must be push, pull or both, not {chosen!r}")
     stack = find_stack()
     api_url, api_key = stack.need_api()
     bootstrap = stack.need_kafka() if chosen != "push" and not dry_run else None
@@ -71,7 +67,7 @@ def sync(target: str, direction: str | None, dry_run: bool, prune: bool, verbose
             )
         )
     except ValueError as exc:
-        raise SyncError(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     _report(result, dry_run, verbose)
     if result.errors:
         sys.exit(1)
@@ -126,7 +122,7 @@ async def _run(
                 client, graph, options, publish=publish, progress=bar.update, on_plan=planned
             )
         except NetBoxError as exc:
-            raise SyncError(str(exc)) from exc
+            raise CliError(str(exc)) from exc
 
 
 def _report(result: Any, dry_run: bool, verbose: bool) -> None:
