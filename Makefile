@@ -44,6 +44,7 @@ test-unit: setup ## unit tests only (no broker or databases)
 lint: setup ## ruff and mypy
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
+	@$(UV) run --frozen mypy
 
 bench: setup ## performance figures into bench/results/
 	@$(PY) -m bench $(BENCH_ARGS)

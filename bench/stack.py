@@ -196,7 +196,11 @@ class Stack:
             "MESHOPTIXIQ_DEMO_MODE": "true",
             "API_KEY": API_KEY,
         }
-        kafka = KafkaSettings(**{k: v for k, v in self.env.items() if k.startswith("MESHQ_KAFKA_")})
+        # strings from the environment, which the settings model parses
+        kafka_env: dict[str, Any] = {
+            k: v for k, v in self.env.items() if k.startswith("MESHQ_KAFKA_")
+        }
+        kafka = KafkaSettings(**kafka_env)
         asyncio.run(ensure_topics(kafka))
 
     @property

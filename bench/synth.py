@@ -108,11 +108,11 @@ def generate(devices: int = 10_000, *, seed: int = 7, when: datetime | None = No
             dists.append(d)
             device(d, "distribution", "cisco_nxos", "N9K-C93108TC-FX")
             for k, c in enumerate(cores, start=1):
-                port = f"Ethernet1/{49 + k}"
-                iface(d, port, description=f"uplink {c}", mode="routed")
+                dport = f"Ethernet1/{49 + k}"
+                iface(d, dport, description=f"uplink {c}", mode="routed")
                 cport = f"Ethernet1/{(len(dists) - 1) * 2 + k}"
                 iface(c, cport, description=f"downlink {d}", mode="routed")
-                lldp(d, port, c, cport)
+                lldp(d, dport, c, cport)
     macs: list[str] = []
     ips: list[str] = []
     subnets: list[str] = []
@@ -172,26 +172,9 @@ def generate(devices: int = 10_000, *, seed: int = 7, when: datetime | None = No
                         }
                     )
     # de-duplicate interface records that pairs may have produced twice
-    seen: set[tuple[str, str]] = set()
-    unique = []
-    for i in data["interfaces"]:
-        key = (i["device"], i["name"])
-        if key not in seen:
-            seen.add(key)
-            unique.append(i)
-    data["interfaces"] = unique
-    seen_ip: set[tuple[str, str]] = set()
-    data["ip_addresses"] = [
-        x
-        for x in data["ip_addresses"]
-        if (k := (x["device"], x["address"])) not in seen_ip and not seen_ip.add(k)  # type: ignore[func-returns-value]
-    ]
-    seen_arp: set[tuple[str, str]] = set()
-    data["arp"] = [
-        x
-        for x in data["arp"]
-        if (k := (x["device"], x["ip"])) not in seen_arp and not seen_arp.add(k)  # type: ignore[func-returns-value]
-    ]
+    data["interfaces"] = _unique(data["interfaces"], "device", "name")
+    data["ip_addresses"] = _unique(data["ip_addresses"], "device", "address")
+    data["arp"] = _unique(data["arp"], "device", "ip")
     snapshot = Snapshot.model_validate(data)
     return Network(snapshot, names, access_names, macs, ips, subnets, data)
 
@@ -233,3 +216,15 @@ def incremental_change(net: Network, fraction: float = 0.01, *, seed: int = 11) 
         "vlans": mine(data["vlans"]),
     }
     return Snapshot.model_validate(changed)
+
+
+def _unique(rows: list[dict[str, Any]], *fields: str) -> list[dict[str, Any]]:
+    """The rows in order, keeping only the first with each value of ``fields``."""
+    seen: set[tuple[Any, ...]] = set()
+    kept = []
+    for row in rows:
+        key = tuple(row[f] for f in fields)
+        if key not in seen:
+            seen.add(key)
+            kept.append(row)
+    return kept

@@ -140,7 +140,7 @@ def lab_port() -> int:
     return free_port()
 
 
-def graph_view(snapshot: Snapshot) -> tuple[set[str], set[tuple[str, ...]], set[tuple]]:
+def graph_view(snapshot: Snapshot) -> tuple[set[str | None], set[tuple[str, ...]], set[tuple]]:
     """Host names, normalised link pairs, endpoint MAC -> device:port."""
     derived = derive_all(snapshot)
     links = {

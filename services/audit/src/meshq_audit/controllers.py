@@ -8,7 +8,7 @@ import io
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import get
 from litestar.datastructures import State
@@ -65,7 +65,7 @@ def _licensed(state: State) -> AuditService:
 
 @get("/audit/verify")
 async def verify(
-    state: State, from_: int = QueryParameter(name="from", ge=1, default=1)
+    state: State, from_: Annotated[int, QueryParameter(name="from", ge=1)] = 1
 ) -> dict[str, Any]:
     result = await _licensed(state).verify(from_)
     return result.as_dict()
@@ -119,7 +119,7 @@ def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
 async def export(
     state: State,
     since: str | None = None,
-    format_: str = QueryParameter(name="format", pattern="^(jsonl|csv)$", default="jsonl"),
+    format_: Annotated[str, QueryParameter(name="format", pattern="^(jsonl|csv)$")] = "jsonl",
 ) -> Stream:
     service = _licensed(state)
     moment = _since(since)

@@ -57,7 +57,7 @@ class Projection:
 
     def add_rel(self, name: str, src: str, dst: str, **props: Any) -> None:
         data = props
-        shaped = {"src": src, "dst": dst}
+        shaped: dict[str, Any] = {"src": src, "dst": dst}
         shaped.update({prop: data.get(prop) for prop in RELS[name].props})
         self.rels[name][(src, dst)] = shaped
 
@@ -168,9 +168,9 @@ def project(store: FactStore, previous: Projection | None = None) -> Projection:
                 "degree": len(neighbours.get(device.id, ())),
             },
         )
-    for iface in interfaces.values():
-        out.add_node("Interface", {**iface.model_dump(mode="json"), "id": iface.id})
-        out.add_rel("HAS_INTERFACE", iface.device, iface.id)
+    for interface in interfaces.values():
+        out.add_node("Interface", {**interface.model_dump(mode="json"), "id": interface.id})
+        out.add_rel("HAS_INTERFACE", interface.device, interface.id)
     # Subnets referenced by addresses always exist as nodes.
     for ip in derived.ip_addresses:
         if ip.subnet_id not in out.nodes["Subnet"]:

@@ -8,9 +8,10 @@ discriminated union (see :mod:`network_discovery.contracts.events`).
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,7 +57,7 @@ class EventBase(BaseModel):
         """The partition key: the subject, else the event id."""
         return (self.subject or self.id).encode()
 
-    def follow_up(self, cls: type[Self] | Any, **fields: Any) -> Any:
+    def follow_up(self, cls: builtins.type[EventBase], **fields: Any) -> Any:
         """Build an event caused by this one: same correlation id."""
         fields.setdefault("correlation_id", self.correlation_id)
         return cls(**fields)

@@ -66,10 +66,10 @@ def add_routing(net: DemoNet) -> None:
         "10.0.1.0 via ethernet1/3", "10.0.1.2 via ethernet1/4", distance=10, metric=0,
     )  # fmt: skip
     for prefix in (*_CAMPUS, "0.0.0.0/0"):
-        hops = ("10.0.1.4 via xe-0/0/0.0", "10.0.1.6 via xe-0/0/1.0")
+        hops = ["10.0.1.4 via xe-0/0/0.0", "10.0.1.6 via xe-0/0/1.0"]
         net.route("fw-dc-01", prefix, "ospf", *hops, distance=10, metric=2)
     for prefix in _DC:
-        hops = ("10.100.1.1 via xe-0/0/2.0", "10.100.1.3 via xe-0/0/3.0")
+        hops = ["10.100.1.1 via xe-0/0/2.0", "10.100.1.3 via xe-0/0/3.0"]
         net.route("fw-dc-01", prefix, "bgp", *hops, distance=170, metric=0)
     net.route("dc-leaf-05", "0.0.0.0/0", "bgp", "10.100.1.0 via Et48", distance=200, metric=0)
     net.route("dc-leaf-06", "0.0.0.0/0", "bgp", "10.100.1.2 via Et48", distance=200, metric=0)

@@ -141,11 +141,11 @@ def _run(
 ) -> list[Partial] | None:
     """The partial facts of one file, or None when the file as a whole failed."""
     if spec.parser is not None:
-        partials, problems = spec.parser(text, ctx)
+        parsed, problems = spec.parser(text, ctx)
         for line, message in problems:
             # the line is left out, the rest of the file is used
             report.add(ParseIssue(where, message, ctx.device, line, None, "warning"))
-        return partials
+        return parsed
     assert spec.template is not None and spec.mapper is not None
     template = str(spec.template)
     try:

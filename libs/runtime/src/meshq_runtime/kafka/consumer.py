@@ -124,7 +124,7 @@ class EventConsumer:
     async def _consume(
         self, topic: str, adapter: Any, handler: Handler, dedupe: Dedupe | None, msg: KafkaMessage
     ) -> None:
-        raw = msg.raw_message
+        raw = _record(msg)
         where = {"topic": topic, "partition": raw.partition, "offset": raw.offset}
         try:
             event: EventBase = adapter.validate_json(msg.body)
@@ -173,7 +173,7 @@ class EventConsumer:
         return None  # pragma: no cover
 
     async def _dead_letter(self, topic: str, msg: KafkaMessage, *, kind: str, error: str) -> None:
-        raw = msg.raw_message
+        raw = _record(msg)
         headers = {
             "x-meshq-original-topic": topic,
             "x-meshq-original-partition": str(raw.partition),
@@ -192,3 +192,9 @@ class EventConsumer:
 def _short(exc: BaseException, limit: int = 500) -> str:
     text = f"{type(exc).__name__}: {exc}"
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _record(msg: KafkaMessage) -> Any:
+    """The aiokafka ``ConsumerRecord`` under a message (aiokafka is untyped). These subscribers
+    take one record at a time, never a batch, so it is never a tuple."""
+    return msg.raw_message

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from network_discovery.model import (
     FirewallRule,
@@ -220,7 +220,10 @@ def _ace(cfg: _Config, acl: str, words: list[str], n: int) -> dict[str, Any]:
 def _blocks(cfg: _Config, text: str) -> None:
     """First pass: interfaces, names, objects and groups; ACL lines kept for later."""
     result = cfg.result
-    block: tuple[str, ...] | None = None
+    # ("interface", name) or ("object", kind, name, protocol of a service group or None)
+    block: (
+        tuple[Literal["interface"], str] | tuple[Literal["object"], str, str, str | None] | None
+    ) = None
     for number, raw in enumerate(text.splitlines(), start=1):
         words = raw.split()
         if not words or words[0] == "!" or words[0].startswith(":"):
