@@ -207,7 +207,7 @@ def _ensure_topics(bootstrap: str) -> None:
     from meshq_runtime.settings import KafkaSettings
 
     # the prefix, partitions and replication from the environment, the broker from us
-    settings = KafkaSettings().model_copy(update={"kafka_bootstrap": bootstrap})  # type: ignore[call-arg]
+    settings = KafkaSettings().model_copy(update={"kafka_bootstrap": bootstrap})
     try:
         asyncio.run(asyncio.wait_for(ensure_topics(settings), timeout=60))
     except Exception as exc:

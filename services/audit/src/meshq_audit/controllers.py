@@ -46,7 +46,7 @@ CSV_FIELDS = [
 
 
 def _service(state: State) -> AuditService:
-    return state.service.extras["service"]  # type: ignore[no-any-return]
+    return state.service.extras["service"]
 
 
 def _licensed(state: State) -> AuditService:

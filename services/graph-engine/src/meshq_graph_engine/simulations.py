@@ -130,7 +130,7 @@ def validated(model: type[M], data: Any) -> M:
 
 
 def _engine(state: State) -> GraphEngine:
-    return state.service.extras["engine"]  # type: ignore[no-any-return]
+    return state.service.extras["engine"]
 
 
 @post("/internal/graph/chaos-simulate", tags=["internal"], status_code=200)

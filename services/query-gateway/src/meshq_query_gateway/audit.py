@@ -100,7 +100,7 @@ class AuditMiddleware(ASGIMiddleware):
             correlation_id=extras.get("correlation_id") or new_event_id(),
             data=AuditRequestData(
                 principal=principal.name,
-                auth_method=principal.auth_method,  # type: ignore[arg-type]
+                auth_method=principal.auth_method,
                 method=scope.get("method", "GET"),
                 path=scope["path"],
                 status=status,

@@ -64,7 +64,7 @@ class Gateway:
 
 
 def gateway(state: State) -> Gateway:
-    return state.service.extras["gateway"]  # type: ignore[no-any-return]
+    return state.service.extras["gateway"]
 
 
 def principal(request: Request[Any, Any, Any]) -> Principal:

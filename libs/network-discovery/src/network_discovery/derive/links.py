@@ -166,8 +166,7 @@ def derive_unmanaged(
                 fields.setdefault(key, value)
         caps[target.device].update(obs.capabilities)
     result = [
-        Device(**fields, capabilities=tuple(sorted(caps[key])))  # type: ignore[arg-type]
-        for key, fields in merged.items()
+        Device(**fields, capabilities=tuple(sorted(caps[key]))) for key, fields in merged.items()
     ]
     return sorted(result, key=lambda d: d.id)
 

@@ -93,7 +93,7 @@ def split_snapshot(
 
 def _security(security: KafkaSecuritySettings | None) -> dict[str, Any]:
     """aiokafka's security keyword arguments, from ``security`` or else the environment."""
-    return client_options(security if security is not None else KafkaSecuritySettings())  # type: ignore[call-arg]
+    return client_options(security if security is not None else KafkaSecuritySettings())
 
 
 def snapshot_producer(
@@ -176,7 +176,7 @@ async def publish_snapshot(
     security: KafkaSecuritySettings | None = None,
 ) -> IngestOutcome:
     if security is None:
-        security = KafkaSecuritySettings()  # type: ignore[call-arg]
+        security = KafkaSecuritySettings()
     correlation_id = new_event_id()
     messages = split_snapshot(
         snapshot, correlation_id=correlation_id, source=source, max_message_bytes=max_message_bytes

@@ -244,9 +244,9 @@ def map_bgp_summary(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
         BGPPeer(
             device=ctx.device,
             vrf=None if vrf in (None, "default") else vrf,
-            local_asn=local_asn,  # type: ignore[arg-type]  # text, validated by the model
+            local_asn=local_asn,  # text, validated by the model
             remote_address=str(remote),
-            remote_asn=remote_asn,  # type: ignore[arg-type]  # text, validated by the model
+            remote_asn=remote_asn,  # text, validated by the model
             state=state,
             prefixes_received=prefixes,
             uptime_seconds=uptime_seconds(row.get("up_down")),

@@ -143,7 +143,7 @@ def snapshot_from_facts(
         collected_at=collected_at,
         scope=tuple(dev.scope for dev in kept if dev.scope is not None),
         devices=tuple(dev.record for dev in kept if dev.record is not None),
-        **{key: tuple(items) for key, items in lists.items()},  # type: ignore[arg-type]
+        **{key: tuple(items) for key, items in lists.items()},
     )
 
 

@@ -122,7 +122,7 @@ def upstream(topology: Topology) -> tuple[frozenset[int], str]:
     """The upstream device nodes and the rule that chose them (``role`` or ``degree``)."""
     cached = getattr(topology, "_upstream", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     by_role = frozenset(
         topology.index[d.id] for d in topology.devices.values() if is_upstream_role(d.role)
     )
@@ -163,7 +163,7 @@ def heights(topology: Topology, up: frozenset[int]) -> list[float]:
                 for n in nodes:
                     cached[n] = level
         topology._heights = cached  # type: ignore[attr-defined]
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def climbing(topology: Topology, up: frozenset[int]) -> list[list[tuple[int, int]]]:
@@ -172,7 +172,7 @@ def climbing(topology: Topology, up: frozenset[int]) -> list[list[tuple[int, int
     if cached is None:
         cached = upward(topology.adj, heights(topology, up))
         topology._climbing = cached  # type: ignore[attr-defined]
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def dead_links(topology: Topology, failure: Failure, dead_nodes: set[int]) -> set[int]:

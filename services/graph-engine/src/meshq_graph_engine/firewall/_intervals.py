@@ -131,9 +131,9 @@ def address_ranges(items: Iterable[str] | str | None) -> Ranges:
     for item in items:
         got = _one(item)
         if isinstance(got[0], tuple):
-            pieces.extend(got)  # type: ignore[arg-type]
+            pieces.extend(got)
         else:
-            pieces.append(got)  # type: ignore[arg-type]
+            pieces.append(got)
     if not pieces:
         return ANY_ADDRESS
     return merge(pieces)

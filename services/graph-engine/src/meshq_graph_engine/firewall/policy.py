@@ -283,7 +283,7 @@ class RuleSet:
     @property
     def active(self) -> tuple[Rule, ...]:
         """The enabled rules in evaluation order."""
-        return self._active  # type: ignore[attr-defined,no-any-return]
+        return self._active  # type: ignore[attr-defined]
 
     def evaluate(self, flow: Flow) -> Decision:
         """First match in rule order; the default action when no rule matches. Large rule

@@ -189,15 +189,15 @@ class LicenseAgent:
             else None
         )
         return LicenseStateData(
-            plan=status.plan,  # type: ignore[arg-type]
-            status=status.status,  # type: ignore[arg-type]
+            plan=status.plan,
+            status=status.status,
             features=dict(status.features),
             expires=expires,
             grace_hours_left=status.grace_hours_left,
             message=status.message[:500],
             revision=revision,
             installation_id=self.installation_id,
-            licensed_plan=status.licensed_plan,  # type: ignore[arg-type]
+            licensed_plan=status.licensed_plan,
             last_validated=status.last_validated,
             devices_registered=status.devices_registered,
             devices_allowed=status.devices_allowed,

@@ -127,7 +127,7 @@ def _definition(cfg: _Config, kind: str, name: str, words: list[str], proto: str
             cfg.networks.add(name, str(ipaddress.ip_network(cidr)), text)
         elif head == "range":
             first, last = ipaddress.ip_address(words[1]), ipaddress.ip_address(words[2])
-            for net in ipaddress.summarize_address_range(first, last):  # type: ignore[type-var]
+            for net in ipaddress.summarize_address_range(first, last):
                 cfg.networks.add(name, str(net), text)
         elif head != "nat":
             raise LineError(f"network object line {head!r} is not supported")

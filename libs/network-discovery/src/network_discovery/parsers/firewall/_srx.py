@@ -65,7 +65,7 @@ def _address(srx: _Srx, words: list[str], text: str) -> None:
             srx.addresses.define(name)
         elif rest[0] == "range-address":
             first, last = ipaddress.ip_address(rest[1]), ipaddress.ip_address(rest[3])
-            for net in ipaddress.summarize_address_range(first, last):  # type: ignore[type-var]
+            for net in ipaddress.summarize_address_range(first, last):
                 srx.addresses.add(name, str(net), text)
         elif rest[0] in ("dns-name", "wildcard-address"):
             raise LineError(f"{rest[0]} addresses are not supported")
