@@ -198,11 +198,12 @@ def install(cli: click.Group) -> None:
     """Add ``meshq license`` and the grace warning printed before every command."""
     cli.add_command(license_group)
     callback = cli.callback
+    assert callback is not None, "the meshq group has a body to wrap"
 
-    @functools.wraps(callback)  # type: ignore[arg-type]
+    @functools.wraps(callback)
     def with_warning(*args: Any, **kwargs: Any) -> Any:
         if not os.environ.get("MESHQ_NO_LICENSE_WARNING"):
             _grace_warning()
-        return callback(*args, **kwargs) if callback else None
+        return callback(*args, **kwargs)
 
     cli.callback = with_warning

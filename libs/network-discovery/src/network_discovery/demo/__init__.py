@@ -43,6 +43,7 @@ def load_demo(endpoints: dict[str, Any]) -> str:
     """
     import asyncio
 
+    from network_discovery.contracts.events import SnapshotRejected
     from network_discovery.ingest import publish_snapshot
 
     if not endpoints.get("kafka"):
@@ -58,6 +59,6 @@ def load_demo(endpoints: dict[str, Any]) -> str:
             timeout=180,
         )
     )
-    if outcome.rejected:
-        raise RuntimeError(f"the demo snapshot was refused: {outcome.result.data.reason}")  # type: ignore[union-attr]
+    if isinstance(outcome.result, SnapshotRejected):
+        raise RuntimeError(f"the demo snapshot was refused: {outcome.result.data.reason}")
     return snapshot.snapshot_id

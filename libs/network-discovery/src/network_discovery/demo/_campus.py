@@ -6,6 +6,7 @@ isolated lab switch (see :mod:`._campus_links` for how they are cabled).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from network_discovery.demo._builder import DemoNet
 from network_discovery.demo._style import OUI, mac_for
@@ -72,7 +73,7 @@ VLAN_NAMES = {99: "MGMT", 110: "A-DATA", 120: "A-VOICE", 130: "A-AP", 140: "WIFI
 VLAN_NAMES |= {150: "OLD-GUEST", 210: "B-DATA", 220: "B-VOICE", 230: "B-AP"}
 
 
-def _cisco(net: DemoNet, hostname: str, i: int, model: str, **fields: object) -> None:
+def _cisco(net: DemoNet, hostname: str, i: int, model: str, **fields: Any) -> None:
     net.device(
         hostname,
         chassis=mac_for(OUI["cisco"], 0x100000 + i * 0x100),
@@ -81,7 +82,7 @@ def _cisco(net: DemoNet, hostname: str, i: int, model: str, **fields: object) ->
         serial=f"FOC2{318 + i:03d}X{i:02d}K",
         site="hq",
         tenant="corp",
-        **fields,  # type: ignore[arg-type]
+        **fields,
     )
 
 

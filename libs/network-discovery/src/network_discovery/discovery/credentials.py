@@ -36,6 +36,7 @@ _PLAIN = {
     "snmp_auth_protocol",
     "snmp_priv_protocol",
 }
+_SNMP_VERSIONS: dict[str, Literal["2c", "3"]] = {"2c": "2c", "3": "3"}
 _AUTH = ("md5", "sha", "sha224", "sha256", "sha384", "sha512")
 _PRIV = ("des", "3des", "aes", "aes128", "aes192", "aes256")
 
@@ -104,9 +105,10 @@ def credentials_from_mapping(name: str, data: Any, where: str) -> Credentials:
         raise CredentialError(
             f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})"
         )
-    version = str(data.get("snmp_version", "2c"))
-    if version not in ("2c", "3"):
-        raise CredentialError(f"{where}: snmp_version must be 2c or 3, not {version!r}")
+    given = str(data.get("snmp_version", "2c"))
+    version = _SNMP_VERSIONS.get(given)
+    if version is None:
+        raise CredentialError(f"{where}: snmp_version must be 2c or 3, not {given!r}")
     auth = str(data.get("snmp_auth_protocol", "sha")).lower()
     priv = str(data.get("snmp_priv_protocol", "aes")).lower()
     if auth not in _AUTH:
@@ -121,7 +123,7 @@ def credentials_from_mapping(name: str, data: Any, where: str) -> Credentials:
         password=_ref(where, data, "password"),
         secret=_ref(where, data, "secret"),
         key_file=Path(str(key_file)) if key_file else None,
-        snmp_version=version,  # type: ignore[arg-type]
+        snmp_version=version,
         snmp_community=_ref(where, data, "snmp_community"),
         snmp_user=str(data["snmp_user"]) if data.get("snmp_user") is not None else None,
         snmp_auth_protocol=auth,

@@ -120,7 +120,7 @@ class BlastResult:
 
 def upstream(topology: Topology) -> tuple[frozenset[int], str]:
     """The upstream device nodes and the rule that chose them (``role`` or ``degree``)."""
-    cached = getattr(topology, "_upstream", None)
+    cached = topology._upstream
     if cached is not None:
         return cached
     by_role = frozenset(
@@ -130,7 +130,7 @@ def upstream(topology: Topology) -> tuple[frozenset[int], str]:
         found = (by_role, "role")
     else:
         found = (_highest_degree(topology), "degree")
-    topology._upstream = found  # type: ignore[attr-defined]
+    topology._upstream = found
     return found
 
 
@@ -155,23 +155,23 @@ def _reaching(graph: rx.PyGraph, sources: frozenset[int]) -> set[int]:
 
 def heights(topology: Topology, up: frozenset[int]) -> list[float]:
     """Hops from each device to the nearest upstream device before any failure (inf: none)."""
-    cached = getattr(topology, "_heights", None)
+    cached = topology._heights
     if cached is None:
         cached = [math.inf] * len(topology.ids)
         if up:
             for level, nodes in enumerate(rx.bfs_layers(topology.graph, sorted(up))):
                 for n in nodes:
                     cached[n] = level
-        topology._heights = cached  # type: ignore[attr-defined]
+        topology._heights = cached
     return cached
 
 
 def climbing(topology: Topology, up: frozenset[int]) -> list[list[tuple[int, int]]]:
     """Per device, the links an upstream path may take from it (cached with the heights)."""
-    cached = getattr(topology, "_climbing", None)
+    cached = topology._climbing
     if cached is None:
         cached = upward(topology.adj, heights(topology, up))
-        topology._climbing = cached  # type: ignore[attr-defined]
+        topology._climbing = cached
     return cached
 
 

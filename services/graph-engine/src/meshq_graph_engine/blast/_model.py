@@ -128,6 +128,10 @@ class Topology:
         self.ends: list[tuple[int, int]] = [
             (self.index[ll.a], self.index[ll.b]) for ll in self.logical
         ]
+        #: what the analysis works out once per graph (see ``_analysis``), None until then
+        self._upstream: tuple[frozenset[int], str] | None = None
+        self._heights: list[float] | None = None
+        self._climbing: list[list[tuple[int, int]]] | None = None
 
     def degree(self, node: int) -> int:
         """Distinct neighbouring devices."""

@@ -273,6 +273,9 @@ class RuleSet:
     name: str
     default_action: str
     rules: Sequence[Rule] = field(default_factory=tuple)
+    # set once from ``rules`` in __post_init__; not part of the value
+    _active: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
+    _index: DestinationIndex | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         active = tuple(r for r in sorted(self.rules, key=_pos) if r.enabled)
@@ -283,13 +286,13 @@ class RuleSet:
     @property
     def active(self) -> tuple[Rule, ...]:
         """The enabled rules in evaluation order."""
-        return self._active  # type: ignore[attr-defined]
+        return self._active
 
     def evaluate(self, flow: Flow) -> Decision:
         """First match in rule order; the default action when no rule matches. Large rule
         sets test only the rules whose destinations can contain the flow's (``_index``)."""
         active = self.active
-        index: DestinationIndex | None = self._index  # type: ignore[attr-defined]
+        index = self._index
         order = index.candidates(flow.dst) if index is not None else range(len(active))
         tested = 0
         for i in order:
