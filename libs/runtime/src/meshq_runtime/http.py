@@ -27,6 +27,7 @@ __all__ = [
     "ServiceState",
     "build_app",
     "problem_response",
+    "send_response",
 ]
 
 log = structlog.get_logger(__name__)
@@ -75,6 +76,14 @@ def problem_response(
     }
     body.update(ext)
     return Response(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+async def send_response(
+    response: Response[Any], scope: Scope, receive: Receive, send: Send
+) -> None:
+    """Answer from an ASGI middleware, before any route: there is no request object yet."""
+    # Litestar declares ``request`` as required, but builds the ASGI response without it
+    await response.to_asgi_response(app=None, request=None)(scope, receive, send)  # type: ignore[arg-type]
 
 
 def _on_problem(_: Request[Any, Any, Any], exc: ProblemError) -> Response[dict[str, Any]]:

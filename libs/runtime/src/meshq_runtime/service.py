@@ -158,4 +158,4 @@ def service_main(
 ) -> None:
     """The body of every service's ``__main__``: settings from the environment, then serve."""
     settings = settings_cls()
-    run_service(create_app, settings, service=service, port=settings.port)  # type: ignore[attr-defined]
+    run_service(create_app, settings, service=service, port=settings.port)

@@ -12,7 +12,7 @@ Nothing is read at import time: build a settings object in ``main()`` or in a te
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from network_discovery.kafka_security import KafkaSecuritySettings
 from pydantic import AliasChoices, Field, SecretStr
@@ -63,6 +63,10 @@ class ServiceSettings(BaseSettings):
         alias="MESHQ_FAILPOINTS",
         description="Comma-separated fault-injection points, for resilience tests only.",
     )
+
+    if TYPE_CHECKING:
+        # every service's settings add the port it listens on, each with its own variable
+        port: int
 
     def failpoint(self, name: str) -> bool:
         return name in {p.strip() for p in self.failpoints.split(",") if p.strip()}

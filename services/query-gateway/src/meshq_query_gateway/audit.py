@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from meshq_runtime.http import problem_response
+from meshq_runtime.http import problem_response, send_response
 from network_discovery.contracts.envelope import new_event_id
 from network_discovery.contracts.events import AuditRequestData, AuditRequestEvent
 
@@ -66,7 +66,7 @@ class AuditMiddleware(ASGIMiddleware):
                 type_="https://meshoptixiq.com/problems/audit-unavailable",
             )
             response.headers["Retry-After"] = "5"
-            await response.to_asgi_response(app=None, request=None)(scope, receive, send)  # type: ignore[arg-type]
+            await send_response(response, scope, receive, send)
             return
         started = time.monotonic()
         status = 500

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from meshq_runtime.http import problem_response
+from meshq_runtime.http import problem_response, send_response
 from pydantic import SecretStr
 
 from meshq_query_gateway.apikeys import KeyFile
@@ -87,7 +87,7 @@ class ApiKeyMiddleware(ASGIMiddleware):
         except AuthError as exc:
             response = problem_response(401, "Unauthorized", str(exc))
             response.headers["WWW-Authenticate"] = self._challenge()
-            await response.to_asgi_response(app=None, request=None)(scope, receive, send)  # type: ignore[arg-type]
+            await send_response(response, scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = who
         await next_app(scope, receive, send)

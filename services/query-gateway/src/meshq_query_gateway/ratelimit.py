@@ -21,7 +21,7 @@ from typing import Any
 import structlog
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from meshq_runtime.http import problem_response
+from meshq_runtime.http import problem_response, send_response
 
 from meshq_query_gateway.auth import principal_of
 from meshq_query_gateway.settings import parse_rate
@@ -120,4 +120,4 @@ class RateLimitMiddleware(ASGIMiddleware):
             retry_after=retry_after,
         )
         response.headers["Retry-After"] = str(retry_after)
-        await response.to_asgi_response(app=None, request=None)(scope, receive, send)  # type: ignore[arg-type]
+        await send_response(response, scope, receive, send)
