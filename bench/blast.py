@@ -35,7 +35,7 @@ def networkx_answer(topology: Any, target: str, depth: int) -> tuple[set[str], s
     """Affected and degraded devices for a device failure, with networkx only."""
     import networkx as nx
 
-    g = nx.MultiGraph()
+    g: nx.MultiGraph[str] = nx.MultiGraph()
     g.add_nodes_from(topology.ids)
     g.add_edges_from((ll.a, ll.b) for ll in topology.logical)
     up = {d.id for d in topology.devices.values() if _upstream_role(d.role)}
@@ -52,7 +52,7 @@ def networkx_answer(topology: Any, target: str, depth: int) -> tuple[set[str], s
     reach = set().union(*(nx.node_connected_component(after, u) for u in live)) if live else set()
 
     def oriented(graph: nx.MultiGraph) -> nx.DiGraph:
-        d = nx.DiGraph()
+        d: nx.DiGraph[str] = nx.DiGraph()
         for a, b in graph.edges():
             for x, y in ((a, b), (b, a)):
                 if height[y] <= height[x]:
