@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
+import httpx
 from click.testing import CliRunner
 from network_discovery.cli import cli
+from network_discovery.cli._common import CliError, problem_detail
 
 
 def test_help_lists_the_commands() -> None:
@@ -30,3 +33,23 @@ def test_contracts_export_to_an_unwritable_place_is_one_line(tmp_path: Path) -> 
     assert result.exit_code != 0
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("meshq: cannot write to")
+
+
+def test_an_error_answer_is_told_by_its_problem_detail_else_its_text() -> None:
+    problem = {"type": "about:blank", "title": "Not Found", "status": 404}
+    assert problem_detail(httpx.Response(404, json={**problem, "detail": "no such query"}), 9) == (
+        "no such query"
+    )
+    assert problem_detail(httpx.Response(404, json=problem), 9) == "Not Found"
+    assert problem_detail(httpx.Response(502, text="<html>Bad Gateway</html>"), 9) == "<html>Bad"
+
+
+def test_a_command_error_is_one_line_on_stderr_with_exit_1() -> None:
+    @click.command()
+    def fails() -> None:
+        raise CliError("the graph is not there")
+
+    result = CliRunner().invoke(fails, [])
+    assert result.exit_code == 1
+    assert result.stderr == "meshq: the graph is not there\n"
+    assert result.stdout == ""

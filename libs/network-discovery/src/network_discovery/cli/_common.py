@@ -1,5 +1,5 @@
-"""What the ``meshq`` commands share: the one-line error, the ``--wait`` flag, and publishing a
-snapshot to Kafka with its report."""
+"""What the ``meshq`` commands share: the one-line error, what an error answer says, the
+``--wait`` flag, and publishing a snapshot to Kafka with its report."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import IO, Any
 
 import click
+import httpx
 
-__all__ = ["CliError", "echo_outcome", "publish", "wait_option"]
+__all__ = ["CliError", "echo_outcome", "problem_detail", "publish", "wait_option"]
 
 
 class CliError(click.ClickException):
@@ -21,6 +22,16 @@ class CliError(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"meshq: {self.format_message()}", err=True)
+
+
+def problem_detail(response: httpx.Response, limit: int) -> Any:
+    """What an error answer says: its problem ``detail`` (else ``title``), else the first
+    ``limit`` characters of its text."""
+    try:
+        problem = response.json()
+        return problem.get("detail") or problem.get("title")
+    except ValueError:
+        return response.text[:limit]
 
 
 wait_option = click.option(

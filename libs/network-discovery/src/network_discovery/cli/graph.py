@@ -11,7 +11,13 @@ from typing import Any
 import click
 import httpx
 
-from network_discovery.cli._common import CliError, echo_outcome, publish, wait_option
+from network_discovery.cli._common import (
+    CliError,
+    echo_outcome,
+    problem_detail,
+    publish,
+    wait_option,
+)
 from network_discovery.cli.stack import StackNotFound, find_stack
 
 __all__ = ["api_text", "ingest", "query", "snapshots"]
@@ -38,12 +44,7 @@ def _request(method: str, path: str, body: Any = None) -> httpx.Response:
             "is 'meshq serve' running?"
         ) from exc
     if response.status_code >= 400:
-        try:
-            problem = response.json()
-            detail = problem.get("detail") or problem.get("title")
-        except ValueError:
-            detail = response.text[:300]
-        raise CliError(f"{response.status_code}: {detail}")
+        raise CliError(f"{response.status_code}: {problem_detail(response, 300)}")
     return response
 
 
