@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from network_discovery.cli.apikey import apikey
 from support.demo_stack import demo_stack
+from support.procs import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +34,16 @@ class Gate:
             apikey, ["create", name, "--file", str(self.keys_file), "--group", "Network-Ops"]
         )
         assert result.exit_code == 0, result.output
-        return result.stdout.strip().splitlines()[0]
+        token = result.stdout.strip().splitlines()[0]
+        # the gateway rereads the key file at most once a second
+        wait_for(
+            lambda: (
+                httpx.get(f"{self.url}/queries", headers={"X-API-Key": token}).status_code != 401
+            ),
+            timeout=10,
+            what="the gateway to accept the new key",
+        )
+        return token
 
 
 @pytest.fixture(scope="package")
