@@ -7,7 +7,9 @@ Variables used: ``ansible_host``, ``ansible_port``, ``ansible_user``, ``ansible_
 or ``meshq_password_env`` / ``meshq_password_file`` (and ``meshq_secret_*``). A password written
 in clear is refused. Hosts without a network OS (servers) are left out and listed as skipped.
 Host ranges (``sw[01:10]``, ``10.0.0.[1:5]``, ``[a:c]``, ``[1:10:2]``) are expanded as Ansible
-expands them (:mod:`._hostrange`).
+expands them (:mod:`._hostrange`). A host written ``name:PORT`` (``[IPv6]:PORT``) gets that port
+as its ``ansible_port`` when the host is first declared, as in Ansible; an ``ansible_port``
+variable of the host wins over it, a group's does not.
 Group variables apply to the group's hosts and its children's; host variables win.
 """
 
@@ -19,7 +21,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from network_discovery.discovery._hostrange import HostRangeError, expand_host_range
+from network_discovery.discovery._hostrange import (
+    HostRangeError,
+    expand_host_range,
+    split_host_port,
+)
 from network_discovery.discovery._secrets import SecretRef
 from network_discovery.discovery.credentials import Credentials
 from network_discovery.discovery.inventory import (
@@ -73,8 +79,12 @@ class _Groups:
         self.children: dict[str, list[str]] = {"all": []}
         self.vars: dict[str, dict[str, Any]] = {}
 
-    def add_host(self, group: str, name: str, variables: Mapping[str, Any]) -> None:
-        self.hosts.setdefault(name, {}).update(variables)
+    def add_host(
+        self, group: str, name: str, variables: Mapping[str, Any], port: int | None = None
+    ) -> None:
+        if name not in self.hosts:
+            self.hosts[name] = {"ansible_port": port} if port else {}
+        self.hosts[name].update(variables)
         self.members.setdefault(group, []).append(name)
 
     def host_vars(self, name: str) -> dict[str, Any]:
@@ -109,10 +119,16 @@ def _value(raw: str) -> Any:
     return text
 
 
-def _expand(pattern: str, where: str) -> list[str]:
-    """The hosts an Ansible host pattern names (``sw[01:10]``: ten of them)."""
+def _expand(pattern: str, where: str) -> tuple[list[str], int | None]:
+    """The hosts an Ansible host pattern names (``sw[01:10]``: ten of them), and the port it
+    gives them (``sw[01:10]:2222``)."""
+    hosts, port = split_host_port(pattern)
+    if port is not None and not 1 <= port <= 65535:
+        raise InventoryError(
+            f"{where}: host {pattern!r}: the port after ':' must be from 1 to 65535, not {port}"
+        )
     try:
-        return expand_host_range(pattern)
+        return expand_host_range(hosts), port
     except HostRangeError as exc:
         raise InventoryError(f"{where}: host range {exc}") from None
 
@@ -149,8 +165,14 @@ def from_ini(text: str, source: str) -> Inventory:
                 if not sep:
                     raise InventoryError(f"{where}: expected key=value after the host name")
                 variables[key] = value
-            for host in _expand(parts[0], where):
-                groups.add_host(section, host, variables)
+            if parts[0].endswith(":"):
+                raise InventoryError(
+                    f"{where}: host {parts[0]!r} ends in ':', which Ansible keeps for a port "
+                    "(name:PORT, or [IPv6 address]:PORT)"
+                )
+            hosts, port = _expand(parts[0], where)
+            for host in hosts:
+                groups.add_host(section, host, variables, port)
     return _targets(groups, source)
 
 
@@ -165,8 +187,9 @@ def from_yaml(doc: Mapping[str, Any], source: str) -> Inventory:
         if not isinstance(body, Mapping):
             raise InventoryError(f"{source}: group {name!r} must be a mapping")
         for pattern, variables in (body.get("hosts") or {}).items():
-            for host in _expand(str(pattern), f"{source}: group {name!r}"):
-                groups.add_host(name, host, variables or {})
+            hosts, port = _expand(str(pattern), f"{source}: group {name!r}")
+            for host in hosts:
+                groups.add_host(name, host, variables or {}, port)
         groups.vars.setdefault(name, {}).update(body.get("vars") or {})
         for child, child_body in (body.get("children") or {}).items():
             groups.children.setdefault(name, []).append(str(child))

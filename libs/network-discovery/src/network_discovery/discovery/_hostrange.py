@@ -8,6 +8,11 @@ width; single letters count through ``a``-``z`` then ``A``-``Z``. Written here r
 imported so that the product does not need ansible-core at run time; a test checks that both
 expand the same. Where Ansible would quietly expand to nothing or fail with a traceback (begin
 after end, a zero or negative step, ``[1:c]``), this refuses the pattern with a message instead.
+
+A host pattern may end in ``:PORT`` (``sw1:2222``, ``10.0.0.[1:3]:2222``, ``[2001:db8::1]:2222``
+for IPv6): :func:`split_host_port` follows ansible-core's ``parse_address``, including its quirk
+that a pattern it does not recognise as a host name, IPv4 or IPv6 address is kept whole, as the
+host's name, with no port.
 """
 
 from __future__ import annotations
@@ -15,11 +20,39 @@ from __future__ import annotations
 import re
 import string
 
-__all__ = ["MAX_HOSTS", "HostRangeError", "expand_host_range", "has_range"]
+__all__ = ["MAX_HOSTS", "HostRangeError", "expand_host_range", "has_range", "split_host_port"]
 
 #: More hosts than this from one pattern is a typo (``[1:100000]``), not an inventory.
 MAX_HOSTS = 65_536
 _NUMBER = re.compile(r"\d+")
+
+# What parse_address accepts as a host once a port is split off. A name is dot-separated labels
+# of word characters and '-' (not ending in '-' or '_'), each part possibly a range; an IPv4
+# address is such a name too. IPv6 groups are 1-4 hex digits or a hex range.
+_NAME_RANGE = r"\[(?:[a-z]:[a-z]|[0-9]+:[0-9]+)(?::[0-9]+)?\]"
+_LABEL = rf"(?:\w|{_NAME_RANGE})(?:[\w-]|{_NAME_RANGE})*(?<![_-])"
+_HOST_NAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$", re.I)
+_G = r"(?:[0-9a-f]{1,4}|\[[0-9a-f]+:[0-9a-f]+(?::[0-9]+)?\])"
+_V4 = rf"(?:{_G}\.){{3}}{_G}"
+_IPV6 = re.compile(
+    "^(?:"
+    + "|".join(
+        [
+            rf"(?:{_G}:){{7}}{_G}",
+            rf"(?:{_G}:){{1,6}}:",
+            *(rf"(?:{_G}:){{{head}}}(?::{_G}){{1,{7 - head}}}" for head in range(1, 7)),
+            rf":(?::{_G}){{1,6}}",
+            rf"{_G}?::",
+            rf"(?:0:){{6}}{_V4}",
+            rf"::(?:ffff:)?{_V4}",
+            rf"(?:0:){{5}}ffff:{_V4}",
+        ]
+    )
+    + ")$",
+    re.I,
+)
+_BRACKETED_PORT = re.compile(r"^\[(.+)\]:([0-9]+)$")
+_TRAILING_PORT = re.compile(r"^((?:[^:\[\]]|\[[^\]]*\])*):([0-9]+)$")
 
 
 class HostRangeError(ValueError):
@@ -28,6 +61,18 @@ class HostRangeError(ValueError):
 
 def has_range(name: str) -> bool:
     return "[" in name
+
+
+def split_host_port(pattern: str) -> tuple[str, int | None]:
+    """``pattern`` as (host pattern, port or None), as Ansible's inventory plugins split it."""
+    host, port = pattern, None
+    for form in (_BRACKETED_PORT, _TRAILING_PORT):
+        match = form.match(host)
+        if match:
+            host, port = match[1], int(match[2])
+    if _HOST_NAME.match(host) or _IPV6.match(host):
+        return host, port
+    return pattern, None
 
 
 def _sequence(text: str, pattern: str) -> list[str]:
