@@ -225,6 +225,11 @@ class FakeNetBox:
                 if t["object_id"] in objects["dcim/interfaces"]
             }
             return value in {str(d) for d in devices}
+        if name == "vlan_id" and collection == "dcim/interfaces":
+            # NetBox's filter_vlan_id: untagged, tagged or Q-in-Q service VLAN; blank = no filter
+            vlan = value.strip()
+            used = [obj.get("untagged_vlan"), obj.get("qinq_svlan"), *obj.get("tagged_vlans", [])]
+            return not vlan or vlan in {str(v) for v in used if v is not None}
         if name == "interface_id":
             return str(obj.get("assigned_object_id")) == value
         if name.endswith("_id"):
@@ -346,6 +351,13 @@ class FakeNetBox:
         if collection == "dcim/devices":
             for iface in [i for i in objects["dcim/interfaces"].values() if i["device"] == oid]:
                 self._remove("dcim/interfaces", iface["id"])
+        if collection == "ipam/vlans":  # NetBox sets the interfaces' references to null
+            for iface in objects["dcim/interfaces"].values():
+                for key in ("untagged_vlan", "qinq_svlan"):
+                    if iface.get(key) == oid:
+                        iface[key] = None
+                if oid in iface.get("tagged_vlans", []):
+                    iface["tagged_vlans"] = [v for v in iface["tagged_vlans"] if v != oid]
         if collection == "dcim/interfaces":
             for kind in ("ipam/ip-addresses", "dcim/mac-addresses"):
                 for obj in objects[kind].values():

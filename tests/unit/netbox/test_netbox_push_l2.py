@@ -108,8 +108,8 @@ async def test_prune_removes_only_tagged_vlans_nothing_uses(
         dist_snapshot(1, {10: "users", 20: "voice", 30: "servers"}, INTERFACES)
     )
     await run_sync(client, graph.reader(), PUSH)
-    later = [
-        {"name": "Port-Channel1", "mode": "trunk", "trunk_vlans": [20, 40]},
+    later = [  # VLAN 30 was Po1's native VLAN: the same run moves it to 40, then prunes 30
+        {"name": "Port-Channel1", "mode": "trunk", "trunk_vlans": [20, 40], "native_vlan": 40},
         {"name": "Ethernet1", "lag": "Port-Channel1", "speed_mbps": 10000},
     ]
     await graph.engine.apply_snapshot(dist_snapshot(2, {20: "voice", 40: "backup"}, later))
@@ -119,7 +119,7 @@ async def test_prune_removes_only_tagged_vlans_nothing_uses(
     assert len(netbox.store.find("ipam/vlans", site=refs["site"])) == 4
 
     pruned = await run_sync(client, graph.reader(), SyncOptions("push", prune=True))
-    assert pruned.errors == []
+    assert pruned.errors == [] and pruned.conflicts == []
     deleted = [line for p in pruned.plans for line in p.lines() if " delete vlan " in line]
     assert deleted == ["push delete vlan servers"]
     left = sorted(v["vid"] for v in netbox.store.find("ipam/vlans", site=refs["site"]))
@@ -127,8 +127,65 @@ async def test_prune_removes_only_tagged_vlans_nothing_uses(
     po1 = next(
         i for i in netbox.store.objects["dcim/interfaces"].values() if i["name"] == "Port-channel1"
     )
-    tagged = {netbox.store.objects["ipam/vlans"][v]["vid"] for v in po1["tagged_vlans"]}
-    assert (po1["mode"], tagged) == ("tagged", {20, 40})
+    vlans = netbox.store.objects["ipam/vlans"]
+    tagged = {vlans[v]["vid"] for v in po1["tagged_vlans"]}
+    assert (po1["mode"], vlans[po1["untagged_vlan"]]["vid"], tagged) == ("tagged", 40, {20})
+
+
+async def test_prune_keeps_a_tagged_vlan_another_interface_still_uses(
+    graph, netbox: FakeNetBox, client: NetBoxClient
+) -> None:
+    refs = seed(netbox)
+    await graph.engine.apply_snapshot(
+        dist_snapshot(1, {10: "users", 20: "voice", 30: "servers"}, INTERFACES)
+    )
+    await run_sync(client, graph.reader(), PUSH)
+    voice = _by(netbox, "ipam/vlans", site=refs["site"], vid=20)
+    assert voice["tags"] == ["meshoptixiq"], "created by the push"
+    # a device the graph does not know, whose trunk someone gave the pushed VLAN 20
+    dist = _by(netbox, "dcim/devices", name=DIST)
+    kit = {k: dist[k] for k in ("site", "device_type", "role")}
+    lab = netbox.add("dcim/devices", name="lab-sw", status="active", **kit)
+    uplink = netbox.add(
+        "dcim/interfaces",
+        device=lab["id"],
+        name="Ethernet48",
+        type="10gbase-x-sfpp",
+        enabled=True,
+        mode="tagged",
+        tagged_vlans=[voice["id"]],
+    )
+    later = [  # no VLAN 20 or 30 any more; Po1's native VLAN 30 moves to 40 in the pruning run
+        {"name": "Port-Channel1", "mode": "trunk", "trunk_vlans": [10, 40], "native_vlan": 40},
+        {"name": "Ethernet1", "lag": "Port-Channel1", "speed_mbps": 10000},
+    ]
+    await graph.engine.apply_snapshot(dist_snapshot(2, {10: "users", 40: "backup"}, later))
+    why = "vlan voice (20): kept, not pruned: still used by lab-sw Ethernet48"
+
+    netbox.log.clear()
+    dry = await run_sync(client, graph.reader(), SyncOptions("push", dry_run=True, prune=True))
+    assert netbox.writes() == []
+    assert any("vlan_id=" in query for _, _, query in netbox.log), "NetBox was asked"
+    pruned = await run_sync(client, graph.reader(), SyncOptions("push", prune=True))
+    assert pruned.errors == [] and pruned.conflicts == dry.conflicts == [why]
+    assert [p.lines() for p in pruned.plans] == [p.lines() for p in dry.plans]
+    deleted = [line for p in pruned.plans for line in p.lines() if " delete vlan " in line]
+    assert deleted == ["push delete vlan servers"], "VLAN 30: tagged, unused after the run"
+    left = sorted(v["vid"] for v in netbox.store.find("ipam/vlans", site=refs["site"]))
+    assert left == [10, 20, 40]
+    assert netbox.store.objects["dcim/interfaces"][uplink["id"]]["tagged_vlans"] == [voice["id"]]
+
+    netbox.log.clear()
+    again = await run_sync(client, graph.reader(), SyncOptions("push", prune=True))
+    assert not again.changed and netbox.writes() == [] and again.conflicts == [why]
+
+    # once nothing uses it any more, the next prune deletes it
+    netbox.store.objects["dcim/interfaces"][uplink["id"]].update(mode=None, tagged_vlans=[])
+    freed = await run_sync(client, graph.reader(), SyncOptions("push", prune=True))
+    assert freed.conflicts == [] and [line for p in freed.plans for line in p.lines()] == [
+        "push delete vlan voice"
+    ]
+    assert 20 not in {v["vid"] for v in netbox.store.find("ipam/vlans", site=refs["site"])}
 
 
 async def test_impossible_memberships_are_conflicts_not_writes(

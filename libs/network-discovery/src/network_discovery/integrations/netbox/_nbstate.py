@@ -39,6 +39,9 @@ class NetBoxState:
     addresses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: VLANs of the sites the push's devices are at: site id -> VLAN id -> VLANs
     vlans: dict[int, dict[int, list[dict[str, Any]]]] = field(default_factory=dict)
+    #: read for a prune only: tagged VLAN's NetBox id -> the interfaces NetBox lists as using
+    #: it (untagged, tagged or Q-in-Q service VLAN), any device's
+    vlan_users: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
     def known(self) -> dict[str, int]:
         found = [int(t["id"]) for t in self.tags if t.get("slug") == slugify(self.tag)]
@@ -111,7 +114,12 @@ def _chunks(values: list[Any]) -> Iterable[list[Any]]:
 
 
 async def load_state(
-    client: NetBoxClient, graph: list[dict[str, Any]], tag: str, default_site: str = ""
+    client: NetBoxClient,
+    graph: list[dict[str, Any]],
+    tag: str,
+    default_site: str = "",
+    *,
+    prune: bool = False,
 ) -> NetBoxState:
     state = NetBoxState(tag=tag)
     state.tags = await client.list("extras/tags", slug=slugify(tag))
@@ -127,6 +135,11 @@ async def load_state(
         for vlan in await client.list("ipam/vlans", site_id=chunk):
             site = int(vlan["site"]["id"])
             state.vlans.setdefault(site, {}).setdefault(int(vlan["vid"]), []).append(vlan)
+    if prune:  # what a prune may delete: ask NetBox who still uses each (one filter value)
+        for vlan in state.tagged_vlans():
+            if slugify(tag) in {t.get("slug") for t in vlan.get("tags", [])}:
+                users = await client.list("dcim/interfaces", vlan_id=int(vlan["id"]))
+                state.vlan_users[int(vlan["id"])] = list({int(i["id"]): i for i in users}.values())
     by_device: dict[int, list[dict[str, Any]]] = defaultdict(list)
     by_iface: dict[int, list[dict[str, Any]]] = defaultdict(list)
     addresses: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)

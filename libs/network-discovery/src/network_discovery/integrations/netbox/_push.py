@@ -15,7 +15,7 @@ from network_discovery.integrations.netbox._kinds import PLATFORM_NAMES, interfa
 from network_discovery.integrations.netbox._match import match_devices
 from network_discovery.integrations.netbox._nbstate import NetBoxState
 from network_discovery.integrations.netbox._plan import Conflict, Item, Plan, Ref, slugify
-from network_discovery.integrations.netbox._push_l2 import L2_STEP, plan_layer2
+from network_discovery.integrations.netbox._push_l2 import L2_STEP, plan_layer2, prune_vlans
 from network_discovery.model import canonical_interface_name, normalise_mac
 
 __all__ = ["PushDefaults", "plan_push"]
@@ -371,17 +371,12 @@ class _Planner:
                     self.plan.step(kind, "delete", endpoint).items.append(
                         Item(f"{endpoint}:{obj['id']}", str(obj.get("display")), id=int(obj["id"]))
                     )
-        used = {v for k, v in self.plan.known.items() if k.startswith("ipam/vlans:")}
-        for vlan in self.s.tagged_vlans():
-            if slug in _tags(vlan) and int(vlan["id"]) not in used:
-                self.plan.step("vlan", "delete", "ipam/vlans").items.append(
-                    Item(f"ipam/vlans:{vlan['id']}", str(vlan.get("display")), id=int(vlan["id"]))
-                )
         for nb in self.s.devices:
             if slug in _tags(nb) and int(nb["id"]) not in matched:
                 self.plan.step("device", "delete", "dcim/devices").items.append(
                     Item(f"dcim/devices:{nb['id']}", str(nb.get("name")), id=int(nb["id"]))
                 )
+        prune_vlans(self, slug)  # last: it looks at the interfaces and devices deleted above
 
 
 def _tags(obj: dict[str, Any]) -> set[str]:

@@ -5,7 +5,8 @@ comes from discovery's (``access`` is NetBox's ``access``; a trunk is ``tagged``
 it allows, or ``tagged-all`` when discovery lists none), its untagged VLAN from the access or
 native VLAN. VLANs are NetBox VLANs of the device's NetBox site (NetBox accepts no other site's
 on the interface), found by VLAN id or created there, named as the device names them.
-Everything is compared with NetBox first, so a second run plans nothing.
+Everything is compared with NetBox first, so a second run plans nothing. A prune deletes a
+tagged VLAN only when no interface will use it once the run is done, whoever's it is.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from network_discovery.model import canonical_interface_name
 if TYPE_CHECKING:
     from network_discovery.integrations.netbox._push import _Planner
 
-__all__ = ["L2_STEP", "plan_layer2", "wanted_vlans"]
+__all__ = ["L2_STEP", "plan_layer2", "prune_vlans", "wanted_vlans"]
 
 L2_STEP = "interface LAG, parent and VLANs"
 _ALL_VLANS = 4094
+_NAMED = 3  # interfaces a kept VLAN's conflict names
 
 
 def wanted_vlans(
@@ -190,3 +192,66 @@ def plan_layer2(planner: _Planner, row: dict[str, Any], dkey: str, site: int | R
         l2.interface(iface, ikey, existing.get(iface["name"]))
     for vid in sorted(l2.vlan_names):
         l2._vlan(vid)
+
+
+def _after_run(iface: dict[str, Any], body: dict[str, Any], known: dict[str, int]) -> set[int]:
+    """The VLANs ``iface`` uses once the planned update ``body`` (possibly empty) is made."""
+
+    def resolve(value: Any) -> int | None:
+        if isinstance(value, Ref):
+            return known.get(value.key)
+        return value if value is None or isinstance(value, int) else _id(value)
+
+    untagged = (
+        resolve(body["untagged_vlan"])
+        if "untagged_vlan" in body
+        else _id(iface.get("untagged_vlan"))
+    )
+    tagged = (
+        {resolve(v) for v in body["tagged_vlans"]}
+        if "tagged_vlans" in body
+        else {_id(v) for v in iface.get("tagged_vlans") or []}
+    )
+    return {v for v in (untagged, _id(iface.get("qinq_svlan")), *tagged) if v is not None}
+
+
+def prune_vlans(planner: _Planner, slug: str) -> None:
+    """Plan deleting the VLANs tagged ``slug`` that nothing pushed uses. NetBox says which
+    interfaces use each (``planner.s.vlan_users``); one still using it after this run (a
+    NetBox-only device's, or one set by hand) keeps it, and the VLAN is reported as a conflict,
+    since deleting it would silently unassign it there."""
+    plan = planner.plan
+    used = {v for k, v in plan.known.items() if k.startswith("ipam/vlans:")}
+    gone = {i.id for i in plan.step("interface", "delete", "dcim/interfaces").items}
+    gone_devices = {i.id for i in plan.step("device", "delete", "dcim/devices").items}
+    bodies: dict[int, dict[str, Any]] = {}
+    for step in plan.steps:
+        if (step.action, step.endpoint) == ("update", "dcim/interfaces"):
+            for item in step.items:
+                if item.id is not None:
+                    bodies.setdefault(item.id, {}).update(item.body)
+    for vlan in planner.s.tagged_vlans():
+        vid = int(vlan["id"])
+        if slug not in {t.get("slug") for t in vlan.get("tags", [])} or vid in used:
+            continue
+        users = sorted(
+            f"{(i.get('device') or {}).get('display')} {i.get('name')}"
+            for i in planner.s.vlan_users.get(vid, [])
+            if int(i["id"]) not in gone
+            and _id(i.get("device")) not in gone_devices
+            and vid in _after_run(i, bodies.get(int(i["id"]), {}), plan.known)
+        )
+        label = f"{vlan.get('name')} ({vlan.get('vid')})"
+        if users:
+            more = f" and {len(users) - _NAMED} more" if len(users) > _NAMED else ""
+            plan.conflicts.append(
+                Conflict(
+                    "vlan",
+                    label,
+                    f"kept, not pruned: still used by {', '.join(users[:_NAMED])}{more}",
+                )
+            )
+            continue
+        plan.step("vlan", "delete", "ipam/vlans").items.append(
+            Item(f"ipam/vlans:{vid}", str(vlan.get("display")), id=vid)
+        )

@@ -114,7 +114,11 @@ async def run_sync(
                 progress(sum(len(s.items) for s in plan.steps))
     if options.direction in ("push", "both"):
         state = await load_state(
-            client, inventory, options.defaults.tag, default_site=options.defaults.site
+            client,
+            inventory,
+            options.defaults.tag,
+            default_site=options.defaults.site,
+            prune=options.prune,
         )
         plan = plan_push(state, inventory, defaults=options.defaults, prune=options.prune)
         result.plans.append(plan)
