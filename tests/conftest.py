@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from meshq_runtime.embedded.spawn import reachable
 
 pytest_plugins: list[str] = []
 
@@ -31,17 +31,6 @@ class Stack:
     postgres_url: str
     redis_url: str
     workdir: Path
-
-
-def _reachable(url: str, default_port: int) -> bool:
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection(
-            (parts.hostname or "127.0.0.1", parts.port or default_port), 2
-        ):
-            return True
-    except OSError:
-        return False
 
 
 def _with_db(url: str, db: str) -> str:
@@ -66,7 +55,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     pg_server = os.environ.get(
         "MESHQ_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
     )
-    if not _reachable(pg_server, 5432):
+    if not reachable(pg_server, 5432):
         from meshq_runtime.embedded import EmbeddedPostgres
 
         pg = EmbeddedPostgres(data_dir=workdir / "postgres")
@@ -75,7 +64,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         pg_server = pg.url
 
     redis_url = os.environ.get("MESHQ_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    if not _reachable(redis_url, 6379):
+    if not reachable(redis_url, 6379):
         from meshq_runtime.embedded import EmbeddedRedis
 
         rd = EmbeddedRedis(data_dir=workdir / "redis")
@@ -124,3 +113,18 @@ def isolation() -> dict[str, str]:
         "MESHQ_KAFKA_PARTITIONS": "2",
         "MESHQ_KAFKA_IDEMPOTENT": "false",
     }
+
+
+def _group(item: pytest.Item) -> str:
+    """The unit of work one pytest-xdist worker takes whole: a folder below unit/ or
+    integration/ (its package- and module-scoped stacks start once), a top-level file otherwise.
+    Tests that bind fixed loopback addresses (the discovery labs) all live in one folder."""
+    parts = Path(str(item.path)).relative_to(Path(__file__).parent).parts
+    return "/".join(parts[:2]) if len(parts) > 2 else "/".join(parts)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_group(item)))

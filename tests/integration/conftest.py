@@ -9,19 +9,9 @@ from pathlib import Path
 import pytest
 from meshq_runtime.kafka import ensure_topics
 from meshq_runtime.settings import KafkaSettings
-from support.procs import ServiceProc, free_port
+from support.procs import PORT_ENV, ServiceProc, free_port
 
 pytestmark = pytest.mark.integration
-
-PORT_ENV = {
-    "meshq_licensing": "MESHQ_LICENSING_PORT",
-    "meshq_graph_engine": "MESHQ_GRAPH_ENGINE_PORT",
-    "meshq_query_gateway": "MESHQ_GATEWAY_PORT",
-    "meshq_audit": "MESHQ_AUDIT_PORT",
-    "meshq_soar_dispatcher": "MESHQ_SOAR_DISPATCHER_PORT",
-    "meshq_netbox_sync": "MESHQ_NETBOX_SYNC_PORT",
-    "meshq_mcp_bridge": "MESHQ_MCP_PORT",
-}
 
 
 @pytest.fixture

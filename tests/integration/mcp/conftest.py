@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,13 +13,9 @@ import pytest
 from click.testing import CliRunner
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from meshq_runtime.kafka import ensure_topics
-from meshq_runtime.settings import KafkaSettings
 from network_discovery.cli.apikey import apikey
-from network_discovery.contracts.events import TopologyChanged
-from network_discovery.demo import load_snapshot
-from network_discovery.ingest import publish_snapshot
-from support.procs import ServiceProc, free_port
+from support.demo_stack import demo_stack
+from support.procs import ServiceProc
 
 pytestmark = pytest.mark.integration
 
@@ -54,67 +48,28 @@ def _named_key(keys_file: Path, name: str, group: str) -> str:
     return result.stdout.strip().splitlines()[0]
 
 
-def _proc(module: str, port_env: str, env: dict[str, str], logs: Path) -> ServiceProc:
-    port = free_port()
-    return ServiceProc(
-        module=module, port=port, env={**env, port_env: str(port)}, log_path=logs / f"{module}.log"
-    ).start()
-
-
 @pytest.fixture(scope="package")
 def demo_api(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApi]:
     tmp = tmp_path_factory.mktemp("mcp-demo")
-    tag = uuid.uuid4().hex[:8]
     key = secrets.token_urlsafe(24)
-    env = {
-        "MESHQ_KAFKA_TOPIC_PREFIX": f"t{tag}.",
-        "MESHQ_KAFKA_GROUP_PREFIX": f"g{tag}",
-        "MESHQ_KAFKA_PARTITIONS": "2",
-        "MESHQ_KAFKA_IDEMPOTENT": "false",
-        "MESHQ_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
-        "MESHQ_POSTGRES_URL": stack.postgres_url,
-        "MESHQ_REDIS_URL": stack.redis_url,
-        "MESHQ_DATA_DIR": str(tmp / "data"),
-        "MESHQ_LOG_LEVEL": "info",
-        "MESHOPTIXIQ_DEMO_MODE": "true",
-        "API_KEY": key,
-        "MESHQ_API_KEYS_FILE": str(tmp / "api_keys.json"),
-        "RBAC_POLICY_FILE": str(tmp / "rbac.yaml"),
-    }
     (tmp / "rbac.yaml").write_text(POLICY)
     viewer = _named_key(tmp / "api_keys.json", "viewer", "Viewers")
-    kafka = KafkaSettings(**{k: v for k, v in env.items() if k.startswith("MESHQ_KAFKA_")})
-    asyncio.run(ensure_topics(kafka))
-    procs: list[ServiceProc] = []
-    try:
-        graph = _proc("meshq_graph_engine", "MESHQ_GRAPH_ENGINE_PORT", env, tmp)
-        procs.append(graph)
-        graph.wait_healthy()
-        published = asyncio.run(
-            publish_snapshot(
-                load_snapshot(),
-                bootstrap=stack.kafka_bootstrap,
-                topic_prefix=env["MESHQ_KAFKA_TOPIC_PREFIX"],
-                wait=True,
-                timeout=90,
-            )
-        )
-        assert isinstance(published.result, TopologyChanged), graph.tail()
-        gw_env = {**env, "MESHQ_GRAPH_ENGINE_URL": graph.url}
-        gateway = _proc("meshq_query_gateway", "MESHQ_GATEWAY_PORT", gw_env, tmp)
-        procs.append(gateway)
-        gateway.wait_healthy()
+    with demo_stack(
+        stack,
+        tmp,
+        MESHOPTIXIQ_DEMO_MODE="true",
+        API_KEY=key,
+        MESHQ_API_KEYS_FILE=str(tmp / "api_keys.json"),
+        RBAC_POLICY_FILE=str(tmp / "rbac.yaml"),
+    ) as running:
         yield DemoApi(
-            url=gateway.url,
+            url=running.gateway.url,
             api_key=key,
-            env=env,
-            gateway=gateway,
-            graph_url=graph.url,
+            env=running.env,
+            gateway=running.gateway,
+            graph_url=running.graph.url,
             viewer_key=viewer,
         )
-    finally:
-        for proc in reversed(procs):
-            proc.stop()
 
 
 def stdio_params(url: str, key: str, **extra: str) -> StdioServerParameters:
