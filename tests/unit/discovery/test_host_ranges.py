@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import string
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +14,7 @@ from network_discovery.discovery._hostrange import (
     HostRangeError,
     expand_host_range,
 )
+from support.ansible_run import listing
 
 
 @pytest.mark.parametrize(
@@ -142,25 +139,9 @@ def test_a_bad_range_names_the_line() -> None:
 
 @pytest.mark.parametrize(("text", "name"), [(INI, "hosts.ini"), (YAML, "hosts.yml")])
 def test_ranges_read_as_ansible_inventory_reads_them(text: str, name: str, tmp_path: Path) -> None:
-    tool = shutil.which("ansible-inventory", path=str(Path(sys.executable).parent))
-    if tool is None:
-        pytest.skip("ansible-core is not installed")
     file = tmp_path / name
     file.write_text(text)
-    listed = json.loads(
-        subprocess.run(
-            [tool, "-i", str(file), "--list"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-            env={
-                "PATH": "/usr/bin:/bin",
-                "HOME": str(tmp_path),
-                "ANSIBLE_LOCAL_TEMP": str(tmp_path),
-            },
-        ).stdout
-    )
+    listed = listing(file, tmp_path, env={"ANSIBLE_INVENTORY_ENABLED": "ini,yaml"})
     hostvars = listed["_meta"]["hostvars"]
     ours = {t.name: t for t in parse_inventory(text, name).targets}
     assert set(ours) == set(hostvars)

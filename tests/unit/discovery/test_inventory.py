@@ -16,6 +16,7 @@ from network_discovery.discovery import (
     parse_inventory,
 )
 from network_discovery.discovery.plan import is_unsupported_output
+from support.ansible_run import listing
 
 OURS = """
 credentials:
@@ -214,30 +215,9 @@ def test_ansible_inventories_read_as_ansible_reads_them(
     text: str, name: str, tmp_path: Path
 ) -> None:
     """ansible-inventory itself (ansible-core) is the reference for hosts and variables."""
-    import json
-    import shutil
-    import subprocess
-    import sys
-
-    tool = shutil.which("ansible-inventory", path=str(Path(sys.executable).parent))
-    if tool is None:
-        pytest.skip("ansible-core is not installed")
     file = tmp_path / name
     file.write_text(text)
-    listed = json.loads(
-        subprocess.run(
-            [tool, "-i", str(file), "--list"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-            env={
-                "PATH": "/usr/bin:/bin",
-                "HOME": str(tmp_path),
-                "ANSIBLE_LOCAL_TEMP": str(tmp_path),
-            },
-        ).stdout
-    )
+    listed = listing(file, tmp_path, env={"ANSIBLE_INVENTORY_ENABLED": "ini,yaml"})
     hostvars = listed["_meta"]["hostvars"]
     ours = {t.name: t for t in parse_inventory(text, name).targets}
     with_os = {h for h, v in hostvars.items() if v.get("ansible_network_os")}
