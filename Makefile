@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
-# Test processes (pytest-xdist); each takes whole folders, so shared stacks start once per folder.
+# Test processes (pytest-xdist); each takes whole folders (tests/conftest.py), so shared stacks start once.
 # Most of a test's time is spent waiting on brokers and child services, hence more than the cores.
 TEST_WORKERS ?= 4
 XDIST := -n $(TEST_WORKERS) --dist loadgroup --durations=25

@@ -115,16 +115,22 @@ def isolation() -> dict[str, str]:
     }
 
 
-def _group(item: pytest.Item) -> str:
+def _folder_scope(nodeid: str) -> str:
     """The unit of work one pytest-xdist worker takes whole: a folder below unit/ or
     integration/ (its package- and module-scoped stacks start once), a top-level file otherwise.
     Tests that bind fixed loopback addresses (the discovery labs) all live in one folder."""
-    parts = Path(str(item.path)).relative_to(Path(__file__).parent).parts
+    parts = nodeid.split("::", 1)[0].split("/")
+    if parts[0] == "tests":
+        parts = parts[1:]
     return "/".join(parts[:2]) if len(parts) > 2 else "/".join(parts)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_group(item)))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Under ``pytest -n N`` (``make test``), whole folders go to one worker."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FolderScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _folder_scope(nodeid)
+
+    return FolderScheduling(config, log)
