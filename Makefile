@@ -7,7 +7,7 @@ PY := .venv/bin/python
 # Test processes (pytest-xdist); each takes whole folders (tests/conftest.py), so shared stacks start once.
 # Most of a test's time is spent waiting on brokers and child services, hence more than the cores.
 TEST_WORKERS ?= 4
-XDIST := -n $(TEST_WORKERS) --dist loadgroup --durations=25
+XDIST := -n $(TEST_WORKERS) --durations=25
 
 .PHONY: help setup run test test-unit test-integration test-e2e lint bench clean verifier-compiled
 
