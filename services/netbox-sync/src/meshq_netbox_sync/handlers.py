@@ -6,7 +6,7 @@ from meshq_runtime.kafka import EventConsumer
 from network_discovery.contracts import topics
 from network_discovery.contracts.events import NetboxSyncRequested, TopologyChanged
 
-from meshq_netbox_sync.service import NetBoxSync
+from meshq_netbox_sync.service import SERVICE, NetBoxSync
 
 __all__ = ["register"]
 
@@ -27,4 +27,5 @@ def register(consumer: EventConsumer, sync: NetBoxSync) -> None:
             sync.wake()
 
     consumer.subscribe(topics.NETBOX_SYNC_REQUESTED.name, on_request)
-    consumer.subscribe(topics.TOPOLOGY_CHANGED.name, on_topology)
+    # its own group: one group with two subscriptions rebalances itself on every start
+    consumer.subscribe(topics.TOPOLOGY_CHANGED.name, on_topology, group=f"{SERVICE}.topology")

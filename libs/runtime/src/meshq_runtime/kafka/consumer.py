@@ -104,17 +104,24 @@ class EventConsumer:
         *,
         dedupe: Dedupe | None = None,
         offset_reset: Literal["earliest", "latest"] = "earliest",
+        group: str | None = None,
     ) -> None:
-        """Handle ``topic``; a new group starts at its beginning, or at its end (``latest``)."""
+        """Handle ``topic``; a new group starts at its beginning, or at its end (``latest``).
+
+        Each subscription is its own Kafka consumer. A second topic of the same service takes
+        its own ``group`` (``PREFIX.group``): two consumers in one group with different
+        subscriptions rebalance each other on every join, which can hold a start for minutes.
+        """
         adapter = adapter_for(topic)
         physical = self._settings.topic(topic)
+        group_id = self._settings.group(group) if group is not None else self.group_id
 
         async def on_record(msg: KafkaMessage) -> None:
-            await self._consume(topic, adapter, handler, dedupe, msg)
+            await self._consume(topic, adapter, handler, dedupe, msg, group_id)
 
         self._broker.subscriber(
             physical,
-            group_id=self.group_id,
+            group_id=group_id,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset=offset_reset,
             session_timeout_ms=10_000,
@@ -122,7 +129,13 @@ class EventConsumer:
         )(on_record)
 
     async def _consume(
-        self, topic: str, adapter: Any, handler: Handler, dedupe: Dedupe | None, msg: KafkaMessage
+        self,
+        topic: str,
+        adapter: Any,
+        handler: Handler,
+        dedupe: Dedupe | None,
+        msg: KafkaMessage,
+        group_id: str,
     ) -> None:
         raw = _record(msg)
         where = {"topic": topic, "partition": raw.partition, "offset": raw.offset}
@@ -130,7 +143,7 @@ class EventConsumer:
             event: EventBase = adapter.validate_json(msg.body)
         except ValidationError as exc:
             log.warning("event.invalid", **where, errors=exc.error_count(), error=_short(exc))
-            await self._dead_letter(topic, msg, kind="invalid", error=_short(exc))
+            await self._dead_letter(topic, msg, group_id, kind="invalid", error=_short(exc))
             await msg.ack()
             return
         with bind_correlation(event.correlation_id, event_id=event.id, event_type=event.type):
@@ -140,7 +153,7 @@ class EventConsumer:
                 return
             error = await self._run(handler, event, where)
             if error is not None:
-                await self._dead_letter(topic, msg, kind="failed", error=error)
+                await self._dead_letter(topic, msg, group_id, kind="failed", error=error)
             elif dedupe is not None:
                 await dedupe.mark(event.id)
             if self._failpoints is not None and self._failpoints.failpoint(
@@ -172,13 +185,15 @@ class EventConsumer:
                 await asyncio.sleep(self._retry_delay * 2 ** (attempt - 1))
         return None  # pragma: no cover
 
-    async def _dead_letter(self, topic: str, msg: KafkaMessage, *, kind: str, error: str) -> None:
+    async def _dead_letter(
+        self, topic: str, msg: KafkaMessage, group_id: str, *, kind: str, error: str
+    ) -> None:
         raw = _record(msg)
         headers = {
             "x-meshq-original-topic": topic,
             "x-meshq-original-partition": str(raw.partition),
             "x-meshq-original-offset": str(raw.offset),
-            "x-meshq-consumer-group": self.group_id,
+            "x-meshq-consumer-group": group_id,
             "x-meshq-error-kind": kind,
             "x-meshq-error": error,
         }
