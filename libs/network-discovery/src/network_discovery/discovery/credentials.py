@@ -7,12 +7,24 @@ with an error that says how to write it instead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from network_discovery.discovery._secrets import CredentialError, Secret, SecretRef
+
+
+def unknown_key(
+    data: Mapping[str, Any], known: Iterable[str], where: str, noun: str = "key"
+) -> str | None:
+    """The message for the first key of ``data`` not in ``known`` (sorted), or None."""
+    allowed = set(known)
+    unknown = sorted(str(k) for k in data if k not in allowed)
+    if not unknown:
+        return None
+    return f"{where}: unknown {noun} {unknown[0]!r} (known: {', '.join(sorted(allowed))})"
+
 
 __all__ = [
     "CLEAR_TEXT_KEYS",
@@ -100,11 +112,8 @@ def credentials_from_mapping(name: str, data: Any, where: str) -> Credentials:
             f"give {field}_env: VARIABLE or {field}_file: PATH instead"
         )
     allowed = _PLAIN | {f"{f}_{s}" for f in (*SECRET_FIELDS, "username") for s in ("env", "file")}
-    unknown = sorted(str(k) for k in data if k not in allowed)
-    if unknown:
-        raise CredentialError(
-            f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})"
-        )
+    if message := unknown_key(data, allowed, where):
+        raise CredentialError(message)
     given = str(data.get("snmp_version", "2c"))
     version = _SNMP_VERSIONS.get(given)
     if version is None:

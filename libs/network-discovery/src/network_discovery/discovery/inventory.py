@@ -27,6 +27,7 @@ from network_discovery.discovery.credentials import (
     CredentialError,
     Credentials,
     credentials_from_mapping,
+    unknown_key,
 )
 from network_discovery.parsers import PLATFORMS
 
@@ -128,11 +129,8 @@ def make_target(
     default_credentials: Credentials | None = None,
 ) -> Target:
     """A target from one host's settings (``address``, ``platform``, ``credentials``...)."""
-    unknown = sorted(str(k) for k in data if k not in _HOST_KEYS)
-    if unknown:
-        raise InventoryError(
-            f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_HOST_KEYS))})"
-        )
+    if message := unknown_key(data, _HOST_KEYS, where):
+        raise InventoryError(message)
     transport = data.get("transport", "ssh")
     if transport not in ("ssh", "snmp"):
         raise InventoryError(f"{where}: transport must be ssh or snmp, not {transport!r}")
@@ -162,11 +160,8 @@ def make_target(
 
 def _yaml_inventory(doc: Mapping[str, Any], source: str) -> Inventory:
     known = ("credentials", "defaults", "hosts", "netbox")
-    unknown = sorted(str(k) for k in doc if k not in known)
-    if unknown:
-        raise InventoryError(
-            f"{source}: unknown top-level key {unknown[0]!r} (known: {', '.join(known)})"
-        )
+    if message := unknown_key(doc, known, source, "top-level key"):
+        raise InventoryError(message)
     raw_profiles = doc.get("credentials") or {}
     if not isinstance(raw_profiles, Mapping):
         raise InventoryError(f"{source}: credentials must be a mapping of profile names")

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from network_discovery.discovery.credentials import Credentials
+from network_discovery.discovery.credentials import Credentials, unknown_key
 from network_discovery.discovery.inventory import (
     Inventory,
     InventoryError,
@@ -95,19 +95,13 @@ def parse_netbox_source(
             raise InventoryError(
                 f"{where}: {key!r} is not read from the inventory; set NETBOX_URL and NETBOX_TOKEN"
             )
-    unknown = sorted(str(k) for k in data if k not in _KEYS)
-    if unknown:
-        raise InventoryError(
-            f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_KEYS))})"
-        )
+    if message := unknown_key(data, _KEYS, where):
+        raise InventoryError(message)
     filters = data.get("filters") or {}
     if not isinstance(filters, Mapping):
         raise InventoryError(f"{where}.filters: expected a mapping of filter names to values")
-    bad = sorted(str(k) for k in filters if k not in FILTERS)
-    if bad:
-        raise InventoryError(
-            f"{where}.filters: unknown filter {bad[0]!r} (known: {', '.join(FILTERS)})"
-        )
+    if message := unknown_key(filters, FILTERS, f"{where}.filters", "filter"):
+        raise InventoryError(message)
     platforms = data.get("platforms") or {}
     if not isinstance(platforms, Mapping):
         raise InventoryError(f"{where}.platforms: expected NetBox slug: platform pairs")
