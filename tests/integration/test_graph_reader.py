@@ -23,12 +23,11 @@ import httpx
 import pytest
 from meshq_graph_engine.catalogue import REGISTRY, QueryContext, run_query
 from meshq_graph_engine.controllers import ROUTES
-from meshq_graph_engine.reader import GraphReader, reader_group
+from meshq_graph_engine.reader import GraphReader, follow_topology
 from meshq_runtime.graph.store import EmbeddedStore, MemgraphStore
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.service import open_kafka
 from meshq_runtime.settings import KafkaSettings
-from network_discovery.contracts import topics
 from network_discovery.contracts.events import TopologyChanged
 from network_discovery.demo import load_snapshot
 from network_discovery.ingest import publish_snapshot
@@ -118,11 +117,9 @@ async def test_reader_follows_a_writer_process_on_its_files(
     reader = GraphReader(WriterFiles(path))  # type: ignore[arg-type]
     assert await reader.refresh() and reader.graph_revision == 0
     settings = KafkaSettings(**{k: v for k, v in env.items() if k.startswith("MESHQ_KAFKA_")})
-    kafka = open_kafka(settings, service="graph-engine", group_id=reader_group("graph-engine"))
-    assert kafka.consumer.group_id != f"{settings.kafka_group_prefix}.graph-engine"
-    kafka.consumer.subscribe(
-        topics.TOPOLOGY_CHANGED.name, reader.on_topology_changed, offset_reset="latest"
-    )
+    kafka = open_kafka(settings, service="graph-engine")
+    group = follow_topology(kafka.consumer, reader, "graph-engine")
+    assert group != f"{settings.kafka_group_prefix}.graph-engine"
     await kafka.start()
     try:
         # "latest": wait for the partitions before anything is published.

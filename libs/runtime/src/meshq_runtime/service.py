@@ -53,9 +53,9 @@ class KafkaClients:
         await start_broker(self.broker, self.bootstrap, deadline_s=deadline_s, **self.options)
 
 
-def open_kafka(settings: Any, *, service: str, group_id: str | None = None) -> KafkaClients:
+def open_kafka(settings: Any, *, service: str) -> KafkaClients:
     """Broker, publisher and consumer registry for a service (not started yet); the consumer
-    group is ``PREFIX.SERVICE`` unless ``group_id`` names another (``PREFIX.GROUP_ID``)."""
+    group is ``PREFIX.SERVICE`` unless a subscription names its own."""
     broker = create_broker(settings, client_id=f"meshq-{service}")
     bus = EventBus(broker, settings)
     consumer = EventConsumer(
@@ -64,7 +64,6 @@ def open_kafka(settings: Any, *, service: str, group_id: str | None = None) -> K
         settings,
         service=service,
         service_settings=settings if isinstance(settings, ServiceSettings) else None,
-        group_id=group_id,
     )
     return KafkaClients(
         broker=broker,

@@ -16,14 +16,13 @@ from meshq_runtime.graph import open_graph_store
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.license import LicenseFollower
 from meshq_runtime.service import kafka_probe, open_kafka
-from network_discovery.contracts import topics
 
 from meshq_graph_engine import handlers
 from meshq_graph_engine.archive import SnapshotArchive
 from meshq_graph_engine.controllers import ROUTES
 from meshq_graph_engine.engine import GraphEngine
 from meshq_graph_engine.limits import device_limit_from
-from meshq_graph_engine.reader import GraphReader, check_reader_store, reader_group
+from meshq_graph_engine.reader import GraphReader, check_reader_store, follow_topology
 from meshq_graph_engine.settings import Settings
 
 __all__ = ["SERVICE", "create_app"]
@@ -54,11 +53,9 @@ async def _reader(settings: Settings, stack: AsyncExitStack, state: ServiceState
     store = open_graph_store(settings)
     stack.push_async_callback(store.close)
     reader = GraphReader(store)
-    kafka = open_kafka(settings, service=SERVICE, group_id=reader_group(SERVICE))
+    kafka = open_kafka(settings, service=SERVICE)
     stack.push_async_callback(kafka.broker.stop)
-    kafka.consumer.subscribe(
-        topics.TOPOLOGY_CHANGED.name, reader.on_topology_changed, offset_reset="latest"
-    )
+    follow_topology(kafka.consumer, reader, SERVICE)
     await kafka.start()
     state.probes[:] = [
         kafka_probe(kafka.broker),

@@ -19,11 +19,13 @@ from typing import Any
 
 import structlog
 from meshq_runtime.graph.store import GraphStore
+from meshq_runtime.kafka import EventConsumer
+from network_discovery.contracts import topics
 from network_discovery.contracts.events import TopologyChanged
 
 from meshq_graph_engine.revision import read_revision
 
-__all__ = ["GraphReader", "ReaderError", "check_reader_store", "reader_group"]
+__all__ = ["GraphReader", "ReaderError", "check_reader_store", "follow_topology", "reader_group"]
 
 log = structlog.get_logger(__name__)
 
@@ -98,3 +100,14 @@ class GraphReader:
             except Exception as exc:  # the store is away: keep serving, retry next time
                 log.warning("graph.reader.refresh_failed", error=f"{type(exc).__name__}: {exc}")
             await asyncio.sleep(interval if self.loaded else min(interval, 2.0))
+
+
+def follow_topology(consumer: EventConsumer, reader: GraphReader, service: str) -> str:
+    """Refresh ``reader`` on every ``topology.changed`` from now on, in a consumer group of
+    this process alone (returned), so that every reader sees every event."""
+    return consumer.subscribe(
+        topics.TOPOLOGY_CHANGED.name,
+        reader.on_topology_changed,
+        offset_reset="latest",
+        group=reader_group(service),
+    )

@@ -78,7 +78,6 @@ class EventConsumer:
         service: str,
         service_settings: ServiceSettings | None = None,
         retry_delay: float = 0.2,
-        group_id: str | None = None,
     ) -> None:
         self._broker = broker
         self._bus = bus
@@ -86,15 +85,12 @@ class EventConsumer:
         self._service = service
         self._failpoints = service_settings
         self._retry_delay = retry_delay
-        self._group_id = group_id
         self.processed = 0
         self.dead_lettered = 0
 
     @property
     def group_id(self) -> str:
-        """``PREFIX.SERVICE``, or the group given (a process that must see every event)."""
-        if self._group_id is not None:
-            return self._settings.group(self._group_id)
+        """``PREFIX.SERVICE``: the group of subscriptions that name none."""
         return self._settings.group(self._service)
 
     def subscribe(
@@ -105,8 +101,9 @@ class EventConsumer:
         dedupe: Dedupe | None = None,
         offset_reset: Literal["earliest", "latest"] = "earliest",
         group: str | None = None,
-    ) -> None:
+    ) -> str:
         """Handle ``topic``; a new group starts at its beginning, or at its end (``latest``).
+        Returns the consumer group it joins.
 
         Each subscription is its own Kafka consumer. A second topic of the same service takes
         its own ``group`` (``PREFIX.group``): two consumers in one group with different
@@ -127,6 +124,7 @@ class EventConsumer:
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
         )(on_record)
+        return group_id
 
     async def _consume(
         self,
