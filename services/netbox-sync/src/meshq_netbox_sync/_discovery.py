@@ -19,16 +19,16 @@ __all__ = ["start_discovery"]
 log = structlog.get_logger(__name__)
 
 
-async def start_discovery(settings: Settings, stack: AsyncExitStack) -> ScheduledDiscovery | None:
+async def start_discovery(
+    settings: Settings, stack: AsyncExitStack, follower: LicenseFollower
+) -> ScheduledDiscovery | None:
     """Start the timer when ``MESHQ_DISCOVERY_INTERVAL`` and ``MESHQ_DISCOVERY_INVENTORY`` are
-    set; stopped with ``stack``."""
+    set; stopped with ``stack``. The plan's device limit comes from the service's own license
+    ``follower``."""
     if not settings.discovery_interval:
         return None
     if settings.discovery_inventory is None:
         raise ValueError("MESHQ_DISCOVERY_INTERVAL is set: set MESHQ_DISCOVERY_INVENTORY too")
-    follower = LicenseFollower(settings)
-    await follower.start()
-    stack.push_async_callback(follower.stop)
 
     def limit() -> tuple[str, int | None]:
         value = follower.features.get("max_network_devices")

@@ -59,7 +59,7 @@ def create_app(settings: Settings) -> Litestar:
                     await loop
 
             stack.push_async_callback(stop_loop)
-            state.extras.update(discovery=await start_discovery(settings, stack))
+            state.extras.update(discovery=await start_discovery(settings, stack, follower))
             yield
 
     return build_app(service=SERVICE, route_handlers=[sync_status], lifespan=lifespan, state=state)
