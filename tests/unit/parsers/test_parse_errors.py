@@ -95,11 +95,16 @@ def test_meta_problems(lab_copy):
     assert any("show_clock.txt" in m and m.startswith("warning") for m in messages)
 
 
-def test_empty_version_is_an_error(tmp_path):
+def test_empty_version_is_an_error_and_the_device_stays_collected(tmp_path):
     version = tmp_path / "show_version.txt"
     version.write_text("nothing useful\n")
     facts, report = parse_device("sw9", "cisco_ios", {"show_version.txt": version})
-    assert facts.scope is None and report.errors[0].message == "the template found nothing"
+    assert report.errors[0].message == "the template found nothing"
+    # the folder named its platform: a managed device, without a version, and a warning
+    assert facts.record is not None and facts.record.managed
+    assert (facts.record.platform, facts.record.os_version) == ("cisco_ios", None)
+    assert [d.empty for d in report.devices] == [True]
+    assert any("yielded no identity" in w.message for w in report.warnings)
 
 
 def test_unknown_platform_is_refused():

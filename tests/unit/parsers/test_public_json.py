@@ -111,5 +111,8 @@ def test_meshq_ingest_reads_the_saved_json(tmp_path: Path) -> None:
     shutil.copytree(PUBLIC, tmp_path / "saved")
     snapshot, problems = load_path(tmp_path / "saved")
     assert problems == []
-    assert {d.id for d in snapshot.devices} == {"nxos-spine1", "pe1", "sw4"}  # with show version
+    # every folder is a collected device; nxos-svi1 has no show version, so no version
+    assert {d.id for d in snapshot.devices} == {"nxos-spine1", "nxos-svi1", "pe1", "sw4"}
+    versions = {d.id: d.os_version for d in snapshot.devices}
+    assert versions["nxos-svi1"] is None and versions["pe1"] is not None
     assert {i.device for i in snapshot.interfaces} == {"nxos-spine1", "nxos-svi1", "pe1", "sw4"}

@@ -6,9 +6,14 @@ output devices print, our own under ``parsers/templates`` where they do not. See
 ``docs/ingest-cli-output.md`` for the layout, the file names and what each yields.
 """
 
-from network_discovery.parsers._commands import COMMANDS, PLATFORMS, CommandSpec, find_command
+from network_discovery.parsers._commands import (
+    COMMANDS,
+    JSON_ADAPTERS,
+    PLATFORMS,
+    CommandSpec,
+    find_command,
+)
 from network_discovery.parsers._device import CommandOutput, DeviceFacts, parse_device
-from network_discovery.parsers._json import JSON_ADAPTERS
 from network_discovery.parsers.directory import (
     META_FILE,
     META_KEYS,
@@ -16,7 +21,7 @@ from network_discovery.parsers.directory import (
     parse_directory,
     snapshot_from_facts,
 )
-from network_discovery.parsers.report import ParseIssue, ParseReport
+from network_discovery.parsers.report import DeviceSummary, ParseIssue, ParseReport
 
 __all__ = [
     "COMMANDS",
@@ -26,6 +31,7 @@ __all__ = [
     "PLATFORMS",
     "CommandOutput",
     "CommandSpec",
+    "DeviceSummary",
     "DeviceFacts",
     "ParseIssue",
     "ParseReport",

@@ -28,21 +28,22 @@ from network_discovery.model import (
     normalise_hostname,
     normalise_mac,
 )
-from network_discovery.parsers._commands import COMMANDS, CommandSpec, find_command
+from network_discovery.parsers._commands import COMMANDS, CommandSpec
 from network_discovery.parsers._context import DeviceContext, Partial
-from network_discovery.parsers._json import JsonOutputError, json_rows
+from network_discovery.parsers._json import JsonOutputError, structured_rows
+from network_discovery.parsers._names import resolve_name
+from network_discovery.parsers._session import split_session, strip_echo
 from network_discovery.parsers._textfsm import TemplateError, run_template
 from network_discovery.parsers._values import is_mac
-from network_discovery.parsers.report import ParseIssue, ParseReport
+from network_discovery.parsers._map_inventory import VENDORS
+from network_discovery.parsers.report import DeviceSummary, ParseIssue, ParseReport, Severity
 
-__all__ = ["CommandOutput", "DeviceFacts", "parse_device"]
+__all__ = ["CommandOutput", "DeviceFacts", "parse_device", "sniff_format"]
 
 log = structlog.get_logger(__name__)
 
 #: meta.yaml keys copied onto the device record.
 _META_FIELDS = ("role", "site", "tenant", "rack", "management_ip", "criticality", "tags")
-#: Platforms whose device record may come from meta.yaml alone.
-_META_RECORD = frozenset({"linux", "cisco_asa"})
 # VLAN tables are read first: Junos MAC tables name VLANs rather than number them.
 _ORDER = {FactKind.VLANS: 0}
 
@@ -95,70 +96,145 @@ def _read(source: Source) -> str:
     return Path(source).read_text(encoding="utf-8", errors="replace")
 
 
+def sniff_format(text: str) -> str:
+    """``json``, ``xml`` or ``text``, from what the output holds (not from its name)."""
+    head = text.lstrip()[:1]
+    if head in ("{", "["):
+        return "json"
+    if head == "<":
+        return "xml"
+    return "text"
+
+
+@dataclass(frozen=True)
+class _Output:
+    """One command's output, ready to read: where it came from and how it is read."""
+
+    spec: CommandSpec
+    where: str
+    text: str
+    fmt: str
+    filters: tuple[str, ...] = ()
+
+
+def _ignore(report: ParseReport, where: str, device: str, reason: str) -> None:
+    report.skipped_files.append(where)
+    report.ignored.append((where, reason))
+    report.add(ParseIssue(where, f"{reason}; ignored", device=device, severity="warning"))
+
+
+def _unknown(platform: str, written: str) -> str:
+    return f"{written!r} is not a command read on {platform}"
+
+
+def _outputs(
+    platform: str, files: Mapping[str, Source], report: ParseReport, device: str
+) -> list[_Output]:
+    """Every command output in the files: a file named after its command, or a terminal
+    session holding several; what cannot be read is reported with the reason."""
+    found: list[_Output] = []
+    for name, source in sorted(files.items()):
+        where = str(source)
+        resolution = resolve_name(platform, Path(name).name)
+        text = _read(source)
+        if resolution.spec is None:
+            session = split_session(text)
+            if not session:
+                _ignore(report, where, device, _unknown(platform, resolution.written))
+                continue
+            for item in session:
+                at = f"{where}:{item.line}"
+                inner = resolve_name(platform, item.command)
+                if inner.spec is None:
+                    _ignore(report, at, device, _unknown(platform, item.command))
+                    continue
+                found.append(
+                    _Output(inner.spec, at, item.output, sniff_format(item.output), inner.filters)
+                )
+            continue
+        text = strip_echo(text)
+        found.append(_Output(resolution.spec, where, text, sniff_format(text), resolution.filters))
+    return found
+
+
 def _select(
     platform: str, files: Mapping[str, Source], report: ParseReport, device: str
-) -> list[tuple[CommandSpec, str, Source]]:
-    """The understood files, a brief form dropped where its detailed form is present."""
-    chosen: list[tuple[CommandSpec, str, Source]] = []
-    as_json = {Path(n).name.removesuffix(".json") for n in files if n.endswith(".json")}
-    for name, source in sorted(files.items()):
-        stem = Path(name).name.removesuffix(".txt").removesuffix(".json")
-        if name.endswith(".txt") and stem in as_json:
-            report.skipped_files.append(str(source))  # the JSON form of it is read
-            continue
-        spec = find_command(platform, stem)
-        if spec is None:
-            report.skipped_files.append(str(source))
-            report.add(
-                ParseIssue(
-                    str(source),
-                    f"not a command understood on {platform}; ignored",
-                    device=device,
-                    severity="warning",
-                )
+) -> list[_Output]:
+    """The outputs to read: empty ones and formats a command is not read in are reported; of
+    one command given twice the structured form wins (then the unfiltered, then the first);
+    a brief form is dropped where its detailed form is present."""
+    usable: list[_Output] = []
+    for out in _outputs(platform, files, report, device):
+        if not out.text.strip():
+            _ignore(report, out.where, device, f"{out.spec.command!r}: the output is empty")
+        elif out.fmt == "text" and not out.spec.reads_text:
+            _ignore(
+                report,
+                out.where,
+                device,
+                f"{out.spec.command!r} is read on {platform} as JSON only: save it with | json",
             )
-            continue
-        chosen.append((spec, name, source))
+        elif out.fmt != "text" and out.spec.json is None:
+            _ignore(
+                report,
+                out.where,
+                device,
+                f"{out.fmt.upper()} output of {out.spec.command!r} is not read on {platform}: "
+                "save the text form",
+            )
+        else:
+            usable.append(out)
+    best_of: dict[CommandSpec, _Output] = {}
+    for out in usable:
+        known = best_of.get(out.spec)
+        if known is None or _preference(out) < _preference(known):
+            best_of[out.spec] = out
+    chosen = list(best_of.values())
+    for out in usable:
+        if best_of[out.spec] is not out:
+            _ignore(report, out.where, device, f"{out.spec.command!r} is read from {best_of[out.spec].where}")
     best: dict[str, int] = {}
-    for spec, _, _ in chosen:
-        if spec.group:
-            best[spec.group] = max(best.get(spec.group, spec.rank), spec.rank)
-    kept = [c for c in chosen if c[0].group is None or c[0].rank == best[c[0].group]]
-    for spec, _, source in chosen:
-        if (spec, _, source) not in kept:
-            report.skipped_files.append(str(source))
-    return sorted(kept, key=lambda c: _ORDER.get(c[0].kinds[0], 1))
+    for out in chosen:
+        if out.spec.group:
+            best[out.spec.group] = max(best.get(out.spec.group, out.spec.rank), out.spec.rank)
+    kept = [o for o in chosen if o.spec.group is None or o.spec.rank == best[o.spec.group]]
+    for out in chosen:
+        if out not in kept:
+            report.skipped_files.append(out.where)
+            report.ignored.append((out.where, f"the detailed form of {out.spec.group} is read"))
+    return sorted(kept, key=lambda o: (_ORDER.get(o.spec.kinds[0], 1), o.where))
+
+
+def _preference(out: _Output) -> tuple[int, int]:
+    return (0 if out.fmt != "text" else 1, 1 if out.filters else 0)
 
 
 def _run(
-    spec: CommandSpec,
-    text: str,
-    ctx: DeviceContext,
-    where: str,
-    report: ParseReport,
-    *,
-    is_json: bool = False,
+    out: _Output, ctx: DeviceContext, report: ParseReport
 ) -> list[Partial] | None:
-    """The partial facts of one file, or None when the file as a whole failed."""
-    if spec.parser is not None:
-        parsed, problems = spec.parser(text, ctx)
+    """The partial facts of one output, or None when the output as a whole failed. A
+    filtered output (``| include``…) that cannot be read is a warning, not a failure."""
+    spec, where = out.spec, out.where
+    if spec.parser is not None and out.fmt == "text":
+        parsed, problems = spec.parser(out.text, ctx)
         for line, message in problems:
             # the line is left out, the rest of the file is used
             report.add(ParseIssue(where, message, ctx.device, line, None, "warning"))
         return parsed
-    assert spec.template is not None and spec.mapper is not None
-    template = str(spec.template)
+    assert spec.mapper is not None
+    template = str(spec.template) if out.fmt == "text" else out.fmt
+    severity: Severity = "warning" if out.filters else "error"
     try:
-        if is_json:
-            template = "json"
-            rows = json_rows(ctx.platform, spec.command, text)
+        if out.fmt == "text":
+            assert spec.template is not None
+            rows = run_template(spec.template, out.text, ctx.platform)
         else:
-            rows = run_template(spec.template, text, ctx.platform)
+            rows = structured_rows(spec, ctx.platform, out.text, out.fmt)
     except TemplateError as exc:
-        report.add(ParseIssue(where, str(exc), ctx.device, exc.line, template))
+        report.add(ParseIssue(where, str(exc), ctx.device, exc.line, template, severity))
         return None
     except JsonOutputError as exc:
-        report.add(ParseIssue(where, str(exc), ctx.device, None, template))
+        report.add(ParseIssue(where, str(exc), ctx.device, None, template, severity))
         return None
     if not rows and spec.kinds == (FactKind.DEVICE,):
         report.add(ParseIssue(where, "the template found nothing", ctx.device, None, template))
@@ -171,7 +247,7 @@ def _run(
         except (ValueError, KeyError, TypeError) as exc:
             failed = True
             message = f"record {number}: {exc}".replace("\n", " ")
-            report.add(ParseIssue(where, message[:300], ctx.device, None, template))
+            report.add(ParseIssue(where, message[:300], ctx.device, None, template, severity))
     return None if failed else partials
 
 
@@ -232,38 +308,71 @@ def parse_device(
     facts = DeviceFacts(device=device)
     collected: dict[FactKind, list[Partial]] = {}
     failed: set[FactKind] = set()
-    for spec, name, source in _select(platform, files, report, device):
-        where = str(source)
-        partials = _run(spec, _read(source), ctx, where, report, is_json=name.endswith(".json"))
+    identity: list[Partial] = []
+    identity_from: list[str] = []
+    for out in _select(platform, files, report, device):
+        spec, where = out.spec, out.where
+        partials = _run(out, ctx, report)
         if partials is None:
-            failed.update(spec.kinds)
+            if not out.filters:
+                failed.update(spec.kinds)
             continue
         report.parsed_files.append(where)
+        report.read.append((where, spec.command, out.fmt))
         for kind in spec.kinds:
             collected.setdefault(kind, [])
         for p in partials:
             collected.setdefault(p.kind, []).append(p)
             if isinstance(p.value, VLAN) and p.value.name:
                 ctx.vlan_tags[p.value.name] = p.value.vlan
-        if spec.kinds == (FactKind.DEVICE,):
-            try:
-                facts.record = _device_record(hostname, ctx, partials, where, report)
-            except ValueError as exc:
-                report.add(ParseIssue(where, str(exc).replace("\n", " "), device))
-                failed.add(FactKind.DEVICE)
-        log.debug("parsers.file", device=device, file=name, facts=len(partials))
-    for kind in set(collected) - failed:
+        mine = [p for p in partials if p.kind is FactKind.DEVICE]
+        if mine:
+            identity.extend(mine)
+            identity_from.append(where)
+        log.debug("parsers.file", device=device, file=where, facts=len(partials))
+    for kind in set(collected) - failed - {FactKind.DEVICE}:
         _store(facts, kind, collected[kind])
         facts.kinds.add(kind)
-    if facts.record is None and facts.kinds and platform in _META_RECORD:
-        # no version output (linux has none; an ASA may come with its configuration only):
-        # the record is the folder name, the platform and meta.yaml
-        facts.record = _device_record(
-            hostname, ctx, [Partial(FactKind.DEVICE, {"platform": platform})], "", report
+    # A folder that names its platform is a collected device, whether or not a command
+    # told its identity: the record is built from every command that did (show version,
+    # show system information, show inventory…), then the platform and meta.yaml.
+    base = Partial(FactKind.DEVICE, {"platform": platform, "vendor": VENDORS.get(platform)})
+    where = identity_from[0] if identity_from else ""
+    try:
+        facts.record = _device_record(hostname, ctx, [*identity, base], where, report)
+    except ValueError as exc:
+        report.add(ParseIssue(where, str(exc).replace("\n", " "), device))
+        facts.record = _device_record(hostname, ctx, [base], where, report)
+    facts.kinds.add(FactKind.DEVICE)
+    summary = DeviceSummary(
+        device=device,
+        platform=platform,
+        read=len(report.read),
+        ignored=len(report.ignored),
+        errors=len(report.errors),
+        facts={
+            "interfaces": len(facts.interfaces),
+            "addresses": len(facts.ip_addresses),
+            "neighbors": len(facts.neighbors),
+            "arp": len(facts.arp),
+            "macs": len(facts.mac_table),
+            "vlans": len(facts.vlans),
+            "routes": len(facts.routes),
+            "bgp": len(facts.bgp_peers),
+            "rules": len(facts.firewall_rules),
+        },
+        identified=bool(identity),
+    )
+    report.devices.append(summary)
+    if summary.empty:
+        report.add(
+            ParseIssue(
+                device,
+                "the device yielded no identity, interfaces, addresses or neighbours",
+                device,
+                severity="warning",
+            )
         )
-        facts.kinds.add(FactKind.DEVICE)
-    if facts.record is None:
-        facts.kinds.discard(FactKind.DEVICE)
     return facts, report
 
 

@@ -12,6 +12,7 @@ from network_discovery.parsers._context import DeviceContext, Partial
 from network_discovery.parsers._values import speed_mbps, text
 
 __all__ = [
+    "VENDORS",
     "map_eos_ip_brief",
     "map_interface_status",
     "map_interfaces_detail",
@@ -23,11 +24,12 @@ __all__ = [
 ]
 
 Row = dict[str, Any]
-_VENDORS = {
+VENDORS = {
     "cisco_ios": "Cisco",
     "cisco_nxos": "Cisco",
     "arista_eos": "Arista",
     "juniper_junos": "Juniper",
+    "cisco_asa": "Cisco",
 }
 
 
@@ -52,7 +54,7 @@ def _address(ctx: DeviceContext, interface: str, address: str, vrf: str | None =
 
 def map_version(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
     p = ctx.platform
-    fields: dict[str, Any] = {"vendor": _VENDORS.get(p), "platform": p}
+    fields: dict[str, Any] = {"vendor": VENDORS.get(p), "platform": p}
     if p == "cisco_ios":
         fields |= {
             "reported_hostname": text(row.get("hostname")),

@@ -172,8 +172,8 @@ def parse_directory(
             continue
         files = {
             f.name: f
-            for f in sorted([*folder.glob("*.txt"), *folder.glob("*.json")])
-            if f.is_file()
+            for f in sorted(folder.iterdir())
+            if f.is_file() and f.name != META_FILE and not f.name.startswith((".", "~"))
         }
         hostname = str(meta.get("hostname") or folder.name)
         dev, dev_report = parse_device(hostname, meta["platform"], files, meta)

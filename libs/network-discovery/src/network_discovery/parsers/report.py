@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["ParseIssue", "ParseReport"]
+__all__ = ["DeviceSummary", "ParseIssue", "ParseReport"]
 
 Severity = Literal["error", "warning"]
 
@@ -32,6 +32,26 @@ class ParseIssue:
         return f"{self.severity}: {where}{tpl}: {self.message}"
 
 
+@dataclass(frozen=True)
+class DeviceSummary:
+    """What one device contributed: outputs read and ignored, errors, facts by kind."""
+
+    device: str
+    platform: str
+    read: int
+    ignored: int
+    errors: int
+    facts: dict[str, int]
+    identified: bool
+
+    @property
+    def empty(self) -> bool:
+        """Nothing but the record from meta.yaml: no identity, interfaces, addresses or
+        neighbours (the other kinds alone do not make a device known)."""
+        useful = ("interfaces", "addresses", "neighbors", "rules", "routes")
+        return not self.identified and not any(self.facts.get(k) for k in useful)
+
+
 @dataclass
 class ParseReport:
     """Every issue met while parsing, plus what was parsed (for summaries and logs)."""
@@ -39,6 +59,11 @@ class ParseReport:
     issues: list[ParseIssue] = field(default_factory=list)
     parsed_files: list[str] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)
+    #: (where, command, format) of every output read.
+    read: list[tuple[str, str, str]] = field(default_factory=list)
+    #: (where, why) of every file or output left out.
+    ignored: list[tuple[str, str]] = field(default_factory=list)
+    devices: list[DeviceSummary] = field(default_factory=list)
 
     @property
     def errors(self) -> list[ParseIssue]:
@@ -59,6 +84,9 @@ class ParseReport:
         self.issues.extend(other.issues)
         self.parsed_files.extend(other.parsed_files)
         self.skipped_files.extend(other.skipped_files)
+        self.read.extend(other.read)
+        self.ignored.extend(other.ignored)
+        self.devices.extend(other.devices)
 
     def summary(self) -> str:
         """One line per issue, for a CLI to print."""

@@ -1,77 +1,13 @@
-"""Structured ``show version`` and interface listings of Cisco NX-OS (``| json``) and Junos
-(``| display json``), read into the rows their text templates yield.
-
-Field names follow NX-API (``host_name``, ``TABLE_interface``/``ROW_interface`` with ``eth_*``
-and ``svi_*`` columns) and Junos' XML-derived JSON (``software-information``,
-``interface-information``/``physical-interface``/``logical-interface``), as the samples under
-``tests/fixtures/discovery/public-json`` print them.
-"""
+"""Junos structured output (``show ... | display json``; ``| display xml`` is turned into the
+same shape) read into the rows of the command's text template."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from network_discovery.parsers._json_base import (
-    Row,
-    dig,
-    junos_leaf,
-    junos_list,
-    nxapi_rows,
-)
+from network_discovery.parsers._json_base import Row, dig, junos_leaf, junos_list, nxapi_rows
 
-__all__ = ["junos_interfaces", "junos_version", "nxos_interface", "nxos_version"]
-
-#: "NX-OSv Chassis", "Nexus9000 C9300v Chassis", "cisco Nexus 3048 Chassis" -> the model word
-#: the text template takes (NX-OSv, C9300v, 3048).
-_NXOS_MODEL = re.compile(r"^(?:cisco\s+)?(?:Nexus\d*\s+)?(?P<model>[\w-]+)")
-
-
-def nxos_version(doc: Any) -> list[Row]:
-    version = doc.get("nxos_ver_str") or doc.get("sys_ver_str") or doc.get("kickstart_ver_str")
-    chassis = str(doc.get("chassis_id") or "")
-    match = _NXOS_MODEL.match(chassis)
-    if version is None and doc.get("host_name") is None:
-        raise KeyError("host_name")  # not a show version document
-    return [
-        {
-            "hostname": doc.get("host_name"),
-            "os": version,
-            "platform": match["model"] if match else None,
-            "serial": doc.get("proc_board_id"),
-        }
-    ]
-
-
-def _first(row: dict[str, Any], *keys: str) -> Any:
-    for key in keys:
-        if row.get(key) not in (None, ""):
-            return row[key]
-    return None
-
-
-def nxos_interface(doc: Any) -> list[Row]:
-    """Ethernet, management, port-channel and loopback rows (``eth_*``) and SVIs (``svi_*``)."""
-    rows = []
-    for r in nxapi_rows(doc, "TABLE_interface", "ROW_interface"):
-        bandwidth = _first(r, "eth_bw", "svi_bw")
-        mask = _first(r, "eth_ip_mask", "svi_ip_mask")
-        rows.append(
-            {
-                "interface": r["interface"],
-                "admin_state": _first(r, "admin_state", "svi_admin_state"),
-                "link_status": _first(r, "state", "svi_line_proto"),
-                "mac_address": _first(r, "eth_hw_addr", "svi_mac"),
-                "description": _first(r, "desc", "svi_desc"),
-                "ip_address": _first(r, "eth_ip_addr", "svi_ip_addr"),
-                "prefix_length": str(mask) if mask is not None else None,
-                "mtu": str(_first(r, "eth_mtu", "svi_mtu") or "") or None,
-                "speed": r.get("eth_speed"),
-                "bandwidth": f"{bandwidth} Kbit" if bandwidth is not None else None,
-            }
-        )
-    return rows
-
+__all__ = ['junos_arp', 'junos_interfaces', 'junos_lldp', 'junos_version']
 
 def junos_version(doc: Any) -> list[Row]:
     """``software-information``, or the first routing engine's of a virtual chassis
@@ -145,3 +81,31 @@ def junos_interfaces(doc: Any) -> list[Row]:
         )
         rows.extend(_logical(unit) for unit in port.get("logical-interface") or [])
     return [row for row in rows if row["interface"]]
+
+
+def junos_lldp(doc: Any) -> list[Row]:
+    return [
+        {
+            "local_interface": junos_leaf(n, "lldp-local-port-id")
+            or junos_leaf(n, "lldp-local-interface"),
+            "chassis_id": junos_leaf(n, "lldp-remote-chassis-id"),
+            "neighbor_interface": junos_leaf(n, "lldp-remote-port-id")
+            or junos_leaf(n, "lldp-remote-port-description"),
+            "neighbor_name": junos_leaf(n, "lldp-remote-system-name"),
+        }
+        for n in junos_list(doc, "lldp-neighbors-information", "lldp-neighbor-information")
+    ]
+
+
+def junos_arp(doc: Any) -> list[Row]:
+    rows = []
+    for entry in junos_list(doc, "arp-table-information", "arp-table-entry"):
+        interface = str(junos_leaf(entry, "interface-name") or "").split()
+        rows.append(
+            {
+                "mac_address": junos_leaf(entry, "mac-address"),
+                "ip_address": junos_leaf(entry, "ip-address"),
+                "interface": interface[0] if interface else None,
+            }
+        )
+    return rows

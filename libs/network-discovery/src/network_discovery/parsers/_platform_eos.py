@@ -1,0 +1,70 @@
+"""Arista EOS: the commands read, and how (text and ``| json`` / eAPI)."""
+
+from __future__ import annotations
+
+from network_discovery.model import FactKind as K
+from network_discovery.parsers import _json_eos as js
+from network_discovery.parsers import _map_inventory as inv
+from network_discovery.parsers import _map_observations as obs
+from network_discovery.parsers import _map_routes as rt
+from network_discovery.parsers._spec import CommandSpec, lldp_specs, ntc, route_specs, version_spec
+
+__all__ = ["SPECS"]
+
+SPECS: list[CommandSpec] = [
+    version_spec("arista_eos", js.eos_version),
+    *lldp_specs("arista_eos", detail_json=js.eos_lldp),
+    CommandSpec(
+        "show interfaces",
+        ntc("arista_eos_show_interfaces.textfsm"),
+        (K.INTERFACES, K.IP_ADDRESSES),
+        inv.map_interfaces_detail,
+    ),
+    CommandSpec(
+        "show interfaces status",
+        ntc("arista_eos_show_interfaces_status.textfsm"),
+        (K.INTERFACES,),
+        inv.map_interface_status,
+        aliases=("show_interface_status",),
+        json=js.eos_interfaces_status,
+    ),
+    CommandSpec(
+        "show ip interface brief",
+        ntc("arista_eos_show_ip_interface_brief.textfsm"),
+        (K.IP_ADDRESSES,),
+        inv.map_eos_ip_brief,
+        json=js.eos_ip_brief,
+    ),
+    CommandSpec(
+        "show ip arp",
+        ntc("arista_eos_show_ip_arp.textfsm"),
+        (K.ARP,),
+        obs.map_arp,
+        aliases=("show_arp",),
+        json=js.eos_arp,
+    ),
+    CommandSpec(
+        "show mac address-table",
+        ntc("arista_eos_show_mac_address-table.textfsm"),
+        (K.MAC_TABLE,),
+        obs.map_mac_table,
+        aliases=("show_mac_address_table", "show_mac-address-table"),
+        json=js.eos_mac,
+    ),
+    CommandSpec(
+        "show vlan",
+        ntc("arista_eos_show_vlan.textfsm"),
+        (K.VLANS,),
+        obs.map_vlan,
+        aliases=("show_vlan_brief",),
+        json=js.eos_vlan,
+    ),
+    CommandSpec(
+        "show ip bgp summary",
+        ntc("arista_eos_show_ip_bgp_summary.textfsm"),
+        (K.BGP,),
+        obs.map_bgp_summary,
+        aliases=("show_bgp_summary",),
+    ),
+    *route_specs("arista_eos", rt.map_eos_route),
+]

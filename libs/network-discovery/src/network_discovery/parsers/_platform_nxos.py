@@ -1,0 +1,89 @@
+"""Cisco NX-OS: the commands read, and how (text and ``| json`` / ``| json native``)."""
+
+from __future__ import annotations
+
+from network_discovery.model import FactKind as K
+from network_discovery.parsers import _json_nxos as js
+from network_discovery.parsers import _map_inventory as inv
+from network_discovery.parsers import _map_observations as obs
+from network_discovery.parsers import _map_routes as rt
+from network_discovery.parsers._spec import (
+    CommandSpec,
+    cdp_specs,
+    lldp_specs,
+    ntc,
+    route_specs,
+    version_spec,
+)
+
+__all__ = ["SPECS"]
+
+SPECS: list[CommandSpec] = [
+    version_spec("cisco_nxos", js.nxos_version),
+    *lldp_specs("cisco_nxos", detail_json=js.nxos_lldp),
+    *cdp_specs("cisco_nxos"),
+    CommandSpec(
+        "show interface",
+        ntc("cisco_nxos_show_interface.textfsm"),
+        (K.INTERFACES, K.IP_ADDRESSES),
+        inv.map_interfaces_detail,
+        aliases=("show_interfaces",),
+        json=js.nxos_interface,
+    ),
+    CommandSpec(
+        "show interface status",
+        ntc("cisco_nxos_show_interface_status.textfsm"),
+        (K.INTERFACES,),
+        inv.map_interface_status,
+        aliases=("show_interfaces_status",),
+    ),
+    CommandSpec(
+        "show ip interface vrf all",
+        ntc("cisco_nxos_show_ip_interface_vrf_all.textfsm"),
+        (K.IP_ADDRESSES,),
+        inv.map_nxos_ip_interface,
+    ),
+    CommandSpec(
+        "show ip interface",
+        ntc("cisco_nxos_show_ip_interface.textfsm"),
+        (K.IP_ADDRESSES,),
+        inv.map_nxos_ip_interface,
+    ),
+    CommandSpec(
+        "show ip interface brief",
+        ntc("cisco_nxos_show_ip_interface_brief.textfsm"),
+        (K.INTERFACES,),
+        inv.map_ip_brief_status,
+    ),
+    CommandSpec(
+        "show ip arp",
+        ntc("cisco_nxos_show_ip_arp.textfsm"),
+        (K.ARP,),
+        obs.map_arp,
+        json=js.nxos_arp,
+    ),
+    CommandSpec(
+        "show mac address-table",
+        ntc("cisco_nxos_show_mac_address-table.textfsm"),
+        (K.MAC_TABLE,),
+        obs.map_mac_table,
+        aliases=("show_mac_address_table", "show_mac-address-table"),
+        json=js.nxos_mac,
+    ),
+    CommandSpec(
+        "show vlan",
+        ntc("cisco_nxos_show_vlan.textfsm"),
+        (K.VLANS,),
+        obs.map_vlan,
+        aliases=("show_vlan_brief",),
+        json=js.nxos_vlan,
+    ),
+    CommandSpec(
+        "show ip bgp summary",
+        ntc("cisco_nxos_show_ip_bgp_summary.textfsm"),
+        (K.BGP,),
+        obs.map_bgp_summary,
+        aliases=("show_bgp_summary",),
+    ),
+    *route_specs("cisco_nxos", rt.map_nxos_route),
+]
