@@ -122,11 +122,13 @@ def test_layouts_of_several_releases(tmp_path):
     n = {o.interface: o for o in facts.neighbors}
     assert list(n) == ["xe-0/0/1", "ge-0/0/12", "ge-0/0/30"]
     mx = n["xe-0/0/1"]
-    assert (mx.remote_system_name, mx.remote_port, mx.remote_port_description) == (
+    # the id is the sender's ifIndex; the description names the port, the id is kept apart
+    assert (mx.remote_system_name, mx.remote_port, mx.remote_port_id) == (
         "mx-far-1",
-        "531",  # the ifIndex, as sent; the description names the port
         "xe-5/2/1",
+        "531",
     )
+    assert mx.remote_port_description == "xe-5/2/1"
     assert mx.remote_chassis_id == "78:19:f7:07:ff:c0"
     assert mx.remote_management_address == "198.51.100.7"
     assert mx.capabilities == ("router",)  # enabled, not supported

@@ -19,6 +19,7 @@ from network_discovery.cli._common import (
     wait_option,
 )
 from network_discovery.cli.stack import StackNotFound, find_stack
+from network_discovery.parsers import ParseReport
 
 __all__ = ["api_text", "ingest", "query", "snapshots"]
 
@@ -52,18 +53,36 @@ def _request(method: str, path: str, body: Any = None) -> httpx.Response:
 @click.argument("path", type=click.Path(path_type=Path))
 @wait_option
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait with --wait.")
-def ingest(path: Path, wait: bool, timeout: float) -> None:
-    """Publish the snapshot at PATH: a native snapshot (JSON/YAML) or a CLI-output directory."""
-    from network_discovery.ingest import IngestInputError, load_path
+@click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="Publish what was read even when a file could not be read or a device yielded "
+    "nothing (for batch jobs); without it such input is refused and nothing is published.",
+)
+def ingest(path: Path, wait: bool, timeout: float, allow_partial: bool) -> None:
+    """Publish the snapshot at PATH: a native snapshot (JSON/YAML) or a CLI-output directory.
+
+    For a directory, every problem is printed (file, line, why), then one line per device:
+    outputs read and ignored, errors, and what it contributed. Exit 1, publishing nothing,
+    when a file could not be read or a device yielded nothing, unless --allow-partial.
+    """
+    from network_discovery.ingest import IngestInputError, read_path
 
     stack = find_stack()
     bootstrap = stack.need_kafka()
     try:
-        snapshot, problems = load_path(path)
+        snapshot, report = read_path(path)
     except IngestInputError as exc:
         raise CliError(str(exc)) from exc
-    for problem in problems:
-        click.echo(problem, err=True)
+    if report is not None:
+        for issue in report.issues:
+            click.echo(issue, err=True)
+        if report.partial and not allow_partial:
+            click.echo(report.device_table())
+            raise CliError(
+                _partial_message(report) + ": nothing was published (fix them, or "
+                "pass --allow-partial to publish the rest)"
+            )
     outcome = publish(
         snapshot,
         bootstrap=bootstrap,
@@ -76,6 +95,22 @@ def ingest(path: Path, wait: bool, timeout: float) -> None:
         f"published in {outcome.messages} message(s), correlation id {outcome.correlation_id}"
     )
     echo_outcome(outcome)
+    if report is not None:
+        click.echo(report.device_table())
+        if report.partial:
+            click.echo(f"partial: {_partial_message(report)}", err=True)
+
+
+def _partial_message(report: ParseReport) -> str:
+    parts = []
+    failed = sorted({i.file for i in report.errors})
+    if failed:
+        parts.append(f"{len(failed)} file(s) could not be read")
+    empty = report.empty_devices
+    if empty:
+        shown = ", ".join(empty[:5]) + (", ..." if len(empty) > 5 else "")
+        parts.append(f"{len(empty)} device(s) yielded nothing ({shown})")
+    return "; ".join(parts)
 
 
 def _parse_param(text: str) -> tuple[str, Any]:

@@ -52,6 +52,8 @@ class DeviceIndex:
     by_mac: dict[str, str] = field(default_factory=dict)
     by_ip: dict[str, str] = field(default_factory=dict)
     ports: dict[str, set[str]] = field(default_factory=dict)
+    #: (device, ifIndex) -> interface name, where the device's output printed the ifIndex.
+    if_names: dict[tuple[str, int], str] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -72,6 +74,8 @@ class DeviceIndex:
                 index.by_ip.setdefault(device.management_ip, device.id)
         for interface in interfaces:
             index.ports.setdefault(interface.device, set()).add(interface.name)
+            if interface.if_index is not None:
+                index.if_names.setdefault((interface.device, interface.if_index), interface.name)
             if interface.mac and interface.device in index.by_id:
                 index._add_mac(interface.mac, interface.device)
         for address in ip_addresses:

@@ -44,7 +44,10 @@ def _claims(index: DeviceIndex, neighbors: Iterable[NeighborObservation]) -> lis
     for obs in neighbors:
         target = index.resolve(obs)
         port = None
-        if obs.remote_port is not None:
+        if obs.remote_port is None and obs.remote_port_id and obs.remote_port_id.isdigit():
+            # a locally assigned id: the far device's ifIndex, when its interfaces say
+            port = index.if_names.get((target.device, int(obs.remote_port_id)))
+        elif obs.remote_port is not None:
             port = canonical_interface_name(obs.remote_port, target.platform)
             known = index.ports.get(target.device)
             if target.managed and known and port not in known and obs.remote_port_description:

@@ -21,7 +21,9 @@ from network_discovery.model import (
     NeighborObservation,
     NeighborProtocol,
     canonical_interface_name,
+    lldp_port,
     normalise_hostname,
+    port_id_subtype,
 )
 from network_discovery.parsers import DeviceFacts
 
@@ -156,11 +158,12 @@ def _arp(device: str, tables: Tables, names: dict[int, str]) -> list[ArpEntry]:
     return list(found.values())
 
 
-def _port_id(subtype: int | None, raw: Any) -> str | None:
-    if subtype == 3:  # macAddress
-        return _mac(raw)
-    text = _text(raw)
-    return canonical_interface_name(text) if text and subtype in (1, 5, 7) else text
+def _port_id(subtype: int | None, raw: Any, description: Any) -> tuple[str | None, str | None]:
+    """(port name, raw id): LLDP-MIB subtype 3 is a MAC, 7 a locally assigned id (often
+    the ifIndex), 1 and 5 names; see :func:`~network_discovery.model.lldp_port`."""
+    text = _mac(raw) if subtype == 3 else _text(raw)
+    name, kept, _ = lldp_port(text, subtype, _text(description))
+    return (canonical_interface_name(name) if name else None), kept
 
 
 def _neighbors(device: str, tables: Tables, names: dict[int, str]) -> list[NeighborObservation]:
@@ -192,15 +195,19 @@ def _neighbors(device: str, tables: Tables, names: dict[int, str]) -> list[Neigh
         name = _text(column["lldpRemSysName"].get(key))
         if not (name or chassis):
             continue
+        subtype = column["lldpRemPortIdSubtype"].get(key)
+        port, raw_id = _port_id(
+            subtype, column["lldpRemPortId"].get(key), column["lldpRemPortDesc"].get(key)
+        )
         out.append(
             NeighborObservation(
                 protocol=NeighborProtocol.LLDP,
                 device=device,
                 interface=local,
                 remote_system_name=name,
-                remote_port=_port_id(
-                    column["lldpRemPortIdSubtype"].get(key), column["lldpRemPortId"].get(key)
-                ),
+                remote_port=port,
+                remote_port_id=raw_id,
+                remote_port_id_subtype=port_id_subtype(subtype) if raw_id is not None else None,
                 remote_port_description=_text(column["lldpRemPortDesc"].get(key)),
                 remote_chassis_id=chassis,
                 remote_management_address=managed.get(key),

@@ -74,7 +74,15 @@ from network_discovery.model.normalise import (
     parse_vlan_ranges,
     short_hostname,
 )
-from network_discovery.model.observations import ArpEntry, MacTableEntry, NeighborObservation
+from network_discovery.model.observations import (
+    PORT_ID_SUBTYPES,
+    ArpEntry,
+    MacTableEntry,
+    NeighborObservation,
+    lldp_port,
+    looks_like_port_name,
+    port_id_subtype,
+)
 from network_discovery.model.patch import (
     NETBOX_ONLY_FIELDS,
     PATCHABLE_FIELDS,
@@ -95,6 +103,7 @@ from network_discovery.model.snapshot import (
 __all__ = [
     "NETBOX_ONLY_FIELDS",
     "PATCHABLE_FIELDS",
+    "PORT_ID_SUBTYPES",
     "SNAPSHOT_FORMAT_VERSION",
     "SUPPORTED_FACT_KINDS",
     "VLAN",
@@ -149,6 +158,8 @@ __all__ = [
     "interface_id",
     "ip_id",
     "link_id",
+    "lldp_port",
+    "looks_like_port_name",
     "normalise_address",
     "normalise_asn",
     "normalise_hostname",
@@ -157,6 +168,7 @@ __all__ = [
     "normalise_network",
     "normalise_protocol",
     "parse_vlan_ranges",
+    "port_id_subtype",
     "route_id",
     "short_hostname",
     "subnet_id",

@@ -156,6 +156,13 @@ class Interface(ModelBase):
         default=None, description="The physical interface of a sub-interface or unit."
     )
     vrf: Text = None
+    if_index: int | None = Field(
+        default=None,
+        ge=0,
+        le=4_294_967_295,
+        description="The SNMP ifIndex, where the device prints it: names a neighbour's port "
+        "that LLDP sent as a locally assigned id.",
+    )
 
     @model_validator(mode="after")
     def _check_relations(self) -> Self:

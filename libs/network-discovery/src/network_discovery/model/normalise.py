@@ -245,6 +245,9 @@ _MAC_LIKE = re.compile(
     re.I,
 )
 _CISCO_STYLE = re.compile(r"^(?P<kind>[A-Za-z][A-Za-z_-]*?)\s*(?P<rest>\d[\w/:.-]*)$")
+# A tunnel named with its far end, as NX-OS prints VXLAN MACs (``nve1(10.0.0.134)``): the
+# interface is the tunnel; the peer in brackets is not part of its name.
+_TUNNEL_PEER = re.compile(r"^(?P<base>(?:nve|vxlan|vx|tunnel|tu)\s*\d+)\s*\([^()]*\)$", re.I)
 
 
 def _junos(name: str, *, logical: bool) -> str | None:
@@ -269,7 +272,8 @@ def canonical_interface_name(name: str, platform: str | None = None) -> str:
 
     ``platform`` (e.g. ``juniper_junos``) settles the few names that differ by vendor:
     without it, an all-lower-case ``lo0`` is read as Junos and ``Lo0`` as Cisco
-    ``Loopback0``. The function is idempotent.
+    ``Loopback0``. A tunnel printed with its far end (NX-OS ``nve1(10.0.0.134)``) is the
+    tunnel (``nve1``). The function is idempotent.
     """
     if not isinstance(name, str):
         raise ValueError(f"invalid interface name {name!r}: expected a string")
@@ -289,6 +293,9 @@ def _canonical(name: str, platform: str | None) -> str:
         raise ValueError("invalid interface name: it is empty")
     if "|" in text:
         raise ValueError(f"invalid interface name {text!r}: '|' is not allowed")
+    tunnel = _TUNNEL_PEER.match(text)
+    if tunnel is not None:
+        text = tunnel["base"]
     junos = _junos(text, logical=False)
     if junos is not None:
         return junos

@@ -326,9 +326,14 @@ def parse_device(
             if isinstance(p.value, VLAN) and p.value.name:
                 ctx.vlan_tags[p.value.name] = p.value.vlan
         mine = [p for p in partials if p.kind is FactKind.DEVICE]
-        if mine:
-            identity.extend(mine)
-            identity_from.append(where)
+        if mine:  # show version speaks first; other commands fill what it left out
+            first = spec.command == "show version"
+            if first:
+                identity[0:0] = mine
+                identity_from.insert(0, where)
+            else:
+                identity.extend(mine)
+                identity_from.append(where)
         log.debug("parsers.file", device=device, file=where, facts=len(partials))
     for kind in set(collected) - failed - {FactKind.DEVICE}:
         _store(facts, kind, collected[kind])

@@ -13,9 +13,11 @@ from network_discovery.parsers._values import speed_mbps, text
 
 __all__ = [
     "VENDORS",
+    "if_index",
     "map_eos_ip_brief",
     "map_interface_status",
     "map_interfaces_detail",
+    "map_inventory",
     "map_ios_ip_interface",
     "map_ip_brief_status",
     "map_junos_interfaces",
@@ -31,6 +33,12 @@ VENDORS = {
     "juniper_junos": "Juniper",
     "cisco_asa": "Cisco",
 }
+
+
+def if_index(row: Row) -> int | None:
+    """The SNMP ifIndex a row carries (Junos ``snmp-index``, NX-OS ``ifindex``), if any."""
+    value = text(row.get("snmp_index")) or text(row.get("ifindex"))
+    return int(value) if value is not None and value.isdigit() else None
 
 
 def _iface(ctx: DeviceContext, name: str, **fields: Any) -> Partial:
@@ -85,6 +93,24 @@ def map_version(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
             "model": text(row.get("model")),
             "serial": text(row.get("serial_number")),
         }
+    yield Partial(FactKind.DEVICE, {k: v for k, v in fields.items() if v is not None})
+
+
+_CHASSIS = re.compile(r"chassis|^switch\s*\d*$|^\d+$|^system$", re.I)
+
+
+def map_inventory(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
+    """``show inventory``: the chassis entry's product id and serial (line cards, power
+    supplies and optics are not the device)."""
+    name = text(row.get("name")) or ""
+    if not _CHASSIS.search(name):
+        return
+    fields = {
+        "vendor": VENDORS.get(ctx.platform),
+        "platform": ctx.platform,
+        "model": text(row.get("pid")) or text(row.get("descr")),
+        "serial": text(row.get("sn")),
+    }
     yield Partial(FactKind.DEVICE, {k: v for k, v in fields.items() if v is not None})
 
 
@@ -175,6 +201,7 @@ def map_interfaces_detail(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
         mtu=int(row["mtu"]) if text(row.get("mtu")) else None,
         mac=text(row.get("mac_address")),
         speed_mbps=_detail_speed(name, row),
+        if_index=if_index(row),
     )
     address = text(row.get("ip_address"))
     if address:
@@ -222,6 +249,7 @@ def map_junos_interfaces(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
         "mac": text(row.get("mac_address")),
         "mtu": int(row["mtu"]) if (text(row.get("mtu")) or "").isdigit() else None,
         "speed_mbps": speed_mbps(row.get("speed")),
+        "if_index": if_index(row),
     }
     if physical:
         state = (text(row.get("admin_state")) or "").lower()

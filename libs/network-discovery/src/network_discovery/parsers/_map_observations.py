@@ -15,6 +15,7 @@ from network_discovery.model import (
     MacTableEntry,
     NeighborObservation,
     NeighborProtocol,
+    lldp_port,
 )
 from network_discovery.parsers._context import DeviceContext, Partial
 from network_discovery.parsers._values import (
@@ -63,12 +64,21 @@ def _port(value: object) -> str | None:
 
 
 def map_lldp(row: Row, ctx: DeviceContext, *, brief: bool = False) -> Iterator[Partial]:
-    """LLDP neighbour entries, detail or brief, on every platform."""
+    """LLDP neighbour entries, detail or brief, on every platform. The far port follows the
+    port-id subtype (``neighbor_port_id_subtype``, as the device prints it): a locally
+    assigned id or a MAC is kept as the raw id, never taken for an interface name."""
     name = text(row.get("neighbor_name"))
     if name and "not advertised" in name:
         name = None
-    port = _port(row.get("neighbor_port_id")) or _port(row.get("neighbor_interface"))
-    port_description = text(row.get("neighbor_interface")) if row.get("neighbor_port_id") else None
+    raw_port = _port(row.get("neighbor_port_id"))
+    description = text(row.get("neighbor_interface"))
+    if raw_port is None:
+        port, raw, subtype = lldp_port(_port(description), None, None)
+        description = None
+    else:
+        port, raw, subtype = lldp_port(
+            raw_port, text(row.get("neighbor_port_id_subtype")), _port(description)
+        )
     local = text(row.get("local_interface"))
     if local is None:
         raise ValueError("neighbour entry without a local interface")
@@ -78,7 +88,9 @@ def map_lldp(row: Row, ctx: DeviceContext, *, brief: bool = False) -> Iterator[P
         interface=local,
         remote_system_name=name,
         remote_port=port,
-        remote_port_description=port_description,
+        remote_port_description=description,
+        remote_port_id=raw,
+        remote_port_id_subtype=subtype,
         remote_chassis_id=text(row.get("chassis_id")),
         remote_management_address=text(row.get("mgmt_address")),
         remote_description=text(row.get("neighbor_description")),

@@ -21,6 +21,12 @@ __all__ = ["SPECS"]
 
 SPECS: list[CommandSpec] = [
     version_spec("cisco_ios"),
+    CommandSpec(
+        "show inventory",
+        ntc("cisco_ios_show_inventory.textfsm"),
+        (K.DEVICE,),
+        inv.map_inventory,
+    ),
     *lldp_specs("cisco_ios"),
     *cdp_specs("cisco_ios"),
     CommandSpec(

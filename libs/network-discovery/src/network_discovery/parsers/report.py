@@ -91,3 +91,34 @@ class ParseReport:
     def summary(self) -> str:
         """One line per issue, for a CLI to print."""
         return "\n".join(str(i) for i in self.issues)
+
+    @property
+    def empty_devices(self) -> list[str]:
+        return [d.device for d in self.devices if d.empty]
+
+    @property
+    def partial(self) -> bool:
+        """Something was not read: a file failed, or a device yielded nothing."""
+        return bool(self.errors or self.empty_devices)
+
+    def device_table(self) -> str:
+        """One line per device: outputs read and ignored, errors, what it contributed."""
+        columns = ("device", "platform", "read", "ignored", "errors", "identity")
+        kinds = ("interfaces", "addresses", "neighbors", "arp", "macs", "vlans", "routes")
+        header = [*columns, *kinds]
+        rows = [
+            [
+                d.device,
+                d.platform,
+                str(d.read),
+                str(d.ignored),
+                str(d.errors),
+                "yes" if d.identified else "no",
+                *(str(d.facts.get(k, 0)) for k in kinds),
+            ]
+            for d in self.devices
+        ]
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+        lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+        return "\n".join(line.rstrip() for line in lines)
