@@ -68,8 +68,6 @@ def ingest(path: Path, wait: bool, timeout: float, allow_partial: bool) -> None:
     """
     from network_discovery.ingest import IngestInputError, read_path
 
-    stack = find_stack()
-    bootstrap = stack.need_kafka()
     try:
         snapshot, report = read_path(path)
     except IngestInputError as exc:
@@ -83,6 +81,8 @@ def ingest(path: Path, wait: bool, timeout: float, allow_partial: bool) -> None:
                 _partial_message(report) + ": nothing was published (fix them, or "
                 "pass --allow-partial to publish the rest)"
             )
+    stack = find_stack()
+    bootstrap = stack.need_kafka()
     outcome = publish(
         snapshot,
         bootstrap=bootstrap,
