@@ -86,7 +86,9 @@ def port_id_subtype(value: object) -> str | None:
 def looks_like_port_name(value: str | None) -> bool:
     """Whether a port id or description reads as an interface name (not an ifIndex, a MAC
     or free text)."""
-    return bool(value) and bool(_PORT_NAME.match(value.strip())) and not normalise_mac_safe(value)
+    if not value:
+        return False
+    return bool(_PORT_NAME.match(value.strip())) and not normalise_mac_safe(value)
 
 
 def lldp_port(

@@ -15,7 +15,9 @@ from pydantic import ValidationError
 
 from network_discovery.model import Snapshot
 from network_discovery.parsers._commands import PLATFORMS
+from network_discovery.parsers._detect import detect_platform
 from network_discovery.parsers._device import DeviceFacts, parse_device
+from network_discovery.parsers._session import split_session
 from network_discovery.parsers.report import ParseIssue, ParseReport
 
 __all__ = [
@@ -45,6 +47,8 @@ META_KEYS = frozenset(
         "bgp_asn",
     }
 )
+#: How much of each file is read to tell the platform when meta.yaml is missing.
+_DETECT_BYTES = 8 * 1024 * 1024
 _ID_CHARS = re.compile(r"[^A-Za-z0-9._:@-]+")
 
 
@@ -81,8 +85,7 @@ def _read_meta(folder: Path, report: ParseReport) -> dict[str, Any] | None:
     meta_file = folder / META_FILE
     where = str(meta_file)
     if not meta_file.is_file():
-        report.add(ParseIssue(where, "missing: it names the platform", folder.name))
-        return None
+        return _detected_meta(folder, report)
     try:
         meta = yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
@@ -109,6 +112,44 @@ def _read_meta(folder: Path, report: ParseReport) -> dict[str, Any] | None:
         )
         return None
     return meta
+
+
+def _output_files(folder: Path) -> dict[str, Path]:
+    return {
+        f.name: f
+        for f in sorted(folder.iterdir())
+        if f.is_file() and f.name != META_FILE and not f.name.startswith((".", "~"))
+    }
+
+
+def _detected_meta(folder: Path, report: ParseReport) -> dict[str, Any] | None:
+    """No meta.yaml: the platform the outputs tell (show version says which software)."""
+    where = str(folder / META_FILE)
+    outputs: list[tuple[str, str]] = []
+    for file in _output_files(folder).values():
+        try:
+            with file.open(encoding="utf-8", errors="replace") as handle:
+                text = handle.read(_DETECT_BYTES)
+        except OSError:
+            continue
+        outputs.append((file.name, text))
+        outputs.extend((c.command, c.output) for c in split_session(text))
+    platform, seen = detect_platform(outputs)
+    if platform is None:
+        why = f"the outputs point to {', '.join(sorted(seen))}" if seen else "no output tells"
+        report.add(
+            ParseIssue(where, f"missing, and {why}: write one that names the platform", folder.name)
+        )
+        return None
+    report.add(
+        ParseIssue(
+            where,
+            f"missing: platform {platform} taken from what the outputs print",
+            folder.name,
+            severity="warning",
+        )
+    )
+    return {"platform": platform}
 
 
 def _facts(dev: DeviceFacts) -> dict[str, list[Any]]:
@@ -170,11 +211,7 @@ def parse_directory(
         meta = _read_meta(folder, report)
         if meta is None:
             continue
-        files = {
-            f.name: f
-            for f in sorted(folder.iterdir())
-            if f.is_file() and f.name != META_FILE and not f.name.startswith((".", "~"))
-        }
+        files = _output_files(folder)
         hostname = str(meta.get("hostname") or folder.name)
         dev, dev_report = parse_device(hostname, meta["platform"], files, meta)
         report.extend(dev_report)
