@@ -30,3 +30,21 @@ async def test_summary_neighbours_and_endpoints_of_the_mixed_lab(tmp_path: Path)
         assert [r["mac"] for r in found.rows] == ["a4:93:4c:db:f1:21"]
     finally:
         await store.close()
+
+
+async def test_anycast_gateways_are_not_duplicates(tmp_path: Path) -> None:
+    """The EOS lab's leaves share their VLAN gateways (ip address virtual) by design."""
+    snapshot, _ = parse_directory(real_labs.LABS / "eos")
+    shared = {a.ip for a in snapshot.ip_addresses if a.virtual}
+    assert "172.16.1.254" in shared
+    store = EmbeddedStore(tmp_path / "graph" / "db")
+    engine = GraphEngine(store)
+    await engine.start()
+    try:
+        await engine.apply_snapshot(snapshot)
+        rows = (
+            await run_query(REGISTRY, "duplicate_ip_addresses", {}, QueryContext(store, engine))
+        ).rows
+        assert not {r["ip"] for r in rows} & shared
+    finally:
+        await store.close()

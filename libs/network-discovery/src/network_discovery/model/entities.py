@@ -258,6 +258,11 @@ class IPAddress(ModelBase):
     interface: InterfaceName
     address: InterfaceAddress
     vrf: Text = None
+    virtual: bool = Field(
+        default=False,
+        description="Shared by design: an anycast gateway (EOS ip address virtual, NX-OS "
+        "fabric forwarding) held by several devices at once, so never a duplicate.",
+    )
 
     @property
     def id(self) -> str:

@@ -47,12 +47,22 @@ def _iface(ctx: DeviceContext, name: str, **fields: Any) -> Partial:
     return Partial(FactKind.INTERFACES, {"name": canonical, **values}, key=canonical)
 
 
-def _address(ctx: DeviceContext, interface: str, address: str, vrf: str | None = None) -> Partial:
+def _address(
+    ctx: DeviceContext,
+    interface: str,
+    address: str,
+    vrf: str | None = None,
+    row: Row | None = None,
+) -> Partial:
+    """An interface address; shared by design (an anycast gateway) when the row lists it
+    among its ``virtual_addresses``."""
+    shared = {str(a).split("/")[0] for a in (row or {}).get("virtual_addresses") or ()}
     ip = IPAddress(
         device=ctx.device,
         interface=canonical_interface_name(interface, ctx.platform),
         address=address,
         vrf=None if vrf in (None, "default") else vrf,
+        virtual=address.split("/")[0] in shared,
     )
     return Partial(FactKind.IP_ADDRESSES, ip)
 
@@ -206,7 +216,7 @@ def map_interfaces_detail(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
     address = text(row.get("ip_address"))
     if address:
         prefix = text(row.get("prefix_length"))
-        yield _address(ctx, name, address if "/" in address else f"{address}/{prefix}")
+        yield _address(ctx, name, address if "/" in address else f"{address}/{prefix}", row=row)
 
 
 def map_ios_ip_interface(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
@@ -214,7 +224,7 @@ def map_ios_ip_interface(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
     prefixes = row.get("prefix_length") or []
     for address, prefix in zip(row.get("ip_address") or [], prefixes, strict=False):
         if address and prefix:
-            yield _address(ctx, row["interface"], f"{address}/{prefix}", text(row.get("vrf")))
+            yield _address(ctx, row["interface"], f"{address}/{prefix}", text(row.get("vrf")), row)
 
 
 def map_nxos_ip_interface(row: Row, ctx: DeviceContext) -> Iterator[Partial]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from network_discovery.model import FactKind as K
 from network_discovery.parsers import _json_eos as js
+from network_discovery.parsers import _map_eos as eos
 from network_discovery.parsers import _map_inventory as inv
 from network_discovery.parsers import _map_observations as obs
 from network_discovery.parsers import _map_routes as rt
@@ -13,12 +14,13 @@ __all__ = ["SPECS"]
 
 SPECS: list[CommandSpec] = [
     version_spec("arista_eos", js.eos_version),
-    *lldp_specs("arista_eos", detail_json=js.eos_lldp),
+    *lldp_specs("arista_eos", detail_json=js.eos_lldp, brief_json=js.eos_lldp_brief),
     CommandSpec(
         "show interfaces",
         ntc("arista_eos_show_interfaces.textfsm"),
         (K.INTERFACES, K.IP_ADDRESSES),
-        inv.map_interfaces_detail,
+        eos.map_eos_interfaces,
+        json=js.eos_interfaces,
     ),
     CommandSpec(
         "show interfaces status",
@@ -27,6 +29,15 @@ SPECS: list[CommandSpec] = [
         inv.map_interface_status,
         aliases=("show_interface_status",),
         json=js.eos_interfaces_status,
+    ),
+    # every VRF's interfaces, each naming its VRF; no text template: JSON only
+    CommandSpec(
+        "show ip interface",
+        None,
+        (K.IP_ADDRESSES,),
+        inv.map_ios_ip_interface,
+        json=js.eos_ip_interface,
+        variants=("show ip interface vrf all",),
     ),
     CommandSpec(
         "show ip interface brief",
@@ -42,6 +53,7 @@ SPECS: list[CommandSpec] = [
         obs.map_arp,
         aliases=("show_arp",),
         json=js.eos_arp,
+        variants=("show arp", "show arp vrf all", "show ip arp vrf all"),
     ),
     CommandSpec(
         "show mac address-table",
@@ -50,6 +62,11 @@ SPECS: list[CommandSpec] = [
         obs.map_mac_table,
         aliases=("show_mac_address_table", "show_mac-address-table"),
         json=js.eos_mac,
+        variants=(
+            "show mac address-table unicast",
+            "show mac-address-table",
+            "show mac-address-table unicast",
+        ),
     ),
     CommandSpec(
         "show vlan",
@@ -58,6 +75,7 @@ SPECS: list[CommandSpec] = [
         obs.map_vlan,
         aliases=("show_vlan_brief",),
         json=js.eos_vlan,
+        variants=("show vlan brief",),
     ),
     CommandSpec(
         "show ip bgp summary",
@@ -66,5 +84,5 @@ SPECS: list[CommandSpec] = [
         obs.map_bgp_summary,
         aliases=("show_bgp_summary",),
     ),
-    *route_specs("arista_eos", rt.map_eos_route),
+    *route_specs("arista_eos", rt.map_eos_route, json=js.eos_routes),
 ]

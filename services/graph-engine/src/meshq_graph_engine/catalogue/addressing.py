@@ -32,7 +32,7 @@ DEFAULT_VRF = "default"
 _INTERFACE_ADDRESSES = (
     "MATCH (d:Device)-[:HAS_INTERFACE]->(i:Interface)-[:HAS_IP]->(a:IPAddress) "
     "RETURN a.ip AS ip, a.prefix_length AS prefix_length, coalesce(a.vrf, 'default') AS vrf, "
-    "d.id AS device, i.name AS interface"
+    "d.id AS device, i.name AS interface, coalesce(a.virtual, false) AS virtual"
 )
 _ENDPOINT_ADDRESSES = (
     "MATCH (e:Endpoint) UNWIND e.ips AS ip WITH e, ip "

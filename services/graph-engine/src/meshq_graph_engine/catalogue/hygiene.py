@@ -270,6 +270,8 @@ async def _duplicates(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     # (vrf, ip) -> its holders as (kind, device, interface, mac): one per interface or MAC
     holders: dict[tuple[str, str], set[tuple[str, Any, Any, Any]]] = defaultdict(set)
     for a in await interface_addresses(ctx):
+        if a["virtual"]:
+            continue  # an anycast gateway: on every leaf by design
         holders[(a["vrf"], a["ip"])].add(("interface", a["device"], a["interface"], None))
     for e in await endpoint_addresses(ctx):
         holders[(DEFAULT_VRF, e["ip"])].add(("endpoint", e["device"], e["interface"], e["mac"]))
@@ -299,7 +301,8 @@ async def _duplicates(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
 DUPLICATE_IP_ADDRESSES = Query(
     name="duplicate_ip_addresses",
     category="Hygiene",
-    summary="Addresses held by more than one interface or endpoint in the same VRF.",
+    summary="Addresses held by more than one interface or endpoint in the same VRF "
+    "(anycast gateways, shared by design, are not counted).",
     params=DuplicateParams,
     row=DuplicateAddressRow,
     run=_duplicates,
