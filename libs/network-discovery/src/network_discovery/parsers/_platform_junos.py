@@ -20,6 +20,21 @@ SPECS: list[CommandSpec] = [
         inv.map_version,
         json=js.junos_version,
     ),
+    # read as structured output only (| display json, | display xml)
+    CommandSpec(
+        "show system information",
+        None,
+        (K.DEVICE,),
+        inv.map_version,
+        json=js.junos_system_information,
+    ),
+    CommandSpec(
+        "show chassis hardware",
+        None,
+        (K.DEVICE,),
+        inv.map_version,
+        json=js.junos_chassis_hardware,
+    ),
     CommandSpec(
         "show interfaces",
         own("juniper_junos_show_interfaces.textfsm"),
@@ -27,6 +42,7 @@ SPECS: list[CommandSpec] = [
         inv.map_junos_interfaces,
         json=js.junos_interfaces,
     ),
+    # "show lldp neighbors detail" prints the blocks of "... interface <name>" for every port
     CommandSpec(
         "show lldp neighbors interface",
         own("juniper_junos_show_lldp_neighbors_interface.textfsm"),
@@ -35,6 +51,8 @@ SPECS: list[CommandSpec] = [
         aliases=("show_lldp_neighbors_detail",),
         group="lldp",
         rank=1,
+        json=js.junos_lldp_detail,
+        variants=("show lldp neighbors detail",),
     ),
     CommandSpec(
         "show lldp neighbors",
@@ -51,7 +69,17 @@ SPECS: list[CommandSpec] = [
         obs.map_arp,
         json=js.junos_arp,
     ),
-    CommandSpec("show vlans", ntc("juniper_junos_show_vlans.textfsm"), (K.VLANS,), obs.map_vlan),
+    # the text adds a host-name column the no-resolve template does not read; the JSON and
+    # XML are those of "show arp no-resolve" (with a hostname leaf)
+    CommandSpec("show arp", None, (K.ARP,), obs.map_arp, json=js.junos_arp),
+    CommandSpec(
+        "show vlans",
+        ntc("juniper_junos_show_vlans.textfsm"),
+        (K.VLANS,),
+        obs.map_vlan,
+        json=js.junos_vlans,
+    ),
+    CommandSpec("show vlans detail", None, (K.VLANS,), obs.map_vlan, json=js.junos_vlans),
     CommandSpec(
         "show ethernet-switching interface",
         own("juniper_junos_show_ethernet-switching_interface.textfsm"),
@@ -64,15 +92,29 @@ SPECS: list[CommandSpec] = [
         own("juniper_junos_show_ethernet-switching_table.textfsm"),
         (K.MAC_TABLE,),
         obs.map_mac_table,
+        json=js.junos_mac_table,
+    ),
+    CommandSpec(
+        "show ethernet-switching table detail",
+        None,
+        (K.MAC_TABLE,),
+        obs.map_mac_table,
+        json=js.junos_mac_table,
+        variants=("show ethernet-switching table extensive",),
     ),
     CommandSpec(
         "show bgp summary",
         own("juniper_junos_show_bgp_summary.textfsm"),
         (K.BGP,),
         obs.map_bgp_summary,
+        json=js.junos_bgp_summary,
     ),
     CommandSpec(
-        "show route", own("juniper_junos_show_route.textfsm"), (K.ROUTES,), rt.map_junos_route
+        "show route",
+        own("juniper_junos_show_route.textfsm"),
+        (K.ROUTES,),
+        rt.map_junos_route,
+        json=js.junos_route,
     ),
     config_spec(
         "show configuration security | display set",
