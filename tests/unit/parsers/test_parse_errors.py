@@ -68,17 +68,24 @@ def test_broken_junos_lldp_detail_is_reported_and_the_brief_form_is_not_used(lab
     assert not [n for n in snapshot.neighbors if n.device == "lab-edge1"]
 
 
-def test_bad_row_fails_its_file_only(lab_copy):
+def test_a_summary_without_the_local_as_leaves_bgp_out_with_one_warning(lab_copy):
     bgp = lab_copy / "lab-edge1" / "meta.yaml"
     meta = yaml.safe_load(bgp.read_text())
     del meta["bgp_asn"]
     bgp.write_text(yaml.safe_dump(meta))
     snapshot, report = parse_directory(lab_copy, collected_at=WHEN)
-    assert len(report.errors) == 2  # one per BGP record
-    for error in report.errors:
-        assert error.device == "lab-edge1" and "bgp_asn" in error.message
+    assert report.errors == []
+    [warning] = [w for w in report.warnings if "bgp_asn" in w.message]
+    assert warning.device == "lab-edge1" and "show bgp neighbor" in warning.message
     assert "bgp" not in snapshot.scope_map()["lab-edge1"]
     assert "lldp" in snapshot.scope_map()["lab-edge1"]
+    # the configuration tells it: the sessions are read
+    (lab_copy / "lab-edge1" / "show configuration.txt").write_text(
+        "routing-options {\n    autonomous-system 65001;\n}\n"
+    )
+    snapshot, report = parse_directory(lab_copy, collected_at=WHEN)
+    assert "bgp" in snapshot.scope_map()["lab-edge1"]
+    assert {p.local_asn for p in snapshot.bgp_peers if p.device == "lab-edge1"} == {65001}
 
 
 def test_meta_problems(lab_copy):

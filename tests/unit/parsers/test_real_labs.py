@@ -72,3 +72,11 @@ def test_arp_entries_are_read_and_hosts_are_answerable_by_ip(lab) -> None:
 def test_nothing_fails_to_parse(lab) -> None:
     _, _, report, _ = lab
     assert report.errors == []
+
+
+def test_junos_bgp_sessions_take_the_local_as_from_show_bgp_neighbor() -> None:
+    """vQFX summaries print no local AS; the recorded show bgp neighbor does (64520)."""
+    snapshot, report = parse_directory(real_labs.LABS / "junos")
+    peers = [p for p in snapshot.bgp_peers if p.device == "leaf01"]
+    assert peers and {p.local_asn for p in peers} == {64520}
+    assert not [w for w in report.warnings if "bgp_asn" in w.message]

@@ -29,7 +29,12 @@ from network_discovery.model import (
     normalise_mac,
 )
 from network_discovery.parsers._commands import COMMANDS, CommandSpec
-from network_discovery.parsers._context import DeviceContext, Partial
+from network_discovery.parsers._context import (
+    DeviceContext,
+    MissingContext,
+    Partial,
+    junos_local_as,
+)
 from network_discovery.parsers._json import JsonOutputError, structured_rows
 from network_discovery.parsers._names import resolve_name
 from network_discovery.parsers._session import split_session, strip_echo
@@ -128,7 +133,11 @@ def _unknown(platform: str, written: str) -> str:
 
 
 def _outputs(
-    platform: str, files: Mapping[str, Source], report: ParseReport, device: str
+    platform: str,
+    files: Mapping[str, Source],
+    report: ParseReport,
+    device: str,
+    unread: list[str] | None = None,
 ) -> list[_Output]:
     """Every command output in the files: a file named after its command, or a terminal
     session holding several; what cannot be read is reported with the reason."""
@@ -141,12 +150,16 @@ def _outputs(
             session = split_session(text)
             if not session:
                 _ignore(report, where, device, _unknown(platform, resolution.written))
+                if unread is not None:
+                    unread.append(text)
                 continue
             for item in session:
                 at = f"{where}:{item.line}"
                 inner = resolve_name(platform, item.command)
                 if inner.spec is None:
                     _ignore(report, at, device, _unknown(platform, item.command))
+                    if unread is not None:
+                        unread.append(item.output)
                     continue
                 found.append(
                     _Output(inner.spec, at, item.output, sniff_format(item.output), inner.filters)
@@ -158,13 +171,17 @@ def _outputs(
 
 
 def _select(
-    platform: str, files: Mapping[str, Source], report: ParseReport, device: str
+    platform: str,
+    files: Mapping[str, Source],
+    report: ParseReport,
+    device: str,
+    unread: list[str] | None = None,
 ) -> list[_Output]:
     """The outputs to read: empty ones and formats a command is not read in are reported; of
     one command given twice the structured form wins (then the unfiltered, then the first);
     a brief form is dropped where its detailed form is present."""
     usable: list[_Output] = []
-    for out in _outputs(platform, files, report, device):
+    for out in _outputs(platform, files, report, device, unread):
         if not out.text.strip():
             _ignore(report, out.where, device, f"{out.spec.command!r}: the output is empty")
         elif out.fmt == "text" and not out.spec.reads_text:
@@ -192,7 +209,12 @@ def _select(
     chosen = list(best_of.values())
     for out in usable:
         if best_of[out.spec] is not out:
-            _ignore(report, out.where, device, f"{out.spec.command!r} is read from {best_of[out.spec].where}")
+            _ignore(
+                report,
+                out.where,
+                device,
+                f"{out.spec.command!r} is read from {best_of[out.spec].where}",
+            )
     best: dict[str, int] = {}
     for out in chosen:
         if out.spec.group:
@@ -209,9 +231,7 @@ def _preference(out: _Output) -> tuple[int, int]:
     return (0 if out.fmt != "text" else 1, 1 if out.filters else 0)
 
 
-def _run(
-    out: _Output, ctx: DeviceContext, report: ParseReport
-) -> list[Partial] | None:
+def _run(out: _Output, ctx: DeviceContext, report: ParseReport) -> list[Partial] | None:
     """The partial facts of one output, or None when the output as a whole failed. A
     filtered output (``| include``…) that cannot be read is a warning, not a failure."""
     spec, where = out.spec, out.where
@@ -244,6 +264,10 @@ def _run(
     for number, row in enumerate(rows, start=1):
         try:
             partials.extend(spec.mapper(row, ctx))
+        except MissingContext as exc:
+            # the output is fine; what it needs to become facts is not there: say so once
+            report.add(ParseIssue(where, str(exc)[:300], ctx.device, None, template, "warning"))
+            return None
         except (ValueError, KeyError, TypeError) as exc:
             failed = True
             message = f"record {number}: {exc}".replace("\n", " ")
@@ -310,7 +334,12 @@ def parse_device(
     failed: set[FactKind] = set()
     identity: list[Partial] = []
     identity_from: list[str] = []
-    for out in _select(platform, files, report, device):
+    unread: list[str] = []
+    selected = _select(platform, files, report, device, unread)
+    if platform == "juniper_junos" and not ctx.meta.get("bgp_asn"):
+        # "show bgp summary" does not print the local AS; other outputs do
+        ctx.local_asn = junos_local_as([*unread, *(o.text for o in selected)])
+    for out in selected:
         spec, where = out.spec, out.where
         partials = _run(out, ctx, report)
         if partials is None:

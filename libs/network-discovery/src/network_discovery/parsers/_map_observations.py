@@ -17,7 +17,7 @@ from network_discovery.model import (
     NeighborProtocol,
     lldp_port,
 )
-from network_discovery.parsers._context import DeviceContext, Partial
+from network_discovery.parsers._context import DeviceContext, MissingContext, Partial
 from network_discovery.parsers._values import (
     bgp_state,
     capabilities,
@@ -125,6 +125,8 @@ def map_junos_lldp_detail(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
     the supported ones), the first line of the system description (as the other platforms'
     templates keep it), the first management address."""
     lines = [ln.strip() for ln in row.get("neighbor_description") or [] if ln.strip()]
+    if not row.get("neighbor_port_id_subtype") and row.get("port_type"):
+        row = {**row, "neighbor_port_id_subtype": row["port_type"]}  # the text's "Port type"
     caps = _junos_capabilities(row.get("capabilities")) or _junos_capabilities(
         row.get("supported_capabilities")
     )
@@ -233,9 +235,12 @@ def map_vlan(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
 
 def map_bgp_summary(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
     """BGP summaries; the local AS comes from the output or, on Junos, from meta.yaml."""
-    local_asn = text(row.get("local_as")) or ctx.meta.get("bgp_asn")
+    local_asn = text(row.get("local_as")) or ctx.meta.get("bgp_asn") or ctx.local_asn
     if local_asn is None:
-        raise ValueError("no local AS number: Junos does not print it, set bgp_asn in meta.yaml")
+        raise MissingContext(
+            "BGP sessions left out: Junos prints no local AS in its summary; save "
+            "'show bgp neighbor' or the configuration with it, or set bgp_asn in meta.yaml"
+        )
     remote = text(row.get("bgp_neighbor")) or text(row.get("bgp_neigh")) or text(row["peer_ip"])
     remote_asn = text(row.get("neighbor_as")) or text(row.get("neigh_as")) or row.get("peer_as")
     if ctx.platform == "arista_eos":

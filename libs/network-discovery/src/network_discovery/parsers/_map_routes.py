@@ -95,7 +95,11 @@ def map_eos_route(row: dict[str, Any], ctx: DeviceContext) -> Iterator[Partial]:
 def map_junos_route(row: dict[str, Any], ctx: DeviceContext) -> Iterator[Partial]:
     """Active routes of the unicast tables (``inet.0``, ``inet6.0``, ``<vrf>.inet.0``)."""
     table = _JUNOS_TABLE.match(row["table"] or "")
-    if table is None or row["active"] not in ("*", "+"):
+    # "*" active, "+" the one in use, "#" forwarding use only ("@", routing use only, is not
+    # forwarded); ":vxlan.inet.0" and other ":" tables are the box's own, not a VRF
+    if table is None or row["active"] not in ("*", "+", "#"):
+        return
+    if (table["vrf"] or "").startswith(":"):
         return
     hops: list[dict[str, str]] = []
     for text in row["hop"]:
