@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from network_discovery.parsers import parse_device
+from network_discovery.parsers import parse_device, parse_directory
 from network_discovery.parsers._names import resolve_name
 from network_discovery.parsers._session import split_session, strip_echo
 
@@ -117,3 +117,13 @@ def test_one_command_saved_twice_is_read_once(tmp_path: Path) -> None:
     assert [why for _, why in report.ignored] == [
         f"'show lldp neighbors' is read from {abbreviated}"
     ]
+
+
+def test_one_command_with_other_arguments_is_another_output() -> None:
+    """IOS routes saved per VRF (show ip route vrf cust10 / cust20), from a real 7206VXR."""
+    lab = Path(__file__).parents[2] / "fixtures" / "real" / "ios" / "lab-validation"
+    snapshot, report = parse_directory(lab)
+    assert report.errors == [] and report.ignored == []
+    vrfs = {(r.vrf, r.prefix) for r in snapshot.routes if r.vrf}
+    assert vrfs == {("cust10", "1.1.2.10/32"), ("cust20", "1.1.2.20/32")}
+    assert resolve_name("cisco_ios", "show_ip_route_vrf_cust10.txt").args == ("cust10",)

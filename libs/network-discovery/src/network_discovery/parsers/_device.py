@@ -120,6 +120,7 @@ class _Output:
     text: str
     fmt: str
     filters: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
 
 
 def _ignore(report: ParseReport, where: str, device: str, reason: str) -> None:
@@ -162,11 +163,27 @@ def _outputs(
                         unread.append(item.output)
                     continue
                 found.append(
-                    _Output(inner.spec, at, item.output, sniff_format(item.output), inner.filters)
+                    _Output(
+                        inner.spec,
+                        at,
+                        item.output,
+                        sniff_format(item.output),
+                        inner.filters,
+                        inner.args,
+                    )
                 )
             continue
         text = strip_echo(text)
-        found.append(_Output(resolution.spec, where, text, sniff_format(text), resolution.filters))
+        found.append(
+            _Output(
+                resolution.spec,
+                where,
+                text,
+                sniff_format(text),
+                resolution.filters,
+                resolution.args,
+            )
+        )
     return found
 
 
@@ -201,20 +218,16 @@ def _select(
             )
         else:
             usable.append(out)
-    best_of: dict[CommandSpec, _Output] = {}
+    best_of: dict[tuple[CommandSpec, tuple[str, ...]], _Output] = {}
     for out in usable:
-        known = best_of.get(out.spec)
+        known = best_of.get((out.spec, out.args))
         if known is None or _preference(out) < _preference(known):
-            best_of[out.spec] = out
+            best_of[(out.spec, out.args)] = out
     chosen = list(best_of.values())
     for out in usable:
-        if best_of[out.spec] is not out:
-            _ignore(
-                report,
-                out.where,
-                device,
-                f"{out.spec.command!r} is read from {best_of[out.spec].where}",
-            )
+        kept = best_of[(out.spec, out.args)]
+        if kept is not out:
+            _ignore(report, out.where, device, f"{out.spec.command!r} is read from {kept.where}")
     best: dict[str, int] = {}
     for out in chosen:
         if out.spec.group:

@@ -124,6 +124,9 @@ class Resolution:
     words: tuple[str, ...]
     pipes: tuple[str, ...] = ()
     filters: tuple[str, ...] = ()
+    #: What the form's ``<name>`` places took (``show ip route vrf cust10`` -> ``cust10``):
+    #: two outputs of one command with other arguments are two outputs.
+    args: tuple[str, ...] = ()
 
     @property
     def written(self) -> str:
@@ -182,24 +185,35 @@ def _abbreviates(word: str, keyword: str, others: frozenset[str]) -> bool:
 
 
 def _match(
-    words: list[str], i: int, form: tuple[str, ...], j: int, vocab: dict[tuple[str, ...], frozenset[str]]
+    words: list[str],
+    i: int,
+    form: tuple[str, ...],
+    j: int,
+    vocab: dict[tuple[str, ...], frozenset[str]],
+    args: list[str],
 ) -> bool:
+    """Whether ``words[i:]`` spell ``form[j:]``; the words that ``<name>`` places take are
+    appended to ``args``."""
     if j == len(form):
         return i == len(words)
     if i == len(words):
         return False
     keyword = form[j]
     if _PLACEHOLDER.match(keyword):
-        return _match(words, i + 1, form, j + 1, vocab)
+        args.append(words[i])
+        if _match(words, i + 1, form, j + 1, vocab, args):
+            return True
+        args.pop()
+        return False
     others = vocab.get(form[:j], frozenset())
-    if _abbreviates(words[i], keyword, others) and _match(words, i + 1, form, j + 1, vocab):
+    if _abbreviates(words[i], keyword, others) and _match(words, i + 1, form, j + 1, vocab, args):
         return True
     if "-" in keyword and "-" not in words[i]:
         parts = keyword.split("-")
         end = i + len(parts)
         if end <= len(words) and words[i : end - 1] == parts[:-1]:
             last = words[end - 1]
-            if parts[-1].startswith(last) and _match(words, end, form, j + 1, vocab):
+            if parts[-1].startswith(last) and _match(words, end, form, j + 1, vocab, args):
                 return True
     return False
 
@@ -225,21 +239,25 @@ def resolve_name(platform: str, name: str) -> Resolution:
         stem = "_".join(words)
         if not part and (stem == spec.file_stem or stem in spec.aliases):
             return Resolution(spec, tuple(words), tuple(pipes), filters)
-    found: list[CommandSpec] = []
+    found: dict[CommandSpec, tuple[str, ...]] = {}
     for spec in specs:
         for form in spec.names:
             command, _, form_pipe = form.partition("|")
             wanted = [" ".join(form_pipe.split())] if form_pipe else []
             if part != wanted:
                 continue
-            if _match(words, 0, _tokens(command), 0, vocab):
-                found.append(spec)
+            args: list[str] = []
+            if _match(words, 0, _tokens(command), 0, vocab, args):
+                found[spec] = tuple(args)
                 break
-    unique = list(dict.fromkeys(found))
-    if len(unique) == 1:
-        return Resolution(unique[0], tuple(words), tuple(pipes), filters)
-    if len(unique) > 1:  # the exact spelling of one wins over abbreviations of several
-        exact = [s for s in unique if any(_tokens(n.split("|")[0]) == tuple(words) for n in s.names)]
-        if len(exact) == 1:
-            return Resolution(exact[0], tuple(words), tuple(pipes), filters)
+    if len(found) > 1:  # the exact spelling of one wins over abbreviations of several
+        exact = {
+            s: a
+            for s, a in found.items()
+            if any(_tokens(n.split("|")[0]) == tuple(words) for n in s.names)
+        }
+        found = exact if len(exact) == 1 else found
+    if len(found) == 1:
+        [(spec, args)] = found.items()
+        return Resolution(spec, tuple(words), tuple(pipes), filters, args)
     return Resolution(None, tuple(words), tuple(pipes), filters)

@@ -60,7 +60,7 @@ SPECS: list[CommandSpec] = [
         (K.ARP,),
         obs.map_arp,
         aliases=("show_arp",),
-        variants=("show arp", "show ip arp vrf *"),
+        variants=("show arp", "show ip arp vrf *", "show ip arp vrf <name>"),
     ),
     CommandSpec(
         "show mac address-table",
@@ -92,5 +92,10 @@ SPECS: list[CommandSpec] = [
         aliases=("show_run", "show_running_config"),
         variants=("show startup-config",),
     ),
-    *route_specs("cisco_ios", rt.map_ios_route, vrf_all="show ip route vrf *"),
+    *route_specs(
+        "cisco_ios",
+        rt.map_ios_route,
+        vrf_all="show ip route vrf *",
+        vrf_one="show ip route vrf <name>",
+    ),
 ]

@@ -158,6 +158,7 @@ def route_specs(
     mapper: Mapper,
     *,
     vrf_all: str = "show ip route vrf all",
+    vrf_one: str | None = None,
     json: JsonAdapter | None = None,
 ) -> list[CommandSpec]:
     """``show ip route`` (the default table) and its every-VRF form; both may be given."""
@@ -171,5 +172,6 @@ def route_specs(
             mapper,
             aliases=("show_ip_route_vrf_all",),
             json=json,
+            variants=(vrf_one,) if vrf_one else (),
         ),
     ]
