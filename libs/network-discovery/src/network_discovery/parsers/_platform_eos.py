@@ -8,12 +8,18 @@ from network_discovery.parsers import _map_eos as eos
 from network_discovery.parsers import _map_inventory as inv
 from network_discovery.parsers import _map_observations as obs
 from network_discovery.parsers import _map_routes as rt
-from network_discovery.parsers._spec import CommandSpec, lldp_specs, ntc, route_specs, version_spec
+from network_discovery.parsers._spec import CommandSpec, lldp_specs, ntc, own, route_specs
 
 __all__ = ["SPECS"]
 
 SPECS: list[CommandSpec] = [
-    version_spec("arista_eos", js.eos_version),
+    CommandSpec(
+        "show version",
+        own("arista_eos_show_version.textfsm"),
+        (K.DEVICE,),
+        inv.map_version,
+        json=js.eos_version,
+    ),
     *lldp_specs("arista_eos", detail_json=js.eos_lldp, brief_json=js.eos_lldp_brief),
     CommandSpec(
         "show interfaces",
