@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from network_discovery.parsers import COMMANDS
 from network_discovery.parsers.coverage import BEGIN, END, coverage_matrix, main, replace_matrix
 

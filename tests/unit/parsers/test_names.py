@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from network_discovery.parsers import parse_device, parse_directory
 from network_discovery.parsers._names import resolve_name
 from network_discovery.parsers._session import split_session, strip_echo

@@ -129,7 +129,6 @@ def normalise_mac_safe(value: str) -> bool:
     return True
 
 
-
 class NeighborObservation(ModelBase):
     """One LLDP or CDP neighbour entry, as seen from the local device's port.
 

@@ -36,11 +36,11 @@ from network_discovery.parsers._context import (
     junos_local_as,
 )
 from network_discovery.parsers._json import JsonOutputError, structured_rows
+from network_discovery.parsers._map_inventory import VENDORS
 from network_discovery.parsers._names import resolve_name
 from network_discovery.parsers._session import split_session, strip_echo
 from network_discovery.parsers._textfsm import TemplateError, run_template
 from network_discovery.parsers._values import is_mac
-from network_discovery.parsers._map_inventory import VENDORS
 from network_discovery.parsers.report import DeviceSummary, ParseIssue, ParseReport, Severity
 
 __all__ = ["CommandOutput", "DeviceFacts", "parse_device", "sniff_format"]
@@ -225,9 +225,9 @@ def _select(
             best_of[(out.spec, out.args)] = out
     chosen = list(best_of.values())
     for out in usable:
-        kept = best_of[(out.spec, out.args)]
-        if kept is not out:
-            _ignore(report, out.where, device, f"{out.spec.command!r} is read from {kept.where}")
+        winner = best_of[(out.spec, out.args)]
+        if winner is not out:
+            _ignore(report, out.where, device, f"{out.spec.command!r} is read from {winner.where}")
     best: dict[str, int] = {}
     for out in chosen:
         if out.spec.group:
@@ -380,6 +380,7 @@ def parse_device(
     for kind in set(collected) - failed - {FactKind.DEVICE}:
         _store(facts, kind, collected[kind])
         facts.kinds.add(kind)
+    _arp_vrfs(facts)
     # A folder that names its platform is a collected device, whether or not a command
     # told its identity: the record is built from every command that did (show version,
     # show system information, show inventory…), then the platform and meta.yaml.
@@ -421,6 +422,19 @@ def parse_device(
             )
         )
     return facts, report
+
+
+def _arp_vrfs(facts: DeviceFacts) -> None:
+    """An ARP entry printed without its VRF (NX-OS "vrf all" JSON) is in the VRF of the
+    interface it was learned on, where the device's addresses say which."""
+    vrf_of = {a.interface: a.vrf for a in facts.ip_addresses if a.vrf}
+    if vrf_of:
+        facts.arp = [
+            e.model_copy(update={"vrf": vrf_of[e.interface]})
+            if e.vrf is None and e.interface in vrf_of
+            else e
+            for e in facts.arp
+        ]
 
 
 def _store(facts: DeviceFacts, kind: FactKind, partials: list[Partial]) -> None:

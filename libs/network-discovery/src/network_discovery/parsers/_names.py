@@ -103,9 +103,11 @@ _JUNOS_SHOW = (
     "firewall interfaces ipv6 isis lacp ldp lldp log mpls ntp ospf ospf3 pfe policer route "
     "security services snmp spanning-tree system task version vlans vrrp"
 )
+#: NX-OS says "interface" where IOS says "interfaces", and has no "interfaces" keyword.
+_NXOS_SHOW = _CISCO_SHOW.replace(" interfaces ", " interface ")
 _EXTRA: dict[str, dict[tuple[str, ...], str]] = {
     "cisco_ios": {("show",): _CISCO_SHOW, ("show", "ip"): _CISCO_SHOW_IP},
-    "cisco_nxos": {("show",): _CISCO_SHOW, ("show", "ip"): _CISCO_SHOW_IP},
+    "cisco_nxos": {("show",): _NXOS_SHOW, ("show", "ip"): _CISCO_SHOW_IP},
     "arista_eos": {("show",): _CISCO_SHOW, ("show", "ip"): _CISCO_SHOW_IP},
     "cisco_asa": {("show",): _CISCO_SHOW},
     "juniper_junos": {("show",): _JUNOS_SHOW},
@@ -258,6 +260,6 @@ def resolve_name(platform: str, name: str) -> Resolution:
         }
         found = exact if len(exact) == 1 else found
     if len(found) == 1:
-        [(spec, args)] = found.items()
-        return Resolution(spec, tuple(words), tuple(pipes), filters, args)
+        [(spec, bound)] = found.items()
+        return Resolution(spec, tuple(words), tuple(pipes), filters, bound)
     return Resolution(None, tuple(words), tuple(pipes), filters)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from network_discovery.model import FactKind as K
 from network_discovery.parsers import _json_nxos as js
 from network_discovery.parsers import _map_inventory as inv
+from network_discovery.parsers import _map_nxos as nx
 from network_discovery.parsers import _map_observations as obs
 from network_discovery.parsers import _map_routes as rt
 from network_discovery.parsers._spec import (
@@ -20,15 +21,22 @@ __all__ = ["SPECS"]
 
 SPECS: list[CommandSpec] = [
     version_spec("cisco_nxos", js.nxos_version),
-    *lldp_specs("cisco_nxos", detail_json=js.nxos_lldp),
-    *cdp_specs("cisco_nxos"),
+    *lldp_specs("cisco_nxos", detail_json=js.nxos_lldp, brief_json=js.nxos_lldp_brief),
+    *cdp_specs("cisco_nxos", detail_json=js.nxos_cdp, brief_json=js.nxos_cdp_brief),
     CommandSpec(
         "show interface",
         ntc("cisco_nxos_show_interface.textfsm"),
         (K.INTERFACES, K.IP_ADDRESSES),
-        inv.map_interfaces_detail,
+        nx.map_nxos_interface,
         aliases=("show_interfaces",),
         json=js.nxos_interface,
+    ),
+    CommandSpec(
+        "show interface brief",
+        ntc("cisco_nxos_show_interface_brief.textfsm"),
+        (K.INTERFACES,),
+        nx.map_nxos_interface_brief,
+        json=js.nxos_interface_brief,
     ),
     CommandSpec(
         "show interface status",
@@ -42,12 +50,15 @@ SPECS: list[CommandSpec] = [
         ntc("cisco_nxos_show_ip_interface_vrf_all.textfsm"),
         (K.IP_ADDRESSES,),
         inv.map_nxos_ip_interface,
+        json=js.nxos_ip_interface,
+        variants=("show ip interface vrf <name>",),  # one VRF prints the same layout
     ),
     CommandSpec(
         "show ip interface",
         ntc("cisco_nxos_show_ip_interface.textfsm"),
         (K.IP_ADDRESSES,),
         inv.map_nxos_ip_interface,
+        json=js.nxos_ip_interface,
     ),
     CommandSpec(
         "show ip interface brief",
@@ -60,6 +71,17 @@ SPECS: list[CommandSpec] = [
         ntc("cisco_nxos_show_ip_arp.textfsm"),
         (K.ARP,),
         obs.map_arp,
+        group="arp",
+        json=js.nxos_arp,
+        variants=("show ip arp vrf all", "show ip arp detail"),
+    ),
+    CommandSpec(  # its own template: later releases add a "VRF Name" column to the text
+        "show ip arp detail vrf all",
+        ntc("cisco_nxos_show_ip_arp_detail_vrf_all.textfsm"),
+        (K.ARP,),
+        obs.map_arp,
+        group="arp",
+        rank=1,
         json=js.nxos_arp,
     ),
     CommandSpec(
@@ -77,6 +99,7 @@ SPECS: list[CommandSpec] = [
         obs.map_vlan,
         aliases=("show_vlan_brief",),
         json=js.nxos_vlan,
+        variants=("show vlan brief",),
     ),
     CommandSpec(
         "show ip bgp summary",
@@ -85,5 +108,7 @@ SPECS: list[CommandSpec] = [
         obs.map_bgp_summary,
         aliases=("show_bgp_summary",),
     ),
-    *route_specs("cisco_nxos", rt.map_nxos_route),
+    *route_specs(
+        "cisco_nxos", rt.map_nxos_route, vrf_one="show ip route vrf <name>", json=js.nxos_route
+    ),
 ]

@@ -49,7 +49,9 @@ def coverage_matrix() -> str:
     parts: list[str] = []
     for platform, specs in COMMANDS.items():
         parts.append(f"#### {_TITLES.get(platform, platform)}\n")
-        parts.append("| command (and forms that print the same) | text | JSON | XML | facts | read by |")
+        parts.append(
+            "| command (and forms that print the same) | text | JSON | XML | facts | read by |"
+        )
         parts.append("|---|---|---|---|---|---|")
         parts.extend(_row(platform, spec) for spec in specs)
         parts.append("")
