@@ -92,65 +92,49 @@ def config_spec(
     )
 
 
-def lldp_specs(
-    p: str,
-    *,
-    detail_json: JsonAdapter | None = None,
-    brief_json: JsonAdapter | None = None,
-) -> list[CommandSpec]:
-    """``show lldp neighbors detail`` (preferred) and ``show lldp neighbors``."""
-    return [
-        CommandSpec(
-            "show lldp neighbors detail",
-            ntc(f"{p}_show_lldp_neighbors_detail.textfsm"),
-            (K.LLDP,),
-            obs.map_lldp,
-            group="lldp",
-            rank=1,
-            json=detail_json,
-        ),
-        CommandSpec(
-            "show lldp neighbors",
-            ntc(f"{p}_show_lldp_neighbors.textfsm"),
-            (K.LLDP,),
-            obs.map_lldp_brief,
-            group="lldp",
-            json=brief_json,
-        ),
-    ]
-
-
 def version_spec(p: str, json: JsonAdapter | None = None) -> CommandSpec:
     return CommandSpec(
         "show version", ntc(f"{p}_show_version.textfsm"), (K.DEVICE,), inv.map_version, json=json
     )
 
 
-def cdp_specs(
+def _neighbour_specs(
     p: str,
-    *,
-    detail_json: JsonAdapter | None = None,
-    brief_json: JsonAdapter | None = None,
+    protocol: str,
+    mappers: tuple[Mapper, Mapper],
+    detail_json: JsonAdapter | None,
+    brief_json: JsonAdapter | None,
 ) -> list[CommandSpec]:
+    """``show <protocol> neighbors detail`` (preferred when both are there) and the brief
+    ``show <protocol> neighbors``."""
+    kind = K(protocol)
     return [
         CommandSpec(
-            "show cdp neighbors detail",
-            ntc(f"{p}_show_cdp_neighbors_detail.textfsm"),
-            (K.CDP,),
-            obs.map_cdp,
-            group="cdp",
-            rank=1,
-            json=detail_json,
-        ),
-        CommandSpec(
-            "show cdp neighbors",
-            ntc(f"{p}_show_cdp_neighbors.textfsm"),
-            (K.CDP,),
-            obs.map_cdp_brief,
-            group="cdp",
-            json=brief_json,
-        ),
+            f"show {protocol} neighbors{suffix}",
+            ntc(f"{p}_show_{protocol}_neighbors{suffix.replace(' ', '_')}.textfsm"),
+            (kind,),
+            mapper,
+            group=protocol,
+            rank=rank,
+            json=json,
+        )
+        for suffix, mapper, rank, json in (
+            (" detail", mappers[0], 1, detail_json),
+            ("", mappers[1], 0, brief_json),
+        )
     ]
+
+
+def lldp_specs(
+    p: str, *, detail_json: JsonAdapter | None = None, brief_json: JsonAdapter | None = None
+) -> list[CommandSpec]:
+    return _neighbour_specs(p, "lldp", (obs.map_lldp, obs.map_lldp_brief), detail_json, brief_json)
+
+
+def cdp_specs(
+    p: str, *, detail_json: JsonAdapter | None = None, brief_json: JsonAdapter | None = None
+) -> list[CommandSpec]:
+    return _neighbour_specs(p, "cdp", (obs.map_cdp, obs.map_cdp_brief), detail_json, brief_json)
 
 
 def route_specs(
