@@ -28,6 +28,26 @@ __all__ = ["cli", "main"]
 @click.version_option(__version__, prog_name="meshq")
 def cli() -> None:
     """MeshOptixIQ: one graph of your network, and answers about it."""
+    _quiet_logs()
+
+
+def _quiet_logs() -> None:
+    """What the commands log goes to stderr, from MESHQ_LOG_LEVEL up (warning unless set), so
+    that their output (tables, JSON, an inventory) stays clean on stdout; a command that runs
+    services (serve) sets up its own logging."""
+    import logging
+    import os
+
+    import structlog
+
+    if structlog.is_configured():
+        return
+    name = os.environ.get("MESHQ_LOG_LEVEL", "warning").upper()
+    level = logging.getLevelNamesMapping().get(name, logging.WARNING)
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+    )
 
 
 @cli.command()
