@@ -118,6 +118,7 @@ def test_version_native() -> None:
         "hostname": "leaf01",
         "os": "9.3(4)",
         "platform": "C9300v",
+        "chassis": "Nexus9000 C9300v Chassis",
         "serial": "9DOTFRO0QMW",
     }
 

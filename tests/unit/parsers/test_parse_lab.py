@@ -73,9 +73,11 @@ def test_versions_ios_iosxe_nxos_eos_junos(lab1):
     assert acc1.chassis_id == "70:81:05:a1:00:00" and acc1.management_ip == "10.10.30.11"
     assert (acc2.os_version, acc2.model, acc2.vendor) == ("17.9.4a", "C9300-48P", "Cisco")
     core = _dev(snapshot, "lab-core1")
+    # the model as NX-OS prints it, and the product id within it
+    assert core.model_id == "C93180YC-FX"
     assert (core.os_version, core.model, core.serial, core.role, core.criticality) == (
         "10.3(4a)",
-        "C93180YC-FX",
+        "Nexus9000 C93180YC-FX Chassis",
         "FDO2412A1B2",
         "core",
         "critical",

@@ -38,7 +38,12 @@ def _addresses(snapshot, device: str) -> set[tuple[str, str]]:
 def test_device_records(snapshot) -> None:
     devices = {d.hostname: d for d in snapshot.devices}
     spine = devices["nxos-spine1"]
-    assert (spine.os_version, spine.model, spine.serial) == ("7.3(1)D1(1)", "NX-OSv", "TM6017D760B")
+    assert (spine.os_version, spine.model, spine.serial) == (
+        "7.3(1)D1(1)",
+        "NX-OSv Chassis",  # as printed
+        "TM6017D760B",
+    )
+    assert spine.model_id == "NX-OSv"
     pe1, sw4 = devices["pe1"], devices["sw4"]
     assert (pe1.vendor, pe1.os_version, pe1.model) == ("Juniper", "25.4R1.12", "vmx")
     # a virtual chassis: the first routing engine's, and the {master:0} line is not JSON

@@ -83,7 +83,14 @@ class Device(ModelBase):
     )
     os_version: Text = None
     serial: Text = None
-    model: Text = None
+    model: Text = Field(
+        default=None, description="As the vendor prints it (NX-OS: Nexus9000 C9300v Chassis)."
+    )
+    model_id: Text = Field(
+        default=None,
+        description="The product id within the printed model, where the two differ "
+        "(C9300v); what NetBox device types are named after.",
+    )
     role: Text = Field(default=None, description="core, distribution, access, border, ...")
     site: Text = None
     tenant: Text = None

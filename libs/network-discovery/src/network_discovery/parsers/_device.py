@@ -99,6 +99,9 @@ def _run(out: Output, ctx: DeviceContext, report: ParseReport) -> list[Partial] 
         if out.fmt == "text":
             assert spec.template is not None
             rows = run_template(spec.template, out.text, ctx.platform)
+            if spec.enrich is not None:
+                extra = spec.enrich(out.text)
+                rows = [{**extra, **row} for row in rows]
         else:
             rows = structured_rows(spec, ctx.platform, out.text, out.fmt)
     except TemplateError as exc:

@@ -97,6 +97,7 @@ def nxos_version(doc: Any) -> list[Row]:
             "hostname": doc.get("host_name"),
             "os": version,
             "platform": match["model"] if match else None,
+            "chassis": chassis or None,
             "serial": doc.get("proc_board_id"),
         }
     ]

@@ -83,10 +83,14 @@ def map_version(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
         }
     elif p == "cisco_nxos":
         version = text(row.get("os"))
+        short = text(row.get("platform"))
+        chassis = _CISCO_PREFIX.sub("", text(row.get("chassis")) or "") or None
         fields |= {
             "reported_hostname": text(row.get("hostname")),
             "os_version": version.split()[0] if version else None,
-            "model": text(row.get("platform")),
+            # as printed ("Nexus9000 C9300v Chassis"), and the product id within it (C9300v)
+            "model": chassis or short,
+            "model_id": short if chassis and short and short != chassis else None,
             "serial": text(row.get("serial")),
         }
     elif p == "arista_eos":
@@ -106,6 +110,7 @@ def map_version(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
     yield Partial(FactKind.DEVICE, {k: v for k, v in fields.items() if v is not None})
 
 
+_CISCO_PREFIX = re.compile(r"^cisco\s+", re.I)
 _CHASSIS = re.compile(r"chassis|^switch\s*\d*$|^\d+$|^system$", re.I)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from network_discovery.model import FactKind as K
 from network_discovery.parsers import _json_nxos as js
 from network_discovery.parsers import _map_inventory as inv
@@ -14,13 +17,28 @@ from network_discovery.parsers._spec import (
     lldp_specs,
     ntc,
     route_specs,
-    version_spec,
 )
 
 __all__ = ["SPECS"]
 
+#: "  cisco Nexus9000 C9300v Chassis": ntc's template keeps one word of it.
+_CHASSIS_LINE = re.compile(r"^\s*cisco\s+(?P<chassis>.*?\b[Cc]hassis\b.*?)\s*$", re.M)
+
+
+def _chassis(text: str) -> dict[str, Any]:
+    found = _CHASSIS_LINE.search(text)
+    return {"chassis": found["chassis"]} if found else {}
+
+
 SPECS: list[CommandSpec] = [
-    version_spec("cisco_nxos", js.nxos_version),
+    CommandSpec(
+        "show version",
+        ntc("cisco_nxos_show_version.textfsm"),
+        (K.DEVICE,),
+        inv.map_version,
+        json=js.nxos_version,
+        enrich=_chassis,
+    ),
     *lldp_specs("cisco_nxos", detail_json=js.nxos_lldp, brief_json=js.nxos_lldp_brief),
     *cdp_specs("cisco_nxos", detail_json=js.nxos_cdp, brief_json=js.nxos_cdp_brief),
     CommandSpec(

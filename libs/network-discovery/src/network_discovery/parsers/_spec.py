@@ -58,6 +58,9 @@ class CommandSpec:
     parser: ConfigParser | None = None
     json: JsonAdapter | None = None
     variants: tuple[str, ...] = ()
+    #: What the template leaves out of a text output and the JSON form carries: read from
+    #: the whole text and added to every row (the NX-OS chassis line, say).
+    enrich: Callable[[str], dict[str, Any]] | None = None
 
     @property
     def file_stem(self) -> str:

@@ -58,6 +58,7 @@ class InventoryRow(Row):
     vendor: str | None
     platform: str | None
     model: str | None
+    model_id: str | None = Field(description="The product id within the model, where they differ.")
     os_version: str | None
     serial: str | None
     role: str | None
@@ -79,7 +80,8 @@ _DEVICES = (
     "MATCH (d:Device) WHERE d.managed = true AND ($site = '' OR d.site = $site) "
     "AND ($device = '' OR d.id = $device) "
     "RETURN d.id AS device, d.hostname AS hostname, d.vendor AS vendor, d.platform AS platform, "
-    "d.model AS model, d.os_version AS os_version, d.serial AS serial, d.role AS role, "
+    "d.model AS model, d.model_id AS model_id, d.os_version AS os_version, "
+    "d.serial AS serial, d.role AS role, "
     "d.site AS site, d.tenant AS tenant, d.rack AS rack, d.netbox_id AS netbox_id, "
     "d.netbox_platform AS netbox_platform, "
     "d.netbox_platform_slug AS netbox_platform_slug, d.management_ip AS management_ip, "

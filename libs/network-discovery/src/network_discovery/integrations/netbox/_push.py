@@ -153,7 +153,8 @@ class _Planner:
             ),
             "role": self._named("dcim/device-roles", "role", row.get("role") or self.d.role),
             "device_type": self._device_type(
-                row.get("vendor") or self.d.manufacturer, row.get("model") or self.d.device_type
+                row.get("vendor") or self.d.manufacturer,
+                row.get("model_id") or row.get("model") or self.d.device_type,
             ),
             "status": "active",
             "tags": self.tag,
