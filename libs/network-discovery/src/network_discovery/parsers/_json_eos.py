@@ -18,6 +18,7 @@ __all__ = [
     "eos_arp",
     "eos_interfaces",
     "eos_interfaces_status",
+    "eos_inventory",
     "eos_ip_brief",
     "eos_ip_interface",
     "eos_lldp",
@@ -409,3 +410,18 @@ def eos_routes(doc: Any) -> list[Row]:
                 }
             )
     return rows
+
+
+def eos_inventory(doc: Any) -> list[Row]:
+    """``show inventory``: the system's own entry (``systemInformation``)."""
+    system = dig(doc, "systemInformation")
+    if not isinstance(system, dict):
+        raise JsonOutputError("expected an object at 'systemInformation'")
+    return [
+        {
+            "name": "Chassis",
+            "descr": system.get("description") or None,
+            "pid": system.get("name") or None,
+            "sn": system.get("serialNum") or None,
+        }
+    ]

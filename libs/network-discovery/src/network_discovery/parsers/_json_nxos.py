@@ -21,6 +21,7 @@ __all__ = [
     "nxos_cdp_brief",
     "nxos_interface",
     "nxos_interface_brief",
+    "nxos_inventory",
     "nxos_ip_interface",
     "nxos_lldp",
     "nxos_lldp_brief",
@@ -436,3 +437,16 @@ def nxos_route(doc: Any) -> list[Row]:
                         }
                     )
     return rows
+
+
+def nxos_inventory(doc: Any) -> list[Row]:
+    """``show inventory``: TABLE_inv/ROW_inv (NX-OS quotes the name and description)."""
+    return [
+        {
+            "name": str(r.get("name") or "").strip().strip('"').strip(),
+            "descr": str(r.get("desc") or "").strip().strip('"').strip() or None,
+            "pid": r.get("productid"),
+            "sn": r.get("serialnum"),
+        }
+        for r in _rows(doc, "TABLE_inv", "ROW_inv")
+    ]

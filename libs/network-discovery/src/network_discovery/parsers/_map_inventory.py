@@ -117,8 +117,8 @@ _CHASSIS = re.compile(r"chassis|^switch\s*\d*$|^\d+$|^system$", re.I)
 def map_inventory(row: Row, ctx: DeviceContext) -> Iterator[Partial]:
     """``show inventory``: the chassis entry's product id and serial (line cards, power
     supplies and optics are not the device)."""
-    name = text(row.get("name")) or ""
-    if not _CHASSIS.search(name):
+    name = text(row.get("name")) or ("Chassis" if "port" in row and not row["port"] else "")
+    if not _CHASSIS.search(name):  # EOS text: the system's row is the one without a port
         return
     fields = {
         "vendor": VENDORS.get(ctx.platform),

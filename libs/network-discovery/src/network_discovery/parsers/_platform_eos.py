@@ -20,6 +20,13 @@ SPECS: list[CommandSpec] = [
         inv.map_version,
         json=js.eos_version,
     ),
+    CommandSpec(
+        "show inventory",
+        ntc("arista_eos_show_inventory.textfsm"),
+        (K.DEVICE,),
+        inv.map_inventory,
+        json=js.eos_inventory,
+    ),
     *lldp_specs("arista_eos", detail_json=js.eos_lldp, brief_json=js.eos_lldp_brief),
     CommandSpec(
         "show interfaces",

@@ -39,6 +39,13 @@ SPECS: list[CommandSpec] = [
         json=js.nxos_version,
         enrich=_chassis,
     ),
+    CommandSpec(
+        "show inventory",
+        ntc("cisco_nxos_show_inventory.textfsm"),
+        (K.DEVICE,),
+        inv.map_inventory,
+        json=js.nxos_inventory,
+    ),
     *lldp_specs("cisco_nxos", detail_json=js.nxos_lldp, brief_json=js.nxos_lldp_brief),
     *cdp_specs("cisco_nxos", detail_json=js.nxos_cdp, brief_json=js.nxos_cdp_brief),
     CommandSpec(
