@@ -3,9 +3,11 @@ rules decide it?
 
 The walk starts at the owner of the source address (an interface, else the gateway of the
 source's subnet), then goes hop by hop: a longest-prefix match in the device's routing table
-(every equal-cost next hop opens a branch), the next hop resolved to the device that owns that
-address, and, where a device has no routes collected, one step along the shortest path over
-shared subnets. Every device with a policy on the way judges the flow by its ingress and
+(every equal-cost next hop opens a branch), the next hop resolved recursively until it lies on
+one of the device's connected subnets (a BGP next hop is reached through the IGP route to it,
+so every router on the way is walked and judged), the next device being the one that owns
+that adjacent address; where a device has no routes collected, one step along the shortest
+path over shared subnets. Every device with a policy on the way judges the flow by its ingress and
 egress interfaces' zones; a deny ends the branch. Each branch ends ``allowed`` (delivered, or
 handed to a next hop outside the collected network), ``denied`` or ``no_path``.
 """
@@ -22,6 +24,8 @@ from meshq_graph_engine.firewall.topology import L3Interface, Topology
 __all__ = ["MAX_BRANCHES", "Branch", "PathAnswer", "analyse"]
 
 MAX_BRANCHES = 64
+#: How many routes deep a next hop is resolved (a BGP next hop through the IGP is two).
+_MAX_RESOLVE = 8
 _RANK = {"allowed": 0, "no_path": 1, "denied": 2}
 
 
@@ -155,19 +159,54 @@ class _Walk:
                 nexts = [(o.device, o.interface, o.vrf, "connected") for o in owner[:1]]
                 out += self._judge(s, h, branch.copy(), egress, nexts, "delivered on-link")
                 continue
-            if egress is None:
-                via = self.topo.connected(s.device, nh.address, s.vrf)
-                egress = via.interface if via else None
-            h["egress_interface"] = egress
-            owners = [o for o in self.topo.owners(nh.address, s.vrf) if o.device != s.device]
-            if not owners:
-                reason = f"handed to next hop {nh.address}, outside the collected network"
-                out += self._judge(s, h, branch.copy(), egress, [], reason)
+            resolved = self._resolve(s.device, s.vrf, nh.address, egress)
+            if not resolved:
+                out += self.finish_hop(
+                    branch.copy(),
+                    h,
+                    "no_path",
+                    f"next hop {nh.address} of {route.prefix} is not reachable from {s.device}: "
+                    f"no connected subnet or route holds it",
+                )
                 continue
-            o = owners[0]
-            nexts = [(o.device, o.interface, o.vrf, "route")]
-            out += self._judge(s, h, branch.copy(), egress, nexts)
+            for via, interface in resolved:
+                h2 = dict(h, egress_interface=interface, next_hop=via)
+                if via != nh.address:
+                    h2["resolved_next_hop"] = nh.address  # a BGP next hop, reached through via
+                owners = [o for o in self.topo.owners(via, s.vrf) if o.device != s.device]
+                if not owners:
+                    reason = f"handed to next hop {via}, outside the collected network"
+                    out += self._judge(s, h2, branch.copy(), interface, [], reason)
+                    continue
+                o = owners[0]
+                nexts = [(o.device, o.interface, o.vrf, "route")]
+                out += self._judge(s, h2, branch.copy(), interface, nexts)
         return out
+
+    def _resolve(
+        self, device: str, vrf: str, address: str, interface: str | None, depth: int = 0
+    ) -> list[tuple[str, str | None]]:
+        """The adjacent next hops (address on a connected subnet, egress interface) through
+        which ``device`` reaches ``address``: the address itself when a connected subnet holds
+        it, else, recursively, the next hops of the route to it (a BGP next hop resolved
+        through the IGP). Empty when nothing on the device leads there."""
+        link = self.topo.connected(device, address, vrf)
+        host = 128 if ":" in address else 32
+        if link is not None and link.ip != address and _length(link.network) < host:
+            return [(address, interface or link.interface)]
+        if depth >= _MAX_RESOLVE:
+            return []
+        table = self.topo.routes.get(device)
+        route = table.lookup(address, vrf) if table else None
+        if route is None or route.discards or not route.next_hops:
+            return []
+        found: list[tuple[str, str | None]] = []
+        for nh in route.next_hops:
+            if nh.address is None:  # an interface route: the address is on that link
+                found.append((address, nh.interface))
+            elif nh.address != address:
+                found += self._resolve(device, vrf, nh.address, nh.interface, depth + 1)
+        return list(dict.fromkeys(found))
 
     def _fallback_step(self, s: _State, hop: dict[str, Any], branch: Branch) -> list:
         targets = {i.device for i in self.topo.containing(self.dst)}

@@ -1,0 +1,85 @@
+"""path_analysis walks every router on a real multi-AS campus (tests/fixtures/real/ios/
+example-network: IOS routing tables and configurations as the routers printed them): a BGP
+next hop is reached through the IGP, so no router and no ACL on the way is skipped."""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from meshq_graph_engine.catalogue import REGISTRY, QueryContext, run_query
+from meshq_graph_engine.engine import GraphEngine
+from meshq_runtime.graph.store import EmbeddedStore
+from network_discovery.model import Snapshot
+from network_discovery.parsers import parse_directory
+
+LAB = Path(__file__).parents[2] / "fixtures" / "real" / "ios" / "example-network"
+HOST1 = "2.128.0.101"  # behind as2dept1 Gi2/0
+
+
+@pytest.fixture(scope="module")
+def snapshot() -> Snapshot:
+    parsed, report = parse_directory(LAB)
+    assert report.errors == []
+    return parsed
+
+
+@pytest.fixture(scope="module")
+async def ask(snapshot: Snapshot, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    store = EmbeddedStore(tmp_path_factory.mktemp("campus") / "graph" / "db")
+    engine = GraphEngine(store)
+    await engine.start()
+    await engine.apply_snapshot(snapshot)
+
+    async def query(**params: Any) -> list[dict[str, Any]]:
+        result = await run_query(REGISTRY, "path_analysis", params, QueryContext(store, engine))
+        return result.rows
+
+    yield query
+    await store.close()
+
+
+def _adjacent_every_hop(snapshot: Snapshot, hops: list[dict[str, Any]]) -> None:
+    """Each hop hands the packet to the next over a subnet both are on: the next hop's
+    address is the next device's ingress interface address, in the egress interface's subnet."""
+    addresses = {(a.device, a.interface): a for a in snapshot.ip_addresses}
+    for here, there in itertools.pairwise(hops):
+        mine = addresses[(here["device"], here["egress_interface"])]
+        theirs = addresses[(there["device"], there["ingress_interface"])]
+        # routed: to the next hop's address; connected: straight to the destination's owner
+        assert here["next_hop"] in (theirs.ip, None), (here, there)
+        network = ipaddress.ip_interface(mine.address).network
+        assert ipaddress.ip_address(theirs.ip) in network, (here, there)
+
+
+async def test_a_bgp_route_is_followed_through_every_igp_router(ask, snapshot) -> None:
+    rows = await ask(source=HOST1, destination="3.0.1.2", protocol="tcp", port=80)
+    assert {r["verdict"] for r in rows} == {"allowed"}
+    paths = sorted([h["device"] for h in r["hops"]] for r in rows)
+    assert paths == [
+        ["as2dept1", "as2dist1", "as2core1", "as2border2", "as3border1", "as3core1"],
+        ["as2dept1", "as2dist2", "as2core1", "as2border2", "as3border1", "as3core1"],
+    ]
+    for row in rows:
+        _adjacent_every_hop(snapshot, row["hops"])
+        dist = row["hops"][1]
+        # the BGP next hop (AS2-AS3 link) and the adjacent router it is reached through
+        assert (dist["resolved_next_hop"], dist["next_hop"]) == ("10.23.21.3", "2.23.11.2") or (
+            dist["resolved_next_hop"],
+            dist["next_hop"],
+        ) == ("10.23.21.3", "2.23.12.2")
+        filters = [(f["device"], f["name"], f["action"]) for f in row["firewalls"]]
+        assert ("as2core1", "blocktelnet seq 20", "permit") in filters
+
+
+async def test_telnet_is_denied_by_the_acl_on_the_core_it_crosses(ask, snapshot) -> None:
+    rows = await ask(source=HOST1, destination="1.0.1.1", protocol="tcp", port=23)
+    assert {r["verdict"] for r in rows} == {"denied"}
+    for row in rows:
+        assert row["reason"] == "denied by rule 'blocktelnet seq 10' on as2core1"
+        assert [h["device"] for h in row["hops"]][-1] == "as2core1"
+        _adjacent_every_hop(snapshot, row["hops"])
