@@ -83,3 +83,50 @@ async def test_telnet_is_denied_by_the_acl_on_the_core_it_crosses(ask, snapshot)
         assert row["reason"] == "denied by rule 'blocktelnet seq 10' on as2core1"
         assert [h["device"] for h in row["hops"]][-1] == "as2core1"
         _adjacent_every_hop(snapshot, row["hops"])
+
+
+async def test_a_walk_started_at_a_named_device_and_interface(ask, snapshot) -> None:
+    """From as2dist1, the flow arriving on its Gi1/0 (from as2core1's side): only that start."""
+    rows = await ask(
+        source=HOST1,
+        destination="2.128.1.1",
+        protocol="tcp",
+        port=80,
+        start_device="as2dist1",
+        start_interface="Gi2/0",
+    )
+    assert len(rows) == 1 and rows[0]["verdict"] == "allowed"
+    first = rows[0]["hops"][0]
+    assert (first["device"], first["ingress_interface"], first["reached_by"]) == (
+        "as2dist1",
+        "GigabitEthernet2/0",
+        "start",
+    )
+    assert rows[0]["source_owner"]["gateways"] == ["as2dist1 GigabitEthernet2/0"]
+    _adjacent_every_hop(snapshot, rows[0]["hops"])
+    nowhere = await ask(
+        source=HOST1, destination="2.128.1.1", protocol="icmp", start_device="as9nowhere"
+    )
+    assert nowhere[0]["verdict"] == "no_path" and "nothing to start at" in nowhere[0]["reason"]
+
+
+async def test_start_interface_needs_its_device(ask) -> None:
+    from meshq_graph_engine.catalogue import QueryError
+
+    with pytest.raises(QueryError, match="start_device"):
+        await ask(source=HOST1, destination="2.128.1.1", protocol="icmp", start_interface="Gi0/0")
+
+
+def test_a_duplicated_loopback_is_not_a_link() -> None:
+    from meshq_graph_engine.firewall.topology import L3Interface, Topology
+
+    topo = Topology(
+        [
+            L3Interface("r1", "Loopback0", "10.255.0.1", "10.255.0.1/32"),
+            L3Interface("r2", "Loopback0", "10.255.0.1", "10.255.0.1/32"),  # the same /32, twice
+            L3Interface("r1", "Gi0/0", "10.0.12.1", "10.0.12.0/30"),
+            L3Interface("r3", "Gi0/0", "10.0.12.2", "10.0.12.0/30"),
+        ]
+    )
+    assert [n for n, _, _ in topo.adjacent("r1")] == ["r3"]
+    assert topo.adjacent("r2") == []

@@ -155,10 +155,14 @@ class Hop(_Part):
     egress_interface: str | None
     ingress_zone: str | None
     egress_zone: str | None
-    reached_by: Literal["source", "gateway", "route", "connected", "shared_subnet"]
+    reached_by: Literal["source", "gateway", "start", "route", "connected", "shared_subnet"]
     method: Literal["route", "connected", "shared_subnet", "destination"]
     route: RouteRef | None
-    next_hop: str | None
+    next_hop: str | None = Field(description="The adjacent address the flow is handed to.")
+    resolved_next_hop: str | None = Field(
+        description="The route's own next hop when it is not adjacent (a BGP next hop), "
+        "reached through next_hop."
+    )
     decisions: list[Decision]
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Self
 from network_discovery.model import normalise_protocol
 from pydantic import AfterValidator, Field, model_validator
 
-from meshq_graph_engine.catalogue._common import DeviceName, IpParam
+from meshq_graph_engine.catalogue._common import DeviceFilter, DeviceName, InterfaceParam, IpParam
 from meshq_graph_engine.catalogue._firewall_rows import PathRow, RouteLookupRow
 from meshq_graph_engine.catalogue.base import Params, Query, QueryContext
 from meshq_graph_engine.firewall import _load
@@ -71,9 +71,21 @@ class PathParams(Params):
         description="Source port, when it matters; unset matches only rules for any source port.",
     )
     max_hops: int = Field(32, ge=1, le=64, description="Give up on a branch after this many.")
+    start_device: DeviceFilter = Field(
+        "",
+        description="Start the walk at this device instead of every gateway of the source's "
+        "subnet (empty: the source's owner or its gateways).",
+    )
+    start_interface: InterfaceParam | None = Field(
+        None,
+        description="With start_device: the interface the flow arrives on there (its inbound "
+        "filters apply, its VRF is used).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
+        if self.start_interface is not None and not self.start_device:
+            raise ValueError("start_interface: name the start_device it belongs to")
         if self.protocol in _PORTED and self.port is None:
             raise ValueError(f"port: a {self.protocol} flow needs a destination port")
         if self.protocol not in _PORTED and (self.port is not None or self.source_port):
@@ -122,6 +134,7 @@ async def _path_analysis(ctx: QueryContext, params: Any) -> list[dict[str, Any]]
         params.port,
         source_port=params.source_port,
         max_hops=params.max_hops,
+        start=(params.start_device, params.start_interface) if params.start_device else None,
     )
     return answer.rows()
 

@@ -116,6 +116,7 @@ class _Walk:
             "method": None,
             "route": None,
             "next_hop": None,
+            "resolved_next_hop": None,
             "decisions": [],
         }
         if any(i.ip == dst for i in topo.by_device.get(s.device, ())):
@@ -284,10 +285,16 @@ def analyse(
     *,
     source_port: int | None = None,
     max_hops: int = 32,
+    start: tuple[str, str | None] | None = None,
 ) -> PathAnswer:
+    """The flow's branches and verdict. ``start`` (device, interface or None) begins the walk
+    at that device, the flow arriving on that interface, instead of at the source's owner or
+    every gateway of its subnet."""
     flow = make_flow(source, destination, protocol, port, source_port=source_port)
     src_owner = topo.describe_owner(source)
     dst_owner = topo.describe_owner(destination)
+    if start is not None:
+        return _from(topo, flow, destination, max_hops, start, src_owner, dst_owner)
     starts, own = _starts(topo, source)
     if not starts:
         branch = Branch(reason=f"no device owns {source} or a subnet containing it")
@@ -303,5 +310,35 @@ def analyse(
         for g in starts
     ]
     walk.run(first)
+    worst = max((b.verdict for b in walk.done), key=_RANK.__getitem__)
+    return PathAnswer(worst, walk.done, src_owner, dst_owner, walk.truncated)
+
+
+def _from(
+    topo: Topology,
+    flow: Flow,
+    destination: str,
+    max_hops: int,
+    start: tuple[str, str | None],
+    src_owner: dict[str, Any],
+    dst_owner: dict[str, Any],
+) -> PathAnswer:
+    device, interface = start
+    known = topo.by_device.get(device) or ()
+    if not known and device not in topo.routes:
+        branch = Branch(
+            reason=f"{device} has no addresses or routes in the graph: nothing to start at"
+        )
+        return PathAnswer("no_path", [branch], src_owner, dst_owner)
+    vrf = "default"
+    if interface is not None:
+        found = topo.device_interface(device, interface)
+        if found is None:
+            branch = Branch(reason=f"{device} has no interface {interface} with an address")
+            return PathAnswer("no_path", [branch], src_owner, dst_owner)
+        vrf = found.vrf
+    src_owner["gateways"] = [f"{device} {interface}" if interface else device]
+    walk = _Walk(topo, flow, destination, max_hops)
+    walk.run([(_State(device, interface, vrf_name(vrf), "start"), Branch())])
     worst = max((b.verdict for b in walk.done), key=_RANK.__getitem__)
     return PathAnswer(worst, walk.done, src_owner, dst_owner, walk.truncated)

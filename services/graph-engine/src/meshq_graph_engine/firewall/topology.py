@@ -179,7 +179,9 @@ class Topology:
         """(neighbour, own interface, neighbour's interface) for every shared subnet."""
         if self._adjacent is None:
             adj: dict[str, list[tuple[str, L3Interface, L3Interface]]] = defaultdict(list)
-            for members in self.by_network.values():
+            for (network, _), members in self.by_network.items():
+                if _net(network).num_addresses == 1:
+                    continue  # a /32 or /128 (a loopback, a duplicated one) is no shared link
                 for a in members:
                     for b in members:
                         if a.device != b.device:
