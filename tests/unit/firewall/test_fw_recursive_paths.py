@@ -35,8 +35,8 @@ async def ask(snapshot: Snapshot, tmp_path_factory: pytest.TempPathFactory) -> A
     await engine.start()
     await engine.apply_snapshot(snapshot)
 
-    async def query(**params: Any) -> list[dict[str, Any]]:
-        result = await run_query(REGISTRY, "path_analysis", params, QueryContext(store, engine))
+    async def query(name: str = "path_analysis", **params: Any) -> list[dict[str, Any]]:
+        result = await run_query(REGISTRY, name, params, QueryContext(store, engine))
         return result.rows
 
     yield query
@@ -130,3 +130,15 @@ def test_a_duplicated_loopback_is_not_a_link() -> None:
     )
     assert [n for n, _, _ in topo.adjacent("r1")] == ["r3"]
     assert topo.adjacent("r2") == []
+
+
+async def test_only_routers_that_filter_packets_are_firewall_devices(ask) -> None:
+    """as1border1 and others hold access lists 101-103 that only route-maps and distribute
+    lists use; the AS2 edge, core and department routers bind theirs to interfaces."""
+    rows = await ask("all_firewall_devices")
+    assert [(r["device"], r["packet_filters"]) for r in rows] == [
+        ("as2border1", 2),
+        ("as2border2", 2),
+        ("as2core1", 1),
+        ("as2dept1", 1),
+    ]

@@ -65,6 +65,10 @@ class FirewallDeviceRow(Row):
     role: str | None
     site: str | None
     rule_sets: int
+    packet_filters: int = Field(
+        description="Rule sets that filter packets: bound to an interface, or a chain or zone "
+        "policy (an access list only route-maps use is not one)."
+    )
     rules: int
     enabled_rules: int
     deny_rules: int = Field(description="Rules whose action is deny, drop or reject.")

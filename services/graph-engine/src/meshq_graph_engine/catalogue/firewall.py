@@ -138,10 +138,17 @@ async def _devices(ctx: QueryContext, ids: list[str]) -> dict[str, dict[str, Any
     return {d["device"]: d for d in await ctx.store.execute(_DEVICES, {"ids": ids})}
 
 
+def _filters_packets(ruleset: dict[str, Any]) -> bool:
+    return bool(ruleset["bindings"]) or ruleset["kind"] in ("chain", "zone_policy")
+
+
 async def _all_firewall_devices(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     rows, sets = await _policy_rows(ctx, "")
     zones = Counter(z["device"] for z in await ctx.store.execute(_ZONES, {"device": ""}))
-    names = sorted({d for d, _ in sets} | set(zones))
+    # a packet filter is bound to an interface (or is a chain or zone policy); an access list
+    # bound nowhere (one a route-map or distribute-list matches) filters no packets
+    filters = Counter(d for (d, _), s in sets.items() if _filters_packets(s))
+    names = sorted(set(filters) | set(zones))
     info = await _devices(ctx, names)
     by_device: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
@@ -161,6 +168,7 @@ async def _all_firewall_devices(ctx: QueryContext, params: Any) -> list[dict[str
                 "role": d.get("role"),
                 "site": d.get("site"),
                 "rule_sets": sum(1 for dev, _ in sets if dev == name),
+                "packet_filters": filters.get(name, 0),
                 "rules": len(mine),
                 "enabled_rules": sum(1 for r in mine if r["enabled"] is not False),
                 "deny_rules": sum(1 for r in mine if r["action"] in _DENY),
@@ -266,7 +274,8 @@ FIREWALL_RULES_BY_ZONE_PAIR = Query(
 ALL_FIREWALL_DEVICES = Query(
     name="all_firewall_devices",
     category="Firewall",
-    summary="Every device with a collected firewall policy: rule sets, rules, denies, zones.",
+    summary="Every device that filters packets (a bound rule set, a chain or a zone policy): "
+    "rule sets, rules, denies, zones.",
     params=SiteParams,
     row=FirewallDeviceRow,
     feature=FEATURE,
