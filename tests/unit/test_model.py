@@ -33,6 +33,7 @@ from network_discovery.model import (
     ip_id,
     link_id,
     normalise_asn,
+    normalise_hostname,
     normalise_mac,
     parse_vlan_ranges,
     short_hostname,
@@ -190,7 +191,32 @@ def test_hostnames() -> None:
     assert short_hostname("Core-01.HQ.example.net") == "core-01"
     assert short_hostname("10.0.0.1") == "10.0.0.1"
     with pytest.raises(ValueError, match="host name"):
-        device_id("a|b")
+        normalise_hostname("a|b")
+    # a neighbour's free-text system name: its chassis id, else a slug of it
+    assert device_id("HP ProCurve 2510", chassis_id="00:11:22:33:44:55") == (
+        "chassis:00:11:22:33:44:55"
+    )
+    assert device_id("HP ProCurve 2510") == "hp-procurve-2510"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        'sw-inj ansible_ssh_common_args="-o ProxyCommand=touch /tmp/x"',
+        "sw1;reboot",
+        "sw$(id)",
+        "../../etc/passwd",
+        "sw'1",
+        "a..b",
+        "sw/1",
+        "sw=1",
+    ],
+)
+def test_host_names_that_another_format_would_read_as_syntax_are_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="only letters, digits"):
+        normalise_hostname(name)
+    with pytest.raises(ValidationError, match="only letters, digits"):
+        Device(hostname=name)
 
 
 def test_asn_and_vlan_lists() -> None:

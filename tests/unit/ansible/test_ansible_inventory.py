@@ -132,3 +132,35 @@ def test_ansible_reads_the_ini_file(tmp_path: Path) -> None:
     drawn = graph_groups(ansible_inventory(path, "--graph", tmp=tmp_path))
     assert drawn["firewalls"] == ["hq-fw-01"]
     assert drawn["site_hq"] == ["hq-acc-01", "hq-core-01", "hq-fw-01"]
+
+
+HOSTILE = [
+    {
+        # a name the model now refuses; a graph written before that may still hold it
+        "device": 'sw-inj ansible_ssh_common_args="-o ProxyCommand=touch /tmp/x"',
+        "managed": True,
+        "platform": "cisco_ios",
+    },
+    {
+        "device": "sw-ok",
+        "managed": True,
+        "platform": "cisco_ios",
+        # values are data: quotes, '=', shell and template syntax stay one string
+        "model": 'x" ansible_ssh_common_args="-o ProxyCommand=touch /tmp/x',
+        "site": "{{ lookup('pipe', 'id') }}",
+        "rack": "$(touch /tmp/x); `id`",
+    },
+]
+
+
+def test_hostile_names_and_values_never_become_ansible_variables(tmp_path: Path) -> None:
+    inventory = build_inventory(HOSTILE)
+    assert inventory["meshoptixiq"]["hosts"] == ["sw-ok"]  # the hostile name is left out
+    path = tmp_path / "hostile.ini"
+    path.write_text(to_ini(inventory))
+    listed = listing(path, tmp_path)
+    got = listed["_meta"]["hostvars"]
+    assert list(got) == ["sw-ok"]
+    assert "ansible_ssh_common_args" not in got["sw-ok"]
+    assert got["sw-ok"] == inventory["_meta"]["hostvars"]["sw-ok"]  # as the graph holds them
+    assert not (tmp_path / "x").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -80,3 +81,22 @@ def _write(tmp_path: Path) -> Path:
     path = tmp_path / "demo.json"
     path.write_text(snapshot_text())
     return path
+
+
+def test_a_hostile_host_name_is_refused_naming_the_file(tmp_path: Path) -> None:
+    hostile = 'sw-inj ansible_ssh_common_args="-o ProxyCommand=touch /tmp/x"'
+    doc = json.loads(snapshot_text())
+    doc["devices"][0]["hostname"] = hostile
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(IngestInputError, match=r"s\.json: not a valid snapshot.*only letters"):
+        load_path(path)
+
+
+def test_a_device_folder_whose_name_is_no_host_name_is_left_out(tmp_path: Path) -> None:
+    lab = tmp_path / "lab"
+    shutil.copytree(LAB1, lab)
+    (lab / "lab-acc1").rename(lab / "sw1;reboot")
+    snapshot, problems = load_path(lab)
+    assert "sw1;reboot" not in {d.id for d in snapshot.devices}
+    assert any("sw1;reboot" in p and "only letters, digits" in p for p in problems)

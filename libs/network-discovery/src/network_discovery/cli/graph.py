@@ -137,7 +137,7 @@ def _render(rows: list[dict[str, Any]], fmt: str) -> str:
         writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _cell(v) for k, v in row.items()})
+            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
         return out.getvalue().rstrip("\n")
     if not rows:
         return "(no rows)"
@@ -147,6 +147,19 @@ def _render(rows: list[dict[str, Any]], fmt: str) -> str:
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
     return "\n".join(line.rstrip() for line in lines)
+
+
+#: A cell starting with one of these is a formula to a spreadsheet (CSV injection).
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> str:
+    """A cell a spreadsheet shows as text: what it would run as a formula is quoted with a
+    leading apostrophe (numbers are left alone)."""
+    text = _cell(value)
+    if isinstance(value, str) and text.startswith(_FORMULA):
+        return "'" + text
+    return text
 
 
 def _cell(value: Any) -> str:

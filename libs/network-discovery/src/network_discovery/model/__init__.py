@@ -65,6 +65,7 @@ from network_discovery.model.ids import (
 )
 from network_discovery.model.normalise import (
     canonical_interface_name,
+    hostname_slug,
     normalise_address,
     normalise_asn,
     normalise_hostname,
@@ -155,6 +156,7 @@ __all__ = [
     "firewall_rule_id",
     "firewall_ruleset_id",
     "firewall_zone_id",
+    "hostname_slug",
     "interface_id",
     "ip_id",
     "link_id",

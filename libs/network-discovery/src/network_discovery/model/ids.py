@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from network_discovery.model.normalise import (
     canonical_interface_name,
+    hostname_slug,
     normalise_address,
     normalise_hostname,
     normalise_interface_address,
@@ -61,17 +62,29 @@ def device_id(
     """A device's id: its normalised host name.
 
     A device known only from a neighbour entry without a system name is keyed by its chassis
-    id (a MAC when it is one), else by its management address.
+    id (a MAC when it is one), else by its management address. A neighbour's system name that
+    is no valid host name (``HP ProCurve 2510``) gives way to those, and is used as a slug
+    (``hp-procurve-2510``) when there is nothing else.
     """
+    named = None
     if hostname is not None and hostname.strip():
-        return normalise_hostname(hostname)
+        if len(hostname) > 255:
+            normalise_hostname(hostname)  # refused, saying why, before any other work
+        try:
+            return normalise_hostname(hostname)
+        except ValueError:
+            named = hostname_slug(hostname)  # a neighbour's free-text name; used last
     if chassis_id is not None and chassis_id.strip():
         try:
             return "chassis:" + normalise_mac(chassis_id)
         except ValueError:
-            return "chassis:" + normalise_hostname(chassis_id)
+            chassis = hostname_slug(chassis_id)
+            if chassis is not None:
+                return "chassis:" + chassis
     if management_ip is not None and management_ip.strip():
         return "ip:" + normalise_address(management_ip)
+    if named is not None:
+        return named
     raise ValueError("a device needs a host name, a chassis id or a management address")
 
 

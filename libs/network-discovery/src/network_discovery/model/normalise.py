@@ -16,6 +16,7 @@ from functools import lru_cache
 __all__ = [
     "INTERFACE_ALIASES",
     "canonical_interface_name",
+    "hostname_slug",
     "normalise_address",
     "normalise_asn",
     "normalise_hostname",
@@ -82,7 +83,12 @@ def _mac_digits(text: str) -> str:
 # --- host names -----------------------------------------------------------------------
 
 _MAX_NAME = 255
-_FORBIDDEN_IN_NAMES = re.compile(r"[|\x00-\x1f\x7f]")
+#: What a device's name may hold: the letters, digits, ``-``, ``_`` and ``.`` of host names and
+#: FQDNs, and ``:`` for the ids of neighbours known by chassis id or address
+#: (``chassis:aa:bb:..``, ``ip:2001:db8::1``). Nothing a shell, an INI file or a template
+#: would read as syntax: no spaces, quotes, ``=``, ``;``, ``$``, ``/``.
+_NAME = re.compile(r"^[a-z0-9_](?:[a-z0-9._:-]*[a-z0-9_:])?$")
+_NAME_RUNS = re.compile(r"[^a-z0-9._:-]+")
 
 
 def normalise_hostname(value: str) -> str:
@@ -103,9 +109,24 @@ def _hostname(value: str) -> str:
     text = value.strip().rstrip(".").lower()
     if not text:
         raise ValueError("invalid host name: it is empty")
-    if _FORBIDDEN_IN_NAMES.search(text):
-        raise ValueError(f"invalid host name {text!r}: '|' and control characters are not allowed")
+    if not _NAME.match(text) or ".." in text:
+        shown = text[:60].encode("unicode_escape").decode("ascii")
+        raise ValueError(
+            f"invalid host name {shown!r}: only letters, digits, '-', '_', '.' and ':' are "
+            "allowed (no spaces, quotes, '=', ';', '$', '/' or '..')"
+        )
     return text
+
+
+def hostname_slug(value: str) -> str | None:
+    """A name that is not a valid host name (a neighbour's ``HP ProCurve 2510``) as one that
+    is (``hp-procurve-2510``), or None when nothing of it is left."""
+    text = _NAME_RUNS.sub("-", value.strip().lower()).strip("-.:")
+    text = re.sub(r"\.{2,}", ".", text)[:_MAX_NAME]
+    try:
+        return normalise_hostname(text) if text else None
+    except ValueError:
+        return None
 
 
 def short_hostname(value: str) -> str:

@@ -24,6 +24,7 @@ from network_discovery.model import (
     NeighborObservation,
     Route,
     ScopeEntry,
+    hostname_slug,
     normalise_hostname,
     normalise_mac,
 )
@@ -149,7 +150,7 @@ def _device_record(
     chassis = fields.get("chassis_id")
     if chassis and is_mac(chassis):
         fields["chassis_id"] = normalise_mac(chassis)
-    if reported and normalise_hostname(reported) != ctx.device:
+    if reported and hostname_slug(reported) != ctx.device:
         report.add(
             ParseIssue(
                 where,

@@ -13,7 +13,7 @@ import structlog
 import yaml
 from pydantic import ValidationError
 
-from network_discovery.model import Snapshot
+from network_discovery.model import Snapshot, normalise_hostname
 from network_discovery.parsers._commands import PLATFORMS
 from network_discovery.parsers._detect import detect_platform
 from network_discovery.parsers._device import DeviceFacts, parse_device
@@ -213,6 +213,12 @@ def parse_directory(
             continue
         files = _output_files(folder)
         hostname = str(meta.get("hostname") or folder.name)
+        try:
+            normalise_hostname(hostname)
+        except ValueError as exc:
+            where = str(folder / META_FILE) if meta.get("hostname") else str(folder)
+            report.add(ParseIssue(where, f"{exc}; the device is left out", folder.name))
+            continue
         dev, dev_report = parse_device(hostname, meta["platform"], files, meta)
         report.extend(dev_report)
         if dev.scope is not None:

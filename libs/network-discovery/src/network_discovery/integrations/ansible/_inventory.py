@@ -17,9 +17,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import structlog
+
 from network_discovery.discovery.netbox_source import NETBOX_PLATFORMS
+from network_discovery.model import normalise_hostname
 
 __all__ = ["ALL_GROUP", "NETWORK_OS", "build_inventory", "group_name", "to_ini"]
+
+log = structlog.get_logger(__name__)
 
 ALL_GROUP = "meshoptixiq"
 #: The product's platform names -> ``ansible_network_os`` (fully qualified collection names).
@@ -78,6 +83,11 @@ def build_inventory(devices: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         if row.get("managed") is False:
             continue
         host = str(row["device"])
+        try:  # the model refuses such names; a graph written before it did may hold one
+            normalise_hostname(host)
+        except ValueError as exc:
+            log.warning("ansible.host_skipped", reason=str(exc)[:200])
+            continue
         hostvars[host] = _hostvars(row)
         groups[ALL_GROUP].add(host)
         for prefix in ("vendor", "role", "site"):
