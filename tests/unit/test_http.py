@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from litestar import get
+from typing import Any
+
+import pytest
+from litestar import get, post
+from litestar.params import JSONBody
 from litestar.testing import TestClient
 from meshq_runtime.http import ProblemError, ServiceState, build_app
 
@@ -75,3 +79,41 @@ def test_problem_errors_are_rfc9457() -> None:
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
     assert missing.json()["title"] == "Not Found"
+
+
+@post("/echo")
+async def echo(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+    return {"keys": len(data)}
+
+
+@get("/bug")
+async def bug() -> None:
+    raise KeyError("a key our own code forgot")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 5000 + b"]" * 5000,  # nested past any decoder's depth
+        b'{"a":' * 3000 + b"1" + b"}" * 3000,
+        b'{"a": "\xff\xfe"}',  # not UTF-8
+    ],
+)
+def test_an_unreadable_body_is_a_400_problem_not_a_500(body: bytes, capsys) -> None:
+    with TestClient(build_app(service="svc", route_handlers=[echo])) as client:
+        response = client.post("/echo", content=body, headers={"content-type": "application/json"})
+        assert client.post("/echo", json={"a": 1}).json() == {"keys": 1}  # the next caller
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["title"] == "Bad Request"
+    assert "http.body_unreadable" in capsys.readouterr().out
+
+
+def test_our_own_error_is_a_logged_500_problem_with_the_correlation_id(capsys) -> None:
+    with TestClient(build_app(service="svc", route_handlers=[bug])) as client:
+        response = client.get("/bug", headers={"X-Correlation-ID": "corr-bug-1"})
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "forgot" not in response.text  # nothing of the internals
+    logged = capsys.readouterr().out
+    assert "http.unexpected_error" in logged and "corr-bug-1" in logged and "KeyError" in logged

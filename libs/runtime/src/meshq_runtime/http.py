@@ -115,6 +115,33 @@ def _on_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     return problem_response(exc.status_code, title, detail)
 
 
+#: What a body that cannot be read raises while it is decoded: nesting too deep for the
+#: decoder, bytes that are not UTF-8, a decoder's own error. The client sent it: 400.
+_UNREADABLE = (RecursionError, UnicodeDecodeError)
+
+
+def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Anything else: a body the decoder choked on is the client's (400); the rest is ours
+    (500), logged with the correlation id, and neither says more than it must."""
+    name = type(exc).__name__
+    if isinstance(exc, _UNREADABLE) or name in ("DecodeError", "MsgspecError"):
+        log.info("http.body_unreadable", path=request.url.path[:200], error=name)
+        return problem_response(
+            400,
+            "Bad Request",
+            "the body is not a JSON document this service reads (too deeply nested, not "
+            "UTF-8, or malformed)",
+        )
+    log.error(
+        "http.unexpected_error",
+        path=request.url.path[:200],
+        method=request.method,
+        error=f"{name}: {str(exc)[:300]}",
+        exc_info=exc,
+    )
+    return problem_response(500, "Internal Server Error", "an unexpected error; see the logs")
+
+
 class CorrelationMiddleware(ASGIMiddleware):
     """Binds the request's correlation id (``X-Correlation-ID`` or a new one) to the logs."""
 
@@ -208,6 +235,7 @@ def build_app(
             ValidationException: _on_validation,
             ValidationError: _on_pydantic,
             HTTPException: _on_http,
+            Exception: _on_unexpected,
         },
         openapi_config=OpenAPIConfig(
             title=openapi_title or f"MeshOptixIQ {service}", version="0.1.0", path="/schema"
