@@ -25,6 +25,7 @@ from types import FrameType
 from typing import Any
 
 import structlog
+from network_discovery.licensing.gates import parse_demo_mode
 
 from meshq_runtime.embedded import (
     EmbeddedError,
@@ -58,7 +59,6 @@ __all__ = ["DEFAULT_GATEWAY_PORT", "ServeError", "ServeOptions", "run_serve", "s
 log = structlog.get_logger(__name__)
 
 DEFAULT_GATEWAY_PORT = 8000
-_TRUE = {"1", "true", "yes", "on"}
 
 
 class ServeError(RuntimeError):
@@ -289,6 +289,10 @@ def serve(options: ServeOptions) -> int:
         fmt=env.get("MESHQ_LOG_FORMAT") or "auto",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health poll otherwise
+    try:  # refused before anything starts; read again where the summary says it
+        parse_demo_mode(env.get("MESHOPTIXIQ_DEMO_MODE"))
+    except ValueError as exc:
+        raise ServeError(str(exc)) from None
     data = DataDir(_resolve_data_dir(options, env))
     data.prepare()
     lock_fd = data.lock()
@@ -348,7 +352,7 @@ def _run(
     if "postgres_data" in infra:
         endpoints["postgres_data"] = infra["postgres_data"]
     data.write_endpoints(endpoints)
-    demo_mode = (env.get("MESHOPTIXIQ_DEMO_MODE") or "").strip().lower() in _TRUE
+    demo_mode = parse_demo_mode(env.get("MESHOPTIXIQ_DEMO_MODE"))
     print(summary(endpoints, data, demo_mode=demo_mode), flush=True)
     log.info("serve.ready", services=len(stack.children), embedded=infra["embedded"])
     if options.demo:

@@ -12,10 +12,11 @@ Nothing is read at import time: build a settings object in ``main()`` or in a te
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from network_discovery.kafka_security import KafkaSecuritySettings
-from pydantic import AliasChoices, Field, SecretStr
+from network_discovery.licensing.gates import parse_demo_mode
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -57,7 +58,9 @@ class ServiceSettings(BaseSettings):
     data_dir: Path = Field(
         default_factory=lambda: Path.home() / ".meshoptixiq" / "data", alias="MESHQ_DATA_DIR"
     )
-    demo_mode: bool = Field(False, alias="MESHOPTIXIQ_DEMO_MODE")
+    demo_mode: Annotated[bool, BeforeValidator(parse_demo_mode)] = Field(
+        False, alias="MESHOPTIXIQ_DEMO_MODE"
+    )
     failpoints: str = Field(
         "",
         alias="MESHQ_FAILPOINTS",

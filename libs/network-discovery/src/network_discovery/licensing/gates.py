@@ -11,10 +11,29 @@ from collections.abc import Mapping
 
 from network_discovery.licensing.plans import FEATURE_FLAGS, features_for, plans_with
 
-__all__ = ["DEMO_ENV", "FeatureNotAvailableError", "check_feature", "demo_mode"]
+__all__ = ["DEMO_ENV", "FeatureNotAvailableError", "check_feature", "demo_mode", "parse_demo_mode"]
 
 DEMO_ENV = "MESHOPTIXIQ_DEMO_MODE"
 _TRUE = frozenset({"true", "1", "yes"})
+_FALSE = frozenset({"false", "0", "no", ""})
+
+
+def parse_demo_mode(value: object) -> bool:
+    """The one reading of MESHOPTIXIQ_DEMO_MODE, for every service and client: ``true``,
+    ``1``, ``yes`` turn it on and ``false``, ``0``, ``no`` or unset leave it off (any case,
+    spaces around ignored); anything else is an error that says so, never a guess."""
+    if isinstance(value, bool):
+        return value
+    text = str(value if value is not None else "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    shown = str(value)[:40]
+    raise ValueError(
+        f"{DEMO_ENV}={shown!r} is not understood: use true, 1 or yes to turn demo mode on; "
+        "false, 0, no or unset to leave it off"
+    )
 
 
 class FeatureNotAvailableError(Exception):
@@ -34,7 +53,10 @@ class FeatureNotAvailableError(Exception):
 def demo_mode(environ: Mapping[str, str] | None = None) -> bool:
     """True when the environment turns demo mode on (read on every call, never cached)."""
     value = (environ if environ is not None else os.environ).get(DEMO_ENV, "")
-    return value.strip().lower() in _TRUE
+    try:
+        return parse_demo_mode(value)
+    except ValueError:
+        return False  # not on; the services refuse such a value at start, saying why
 
 
 def check_feature(

@@ -10,6 +10,8 @@ from urllib.parse import quote
 
 import httpx
 
+from network_discovery.licensing.gates import demo_mode
+
 __all__ = ["Credential", "Gateway", "GatewayError", "LicenseState"]
 
 #: How long the catalogue and the license answer are reused before asking again (seconds).
@@ -177,7 +179,7 @@ class Gateway:
 
     async def license(self, credential: Credential) -> LicenseState:
         """GET /license from the gateway, reduced to what the MCP server needs."""
-        if os.environ.get("MESHOPTIXIQ_DEMO_MODE", "").lower() in {"1", "true", "yes"}:
+        if demo_mode():
             return LicenseState(known=True, plan="demo", mcp_server=True, note="demo mode")
 
         async def load() -> LicenseState:
