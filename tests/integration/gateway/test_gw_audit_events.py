@@ -65,6 +65,7 @@ async def test_one_event_per_call_with_its_fields(gateway_env, spawn) -> None:
         "all_devices",
     )
     assert ok.params == {"role": "core"} and ok.row_count == 0 and ok.sample_rows == []
+    assert ok.key_id == "admin"
     assert ok.client == "127.0.0.1" and ok.elapsed_ms > 0 and ok.method == "POST"
     denied = events["a-403"].data
     assert (denied.status, denied.query, denied.params) == (

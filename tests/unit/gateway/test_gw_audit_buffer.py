@@ -100,6 +100,7 @@ def test_a_full_buffer_refuses_calls_and_denied_named_queries_are_audited() -> N
         assert full.headers["content-type"].startswith("application/problem+json")
     events = [buffer._items[0].data, buffer._items[1].data]
     assert (events[0].principal, events[0].status, events[0].query) == ("admin", 200, None)
+    assert events[0].key_id == "admin"  # which key called is in every record
     assert (events[1].principal, events[1].auth_method, events[1].status, events[1].query) == (
         "anonymous",
         "anonymous",

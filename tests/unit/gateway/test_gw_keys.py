@@ -19,7 +19,12 @@ from pydantic import SecretStr
 async def whoami(request: Request) -> dict[str, object]:  # type: ignore[type-arg]
     who = principal_of(request.scope)
     assert who is not None
-    return {"name": who.name, "groups": sorted(who.groups), "admin": who.admin_key}
+    return {
+        "name": who.name,
+        "groups": sorted(who.groups),
+        "admin": who.admin_key,
+        "identity": who.identity,
+    }
 
 
 def _create(path: Path, name: str, *groups: str) -> str:
@@ -44,9 +49,15 @@ def test_cli_keys_authenticate_until_revoked(tmp_path: Path) -> None:
     )
     with TestClient(app) as client:
         me = client.get("/whoami", headers={"X-API-Key": token}).json()
-        assert me == {"name": "ci", "groups": ["Management", "Network-Ops"], "admin": False}
+        key = json.loads(stored)["keys"][0]["id"]
+        assert me == {
+            "name": "ci",
+            "groups": ["Management", "Network-Ops"],
+            "admin": False,
+            "identity": f"api_key:{key}",  # the key's id, never its name
+        }
         admin = client.get("/whoami", headers={"X-API-Key": "admin-key"}).json()
-        assert admin["admin"] is True
+        assert admin["admin"] is True and admin["identity"] == "api_key:admin"
         forged = token[:-4] + "AAAA"
         assert client.get("/whoami", headers={"X-API-Key": forged}).status_code == 401
         listed = CliRunner().invoke(cli, ["apikey", "list", "--file", str(path)])
@@ -65,3 +76,32 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     assert "active key named 'ci'" in again.output
     missing = CliRunner().invoke(cli, ["apikey", "revoke", "nobody", "--file", str(path)])
     assert missing.exit_code != 0 and "meshq apikey list" in missing.output
+
+
+def test_the_admin_identity_is_reserved_and_names_are_unique(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    for name in ("admin", "ADMIN", " Admin ", "anonymous"):
+        taken = CliRunner().invoke(cli, ["apikey", "create", name, "--file", str(path)])
+        assert taken.exit_code != 0 and "reserved" in taken.output, name
+    odd = CliRunner().invoke(cli, ["apikey", "create", "ci bot", "--file", str(path)])
+    assert odd.exit_code != 0 and "letters, digits" in odd.output
+    _create(path, "ci")
+    twin = CliRunner().invoke(cli, ["apikey", "create", "CI", "--file", str(path)])
+    assert twin.exit_code != 0 and "active key named 'CI'" in twin.output
+
+
+def test_two_keys_that_shared_a_name_are_two_identities(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    first = _create(path, "ci")
+    assert CliRunner().invoke(cli, ["apikey", "revoke", "ci", "--file", str(path)]).exit_code == 0
+    second = _create(path, "ci")
+    app = build_app(
+        service="gw",
+        route_handlers=[whoami],
+        middleware_extra=[ApiKeyMiddleware(SecretStr("admin-key"), KeyFile(path, check_every=0))],
+    )
+    with TestClient(app) as client:
+        assert client.get("/whoami", headers={"X-API-Key": first}).status_code == 401
+        me = client.get("/whoami", headers={"X-API-Key": second}).json()
+    ids = [k["id"] for k in json.loads(path.read_text())["keys"]]
+    assert me["identity"] == f"api_key:{ids[1]}" and ids[0] != ids[1]

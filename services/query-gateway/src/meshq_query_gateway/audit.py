@@ -101,6 +101,7 @@ class AuditMiddleware(ASGIMiddleware):
             data=AuditRequestData(
                 principal=principal.name,
                 auth_method=principal.auth_method,
+                key_id=principal.key_id,
                 method=scope.get("method", "GET"),
                 path=scope["path"],
                 status=status,

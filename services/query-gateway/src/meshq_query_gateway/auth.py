@@ -37,15 +37,18 @@ class Principal:
     auth_method: str
     groups: frozenset[str] = frozenset()
     admin_key: bool = False
+    #: The named API key's id (``admin`` for the installation's key): two keys never share it.
+    key_id: str | None = None
 
     @property
     def identity(self) -> str:
-        """Stable key for rate limits: method and name."""
-        return f"{self.auth_method}:{self.name}"
+        """Stable key for rate limits: the method and the key's id (an API key's name is a
+        label and may repeat across revocations), else the name (an OIDC subject)."""
+        return f"{self.auth_method}:{self.key_id or self.name}"
 
 
 #: The holder of ``API_KEY``.
-ADMIN = Principal("admin", "api_key", frozenset({"admin"}), admin_key=True)
+ADMIN = Principal("admin", "api_key", frozenset({"admin"}), admin_key=True, key_id="admin")
 
 
 def is_public(path: str) -> bool:
@@ -122,7 +125,7 @@ class ApiKeyMiddleware(ASGIMiddleware):
             except UnicodeDecodeError:
                 named = None
             if named is not None:
-                return Principal(named.name, "api_key", named.groups)
+                return Principal(named.name, "api_key", named.groups, key_id=named.id)
         if self._key is None and self._keys is None:
             raise AuthError("this gateway has no API key configured: set API_KEY")
         raise AuthError("the X-API-Key is not valid")

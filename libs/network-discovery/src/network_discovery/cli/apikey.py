@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import tempfile
 from datetime import UTC, datetime
@@ -23,6 +24,12 @@ from network_discovery.cli._common import CliError
 __all__ = ["apikey", "keys_file"]
 
 KEY_PREFIX = "mqk_"
+
+
+#: Names a named key may not take: the admin key's identity, and what the audit log writes
+#: for a caller without one.
+RESERVED_NAMES = frozenset({"admin", "anonymous"})
+_NAME = re.compile(r"^[A-Za-z0-9._@-]+$")
 
 
 def keys_file(explicit: Path | None = None) -> Path:
@@ -83,9 +90,13 @@ def create(name: str, groups: tuple[str, ...], file: Path | None) -> None:
     name = name.strip()
     if not name or len(name) > 64:
         raise CliError("the key name must be 1 to 64 characters")
+    if not _NAME.match(name):
+        raise CliError("the key name may hold letters, digits, '.', '_', '-' and '@' only")
+    if name.lower() in RESERVED_NAMES:
+        raise CliError(f"{name!r} is reserved for the installation's admin key; pick another name")
     path = keys_file(file)
     doc = _load(path)
-    if any(k["name"] == name and not k.get("revoked_at") for k in doc["keys"]):
+    if any(k["name"].lower() == name.lower() and not k.get("revoked_at") for k in doc["keys"]):
         raise CliError(f"an active key named {name!r} exists; revoke it first or pick another name")
     ident = secrets.token_hex(4)
     token = f"{KEY_PREFIX}{ident}_{secrets.token_urlsafe(32)}"

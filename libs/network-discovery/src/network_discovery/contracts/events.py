@@ -167,6 +167,11 @@ class AuditRequestData(Payload):
 
     principal: str = Field(description="API key name or the OIDC subject.")
     auth_method: Literal["api_key", "oidc", "anonymous"]
+    key_id: str | None = Field(
+        default=None,
+        description="The API key's id (admin for the installation's key): who called, even "
+        "when two keys carried the same name over time.",
+    )
     method: str
     path: str
     status: int = Field(ge=100, le=599)
