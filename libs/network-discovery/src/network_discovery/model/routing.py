@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from enum import StrEnum
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -66,6 +66,12 @@ class Route(ModelBase):
     )
     metric: int | None = Field(default=None, ge=0)
     tag: Text = None
+    origin: Literal["collected", "derived"] = Field(
+        default="collected",
+        description="collected: from a routing table the device printed (show ip route); "
+        "derived: worked out from its configuration (connected subnets, static routes), "
+        "used only where no routing table of the device was read.",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from network_discovery.model import FactKind, IPAddress, canonical_interface_name
 from network_discovery.parsers._context import DeviceContext, Partial
+from network_discovery.parsers.config import read_ios_config
 from network_discovery.parsers.firewall import (
     PolicyResult,
     parse_asa,
@@ -26,7 +27,11 @@ def _policy(result: PolicyResult) -> tuple[list[Partial], list[tuple[int, str]]]
 
 
 def ios_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tuple[int, str]]]:
-    return _policy(parse_ios_acls(text, ctx.device))
+    """The access lists, and what ``show`` output would tell: the device, interfaces,
+    addresses, VLANs, connected and static routes (see :mod:`network_discovery.parsers.config`)."""
+    policy, policy_problems = _policy(parse_ios_acls(text, ctx.device))
+    facts, problems = read_ios_config(text, ctx)
+    return [*facts, *policy], sorted([*problems, *policy_problems])
 
 
 def srx_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tuple[int, str]]]:

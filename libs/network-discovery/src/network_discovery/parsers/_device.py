@@ -190,6 +190,7 @@ def parse_device(
     identity: list[Partial] = []
     identity_from: list[str] = []
     unread: list[str] = []
+    table_read = False  # a routing table the device printed (not one worked out from a config)
     selected = select_outputs(platform, files, report, device, unread)
     if platform == "juniper_junos" and not ctx.meta.get("bgp_asn"):
         # "show bgp summary" does not print the local AS; other outputs do
@@ -203,6 +204,7 @@ def parse_device(
             continue
         report.parsed_files.append(where)
         report.read.append((where, spec.command, out.fmt))
+        table_read = table_read or (FactKind.ROUTES in spec.kinds and spec.parser is None)
         for kind in spec.kinds:
             collected.setdefault(kind, [])
         for p in partials:
@@ -219,6 +221,11 @@ def parse_device(
                 identity.extend(mine)
                 identity_from.append(where)
         log.debug("parsers.file", device=device, file=where, facts=len(partials))
+    if table_read and FactKind.ROUTES in collected:
+        # The table the device printed wins: the routes derived from its configuration
+        # (connected and static) only stand in for a device whose table was not read.
+        routes = collected[FactKind.ROUTES]
+        collected[FactKind.ROUTES] = [p for p in routes if p.value.get("origin") != "derived"]
     for kind in set(collected) - failed - {FactKind.DEVICE}:
         _store(facts, kind, collected[kind])
         facts.kinds.add(kind)

@@ -86,9 +86,17 @@ SPECS: list[CommandSpec] = [
         aliases=("show_bgp_summary", "show_bgp_ipv4_unicast_summary"),
         variants=("show bgp summary", "show bgp ipv4 unicast summary"),
     ),
+    # VLANs are not among the kinds claimed: a switch in VTP server or client mode keeps
+    # them out of its configuration, so a configuration without "vlan" blocks does not say
+    # the device has none (one that has them still yields them).
     config_spec(
         "show running-config",
         ios_config,
+        K.DEVICE,
+        K.INTERFACES,
+        K.IP_ADDRESSES,
+        K.ROUTES,
+        K.FIREWALL,
         aliases=("show_run", "show_running_config"),
         variants=("show startup-config",),
     ),
