@@ -126,3 +126,5 @@ def test_one_command_with_other_arguments_is_another_output() -> None:
     vrfs = {(r.vrf, r.prefix) for r in snapshot.routes if r.vrf}
     assert vrfs == {("cust10", "1.1.2.10/32"), ("cust20", "1.1.2.20/32")}
     assert resolve_name("cisco_ios", "show_ip_route_vrf_cust10.txt").args == ("cust10",)
+    # a VRF name with an underscore, in a name whose separators are underscores
+    assert resolve_name("cisco_ios", "show_ip_route_vrf_vrf_100.txt").args == ("vrf_100",)

@@ -202,6 +202,11 @@ def _match(
         return False
     keyword = form[j]
     if _PLACEHOLDER.match(keyword):
+        if j == len(form) - 1 and len(words) - i > 1:
+            # the last word of the command is a name, and the file's underscores cut it up
+            # ("show_ip_route_vrf_vrf_100" is VRF vrf_100)
+            args.append("_".join(words[i:]))
+            return True
         args.append(words[i])
         if _match(words, i + 1, form, j + 1, vocab, args):
             return True
