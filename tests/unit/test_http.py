@@ -9,6 +9,7 @@ from litestar import get, post
 from litestar.params import JSONBody
 from litestar.testing import TestClient
 from meshq_runtime.http import ProblemError, ServiceState, build_app
+from structlog.testing import capture_logs
 
 
 async def _up() -> None:
@@ -99,21 +100,25 @@ async def bug() -> None:
         b'{"a": "\xff\xfe"}',  # not UTF-8
     ],
 )
-def test_an_unreadable_body_is_a_400_problem_not_a_500(body: bytes, capsys) -> None:
-    with TestClient(build_app(service="svc", route_handlers=[echo])) as client:
-        response = client.post("/echo", content=body, headers={"content-type": "application/json"})
-        assert client.post("/echo", json={"a": 1}).json() == {"keys": 1}  # the next caller
+def test_an_unreadable_body_is_a_400_problem_not_a_500(body: bytes) -> None:
+    with capture_logs() as logs:
+        with TestClient(build_app(service="svc", route_handlers=[echo])) as client:
+            headers = {"content-type": "application/json"}
+            response = client.post("/echo", content=body, headers=headers)
+            assert client.post("/echo", json={"a": 1}).json() == {"keys": 1}  # the next caller
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["title"] == "Bad Request"
-    assert "http.body_unreadable" in capsys.readouterr().out
+    assert "http.body_unreadable" in [e["event"] for e in logs]
 
 
-def test_our_own_error_is_a_logged_500_problem_with_the_correlation_id(capsys) -> None:
-    with TestClient(build_app(service="svc", route_handlers=[bug])) as client:
-        response = client.get("/bug", headers={"X-Correlation-ID": "corr-bug-1"})
+def test_our_own_error_is_a_logged_500_problem_with_the_correlation_id() -> None:
+    with capture_logs() as logs:
+        with TestClient(build_app(service="svc", route_handlers=[bug])) as client:
+            response = client.get("/bug", headers={"X-Correlation-ID": "corr-bug-1"})
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "forgot" not in response.text  # nothing of the internals
-    logged = capsys.readouterr().out
-    assert "http.unexpected_error" in logged and "corr-bug-1" in logged and "KeyError" in logged
+    [event] = [e for e in logs if e["event"] == "http.unexpected_error"]
+    assert "KeyError" in event["error"] and event["path"] == "/bug"
+    assert event["correlation_id"] == "corr-bug-1"

@@ -134,6 +134,7 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
         )
     log.error(
         "http.unexpected_error",
+        correlation_id=request.scope.get("state", {}).get("correlation_id"),
         path=request.url.path[:200],
         method=request.method,
         error=f"{name}: {str(exc)[:300]}",

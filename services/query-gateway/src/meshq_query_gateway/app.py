@@ -62,6 +62,7 @@ def create_app(settings: Settings) -> Litestar:
                 kafka.bus.publish,
                 capacity=settings.audit_buffer_size,
                 spool=settings.data_dir / "query-gateway" / "audit-spool.jsonl",
+                dead_letter=settings.data_dir / "query-gateway" / "audit-undeliverable.jsonl",
             )
             await audit.start()
             stack.push_async_callback(audit.stop)
@@ -93,6 +94,7 @@ def create_app(settings: Settings) -> Litestar:
         service=SERVICE,
         route_handlers=collect_routes(),
         lifespan=lifespan,
+        request_max_body_size=settings.max_body_bytes,
         state=state,
         openapi_title="MeshOptixIQ API",
         middleware_extra=[

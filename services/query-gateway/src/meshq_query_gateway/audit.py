@@ -7,6 +7,8 @@ buffer is full, new calls are refused with 503 instead of being served unaudited
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import time
 from typing import Any
@@ -21,7 +23,7 @@ from network_discovery.contracts.events import AuditRequestData, AuditRequestEve
 from meshq_query_gateway.audit_buffer import AuditBuffer
 from meshq_query_gateway.auth import Principal, is_public, principal_of
 
-__all__ = ["AuditMiddleware", "redact"]
+__all__ = ["AuditMiddleware", "bounded", "bounded_part", "redact"]
 
 log = structlog.get_logger(__name__)
 
@@ -30,6 +32,56 @@ _SECRET_WORDS = ("password", "secret", "token", "key", "credential", "community_
 #: A call that names a query: audited even when its credential is refused.
 _NAMED_QUERY = re.compile(r"^/queries/([^/]{1,200})$")
 ANONYMOUS = Principal("anonymous", "anonymous")
+
+
+#: What one audit event may carry of a call's parameters and rows: a value longer than this
+#: is cut (its size and hash recorded); more than this many keys or items are cut; the whole
+#: of it larger than this is replaced by its size and hash. An event stays far below the
+#: broker's message limit whatever a caller sends.
+MAX_VALUE_CHARS = 256
+MAX_ITEMS = 50
+MAX_DEPTH = 4
+MAX_PART_BYTES = 16_384
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def bounded(value: Any, depth: int = 0) -> Any:
+    """``value`` cut to what an audit event carries: long strings keep their start, their
+    length and their SHA-256; deep or long structures are cut with a note of what was left."""
+    if isinstance(value, str):
+        if len(value) <= MAX_VALUE_CHARS:
+            return value
+        return f"{value[:64]}... [{len(value)} chars, sha256 {_digest(value)}]"
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    if depth >= MAX_DEPTH:
+        return f"[nested deeper than {MAX_DEPTH}]"
+    if isinstance(value, dict):
+        items = list(value.items())
+        out = {str(k)[:MAX_VALUE_CHARS]: bounded(v, depth + 1) for k, v in items[:MAX_ITEMS]}
+        if len(items) > MAX_ITEMS:
+            out["_cut"] = f"{len(items) - MAX_ITEMS} more keys"
+        return out
+    if isinstance(value, list | tuple):
+        cut = [bounded(v, depth + 1) for v in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS:
+            cut.append(f"[{len(value) - MAX_ITEMS} more items]")
+        return cut
+    return bounded(str(value), depth)
+
+
+def bounded_part(value: dict[str, Any]) -> dict[str, Any]:
+    """A whole part (parameters, one sample row) within :data:`MAX_PART_BYTES`, else its
+    size and hash in its place."""
+    cut = bounded(value)
+    text = json.dumps(cut, default=str, ensure_ascii=False)
+    if len(text.encode()) <= MAX_PART_BYTES:
+        return cut if isinstance(cut, dict) else {}
+    raw = json.dumps(value, default=str, ensure_ascii=False)
+    return {"_omitted": {"bytes": len(raw.encode()), "sha256": _digest(raw)}}
 
 
 def redact(params: Any) -> dict[str, Any]:
@@ -107,9 +159,9 @@ class AuditMiddleware(ASGIMiddleware):
                 status=status,
                 elapsed_ms=round(elapsed_ms, 3),
                 query=query,
-                params=redact(extras.get("query_params", {})),
+                params=bounded_part(redact(extras.get("query_params", {}))),
                 row_count=extras.get("row_count"),
-                sample_rows=extras.get("sample_rows", []),
+                sample_rows=[bounded_part(r) for r in extras.get("sample_rows", [])[:10]],
                 client=client[0] if client else None,
             ),
         )

@@ -62,6 +62,14 @@ class Settings(ServiceSettings, KafkaSettings, RedisSettings, LicenseClientSetti
         description='JSON object, e.g. {"POST /graph/chaos-simulate": "5/minute"}; '
         "merged over the defaults.",
     )
+    max_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        le=64 * 1_048_576,
+        alias="MESHQ_GATEWAY_MAX_BODY_BYTES",
+        description="Largest request body accepted; a larger one is refused with 413 before "
+        "any handler, authentication or audit sees it.",
+    )
     audit_buffer_size: int = Field(
         10_000,
         ge=1,
