@@ -4,6 +4,7 @@ which neighbours, where is this address."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from meshq_graph_engine.catalogue import REGISTRY, QueryContext, run_query
@@ -46,5 +47,31 @@ async def test_anycast_gateways_are_not_duplicates(tmp_path: Path) -> None:
             await run_query(REGISTRY, "duplicate_ip_addresses", {}, QueryContext(store, engine))
         ).rows
         assert not {r["ip"] for r in rows} & shared
+    finally:
+        await store.close()
+
+
+async def test_a_neighbour_whose_port_has_no_name_is_seen_not_linked(tmp_path: Path) -> None:
+    """The NX-OS lab without the Junos edge router's own output: the exit switches' brief LLDP
+    says only "516"/"517" (a locally assigned id) for its ports. No link to a made-up
+    interface: a neighbour seen, with the raw id, at lower confidence."""
+    lab = tmp_path / "lab"
+    shutil.copytree(real_labs.LABS / "nxos", lab)
+    shutil.rmtree(lab / "dcedge01")
+    snapshot, _ = parse_directory(lab)
+    store = EmbeddedStore(tmp_path / "graph" / "db")
+    engine = GraphEngine(store)
+    await engine.start()
+    try:
+        await engine.apply_snapshot(snapshot)
+        ctx = QueryContext(store, engine)
+        rows = (await run_query(REGISTRY, "lldp_neighbors", {"device": "exit01"}, ctx)).rows
+        seen = [r for r in rows if r["neighbor"] == "dcedge01"]
+        assert [
+            (r["interface"], r["neighbor_interface"], r["neighbor_port_id"], r["confidence"])
+            for r in seen
+        ] == [("Ethernet1/4", None, "516", 0.5)]
+        linked = (await run_query(REGISTRY, "device_neighbors", {"device": "exit01"}, ctx)).rows
+        assert "dcedge01" not in {r["neighbor"] for r in linked}
     finally:
         await store.close()

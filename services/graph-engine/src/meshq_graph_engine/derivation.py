@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from network_discovery.derive import derive_all
+from network_discovery.derive import Sighting, derive_all
 from network_discovery.model import (
     VLAN,
     ArpEntry,
@@ -55,6 +55,7 @@ class Derived:
     links: list[Link]
     endpoints: list[Endpoint]
     bgp_peers: list[BGPPeer]
+    sightings: list[Sighting] = field(default_factory=list)
 
 
 def derive(facts: Facts) -> Derived:
@@ -83,6 +84,7 @@ def derive(facts: Facts) -> Derived:
         links=list(result.links),
         endpoints=sorted(endpoints.values(), key=lambda e: e.id),
         bgp_peers=list(facts.bgp_peers),
+        sightings=list(result.sightings),
     )
 
 

@@ -112,6 +112,16 @@ def project(store: FactStore, previous: Projection | None = None) -> Projection:
         a = ensure_interface(link.a.device, link.a.interface)
         b = ensure_interface(link.b.device, link.b.interface)
         out.add_rel("CONNECTED_TO", a, b, evidence=str(link.evidence), confidence=link.confidence)
+    for seen in derived.sightings:
+        if seen.remote in devices:
+            out.add_rel(
+                "SEES",
+                ensure_interface(seen.device, seen.interface),
+                seen.remote,
+                protocol=seen.protocol.value,
+                port_id=seen.port_id,
+                confidence=seen.confidence,
+            )
     for ip in derived.ip_addresses:
         iface = ensure_interface(ip.device, ip.interface)
         out.add_node(

@@ -14,7 +14,10 @@ from network_discovery.derive.endpoints import (
 )
 from network_discovery.derive.links import (
     MIXED_CONFIDENCE,
+    SIGHTING_CONFIDENCE,
+    Sighting,
     derive_links,
+    derive_sightings,
     derive_unmanaged,
     uplink_ports,
 )
@@ -23,13 +26,16 @@ __all__ = [
     "MAX_MACS_ON_TRUNK",
     "MIXED_CONFIDENCE",
     "NOT_EDGE",
+    "SIGHTING_CONFIDENCE",
     "Derived",
     "DeviceIndex",
     "FactSource",
+    "Sighting",
     "clean_name",
     "derive_all",
     "derive_endpoints",
     "derive_links",
+    "derive_sightings",
     "derive_subnets",
     "derive_unmanaged",
     "merge_links",

@@ -8,7 +8,12 @@ from datetime import datetime
 from typing import Protocol
 
 from network_discovery.derive.endpoints import derive_endpoints, derive_subnets
-from network_discovery.derive.links import derive_links, derive_unmanaged
+from network_discovery.derive.links import (
+    Sighting,
+    derive_links,
+    derive_sightings,
+    derive_unmanaged,
+)
 from network_discovery.model import (
     ArpEntry,
     Device,
@@ -53,6 +58,8 @@ class Derived:
     unmanaged: list[Device] = field(default_factory=list)
     endpoints: list[Endpoint] = field(default_factory=list)
     subnets: list[Subnet] = field(default_factory=list)
+    #: Neighbours seen on a port whose far port could not be named (no link is made up).
+    sightings: list[Sighting] = field(default_factory=list)
 
 
 def merge_links(derived: Sequence[Link], declared: Sequence[Link]) -> list[Link]:
@@ -88,4 +95,5 @@ def derive_all(
         seen_at=when,
         known=known_endpoints,
     )
-    return Derived(links, unmanaged, endpoints, derive_subnets(facts.ip_addresses))
+    sightings = derive_sightings(devices, facts.interfaces, facts.neighbors, facts.ip_addresses)
+    return Derived(links, unmanaged, endpoints, derive_subnets(facts.ip_addresses), sightings)

@@ -20,10 +20,37 @@ from network_discovery.model import (
     interface_id,
 )
 
-__all__ = ["MIXED_CONFIDENCE", "derive_links", "derive_unmanaged", "uplink_ports"]
+__all__ = [
+    "MIXED_CONFIDENCE",
+    "SIGHTING_CONFIDENCE",
+    "Sighting",
+    "derive_links",
+    "derive_sightings",
+    "derive_unmanaged",
+    "uplink_ports",
+]
 
 #: Both ends saw each other, but one by LLDP and the other by CDP.
 MIXED_CONFIDENCE = 0.9
+#: A neighbour seen on a port, whose own port could not be named: less than a link.
+SIGHTING_CONFIDENCE = 0.5
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A neighbour seen from ``device``/``interface`` whose port the entry does not name (a
+    locally assigned id no interface of the far device answers to): recorded as seen, with
+    the raw id, never as a link to a made-up interface."""
+
+    device: str
+    interface: str
+    remote: str
+    port_id: str | None
+    protocol: NeighborProtocol
+    managed: bool
+    confidence: float = SIGHTING_CONFIDENCE
+
+
 _LLDP, _CDP = NeighborProtocol.LLDP, NeighborProtocol.CDP
 
 
@@ -37,6 +64,7 @@ class _Claim:
     remote_port: str | None
     protocol: NeighborProtocol
     managed: bool
+    port_id: str | None = None  # the id as sent, when it names no port
 
 
 def _claims(index: DeviceIndex, neighbors: Iterable[NeighborObservation]) -> list[_Claim]:
@@ -54,7 +82,15 @@ def _claims(index: DeviceIndex, neighbors: Iterable[NeighborObservation]) -> lis
                 described = canonical_interface_name(obs.remote_port_description, target.platform)
                 port = described if described in known else port
         claims.append(
-            _Claim(obs.device, obs.interface, target.device, port, obs.protocol, target.managed)
+            _Claim(
+                obs.device,
+                obs.interface,
+                target.device,
+                port,
+                obs.protocol,
+                target.managed,
+                obs.remote_port_id,
+            )
         )
     return claims
 
@@ -135,6 +171,44 @@ def derive_links(
         )
         links[link.id] = link
     return [links[k] for k in sorted(links)]
+
+
+def derive_sightings(
+    devices: Iterable[Device],
+    interfaces: Iterable[Interface],
+    neighbors: Iterable[NeighborObservation],
+    ip_addresses: Iterable[IPAddress] = (),
+) -> list[Sighting]:
+    """The neighbour entries :func:`derive_links` could not turn into a link because the far
+    port has no name (not sent as one, no ifIndex or reverse entry names it), except where a
+    link already joins that port to that device."""
+    devices = list(devices)
+    interfaces = list(interfaces)
+    neighbors = list(neighbors)
+    ip_addresses = list(ip_addresses)
+    index = DeviceIndex.build(devices, interfaces, ip_addresses)
+    claims = _claims(index, neighbors)
+    toward: dict[tuple[str, str], list[_Claim]] = defaultdict(list)
+    for c in claims:
+        toward[(c.device, c.remote)].append(c)
+    linked = {
+        (end.device, end.interface, other.device)
+        for link in derive_links(devices, interfaces, neighbors, ip_addresses)
+        for end, other in ((link.a, link.b), (link.b, link.a))
+    }
+    found: dict[tuple[str, str, str], Sighting] = {}
+    for c in claims:
+        if (c.device, c.interface, c.remote) in linked:
+            continue
+        port = _far_port(c, toward.get((c.remote, c.device), [])) if c.managed else c.remote_port
+        if port is not None:
+            continue
+        key = (c.device, c.interface, c.remote)
+        found.setdefault(
+            key,
+            Sighting(c.device, c.interface, c.remote, c.port_id, c.protocol, c.managed),
+        )
+    return [found[k] for k in sorted(found)]
 
 
 def derive_unmanaged(

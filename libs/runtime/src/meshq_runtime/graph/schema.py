@@ -152,6 +152,13 @@ RELS: dict[str, RelSpec] = {
         RelSpec(
             "CONNECTED_TO", "Interface", "Interface", {"evidence": "STRING", "confidence": "DOUBLE"}
         ),
+        # a neighbour seen on a port whose own port has no name: less than a link
+        RelSpec(
+            "SEES",
+            "Interface",
+            "Device",
+            {"protocol": "STRING", "port_id": "STRING", "confidence": "DOUBLE"},
+        ),
         RelSpec("HAS_IP", "Interface", "IPAddress"),
         RelSpec("IN_SUBNET", "IPAddress", "Subnet"),
         RelSpec("HAS_VLAN", "Device", "VLAN"),

@@ -102,7 +102,14 @@ class LldpNeighborRow(Row):
     device: str
     interface: str
     neighbor: str
-    neighbor_interface: str
+    neighbor_interface: str | None = Field(
+        description="The neighbour's port; null when the entry does not name it (see "
+        "neighbor_port_id): a neighbour seen, not a link."
+    )
+    neighbor_port_id: str | None = Field(
+        description="The port id as the neighbour sent it, when it names no port (a locally "
+        "assigned id such as an ifIndex)."
+    )
     neighbor_managed: bool
     evidence: LinkEvidence
     confidence: _Confidence
@@ -194,30 +201,59 @@ TOPOLOGY_NEIGHBORHOOD = Query(
 )
 
 
-def _protocol_rows(rows: list[dict[str, Any]], params: Any) -> list[dict[str, Any]]:
+_SIGHTINGS = (
+    "MATCH (d:Device)-[:HAS_INTERFACE]->(i:Interface)-[s:SEES]->(n:Device) "
+    "WHERE d.managed = true AND ($device = '' OR d.id = $device) "
+    "RETURN d.id AS device, i.name AS interface, n.id AS neighbor, n.managed AS neighbor_managed, "
+    "s.protocol AS protocol, s.port_id AS port_id, s.confidence AS confidence"
+)
+
+
+async def _lldp_neighbors(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     out = []
-    for row in rows:
+    for row in await ctx.store.execute(_LLDP_LINKS, {"device": params.device}):
         protocol, _, ends = str(row["evidence"]).partition("_")
         if protocol not in ("lldp", "cdp") or params.protocol not in ("any", protocol):
             continue
-        out.append({**row, "protocol": protocol, "both_ends": ends == "both"})
+        out.append(
+            {**row, "neighbor_port_id": None, "protocol": protocol, "both_ends": ends == "both"}
+        )
+    for row in await ctx.store.execute(_SIGHTINGS, {"device": params.device}):
+        if params.protocol not in ("any", row["protocol"]):
+            continue
+        out.append(
+            {
+                "device": row["device"],
+                "interface": row["interface"],
+                "neighbor": row["neighbor"],
+                "neighbor_interface": None,
+                "neighbor_port_id": row["port_id"],
+                "neighbor_managed": bool(row["neighbor_managed"]),
+                "evidence": f"{row['protocol']}_one",
+                "confidence": row["confidence"],
+                "protocol": row["protocol"],
+                "both_ends": False,
+            }
+        )
     return ordered(out, "device", "interface", "neighbor", "neighbor_interface")
 
+
+_LLDP_LINKS = (
+    _LINK_FROM_DEVICE + "WHERE d.managed = true AND ($device = '' OR d.id = $device) "
+    "RETURN d.id AS device, i.name AS interface, n.id AS neighbor, "
+    "j.name AS neighbor_interface, n.managed AS neighbor_managed, "
+    "l.evidence AS evidence, l.confidence AS confidence"
+)
 
 LLDP_NEIGHBORS = Query(
     name="lldp_neighbors",
     category="Topology",
-    summary="Neighbour-protocol view: links seen by LLDP or CDP, from each collected device.",
+    summary="Neighbour-protocol view: links seen by LLDP or CDP from each collected device, and "
+    "neighbours seen on a port whose own port the entry does not name (lower confidence).",
     params=LldpNeighborsParams,
     row=LldpNeighborRow,
     community=True,
-    cypher=(
-        _LINK_FROM_DEVICE + "WHERE d.managed = true AND ($device = '' OR d.id = $device) "
-        "RETURN d.id AS device, i.name AS interface, n.id AS neighbor, "
-        "j.name AS neighbor_interface, n.managed AS neighbor_managed, "
-        "l.evidence AS evidence, l.confidence AS confidence"
-    ),
-    post=_protocol_rows,
+    run=_lldp_neighbors,
 )
 
 QUERIES = [
