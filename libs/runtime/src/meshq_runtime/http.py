@@ -125,7 +125,7 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
     (500), logged with the correlation id, and neither says more than it must."""
     name = type(exc).__name__
     if isinstance(exc, _UNREADABLE) or name in ("DecodeError", "MsgspecError"):
-        log.info("http.body_unreadable", path=request.url.path[:200], error=name)
+        log.warning("http.body_unreadable", path=request.url.path[:200], error=name)
         return problem_response(
             400,
             "Bad Request",
