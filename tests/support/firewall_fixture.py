@@ -58,9 +58,10 @@ class Net:
         return result.rows
 
 
-async def open_net(path: Path) -> Net:
+async def open_net(path: Path, snapshot: Snapshot | None = None) -> Net:
+    """``snapshot`` (the two-firewall network when None) in a fresh graph under ``path``."""
     store = EmbeddedStore(path / "graph" / "db")
     engine = GraphEngine(store)
     await engine.start()
-    await engine.apply_snapshot(firewall_snapshot())
+    await engine.apply_snapshot(snapshot if snapshot is not None else firewall_snapshot())
     return Net(store, engine)

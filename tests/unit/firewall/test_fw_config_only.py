@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from meshq_graph_engine.catalogue import REGISTRY, QueryContext, run_query
-from meshq_graph_engine.engine import GraphEngine
-from meshq_runtime.graph.store import EmbeddedStore
 from network_discovery.model import FactKind, Snapshot
 from network_discovery.parsers import parse_directory
+from support.firewall_fixture import open_net
 
 LAB = Path(__file__).parents[2] / "fixtures" / "real" / "ios" / "example-network"
 CONFIG = "show running-config.txt"
@@ -41,17 +39,13 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
 
 @pytest.fixture(scope="module")
 async def ask(snapshot: Snapshot, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
-    store = EmbeddedStore(tmp_path_factory.mktemp("campus-config") / "graph" / "db")
-    engine = GraphEngine(store)
-    await engine.start()
-    await engine.apply_snapshot(snapshot)
+    net = await open_net(tmp_path_factory.mktemp("campus-config"), snapshot)
 
-    async def query(**params: Any) -> list[dict[str, Any]]:
-        result = await run_query(REGISTRY, "path_analysis", params, QueryContext(store, engine))
-        return result.rows
+    async def query(name: str = "path_analysis", **params: Any) -> list[dict[str, Any]]:
+        return await net.query(name, **params)
 
     yield query
-    await store.close()
+    await net.store.close()
 
 
 def test_the_configurations_alone_give_interfaces_addresses_and_routes(snapshot) -> None:

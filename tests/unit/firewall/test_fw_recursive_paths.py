@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from meshq_graph_engine.catalogue import REGISTRY, QueryContext, run_query
-from meshq_graph_engine.engine import GraphEngine
-from meshq_runtime.graph.store import EmbeddedStore
 from network_discovery.model import Snapshot
 from network_discovery.parsers import parse_directory
+from support.firewall_fixture import open_net
 
 LAB = Path(__file__).parents[2] / "fixtures" / "real" / "ios" / "example-network"
 HOST1 = "2.128.0.101"  # behind as2dept1 Gi2/0
@@ -30,17 +28,13 @@ def snapshot() -> Snapshot:
 
 @pytest.fixture(scope="module")
 async def ask(snapshot: Snapshot, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
-    store = EmbeddedStore(tmp_path_factory.mktemp("campus") / "graph" / "db")
-    engine = GraphEngine(store)
-    await engine.start()
-    await engine.apply_snapshot(snapshot)
+    net = await open_net(tmp_path_factory.mktemp("campus"), snapshot)
 
     async def query(name: str = "path_analysis", **params: Any) -> list[dict[str, Any]]:
-        result = await run_query(REGISTRY, name, params, QueryContext(store, engine))
-        return result.rows
+        return await net.query(name, **params)
 
     yield query
-    await store.close()
+    await net.store.close()
 
 
 def _adjacent_every_hop(snapshot: Snapshot, hops: list[dict[str, Any]]) -> None:
