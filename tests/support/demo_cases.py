@@ -40,6 +40,7 @@ DEMO_CASES: dict[str, list[dict[str, Any]]] = {
         {"source": "10.1.10.20", "destination": "10.110.0.50", "protocol": "tcp", "port": 443}
     ],
     "route_lookup": [{"device": "hq-core-01", "destination": "10.110.0.50"}],
+    "layer3_edges": [{}, {"device": "hq-border-01"}],
 }
 
 

@@ -20,7 +20,7 @@ CASES = load_cases()
 NAMES = {
     **GUIDE_TOOLS,
     "NetBox": {"netbox_inventory", "netbox_drift"},
-    "Routing tables": {"route_lookup"},
+    "Routing tables": {"route_lookup", "layer3_edges"},
     "Firewall hygiene": {"shadowed_rules"},
 }
 FEATURES = {

@@ -136,3 +136,21 @@ async def test_only_routers_that_filter_packets_are_firewall_devices(ask) -> Non
         ("as2core1", 1),
         ("as2dept1", 1),
     ]
+
+
+async def test_layer3_edges_of_the_campus(ask, snapshot) -> None:
+    """as2dept1's uplinks are /24 segments to the two distribution routers; its loopback
+    (2.1.1.2/32) is no segment."""
+    rows = await ask("layer3_edges", device="as2dept1")
+    edges = {(r["interface"], r["neighbor"], r["neighbor_interface"], r["subnet"]) for r in rows}
+    uplinks = {
+        ("GigabitEthernet0/0", "as2dist1", "GigabitEthernet2/0", "2.34.101.0/24"),
+        ("GigabitEthernet1/0", "as2dist2", "GigabitEthernet2/0", "2.34.201.0/24"),
+    }
+    assert uplinks <= edges
+    # the rest is the lab's shared out-of-band segment on Gi4/0 (192.168.122.0/24)
+    assert {e[3] for e in edges - uplinks} == {"192.168.122.0/24"}
+    every = await ask("layer3_edges")
+    assert all(not r["subnet"].endswith("/32") for r in every)
+    # a cable LLDP never saw is still an edge when both ends share a subnet; each one twice
+    assert len(every) % 2 == 0 and len(every) >= 2 * 20

@@ -9,6 +9,7 @@ from meshq_graph_engine.catalogue import (
     firewall,
     hygiene,
     inventory,
+    layer3,
     netbox,
     paths,
     routing,
@@ -46,6 +47,7 @@ for _module in (
     blast,
     firewall,
     paths,
+    layer3,
     netbox,
 ):
     for _query in _module.QUERIES:
