@@ -82,8 +82,11 @@ def derive_all(
     ``collected_at`` when they have one (a snapshot does)."""
     when = seen_at or getattr(facts, "collected_at", None)
     devices = [d for d in facts.devices if d.managed]
-    links = derive_links(devices, facts.interfaces, facts.neighbors, facts.ip_addresses)
-    links = merge_links(links, list(getattr(facts, "links", ()) or ()))
+    seen = derive_links(devices, facts.interfaces, facts.neighbors, facts.ip_addresses)
+    sightings = derive_sightings(
+        devices, facts.interfaces, facts.neighbors, facts.ip_addresses, links=seen
+    )
+    links = merge_links(seen, list(getattr(facts, "links", ()) or ()))
     unmanaged = derive_unmanaged(devices, facts.neighbors, facts.interfaces, facts.ip_addresses)
     endpoints = derive_endpoints(
         facts.interfaces,
@@ -95,5 +98,4 @@ def derive_all(
         seen_at=when,
         known=known_endpoints,
     )
-    sightings = derive_sightings(devices, facts.interfaces, facts.neighbors, facts.ip_addresses)
     return Derived(links, unmanaged, endpoints, derive_subnets(facts.ip_addresses), sightings)

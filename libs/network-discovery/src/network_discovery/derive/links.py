@@ -178,14 +178,18 @@ def derive_sightings(
     interfaces: Iterable[Interface],
     neighbors: Iterable[NeighborObservation],
     ip_addresses: Iterable[IPAddress] = (),
+    links: Iterable[Link] | None = None,
 ) -> list[Sighting]:
     """The neighbour entries :func:`derive_links` could not turn into a link because the far
     port has no name (not sent as one, no ifIndex or reverse entry names it), except where a
-    link already joins that port to that device."""
+    link already joins that port to that device. ``links``: those :func:`derive_links` gave
+    for the same facts (derived here when not passed)."""
     devices = list(devices)
     interfaces = list(interfaces)
     neighbors = list(neighbors)
     ip_addresses = list(ip_addresses)
+    if links is None:
+        links = derive_links(devices, interfaces, neighbors, ip_addresses)
     index = DeviceIndex.build(devices, interfaces, ip_addresses)
     claims = _claims(index, neighbors)
     toward: dict[tuple[str, str], list[_Claim]] = defaultdict(list)
@@ -193,7 +197,7 @@ def derive_sightings(
         toward[(c.device, c.remote)].append(c)
     linked = {
         (end.device, end.interface, other.device)
-        for link in derive_links(devices, interfaces, neighbors, ip_addresses)
+        for link in links
         for end, other in ((link.a, link.b), (link.b, link.a))
     }
     found: dict[tuple[str, str, str], Sighting] = {}
