@@ -41,6 +41,18 @@ DEMO_CASES: dict[str, list[dict[str, Any]]] = {
     ],
     "route_lookup": [{"device": "hq-core-01", "destination": "10.110.0.50"}],
     "layer3_edges": [{}, {"device": "hq-border-01"}],
+    "test_filter": [
+        {
+            "device": "fw-edge-01",
+            "filter": "security",
+            "source": "10.1.10.20",
+            "destination": "93.184.216.34",
+            "protocol": "tcp",
+            "port": 443,
+            "src_zone": "trust",
+            "dst_zone": "untrust",
+        }
+    ],
 }
 
 

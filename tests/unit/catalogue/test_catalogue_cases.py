@@ -21,7 +21,7 @@ NAMES = {
     **GUIDE_TOOLS,
     "NetBox": {"netbox_inventory", "netbox_drift"},
     "Routing tables": {"route_lookup", "layer3_edges"},
-    "Firewall hygiene": {"shadowed_rules"},
+    "Firewall hygiene": {"shadowed_rules", "test_filter"},
 }
 FEATURES = {
     "Routing": "bgp_intelligence",

@@ -154,3 +154,41 @@ async def test_layer3_edges_of_the_campus(ask, snapshot) -> None:
     assert all(not r["subnet"].endswith("/32") for r in every)
     # a cable LLDP never saw is still an edge when both ends share a subnet; each one twice
     assert len(every) % 2 == 0 and len(every) >= 2 * 20
+
+
+async def test_one_filter_one_flow_bound_or_not(ask) -> None:
+    """blocktelnet is bound on as2core1; access list 101 on as1border1 only a route-map uses
+    ("permit ip host 1.0.1.0 host 255.255.255.0", a prefix written as an extended ACL)."""
+    [telnet] = await ask(
+        "test_filter",
+        device="as2core1",
+        filter="blocktelnet",
+        source=HOST1,
+        destination="1.0.1.1",
+        protocol="tcp",
+        port=23,
+    )
+    assert (telnet["verdict"], telnet["position"], telnet["name"]) == (
+        "denied",
+        1,
+        "blocktelnet seq 10",
+    )
+    assert telnet["text"] == "deny   tcp any any eq telnet" and not telnet["default"]
+    [prefix] = await ask(
+        "test_filter",
+        device="as1border1",
+        filter="101",
+        source="1.0.1.0",
+        destination="255.255.255.0",
+        protocol="icmp",
+    )
+    assert (prefix["verdict"], prefix["default"]) == ("allowed", False)
+    [other] = await ask(
+        "test_filter",
+        device="as1border1",
+        filter="101",
+        source="1.0.3.0",
+        destination="255.255.255.0",
+        protocol="icmp",
+    )
+    assert (other["verdict"], other["default"]) == ("denied", True)  # the implicit deny

@@ -15,6 +15,7 @@ __all__ = [
     "RouteLookupRow",
     "RuleRow",
     "ShadowedRuleRow",
+    "TestFilterRow",
     "ZonePairRuleRow",
 ]
 
@@ -195,3 +196,14 @@ class PathRow(Row):
     hops: list[Hop]
     firewalls: list[Decision] = Field(description="The deciding rule of each rule set passed.")
     truncated: bool
+
+
+class TestFilterRow(Row):
+    device: str
+    filter: str
+    verdict: Verdict = Field(description="allowed or denied.")
+    action: str = Field(description="The deciding line's action (or the default action).")
+    position: int | None = Field(description="The deciding line's place; null: the default.")
+    name: str
+    text: str = Field(description="The deciding line as configured.")
+    default: bool = Field(description="No line matched: the filter's default action decided.")

@@ -9,10 +9,11 @@ from network_discovery.model import normalise_protocol
 from pydantic import AfterValidator, Field, model_validator
 
 from meshq_graph_engine.catalogue._common import DeviceFilter, DeviceName, InterfaceParam, IpParam
-from meshq_graph_engine.catalogue._firewall_rows import PathRow, RouteLookupRow
+from meshq_graph_engine.catalogue._firewall_rows import PathRow, RouteLookupRow, TestFilterRow
 from meshq_graph_engine.catalogue.base import Params, Query, QueryContext
 from meshq_graph_engine.firewall import _load
 from meshq_graph_engine.firewall.path import analyse
+from meshq_graph_engine.firewall.policy import make_flow
 from meshq_graph_engine.firewall.routes import vrf_name
 
 __all__ = ["QUERIES"]
@@ -93,6 +94,68 @@ class PathParams(Params):
         return self
 
 
+_Zone = Annotated[str | None, Field(max_length=64, pattern=r"^[\w.:/@-]+$")]
+
+
+class TestFilterParams(Params):
+    device: DeviceName
+    filter: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=128,
+            pattern=r"^[\w.:/@ -]+$",
+            description="The rule set's name (an ACL, a chain, a zone policy), bound or not.",
+            examples=["OUTSIDE_IN"],
+        ),
+    ]
+    source: IpParam
+    destination: IpParam
+    protocol: Annotated[
+        str,
+        Field(min_length=1, max_length=16, description="As for path_analysis.", examples=["tcp"]),
+        AfterValidator(_protocol),
+    ]
+    port: int | None = Field(None, ge=0, le=65535, description="Destination port (tcp, udp).")
+    source_port: int | None = Field(None, ge=0, le=65535, description="Source port.")
+    src_zone: _Zone = Field(None, description="The zone the flow comes from (zone policies).")
+    dst_zone: _Zone = Field(None, description="The zone the flow goes to (zone policies).")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.protocol in _PORTED and self.port is None:
+            raise ValueError(f"port: a {self.protocol} flow needs a destination port")
+        if self.protocol not in _PORTED and (self.port is not None or self.source_port):
+            raise ValueError(f"port: {self.protocol} has no ports; leave port unset")
+        return self
+
+
+async def _test_filter(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
+    rule_set = await _load.load_rule_set(ctx.store, params.device, params.filter)
+    if rule_set is None:
+        return []
+    flow = make_flow(
+        params.source,
+        params.destination,
+        params.protocol,
+        params.port,
+        source_port=params.source_port,
+    ).in_zones(params.src_zone, params.dst_zone)
+    decision = rule_set.evaluate(flow).describe()
+    return [
+        {
+            "device": params.device,
+            "filter": params.filter,
+            "verdict": decision["verdict"],
+            "action": decision["action"],
+            "position": decision["position"],
+            "name": decision["name"],
+            "text": decision["text"],
+            "default": decision["position"] is None,
+        }
+    ]
+
+
 async def _route_lookup(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     graph = await _load.view(ctx.store)
     table = graph.topology.routes.get(params.device)
@@ -159,4 +222,15 @@ PATH_ANALYSIS = Query(
     run=_path_analysis,
 )
 
-QUERIES = [ROUTE_LOOKUP, PATH_ANALYSIS]
+TEST_FILTER = Query(
+    name="test_filter",
+    category="Firewall hygiene",
+    summary="One filter, one flow: whether the filter permits it and the line that decides "
+    "(bound to an interface or not).",
+    params=TestFilterParams,
+    row=TestFilterRow,
+    feature=FEATURE,
+    run=_test_filter,
+)
+
+QUERIES = [ROUTE_LOOKUP, PATH_ANALYSIS, TEST_FILTER]

@@ -8,6 +8,7 @@ its key.
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable
@@ -43,6 +44,7 @@ __all__ = [
     "compile_service",
     "load_policies",
     "load_routes",
+    "load_rule_set",
     "parse_binding",
     "view",
 ]
@@ -125,6 +127,20 @@ def parse_binding(text: str) -> tuple[str, str | None]:
     """``in GigabitEthernet0/1`` → ("in", "GigabitEthernet0/1"); ``transit`` → ("transit", None)."""
     direction, _, interface = text.strip().partition(" ")
     return direction, interface.strip() or None
+
+
+async def load_rule_set(store: GraphStore, device: str, name: str) -> RuleSet | None:
+    """One named rule set of one device, compiled, bound to an interface or not."""
+    params = {"device": device}
+    found = [r for r in await store.execute(_RULESETS, params) if r["name"] == name]
+    if not found:
+        return None
+    rules = [compile_rule(r) for r in await store.execute(_RULES, params) if r["ruleset"] == name]
+    if found[0]["kind"] == "acl":
+        # an access list's "zones" are the interfaces it is applied to: the list itself
+        # judges any flow, wherever it is applied
+        rules = [dataclasses.replace(r, src_zones=None, dst_zones=None) for r in rules]
+    return RuleSet(device, name, str(found[0]["default_action"]), rules)
 
 
 async def load_policies(store: GraphStore, device: str = "") -> dict[str, DevicePolicy]:
