@@ -120,3 +120,12 @@ async def test_what_ospf_and_bgp_would_carry_has_no_route_on_configuration_alone
     rows = await ask(source=HOST1, destination="3.0.1.2", protocol="tcp", port=80)
     assert {r["verdict"] for r in rows} == {"no_path"}
     assert rows[0]["reason"] == "no route to 3.0.1.2 in VRF default on as2dept1"
+
+
+async def test_routes_worked_out_from_a_configuration_say_so(ask) -> None:
+    [row] = await ask("route_lookup", device="as1core1", destination="192.168.123.7")
+    assert (row["prefix"], row["protocol"], row["origin"]) == (
+        "192.168.123.7/32",
+        "static",
+        "derived",
+    )

@@ -129,6 +129,10 @@ class RouteLookupRow(Row):
     destination: str
     prefix: str
     protocol: str
+    origin: Literal["collected", "derived"] = Field(
+        description="collected: the device's own table; derived: worked out from its "
+        "configuration (connected and static routes), where no table was collected."
+    )
     next_hop: str | None
     interface: str | None
     next_hop_device: str | None = Field(description="The device owning the next-hop address.")
@@ -151,6 +155,7 @@ class RouteRef(_Part):
     prefix: str
     protocol: str
     vrf: str
+    origin: Literal["collected", "derived"]
 
 
 class Hop(_Part):

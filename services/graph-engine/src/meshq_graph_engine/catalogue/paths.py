@@ -176,6 +176,7 @@ async def _route_lookup(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
                 "destination": params.destination,
                 "prefix": route.prefix,
                 "protocol": route.protocol,
+                "origin": route.origin,
                 "next_hop": hop.address if hop else None,
                 "interface": hop.interface if hop else None,
                 "next_hop_device": owner,

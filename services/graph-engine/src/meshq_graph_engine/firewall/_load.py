@@ -65,7 +65,7 @@ _ROUTES = (
     "MATCH (r:Route) WHERE ($device = '' OR r.device = $device) "
     "RETURN r.device AS device, r.vrf AS vrf, r.prefix AS prefix, r.protocol AS protocol, "
     "r.next_hops AS next_hops, r.interfaces AS interfaces, r.distance AS distance, "
-    "r.metric AS metric"
+    "r.metric AS metric, coalesce(r.origin, 'collected') AS origin"
 )
 _RULESETS = (
     "MATCH (s:FirewallRuleset) WHERE ($device = '' OR s.device = $device) "
@@ -182,7 +182,12 @@ def _hops(row: dict[str, Any]) -> tuple[NextHop, ...]:
 
 def route_entry(row: dict[str, Any]) -> RouteEntry:
     return RouteEntry(
-        row["device"], row["prefix"], vrf_name(row.get("vrf")), str(row["protocol"]), _hops(row)
+        row["device"],
+        row["prefix"],
+        vrf_name(row.get("vrf")),
+        str(row["protocol"]),
+        _hops(row),
+        str(row.get("origin") or "collected"),
     )
 
 

@@ -147,7 +147,12 @@ class _Walk:
 
     def _route(self, s: _State, hop: dict[str, Any], branch: Branch, route: Any) -> list:
         hop["method"] = "route"
-        hop["route"] = {"prefix": route.prefix, "protocol": route.protocol, "vrf": route.vrf}
+        hop["route"] = {
+            "prefix": route.prefix,
+            "protocol": route.protocol,
+            "vrf": route.vrf,
+            "origin": route.origin,
+        }
         if route.discards or not route.next_hops:
             return self.finish_hop(branch, hop, "no_path", f"{route.prefix} discards on {s.device}")
         out: list[tuple[_State, Branch]] = []

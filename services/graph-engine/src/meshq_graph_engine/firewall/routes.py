@@ -36,6 +36,8 @@ class RouteEntry:
     vrf: str = DEFAULT_VRF
     protocol: str = ""
     next_hops: tuple[NextHop, ...] = ()
+    #: ``collected`` (the device printed it) or ``derived`` (worked out from its configuration)
+    origin: str = "collected"
 
     @property
     def discards(self) -> bool:
