@@ -80,6 +80,14 @@ async def test_rbac_reload_and_rate_limit_across_pods(
         assert denied.status_code == 403
         assert (problem(denied)["verb"], problem(denied)["resource"]) == ("execute", "orphaned_ips")
         assert (await a.post("/queries/topology_edges", headers=mgmt)).status_code == 403
+        # listing never returns data: the inventory and the snapshots need execute
+        for path, resource in (
+            ("/inventory/ansible", "inventory_ansible"),
+            ("/snapshots", "snapshots"),
+        ):
+            read = await a.get(path, headers=mgmt)
+            assert read.status_code == 403, (path, read.text)
+            assert (problem(read)["verb"], problem(read)["resource"]) == ("execute", resource)
 
         # only the admin may reload
         assert (await a.post("/admin/rbac/reload", headers=netops)).status_code == 403

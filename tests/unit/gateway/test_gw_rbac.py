@@ -127,3 +127,12 @@ def test_every_gateway_variable_is_documented() -> None:
     own = {n for n in own if not n.startswith(("MESHQ_KAFKA_", "MESHQ_DATA_DIR", "MESHQ_FAIL"))}
     own -= {"MESHOPTIXIQ_DEMO_MODE", "MESHQ_REDIS_URL", "MESHQ_GATEWAY_PORT"}
     assert {n for n in own if f"`{n}`" not in doc and n not in doc} == set()
+
+
+def test_a_claim_that_only_says_admin_is_not_the_admin() -> None:
+    """The policy defines no admin group: a token whose groups say "admin" gets nothing."""
+    policy = parse_policy(GUIDE_LISTS)
+    assert not policy.is_admin({"admin"})
+    assert not policy.allows({"admin"}, "execute", "all_devices")
+    mapped = parse_policy(GUIDE_LISTS + 'groups:\n  "Platform": [admin]\n')
+    assert mapped.is_admin({"Platform"}) and not mapped.is_admin({"admin"})

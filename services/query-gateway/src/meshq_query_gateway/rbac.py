@@ -50,7 +50,7 @@ class Policy:
         out: set[str] = set()
         for group in groups:
             out.update(self.groups.get(group, ()))
-            if group in self.roles or group == ADMIN_ROLE:
+            if group in self.roles:  # a claim may name a role the policy defines
                 out.add(group)
         return out
 

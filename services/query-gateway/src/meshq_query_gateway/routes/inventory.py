@@ -37,7 +37,7 @@ async def ansible_inventory(
     scope_state["query_params"] = {"format": fmt}
     gw, who = gateway(request.app.state), principal(request)
     gw.gate.require(FEATURE)
-    authorize(gw, who, "list", RESOURCE)
+    authorize(gw, who, "execute", RESOURCE)  # it returns data: listing never does
     result = await forward(gw.graph, "POST", "/internal/queries/all_devices", {})
     inventory = build_inventory(result.get("rows", []))
     hosts = inventory["_meta"]["hostvars"]

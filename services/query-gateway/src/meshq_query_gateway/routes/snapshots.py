@@ -1,4 +1,4 @@
-"""``/snapshots``: applied snapshots and their diffs (RBAC resource ``snapshots``, verb list)."""
+"""``/snapshots``: applied snapshots and their diffs (RBAC resource ``snapshots``, verb execute)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ __all__ = ["ROUTES"]
 def _allowed(request: Request[Any, Any, Any]) -> Any:
     gw, who = gateway(request.app.state), principal(request)
     gw.gate.community_only(who)
-    authorize(gw, who, "list", "snapshots")
+    authorize(gw, who, "execute", "snapshots")  # it returns data: listing never does
     return gw
 
 
