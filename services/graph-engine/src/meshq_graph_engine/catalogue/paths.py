@@ -48,7 +48,9 @@ def _protocol(value: str) -> str:
     return text
 
 
-class PathParams(Params):
+class FlowParams(Params):
+    """One flow: what path_analysis walks and test_filter judges."""
+
     source: IpParam
     destination: IpParam
     protocol: Annotated[
@@ -71,6 +73,17 @@ class PathParams(Params):
         le=65535,
         description="Source port, when it matters; unset matches only rules for any source port.",
     )
+
+    @model_validator(mode="after")
+    def _check_ports(self) -> Self:
+        if self.protocol in _PORTED and self.port is None:
+            raise ValueError(f"port: a {self.protocol} flow needs a destination port")
+        if self.protocol not in _PORTED and (self.port is not None or self.source_port):
+            raise ValueError(f"port: {self.protocol} has no ports; leave port unset")
+        return self
+
+
+class PathParams(FlowParams):
     max_hops: int = Field(32, ge=1, le=64, description="Give up on a branch after this many.")
     start_device: DeviceFilter = Field(
         "",
@@ -84,20 +97,16 @@ class PathParams(Params):
     )
 
     @model_validator(mode="after")
-    def _check(self) -> Self:
+    def _check_start(self) -> Self:
         if self.start_interface is not None and not self.start_device:
             raise ValueError("start_interface: name the start_device it belongs to")
-        if self.protocol in _PORTED and self.port is None:
-            raise ValueError(f"port: a {self.protocol} flow needs a destination port")
-        if self.protocol not in _PORTED and (self.port is not None or self.source_port):
-            raise ValueError(f"port: {self.protocol} has no ports; leave port unset")
         return self
 
 
 _Zone = Annotated[str | None, Field(max_length=64, pattern=r"^[\w.:/@-]+$")]
 
 
-class TestFilterParams(Params):
+class TestFilterParams(FlowParams):
     device: DeviceName
     filter: Annotated[
         str,
@@ -109,25 +118,8 @@ class TestFilterParams(Params):
             examples=["OUTSIDE_IN"],
         ),
     ]
-    source: IpParam
-    destination: IpParam
-    protocol: Annotated[
-        str,
-        Field(min_length=1, max_length=16, description="As for path_analysis.", examples=["tcp"]),
-        AfterValidator(_protocol),
-    ]
-    port: int | None = Field(None, ge=0, le=65535, description="Destination port (tcp, udp).")
-    source_port: int | None = Field(None, ge=0, le=65535, description="Source port.")
     src_zone: _Zone = Field(None, description="The zone the flow comes from (zone policies).")
     dst_zone: _Zone = Field(None, description="The zone the flow goes to (zone policies).")
-
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if self.protocol in _PORTED and self.port is None:
-            raise ValueError(f"port: a {self.protocol} flow needs a destination port")
-        if self.protocol not in _PORTED and (self.port is not None or self.source_port):
-            raise ValueError(f"port: {self.protocol} has no ports; leave port unset")
-        return self
 
 
 async def _test_filter(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
