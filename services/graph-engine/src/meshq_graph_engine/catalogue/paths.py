@@ -118,8 +118,16 @@ class TestFilterParams(FlowParams):
             examples=["OUTSIDE_IN"],
         ),
     ]
-    src_zone: _Zone = Field(None, description="The zone the flow comes from (zone policies).")
-    dst_zone: _Zone = Field(None, description="The zone the flow goes to (zone policies).")
+    src_zone: _Zone = Field(
+        None,
+        description="The zone the flow comes from (zone policies), or the interface it comes "
+        "in on (iptables chains: -i); a rule naming one matches only a flow that names it.",
+    )
+    dst_zone: _Zone = Field(
+        None,
+        description="The zone the flow goes to (zone policies), or the interface it leaves by "
+        "(iptables chains: -o).",
+    )
 
 
 async def _test_filter(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
