@@ -1,11 +1,11 @@
 """path_analysis on the real example network (tests/fixtures/real/ios/example-network) read
 from the routers' running configurations alone: no show output at all.
 
-The configurations give the interfaces, their addresses, the ACLs and the routes a
-configuration decides by itself (connected subnets, static routes). The routes OSPF and BGP
-learn are not in a configuration, so only the flows that connected and static routes carry
-are answered here; the host-to-AS3 flow that test_fw_recursive_paths follows over BGP and
-OSPF has no route on config alone, and the test says so.
+The configurations give the interfaces, their addresses, the ACLs, the routes a
+configuration decides by itself (connected subnets, static routes) and, worked out over all
+thirteen together, the routes OSPF and BGP install (see network_discovery.derive.routing).
+The host-to-AS3 flow that test_fw_recursive_paths follows over the routers' printed tables
+is followed here over the derived ones.
 """
 
 from __future__ import annotations
@@ -55,7 +55,13 @@ def test_the_configurations_alone_give_interfaces_addresses_and_routes(snapshot)
     dept = {(a.interface, a.address) for a in snapshot.ip_addresses if a.device == "as2dept1"}
     assert {("GigabitEthernet2/0", "2.128.0.1/24"), ("GigabitEthernet3/0", "2.128.1.1/24")} <= dept
     assert {r.origin for r in snapshot.routes} == {"derived"}
-    assert {r.protocol for r in snapshot.routes} == {"connected", "static"}
+    assert {r.protocol for r in snapshot.routes} == {
+        "connected",
+        "static",
+        "ospf",
+        "bgp",
+        "aggregate",
+    }
 
 
 async def test_a_host_reaches_the_other_subnet_of_its_router(ask) -> None:
@@ -114,12 +120,44 @@ async def test_a_static_route_is_followed_to_the_next_router(ask) -> None:
     assert (last["device"], last["ingress_interface"]) == ("as2dept1", "GigabitEthernet4/0")
 
 
-async def test_what_ospf_and_bgp_would_carry_has_no_route_on_configuration_alone(ask) -> None:
-    # host1 to AS3 is a BGP route reached through OSPF (see test_fw_recursive_paths): with
-    # the configurations alone, as2dept1 has only its connected subnets
+async def test_what_ospf_and_bgp_carry_is_followed_on_configuration_alone(ask) -> None:
+    # host1 to AS3: as2dept1 learns 3.0.1.0/24 over eBGP from both distribution routers
+    # (maximum-paths 5); they hold it over iBGP with next hop 10.23.21.3 (as3border1's end of
+    # the AS2-AS3 link), which OSPF reaches (redistributed connected, E2) through either core
+    # router at equal cost. as2core1 forwards it on to as2border2. as2core2 does not: its
+    # iBGP peer group applies "route-map filter-bogons in", a route map this configuration
+    # never defines, and IOS denies every route through an undefined route map (the
+    # lab-validation snapshot iosxe_undefined_route_map shows it on a real router), so
+    # as2core2 holds no route to AS3 and the packets the distribution routers send it are
+    # dropped there. (The routers' printed tables, test_fw_recursive_paths, show only
+    # as2core1: as2core2's OSPF adjacencies were stuck in EXSTART when they were printed.)
     rows = await ask(source=HOST1, destination="3.0.1.2", protocol="tcp", port=80)
-    assert {r["verdict"] for r in rows} == {"no_path"}
-    assert rows[0]["reason"] == "no route to 3.0.1.2 in VRF default on as2dept1"
+    verdicts = {
+        tuple(h["device"] for h in r["hops"]): (r["branch_verdict"], r["reason"]) for r in rows
+    }
+    through_core1 = ("allowed", "delivered to the destination's owner")
+    dropped = ("no_path", "no route to 3.0.1.2 in VRF default on as2core2")
+    assert verdicts == {
+        ("as2dept1", "as2dist1", "as2core1", "as2border2", "as3border1", "as3core1"): through_core1,
+        ("as2dept1", "as2dist2", "as2core1", "as2border2", "as3border1", "as3core1"): through_core1,
+        ("as2dept1", "as2dist1", "as2core2"): dropped,
+        ("as2dept1", "as2dist2", "as2core2"): dropped,
+    }
+    for row in rows:
+        dist = row["hops"][1]
+        assert dist["resolved_next_hop"] == "10.23.21.3"
+        assert dist["route"]["protocol"] == "bgp"
+
+
+async def test_telnet_to_as1_goes_nowhere(ask) -> None:
+    # through as2core1, its blocktelnet ACL denies it; through as2core2 (no ACL in this
+    # configuration), there is no route to AS1 (the undefined route map, above)
+    rows = await ask(source=HOST1, destination="1.0.1.1", protocol="tcp", port=23)
+    assert rows and {r["verdict"] for r in rows} == {"denied"}
+    assert {r["reason"] for r in rows} == {
+        "denied by rule 'blocktelnet seq 10' on as2core1",
+        "no route to 1.0.1.1 in VRF default on as2core2",
+    }
 
 
 async def test_routes_worked_out_from_a_configuration_say_so(ask) -> None:

@@ -47,6 +47,9 @@ class DeviceContext:
     vlan_tags: dict[str, int] = field(default_factory=dict)
     #: The local AS where an output other than the BGP summary tells it (Junos).
     local_asn: str | None = None
+    #: What its configuration says about routing protocols (a ``RoutingConfig``), for the
+    #: routes worked out over the whole network once every device is read.
+    routing: Any = None
 
 
 @dataclass(frozen=True)

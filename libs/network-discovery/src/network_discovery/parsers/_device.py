@@ -75,6 +75,10 @@ class DeviceFacts:
     firewall_rules: list[FirewallRule] = field(default_factory=list)
     firewall_objects: list[FirewallObject] = field(default_factory=list)
     routes: list[Route] = field(default_factory=list)
+    #: What its configuration says about routing protocols (``RoutingConfig``), if read.
+    routing: Any = None
+    #: Whether a routing table the device printed was read.
+    routes_collected: bool = False
 
     @property
     def scope(self) -> ScopeEntry | None:
@@ -230,6 +234,8 @@ def parse_device(
         _store(facts, kind, collected[kind])
         facts.kinds.add(kind)
     _arp_vrfs(facts)
+    facts.routing = ctx.routing
+    facts.routes_collected = table_read
     # A folder that names its platform is a collected device, whether or not a command
     # told its identity: the record is built from every command that did (show version,
     # show system information, show inventory…), then the platform and meta.yaml.

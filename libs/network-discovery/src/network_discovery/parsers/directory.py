@@ -17,6 +17,7 @@ from network_discovery.model import Snapshot, normalise_hostname
 from network_discovery.parsers._commands import PLATFORMS
 from network_discovery.parsers._detect import detect_platform
 from network_discovery.parsers._device import DeviceFacts, parse_device
+from network_discovery.parsers._routing import add_protocol_routes
 from network_discovery.parsers._session import split_session
 from network_discovery.parsers.report import ParseIssue, ParseReport
 
@@ -229,6 +230,7 @@ def parse_directory(
             kinds=sorted(dev.kinds),
             issues=len(dev_report.issues),
         )
+    add_protocol_routes(parsed, report)
     snapshot = snapshot_from_facts(
         parsed, snapshot_id=snapshot_id or _default_id(root, when), source=source, collected_at=when
     )

@@ -34,6 +34,7 @@ from network_discovery.parsers._context import DeviceContext, Partial
 from network_discovery.parsers._map_inventory import VENDORS, _address, _iface
 from network_discovery.parsers._map_routes import _hop, _route
 from network_discovery.parsers.config._blocks import Block, config_blocks
+from network_discovery.parsers.config._ios_routing import read_ios_routing
 
 __all__ = ["read_ios_config"]
 
@@ -375,9 +376,11 @@ def read_ios_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], Probl
     """The facts of an IOS / IOS-XE configuration, and the lines that could not be read
     as (line number, problem)."""
     reader = _Reader(ctx)
-    for block in config_blocks(text):
+    blocks = config_blocks(text)
+    for block in blocks:
         try:
             reader.read(block)
         except (ValueError, IndexError) as exc:
             reader.problem(block.line, block.text, exc)
-    return reader.partials(), sorted(reader.problems)
+    ctx.routing, routing_problems = read_ios_routing(blocks, ctx.platform)
+    return reader.partials(), sorted([*reader.problems, *routing_problems])
