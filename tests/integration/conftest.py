@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from meshq_runtime.kafka import ensure_topics
 from meshq_runtime.settings import KafkaSettings
-from support.procs import PORT_ENV, ServiceProc, free_port
+from support.procs import PORT_ENV, ServiceProc, free_port, new_service_token
 
 pytestmark = pytest.mark.integration
 
@@ -23,6 +23,7 @@ def service_env(stack, isolation: dict[str, str], tmp_path: Path) -> dict[str, s
         "MESHQ_REDIS_URL": stack.redis_url,
         "MESHQ_DATA_DIR": str(tmp_path / "data"),
         "MESHQ_LOG_LEVEL": "info",
+        **new_service_token(),  # internal APIs answer only callers that carry it
     }
     settings = KafkaSettings(**{k: v for k, v in env.items() if k.startswith("MESHQ_KAFKA_")})
     asyncio.run(ensure_topics(settings))

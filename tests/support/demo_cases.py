@@ -39,6 +39,22 @@ DEMO_CASES: dict[str, list[dict[str, Any]]] = {
     "path_analysis": [
         {"source": "10.1.10.20", "destination": "10.110.0.50", "protocol": "tcp", "port": 443}
     ],
+    "traceroute": [
+        {"source": "10.1.10.20", "destination": "10.110.0.50", "protocol": "tcp", "port": 443}
+    ],
+    "path_analysis_bulk": [
+        {
+            "flows": [
+                {"source": "10.1.10.20", "destination": "10.110.0.50", "protocol": "icmp"},
+                {
+                    "source": "10.1.10.20",
+                    "destination": "10.110.0.50",
+                    "protocol": "udp",
+                    "port": 53,
+                },
+            ]
+        }
+    ],
     "route_lookup": [{"device": "hq-core-01", "destination": "10.110.0.50"}],
     "layer3_edges": [{}, {"device": "hq-border-01"}],
     "test_filter": [

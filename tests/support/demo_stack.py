@@ -16,7 +16,7 @@ from network_discovery.contracts.events import TopologyChanged
 from network_discovery.demo import load_snapshot
 from network_discovery.ingest import publish_snapshot
 
-from support.procs import ServiceProc, free_port
+from support.procs import ServiceProc, free_port, new_service_token
 
 __all__ = ["DemoStack", "demo_stack", "load_demo"]
 
@@ -62,6 +62,7 @@ def demo_stack(stack: Any, tmp: Path, **extra: str) -> Iterator[DemoStack]:
         "MESHQ_REDIS_URL": stack.redis_url,
         "MESHQ_DATA_DIR": str(tmp / "data"),
         "MESHQ_LOG_LEVEL": "info",
+        **new_service_token(),
         **extra,
     }
     kafka = KafkaSettings(**{k: v for k, v in env.items() if k.startswith("MESHQ_KAFKA_")})

@@ -23,6 +23,7 @@ FIREWALL_CASES: dict[str, list[dict[str, Any]]] = {
     "firewall_rules_by_zone_pair": [{"src_zone": "transit", "dst_zone": "servers"}],
     "deny_rules_summary": [{}],
     "shadowed_rules": [{}],
+    "filter_line_reachability": [{}, {"device": "fw2", "filter": "policy"}],
     "route_lookup": [
         {"device": "core1", "destination": "10.3.0.10"},
         {"device": "r1", "destination": "192.168.50.7", "vrf": "guest"},

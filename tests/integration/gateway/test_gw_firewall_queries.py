@@ -34,6 +34,7 @@ CALLS = {
     "firewall_rules_by_zone_pair": {"src_zone": "transit", "dst_zone": "servers"},
     "deny_rules_summary": {},
     "shadowed_rules": {},
+    "filter_line_reachability": {"device": "fw2"},
     "route_lookup": {"device": "core1", "destination": "10.3.0.10"},
     "path_analysis": {
         "source": "10.1.0.10",
@@ -108,7 +109,7 @@ async def test_firewall_queries_gate_off_then_on(
         for name in ("path_analysis", "deny_rules_summary", "firewall_rules_by_device"):
             ok = await client.post(f"/queries/{name}", headers=sec, json=CALLS[name])
             assert ok.status_code == 200, (name, ok.text)
-        for name in ("route_lookup", "shadowed_rules"):
+        for name in ("route_lookup", "shadowed_rules", "filter_line_reachability"):
             denied = await client.post(f"/queries/{name}", headers=sec, json=CALLS[name])
             assert denied.status_code == 403, (name, denied.text)
             assert problem(denied)["resource"] == name

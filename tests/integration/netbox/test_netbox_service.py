@@ -16,7 +16,7 @@ from network_discovery.contracts.events import NetboxSyncRequested, NetboxSyncRe
 from network_discovery.ingest.publish import event_publisher
 from support.demo_stack import DemoStack, demo_stack
 from support.netbox_fake import FakeNetBox, running_netbox
-from support.procs import ServiceProc, free_port, wait_for
+from support.procs import ServiceProc, free_port, internal_headers, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -73,13 +73,17 @@ def start_sync(demo: DemoStack, netbox: FakeNetBox, tmp: Path, **extra: str) -> 
 
 
 def runs(proc: ServiceProc) -> list[dict[str, Any]]:
-    return list(httpx.get(proc.url + "/sync/status", timeout=10).json()["runs"])
+    status = httpx.get(proc.url + "/sync/status", headers=internal_headers(proc.env), timeout=10)
+    return list(status.json()["runs"])
 
 
 def device(demo: DemoStack, name: str) -> dict[str, Any]:
-    rows = httpx.post(demo.graph.url + "/internal/queries/all_devices", json={}, timeout=30).json()[
-        "rows"
-    ]
+    rows = httpx.post(
+        demo.graph.url + "/internal/queries/all_devices",
+        json={},
+        headers=internal_headers(demo.env),
+        timeout=30,
+    ).json()["rows"]
     return next(r for r in rows if r["device"] == name)
 
 

@@ -20,8 +20,9 @@ CASES = load_cases()
 NAMES = {
     **GUIDE_TOOLS,
     "NetBox": {"netbox_inventory", "netbox_drift"},
-    "Routing tables": {"route_lookup", "layer3_edges"},
-    "Firewall hygiene": {"shadowed_rules", "test_filter"},
+    "Routing tables": {"route_lookup", "layer3_edges", "route_disagreements"},
+    "Firewall hygiene": {"shadowed_rules", "test_filter", "filter_line_reachability"},
+    "Paths": {"traceroute", "path_analysis_bulk"},
 }
 FEATURES = {
     "Routing": "bgp_intelligence",
@@ -29,6 +30,7 @@ FEATURES = {
     "Routing tables": "firewall_queries",
     "Firewall": "firewall_queries",
     "Firewall hygiene": "firewall_queries",
+    "Paths": "firewall_queries",
 }
 COMMUNITY = {*NAMES["Topology"], "all_devices", "summary_stats"}
 
@@ -88,6 +90,8 @@ def test_every_query_has_a_case_with_rows_and_one_without(name: str) -> None:
     assert empty, f"{name}: no case that returns nothing"
     if name == "path_analysis":  # always one row per branch: "no path" is an answer too
         assert any(c.get("rows") and c["rows"][0]["verdict"] == "no_path" for c in cases)
+    elif name == "path_analysis_bulk":  # always one row per flow
+        assert any("error" in c for c in cases)
     elif not REGISTRY[name].writes:
         assert any(c.get("rows") == [] for c in cases), f"{name}: no case with no rows"
 

@@ -12,6 +12,7 @@ FIREWALL = [
     "firewall_rules_by_zone_pair",
     "deny_rules_summary",
     "shadowed_rules",
+    "filter_line_reachability",
     "path_analysis",
     "route_lookup",
 ]
@@ -110,6 +111,27 @@ async def test_shadowed_rules_with_their_covering_rules(net: Net) -> None:
         "web-again",
         "deny-alt-https",
     ]
+
+
+async def test_filter_line_reachability_with_the_smallest_blocking_sets(net: Net) -> None:
+    rows = await net.query("filter_line_reachability")
+    got = [
+        (r["device"], r["filter"], r["position"], r["blocking_positions"], r["different_action"])
+        for r in rows
+    ]
+    assert got == [
+        ("fw1", "INSIDE_IN", 3, [2], False),
+        ("fw2", "policy", 3, [1], False),
+        ("fw2", "policy", 6, [4, 5], True),  # alt-https-low and -high: both needed
+    ]
+    assert {r["reason"] for r in rows} == {"blocking_lines"}
+    first = rows[0]
+    assert first["unreachable_line"].endswith("255.255.255.0 eq ssh")
+    assert first["blocking_lines"] == [
+        "access-list INSIDE_IN extended permit tcp 10.1.0.0 255.255.0.0 10.3.0.0 "
+        "255.255.255.0 eq ssh"
+    ]
+    assert await net.query("filter_line_reachability", device="fw1", filter="nope") == []
 
 
 @pytest.mark.parametrize(

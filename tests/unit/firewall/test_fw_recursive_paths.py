@@ -192,3 +192,39 @@ async def test_one_filter_one_flow_bound_or_not(ask) -> None:
         protocol="icmp",
     )
     assert (other["verdict"], other["default"]) == ("denied", True)  # the implicit deny
+
+
+async def test_the_printed_tables_win_and_their_disagreements_are_listed(ask) -> None:
+    # Each router's table as it printed it is what forwarding uses (see the paths above);
+    # the routes its configuration implies, worked out over all thirteen, are kept beside
+    # it. They agree everywhere except around as2core2: its OSPF neighbours show every
+    # adjacency but the one to as2dist1 (2.23.21.3) stuck in EXSTART (show ip ospf neighbor
+    # in the lab), so the printed tables lack the equal-cost paths over its four links that
+    # the configurations give.
+    [lookup] = await ask("route_lookup", device="as2core2", destination="2.1.1.1")
+    assert (lookup["origin"], lookup["next_hop"]) == ("collected", "2.23.21.3")
+    rows = await ask("route_disagreements")
+    assert rows
+    assert {r["device"] for r in rows} <= {
+        "as2border1",
+        "as2border2",
+        "as2core1",
+        "as2core2",
+        "as2dist1",
+        "as2dist2",
+    }
+    stuck = [
+        ipaddress.ip_network(n)
+        for n in ("2.12.12.0/24", "2.12.22.0/24", "2.23.21.0/24", "2.23.22.0/24")
+    ]
+    for row in rows:
+        assert row["difference"] == "next_hops", row
+        assert row["printed_protocol"] == row["derived_protocol"] == "ospf"
+        # the destination lies beyond as2core2 or on its links, or the configurations
+        # offer an equal path the router does not take
+        assert set(row["derived_next_hops"]) != set(row["printed_next_hops"])
+    mine = [r for r in rows if r["device"] == "as2core2"]
+    assert mine and all(r["printed_next_hops"] == ["2.23.21.3"] for r in mine)
+    assert any(
+        ipaddress.ip_address(h) in n for r in mine for h in r["derived_next_hops"] for n in stuck
+    )

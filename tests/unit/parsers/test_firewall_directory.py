@@ -31,7 +31,7 @@ def test_rules_per_device(fw_lab: tuple[Snapshot, ParseReport]) -> None:
     rules = Counter(r.device for r in snapshot.firewall_rules)
     assert rules == {
         "hq-fw1": 12, "asa-filters": 4, "br-rtr1": 12, "as2border2": 9,
-        "dc-srx1": 5, "vsrx-public": 3, "host2": 2, "lnx-fw1": 19,
+        "dc-srx1": 5, "vsrx-public": 3, "host2": 2, "lnx-fw1": 20,  # 19 filter, 1 nat
     }  # fmt: skip
     kinds = {(s.device, s.name): s.kind for s in snapshot.firewall_rulesets}
     assert kinds[("lnx-fw1", "ip6:FORWARD")] == "chain"
@@ -68,6 +68,13 @@ def test_file_names() -> None:
     for stem in (
         "show_configuration_security_|_display_set",
         "show_configuration_security_display_set",
-        "show_configuration_|_display_set",
     ):
         assert find_command("juniper_junos", stem).kinds == (FactKind.FIREWALL,)
+    # the whole configuration (either form) is read for the policy and for what show tells
+    for stem in (
+        "show_configuration_|_display_set",
+        "show_configuration",
+        "show_configuration_display_set",
+    ):
+        whole = find_command("juniper_junos", stem)
+        assert FactKind.FIREWALL in whole.kinds and FactKind.INTERFACES in whole.kinds

@@ -59,8 +59,13 @@ def test_iptables_chain_policies_are_the_defaults(fw_lab: tuple[Snapshot, ParseR
         "ip6:INPUT": ("drop", ["local_in"]),
         "ip6:FORWARD": ("drop", ["transit"]),
         "ip6:OUTPUT": ("permit", ["local_out"]),
+        # the nat table is read too: its MASQUERADE line (docs/firewall-ingest.md)
+        "nat POSTROUTING": ("permit", ["out"]),
     }
     assert sets["FORWARD"].default_text == ":FORWARD DROP [97:5820]"
+    forward = sets["FORWARD"]
+    assert (forward.netfilter_table, forward.netfilter_hook) == ("filter", "FORWARD")
+    assert (sets["ip6:INPUT"].family, sets["nat POSTROUTING"].netfilter_table) == (6, "nat")
     v6 = _rules(fw_lab[0], "lnx-fw1", "ip6:FORWARD")
     assert v6[0].destinations == ("::/0",) and v6[0].sources == ("2001:db8:40::/48",)
     zones = {z.name: z.interfaces for z in fw_lab[0].firewall_zones if z.device == "lnx-fw1"}

@@ -101,21 +101,26 @@ def test_a_routing_table_the_device_printed_wins_over_the_configuration() -> Non
     table, _ = _parse(folder, "show_ip_route.txt")
     both, _ = _parse(folder, CONFIG, "show_ip_route.txt")
     assert len(_routes(config, ("static",))) == 10
-    assert {r.origin for r in both.routes} == {"collected"}
-    assert _routes(both, ("connected", "static", "local", "ospf", "bgp")) == _routes(
-        table, ("connected", "static", "local", "ospf", "bgp")
-    )
+    # the printed routes are all there; the configuration's are kept beside them, marked
+    # derived (forwarding uses the printed table; route_disagreements compares the two)
+    printed = [r for r in both.routes if r.origin == "collected"]
+    assert sorted(r.id for r in printed) == sorted(r.id for r in table.routes)
+    derived = {r.id for r in both.routes if r.origin == "derived"}
+    assert derived == {r.id for r in config.routes}
+    assert all(i.endswith("|derived") for i in derived)
     # the rest of the configuration is still used
     assert _addresses(both) == _addresses(config)
     assert FactKind.FIREWALL in both.kinds
 
 
 def test_a_vrf_table_printed_alone_also_wins() -> None:
-    # only "show ip route vrf *": the global routes of the configuration are dropped too
+    # only "show ip route vrf *": the printed routes are vrf_100's; the configuration's
+    # routes (global ones too) stay marked derived, which forwarding does not use for a
+    # device with a printed table
     folder = CONFIGS / "iosxe1"
     both, _ = _parse(folder, CONFIG, "show_ip_route_vrf_all.txt")
-    assert {r.vrf_name for r in both.routes} == {"vrf_100"}
-    assert {r.origin for r in both.routes} == {"collected"}
+    assert {r.vrf_name for r in both.routes if r.origin == "collected"} == {"vrf_100"}
+    assert {r.origin for r in both.routes if r.vrf_name == "default"} == {"derived"}
 
 
 # --- VRFs and port channels (IOS-XE 16.4), ip vrf forwarding (IOS 15.2) ------------------

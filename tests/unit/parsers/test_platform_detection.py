@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from network_discovery.parsers import parse_directory
+from network_discovery.parsers._session import split_session
 from support import real_labs
 
 
@@ -41,3 +44,56 @@ def test_a_folder_whose_outputs_do_not_tell_is_an_error(tmp_path: Path) -> None:
         "missing, and the outputs point to arista_eos, cisco_ios: write one that names the "
         "platform",
     ]
+
+
+REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real"
+SET_FILE = "show_configuration_|_display_set.txt"
+
+
+def _junos_curly() -> str:
+    """The configuration a vQFX printed in the curly form (``show configuration``)."""
+    log = (REAL / "suzieq" / "junos" / "leaf01" / "session.log").read_text()
+    return next(
+        i.output for i in split_session(log) if i.command.startswith("show configuration |")
+    )
+
+
+@pytest.mark.parametrize(
+    ("platform", "name", "text"),
+    [
+        (
+            "cisco_nxos",
+            "show_running-config.txt",
+            lambda: (
+                REAL / "nxos/configs/nxos_static_route/D1/show_running-config.txt"
+            ).read_text(),
+        ),
+        (
+            "arista_eos",
+            "show_running-config.txt",
+            lambda: (REAL / "eos/configs/eos_ospf_bgp/np02/show_running-config.txt").read_text(),
+        ),
+        (
+            "juniper_junos",
+            "show_configuration_|_display_set.txt",
+            lambda: (REAL / "junos/configs/junos_static_route_defaults/r1" / SET_FILE).read_text(),
+        ),
+        ("juniper_junos", "show configuration.txt", _junos_curly),
+        (
+            "cisco_ios",
+            "show running-config.txt",
+            lambda: (REAL / "ios/configs/iosxe1/show running-config.txt").read_text(),
+        ),
+    ],
+)
+def test_a_configuration_alone_tells_the_platform(
+    tmp_path: Path, platform: str, name: str, text: Callable[[], str]
+) -> None:
+    device = tmp_path / "lab" / "r1"
+    device.mkdir(parents=True)
+    (device / name).write_text(text())
+    snapshot, report = parse_directory(tmp_path / "lab")
+    assert [d.platform for d in snapshot.devices if d.managed] == [platform], report.summary()
+    assert [i.message for i in report.errors] == []
+    scope = next(s for s in snapshot.scope if s.device == "r1")
+    assert {"interfaces", "ip_addresses", "routes"} <= set(scope.facts)

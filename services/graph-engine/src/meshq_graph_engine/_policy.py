@@ -5,8 +5,9 @@
 ``Device-[:HAS_FIREWALL_RULE]->FirewallRule`` for device-wide reads),
 ``FirewallRuleset-[:APPLIED_TO {direction}]->Interface``,
 ``Device-[:HAS_FIREWALL_OBJECT]->FirewallObject`` and ``Device-[:HAS_ROUTE]->Route``.
-Nested values are stored flat: services and bindings as their text form, a route's next hops
-as two aligned lists (``next_hops`` addresses and ``interfaces``, ``""`` where a hop has none).
+Nested values are stored flat: services, bindings and a rule's translation (``nat``) as their
+text form, a route's next hops as two aligned lists (``next_hops`` addresses and
+``interfaces``, ``""`` where a hop has none).
 Relationships to interfaces are drawn only to interfaces the graph knows; a zone naming an
 interface nobody collected (or an iptables wildcard such as ``eth+``) keeps it in its
 ``interfaces`` list only.
@@ -76,6 +77,7 @@ def project_policy(
             **rule.model_dump(mode="json"),
             "id": rule.id,
             "services": [str(s) for s in rule.services],
+            "nat": str(rule.nat) if rule.nat is not None else None,
         }
         owned("FirewallRule", "HAS_FIREWALL_RULE", rule.device, row)
         if rule.ruleset_id in rulesets:

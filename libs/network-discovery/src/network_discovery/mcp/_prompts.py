@@ -277,6 +277,14 @@ PROMPTS: tuple[Prompt, ...] = (
                 "opposite of what the shadowed one says, which is a policy bug, not clutter",
             ),
             Step(
+                "filter_line_reachability",
+                "with device={device}",
+                "dead lines in every filter, also access lists applied nowhere yet: "
+                "blocking_lines is the smallest set of earlier lines to blame, "
+                "different_action=true a line that never does what it says, and reason "
+                "empty or independently_unmatchable a line that matches nothing by itself",
+            ),
+            Step(
                 "deny_rules_summary",
                 "with device={device}",
                 "denies with breadth=any, and devices where device_deny_rules is a small share "

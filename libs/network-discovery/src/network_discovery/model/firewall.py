@@ -14,6 +14,12 @@ configuration used are kept next to them for display. Matching conventions:
 - a rule matches when the packet's source lies in one of ``sources``, its destination in one
   of ``destinations``, and it matches one of ``services``;
 - a service with protocol ``any`` matches every protocol (and then carries no ports).
+
+Linux netfilter (iptables): a rule set that is a built-in chain says which table and hook
+it is (``netfilter_table`` ``mangle``, ``netfilter_hook`` ``PREROUTING``) and which address
+``family`` it sees, so path analysis can consult a host's chains in the kernel's order. A
+rule of the ``nat`` table carries its translation in ``nat`` (a :class:`NatAction`); its
+``action`` is ``permit``, since the nat table decides no packet's fate.
 """
 
 from __future__ import annotations
@@ -30,12 +36,17 @@ from network_discovery.model import ids
 from network_discovery.model.fields import DeviceRef, InterfaceName, ModelBase, Text
 
 __all__ = [
+    "NETFILTER_CHAINS",
     "PROTOCOL_NUMBERS",
     "BindingDirection",
     "FirewallObject",
     "FirewallRule",
     "FirewallRuleset",
     "FirewallZone",
+    "NatAction",
+    "NatKind",
+    "NetfilterHook",
+    "NetfilterTable",
     "ObjectKind",
     "PortRange",
     "Protocol",
@@ -93,6 +104,128 @@ class BindingDirection(StrEnum):
     LOCAL_IN = "local_in"
     #: Sent by the device itself (iptables OUTPUT).
     LOCAL_OUT = "local_out"
+
+
+class NetfilterTable(StrEnum):
+    """A netfilter table (iptables ``*raw``, ``*mangle``, ``*nat``, ``*filter``)."""
+
+    RAW = "raw"
+    MANGLE = "mangle"
+    NAT = "nat"
+    FILTER = "filter"
+
+
+class NetfilterHook(StrEnum):
+    """A built-in chain: the kernel hook where the packet meets it."""
+
+    PREROUTING = "PREROUTING"
+    INPUT = "INPUT"
+    FORWARD = "FORWARD"
+    OUTPUT = "OUTPUT"
+    POSTROUTING = "POSTROUTING"
+
+
+#: The built-in chains of each table, as the kernel has them.
+NETFILTER_CHAINS: dict[NetfilterTable, tuple[NetfilterHook, ...]] = {
+    NetfilterTable.RAW: (NetfilterHook.PREROUTING, NetfilterHook.OUTPUT),
+    NetfilterTable.MANGLE: tuple(NetfilterHook),
+    NetfilterTable.NAT: (
+        NetfilterHook.PREROUTING,
+        NetfilterHook.INPUT,
+        NetfilterHook.OUTPUT,
+        NetfilterHook.POSTROUTING,
+    ),
+    NetfilterTable.FILTER: (NetfilterHook.INPUT, NetfilterHook.FORWARD, NetfilterHook.OUTPUT),
+}
+
+
+class NatKind(StrEnum):
+    """What a nat-table rule does to the first packet of a connection."""
+
+    #: The destination becomes ``address`` (and ``ports``): iptables ``DNAT``.
+    DNAT = "dnat"
+    #: The source becomes ``address`` (and ``ports``): iptables ``SNAT``.
+    SNAT = "snat"
+    #: The source becomes the address of the interface the packet leaves by.
+    MASQUERADE = "masquerade"
+    #: The destination becomes the device itself (and ``ports``): iptables ``REDIRECT``.
+    REDIRECT = "redirect"
+
+
+_NAT_TEXT = re.compile(
+    r"^(?P<kind>\w+)(?: to (?P<address>[0-9A-Fa-f.:]+)(?:-(?P<last>[0-9A-Fa-f.:]+))?)?"
+    r"(?: port (?P<lo>\d+)(?:-(?P<hi>\d+))?)?$"
+)
+
+
+class NatAction(ModelBase):
+    """An address translation. Its text form, also stored in the graph, parses back with
+    :meth:`parse`: ``dnat to 10.0.0.5 port 8080``, ``snat to 203.0.113.1-203.0.113.9``,
+    ``masquerade``, ``redirect port 3128``. A range of addresses or ports is kept as
+    configured; path analysis takes its first address and first port."""
+
+    kind: NatKind
+    address: str | None = Field(
+        default=None, description="DNAT, SNAT: the new address (the first of a range)."
+    )
+    address_last: str | None = Field(
+        default=None, description="The last address of a range; none for one address."
+    )
+    ports: PortRange | None = Field(
+        default=None, description="The new port or port range; none: the port is kept."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            match = _NAT_TEXT.match(" ".join(data.split()).lower())
+            if not match:
+                raise ValueError(
+                    f"invalid translation {data!r}: expected e.g. 'dnat to 10.0.0.5 port 80'"
+                )
+            lo, hi = match.group("lo"), match.group("hi")
+            return {
+                "kind": match.group("kind"),
+                "address": match.group("address"),
+                "address_last": match.group("last"),
+                "ports": None if lo is None else {"lo": int(lo), "hi": int(hi or lo)},
+            }
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        for value in (self.address, self.address_last):
+            if value is not None:
+                try:
+                    ipaddress.ip_address(value)
+                except ValueError:
+                    raise ValueError(f"invalid translation address {value!r}") from None
+        if self.kind in (NatKind.MASQUERADE, NatKind.REDIRECT) and self.address is not None:
+            raise ValueError(f"{self.kind} takes no address: it uses the device's own")
+        if self.kind in (NatKind.DNAT, NatKind.SNAT) and self.address is None and not self.ports:
+            raise ValueError(f"{self.kind} needs an address or ports")
+        if self.address_last is not None:
+            if self.address is None:
+                raise ValueError("an address range needs its first address")
+            first = ipaddress.ip_address(self.address)
+            last = ipaddress.ip_address(self.address_last)
+            if first.version != last.version or int(last) < int(first):
+                raise ValueError(f"invalid address range {self.address}-{self.address_last}")
+        return self
+
+    def __str__(self) -> str:
+        parts = [str(self.kind)]
+        if self.address is not None:
+            parts += ["to", self.address + (f"-{self.address_last}" if self.address_last else "")]
+        if self.ports is not None:
+            parts += ["port", str(self.ports)]
+        return " ".join(parts)
+
+    @classmethod
+    def parse(cls, text: str) -> NatAction:
+        """The translation a :meth:`__str__` text names."""
+        return cls.model_validate(text)
 
 
 class ObjectKind(StrEnum):
@@ -372,6 +505,34 @@ class FirewallRuleset(ModelBase):
     bindings: tuple[RulesetBinding, ...] = Field(
         default=(), description="Where it applies; empty when it is configured but unused."
     )
+    netfilter_table: NetfilterTable | None = Field(
+        default=None,
+        description="iptables: the table of this built-in chain (raw, mangle, nat, filter); "
+        "none for other rule sets.",
+    )
+    netfilter_hook: NetfilterHook | None = Field(
+        default=None,
+        description="iptables: the built-in chain, i.e. the kernel hook (PREROUTING, INPUT, "
+        "FORWARD, OUTPUT, POSTROUTING); set together with netfilter_table.",
+    )
+    family: int | None = Field(
+        default=None,
+        description="iptables: 4 (iptables) or 6 (ip6tables), the only packets the chain "
+        "sees; none: any.",
+    )
+
+    @model_validator(mode="after")
+    def _check_hook(self) -> Self:
+        table, hook = self.netfilter_table, self.netfilter_hook
+        if (table is None) != (hook is None):
+            raise ValueError(
+                "netfilter_table and netfilter_hook are set together (an iptables built-in chain)"
+            )
+        if table is not None and hook not in NETFILTER_CHAINS[table]:
+            raise ValueError(f"the {table} table has no built-in chain {hook}")
+        if self.family not in (None, 4, 6):
+            raise ValueError(f"invalid family {self.family}: expected 4 or 6")
+        return self
 
     @property
     def id(self) -> str:
@@ -412,6 +573,17 @@ class FirewallRule(ModelBase):
     hit_count: int | None = Field(default=None, ge=0)
     comment: Text = None
     text: Text = Field(default=None, description="The rule as the configuration wrote it.")
+    nat: NatAction | None = Field(
+        default=None,
+        description="iptables nat table: the translation the rule applies (its action is "
+        "then permit); none: the rule translates nothing.",
+    )
+
+    @model_validator(mode="after")
+    def _check_nat(self) -> Self:
+        if self.nat is not None and self.action is not RuleAction.PERMIT:
+            raise ValueError("a rule with a translation (nat) has the action permit")
+        return self
 
     @property
     def id(self) -> str:

@@ -160,6 +160,11 @@ def firewall_object_id(device: str, kind: str, name: str) -> str:
     return f"{normalise_hostname(device)}|object|{kind}|{name.strip()}"
 
 
-def route_id(device: str, prefix: str, protocol: str, vrf: str | None = None) -> str:
-    """``<device>|route|<vrf>|<prefix>|<protocol>``; the VRF defaults to ``default``."""
-    return f"{normalise_hostname(device)}|route|{_vrf(vrf)}|{normalise_network(prefix)}|{protocol}"
+def route_id(
+    device: str, prefix: str, protocol: str, vrf: str | None = None, origin: str = "collected"
+) -> str:
+    """``<device>|route|<vrf>|<prefix>|<protocol>``; the VRF defaults to ``default``. A route
+    worked out from a configuration ends in ``|derived``: a device may hold both the route it
+    printed and the one its configuration implies."""
+    key = f"{normalise_hostname(device)}|route|{_vrf(vrf)}|{normalise_network(prefix)}|{protocol}"
+    return f"{key}|derived" if origin == "derived" else key

@@ -69,8 +69,9 @@ class Route(ModelBase):
     origin: Literal["collected", "derived"] = Field(
         default="collected",
         description="collected: from a routing table the device printed (show ip route); "
-        "derived: worked out from its configuration (connected subnets, static routes), "
-        "used only where no routing table of the device was read.",
+        "derived: worked out from the configurations (connected subnets, static routes, "
+        "OSPF and BGP over every device read), used for forwarding only where no routing "
+        "table of the device was read; where one was, it is kept to show disagreements.",
     )
 
     @model_validator(mode="before")
@@ -82,7 +83,7 @@ class Route(ModelBase):
 
     @property
     def id(self) -> str:
-        return ids.route_id(self.device, self.prefix, self.protocol, self.vrf)
+        return ids.route_id(self.device, self.prefix, self.protocol, self.vrf, self.origin)
 
     @property
     def prefix_length(self) -> int:

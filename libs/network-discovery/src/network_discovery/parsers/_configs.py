@@ -7,7 +7,14 @@ from collections.abc import Callable
 
 from network_discovery.model import FactKind, IPAddress, canonical_interface_name
 from network_discovery.parsers._context import DeviceContext, Partial
-from network_discovery.parsers.config import read_ios_config
+from network_discovery.parsers.config import (
+    junos_set_form,
+    read_eos_config,
+    read_ios_config,
+    read_junos_config,
+    read_nxos_config,
+)
+from network_discovery.parsers.config._host import read_host_json
 from network_discovery.parsers.firewall import (
     PolicyResult,
     parse_asa,
@@ -16,7 +23,18 @@ from network_discovery.parsers.firewall import (
     parse_srx,
 )
 
-__all__ = ["ConfigParser", "asa_config", "ios_config", "ip6tables", "iptables", "srx_config"]
+__all__ = [
+    "ConfigParser",
+    "asa_config",
+    "eos_config",
+    "host_json",
+    "ios_config",
+    "ip6tables",
+    "iptables",
+    "junos_config",
+    "nxos_config",
+    "srx_config",
+]
 
 #: text, device -> (facts, [(line number, problem)])
 ConfigParser = Callable[[str, DeviceContext], tuple[list[Partial], list[tuple[int, str]]]]
@@ -31,6 +49,34 @@ def ios_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tuple
     addresses, VLANs, connected and static routes (see :mod:`network_discovery.parsers.config`)."""
     policy, policy_problems = _policy(parse_ios_acls(text, ctx.device))
     facts, problems = read_ios_config(text, ctx)
+    return [*facts, *policy], sorted([*problems, *policy_problems])
+
+
+def nxos_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tuple[int, str]]]:
+    """What ``show`` output would tell: the device, interfaces, addresses, VLANs, connected
+    and static routes (see :mod:`network_discovery.parsers.config._nxos`)."""
+    return read_nxos_config(text, ctx)
+
+
+def eos_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tuple[int, str]]]:
+    """What ``show`` output would tell: the device, interfaces, addresses, VLANs, connected
+    and static routes (see :mod:`network_discovery.parsers.config._eos`)."""
+    return read_eos_config(text, ctx)
+
+
+def junos_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tuple[int, str]]]:
+    """A whole Junos configuration, curly or ``| display set``: what ``show`` output would
+    tell (see :mod:`network_discovery.parsers.config._junos`) and, where it has a
+    ``security`` hierarchy (an SRX), its security policy. A router's configuration has
+    none, and no policy is made up for it (an SRX without zones would deny everything)."""
+    facts, problems = read_junos_config(text, ctx)
+    form = junos_set_form(text)
+    if not any(words[:1] == ["security"] for _, _, words in form.entries):
+        return facts, problems
+    set_text = text if form.was_set else form.text()
+    policy, policy_problems = _policy(parse_srx(set_text, ctx.device))
+    if not form.was_set:  # the lines of the set form made from the curly text
+        policy_problems = [(form.line(n), m) for n, m in policy_problems]
     return [*facts, *policy], sorted([*problems, *policy_problems])
 
 
@@ -57,3 +103,8 @@ def asa_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tuple
         ip = IPAddress(device=ctx.device, interface=name, address=address)
         partials.append(Partial(FactKind.IP_ADDRESSES, ip))
     return partials, problems
+
+
+def host_json(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tuple[int, str]]]:
+    """A host's interfaces, addresses and gateways from its JSON description."""
+    return read_host_json(text, ctx)

@@ -1,5 +1,8 @@
 """The platform a device's outputs come from, when no meta.yaml says: from what ``show version``
-(or any output) prints about the software, in text, JSON or XML."""
+(or any output) prints about the software, in text, JSON or XML, or from the header of a saved
+configuration (NX-OS ``!Command: show running-config``, EOS ``! device: NAME (MODEL,
+EOS-...)``, IOS ``Current configuration : N bytes``, Junos ``version ...;`` / ``set version``
+and ``## Last commit:``)."""
 
 from __future__ import annotations
 
@@ -18,7 +21,9 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "cisco_nxos",
         re.compile(
             r"^\s*Cisco Nexus Operating System|\"(?:nxos_ver_str|kickstart_ver_str)\"\s*:|"
-            r"<(?:nxos_ver_str|kickstart_ver_str)>",
+            r"<(?:nxos_ver_str|kickstart_ver_str)>|"
+            # a configuration: "!Command: show running-config", "version 9.3(4) Bios:version"
+            r"^!Command: show (?:running|startup)-config|^version \S+ Bios:version",
             re.M,
         ),
     ),
@@ -26,16 +31,22 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "cisco_ios",
         re.compile(
-            r"^(?:Cisco IOS(?:[ -]XE)? Software|IOS \(tm\)|Cisco Internetwork Operating System)",
+            r"^(?:Cisco IOS(?:[ -]XE)? Software|IOS \(tm\)|Cisco Internetwork Operating System)|"
+            r"^Current configuration : \d+ bytes",
             re.M,
         ),
     ),
-    ("arista_eos", re.compile(r"^Arista |\"internalVersion\"\s*:", re.M)),
+    (
+        "arista_eos",
+        re.compile(r"^Arista |\"internalVersion\"\s*:|^! device: \S+ \([^,()]+, EOS-", re.M),
+    ),
     (
         "juniper_junos",
         re.compile(
             r"^(?:JUNOS|Junos:) |\"(?:software|system)-information\"\s*:|"
-            r"<(?:software|system)-information>",
+            r"<(?:software|system)-information>|"
+            # a configuration, curly or set
+            r"^## Last (?:commit|changed): |^version \d[\w.-]*;\s*$|^set version \d\S*\s*$",
             re.M,
         ),
     ),

@@ -91,7 +91,7 @@ def _run(out: Output, ctx: DeviceContext, report: ParseReport) -> list[Partial] 
     """The partial facts of one output, or None when the output as a whole failed. A
     filtered output (``| include``…) that cannot be read is a warning, not a failure."""
     spec, where = out.spec, out.where
-    if spec.parser is not None and out.fmt == "text":
+    if spec.parser is not None and out.fmt in spec.parser_formats:
         parsed, problems = spec.parser(out.text, ctx)
         for line, message in problems:
             # the line is left out, the rest of the file is used
@@ -225,11 +225,6 @@ def parse_device(
                 identity.extend(mine)
                 identity_from.append(where)
         log.debug("parsers.file", device=device, file=where, facts=len(partials))
-    if table_read and FactKind.ROUTES in collected:
-        # The table the device printed wins: the routes derived from its configuration
-        # (connected and static) only stand in for a device whose table was not read.
-        routes = collected[FactKind.ROUTES]
-        collected[FactKind.ROUTES] = [p for p in routes if p.value.get("origin") != "derived"]
     for kind in set(collected) - failed - {FactKind.DEVICE}:
         _store(facts, kind, collected[kind])
         facts.kinds.add(kind)
@@ -350,12 +345,13 @@ def _store_policy(facts: DeviceFacts, partials: list[Partial]) -> None:
 
 def _merge_routes(partials: list[Partial]) -> list[Route]:
     """One route per key, with the next hops of every row (and file) that named it."""
-    merged: dict[str, dict[str, Any]] = {}
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
     for p in partials:
         assert p.key is not None
-        known = merged.get(p.key)
+        key = (p.key, str(p.value.get("origin") or "collected"))  # printed and derived apart
+        known = merged.get(key)
         if known is None:
-            merged[p.key] = {**p.value, "next_hops": list(p.value["next_hops"])}
+            merged[key] = {**p.value, "next_hops": list(p.value["next_hops"])}
         else:
             known["next_hops"] += [h for h in p.value["next_hops"] if h not in known["next_hops"]]
     return [Route.model_validate(fields) for fields in merged.values()]

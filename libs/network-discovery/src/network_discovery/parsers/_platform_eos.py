@@ -8,7 +8,15 @@ from network_discovery.parsers import _map_eos as eos
 from network_discovery.parsers import _map_inventory as inv
 from network_discovery.parsers import _map_observations as obs
 from network_discovery.parsers import _map_routes as rt
-from network_discovery.parsers._spec import CommandSpec, lldp_specs, ntc, own, route_specs
+from network_discovery.parsers._configs import eos_config
+from network_discovery.parsers._spec import (
+    CommandSpec,
+    config_spec,
+    lldp_specs,
+    ntc,
+    own,
+    route_specs,
+)
 
 __all__ = ["SPECS"]
 
@@ -98,4 +106,15 @@ SPECS: list[CommandSpec] = [
         aliases=("show_bgp_summary",),
     ),
     *route_specs("arista_eos", rt.map_eos_route, json=js.eos_routes),
+    # VLANs are not among the kinds claimed: VLAN 1 is there without being configured
+    config_spec(
+        "show running-config",
+        eos_config,
+        K.DEVICE,
+        K.INTERFACES,
+        K.IP_ADDRESSES,
+        K.ROUTES,
+        aliases=("show_run", "show_running_config"),
+        variants=("show startup-config",),
+    ),
 ]

@@ -7,7 +7,7 @@ from network_discovery.parsers import _json_junos as js
 from network_discovery.parsers import _map_inventory as inv
 from network_discovery.parsers import _map_observations as obs
 from network_discovery.parsers import _map_routes as rt
-from network_discovery.parsers._configs import srx_config
+from network_discovery.parsers._configs import junos_config, srx_config
 from network_discovery.parsers._spec import CommandSpec, config_spec, ntc, own
 
 __all__ = ["SPECS"]
@@ -119,11 +119,19 @@ SPECS: list[CommandSpec] = [
     config_spec(
         "show configuration security | display set",
         srx_config,
-        aliases=(
-            "show_configuration_security_display_set",
-            "show_configuration_|_display_set",
-            "show_configuration_display_set",
-        ),
+        aliases=("show_configuration_security_display_set",),
+    ),
+    # the whole configuration, curly or set: the facts show output gives, and an SRX's
+    # policy; VLANs are not claimed (the default VLAN is there without being configured)
+    config_spec(
+        "show configuration",
+        junos_config,
+        K.DEVICE,
+        K.INTERFACES,
+        K.IP_ADDRESSES,
+        K.ROUTES,
+        K.FIREWALL,
+        aliases=("show_configuration_|_display_set", "show_configuration_display_set"),
         variants=("show configuration | display set",),
     ),
 ]

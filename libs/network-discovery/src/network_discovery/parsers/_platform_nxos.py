@@ -11,9 +11,11 @@ from network_discovery.parsers import _map_inventory as inv
 from network_discovery.parsers import _map_nxos as nx
 from network_discovery.parsers import _map_observations as obs
 from network_discovery.parsers import _map_routes as rt
+from network_discovery.parsers._configs import nxos_config
 from network_discovery.parsers._spec import (
     CommandSpec,
     cdp_specs,
+    config_spec,
     lldp_specs,
     ntc,
     route_specs,
@@ -135,5 +137,16 @@ SPECS: list[CommandSpec] = [
     ),
     *route_specs(
         "cisco_nxos", rt.map_nxos_route, vrf_one="show ip route vrf <name>", json=js.nxos_route
+    ),
+    # VLANs are not among the kinds claimed, as on IOS: VTP may keep them out of it
+    config_spec(
+        "show running-config",
+        nxos_config,
+        K.DEVICE,
+        K.INTERFACES,
+        K.IP_ADDRESSES,
+        K.ROUTES,
+        aliases=("show_run", "show_running_config"),
+        variants=("show startup-config",),
     ),
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from network_discovery.model import FactKind as K
-from network_discovery.parsers._configs import asa_config, ip6tables, iptables
+from network_discovery.parsers._configs import asa_config, host_json, ip6tables, iptables
 from network_discovery.parsers._spec import CommandSpec, config_spec, version_spec
 
 __all__ = ["ASA_SPECS", "LINUX_SPECS"]
@@ -23,4 +23,14 @@ ASA_SPECS: list[CommandSpec] = [
 LINUX_SPECS: list[CommandSpec] = [
     config_spec("iptables-save", iptables),
     config_spec("ip6tables-save", ip6tables),
+    config_spec(
+        "host interfaces",
+        host_json,
+        K.DEVICE,
+        K.INTERFACES,
+        K.IP_ADDRESSES,
+        K.ROUTES,
+        aliases=("host", "host_interfaces"),
+        formats=("json",),
+    ),
 ]

@@ -16,9 +16,10 @@ log = structlog.get_logger(__name__)
 
 
 def add_protocol_routes(parsed: list[DeviceFacts], report: ParseReport) -> None:
-    """Give every device whose routing table was not read the OSPF and BGP routes its
-    configuration and its neighbours' configurations decide (marked ``derived``); what a
-    configuration asks for that is not computed is reported as a warning."""
+    """Give every device with a configuration the OSPF and BGP routes its configuration and
+    its neighbours' configurations decide (marked ``derived``; where the device's printed
+    table was read, that table stays the one forwarding uses); what a configuration asks
+    for that is not computed is reported as a warning."""
     devices = [
         RoutedDevice(
             dev.device,

@@ -41,6 +41,11 @@ def _read(source: Source) -> str:
     return Path(source).read_text(encoding="utf-8", errors="replace")
 
 
+def _parsed_as(out: Output) -> bool:
+    """Whether the command's own parser reads this output's format."""
+    return out.spec.parser is not None and out.fmt in out.spec.parser_formats
+
+
 def sniff_format(text: str) -> str:
     """``json``, ``xml`` or ``text``, from what the output holds (not from its name)."""
     head = text.lstrip()[:1]
@@ -148,7 +153,7 @@ def select_outputs(
                 device,
                 f"{out.spec.command!r} is read on {platform} as JSON only: save it with | json",
             )
-        elif out.fmt != "text" and out.spec.json is None:
+        elif out.fmt != "text" and out.spec.json is None and not _parsed_as(out):
             _ignore(
                 report,
                 out.where,

@@ -61,6 +61,8 @@ class CommandSpec:
     #: What the template leaves out of a text output and the JSON form carries: read from
     #: the whole text and added to every row (the NX-OS chassis line, say).
     enrich: Callable[[str], dict[str, Any]] | None = None
+    #: The formats ``parser`` reads (a host described in JSON is read by its parser).
+    parser_formats: tuple[str, ...] = ("text",)
 
     @property
     def file_stem(self) -> str:
@@ -89,9 +91,17 @@ def config_spec(
     *kinds: FactKind,
     aliases: tuple[str, ...] = (),
     variants: tuple[str, ...] = (),
+    formats: tuple[str, ...] = ("text",),
 ) -> CommandSpec:
     return CommandSpec(
-        command, None, kinds or (K.FIREWALL,), None, aliases, parser=parser, variants=variants
+        command,
+        None,
+        kinds or (K.FIREWALL,),
+        None,
+        aliases,
+        parser=parser,
+        variants=variants,
+        parser_formats=formats,
     )
 
 

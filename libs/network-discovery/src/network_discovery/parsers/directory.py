@@ -17,6 +17,7 @@ from network_discovery.model import Snapshot, normalise_hostname
 from network_discovery.parsers._commands import PLATFORMS
 from network_discovery.parsers._detect import detect_platform
 from network_discovery.parsers._device import DeviceFacts, parse_device
+from network_discovery.parsers._layout import LAYOUT_FOLDERS, is_source_layout, read_source_layout
 from network_discovery.parsers._routing import add_protocol_routes
 from network_discovery.parsers._session import split_session
 from network_discovery.parsers.report import ParseIssue, ParseReport
@@ -208,7 +209,12 @@ def parse_directory(
     when = collected_at or datetime.now(UTC)
     report = ParseReport()
     parsed: list[DeviceFacts] = []
+    layout = is_source_layout(root)
+    if layout:  # configs/ hosts/ iptables/: several devices per folder
+        parsed += read_source_layout(root, report)
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if layout and folder.name in LAYOUT_FOLDERS:
+            continue
         meta = _read_meta(folder, report)
         if meta is None:
             continue

@@ -4,8 +4,8 @@ Each node label maps to a model class; its properties come from the model's JSON
 (string, integer, number, boolean and lists of those), plus a few derived properties that
 queries need (an address's bare IP, an interface's device). A field holding nested models
 (a rule's services, a route's next hops) is given an explicit flat type here, and the
-projection stores it in that form (services and bindings as their text, next hops as two
-aligned lists). LadybugDB gets ``CREATE NODE/REL
+projection stores it in that form (services, bindings and a rule's translation as their
+text, next hops as two aligned lists). LadybugDB gets ``CREATE NODE/REL
 TABLE`` statements from these specs; Memgraph gets indexes on ``id``.
 """
 
@@ -106,7 +106,9 @@ NODES: dict[str, NodeSpec] = {
         NodeSpec("BGPPeer", _props(BGPPeer, external="BOOLEAN"), BGPPeer),
         NodeSpec("FirewallZone", _props(FirewallZone), FirewallZone),
         NodeSpec("FirewallRuleset", _props(FirewallRuleset, bindings="STRING[]"), FirewallRuleset),
-        NodeSpec("FirewallRule", _props(FirewallRule, services="STRING[]"), FirewallRule),
+        NodeSpec(
+            "FirewallRule", _props(FirewallRule, services="STRING[]", nat="STRING"), FirewallRule
+        ),
         NodeSpec("FirewallObject", _props(FirewallObject, services="STRING[]"), FirewallObject),
         NodeSpec(
             "Route",

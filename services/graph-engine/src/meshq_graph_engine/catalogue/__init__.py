@@ -14,6 +14,7 @@ from meshq_graph_engine.catalogue import (
     paths,
     routing,
     topology,
+    traces,
 )
 from meshq_graph_engine.catalogue.base import (
     Query,
@@ -47,6 +48,7 @@ for _module in (
     blast,
     firewall,
     paths,
+    traces,
     layer3,
     netbox,
 ):

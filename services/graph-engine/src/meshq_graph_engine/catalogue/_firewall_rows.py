@@ -10,6 +10,7 @@ from meshq_graph_engine.catalogue.base import Row
 
 __all__ = [
     "DenyRuleRow",
+    "FilterLineRow",
     "FirewallDeviceRow",
     "PathRow",
     "RouteLookupRow",
@@ -50,6 +51,10 @@ class RuleRow(Row):
     hit_count: int | None
     comment: str | None
     text: str | None = Field(description="The rule as the configuration wrote it.")
+    nat: str | None = Field(
+        description="iptables nat table: the translation the rule applies ('dnat to 10.0.3.20 "
+        "port 80', 'masquerade'); null for a rule that translates nothing."
+    )
 
 
 class ZonePairRuleRow(RuleRow):
@@ -118,7 +123,35 @@ class ShadowedRuleRow(Row):
     kind: Literal["redundant", "conflict"] = Field(
         description="redundant: the covering rules do the same; conflict: some do the opposite."
     )
-    covered_by: list[CoveringRule]
+    covered_by: list[CoveringRule] = Field(
+        description="The smallest set of earlier rules found that together cover it, in order: "
+        "one rule when one covers it alone; otherwise a set none of which can be left out."
+    )
+
+
+class FilterLineRow(Row):
+    """One line of a filter that no packet reaches."""
+
+    device: str
+    filter: str = Field(description="The rule set (ACL, chain, zone policy), bound or not.")
+    position: int = Field(ge=1, description="The line's 1-based place in the filter.")
+    unreachable_line: str = Field(description="The line as configured (else its name).")
+    action: Action
+    blocking_lines: list[str] = Field(
+        description="The earlier lines that together block it, as configured, in order: one "
+        "line when one covers it alone, otherwise a set none of which can be left out; empty "
+        "when the line matches nothing by itself."
+    )
+    blocking_positions: list[int] = Field(description="Their places in the filter.")
+    different_action: bool = Field(
+        description="A blocking line does otherwise: permits what this line denies (or the "
+        "reverse), or in a nat chain applies another translation."
+    )
+    reason: Literal["blocking_lines", "empty", "independently_unmatchable"] = Field(
+        description="blocking_lines: earlier lines cover it; empty: one of its fields names "
+        "nothing (no address, no service); independently_unmatchable: no packet has all it "
+        "asks for (IPv4 sources with IPv6 destinations, ports on a protocol without ports)."
+    )
 
 
 class RouteLookupRow(Row):
@@ -158,6 +191,28 @@ class RouteRef(_Part):
     origin: Literal["collected", "derived"]
 
 
+class Addresses(_Part):
+    """The flow's addresses and ports at one point of its path."""
+
+    source: str
+    destination: str
+    source_port: int | None
+    destination_port: int | None
+
+
+class Translation(_Part):
+    """An address translation (iptables nat table) the flow met at a hop."""
+
+    device: str
+    rule_set: str = Field(description="The nat chain, e.g. 'nat PREROUTING'.")
+    position: int
+    name: str
+    kind: Literal["dnat", "snat", "masquerade", "redirect"]
+    text: str
+    before: Addresses
+    after: Addresses = Field(description="The flow from here on: what later hops see.")
+
+
 class Hop(_Part):
     device: str
     vrf: str
@@ -173,7 +228,14 @@ class Hop(_Part):
         description="The route's own next hop when it is not adjacent (a BGP next hop), "
         "reached through next_hop."
     )
-    decisions: list[Decision]
+    decisions: list[Decision] = Field(
+        description="Each rule set consulted here, in order (on a Linux host every netfilter "
+        "chain: raw, mangle, nat, filter), with its deciding line."
+    )
+    translations: list[Translation] = Field(
+        description="NAT applied here, in order (iptables DNAT, SNAT, MASQUERADE, REDIRECT); "
+        "empty where none."
+    )
 
 
 class Owner(_Part):

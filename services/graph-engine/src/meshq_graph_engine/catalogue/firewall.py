@@ -1,5 +1,5 @@
 """Firewall: the rules each device enforces, by device and by zone pair, the deny rules and
-how broad they are, and the rules that can never match.
+how broad they are, and the lines of every filter that can never match (bound or not).
 
 Zones: a rule's own zones where it names them; otherwise the zones of the interfaces its rule
 set is bound to (an ASA or IOS access list applied ``in`` on an interface filters traffic
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from meshq_graph_engine.catalogue._common import DeviceFilter, DeviceName, SiteFilter, ordered
 from meshq_graph_engine.catalogue._firewall_rows import (
     DenyRuleRow,
+    FilterLineRow,
     FirewallDeviceRow,
     RuleRow,
     ShadowedRuleRow,
@@ -24,7 +25,8 @@ from meshq_graph_engine.catalogue._firewall_rows import (
 )
 from meshq_graph_engine.catalogue.base import Params, Query, QueryContext
 from meshq_graph_engine.firewall import _load
-from meshq_graph_engine.firewall.shadow import shadowed_rules
+from meshq_graph_engine.firewall.policy import Rule
+from meshq_graph_engine.firewall.shadow import Shadowed, Unreachable, unreachable_lines
 
 __all__ = ["QUERIES"]
 
@@ -36,7 +38,7 @@ _RULE_COLUMNS = (
     "r.dst_zones AS dst_zones, r.sources AS sources, r.destinations AS destinations, "
     "r.services AS services, r.source_names AS source_names, "
     "r.destination_names AS destination_names, r.service_names AS service_names, "
-    "r.hit_count AS hit_count, r.comment AS comment, r.text AS text"
+    "r.hit_count AS hit_count, r.comment AS comment, r.text AS text, r.nat AS nat"
 )
 _RULES = "MATCH (r:FirewallRule) WHERE ($device = '' OR r.device = $device) RETURN " + _RULE_COLUMNS
 _RULESETS = (
@@ -73,6 +75,21 @@ class DeviceFilterParams(Params):
 
 class SiteParams(Params):
     site: SiteFilter
+
+
+class FilterLineParams(Params):
+    device: DeviceFilter
+    filter: Annotated[
+        str,
+        Field(
+            default="",
+            max_length=128,
+            pattern=r"^[\w.:/@ -]*$",
+            description="Only the rule set of this name (an ACL, a chain, a zone policy; exact "
+            "match), bound or not; empty for every rule set.",
+            examples=["OUTSIDE_IN"],
+        ),
+    ]
 
 
 class ZonePairParams(Params):
@@ -225,32 +242,57 @@ async def _deny_rules_summary(ctx: QueryContext, params: Any) -> list[dict[str, 
     return out
 
 
-async def _shadowed(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
+async def _unreachable(ctx: QueryContext, device: str) -> list[Unreachable]:
+    """The unreachable lines of every filter of every device (or of one), bound or not;
+    computed once per version of the graph."""
     graph = await _load.view(ctx.store)
-    out: list[dict[str, Any]] = []
-    for name, policy in sorted(graph.topology.policies.items()):
-        if params.device and name != params.device:
-            continue
-        if name not in graph.shadow:
-            found = []
-            seen: set[str] = set()
-            for binding in policy.bindings:
-                if binding.rule_set.name not in seen:
-                    seen.add(binding.rule_set.name)
-                    found.extend(shadowed_rules(binding.rule_set))
-            graph.shadow[name] = found
-        for s in graph.shadow[name]:
-            out.append(
-                {
-                    **s.rule.describe(),
-                    "kind": s.kind,
-                    "covered_by": [
-                        {"position": c.position, "name": c.name, "action": c.action}
-                        for c in s.covering
-                    ],
-                }
-            )
+    found: list[Unreachable] | None = graph.shadow.get(device)
+    if found is None and device and "" in graph.shadow:
+        found = [u for u in graph.shadow[""] if u.rule.device == device]
+    if found is None:
+        sets = await _load.load_rule_sets(ctx.store, device)
+        found = [u for rule_set in sets for u in unreachable_lines(rule_set)]
+        graph.shadow[device] = found
+    return found
+
+
+def _line(rule: Rule) -> str:
+    """A line as configured, else its name."""
+    return rule.text or rule.name
+
+
+async def _shadowed(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
+    out = [
+        {
+            **u.rule.describe(),
+            "kind": Shadowed(u.rule, u.blocking).kind,
+            "covered_by": [
+                {"position": c.position, "name": c.name, "action": c.action} for c in u.blocking
+            ],
+        }
+        for u in await _unreachable(ctx, params.device)
+        if u.reason == "blocking_lines"
+    ]
     return ordered(out, "device", "rule_set", "position")
+
+
+async def _filter_line_reachability(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
+    out = [
+        {
+            "device": u.rule.device,
+            "filter": u.rule.rule_set,
+            "position": u.rule.position,
+            "unreachable_line": _line(u.rule),
+            "action": u.rule.action,
+            "blocking_lines": [_line(b) for b in u.blocking],
+            "blocking_positions": [b.position for b in u.blocking],
+            "different_action": u.different_action,
+            "reason": u.reason,
+        }
+        for u in await _unreachable(ctx, params.device)
+        if not params.filter or u.rule.rule_set == params.filter
+    ]
+    return ordered(out, "device", "filter", "position")
 
 
 FIREWALL_RULES_BY_DEVICE = Query(
@@ -293,11 +335,22 @@ DENY_RULES_SUMMARY = Query(
 SHADOWED_RULES = Query(
     name="shadowed_rules",
     category="Firewall hygiene",
-    summary="Rules that can never match because earlier rules cover them, with those rules.",
+    summary="Rules of every filter (bound or not) that can never match because earlier rules "
+    "cover them, with the smallest set of those rules found.",
     params=DeviceFilterParams,
     row=ShadowedRuleRow,
     feature=FEATURE,
     run=_shadowed,
+)
+FILTER_LINE_REACHABILITY = Query(
+    name="filter_line_reachability",
+    category="Firewall hygiene",
+    summary="Every line of every filter (bound or not) that no packet reaches: the earlier "
+    "lines that block it, or why it matches nothing by itself.",
+    params=FilterLineParams,
+    row=FilterLineRow,
+    feature=FEATURE,
+    run=_filter_line_reachability,
 )
 
 QUERIES = [
@@ -306,4 +359,5 @@ QUERIES = [
     FIREWALL_RULES_BY_ZONE_PAIR,
     DENY_RULES_SUMMARY,
     SHADOWED_RULES,
+    FILTER_LINE_REACHABILITY,
 ]

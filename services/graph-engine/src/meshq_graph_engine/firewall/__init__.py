@@ -1,4 +1,5 @@
-"""Firewall policy evaluation, shadowed-rule detection, route lookup and path analysis.
+"""Firewall policy evaluation, unreachable filter lines (shadowed rules), route lookup and
+path analysis.
 
 Pure computation over compiled rules, routing tables and a layer-3 view of the graph; the
 catalogue (``catalogue/firewall``) loads these from the graph store.
@@ -7,7 +8,12 @@ catalogue (``catalogue/firewall``) loads these from the graph store.
 from meshq_graph_engine.firewall.path import PathAnswer, analyse
 from meshq_graph_engine.firewall.policy import Decision, Flow, Rule, RuleSet, Service, make_flow
 from meshq_graph_engine.firewall.routes import NextHop, RouteEntry, RouteTable
-from meshq_graph_engine.firewall.shadow import Shadowed, shadowed_rules
+from meshq_graph_engine.firewall.shadow import (
+    Shadowed,
+    Unreachable,
+    shadowed_rules,
+    unreachable_lines,
+)
 from meshq_graph_engine.firewall.topology import (
     Binding,
     DevicePolicy,
@@ -32,7 +38,9 @@ __all__ = [
     "Service",
     "Shadowed",
     "Topology",
+    "Unreachable",
     "analyse",
     "make_flow",
     "shadowed_rules",
+    "unreachable_lines",
 ]

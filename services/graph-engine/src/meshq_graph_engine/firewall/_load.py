@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 from meshq_runtime.graph.store import GraphStore
+from network_discovery.model import NatAction
 from network_discovery.model import Service as ModelService
 
 from meshq_graph_engine.firewall._intervals import address_ranges, merge
@@ -40,11 +41,14 @@ from meshq_graph_engine.firewall.topology import (
 
 __all__ = [
     "GraphView",
+    "compile_nat",
     "compile_rule",
     "compile_service",
     "load_policies",
     "load_routes",
     "load_rule_set",
+    "load_rule_sets",
+    "netfilter_of",
     "parse_binding",
     "view",
 ]
@@ -70,14 +74,16 @@ _ROUTES = (
 _RULESETS = (
     "MATCH (s:FirewallRuleset) WHERE ($device = '' OR s.device = $device) "
     "RETURN s.device AS device, s.name AS name, s.kind AS kind, "
-    "s.default_action AS default_action, s.default_text AS default_text, s.bindings AS bindings"
+    "s.default_action AS default_action, s.default_text AS default_text, s.bindings AS bindings, "
+    "s.netfilter_table AS netfilter_table, s.netfilter_hook AS netfilter_hook, "
+    "s.family AS family"
 )
 _RULES = (
     "MATCH (r:FirewallRule) WHERE ($device = '' OR r.device = $device) "
     "RETURN r.device AS device, r.ruleset AS ruleset, r.position AS position, r.name AS name, "
     "r.action AS action, r.src_zones AS src_zones, r.dst_zones AS dst_zones, "
     "r.sources AS sources, r.destinations AS destinations, r.services AS services, "
-    "r.enabled AS enabled, r.text AS text"
+    "r.enabled AS enabled, r.text AS text, r.nat AS nat"
 )
 _ZONES = (
     "MATCH (z:FirewallZone) WHERE ($device = '' OR z.device = $device) "
@@ -105,8 +111,15 @@ def compile_service(text: str) -> Service:
     )
 
 
+@lru_cache(maxsize=4096)
+def compile_nat(text: str) -> NatAction:
+    """A rule's translation as the graph stores it (``dnat to 10.0.0.5 port 80``)."""
+    return NatAction.parse(text)
+
+
 def compile_rule(row: dict[str, Any]) -> Rule:
     services = tuple(compile_service(t) for t in row.get("services") or ()) or (Service(),)
+    nat = row.get("nat")
     return Rule(
         device=row["device"],
         rule_set=row["ruleset"],
@@ -120,7 +133,26 @@ def compile_rule(row: dict[str, Any]) -> Rule:
         src=address_ranges(row.get("sources") or None),
         dst=address_ranges(row.get("destinations") or None),
         services=services,
+        nat=compile_nat(nat) if nat else None,
     )
+
+
+#: The filter chains an older graph stored without their table and hook.
+_FILTER_CHAINS = frozenset({"INPUT", "FORWARD", "OUTPUT"})
+
+
+def netfilter_of(row: dict[str, Any]) -> tuple[str | None, str | None, int | None]:
+    """(table, hook, family) of a rule set row: what it says, or for an iptables chain a
+    graph written before rule sets carried them, what its name says (``ip6:FORWARD``)."""
+    if row.get("netfilter_hook"):
+        return row.get("netfilter_table"), row["netfilter_hook"], row.get("family")
+    if row.get("kind") == "chain":
+        name = str(row["name"])
+        family = 6 if name.startswith("ip6:") else 4
+        chain = name.removeprefix("ip6:")
+        if chain in _FILTER_CHAINS:
+            return "filter", chain, family
+    return None, None, None
 
 
 def parse_binding(text: str) -> tuple[str, str | None]:
@@ -129,18 +161,33 @@ def parse_binding(text: str) -> tuple[str, str | None]:
     return direction, interface.strip() or None
 
 
+async def load_rule_sets(store: GraphStore, device: str = "", name: str = "") -> list[RuleSet]:
+    """Every rule set defined on every device (or on one device, or the one named), compiled
+    whether bound to an interface or not: access lists, chains and zone policies alike.
+    Ordered by device and name."""
+    params = {"device": device}
+    sets = [r for r in await store.execute(_RULESETS, params) if not name or r["name"] == name]
+    if not sets:
+        return []
+    rules: dict[tuple[str, str], list[Rule]] = defaultdict(list)
+    for row in await store.execute(_RULES, params):
+        if not name or row["ruleset"] == name:
+            rules[(row["device"], row["ruleset"])].append(compile_rule(row))
+    out = []
+    for row in sorted(sets, key=lambda r: (r["device"], r["name"])):
+        mine = rules.get((row["device"], row["name"]), [])
+        if row["kind"] == "acl":
+            # an access list's "zones" are the interfaces it is applied to: the list itself
+            # judges any flow, wherever it is applied
+            mine = [dataclasses.replace(r, src_zones=None, dst_zones=None) for r in mine]
+        out.append(RuleSet(row["device"], row["name"], str(row["default_action"]), mine))
+    return out
+
+
 async def load_rule_set(store: GraphStore, device: str, name: str) -> RuleSet | None:
     """One named rule set of one device, compiled, bound to an interface or not."""
-    params = {"device": device}
-    found = [r for r in await store.execute(_RULESETS, params) if r["name"] == name]
-    if not found:
-        return None
-    rules = [compile_rule(r) for r in await store.execute(_RULES, params) if r["ruleset"] == name]
-    if found[0]["kind"] == "acl":
-        # an access list's "zones" are the interfaces it is applied to: the list itself
-        # judges any flow, wherever it is applied
-        rules = [dataclasses.replace(r, src_zones=None, dst_zones=None) for r in rules]
-    return RuleSet(device, name, str(found[0]["default_action"]), rules)
+    found = await load_rule_sets(store, device, name)
+    return found[0] if found else None
 
 
 async def load_policies(store: GraphStore, device: str = "") -> dict[str, DevicePolicy]:
@@ -163,9 +210,12 @@ async def load_policies(store: GraphStore, device: str = "") -> dict[str, Device
             rules[(row["device"], row["name"])],
         )
         out.setdefault(row["device"], DevicePolicy(row["device"]))
+        table, hook, family = netfilter_of(row)
         for text in row["bindings"] or ():
             direction, interface = parse_binding(text)
-            bindings[row["device"]].append(Binding(rule_set, direction, interface))
+            bindings[row["device"]].append(
+                Binding(rule_set, direction, interface, table, hook, family)
+            )
     for name, policy in out.items():
         policy.bindings = tuple(bindings.get(name, ()))
     return out
@@ -191,11 +241,18 @@ def route_entry(row: dict[str, Any]) -> RouteEntry:
     )
 
 
+def forwarding_routes(routes: list[RouteEntry]) -> list[RouteEntry]:
+    """The routes a device forwards with: the table it printed where one was read, else
+    the one worked out from the configurations."""
+    printed = [r for r in routes if r.origin != "derived"]
+    return printed or routes
+
+
 async def load_routes(store: GraphStore, device: str = "") -> dict[str, RouteTable]:
     grouped: dict[str, list[RouteEntry]] = defaultdict(list)
     for row in await store.execute(_ROUTES, {"device": device}):
         grouped[row["device"]].append(route_entry(row))
-    return {name: RouteTable(routes) for name, routes in grouped.items()}
+    return {name: RouteTable(forwarding_routes(routes)) for name, routes in grouped.items()}
 
 
 @dataclass
@@ -204,7 +261,8 @@ class GraphView:
 
     key: tuple[Any, ...]
     topology: Topology
-    shadow: dict[str, Any] = field(default_factory=dict)  # per-device results, computed once
+    #: unreachable filter lines per device ("" for every device), computed once
+    shadow: dict[str, Any] = field(default_factory=dict)
 
 
 _CACHE: weakref.WeakKeyDictionary[GraphStore, GraphView] = weakref.WeakKeyDictionary()

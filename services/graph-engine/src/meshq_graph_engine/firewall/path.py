@@ -10,16 +10,25 @@ that adjacent address; where a device has no routes collected, one step along th
 path over shared subnets. Every device with a policy on the way judges the flow by its ingress and
 egress interfaces' zones; a deny ends the branch. Each branch ends ``allowed`` (delivered, or
 handed to a next hop outside the collected network), ``denied`` or ``no_path``.
+
+A Linux host (its rule sets are netfilter chains) consults its chains in the kernel's order
+(``firewall.netfilter``): the PREROUTING chains (or, for a packet it sends, the OUTPUT ones)
+before the route lookup, so a DNAT changes the destination the route is looked up for, and
+the rest once the egress is known; an SNAT or MASQUERADE changes the source the later hops
+see. Every chain consulted is among the hop's decisions, every translation among its
+``translations``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from meshq_graph_engine.firewall.policy import Decision, Flow, make_flow
+from meshq_graph_engine.firewall import netfilter
+from meshq_graph_engine.firewall.netfilter import Outcome, Packet
+from meshq_graph_engine.firewall.policy import Decision
 from meshq_graph_engine.firewall.routes import vrf_name
-from meshq_graph_engine.firewall.topology import L3Interface, Topology
+from meshq_graph_engine.firewall.topology import DevicePolicy, L3Interface, Topology
 
 __all__ = ["MAX_BRANCHES", "Branch", "PathAnswer", "analyse"]
 
@@ -35,9 +44,11 @@ class Branch:
     decisions: list[Decision] = field(default_factory=list)
     verdict: str = "no_path"
     reason: str = ""
+    #: (device, VRF, packet) of every hop: back at one with the same packet is a loop
+    visited: list[tuple[str, str, Packet]] = field(default_factory=list)
 
     def copy(self) -> Branch:
-        return Branch(list(self.hops), list(self.decisions))
+        return Branch(list(self.hops), list(self.decisions), visited=list(self.visited))
 
 
 @dataclass
@@ -73,11 +84,13 @@ class _State:
     ingress: str | None
     vrf: str
     method: str
+    #: the flow as it arrives here (NAT on the way may have changed it)
+    packet: Packet
 
 
 class _Walk:
-    def __init__(self, topo: Topology, flow: Flow, dst: str, max_hops: int) -> None:
-        self.topo, self.flow, self.dst, self.max_hops = topo, flow, dst, max_hops
+    def __init__(self, topo: Topology, max_hops: int) -> None:
+        self.topo, self.max_hops = topo, max_hops
         self.done: list[Branch] = []
         self.truncated = False
         self._fallback: dict[str, dict[str, int]] = {}
@@ -100,11 +113,12 @@ class _Walk:
         return []
 
     def step(self, s: _State, branch: Branch) -> list[tuple[_State, Branch]]:
-        topo, dst = self.topo, self.dst
-        if any(h["device"] == s.device and h["vrf"] == s.vrf for h in branch.hops):
+        topo = self.topo
+        if (s.device, s.vrf, s.packet) in branch.visited:
             return self.finish(branch, "no_path", f"routing loop: back at {s.device} ({s.vrf})")
         if len(branch.hops) >= self.max_hops:
             return self.finish(branch, "no_path", f"hop limit {self.max_hops} reached")
+        branch.visited.append((s.device, s.vrf, s.packet))
         hop: dict[str, Any] = {
             "device": s.device,
             "vrf": s.vrf,
@@ -118,10 +132,23 @@ class _Walk:
             "next_hop": None,
             "resolved_next_hop": None,
             "decisions": [],
+            "translations": [],
         }
-        if any(i.ip == dst for i in topo.by_device.get(s.device, ())):
+        policy = topo.policies.get(s.device)
+        redirected = False
+        if policy is not None and policy.netfilter:
+            before = self._before_routing(s, policy)
+            self._record(s, policy, hop, branch, before, None)
+            if before.denied:
+                return self._deny(s, hop, branch, before.decisions[-1])
+            s, redirected = replace(s, packet=before.packet), before.redirected
+        dst = s.packet.dst
+        if redirected or any(i.ip == dst for i in topo.by_device.get(s.device, ())):
             hop["method"] = "destination"
-            return self._judge(s, hop, branch, None, [], "delivered to the destination's owner")
+            end = f"redirected to {s.device} itself" if redirected else None
+            return self._judge(
+                s, hop, branch, None, [], end or "delivered to the destination's owner"
+            )
         table = topo.routes.get(s.device)
         local = topo.connected(s.device, dst, s.vrf)
         route = table.lookup(dst, s.vrf) if table else None
@@ -156,11 +183,14 @@ class _Walk:
         if route.discards or not route.next_hops:
             return self.finish_hop(branch, hop, "no_path", f"{route.prefix} discards on {s.device}")
         out: list[tuple[_State, Branch]] = []
+        #: adjacent next hops already taken: two BGP next hops reached through the same
+        #: neighbour are one path for the packet, walked once
+        taken: set[tuple[str, str | None]] = set()
         for nh in route.next_hops:
             h = dict(hop, next_hop=nh.address)
             egress = nh.interface
             if nh.address is None:  # an interface route: the destination is on that link
-                owner = [o for o in self.topo.owners(self.dst, s.vrf) if o.device != s.device]
+                owner = [o for o in self.topo.owners(s.packet.dst, s.vrf) if o.device != s.device]
                 h["egress_interface"] = egress
                 nexts = [(o.device, o.interface, o.vrf, "connected") for o in owner[:1]]
                 out += self._judge(s, h, branch.copy(), egress, nexts, "delivered on-link")
@@ -176,6 +206,9 @@ class _Walk:
                 )
                 continue
             for via, interface in resolved:
+                if (via, interface) in taken:
+                    continue
+                taken.add((via, interface))
                 h2 = dict(h, egress_interface=interface, next_hop=via)
                 if via != nh.address:
                     h2["resolved_next_hop"] = nh.address  # a BGP next hop, reached through via
@@ -215,7 +248,8 @@ class _Walk:
         return list(dict.fromkeys(found))
 
     def _fallback_step(self, s: _State, hop: dict[str, Any], branch: Branch) -> list:
-        targets = {i.device for i in self.topo.containing(self.dst)}
+        dst = s.packet.dst
+        targets = {i.device for i in self.topo.containing(dst)}
         key = ",".join(sorted(targets))
         if key not in self._fallback:
             self._fallback[key] = self.topo.distances_to(targets) if targets else {}
@@ -224,7 +258,7 @@ class _Walk:
         hop["method"] = "shared_subnet"
         if here is None or here == 0:
             return self.finish_hop(
-                branch, hop, "no_path", f"{s.device} has no routes and no subnet path to {self.dst}"
+                branch, hop, "no_path", f"{s.device} has no routes and no subnet path to {dst}"
             )
         for neighbour, mine, theirs in self.topo.adjacent(s.device):
             if dist.get(neighbour) == here - 1:
@@ -244,26 +278,122 @@ class _Walk:
         end: str | None = None,
     ) -> list[tuple[_State, Branch]]:
         policy = self.topo.policies.get(s.device)
-        if policy is not None:
+        to_self, from_self = hop["method"] == "destination", s.method == "source"
+        packet = s.packet
+        if policy is not None and policy.netfilter:
+            stage = netfilter.after_routing(to_self=to_self, from_self=from_self)
+            after = netfilter.run(
+                policy,
+                stage,
+                packet,
+                ingress=s.ingress,
+                egress=egress,
+                egress_address=self._address(s.device, egress, packet.family),
+            )
+            self._record(s, policy, hop, branch, after, egress)
+            if after.denied:
+                return self._deny(s, hop, branch, after.decisions[-1])
+            packet = after.packet
+            # any rule set of the device that is no netfilter chain, as on other devices
+            others = policy.evaluate(
+                s.packet.flow(), s.ingress, egress, to_self=to_self, from_self=from_self
+            )
+            hop["decisions"] = [*hop["decisions"], *(d.describe() for d in others)]
+            branch.decisions.extend(others)
+            if others and not others[-1].allowed:
+                return self._deny(s, hop, branch, others[-1])
+        elif policy is not None:
             decisions = policy.evaluate(
-                self.flow,
-                s.ingress,
-                egress,
-                to_self=hop["method"] == "destination",
-                from_self=s.method == "source",
+                packet.flow(), s.ingress, egress, to_self=to_self, from_self=from_self
             )
             hop["ingress_zone"] = policy.zone_of(s.ingress)
             hop["egress_zone"] = policy.zone_of(egress)
             hop["decisions"] = [d.describe() for d in decisions]
             branch.decisions.extend(decisions)
             if decisions and not decisions[-1].allowed:
-                d = decisions[-1]
-                where = f"rule {d.rule.name!r}" if d.rule else "the default action"
-                return self.finish_hop(branch, hop, "denied", f"denied by {where} on {s.device}")
+                return self._deny(s, hop, branch, decisions[-1])
         branch.hops.append(hop)
         if not nexts:
             return self.finish(branch, "allowed", end or "delivered")
-        return [(_State(d, i, vrf_name(v), m), branch) for d, i, v, m in nexts]
+        return [(_State(d, i, vrf_name(v), m, packet), branch) for d, i, v, m in nexts]
+
+    def _deny(
+        self, s: _State, hop: dict[str, Any], branch: Branch, d: Decision
+    ) -> list[tuple[_State, Branch]]:
+        where = f"rule {d.rule.name!r}" if d.rule else f"the default action of {d.rule_set}"
+        return self.finish_hop(branch, hop, "denied", f"denied by {where} on {s.device}")
+
+    # --- netfilter (Linux hosts) ---------------------------------------------------------
+
+    def _before_routing(self, s: _State, policy: DevicePolicy) -> Outcome:
+        """PREROUTING for a packet from the network; for one the host sends, the OUTPUT
+        chains that come before its (re-)route, with the egress the route gives now."""
+        family = s.packet.family
+        if s.method == "source":
+            egress = self._first_egress(s)
+            return netfilter.run(
+                policy,
+                netfilter.OUTPUT_PRE,
+                s.packet,
+                ingress=None,
+                egress=egress,
+                egress_address=self._address(s.device, egress, family),
+                local_address="::1" if family == 6 else "127.0.0.1",
+            )
+        return netfilter.run(
+            policy,
+            netfilter.PREROUTING,
+            s.packet,
+            ingress=s.ingress,
+            egress=None,
+            local_address=self._address(s.device, s.ingress, family, any_interface=True),
+        )
+
+    def _record(
+        self,
+        s: _State,
+        policy: DevicePolicy,
+        hop: dict[str, Any],
+        branch: Branch,
+        outcome: Outcome,
+        egress: str | None,
+    ) -> None:
+        hop["ingress_zone"] = policy.zone_of(s.ingress)
+        hop["egress_zone"] = policy.zone_of(egress)
+        # new lists: a hop dict is copied per next hop, its lists are not
+        hop["decisions"] = [*hop["decisions"], *(d.describe() for d in outcome.decisions)]
+        hop["translations"] = [*hop["translations"], *outcome.translations]
+        branch.decisions.extend(outcome.decisions)
+
+    def _address(
+        self, device: str, interface: str | None, family: int, *, any_interface: bool = False
+    ) -> str | None:
+        """The device's address of ``family`` on ``interface`` (MASQUERADE's source, the
+        target of a REDIRECT); with ``any_interface``, else its first such address."""
+        mine = [i for i in self.topo.by_device.get(device, ()) if (":" in i.ip) == (family == 6)]
+        on = [i.ip for i in mine if interface is not None and i.interface == interface]
+        if on:
+            return on[0]
+        return mine[0].ip if any_interface and mine else None
+
+    def _first_egress(self, s: _State) -> str | None:
+        """The interface a packet the device sends leaves by, as routing gives it before
+        any OUTPUT chain (the first next hop where there are several)."""
+        dst = s.packet.dst
+        local = self.topo.connected(s.device, dst, s.vrf)
+        table = self.topo.routes.get(s.device)
+        route = table.lookup(dst, s.vrf) if table else None
+        if local is not None and (
+            route is None or int(local.network.split("/")[1]) >= _length(route.prefix)
+        ):
+            return local.interface
+        if route is None or route.discards or not route.next_hops:
+            return None
+        nh = route.next_hops[0]
+        if nh.interface is not None or nh.address is None:
+            return nh.interface
+        resolved = self._resolve(s.device, s.vrf, nh.address, None)
+        return resolved[0][1] if resolved else None
 
 
 def _length(prefix: str) -> int:
@@ -295,21 +425,27 @@ def analyse(
     """The flow's branches and verdict. ``start`` (device, interface or None) begins the walk
     at that device, the flow arriving on that interface, instead of at the source's owner or
     every gateway of its subnet."""
-    flow = make_flow(source, destination, protocol, port, source_port=source_port)
+    packet = netfilter.packet(source, destination, protocol, port, source_port=source_port)
     src_owner = topo.describe_owner(source)
     dst_owner = topo.describe_owner(destination)
     if start is not None:
-        return _from(topo, flow, destination, max_hops, start, src_owner, dst_owner)
+        return _from(topo, packet, max_hops, start, src_owner, dst_owner)
     starts, own = _starts(topo, source)
     if not starts:
         branch = Branch(reason=f"no device owns {source} or a subnet containing it")
         return PathAnswer("no_path", [branch], src_owner, dst_owner)
     if not own:
         src_owner["gateways"] = [f"{g.device} {g.interface}" for g in starts]
-    walk = _Walk(topo, flow, destination, max_hops)
+    walk = _Walk(topo, max_hops)
     first = [
         (
-            _State(g.device, None if own else g.interface, g.vrf, "source" if own else "gateway"),
+            _State(
+                g.device,
+                None if own else g.interface,
+                g.vrf,
+                "source" if own else "gateway",
+                packet,
+            ),
             Branch(),
         )
         for g in starts
@@ -321,8 +457,7 @@ def analyse(
 
 def _from(
     topo: Topology,
-    flow: Flow,
-    destination: str,
+    packet: Packet,
     max_hops: int,
     start: tuple[str, str | None],
     src_owner: dict[str, Any],
@@ -343,7 +478,7 @@ def _from(
             return PathAnswer("no_path", [branch], src_owner, dst_owner)
         vrf = found.vrf
     src_owner["gateways"] = [f"{device} {interface}" if interface else device]
-    walk = _Walk(topo, flow, destination, max_hops)
-    walk.run([(_State(device, interface, vrf_name(vrf), "start"), Branch())])
+    walk = _Walk(topo, max_hops)
+    walk.run([(_State(device, interface, vrf_name(vrf), "start", packet), Branch())])
     worst = max((b.verdict for b in walk.done), key=_RANK.__getitem__)
     return PathAnswer(worst, walk.done, src_owner, dst_owner, walk.truncated)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from network_discovery.model.firewall import PROTOCOL_NUMBERS, normalise_protocol
+from network_discovery.model.firewall import PROTOCOL_NUMBERS, NatAction, normalise_protocol
 
 from meshq_graph_engine.firewall._index import DestinationIndex
 from meshq_graph_engine.firewall._intervals import (
@@ -20,6 +20,7 @@ from meshq_graph_engine.firewall._intervals import (
     Ranges,
     contains,
     encode_address,
+    intersect,
     merge,
 )
 
@@ -44,6 +45,7 @@ ANY_PORT: Ranges = ((0, 65535),)
 ALLOW_ACTIONS = frozenset({"permit", "allow", "accept"})
 #: Protocols whose services carry ports.
 PORTED = frozenset({6, 17, 132})
+_PORTED_RANGES: Ranges = tuple((p, p) for p in sorted(PORTED))
 _ANY_NAMES = frozenset({"", "any", "ip", "ipv4", "ipv6", "all", "*"})
 
 
@@ -120,6 +122,13 @@ class Service:
         """Matches only part of its box (an ICMP type, established TCP): never covers others."""
         return self.established or self.icmp_type is not None
 
+    @property
+    def unmatchable(self) -> bool:
+        """Names ports, but none of its protocols has ports (``icmp dst 80``): no packet
+        matches it. (Ports given for several protocols bind the ported ones among them.)"""
+        ports = self.src_ports != ANY_PORT or self.dst_ports != ANY_PORT
+        return ports and not intersect(self.protocols, _PORTED_RANGES)
+
     def matches(self, flow: Flow) -> bool:
         proto = flow.proto
         if not contains(self.protocols, proto) or self.established:
@@ -127,7 +136,7 @@ class Service:
         if self.icmp_type is not None:
             return self.icmp_type == flow.icmp_type and self.icmp_code in (None, flow.icmp_code)
         if proto not in PORTED:
-            return True
+            return not self.unmatchable
         if self.src_ports != ANY_PORT and (
             flow.sport is None or not contains(self.src_ports, flow.sport)
         ):
@@ -206,6 +215,8 @@ class Rule:
     src: Ranges = ANY_ADDRESS
     dst: Ranges = ANY_ADDRESS
     services: tuple[Service, ...] = (ANY_SERVICE,)
+    #: an iptables nat-table rule: the translation it applies (its action is permit)
+    nat: NatAction | None = None
 
     @property
     def allows(self) -> bool:

@@ -41,11 +41,18 @@ class EndpointAddress:
 class Binding:
     """Where a rule set applies. ``in``/``out``: traffic entering/leaving through
     ``interface`` (every interface when None); ``transit``: every flow through the device,
-    judged by its zones; ``local_in``/``local_out``: traffic to/from the device itself."""
+    judged by its zones; ``local_in``/``local_out``: traffic to/from the device itself.
+
+    An iptables built-in chain also names its ``table`` and ``hook`` (and the address
+    ``family`` it sees): a device with such bindings is judged chain by chain in the
+    kernel's order (``netfilter``), not by direction."""
 
     rule_set: RuleSet
     direction: str = "transit"
     interface: str | None = None
+    table: str | None = None
+    hook: str | None = None
+    family: int | None = None
 
 
 @dataclass
@@ -57,12 +64,26 @@ class DevicePolicy:
     def zone_of(self, interface: str | None) -> str | None:
         return self.zones.get(interface) if interface else None
 
+    @property
+    def netfilter(self) -> bool:
+        """Whether its rule sets are netfilter chains (judged by ``firewall.netfilter``)."""
+        return any(b.hook is not None for b in self.bindings)
+
+    def chains(self, table: str, hook: str, family: int) -> list[Binding]:
+        """The built-in chain ``hook`` of ``table`` for packets of ``family`` (4 or 6)."""
+        return [
+            b
+            for b in self.bindings
+            if b.table == table and b.hook == hook and b.family in (None, family)
+        ]
+
     def applicable(
         self, ingress: str | None, egress: str | None, *, to_self: bool, from_self: bool
     ) -> list[Binding]:
         """In evaluation order: ingress filters, then the device's own policy (transit, or
         local in/out), then egress filters. A packet the device sends itself crosses no
-        ingress filter, and (as on IOS) no outbound ACL either."""
+        ingress filter, and (as on IOS) no outbound ACL either. Netfilter chains (bindings
+        with a hook) are not among them: ``firewall.netfilter`` orders those."""
 
         def on(b: Binding, interface: str | None) -> bool:
             return interface is not None and b.interface in (None, interface)
@@ -70,11 +91,10 @@ class DevicePolicy:
         middle = {"local_in"} if to_self else {"local_out"} if from_self else {"transit"}
         if to_self and from_self:
             middle = {"local_out", "local_in"}
-        first = [b for b in self.bindings if b.direction == "in" and on(b, ingress)]
-        mid = [b for b in self.bindings if b.direction in middle]
-        last = [
-            b for b in self.bindings if b.direction == "out" and on(b, egress) and not from_self
-        ]
+        bindings = [b for b in self.bindings if b.hook is None]
+        first = [b for b in bindings if b.direction == "in" and on(b, ingress)]
+        mid = [b for b in bindings if b.direction in middle]
+        last = [b for b in bindings if b.direction == "out" and on(b, egress) and not from_self]
         return first + mid + last
 
     def evaluate(

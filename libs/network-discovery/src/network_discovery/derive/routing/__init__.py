@@ -2,11 +2,12 @@
 
 Every device with a routing configuration takes part (its interfaces, addresses, static
 routes, OSPF and BGP settings), including devices whose own table was collected: their
-configuration still decides what they advertise. Only the devices without a collected
-table receive the result, as routes marked ``derived``: OSPF (intra-area, inter-area,
-external), BGP (eBGP, iBGP, route reflection, multipath) and BGP aggregates (discard
-routes). The default VRF is computed; VRF instances of the protocols are listed in the
-device's notes instead.
+configuration still decides what they advertise. Every one receives the result, as routes
+marked ``derived``: OSPF (intra-area, inter-area, external), BGP (eBGP, iBGP, route
+reflection, multipath, add-path) and BGP aggregates (discard routes). Where the device's
+printed table was read, that table is what forwarding uses and the derived routes show
+where the configuration and the device disagree. The default VRF is computed; VRF
+instances of the protocols are listed in the device's notes instead.
 
 See :mod:`._ospf` and :mod:`._bgp` for the rules followed.
 """
@@ -56,9 +57,12 @@ def _view(device: RoutedDevice) -> RouterView:
             continue
         held = view.interfaces.setdefault(address.interface, RouterIface(address.interface, True))
         held.addresses.append(value)
+    configured = any(r.origin == "derived" for r in device.routes)
     for route in device.routes:
         if route.vrf or route.protocol != "static" or route.version != 4:
             continue
+        if configured and route.origin != "derived":
+            continue  # the configuration's static routes, not the printed table's
         hops = tuple(
             (
                 ipaddress.IPv4Address(h.address) if h.address else None,
@@ -98,16 +102,15 @@ def _model(device: str, route: RibRoute) -> Route:
 
 
 def derive_routes(devices: Sequence[RoutedDevice]) -> dict[str, list[Route]]:
-    """The OSPF and BGP routes (and BGP aggregates) each device without a collected table
-    installs, keyed by device; connected and static routes are not repeated here."""
+    """The OSPF and BGP routes (and BGP aggregates) each device's configuration implies,
+    keyed by device; connected and static routes are not repeated here. A device whose table
+    was collected gets them too: they are what its configuration says, to be compared."""
     views = {d.device: _view(d) for d in devices}
     igp = ospf_routes(views)
     ribs = {name: _base_rib(view, igp.get(name, ())) for name, view in views.items()}
     learned = bgp_routes(views, ribs)
     out: dict[str, list[Route]] = {}
     for device in devices:
-        if device.collected:
-            continue
         rib = Rib()
         for route in [*igp.get(device.device, ()), *learned.get(device.device, ())]:
             rib.offer(route)

@@ -17,12 +17,22 @@ _BANNERS = frozenset(
 @dataclass
 class Block:
     """A top-level line (its 1-based number and words) and the lines indented under it,
-    each as (line number, text without the indentation)."""
+    each as (line number, text without the indentation); ``indents`` holds how far each of
+    them was indented, so that a line nested deeper (the ``shutdown`` of a VRRP group inside
+    an ``interface``) can be told from one directly under the block."""
 
     line: int
     words: list[str]
     text: str
     children: list[tuple[int, str]] = field(default_factory=list)
+    indents: list[int] = field(default_factory=list)
+
+    def direct_children(self) -> list[tuple[int, str]]:
+        """The lines directly under the block: those of the least indentation."""
+        if not self.indents:
+            return list(self.children)
+        least = min(self.indents)
+        return [c for c, indent in zip(self.children, self.indents, strict=True) if indent == least]
 
 
 def _banner_delimiter(line: str, words: list[str]) -> str | None:
@@ -75,6 +85,7 @@ def config_blocks(text: str) -> list[Block]:
         if nested:
             if current is not None:
                 current.children.append((number, stripped))
+                current.indents.append(len(line) - len(line.lstrip()))
             continue
         current = Block(number, stripped.split(), stripped)
         blocks.append(current)

@@ -218,6 +218,12 @@ class _RoutingReader:
         elif head == "network" and len(words) >= 5 and words[3] == "area":
             wildcard = int(_ip(words[2]))
             process.networks.append(OspfNetwork(int(_ip(words[1])), wildcard, _area(words[4])))
+        elif head == "network" and len(words) >= 4 and words[2] == "area" and "/" in words[1]:
+            # "network 10.0.3.0/24 area 0" (Quagga/FRR and IOS-like configs written that way)
+            network = ipaddress.IPv4Network(words[1], strict=False)
+            wildcard = int(network.hostmask)
+            area = _area(words[3])
+            process.networks.append(OspfNetwork(int(network.network_address), wildcard, area))
         elif head == "passive-interface":
             if words[1] == "default":
                 process.passive_default = True
