@@ -102,6 +102,23 @@ async def test_layer3_edges_match_the_peer(ask) -> None:
     assert ours == theirs
 
 
+async def test_the_cabling_file_gives_the_links(ask) -> None:
+    # network/batfish/layer1_topology.json: the campus's cabling, 40 edges (each cable
+    # listed from both ends); every layer-3 edge runs over one of its cables
+    rows = await ask("topology_edges")
+    assert len(rows) == 20
+    assert {r["evidence"] for r in rows} == {"layer1_declared"}
+    cables = {
+        frozenset({(r["a_device"], r["a_interface"]), (r["b_device"], r["b_interface"])})
+        for r in rows
+    }
+    for edge in _peer("layer3_edges.json"):
+        assert (
+            frozenset({(edge["node1"], edge["interface1"]), (edge["node2"], edge["interface2"])})
+            in cables
+        )
+
+
 async def test_the_duplicated_loopback_is_reported(ask) -> None:
     theirs = {
         (ip, frozenset((h["hostname"], h["interface"]) for h in holders))

@@ -215,7 +215,8 @@ class Link(ModelBase):
         le=1.0,
         validate_default=True,
         description="0 to 1; when absent, the usual weight of the evidence "
-        "(LLDP/CDP both ends 1.0, one end 0.8, NetBox 0.7, MAC/ARP 0.5).",
+        "(LLDP/CDP both ends 1.0, a layer-1 topology file 0.9, one end 0.8, NetBox 0.7, "
+        "MAC/ARP 0.5).",
         json_schema_extra=_no_default,
     )
 

@@ -80,6 +80,8 @@ class LinkEvidence(StrEnum):
 
     LLDP_BOTH = "lldp_both"
     CDP_BOTH = "cdp_both"
+    #: A layer-1 topology file the user keeps (cabling records, a lab's wiring).
+    LAYER1_DECLARED = "layer1_declared"
     LLDP_ONE = "lldp_one"
     CDP_ONE = "cdp_one"
     NETBOX_DECLARED = "netbox_declared"
@@ -93,6 +95,7 @@ class LinkEvidence(StrEnum):
 _CONFIDENCE = {
     LinkEvidence.LLDP_BOTH: 1.0,
     LinkEvidence.CDP_BOTH: 1.0,
+    LinkEvidence.LAYER1_DECLARED: 0.9,
     LinkEvidence.LLDP_ONE: 0.8,
     LinkEvidence.CDP_ONE: 0.8,
     LinkEvidence.NETBOX_DECLARED: 0.7,

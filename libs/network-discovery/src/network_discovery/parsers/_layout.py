@@ -18,15 +18,32 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from network_discovery.model import normalise_hostname
+from network_discovery.model import (
+    FactKind,
+    InterfaceRef,
+    Link,
+    LinkEvidence,
+    canonical_interface_name,
+    normalise_hostname,
+)
 from network_discovery.parsers._detect import detect_platform
 from network_discovery.parsers._device import DeviceFacts, parse_device
 from network_discovery.parsers._select import CommandOutput, Source
 from network_discovery.parsers.report import ParseIssue, ParseReport
 
-__all__ = ["LAYOUT_FOLDERS", "is_source_layout", "read_source_layout"]
+__all__ = [
+    "LAYER1_FILES",
+    "LAYOUT_FOLDERS",
+    "is_source_layout",
+    "read_layer1",
+    "read_source_layout",
+]
 
-LAYOUT_FOLDERS = ("configs", "hosts", "iptables")
+LAYOUT_FOLDERS = ("configs", "hosts", "iptables", "batfish")
+#: Where a layer-1 topology (the cabling) may be kept, first found wins.
+LAYER1_FILES = ("layer1_topology.json", "batfish/layer1_topology.json")
+#: More cables than this in one file is not a topology file.
+MAX_LAYER1_EDGES = 1_000_000
 #: The largest configuration or host file read.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 _HOSTNAME = re.compile(
@@ -232,3 +249,70 @@ def read_source_layout(root: Path, report: ParseReport) -> list[DeviceFacts]:
         if merged is not None and merged.scope is not None:
             parsed.append(merged)
     return parsed
+
+
+def _end(value: Any, platforms: dict[str, str]) -> tuple[str, str] | None:
+    if not isinstance(value, dict):
+        return None
+    host, name = value.get("hostname"), value.get("interfaceName")
+    if not isinstance(host, str) or not isinstance(name, str):
+        return None
+    try:
+        device = normalise_hostname(host)
+    except ValueError:
+        return None
+    if device not in platforms:
+        return None
+    return device, canonical_interface_name(name[:64], platforms[device])
+
+
+def read_layer1(root: Path, parsed: list[DeviceFacts], report: ParseReport) -> list[Link]:
+    """The cables a layer-1 topology file declares (``{"edges": [{"node1": {"hostname",
+    "interfaceName"}, "node2": {...}}]}``), between devices of the snapshot; each device
+    with one claims the ``links`` fact kind. A cable to a device not in the snapshot is
+    left out with a warning."""
+    found = next((root / name for name in LAYER1_FILES if (root / name).is_file()), None)
+    if found is None:
+        return []
+    text = _read(found, report, "layer1")
+    if text is None:
+        return []
+    try:
+        data: Any = json.loads(text)
+    except ValueError as exc:
+        report.add(ParseIssue(str(found), f"not valid JSON: {exc}", "layer1"))
+        return []
+    edges = data.get("edges") if isinstance(data, dict) else None
+    if not isinstance(edges, list) or len(edges) > MAX_LAYER1_EDGES:
+        report.add(ParseIssue(str(found), 'expected {"edges": [...]}', "layer1"))
+        return []
+    platforms = {dev.device: dev.record.platform or "" for dev in parsed if dev.record is not None}
+    links: dict[str, Link] = {}
+    skipped = 0
+    for edge in edges:
+        a = _end(edge.get("node1") if isinstance(edge, dict) else None, platforms)
+        b = _end(edge.get("node2") if isinstance(edge, dict) else None, platforms)
+        if a is None or b is None or a == b:
+            skipped += 1
+            continue
+        link = Link(
+            a=InterfaceRef(device=a[0], interface=a[1]),
+            b=InterfaceRef(device=b[0], interface=b[1]),
+            evidence=LinkEvidence.LAYER1_DECLARED,
+        )
+        links.setdefault(link.id, link)
+    if skipped:
+        report.add(
+            ParseIssue(
+                str(found),
+                f"{skipped} edges name a device not in the snapshot or are not "
+                "{node1: {hostname, interfaceName}, node2: {...}}: left out",
+                "layer1",
+                severity="warning",
+            )
+        )
+    owners = {d for link in links.values() for d in link.devices}
+    for dev in parsed:
+        if dev.device in owners:
+            dev.kinds.add(FactKind.LINKS)
+    return list(links.values())

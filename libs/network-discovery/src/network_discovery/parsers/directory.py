@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,16 @@ import structlog
 import yaml
 from pydantic import ValidationError
 
-from network_discovery.model import Snapshot, normalise_hostname
+from network_discovery.model import Link, Snapshot, normalise_hostname
 from network_discovery.parsers._commands import PLATFORMS
 from network_discovery.parsers._detect import detect_platform
 from network_discovery.parsers._device import DeviceFacts, parse_device
-from network_discovery.parsers._layout import LAYOUT_FOLDERS, is_source_layout, read_source_layout
+from network_discovery.parsers._layout import (
+    LAYOUT_FOLDERS,
+    is_source_layout,
+    read_layer1,
+    read_source_layout,
+)
 from network_discovery.parsers._routing import add_protocol_routes
 from network_discovery.parsers._session import split_session
 from network_discovery.parsers.report import ParseIssue, ParseReport
@@ -172,7 +178,12 @@ def _facts(dev: DeviceFacts) -> dict[str, list[Any]]:
 
 
 def snapshot_from_facts(
-    parsed: list[DeviceFacts], *, snapshot_id: str, source: str, collected_at: datetime
+    parsed: list[DeviceFacts],
+    *,
+    snapshot_id: str,
+    source: str,
+    collected_at: datetime,
+    links: Sequence[Link] = (),
 ) -> Snapshot:
     """One snapshot of every device's parsed facts; a device whose scope is empty is left out."""
     kept = [dev for dev in parsed if dev.scope is not None]
@@ -186,6 +197,7 @@ def snapshot_from_facts(
         collected_at=collected_at,
         scope=tuple(dev.scope for dev in kept if dev.scope is not None),
         devices=tuple(dev.record for dev in kept if dev.record is not None),
+        links=tuple(links),
         **{key: tuple(items) for key, items in lists.items()},
     )
 
@@ -237,8 +249,13 @@ def parse_directory(
             issues=len(dev_report.issues),
         )
     add_protocol_routes(parsed, report)
+    links = read_layer1(root, parsed, report)
     snapshot = snapshot_from_facts(
-        parsed, snapshot_id=snapshot_id or _default_id(root, when), source=source, collected_at=when
+        parsed,
+        snapshot_id=snapshot_id or _default_id(root, when),
+        source=source,
+        collected_at=when,
+        links=links,
     )
     return snapshot, report
 
