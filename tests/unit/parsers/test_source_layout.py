@@ -95,3 +95,22 @@ def test_a_device_folder_beside_the_source_folders_is_still_read(tmp_path: Path)
     snapshot, report = parse_directory(root)
     assert report.errors == []
     assert "as2dept1" in {d.hostname for d in snapshot.devices}
+
+
+def test_a_router_folder_may_hold_its_iptables_file_too(tmp_path: Path) -> None:
+    # one device folder, two platforms: z1-firewall's IOS-style configuration (meta.yaml says
+    # cisco_ios) and its iptables-save file, read as a Linux host's packet filter
+    folder = tmp_path / "net" / "z1-firewall"
+    folder.mkdir(parents=True)
+    (folder / "meta.yaml").write_text("platform: cisco_ios\n")
+    shutil.copy(FIREWALLS / "configs" / "z1-firewall.cfg", folder / "show running-config.txt")
+    shutil.copy(FIREWALLS / "iptables" / "z1-firewall.v4", folder / "iptables-save.txt")
+    snapshot, report = parse_directory(tmp_path / "net")
+    assert report.errors == []
+    [device] = snapshot.devices
+    assert device.platform == "cisco_ios"
+    assert {r.name for r in snapshot.firewall_rulesets} == {"mangle PREROUTING"}
+    assert {(a.interface, a.address) for a in snapshot.ip_addresses} == {
+        ("eth0", "10.0.2.10/24"),
+        ("eth1", "10.0.3.1/24"),
+    }

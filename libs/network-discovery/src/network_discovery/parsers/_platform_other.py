@@ -30,7 +30,7 @@ LINUX_SPECS: list[CommandSpec] = [
         K.INTERFACES,
         K.IP_ADDRESSES,
         K.ROUTES,
-        aliases=("host", "host_interfaces"),
+        aliases=("host_interfaces",),
         formats=("json",),
     ),
 ]

@@ -21,9 +21,11 @@ from network_discovery.parsers._device import DeviceFacts, parse_device
 from network_discovery.parsers._layout import (
     LAYOUT_FOLDERS,
     is_source_layout,
+    merge_facts,
     read_layer1,
     read_source_layout,
 )
+from network_discovery.parsers._names import resolve_name
 from network_discovery.parsers._routing import add_protocol_routes
 from network_discovery.parsers._session import split_session
 from network_discovery.parsers.report import ParseIssue, ParseReport
@@ -120,6 +122,21 @@ def _read_meta(folder: Path, report: ParseReport) -> dict[str, Any] | None:
         )
         return None
     return meta
+
+
+def _by_platform(platform: str, files: dict[str, Path]) -> tuple[dict[str, Path], dict[str, Path]]:
+    """The files the device's platform reads, and those only a Linux host's commands name
+    (``iptables-save`` beside a router's configuration): one device, two sources."""
+    if platform == "linux":
+        return files, {}
+    own: dict[str, Path] = {}
+    hosted: dict[str, Path] = {}
+    for name, file in files.items():
+        if resolve_name(platform, name).spec is None and resolve_name("linux", name).spec:
+            hosted[name] = file
+        else:
+            own[name] = file
+    return own, hosted
 
 
 def _output_files(folder: Path) -> dict[str, Path]:
@@ -238,8 +255,13 @@ def parse_directory(
             where = str(folder / META_FILE) if meta.get("hostname") else str(folder)
             report.add(ParseIssue(where, f"{exc}; the device is left out", folder.name))
             continue
-        dev, dev_report = parse_device(hostname, meta["platform"], files, meta)
+        own, hosted = _by_platform(meta["platform"], files)
+        dev, dev_report = parse_device(hostname, meta["platform"], own, meta)
         report.extend(dev_report)
+        if hosted:  # a Linux packet filter (iptables-save) kept beside a router's outputs
+            extra, extra_report = parse_device(hostname, "linux", hosted, meta)
+            report.extend(extra_report)
+            merge_facts(dev, extra)
         if dev.scope is not None:
             parsed.append(dev)
         log.info(
