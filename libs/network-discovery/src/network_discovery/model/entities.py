@@ -11,7 +11,7 @@ Firewall policy is in :mod:`network_discovery.model.firewall`, routing tables in
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
 
@@ -112,6 +112,31 @@ class Device(ModelBase):
     description: Text = Field(default=None, description="System description (LLDP/CDP).")
     capabilities: Capabilities = ()
     tags: Tags = ()
+    # How the device is managed, as its configuration says (hardening baselines check these).
+    settings_source: Text = Field(
+        default=None,
+        description="configuration: the settings below were read from the device's "
+        "configuration (empty lists then mean none configured); null: not known.",
+    )
+    ntp_servers: tuple[Annotated[str, Field(max_length=255)], ...] = Field(
+        default=(), max_length=64, description="NTP servers (addresses or names)."
+    )
+    logging_hosts: tuple[Annotated[str, Field(max_length=255)], ...] = Field(
+        default=(), max_length=64, description="Remote syslog hosts."
+    )
+    aaa_servers: tuple[Annotated[str, Field(max_length=255)], ...] = Field(
+        default=(), max_length=64, description="TACACS+ and RADIUS servers."
+    )
+    snmp_versions: tuple[Literal["v1", "v2c", "v3"], ...] = Field(
+        default=(),
+        description="SNMP versions in use (a community means v2c); communities and keys are "
+        "never kept.",
+    )
+    remote_access: tuple[Literal["ssh", "telnet", "http", "https"], ...] = Field(
+        default=(), description="Management services that are on."
+    )
+    ssh_version: int | None = Field(default=None, ge=1, le=2)
+    login_banner: bool | None = Field(default=None, description="A login/motd banner is set.")
 
     @field_validator("hostname")
     @classmethod

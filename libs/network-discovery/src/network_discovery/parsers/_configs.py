@@ -15,6 +15,7 @@ from network_discovery.parsers.config import (
     read_nxos_config,
 )
 from network_discovery.parsers.config._host import read_host_json
+from network_discovery.parsers.config._management import management_settings
 from network_discovery.parsers.firewall import (
     PolicyResult,
     parse_asa,
@@ -40,6 +41,11 @@ __all__ = [
 ConfigParser = Callable[[str, DeviceContext], tuple[list[Partial], list[tuple[int, str]]]]
 
 
+def _managed(text: str, ctx: DeviceContext) -> Partial:
+    """The device's management settings (NTP, logging, AAA, SNMP, remote access)."""
+    return Partial(FactKind.DEVICE, management_settings(text, ctx.platform))
+
+
 def _policy(result: PolicyResult) -> tuple[list[Partial], list[tuple[int, str]]]:
     return [Partial(FactKind.FIREWALL, m) for m in result.models()], result.problems
 
@@ -49,19 +55,21 @@ def ios_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tuple
     addresses, VLANs, connected and static routes (see :mod:`network_discovery.parsers.config`)."""
     policy, policy_problems = _policy(parse_ios_acls(text, ctx.device))
     facts, problems = read_ios_config(text, ctx)
-    return [*facts, *policy], sorted([*problems, *policy_problems])
+    return [*facts, _managed(text, ctx), *policy], sorted([*problems, *policy_problems])
 
 
 def nxos_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tuple[int, str]]]:
     """What ``show`` output would tell: the device, interfaces, addresses, VLANs, connected
     and static routes (see :mod:`network_discovery.parsers.config._nxos`)."""
-    return read_nxos_config(text, ctx)
+    facts, problems = read_nxos_config(text, ctx)
+    return [*facts, _managed(text, ctx)], problems
 
 
 def eos_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tuple[int, str]]]:
     """What ``show`` output would tell: the device, interfaces, addresses, VLANs, connected
     and static routes (see :mod:`network_discovery.parsers.config._eos`)."""
-    return read_eos_config(text, ctx)
+    facts, problems = read_eos_config(text, ctx)
+    return [*facts, _managed(text, ctx)], problems
 
 
 def junos_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tuple[int, str]]]:
@@ -70,6 +78,7 @@ def junos_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], list[tup
     ``security`` hierarchy (an SRX), its security policy. A router's configuration has
     none, and no policy is made up for it (an SRX without zones would deny everything)."""
     facts, problems = read_junos_config(text, ctx)
+    facts.append(_managed(text, ctx))
     form = junos_set_form(text)
     if not any(words[:1] == ["security"] for _, _, words in form.entries):
         return facts, problems
