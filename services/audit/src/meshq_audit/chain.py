@@ -17,8 +17,10 @@ __all__ = [
     "GENESIS_HASH",
     "Break",
     "ChainRow",
+    "Checkpoint",
     "Verification",
     "entry_hash",
+    "head_hmac",
     "record_hmac",
     "verify_rows",
 ]
@@ -43,6 +45,44 @@ def entry_hash(prev_hash: str, seq: int, body: str) -> str:
 def record_hmac(key: bytes, seq: int, digest: str) -> str:
     """HMAC-SHA256 under the service's key over the position and the entry hash."""
     return hmac.new(key, f"{seq}\x1f{digest}".encode(), hashlib.sha256).hexdigest()
+
+
+def head_hmac(key: bytes, seq: int, digest: str) -> str:
+    """The chain head's HMAC: its own domain, so no record's HMAC can stand in for it (moving
+    the head back to an earlier record needs the key)."""
+    return hmac.new(key, f"head\x1f{seq}\x1f{digest}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed statement of the chain head at a moment, kept outside the database (a file
+    of the audit service, the SIEM stream): a later truncation cannot undo it."""
+
+    seq: int
+    entry_hash: str
+    at: str
+    signature: str
+
+    @staticmethod
+    def sign(key: bytes, seq: int, digest: str, at: str) -> Checkpoint:
+        return Checkpoint(seq, digest, at, _checkpoint_mac(key, seq, digest, at))
+
+    def valid(self, key: bytes) -> bool:
+        expected = _checkpoint_mac(key, self.seq, self.entry_hash, self.at)
+        return hmac.compare_digest(expected, self.signature)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "entry_hash": self.entry_hash,
+            "at": self.at,
+            "signature": self.signature,
+        }
+
+
+def _checkpoint_mac(key: bytes, seq: int, digest: str, at: str) -> str:
+    text = f"checkpoint\x1f{seq}\x1f{digest}\x1f{at}"
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -79,6 +119,8 @@ class Verification:
     last_seq: int
     head_seq: int
     brk: Break | None = None
+    #: Signed checkpoints the chain was checked against.
+    checkpoints: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +130,7 @@ class Verification:
             "last_seq": self.last_seq,
             "head_seq": self.head_seq,
             "break": self.brk.as_dict() if self.brk else None,
+            "checkpoints": self.checkpoints,
         }
 
 

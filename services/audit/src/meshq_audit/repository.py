@@ -12,7 +12,7 @@ import asyncpg
 from meshq_runtime.outbox import OUTBOX_MIGRATIONS
 from network_discovery.contracts.events import AuditRequestEvent
 
-from meshq_audit.chain import GENESIS_HASH, ChainRow, entry_hash, record_hmac
+from meshq_audit.chain import GENESIS_HASH, ChainRow, entry_hash, head_hmac, record_hmac
 
 __all__ = ["GENESIS_HASH", "MIGRATIONS", "AppendResult", "AuditRepository", "entry_hash"]
 
@@ -30,6 +30,9 @@ MIGRATIONS = [
     # HMAC of (seq, entry_hash) under MESHQ_AUDIT_HMAC_KEY; NULL only on rows from before it.
     "ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS hmac text",
     "CREATE INDEX IF NOT EXISTS audit_log_event_time ON audit_log (event_time, seq)",
+    # HMAC of the head (its own domain); NULL only on a head from before it, signed at start
+    # once the chain verifies.
+    "ALTER TABLE audit_chain_head ADD COLUMN IF NOT EXISTS hmac text",
 ]
 
 
@@ -76,7 +79,10 @@ class AuditRepository:
             record_hmac(self.key, seq, digest),
         )
         await conn.execute(
-            "UPDATE audit_chain_head SET seq = $1, entry_hash = $2 WHERE id = 1", seq, digest
+            "UPDATE audit_chain_head SET seq = $1, entry_hash = $2, hmac = $3 WHERE id = 1",
+            seq,
+            digest,
+            head_hmac(self.key, seq, digest),
         )
         return AppendResult(seq, digest, created=True)
 
@@ -86,6 +92,26 @@ class AuditRepository:
     async def head(self) -> tuple[int, str]:
         row = await self._pool.fetchrow("SELECT seq, entry_hash FROM audit_chain_head WHERE id = 1")
         return (int(row["seq"]), str(row["entry_hash"])) if row else (0, GENESIS_HASH)
+
+    async def head_signature(self) -> str | None:
+        """The head's HMAC (None: unsigned, or no head row at all)."""
+        value = await self._pool.fetchval("SELECT hmac FROM audit_chain_head WHERE id = 1")
+        return None if value is None else str(value)
+
+    async def sign_head(self, seq: int, digest: str) -> bool:
+        """Sign the head if it is still at ``seq``/``digest`` and unsigned."""
+        status = await self._pool.execute(
+            "UPDATE audit_chain_head SET hmac = $3 WHERE id = 1 AND seq = $1"
+            " AND entry_hash = $2 AND hmac IS NULL",
+            seq,
+            digest,
+            head_hmac(self.key, seq, digest),
+        )
+        return status.endswith(" 1")
+
+    async def entry_hash_at(self, seq: int) -> str | None:
+        value = await self._pool.fetchval("SELECT entry_hash FROM audit_log WHERE seq = $1", seq)
+        return None if value is None else str(value)
 
     async def hash_before(self, seq: int) -> str | None:
         """The entry hash of record ``seq - 1`` (the genesis hash before record 1)."""

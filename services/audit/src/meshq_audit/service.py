@@ -6,9 +6,11 @@ counted but not recorded (nothing is kept, nothing announced, nothing forwarded)
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
-from datetime import datetime
-from typing import Any, Protocol
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
 
 import asyncpg
 import structlog
@@ -19,7 +21,8 @@ from network_discovery.contracts.events import (
     AuditRequestEvent,
 )
 
-from meshq_audit.chain import Break, Verification, verify_rows
+from meshq_audit.chain import Break, Checkpoint, Verification, head_hmac, verify_rows
+from meshq_audit.checkpoints import CHECKED, CheckpointLog
 from meshq_audit.repository import AuditRepository
 from meshq_audit.siem import SiemForwarder
 
@@ -47,8 +50,10 @@ class AuditService:
         relay: OutboxRelay,
         gate: Gate,
         siem: SiemForwarder | None = None,
+        checkpoints: CheckpointLog | None = None,
     ) -> None:
         self._pool, self._repo, self._relay, self._siem = pool, repo, relay, siem
+        self.checkpoints = checkpoints
         self.gate = gate
         #: Events consumed but not recorded because the plan lacks ``audit_logging``.
         self.unrecorded = 0
@@ -102,13 +107,24 @@ class AuditService:
             log.debug("audit.not_recorded", feature=FEATURE, plan=plan, event_id=event.id)
 
     async def verify(self, start: int = 1) -> Verification:
-        """Walk the chain from record ``start`` and name the first break."""
+        """Walk the chain from record ``start``, then check the head's HMAC and the newest
+        signed checkpoints; name the first break."""
+        result = await self._walk(start)
+        if result.brk is None:
+            result = await self._check_head(result)
+        if result.brk is None:
+            log.info("audit.verified", checked=result.checked, start=start)
+        else:
+            log.warning("audit.chain_broken", **result.brk.as_dict())
+        return result
+
+    async def _walk(self, start: int) -> Verification:
         head_seq, head_hash = await self._repo.head()
         prev = await self._repo.hash_before(start)
         if prev is None:
             brk = Break(start - 1, "deleted", f"record {start - 1} is missing")
             return Verification(False, 0, start, start - 1, head_seq, brk)
-        result = await verify_rows(
+        return await verify_rows(
             self._repo.chain_rows(start),
             key=self._repo.key,
             start_seq=start,
@@ -116,11 +132,77 @@ class AuditService:
             head_seq=head_seq,
             head_hash=head_hash,
         )
-        if result.brk is None:
-            log.info("audit.verified", checked=result.checked, start=start)
-        else:
-            log.warning("audit.chain_broken", **result.brk.as_dict())
-        return result
+
+    async def _check_head(self, result: Verification) -> Verification:
+        head_seq, head_hash = await self._repo.head()
+        signature = await self._repo.head_signature()
+
+        def broken(brk: Break, checked: int = 0) -> Verification:
+            return replace(result, ok=False, brk=brk, checkpoints=checked)
+
+        if head_seq > 0:
+            expected = head_hmac(self._repo.key, head_seq, head_hash)
+            if signature is None:
+                return broken(Break(head_seq, "changed", "the chain head carries no HMAC"))
+            if not hmac.compare_digest(expected, signature):
+                reason = "the chain head's HMAC does not match: moved without the audit key"
+                return broken(Break(head_seq, "changed", reason))
+        if self.checkpoints is None:
+            return result
+        valid, _ = self.checkpoints.read()
+        checked = 0
+        for point in valid[:CHECKED]:
+            checked += 1
+            if point.seq > head_seq:
+                reason = (
+                    f"truncated: the checkpoint signed at {point.at} holds record {point.seq}, "
+                    f"the chain now ends at {head_seq}"
+                )
+                return broken(Break(head_seq + 1, "deleted", reason), checked)
+            here = await self._repo.entry_hash_at(point.seq)
+            if here != point.entry_hash:
+                what = "is missing" if here is None else "differs"
+                reason = f"record {point.seq} {what} from the checkpoint signed at {point.at}"
+                kind: Literal["changed", "deleted"] = "deleted" if here is None else "changed"
+                return broken(Break(point.seq, kind, reason), checked)
+        return replace(result, checkpoints=checked)
+
+    async def checkpoint(self) -> Checkpoint | None:
+        """Sign the head as it is now, if it moved since the last checkpoint: into the
+        checkpoint file (flushed to disk) and, when configured, the SIEM stream."""
+        if self.checkpoints is None:
+            return None
+        head_seq, head_hash = await self._repo.head()
+        last = self.checkpoints.last()
+        if head_seq == 0 or (last is not None and last.seq == head_seq):
+            return None
+        signature = await self._repo.head_signature()
+        if signature is None or not hmac.compare_digest(
+            signature, head_hmac(self._repo.key, head_seq, head_hash)
+        ):
+            log.error("audit.checkpoint_refused", seq=head_seq, reason="the head does not verify")
+            return None
+        at = datetime.now(UTC).isoformat()
+        point = Checkpoint.sign(self._repo.key, head_seq, head_hash, at)
+        self.checkpoints.append(point)
+        log.info("audit.checkpoint", seq=point.seq, entry_hash=point.entry_hash)
+        if self._siem is not None:
+            await self._siem.publish_checkpoint(point.as_dict())
+        return point
+
+    async def sign_unsigned_head(self) -> None:
+        """A head from before heads were signed: sign it once the whole chain verifies (a
+        chain that does not verify keeps an unsigned head, and verify says so)."""
+        head_seq, head_hash = await self._repo.head()
+        if await self._repo.head_signature() is not None:
+            return
+        if head_seq > 0:
+            walked = await self._walk(1)
+            if walked.brk is not None:
+                log.error("audit.head_left_unsigned", **walked.brk.as_dict())
+                return
+        if await self._repo.sign_head(head_seq, head_hash):
+            log.info("audit.head_signed", seq=head_seq)
 
     def export(self, since: datetime | None) -> AsyncIterator[dict[str, Any]]:
         return self._repo.export(since)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 
 from meshq_runtime.settings import (
     KafkaSettings,
@@ -42,6 +43,25 @@ class Settings(ServiceSettings, KafkaSettings, PostgresSettings, LicenseClientSe
     siem_retry_max_s: float = Field(30.0, gt=0, alias="MESHQ_AUDIT_SIEM_RETRY_MAX_S")
     siem_http_url: str | None = Field(None, alias="MESHQ_AUDIT_SIEM_HTTP_URL")
     siem_http_token: SecretStr | None = Field(None, alias="MESHQ_AUDIT_SIEM_HTTP_TOKEN")
+
+    checkpoint_file: str | None = Field(
+        None,
+        alias="MESHQ_AUDIT_CHECKPOINT_FILE",
+        description="Where signed checkpoints of the chain head are appended; keep it off the "
+        "database's storage. Default <data dir>/audit/checkpoints.jsonl.",
+    )
+    checkpoint_interval_s: float = Field(
+        60.0,
+        gt=0,
+        le=86400,
+        alias="MESHQ_AUDIT_CHECKPOINT_INTERVAL_S",
+        description="How often the chain head is signed while it moves.",
+    )
+
+    def checkpoint_path(self) -> Path:
+        if self.checkpoint_file:
+            return Path(self.checkpoint_file)
+        return self.data_dir / "audit" / "checkpoints.jsonl"
 
     def syslog_address(self) -> tuple[str, int] | None:
         if not self.siem_syslog:
