@@ -32,7 +32,7 @@ def add_protocol_routes(parsed: list[DeviceFacts], report: ParseReport) -> None:
         for dev in parsed
         if isinstance(dev.routing, RoutingConfig)
     ]
-    if not any(d.config.ospf or d.config.bgp for d in devices):
+    if not any(d.config.ospf or d.config.bgp or d.config.generated for d in devices):
         return
     derived = derive_routes(devices)
     by_name = {dev.device: dev for dev in parsed}

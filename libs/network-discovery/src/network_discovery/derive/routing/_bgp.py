@@ -4,21 +4,31 @@ path, iterated until no router learns anything new.
 - A session is up when both ends configure each other (the address each end sources from,
   the AS each expects), each end reaches the other's address over routes that are not BGP,
   and an eBGP peer without ``ebgp-multihop`` is on a connected subnet. The source address is
-  the ``update-source`` interface's, else that of the interface towards the peer.
+  the configured one (Junos ``local-address``), the ``update-source`` interface's, else that
+  of the interface towards the peer.
 - Origination: ``network`` statements whose exact prefix is in the table (MED from its
   metric), ``redistribute connected|static|ospf`` (origin incomplete), ``aggregate-address``
-  once a more specific BGP route exists (``summary-only`` stops the more specific ones from
-  being sent; the aggregate is a discard route locally).
+  once a more specific BGP route exists (any route of the table where
+  :attr:`BgpConfig.aggregate_from_rib`; ``summary-only`` stops the more specific ones from
+  being sent; the aggregate is a discard route locally). With
+  :attr:`BgpConfig.export_rib` (Junos), every route in use in the table is offered to each
+  neighbour's export policy instead, which decides.
 - Propagation: eBGP prepends the AS, sets the next hop to the session address, drops local
   preference and a MED that was not set here; iBGP keeps the next hop (unless
   ``next-hop-self``) and does not pass routes learnt over iBGP on, except through a route
   reflector (from a client to everyone, from a non-client to clients; originator id and
-  cluster list stop loops). Communities travel only with ``send-community``. Inbound and
-  outbound prefix lists and route maps apply; AS-path loops are dropped.
-- Best path, in order: weight, local preference, locally originated, AS-path length,
-  origin, MED (between paths from the same neighbouring AS), eBGP over iBGP, IGP metric to
-  the next hop, router id, cluster-list length, peer address. ``maximum-paths`` (eBGP) and
-  ``maximum-paths ibgp`` keep equal paths (same AS path unless ``multipath-relax``).
+  cluster list stop loops). Communities travel only with ``send-community``; a route with
+  ``no-advertise`` goes to no peer, one with ``no-export`` to no eBGP peer. Inbound and
+  outbound prefix lists and route maps apply; AS-path loops are dropped (``allowas-in``
+  lets the local AS appear that many times). A route whose AS path starts with an eBGP
+  peer's AS is not sent to it where :attr:`BgpNeighbor.peer_as_check`; a best path that
+  is not the route in use is not sent where not :attr:`BgpConfig.advertise_inactive`.
+- Best path, in order: (the route preference first where
+  :attr:`BgpConfig.preference_first`, Junos), weight, local preference, locally originated,
+  AS-path length, origin, MED (between paths from the same neighbouring AS), eBGP over iBGP,
+  IGP metric to the next hop, router id, cluster-list length, peer address.
+  ``maximum-paths`` (eBGP) and ``maximum-paths ibgp`` keep equal paths (same AS path unless
+  ``multipath-relax``).
 - A path whose next hop is not reachable over a route that is not BGP is not used.
 """
 
@@ -27,10 +37,12 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from typing import Any
 
 from network_discovery.derive.routing._config import (
     ORIGIN_IGP,
     ORIGIN_INCOMPLETE,
+    WELL_KNOWN,
     BgpConfig,
     BgpNeighbor,
     BgpRoute,
@@ -71,6 +83,8 @@ def router_id(view: RouterView) -> IPv4:
 
 
 def _source_address(view: RouterView, neighbor: BgpNeighbor, rib: Rib) -> IPv4 | None:
+    if neighbor.update_source_address is not None:
+        return neighbor.update_source_address if view.owns(neighbor.update_source_address) else None
     if neighbor.update_source is not None:
         iface = view.interfaces.get(neighbor.update_source)
         if iface is None or not iface.up or iface.primary is None:
@@ -160,6 +174,22 @@ def _session(
     return _Session(view.name, peer_name, local_address, neighbor.address, ebgp, neighbor, back)
 
 
+_NO_ADVERTISE = frozenset({"no-advertise", WELL_KNOWN["no-advertise"]})
+_NO_EXPORT = frozenset(
+    {"no-export", "no-export-subconfed", "local-as", WELL_KNOWN["no-export"], "65535:65283"}
+)
+
+
+def _withheld(route: BgpRoute, session: _Session) -> bool:
+    """Well-known communities: ``no-advertise`` to no peer, ``no-export`` (and
+    ``no-export-subconfed``, there being no confederation here) to no eBGP peer."""
+    if not route.communities:
+        return False
+    if route.communities & _NO_ADVERTISE:
+        return True
+    return session.ebgp and bool(route.communities & _NO_EXPORT)
+
+
 def _note(view: RouterView, text: str) -> None:
     if text not in view.config.notes:
         view.config.notes.append(text)
@@ -185,14 +215,29 @@ class _Speaker:
         self.paths: dict[IPv4Net, list[BgpRoute]] = {}
         self.suppressed: set[IPv4Net] = set()
 
+    def _local(self, installed: RibRoute, **fields: Any) -> BgpRoute:
+        connected = installed.protocol == "connected" and installed.hops
+        return BgpRoute(
+            installed.prefix,
+            None,
+            weight=self.bgp.local_weight,
+            med=installed.metric,
+            protocol=installed.protocol,
+            interface=installed.hops[0][1] if connected else None,
+            **fields,
+        )
+
     def _originate(self) -> list[BgpRoute]:
         out: list[BgpRoute] = []
         config = self.view.config
+        if self.bgp.export_rib:
+            # every route in use is a candidate; the export policies decide what is sent
+            return [self._local(r) for r in self.rib.routes() if r.protocol != "bgp"]
         for prefix, route_map in self.bgp.networks:
             installed = self.rib.get(prefix)
             if installed is None:
                 continue
-            route = BgpRoute(prefix, None, weight=LOCAL_WEIGHT, med=installed.metric)
+            route = BgpRoute(prefix, None, weight=self.bgp.local_weight, med=installed.metric)
             mapped = config.apply_route_map(route_map, route)
             if mapped is not None:
                 out.append(mapped)
@@ -203,14 +248,9 @@ class _Speaker:
             for installed in self.rib.routes():
                 if installed.protocol != redist.source:
                     continue
-                metric = redist.metric if redist.metric is not None else installed.metric
-                route = BgpRoute(
-                    installed.prefix,
-                    None,
-                    weight=LOCAL_WEIGHT,
-                    med=metric,
-                    origin=ORIGIN_INCOMPLETE,
-                )
+                route = self._local(installed, origin=ORIGIN_INCOMPLETE)
+                if redist.metric is not None:
+                    route = replace(route, med=redist.metric)
                 mapped = config.apply_route_map(redist.route_map, route)
                 if mapped is not None:
                     out.append(mapped)
@@ -228,8 +268,17 @@ class _Speaker:
             return None
         return replace(route, igp_metric=via.metric)
 
+    def _distance(self, r: BgpRoute) -> int:
+        """The route's distance in the table: a preference a policy set, else its kind's."""
+        if r.preference is not None:
+            return r.preference
+        if r.source == "local":
+            return self.bgp.distance_local
+        return self.bgp.distance_ebgp if r.source == "ebgp" else self.bgp.distance_ibgp
+
     def _rank_without_med(self, r: BgpRoute) -> tuple[int, ...]:
         return (
+            self._distance(r) if self.bgp.preference_first else 0,
             -r.weight,
             -r.local_pref,
             0 if r.source == "local" else 1,
@@ -299,6 +348,9 @@ class _Speaker:
         self.suppressed = set()
         for prefix, summary_only, _as_set in self.bgp.aggregates:
             inside = [p for p in best if p != prefix and p.subnet_of(prefix)]
+            if not inside and self.bgp.aggregate_from_rib:
+                table = (r.prefix for r in self.rib.routes())
+                inside = [p for p in table if p != prefix and p.subnet_of(prefix)]
             if not inside:
                 continue
             aggregate = BgpRoute(prefix, None, weight=LOCAL_WEIGHT, aggregate=True)
@@ -318,19 +370,35 @@ class _Speaker:
             and receiver.bgp.add_path_receive
         )
 
+    def _inactive(self, best: BgpRoute) -> bool:
+        """Whether a route of a lower distance than this best path's wins in the table."""
+        if best.source == "local" and not best.aggregate:
+            return False  # originated from the table's own route
+        known = self.rib.get(best.prefix)
+        return known is not None and known.distance <= self._distance(best)
+
     def export(self, session: _Session, receiver: _Speaker) -> dict[IPv4Net, tuple[BgpRoute, ...]]:
         out: dict[IPv4Net, tuple[BgpRoute, ...]] = {}
         config = self.view.config
         every = self._add_path(session, receiver)
+        peer_as = session.peer_config.local_as or receiver.bgp.asn
         for prefix, paths in self.best.items():
             if prefix in self.suppressed:
+                continue
+            if not self.bgp.advertise_inactive and self._inactive(paths[0]):
                 continue
             routes = (
                 self.paths.get(prefix, paths) if every and not paths[0].aggregate else paths[:1]
             )
             sent_paths: list[BgpRoute] = []
             for route in routes:
-                if route.peer == session.peer_address:
+                if route.peer == session.peer_address or _withheld(route, session):
+                    continue
+                if (
+                    session.ebgp
+                    and session.config.peer_as_check
+                    and route.as_path[:1] == (peer_as,)
+                ):
                     continue
                 sent = self._outgoing(session, route)
                 if sent is None:
@@ -339,7 +407,9 @@ class _Speaker:
                     "prefix-list", session.config.prefix_list_out, prefix
                 ):
                     continue
-                mapped = config.apply_route_map(session.config.route_map_out, sent)
+                mapped = config.apply_route_map(
+                    session.config.route_map_out, sent, session.local_address
+                )
                 if mapped is None:
                     continue
                 received = receiver.receive(session, mapped)
@@ -402,6 +472,9 @@ class _Speaker:
             weight=back.weight,
             aggregate=False,
             igp_metric=0,
+            protocol="bgp",
+            interface=None,
+            preference=None,
         )
         config = self.view.config
         if back.prefix_list_in and not config.prefix_allowed(
@@ -413,9 +486,14 @@ class _Speaker:
     peer_ids: dict[str, int]
 
 
-def bgp_routes(views: dict[str, RouterView], ribs: dict[str, Rib]) -> dict[str, list[RibRoute]]:
+def bgp_routes(
+    views: dict[str, RouterView],
+    ribs: dict[str, Rib],
+    best: dict[str, dict[IPv4Net, BgpRoute]] | None = None,
+) -> dict[str, list[RibRoute]]:
     """The BGP routes every router installs, given each one's table of routes that are
-    not BGP (connected, static, IGP)."""
+    not BGP (connected, static, IGP). ``best``, when given, receives every router's best
+    path per prefix, with its attributes."""
     speakers = {n: _Speaker(v, ribs[n]) for n, v in views.items() if v.config.bgp is not None}
     ids = {n: s.router_id for n, s in speakers.items()}
     for speaker in speakers.values():
@@ -441,17 +519,18 @@ def bgp_routes(views: dict[str, RouterView], ribs: dict[str, Rib]) -> dict[str, 
     result: dict[str, list[RibRoute]] = {}
     for name, speaker in speakers.items():
         speaker.decide()
+        if best is not None:
+            best[name] = {prefix: paths[0] for prefix, paths in speaker.best.items()}
         routes: list[RibRoute] = []
         for prefix, paths in speaker.best.items():
             top = paths[0]
             if top.aggregate:
-                routes.append(RibRoute(prefix, "aggregate", speaker.bgp.distance_local, 0, ()))
+                distance = speaker.bgp.distance_local
+                routes.append(RibRoute(prefix, "aggregate", distance, 0, (), "bgp"))
                 continue
             if top.source == "local":
                 continue  # already in the table as what it was originated from
-            distance = (
-                speaker.bgp.distance_ebgp if top.source == "ebgp" else speaker.bgp.distance_ibgp
-            )
+            distance = speaker._distance(top)
             hops = tuple((p.next_hop, None) for p in paths if p.next_hop is not None)
             routes.append(RibRoute(prefix, "bgp", distance, top.med, hops, top.source))
         result[name] = routes

@@ -8,17 +8,24 @@ summaries through area border routers, and external routes of redistribution.
   outgoing interface's cost (the same shortest paths as through a designated router).
 - Every OSPF interface advertises its subnet at its cost; a loopback advertises its address
   as a /32 (unless ``ip ospf network point-to-point``).
-- Cost: ``ip ospf cost``, else reference bandwidth (100 Mb/s unless ``auto-cost
-  reference-bandwidth``) over the interface bandwidth (``bandwidth``, else the IOS default
-  of its type), at least 1.
+- Cost: ``ip ospf cost``, else the vendor's cost of a loopback or of every interface where it
+  has one (:attr:`OspfProcess.loopback_cost`, :attr:`OspfProcess.default_cost`), else
+  reference bandwidth (100 Mb/s unless ``auto-cost reference-bandwidth``) over the interface
+  bandwidth (``bandwidth``, else the vendor's default of its type, else the IOS one), at least
+  1.
 - Intra-area beats inter-area beats external (E1, then E2); among equals, the lowest cost,
   and every equal-cost first hop is kept (ECMP).
 - Inter-area routes come from area border routers attached to the backbone: into the
   backbone, the intra-area routes of their other areas; into a non-backbone area, their
-  intra-area routes of other areas and what they learnt over the backbone.
-- External routes (``redistribute connected|static [subnets] [metric] [metric-type]
+  intra-area routes of other areas and what they learnt over the backbone. An area range
+  of the border router replaces the intra-area routes of its area inside it by one summary
+  (the largest of their costs, or the range's cost; none with ``not-advertise``), and the
+  border router holds a discard route for it.
+- External routes (``redistribute connected|static|bgp [subnets] [metric] [metric-type]
   [route-map]``, ``default-information originate``): type 2 compares the external metric,
-  then the cost to the redistributing router; type 1 adds the two.
+  then the cost to the redistributing router; type 1 adds the two. BGP routes are the ones
+  a first pass of BGP installed (given by the caller); routes learnt over iBGP and aggregates
+  only where the configuration lets them (:attr:`BgpConfig.redistribute_internal`).
 """
 
 from __future__ import annotations
@@ -26,9 +33,11 @@ from __future__ import annotations
 import heapq
 import ipaddress
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
-from network_discovery.derive.routing._config import BgpRoute, OspfProcess
+from network_discovery.derive.routing._config import BgpRoute, OspfProcess, OspfRange
 from network_discovery.derive.routing._rib import Hop, RibRoute, RouterView
 
 __all__ = ["ospf_routes"]
@@ -80,14 +89,19 @@ def _process(view: RouterView) -> OspfProcess | None:
     return live[0] if live else None
 
 
-def _cost(view: RouterView, process: OspfProcess, name: str) -> int:
+def _cost(view: RouterView, process: OspfProcess, name: str, loopback: bool) -> int:
     settings = view.config.interfaces.get(name)
     if settings is not None and settings.cost is not None:
         return settings.cost
+    if loopback and process.loopback_cost is not None:
+        return process.loopback_cost
+    if process.default_cost is not None:
+        return process.default_cost
     bandwidth = settings.bandwidth_kbps if settings is not None else None
     if bandwidth is None:
         lowered = name.lower()
-        bandwidth = next((bw for kind, bw in _BANDWIDTH if lowered.startswith(kind)), 1_000_000)
+        table = (*view.config.bandwidth_defaults, *_BANDWIDTH)
+        bandwidth = next((bw for kind, bw in table if lowered.startswith(kind)), 1_000_000)
     return max(1, process.reference_bandwidth_mbps * 1000 // max(1, bandwidth))
 
 
@@ -107,7 +121,7 @@ def _interfaces(view: RouterView, process: OspfProcess) -> list[_OspfIface]:
         if area is None:
             continue
         p2p = bool(settings and settings.point_to_point)
-        cost = _cost(view, process, iface.name)
+        cost = _cost(view, process, iface.name, iface.loopback)
         passive = process.is_passive(iface.name)
         for address in iface.addresses:
             covered = address == primary or any(n.covers(address.ip) for n in networks)
@@ -191,30 +205,71 @@ def _merge(
         table[prefix] = (cost, known[1] | hops)
 
 
+def _candidates(
+    view: RouterView, source: str, other: Sequence[RibRoute]
+) -> list[tuple[RibRoute, BgpRoute]] | None:
+    """The routes ``redistribute SOURCE`` may take, each with the route the route map sees;
+    None for a source that is not computed."""
+    if source == "connected":
+        routes = view.connected()
+    elif source == "static":
+        routes = list(view.static)
+    elif source in ("bgp", "aggregate"):
+        bgp = view.config.bgp
+        internal = bgp is not None and bgp.redistribute_internal
+        routes = []
+        for r in other:
+            if source == "aggregate":
+                if r.protocol == "aggregate" and r.kind != "bgp":
+                    routes.append(r)
+            elif r.protocol == "bgp" and (r.kind == "ebgp" or internal):
+                routes.append(r)
+            elif r.protocol == "aggregate" and r.kind == "bgp" and internal:
+                routes.append(r)
+    else:
+        return None
+    out: list[tuple[RibRoute, BgpRoute]] = []
+    for r in routes:
+        kind: Literal["local", "ebgp", "ibgp"] = (
+            "ebgp" if r.kind == "ebgp" else "ibgp" if r.kind == "ibgp" else "local"
+        )
+        protocol = "aggregate" if r.protocol == "aggregate" else source
+        interface = r.hops[0][1] if source == "connected" and r.hops else None
+        probe = BgpRoute(
+            r.prefix, None, med=-1, source=kind, protocol=protocol, interface=interface
+        )
+        out.append((r, probe))
+    return out
+
+
 def _externals(
-    view: RouterView, process: OspfProcess, ospf_prefixes: set[IPv4Net]
+    view: RouterView,
+    process: OspfProcess,
+    ospf_prefixes: set[IPv4Net],
+    other: Sequence[RibRoute] = (),
 ) -> dict[IPv4Net, tuple[int, int]]:
-    """What a router redistributes: prefix -> (metric type, metric)."""
+    """What a router redistributes: prefix -> (metric type, metric). ``other``: its BGP
+    routes and generated routes in use, for ``redistribute bgp`` and Junos ``from protocol
+    aggregate``."""
     out: dict[IPv4Net, tuple[int, int]] = {}
     for redist in process.redistribute:
-        if redist.source == "connected":
-            candidates = [r.prefix for r in view.connected()]
-        elif redist.source == "static":
-            candidates = [r.prefix for r in view.static]
-        else:
+        candidates = _candidates(view, redist.source, other)
+        if candidates is None:
             note = f"OSPF redistribute {redist.source} is not computed"
             if note not in view.config.notes:
                 view.config.notes.append(note)
             continue
-        default_metric = redist.metric if redist.metric is not None else 20
-        for prefix in candidates:
+        default_metric = redist.metric
+        if default_metric is None:
+            default_metric = process.redistribute_metric.get(redist.source)
+        for route, probe in candidates:
+            prefix = route.prefix
             if prefix in ospf_prefixes:
                 continue  # an OSPF interface's subnet is advertised as internal, not external
             if not redist.subnets and prefix.prefixlen != _classful_length(prefix):
                 continue
-            metric = default_metric
+            metric = default_metric if default_metric is not None else route.metric
             if redist.route_map is not None:
-                probe = BgpRoute(prefix, None, med=-1)
                 result = view.config.apply_route_map(redist.route_map, probe)
                 if result is None:
                     continue
@@ -233,8 +288,13 @@ def _classful_length(prefix: IPv4Net) -> int:
     return 8 if first < 128 else 16 if first < 192 else 24
 
 
-def ospf_routes(views: dict[str, RouterView]) -> dict[str, list[RibRoute]]:
-    """The OSPF routes of every router that runs OSPF (default VRF)."""
+def ospf_routes(
+    views: dict[str, RouterView], other: Mapping[str, Sequence[RibRoute]] | None = None
+) -> dict[str, list[RibRoute]]:
+    """The OSPF routes of every router that runs OSPF (default VRF). ``other``: per router,
+    its BGP and generated routes in use, which ``redistribute bgp`` (and a Junos export of
+    aggregates) may make external routes."""
+    other = other or {}
     processes = {name: p for name, v in views.items() if (p := _process(v)) is not None}
     ifaces = [i for name, p in processes.items() for i in _interfaces(views[name], p)]
     areas = _areas(ifaces)
@@ -257,13 +317,33 @@ def ospf_routes(views: dict[str, RouterView]) -> dict[str, list[RibRoute]]:
                     _merge(table, prefix, cost_to + stub_cost, first[advertiser])
             reach[(area_id, router)] = table
 
+    def ranged(abr: str, area_id: int) -> tuple[dict[IPv4Net, int], dict[OspfRange, int]]:
+        """An area border router's intra-area routes of an area that no range covers, and
+        the ranges that cover some, with the largest cost among those."""
+        ranges = [r for r in processes[abr].ranges if r.area == area_id]
+        free: dict[IPv4Net, int] = {}
+        active: dict[OspfRange, int] = {}
+        for prefix, (cost, _) in reach[(area_id, abr)].items():
+            covering = [r for r in ranges if prefix.subnet_of(r.prefix)]
+            if not covering:
+                free[prefix] = cost
+                continue
+            found = max(covering, key=lambda r: r.prefix.prefixlen)
+            active[found] = max(active.get(found, 0), cost)
+        return free, active
+
     def summaries(abr: str, into: int, backbone_inter: dict[str, dict]) -> dict[IPv4Net, int]:
         out: dict[IPv4Net, int] = {}
         for area_id in router_areas[abr]:
             if area_id == into:
                 continue
-            for prefix, (cost, _) in reach[(area_id, abr)].items():
+            free, active = ranged(abr, area_id)
+            for prefix, cost in free.items():
                 out[prefix] = min(out.get(prefix, INF), cost)
+            for found, cost in active.items():
+                if found.advertise:
+                    cost = found.cost if found.cost is not None else cost
+                    out[found.prefix] = min(out.get(found.prefix, INF), cost)
         if into != 0:
             for prefix, (cost, _) in backbone_inter.get(abr, {}).items():
                 out[prefix] = min(out.get(prefix, INF), cost)
@@ -338,7 +418,7 @@ def ospf_routes(views: dict[str, RouterView]) -> dict[str, list[RibRoute]]:
         own_prefixes[iface.router].add(iface.address.network)
         own_prefixes[iface.router].add(iface.advertised)
     externals = {
-        r: _externals(views[r], processes[r], own_prefixes[r])
+        r: _externals(views[r], processes[r], own_prefixes[r], other.get(r, ()))
         for r in processes
         if r in router_areas
     }
@@ -354,6 +434,18 @@ def ospf_routes(views: dict[str, RouterView]) -> dict[str, list[RibRoute]]:
             routes.append(
                 RibRoute(prefix, "ospf", distance, cost, tuple(sorted(hops, key=str)), kind)
             )
+        if router in abrs:  # the discard routes of its active ranges
+            held = {r.prefix for r in routes} | connected
+            for area_id in router_areas[router]:
+                for area_range, cost in ranged(router, area_id)[1].items():
+                    if area_range.discard and area_range.prefix not in held:
+                        metric = area_range.discard_metric
+                        if metric is None:
+                            metric = area_range.cost if area_range.cost is not None else cost
+                        held.add(area_range.prefix)
+                        routes.append(
+                            RibRoute(area_range.prefix, "ospf", distance, metric, (), "summary")
+                        )
         chosen: dict[IPv4Net, tuple[tuple[int, int, int], frozenset[Hop]]] = {}
         for asbr, prefixes in externals.items():
             if asbr == router:
@@ -371,11 +463,12 @@ def ospf_routes(views: dict[str, RouterView]) -> dict[str, list[RibRoute]]:
                     chosen[prefix] = (rank, hops)
                 elif rank == known[0]:
                     chosen[prefix] = (rank, known[1] | hops)
+        external = processes[router].distance_external or distance
         for prefix, (rank, hops) in chosen.items():
             metric = rank[1]
             kind = f"E{rank[0]}"
             routes.append(
-                RibRoute(prefix, "ospf", distance, metric, tuple(sorted(hops, key=str)), kind)
+                RibRoute(prefix, "ospf", external, metric, tuple(sorted(hops, key=str)), kind)
             )
         result[router] = routes
     return result

@@ -4,6 +4,7 @@ lookups."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 
 from network_discovery.derive.routing._config import RoutingConfig
@@ -15,6 +16,8 @@ IPv4Net = ipaddress.IPv4Network
 
 #: (next-hop address, outgoing interface); either may be None, not both.
 Hop = tuple[IPv4 | None, str | None]
+#: A loopback: ``Loopback0`` (IOS, NX-OS, EOS), ``lo0`` / ``lo0.1`` (Junos).
+_LOOPBACK = re.compile(r"^(?:loopback|lo\d+(?:\.\d+)?$)", re.I)
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class RouterIface:
 
     @property
     def loopback(self) -> bool:
-        return self.name.lower().startswith("loopback")
+        return _LOOPBACK.match(self.name) is not None
 
     @property
     def primary(self) -> ipaddress.IPv4Interface | None:

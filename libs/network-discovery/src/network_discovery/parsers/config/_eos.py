@@ -14,7 +14,9 @@
   subnet of an interface that is not shut down, and the static routes (``ip route [vrf V]
   PREFIX [egress-vrf E] [IFACE] [NEXTHOP] [DISTANCE] [tag T] [name N] [metric M]``, ``ipv6
   route``) the device can use, of the lowest distance per prefix. A routing table the device
-  printed takes precedence over them.
+  printed takes precedence over them;
+- its OSPF and BGP configuration and route policy (:mod:`._eos_routing`), from which the
+  routes of every device read together are worked out.
 
 Lines of other commands are not facts here and are passed over; a line of these commands
 that cannot be read is a problem, with its line number, and the rest is still used.
@@ -30,6 +32,7 @@ from network_discovery.model import canonical_interface_name, parse_vlan_ranges
 from network_discovery.parsers._context import DeviceContext, Partial
 from network_discovery.parsers.config._blocks import Block, config_blocks
 from network_discovery.parsers.config._common import ConfigReader, slash_static, speed_words
+from network_discovery.parsers.config._eos_routing import read_eos_routing
 from network_discovery.parsers.config._ios import _VLAN_LIST, _interface_line, _Unreadable
 
 __all__ = ["read_eos_config"]
@@ -88,9 +91,11 @@ def read_eos_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], Probl
     found = _DEVICE.search(text)
     if found is not None:
         reader.device = {"model": found["model"].strip(), "os_version": found["version"]}
-    for block in config_blocks(text):
+    blocks = config_blocks(text)
+    for block in blocks:
         try:
             reader.read(block)
         except (ValueError, IndexError) as exc:
             reader.problem(block.line, block.text, exc)
-    return reader.partials(), sorted(reader.problems)
+    ctx.routing, routing_problems = read_eos_routing(blocks, ctx.platform)
+    return reader.partials(), sorted([*reader.problems, *routing_problems])

@@ -6,7 +6,8 @@ access-list``).
 
 The result is a :class:`~network_discovery.derive.routing.RoutingConfig`; what it asks for
 and the route computation does not do (VRF instances of the protocols, EIGRP, IS-IS, RIP,
-BGP add-path, confederations) is listed in its notes, never silently approximated.
+confederations) is listed in its notes, never silently approximated. The NX-OS and EOS
+readers build on this one (their route policy is written the same way).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from network_discovery.derive.routing._config import (
     CommunityList,
     OspfNetwork,
     OspfProcess,
+    OspfRange,
     PrefixList,
     PrefixListEntry,
     Redistribution,
@@ -248,8 +250,22 @@ class _RoutingReader:
             process.distance = _int(words[1], "a distance")
         elif head == "shutdown":
             process.shutdown = True
-        elif head == "area" and len(words) >= 3 and words[2] in ("stub", "nssa", "range"):
+        elif head == "area" and len(words) >= 4 and words[2] == "range":
+            process.ranges.append(self.area_range(words))
+        elif head == "area" and len(words) >= 3 and words[2] in ("stub", "nssa"):
             self.note(f"OSPF area {words[1]} {words[2]} is not computed")
+
+    def area_range(self, words: list[str]) -> OspfRange:
+        """``area A range ADDRESS MASK|PREFIX/LEN [advertise|not-advertise] [cost N]``: the
+        summary's discard route is installed where it is advertised (IOS prints it as ``is
+        a summary, Null0``)."""
+        if "/" in words[3]:
+            prefix = ipaddress.IPv4Network(words[3], strict=False)
+        else:
+            prefix = ipaddress.IPv4Network(f"{words[3]}/{words[4]}", strict=False)
+        advertise = "not-advertise" not in words
+        cost = _int(words[words.index("cost") + 1], "a cost") if "cost" in words else None
+        return OspfRange(_area(words[1]), prefix, advertise, cost, discard=advertise)
 
     def redistribution(self, words: list[str], *, ospf: bool) -> Redistribution:
         source = words[1]
@@ -308,7 +324,12 @@ class _RoutingReader:
     ) -> None:
         head = words[0]
         if words[:2] == ["bgp", "router-id"]:
-            bgp.router_id = _ip(words[2])
+            if words[2] != "vrf":  # "bgp router-id vrf auto-assign": the VRFs' own
+                bgp.router_id = _ip(words[2])
+        elif head == "router-id" and len(words) == 2:  # NX-OS and EOS write it so
+            bgp.router_id = _ip(words[1])
+        elif words[:2] == ["bgp", "redistribute-internal"]:
+            bgp.redistribute_internal = True
         elif words[:2] == ["bgp", "cluster-id"]:
             bgp.cluster_id = (
                 _ip(words[2])
@@ -337,8 +358,11 @@ class _RoutingReader:
                 peer[key] = words[3:]
         elif head == "network" and len(words) >= 2:
             bgp.networks.append(self.bgp_network(words))
-        elif head == "aggregate-address" and len(words) >= 3:
-            prefix = ipaddress.IPv4Network(f"{words[1]}/{words[2]}", strict=False)
+        elif head == "aggregate-address" and len(words) >= 2:
+            if "/" in words[1]:  # NX-OS and EOS: PREFIX/LEN
+                prefix = ipaddress.IPv4Network(words[1], strict=False)
+            else:
+                prefix = ipaddress.IPv4Network(f"{words[1]}/{words[2]}", strict=False)
             bgp.aggregates.append((prefix, "summary-only" in words, "as-set" in words))
         elif head == "redistribute":
             bgp.redistribute.append(self.redistribution(words, ospf=False))
@@ -356,13 +380,15 @@ class _RoutingReader:
             bgp.distance_local = _int(words[4], "a distance")
 
     def bgp_network(self, words: list[str]) -> tuple[ipaddress.IPv4Network, str | None]:
+        route_map = words[words.index("route-map") + 1] if "route-map" in words else None
+        if "/" in words[1]:  # NX-OS and EOS: PREFIX/LEN
+            return ipaddress.IPv4Network(words[1], strict=False), route_map
         address = _ip(words[1])
         if "mask" in words:
             mask = words[words.index("mask") + 1]
             prefix = ipaddress.IPv4Network(f"{address}/{mask}", strict=False)
         else:
             prefix = _classful(address)
-        route_map = words[words.index("route-map") + 1] if "route-map" in words else None
         return prefix, route_map
 
     def bgp_neighbors(
@@ -404,7 +430,8 @@ class _RoutingReader:
             route_map_out=first("route-map-out"),
             prefix_list_in=first("prefix-list-in"),
             prefix_list_out=first("prefix-list-out"),
-            send_community="send-community" in s,
+            # "send-community extended" sends extended communities only
+            send_community="send-community" in s and s["send-community"][:1] != ["extended"],
             route_reflector_client="route-reflector-client" in s,
             next_hop_self="next-hop-self" in s,
             ebgp_multihop="ebgp-multihop" in s,
@@ -484,6 +511,7 @@ class _RoutingReader:
         sequence = _int(words[3], "a sequence number") if len(words) > 3 else 10
         matches: list[tuple[str, tuple[str, ...]]] = []
         sets: list[tuple[str, tuple[str, ...]]] = []
+        terminal, goto = True, None
         for number, text in block.children:
             parts = text.split()
             try:
@@ -493,11 +521,13 @@ class _RoutingReader:
                     found = self.set_clause(parts[1:])
                     if found is not None:
                         sets.append(found)
-                elif parts[0] == "continue":
-                    self.note(f"route-map {name}: continue is not computed")
+                elif parts[0] == "continue" and permit:
+                    # on to the clause N (or the next one); permitted if none matches there
+                    terminal = False
+                    goto = _int(parts[1], "a sequence number") if len(parts) > 1 else None
             except (ValueError, IndexError) as exc:
                 self.problem(number, text, exc)
-        clause = RouteMapClause(sequence, permit, tuple(matches), tuple(sets))
+        clause = RouteMapClause(sequence, permit, tuple(matches), tuple(sets), terminal, goto)
         self.config.route_maps.setdefault(name, RouteMap(name)).clauses.append(clause)
 
     def match(self, words: list[str]) -> tuple[str, tuple[str, ...]]:

@@ -30,6 +30,10 @@ configuration yield the same facts. From the statements:
   subnet unless the route says ``resolve``; per prefix, the routes of the lowest preference
   are used. ``next-table``, ``receive`` and LSP next hops forward nowhere here.
 
+Its OSPF and BGP configuration, aggregate routes and policy statements are read too
+(:mod:`._junos_routing`), and the routes of every device read together are worked out from
+them.
+
 ``groups`` are not expanded (read ``show configuration | display inheritance`` to have them
 applied), and ``interface-range`` is not either. Other statements are not facts here and are
 passed over; a statement of these that cannot be read is a problem, with its line number, and
@@ -56,6 +60,7 @@ from network_discovery.parsers.config._ios import (
     _Unreadable,
     _vlan,
 )
+from network_discovery.parsers.config._junos_routing import read_junos_routing
 
 __all__ = ["SetForm", "junos_set_form", "read_junos_config"]
 
@@ -581,11 +586,13 @@ def read_junos_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], Pro
     form = junos_set_form(text)
     reader = _JunosReader(ctx)
     reader.problems += form.problems
-    for number, words in form.statements():
+    statements = form.statements()
+    for number, words in statements:
         reader.line = number
         try:
             reader.statement(words)
         except (ValueError, IndexError) as exc:
             reader.problem(number, "set " + " ".join(_quote(w) for w in words), exc)
     reader.finish()
-    return reader.partials(), sorted(reader.problems)
+    ctx.routing, routing_problems = read_junos_routing(statements)
+    return reader.partials(), sorted([*reader.problems, *routing_problems])

@@ -11,7 +11,9 @@
 - the routes the configuration alone decides, marked ``derived``: one connected route per
   subnet of an interface that is not shut down, and the static routes (``ip route``,
   ``ipv6 route``, global and under ``vrf context NAME``) the device can use, of the lowest
-  distance per prefix. A routing table the device printed takes precedence over them.
+  distance per prefix. A routing table the device printed takes precedence over them;
+- its OSPF and BGP configuration and route policy (:mod:`._nxos_routing`), from which the
+  routes of every device read together are worked out.
 
 NX-OS prints an interface's ``shutdown`` or ``no shutdown`` only where it differs from the
 default, and the default depends on the interface: a switch port (layer 2) and a loopback,
@@ -34,6 +36,7 @@ from network_discovery.parsers._context import DeviceContext, Partial
 from network_discovery.parsers.config._blocks import Block, config_blocks
 from network_discovery.parsers.config._common import ConfigReader, slash_static
 from network_discovery.parsers.config._ios import _VLAN_LIST, _Interface, _interface_line
+from network_discovery.parsers.config._nxos_routing import read_nxos_routing
 
 __all__ = ["read_nxos_config"]
 
@@ -141,10 +144,12 @@ def read_nxos_config(text: str, ctx: DeviceContext) -> tuple[list[Partial], Prob
     """The facts of an NX-OS configuration, and the lines that could not be read as (line
     number, problem)."""
     reader = _NxosReader(ctx)
-    for block in config_blocks(text):
+    blocks = config_blocks(text)
+    for block in blocks:
         try:
             reader.read(block)
         except (ValueError, IndexError) as exc:
             reader.problem(block.line, block.text, exc)
     reader.finish()
-    return reader.partials(), sorted(reader.problems)
+    ctx.routing, routing_problems = read_nxos_routing(blocks, ctx.platform)
+    return reader.partials(), sorted([*reader.problems, *routing_problems])
