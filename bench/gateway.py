@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import httpx
+from network_discovery.service_auth import service_headers
 
 from bench.stack import API_KEY, Stack
 
@@ -82,7 +83,7 @@ def run(sequential: int = 500, concurrent: int = 500, workers: int = 8) -> dict[
         direct = asyncio.run(
             _measure(
                 f"{graph.url}/internal/queries/{QUERY}",
-                {},
+                service_headers(stack.env["MESHQ_SERVICE_TOKEN"], "bench"),
                 sequential=sequential,
                 concurrent=concurrent,
                 workers=workers,

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from meshq_runtime.embedded import free_port
 from meshq_runtime.embedded.spawn import ServiceProc, reachable
+from meshq_runtime.service_auth import generate_token
 
 API_KEY = "bench-" + "k" * 30
 
@@ -106,6 +107,8 @@ class Stack:
             "MESHQ_LOG_LEVEL": "warning",
             "MESHOPTIXIQ_DEMO_MODE": "true",
             "API_KEY": API_KEY,
+            # the internal APIs' credential (bench calls graph-engine directly too)
+            "MESHQ_SERVICE_TOKEN": generate_token(),
         }
         # strings from the environment, which the settings model parses
         kafka_env: dict[str, Any] = {

@@ -7,6 +7,7 @@ directory to check a restart and a SIGKILL of the supervisor.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -14,10 +15,13 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 import psutil
 import pytest
+import redis
 from e2e.serve_support import ServeRun, alive
 from meshq_runtime.embedded import free_port, port_is_free
 from support.procs import wait_for
@@ -99,8 +103,10 @@ def test_endpoints_file_names_every_part(
     assert endpoints["gateway"] == f"http://127.0.0.1:{serve_run.gateway_port}"
     assert endpoints["mcp_endpoint"] == f"{endpoints['mcp']}/mcp"
     assert endpoints["kafka"].startswith("127.0.0.1:")
-    assert endpoints["postgres"].startswith("postgresql://postgres@127.0.0.1:")
-    assert endpoints["redis"].startswith("redis://127.0.0.1:")
+    pg_password = (data_dir / "run" / "postgres_password").read_text().strip()
+    redis_password = (data_dir / "run" / "redis_password").read_text().strip()
+    assert endpoints["postgres"].startswith(f"postgresql://postgres:{pg_password}@127.0.0.1:")
+    assert endpoints["redis"].startswith(f"redis://:{redis_password}@127.0.0.1:")
     assert endpoints["pid"] == serve_run.proc.pid
     assert endpoints["data_dir"] == str(data_dir)
     assert endpoints["api_key"] == (data_dir / "run" / "api_key").read_text().strip()
@@ -130,6 +136,67 @@ def test_summary_and_demo_are_announced(endpoints: dict[str, Any], serve_run: Se
     assert devices.status_code == 200, devices.text
     assert devices.json()["row_count"] >= 30
     assert endpoints["api_key"] not in out + serve_run.stderr()  # never printed or logged
+
+
+def test_internal_surfaces_need_the_service_credential(
+    endpoints: dict[str, Any], data_dir: Path, serve_run: ServeRun
+) -> None:
+    """Every internal API refuses a caller without the generated credential (401 problem+json)
+    and serves one with it; the embedded PostgreSQL and Redis want their passwords; no secret
+    reaches the output or a log."""
+    run = data_dir / "run"
+    secrets = {
+        name: (run / name).read_text().strip()
+        for name in ("service_token", "postgres_password", "redis_password")
+    }
+    for name in secrets:
+        assert _mode(run / name) == 0o600, name
+    token = secrets["service_token"]
+    assert len(token) >= 32
+    internal = {
+        ("GET", "graph_engine", "/internal/queries"),
+        ("POST", "graph_engine", "/internal/queries/update_device_metadata"),
+        ("GET", "audit", "/audit/export"),
+        ("GET", "audit", "/audit/verify"),
+        ("GET", "licensing", "/license"),
+        ("POST", "soar_dispatcher", "/soar/replay"),
+        ("GET", "netbox_sync", "/sync/status"),
+    }
+    auth = {"X-MeshQ-Service-Token": token, "X-MeshQ-Caller": "cli"}
+    with httpx.Client(timeout=30) as client:
+        for method, key, path in sorted(internal):
+            url = f"{endpoints[key]}{path}"
+            body = {"device": "hq-core-01", "role": "x"} if method == "POST" else None
+            refused = client.request(method, url, json=body)
+            assert refused.status_code == 401, (key, path, refused.text)
+            assert refused.headers["content-type"].startswith("application/problem+json")
+        assert client.get(f"{endpoints['graph_engine']}/internal/queries", headers=auth).is_success
+        assert client.get(f"{endpoints['licensing']}/license", headers=auth).is_success
+        assert client.get(f"{endpoints['netbox_sync']}/sync/status", headers=auth).is_success
+    # the embedded PostgreSQL and Redis: nothing without the password
+    pg = urlsplit(endpoints["postgres"])
+    with pytest.raises(Exception, match="password"):
+        asyncio.run(_pg_connect(f"postgresql://postgres@127.0.0.1:{pg.port}/meshq"))
+    assert asyncio.run(_pg_connect(endpoints["postgres"])) == 1
+    rd = urlsplit(endpoints["redis"])
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        redis.Redis(host="127.0.0.1", port=rd.port, socket_timeout=5).ping()
+    assert redis.Redis.from_url(endpoints["redis"], socket_timeout=5).ping()
+    # no secret in what the supervisor printed, in any log, or on a command line
+    logs = "".join(p.read_text(errors="replace") for p in (data_dir / "logs").glob("*.log"))
+    shown = serve_run.stdout() + serve_run.stderr() + logs
+    cmdlines = " ".join(_cmdline(pid) for pid in serve_run.collect_descendants())
+    for name, value in secrets.items():
+        assert value not in shown, f"{name} printed or logged"
+        assert value not in cmdlines, f"{name} on a command line"
+
+
+async def _pg_connect(url: str) -> int:
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        return int(await conn.fetchval("SELECT 1"))
+    finally:
+        await conn.close()
 
 
 def test_second_stack_on_same_data_dir_is_refused(

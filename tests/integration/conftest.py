@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from meshq_runtime.kafka import ensure_topics
 from meshq_runtime.settings import KafkaSettings
+from support.license import signing_public_pem
 from support.procs import PORT_ENV, ServiceProc, free_port, new_service_token
 
 pytestmark = pytest.mark.integration
@@ -24,6 +25,8 @@ def service_env(stack, isolation: dict[str, str], tmp_path: Path) -> dict[str, s
         "MESHQ_DATA_DIR": str(tmp_path / "data"),
         "MESHQ_LOG_LEVEL": "info",
         **new_service_token(),  # internal APIs answer only callers that carry it
+        # services follow only license states signed by this key (support.license signs)
+        "MESHOPTIXIQ_LICENSE_PUBLIC_KEY": signing_public_pem(),
     }
     settings = KafkaSettings(**{k: v for k, v in env.items() if k.startswith("MESHQ_KAFKA_")})
     asyncio.run(ensure_topics(settings))

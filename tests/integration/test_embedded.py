@@ -20,8 +20,14 @@ from meshq_runtime.embedded import (
     Tansu,
     free_port,
 )
-from meshq_runtime.embedded.datadir import DataDir, DataDirError, load_or_create_api_key
+from meshq_runtime.embedded.datadir import (
+    DataDir,
+    DataDirError,
+    load_or_create_api_key,
+    load_or_create_secret,
+)
 from redis.asyncio import Redis
+from redis.exceptions import AuthenticationError
 from support.procs import wait_for
 
 pytestmark = pytest.mark.integration
@@ -155,6 +161,87 @@ async def test_redis_keeps_data_across_restart(tmp_path: Path, watched_modes: No
     assert list((tmp_path / "redis").glob("appendonly*"))
 
 
+def _without_password(url: str) -> str:
+    """``url`` with its userinfo's password taken out."""
+    scheme, rest = url.split("://", 1)
+    userinfo, host = rest.rsplit("@", 1)
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user + '@' if user else ''}{host}"
+
+
+async def _pg_refuses(url: str) -> str:
+    with pytest.raises(asyncpg.PostgresError) as refused:
+        conn = await asyncpg.connect(url, timeout=10)
+        await conn.close()
+    return str(refused.value)
+
+
+async def test_postgres_wants_its_password(tmp_path: Path) -> None:
+    """No connection without the password, including one made by an older meshq with trust
+    authentication; the password given at a start is the one in force."""
+    data = tmp_path / "data" / "postgres"
+    first = "first-password-" + "a" * 16
+    pg = EmbeddedPostgres(data_dir=data, log_path=tmp_path / "pg.log", password=first)
+    try:
+        pg.start()
+        assert f":{first}@" in pg.url and first not in repr(pg)
+        assert "password" in await _pg_refuses(_without_password(pg.url))
+        wrong = pg.url.replace(first, "w" * len(first))
+        assert "password" in await _pg_refuses(wrong)
+        conn = await asyncpg.connect(pg.url)
+        await conn.close()
+        pg.stop()
+
+        # a cluster left with trust authentication (as older versions made them)
+        (pg.pgdata / "pg_hba.conf").write_text("host all all 127.0.0.1/32 trust\n")
+        second = "second-password-" + "b" * 16
+        pg = EmbeddedPostgres(data_dir=data, log_path=tmp_path / "pg.log", password=second)
+        pg.start()
+        assert "trust" not in (pg.pgdata / "pg_hba.conf").read_text()
+        assert "password" in await _pg_refuses(_without_password(pg.url))
+        assert "password" in await _pg_refuses(pg.url.replace(second, first))
+        conn = await asyncpg.connect(pg.url)
+        try:
+            assert await conn.fetchval("select current_user") == "postgres"
+        finally:
+            await conn.close()
+        assert pg.pid is not None
+        assert second not in " ".join(psutil.Process(pg.pid).cmdline())
+        assert second not in pg.log_path.read_text(errors="replace")
+    finally:
+        pg.purge()
+
+
+async def test_redis_wants_its_password(tmp_path: Path) -> None:
+    password = "redis-password-" + "c" * 16
+    rd = EmbeddedRedis(data_dir=tmp_path / "redis", password=password)
+    try:
+        rd.start()
+        assert rd.url.startswith(f"redis://:{password}@127.0.0.1:") and password not in repr(rd)
+        anonymous = Redis(host="127.0.0.1", port=rd.port)
+        try:
+            with pytest.raises(AuthenticationError):
+                await anonymous.ping()
+        finally:
+            await anonymous.aclose()
+        wrong = Redis.from_url(rd.url.replace(password, "w" * len(password)))
+        try:
+            with pytest.raises(AuthenticationError):
+                await wrong.ping()
+        finally:
+            await wrong.aclose()
+        client = Redis.from_url(rd.url)
+        try:
+            assert await client.ping()
+        finally:
+            await client.aclose()
+        assert stat.S_IMODE(rd.config_path.stat().st_mode) == 0o600
+        assert rd.pid is not None
+        assert password not in " ".join(psutil.Process(rd.pid).cmdline())  # not in `ps`
+    finally:
+        rd.stop()
+
+
 def test_start_failure_names_the_part_and_shows_its_log(tmp_path: Path) -> None:
     port = free_port()
     with Tansu(log_dir=tmp_path / "a", port=port):
@@ -171,6 +258,10 @@ def test_data_dir_is_private_and_keeps_its_api_key(tmp_path: Path) -> None:
     key = load_or_create_api_key(data.api_key_file)
     assert len(key) >= 32
     assert stat.S_IMODE(data.api_key_file.stat().st_mode) == 0o600
+    for secret in (data.postgres_password_file, data.redis_password_file):
+        value = load_or_create_secret(secret)
+        assert len(value) >= 32 and stat.S_IMODE(secret.stat().st_mode) == 0o600
+        assert load_or_create_secret(secret) == value  # reused across restarts
     os.chmod(data.root, 0o755)  # ours (it has run/): tightened again
     data.prepare()
     assert stat.S_IMODE(data.root.stat().st_mode) == 0o700

@@ -32,6 +32,7 @@ from network_discovery.contracts.events import TopologyChanged
 from network_discovery.demo import load_snapshot
 from network_discovery.ingest import publish_snapshot
 from network_discovery.model import Snapshot
+from support.procs import internal_headers
 
 pytestmark = pytest.mark.integration
 
@@ -89,8 +90,9 @@ async def _publish(env: dict[str, str], snapshot: Snapshot) -> TopologyChanged:
     return outcome.result
 
 
-async def _answers(url: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+async def _answers(url: str, env: dict[str, str]) -> dict[str, Any]:
+    headers = internal_headers(env)
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as client:
         out = {}
         for device in TARGETS:
             r = await client.post("/internal/queries/blast_radius_device", json={"device": device})
@@ -145,24 +147,28 @@ async def test_reader_follows_a_writer_process_on_its_files(
         # Only the event moves it here: the periodic refresh does not run in this test.
         await _until(lambda: at(1), "reader at revision 1")
         first = await answers()
-        assert first == await _answers(writer.url)
+        assert first == await _answers(writer.url, env)
         assert first[GONE], "the access switch has a blast radius while collected"
 
         await _publish(env, _second_snapshot())
         await _until(lambda: at(2), "reader at revision 2")
         second = await answers()
-        assert second == await _answers(writer.url)
+        assert second == await _answers(writer.url, env)
         assert second != first
 
-        await _forwarded_to_the_writer(reader, writer.url, load_snapshot().snapshot_id)
+        await _forwarded_to_the_writer(reader, writer.url, load_snapshot().snapshot_id, env)
     finally:
         await kafka.broker.stop()
 
 
-async def _forwarded_to_the_writer(reader: GraphReader, writer_url: str, first: str) -> None:
+async def _forwarded_to_the_writer(
+    reader: GraphReader, writer_url: str, first: str, env: dict[str, str]
+) -> None:
     """The reader's HTTP API (its routes and state as the reader role builds them): writes
-    and archived snapshot diffs are answered by the writer process."""
-    async with httpx.AsyncClient(base_url=writer_url, timeout=60) as to_writer:
+    and archived snapshot diffs are answered by the writer process (which wants the
+    installation's credential, as the reader role's client sends it)."""
+    headers = internal_headers(env, "graph-engine")
+    async with httpx.AsyncClient(base_url=writer_url, headers=headers, timeout=60) as to_writer:
         state = ServiceState(
             service="graph-engine",
             probes=[("graph-revision", reader.ready_probe)],
@@ -225,14 +231,15 @@ async def test_reader_process_on_memgraph(service_env: dict[str, str], spawn: An
     reader.wait_healthy()
     await asyncio.sleep(5)  # the reader's group joins at the end of the topic
     await _publish(env, load_snapshot())
-    first = await _answers(writer.url)
+    first = await _answers(writer.url, env)
 
     async def same() -> bool:
-        return await _answers(reader.url) == first
+        return await _answers(reader.url, env) == first
 
     await _until(same, "reader answers as the writer")
     # A write sent to the reader is applied by the writer.
-    async with httpx.AsyncClient(base_url=reader.url, timeout=60) as client:
+    headers = internal_headers(env)
+    async with httpx.AsyncClient(base_url=reader.url, headers=headers, timeout=60) as client:
         r = await client.post(
             "/internal/queries/update_device_metadata", json={"device": GONE, "role": "access"}
         )

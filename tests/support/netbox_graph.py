@@ -8,14 +8,19 @@ as graph-engine's ingest handler applies them.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 import yaml
 from meshq_graph_engine.catalogue import REGISTRY, QueryContext, QueryError, run_query
 from meshq_graph_engine.engine import GraphEngine
+from meshq_runtime.embedded import free_port
 from network_discovery.contracts.envelope import EventBase
 from network_discovery.contracts.events import SnapshotPatch, SnapshotSubmitted
 from network_discovery.integrations.netbox import GraphReader
@@ -27,7 +32,7 @@ from starlette.routing import Route
 
 from support.netbox_fake import FakeNetBox
 
-__all__ = ["FIXTURE", "TOKEN", "Graph", "device_kit", "fixture_snapshot"]
+__all__ = ["FIXTURE", "TOKEN", "Graph", "device_kit", "fixture_snapshot", "serving"]
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "netbox" / "network.yaml"
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
@@ -55,7 +60,9 @@ class Graph:
         )
         return result.rows
 
-    def reader(self) -> GraphReader:
+    def app(self) -> Starlette:
+        """graph-engine's internal query API over this graph (``/internal/queries/{name}``)."""
+
         async def execute(request: Request) -> JSONResponse:
             body = await request.json()
             try:
@@ -64,11 +71,13 @@ class Graph:
                 return JSONResponse({"title": exc.title, "detail": exc.detail}, exc.status)
             return JSONResponse({"rows": rows, "row_count": len(rows)})
 
-        app = Starlette(routes=[Route("/internal/queries/{name}", execute, methods=["POST"])])
+        return Starlette(routes=[Route("/internal/queries/{name}", execute, methods=["POST"])])
+
+    def reader(self) -> GraphReader:
         return GraphReader(
             "http://graph-engine",
             prefix="/internal/queries",
-            transport=httpx.ASGITransport(app=app),
+            transport=httpx.ASGITransport(app=self.app()),
         )
 
 
@@ -82,3 +91,23 @@ def device_kit(netbox: FakeNetBox, site: str, maker: str, model: str, role: str)
     )
     role_obj = netbox.add("dcim/device-roles", name=role, slug=role.lower().replace(" ", "-"))
     return {"site": site_obj["id"], "device_type": dtype["id"], "role": role_obj["id"]}
+
+
+@asynccontextmanager
+async def serving(app: Starlette) -> AsyncIterator[str]:
+    """``app`` on a loopback port, in the running event loop (where the graph's store lives),
+    for code that reaches the graph by URL (the netbox-sync service); yields its URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(20):
+            while not server.started:
+                if task.done():
+                    raise RuntimeError("the graph's server did not start")
+                await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -1,16 +1,18 @@
 """A real three-master Redis Cluster on loopback, from the machine's redis-server.
 
     with RedisClusterProcesses(tmp_path) as cluster:
-        cluster.url          # redis+cluster://127.0.0.1:<port of the first node>/0
+        cluster.url          # redis+cluster://:<password>@127.0.0.1:<port of the first node>/0
 
 Each node is an ``EmbeddedRedis`` run from the machine's ``redis-server`` with
-``--cluster-enabled yes`` on a free port (its cluster bus on port + 10000 must be free too);
+``--cluster-enabled yes`` on a free port (its cluster bus on port + 10000 must be free too),
+all with the cluster's one password (``requirepass``, as every embedded Redis has);
 ``redis-cli --cluster create`` assigns the 16384 slots across the three, and the context waits
 until every node reports ``cluster_state:ok``. Leaving the context stops the nodes it started.
 """
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import socket
 import subprocess
@@ -69,6 +71,7 @@ class RedisClusterProcesses:
         self.workdir = workdir
         self.masters = masters
         self.timeout = timeout
+        self.password = secrets.token_urlsafe(24)
         self.nodes: list[ClusterNode] = []
 
     @property
@@ -77,11 +80,15 @@ class RedisClusterProcesses:
 
     @property
     def url(self) -> str:
-        return f"redis+cluster://127.0.0.1:{self.ports[0]}/0"
+        return f"redis+cluster://:{self.password}@127.0.0.1:{self.ports[0]}/0"
+
+    @property
+    def _auth(self) -> list[str]:
+        return ["-a", self.password, "--no-auth-warning"]
 
     def cli(self, port: int, *args: str) -> str:
         out = subprocess.run(
-            ["redis-cli", "-h", "127.0.0.1", "-p", str(port), *args],
+            ["redis-cli", "-h", "127.0.0.1", "-p", str(port), *self._auth, *args],
             capture_output=True,
             text=True,
             timeout=10,
@@ -92,11 +99,14 @@ class RedisClusterProcesses:
     def start(self) -> None:
         for _ in range(self.masters):
             port = _node_port()
-            node = ClusterNode(data_dir=self.workdir / f"node-{port}", port=port)
+            node = ClusterNode(
+                data_dir=self.workdir / f"node-{port}", port=port, password=self.password
+            )
             self.nodes.append(node)
             node.start()
         subprocess.run(
-            ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports),
+            ["redis-cli", *self._auth, "--cluster", "create",
+             *(f"127.0.0.1:{p}" for p in self.ports),
              "--cluster-replicas", "0", "--cluster-yes"],
             capture_output=True,
             timeout=60,

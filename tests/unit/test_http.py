@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from litestar import get, post
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 from litestar.testing import TestClient
 from meshq_runtime.http import ProblemError, ServiceState, build_app
 from structlog.testing import capture_logs
@@ -122,3 +122,53 @@ def test_our_own_error_is_a_logged_500_problem_with_the_correlation_id() -> None
     [event] = [e for e in logs if e["event"] == "http.unexpected_error"]
     assert "KeyError" in event["error"] and event["path"] == "/bug"
     assert event["correlation_id"] == "corr-bug-1"
+
+
+@get("/things/{name:str}", sync_to_thread=False)
+def read_thing(name: FromPath[str]) -> dict[str, str]:
+    return {"name": name}
+
+
+@post("/things/{name:str}", sync_to_thread=False)
+def make_thing(name: FromPath[str]) -> dict[str, str]:
+    return {"name": name}
+
+
+def test_a_method_the_path_lacks_is_405_with_allow() -> None:
+    """RFC 9110: a 405 lists the methods the path has (Litestar's exception carries them; the
+    problem handler used to drop them)."""
+    app = build_app(service="svc", route_handlers=[read_thing, make_thing])
+    with TestClient(app) as client:
+        refused = client.delete("/things/a")
+        probe = client.put("/health")
+    assert refused.status_code == 405
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert {m.strip() for m in refused.headers["allow"].split(",")} == {"GET", "POST", "OPTIONS"}
+    assert refused.json()["status"] == 405 and "GET" in refused.json()["detail"]
+    assert probe.status_code == 405
+    assert {m.strip() for m in probe.headers["allow"].split(",")} == {"GET", "OPTIONS"}
+
+
+def test_answers_of_the_router_carry_the_correlation_id_too() -> None:
+    """404 and 405 are answered before any route's middleware runs."""
+    app = build_app(service="svc", route_handlers=[read_thing, make_thing])
+    with TestClient(app) as client:
+        missing = client.get("/nowhere", headers={"X-Correlation-ID": "c-404"})
+        refused = client.delete("/things/a", headers={"X-Correlation-ID": "c-405"})
+        generated = client.delete("/things/a")
+        routed = client.get("/things/a", headers={"X-Correlation-ID": "c-200"})
+    assert missing.status_code == 404 and missing.headers["x-correlation-id"] == "c-404"
+    assert refused.headers["x-correlation-id"] == "c-405"
+    assert len(generated.headers["x-correlation-id"]) == 36
+    assert routed.headers.get_list("x-correlation-id") == ["c-200"]
+
+
+def test_options_lists_every_method_of_a_path_with_several_handlers() -> None:
+    """Litestar's own OPTIONS answer names only the methods of the path's first handler."""
+    app = build_app(service="svc", route_handlers=[read_thing, make_thing])
+    with TestClient(app) as client:
+        answer = client.options("/things/a")
+        health = client.options("/health")
+    assert answer.status_code == 204
+    assert answer.headers["allow"] == "GET, OPTIONS, POST"
+    assert health.headers["allow"] == "GET, OPTIONS"

@@ -1,6 +1,7 @@
 {{/* The settings of each service, as its settings class reads them (env_names()). */}}
 
 {{- define "meshoptixiq.env.licensing" -}}
+{{ include "meshoptixiq.env.serviceToken" . }}
 {{ include "meshoptixiq.env.kafka" . }}
 {{ include "meshoptixiq.env.postgres" . }}
 {{- with .Values.license.existingSecret }}
@@ -13,6 +14,7 @@
 {{- end -}}
 
 {{- define "meshoptixiq.env.graph-engine" -}}
+{{ include "meshoptixiq.env.serviceToken" . }}
 {{ include "meshoptixiq.env.kafka" . }}
 {{ include "meshoptixiq.env.licensingUrl" . }}
 {{ include "meshoptixiq.env.memgraph" . }}
@@ -34,6 +36,7 @@
 writes (metadata updates) and snapshot diffs to the writer. */}}
 {{- define "meshoptixiq.env.graph-engine-query" -}}
 {{- $q := (index .Values.services "graph-engine").query -}}
+{{ include "meshoptixiq.env.serviceToken" . }}
 {{ include "meshoptixiq.env.kafka" . }}
 {{ include "meshoptixiq.env.memgraph" . }}
 - name: MESHQ_GRAPH_ENGINE_ROLE
@@ -46,6 +49,7 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
 
 {{- define "meshoptixiq.env.query-gateway" -}}
 {{- $g := .Values.gateway -}}
+{{ include "meshoptixiq.env.serviceToken" . }}
 {{ include "meshoptixiq.env.kafka" . }}
 {{ include "meshoptixiq.env.licensingUrl" . }}
 {{ include "meshoptixiq.secretEnv" (dict "env" "MESHQ_REDIS_URL" "secret" .Values.redis.existingSecret "key" .Values.redis.urlKey) }}
@@ -94,6 +98,7 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
 
 {{- define "meshoptixiq.env.audit" -}}
 {{- $s := .Values.audit.siem -}}
+{{ include "meshoptixiq.env.serviceToken" . }}
 {{ include "meshoptixiq.env.kafka" . }}
 {{ include "meshoptixiq.env.postgres" . }}
 {{ include "meshoptixiq.env.licensingUrl" . }}
@@ -115,6 +120,7 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
 
 {{- define "meshoptixiq.env.soar-dispatcher" -}}
 {{- $s := .Values.soar -}}
+{{ include "meshoptixiq.env.serviceToken" . }}
 {{ include "meshoptixiq.env.kafka" . }}
 {{ include "meshoptixiq.env.licensingUrl" . }}
 {{- with $s.webhookUrl }}
@@ -135,6 +141,7 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
 
 {{- define "meshoptixiq.env.netbox-sync" -}}
 {{- $n := .Values.netbox -}}
+{{ include "meshoptixiq.env.serviceToken" . }}
 {{ include "meshoptixiq.env.kafka" . }}
 {{ include "meshoptixiq.env.licensingUrl" . }}
 - name: MESHQ_GRAPH_ENGINE_URL

@@ -109,6 +109,16 @@ graph-engine-query listens on the graph engine's port. */}}
 {{- end }}
 {{- end -}}
 
+{{/* The Secret holding the service credential: yours, or the one the chart generates. */}}
+{{- define "meshoptixiq.serviceTokenSecret" -}}
+{{- default (printf "%s-service-token" (include "meshoptixiq.fullname" .)) .Values.serviceToken.existingSecret -}}
+{{- end -}}
+
+{{/* The service credential: every service that serves or calls an internal API. */}}
+{{- define "meshoptixiq.env.serviceToken" -}}
+{{ include "meshoptixiq.secretEnv" (dict "env" "MESHQ_SERVICE_TOKEN" "secret" (include "meshoptixiq.serviceTokenSecret" .) "key" .Values.serviceToken.key) }}
+{{- end -}}
+
 {{- define "meshoptixiq.env.postgres" -}}
 {{ include "meshoptixiq.secretEnv" (dict "env" "MESHQ_POSTGRES_URL" "secret" .Values.postgres.existingSecret "key" .Values.postgres.urlKey) }}
 {{- end -}}

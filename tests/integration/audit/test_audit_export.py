@@ -10,6 +10,7 @@ import json
 import asyncpg
 import httpx
 import pytest
+from support.procs import internal_headers
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,8 @@ async def test_export_jsonl_and_csv(audit_env, spawn, feed, audit_event) -> None
             await asyncio.sleep(0.1)
     finally:
         await conn.close()
-    async with httpx.AsyncClient(base_url=audit.url, timeout=30) as client:
+    headers = internal_headers(audit_env, "cli")
+    async with httpx.AsyncClient(base_url=audit.url, headers=headers, timeout=30) as client:
         jsonl = await client.get("/audit/export", params={"since": "2000-01-01T00:00:00Z"})
         assert jsonl.status_code == 200
         records = [json.loads(line) for line in jsonl.text.splitlines()]

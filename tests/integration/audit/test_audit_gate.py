@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from conftest import AUDIT_KEY
 from network_discovery.cli.main import cli
 from support.license import publish_license
-from support.procs import wait_for
+from support.procs import internal_headers, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +75,7 @@ async def test_plan_without_audit_logging_records_nothing_and_refuses_verify_and
     assert '"audit.not_recorded"' in audit.logs()
 
     for path in ("/audit/verify", "/audit/export"):
-        refused = httpx.get(audit.url + path, timeout=10)
+        refused = httpx.get(audit.url + path, headers=internal_headers(gated_env), timeout=10)
         assert refused.status_code == 403, refused.text
         assert refused.headers["content-type"].startswith("application/problem+json")
         body = refused.json()
@@ -85,6 +85,7 @@ async def test_plan_without_audit_logging_records_nothing_and_refuses_verify_and
             ["pro", "enterprise"],
         )
     monkeypatch.setenv("MESHQ_AUDIT_URL", audit.url)
+    monkeypatch.setenv("MESHQ_SERVICE_TOKEN", gated_env["MESHQ_SERVICE_TOKEN"])
     for command in (["audit", "verify"], ["audit", "export", "--format", "csv"]):
         result = await asyncio.to_thread(_cli, *command)
         assert result.exit_code != 0, result.output
@@ -116,7 +117,8 @@ async def test_plan_without_audit_logging_records_nothing_and_refuses_verify_and
         lambda: _metric(audit.url, "meshq_audit_unrecorded_events_total") == 4, "4 skipped"
     )
     assert len(await _recorded(audit_db)) == 2
-    assert httpx.get(audit.url + "/audit/verify", timeout=10).status_code == 403
+    refused = httpx.get(audit.url + "/audit/verify", headers=internal_headers(gated_env))
+    assert refused.status_code == 403
 
 
 async def test_a_licensed_installation_records_from_its_first_event(

@@ -9,6 +9,7 @@ import asyncpg
 import httpx
 import pytest
 from meshq_audit.chain import entry_hash
+from support.procs import internal_headers
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +35,8 @@ async def _fill(audit_env, spawn, feed, audit_event):
 
 async def _verify(audit, start: int | None = None) -> dict:
     params = {"from": start} if start else {}
-    async with httpx.AsyncClient(base_url=audit.url, timeout=30) as client:
+    headers = internal_headers(audit.env, "cli")
+    async with httpx.AsyncClient(base_url=audit.url, headers=headers, timeout=30) as client:
         response = await client.get("/audit/verify", params=params)
     assert response.status_code == 200, response.text
     return response.json()

@@ -257,3 +257,39 @@ def test_meshq_sync_needs_netbox_settings_and_the_plan(
         env={**running.env(), "NETBOX_URL": netbox.base_url, "NETBOX_TOKEN": "wrong"},
     )
     assert bad_token.exit_code == 1 and "check NETBOX_TOKEN" in bad_token.stderr
+
+
+def test_meshq_sync_push_fills_reports_drift_and_survives_lost_answers(
+    running: Running, netbox: FakeNetBox
+) -> None:
+    _seed(netbox)
+    core = netbox.store.find("dcim/devices", name="hq-core-01")[0]
+    core["serial"] = "ADMIN-ENTERED"
+    env = {
+        **running.env(),
+        "NETBOX_URL": netbox.base_url,
+        "NETBOX_TOKEN": TOKEN,
+        "NETBOX_TIMEOUT": "20",
+    }
+    # every interface batch is committed by NetBox and answered by a proxy's 502
+    netbox.inject(502, method="POST", path="/api/dcim/interfaces/", after=True, count=100)
+    pushed = meshq(["sync", "--target", "netbox", "--direction", "push"], env)
+    assert pushed.exit_code == 0, pushed.output
+    assert (
+        "drift: device hq-core-01: serial: NetBox has 'ADMIN-ENTERED', discovery 'FDO24110K1A'; "
+        "NetBox's kept (--overwrite serial replaces it)" in pushed.stderr
+    )
+    assert "note: NetBox gave no clear answer to" in pushed.stdout
+    names = [(i["device"], i["name"]) for i in netbox.store.objects["dcim/interfaces"].values()]
+    assert len(names) == len(set(names)) > 500, "each interface created once"
+    assert netbox.store.objects["dcim/devices"][core["id"]]["serial"] == "ADMIN-ENTERED"
+
+    over = meshq(
+        ["sync", "--target", "netbox", "--direction", "push", "--overwrite", "serial"], env
+    )
+    assert over.exit_code == 0, over.output
+    assert "overwritten (--overwrite)" in over.stderr
+    assert netbox.store.objects["dcim/devices"][core["id"]]["serial"] == "FDO24110K1A"
+    again = meshq(["sync", "--target", "netbox", "--direction", "push"], env)
+    assert again.exit_code == 0 and "nothing to change" in again.stdout, again.output
+    assert "drift:" not in again.stderr

@@ -39,6 +39,7 @@ async def test_replay_delivers_dead_letters(
     first = receiver.wait(1)[0]
 
     monkeypatch.setenv("MESHQ_SOAR_DISPATCHER_URL", dispatcher.url)
+    monkeypatch.setenv("MESHQ_SERVICE_TOKEN", env["MESHQ_SERVICE_TOKEN"])
     runner = CliRunner()
     result = await asyncio.to_thread(runner.invoke, cli, ["soar", "replay"])
     assert result.exit_code == 0, result.output

@@ -1,8 +1,16 @@
 """A fake NetBox 4.2 REST API: real HTTP, NetBox's wire format, every body checked against
-NetBox's own OpenAPI schema (requests the client sends and answers this fake gives)."""
+NetBox's own OpenAPI schema (requests the client sends and answers this fake gives).
+
+Faults (``inject``) stand for NetBox under load: an error answer before anything happened
+(429, 5xx), the same after NetBox applied the write (``after=True``: a proxy's 502/503/504
+once NetBox committed), an answer held past the client's timeout (``hold``; ``status=0``
+keeps NetBox's real answer, only late), or a write NetBox applies only after holding it
+(``late=True``: it commits after the client gave up). ``pace`` makes every write take that
+many seconds per object. Deletes cascade as NetBox 4.2's models do (``_remove``)."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import ipaddress
 from dataclasses import dataclass, field
@@ -32,11 +40,15 @@ DEFAULT_PAGE, MAX_PAGE = 50, 1000
 
 @dataclass
 class Fault:
-    status: int
+    status: int  # 0: NetBox's own answer (with ``hold``: late)
     count: int = 1
     skip: int = 0
     retry_after: str | None = None
     method: str | None = None
+    after: bool = False  # the write is applied, then this is the answer
+    hold: float = 0.0  # seconds before answering (after applying; before, with ``late``)
+    late: bool = False  # the write is applied only after the hold
+    path: str | None = None  # only requests to this path (``/api/dcim/interfaces/``)
 
 
 @dataclass
@@ -50,6 +62,12 @@ class FakeNetBox:
         self.store = Store(self.schema, self.base_url)
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str, str]] = []  # method, path, query
+        #: every write as received: method, path, number of objects in its body
+        self.write_sizes: list[tuple[str, str, int]] = []
+        self.pace = 0.0  # seconds each object of a write takes
+        #: collections listed newest first (NetBox orders MACs by address alone, so copies of
+        #: one address come in no fixed order)
+        self.reverse: set[str] = set()
         self.violations: list[str] = []
         self.app = Starlette(
             routes=[
@@ -67,8 +85,12 @@ class FakeNetBox:
         skip: int = 0,
         retry_after: str | None = None,
         method: str | None = None,
+        after: bool = False,
+        hold: float = 0.0,
+        late: bool = False,
+        path: str | None = None,
     ) -> None:
-        self.faults.append(Fault(status, count, skip, retry_after, method))
+        self.faults.append(Fault(status, count, skip, retry_after, method, after, hold, late, path))
 
     def writes(self) -> list[tuple[str, str, str]]:
         return [entry for entry in self.log if entry[0] != "GET"]
@@ -87,11 +109,25 @@ class FakeNetBox:
             return JSONResponse({"detail": "Authentication credentials were not provided."}, 403)
         if auth != f"Token {self.token}":
             return JSONResponse({"detail": "Invalid token"}, 403)
-        fault = self._fault(request.method)
-        if fault is not None:
-            headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-            detail = "Request was throttled." if fault.status == 429 else "Server Error"
-            return JSONResponse({"detail": detail}, fault.status, headers=headers)
+        if request.method != "GET":
+            await request.body()  # received whole before anything is held (it is cached)
+        fault = self._fault(request.method, path)
+        if fault is not None and not (fault.after or fault.late or fault.hold):
+            return self._failure(fault)
+        if fault is not None and fault.late:
+            await asyncio.sleep(fault.hold)
+        response = await self._serve(request, path)
+        if fault is not None and fault.hold and not fault.late:
+            await asyncio.sleep(fault.hold)
+        return response if fault is None or not fault.status else self._failure(fault)
+
+    @staticmethod
+    def _failure(fault: Fault) -> Response:
+        headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+        detail = "Request was throttled." if fault.status == 429 else "Server Error"
+        return JSONResponse({"detail": detail}, fault.status, headers=headers)
+
+    async def _serve(self, request: Request, path: str) -> Response:
         if path == "/api/status/":
             return self._answer(
                 path,
@@ -107,6 +143,11 @@ class FakeNetBox:
             if request.method in ("POST", "PATCH", "DELETE") and await request.body()
             else None
         )
+        if body is not None:
+            count = len(body) if isinstance(body, list) else 1
+            self.write_sizes.append((request.method, path, count))
+            if self.pace:
+                await asyncio.sleep(self.pace * count)
         if request.method == "GET":
             return self._list(request, collection)
         if request.method == "POST" and oid is None:
@@ -117,9 +158,9 @@ class FakeNetBox:
             return self._delete(collection, body)
         return JSONResponse({"detail": f'Method "{request.method}" not allowed here.'}, 405)
 
-    def _fault(self, method: str) -> Fault | None:
+    def _fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
-            if fault.method and fault.method != method:
+            if (fault.method and fault.method != method) or (fault.path and fault.path != path):
                 continue
             if fault.skip:
                 fault.skip -= 1
@@ -182,6 +223,8 @@ class FakeNetBox:
             for o in self.store.objects[collection].values()
             if self._matches(collection, o, query)
         ]
+        if collection in self.reverse:
+            matches.reverse()
         page = matches[offset : offset + limit]
         rest = [(k, v) for k, v in query.multi_items() if k not in ("limit", "offset")]
         base = str(request.base_url).rstrip("/") + path
@@ -322,7 +365,7 @@ class FakeNetBox:
             merged = {**copy.deepcopy(current[item["id"]]), **self._normalise(collection, changes)}
             if not err:
                 err = self._unique(collection, merged, []) or assignment_errors(
-                    self.store, collection, merged
+                    self.store, collection, merged, current[item["id"]]
                 )
             if not err and collection == "dcim/interfaces":
                 err = interface_errors(self.store, merged)
@@ -341,13 +384,55 @@ class FakeNetBox:
         ):
             self.violations.append(f"DELETE /api/{collection}/: body is not a list of ids")
             return JSONResponse({"non_field_errors": ["Expected a list of {id} items."]}, 400)
-        for item in body:
-            self._remove(collection, item["id"])
+        objects = self.store.objects
+        before = copy.deepcopy(objects)
+        # NetBox deletes them one by one in its own order (an interface's: device, name)
+        ordered = sorted(
+            (item["id"] for item in body if item["id"] in objects[collection]),
+            key=lambda oid: (
+                objects[collection][oid].get("device") or 0,
+                str(objects[collection][oid].get("name") or ""),
+                oid,
+            ),
+        )
+        for oid in ordered:
+            if oid not in objects[collection]:
+                continue
+            children = (
+                [i for i in objects["dcim/interfaces"].values() if i.get("parent") == oid]
+                if collection == "dcim/interfaces"
+                else []
+            )
+            if children:  # Interface.parent is on_delete=RESTRICT: the request is undone
+                objects.clear()
+                objects.update(before)
+                listed = ", ".join(f"{c['name']} ({c['id']})" for c in children)
+                return JSONResponse(
+                    {
+                        "detail": f"Unable to delete object. {len(children)} dependent "
+                        f"objects were found: {listed}"
+                    },
+                    409,
+                )
+            self._remove(collection, oid)
         return Response(status_code=204)
 
     def _remove(self, collection: str, oid: int) -> None:
+        """Delete as NetBox 4.2 does: a device takes its interfaces; an interface its IP and
+        MAC addresses (GenericRelation: deleted, not unassigned) and its cables; what pointed
+        at a deleted object (a device's primary IP, an interface's primary MAC, LAG or
+        bridge, a VLAN on an interface) is set to null."""
         objects = self.store.objects
         objects[collection].pop(oid, None)
+        if collection == "ipam/ip-addresses":
+            for device in objects["dcim/devices"].values():
+                for key in ("primary_ip4", "primary_ip6", "oob_ip"):
+                    if device.get(key) == oid:
+                        device[key] = None
+        if collection == "dcim/mac-addresses":
+            for iface in objects["dcim/interfaces"].values():
+                if iface.get("primary_mac_address") == oid:
+                    iface["primary_mac_address"] = None
         if collection == "dcim/devices":
             for iface in [i for i in objects["dcim/interfaces"].values() if i["device"] == oid]:
                 self._remove("dcim/interfaces", iface["id"])
@@ -360,9 +445,16 @@ class FakeNetBox:
                     iface["tagged_vlans"] = [v for v in iface["tagged_vlans"] if v != oid]
         if collection == "dcim/interfaces":
             for kind in ("ipam/ip-addresses", "dcim/mac-addresses"):
-                for obj in objects[kind].values():
-                    if obj.get("assigned_object_id") == oid:
-                        obj["assigned_object_id"] = obj["assigned_object_type"] = None
+                for obj in list(objects[kind].values()):
+                    if (obj.get("assigned_object_type"), obj.get("assigned_object_id")) == (
+                        "dcim.interface",
+                        oid,
+                    ):
+                        self._remove(kind, obj["id"])
+            for iface in objects["dcim/interfaces"].values():
+                for key in ("lag", "bridge"):
+                    if iface.get(key) == oid:
+                        iface[key] = None
             for cable in list(objects["dcim/cables"].values()):
                 ends = cable.get("a_terminations", []) + cable.get("b_terminations", [])
                 if any(t["object_id"] == oid for t in ends):

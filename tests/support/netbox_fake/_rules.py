@@ -78,9 +78,35 @@ def related_errors(store: Any, collection: str, item: dict[str, Any]) -> dict[st
     return errors
 
 
-def assignment_errors(store: Any, collection: str, obj: dict[str, Any]) -> dict[str, list[str]]:
-    """A device's primary IP must sit on one of its interfaces; an interface's primary MAC on it."""
+def assignment_errors(
+    store: Any, collection: str, obj: dict[str, Any], original: dict[str, Any] | None = None
+) -> dict[str, list[str]]:
+    """A device's primary IP must sit on one of its interfaces; an interface's primary MAC on
+    it; and (``original``: the object before this update) neither may leave its place while
+    it is primary (NetBox 4.2's IPAddress.clean and MACAddress.clean)."""
     errors: dict[str, list[str]] = {}
+    objects = store.objects
+    was = (original or {}).get("assigned_object_id")
+    moved = was is not None and obj.get("assigned_object_id") != was
+    if collection == "dcim/mac-addresses" and moved:
+        iface = objects["dcim/interfaces"].get(was) or {}
+        if iface.get("primary_mac_address") == obj["id"]:
+            verb = "unassign" if obj.get("assigned_object_id") is None else "reassign"
+            errors["__all__"] = [
+                f"Cannot {verb} MAC Address while it is designated as the primary MAC for an object"
+            ]
+    if collection == "ipam/ip-addresses" and moved:
+        before = (objects["dcim/interfaces"].get(was) or {}).get("device")
+        now = (objects["dcim/interfaces"].get(obj.get("assigned_object_id") or -1) or {}).get(
+            "device"
+        )
+        field = "primary_ip6" if ":" in str(obj.get("address")) else "primary_ip4"
+        primary = (objects["dcim/devices"].get(before) or {}).get(field) == obj["id"]
+        if primary and before != now:
+            errors["__all__"] = [
+                "Cannot reassign IP address while it is designated as the primary IP for the "
+                "parent object"
+            ]
     if collection == "dcim/devices":
         for field in ("primary_ip4", "primary_ip6"):
             ip = store.objects["ipam/ip-addresses"].get(obj.get(field) or -1)

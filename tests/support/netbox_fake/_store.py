@@ -161,6 +161,12 @@ class Store:
             return [self.render("extras/tags", t, "NestedTag", depth + 1) for t in tags]
         if key in ("assigned_object", "object") or key.endswith("_terminations"):
             return self._generic(collection, obj, key, depth)
+        if key == "cable" and collection == "dcim/interfaces":
+            for cable in self.objects["dcim/cables"].values():
+                ends = cable.get("a_terminations", []) + cable.get("b_terminations", [])
+                if any(t["object_id"] == obj["id"] for t in ends):
+                    return self.brief("dcim/cables", cable["id"], depth)
+            return None
         if key == "primary_ip":
             return self.brief(
                 "ipam/ip-addresses", obj.get("primary_ip4") or obj.get("primary_ip6"), depth

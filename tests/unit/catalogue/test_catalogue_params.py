@@ -104,7 +104,15 @@ async def test_hostile_parameters_are_422_and_change_nothing(lady: Graph) -> Non
         ),
         ("interface_neighbors", {"device": "sw1", "interface": "Et1"}, "interface", "Ethernet1"),
         ("topology_neighborhood", {"device": "sw1"}, "depth", 2),
-        ("topology_neighborhood", {"device": "sw1", "depth": "6"}, "depth", 6),
+        ("topology_neighborhood", {"device": "sw1", "depth": 6}, "depth", 6),
+        ("topology_edges", {"min_confidence": 1}, "min_confidence", 1.0),
+        ("bgp_topology", {"asn": 65001}, "asn", 65001),
+        ("bgp_topology", {"asn": "65001"}, "asn", 65001),
+        ("bgp_topology", {"asn": ""}, "asn", 0),
+        ("all_devices", {"managed_only": False}, "managed_only", False),
+        # JSON has one number type: 2.0 is an integer (as JSON Schema says), 2.5 is not
+        ("blast_radius_vlan", {"vlan": 110.0}, "vlan", 110),
+        ("topology_neighborhood", {"device": "sw1", "depth": 3.0}, "depth", 3),
         ("bgp_topology", {"asn": "AS1.10"}, "asn", 65546),
         ("all_devices", {"role": "Wireless Controller"}, "role", "wireless_controller"),
         ("update_device_metadata", {"device": "sw1", "tags": "a, b"}, "tags", ["a", "b"]),
@@ -145,3 +153,108 @@ def test_invalid_parameters_name_the_field(name: str, raw: dict[str, Any]) -> No
         validate_params(REGISTRY[name], raw)
     assert raised.value.status == 422
     assert raised.value.detail
+
+
+#: The attacks of issue 19 and their kin: every parameter takes its own JSON type only.
+LOOSE = [
+    ("all_devices", {"managed_only": 0}, "managed_only", "true or false"),
+    ("all_devices", {"managed_only": 1}, "managed_only", "true or false"),
+    ("all_devices", {"managed_only": "false"}, "managed_only", "true or false"),
+    ("all_devices", {"managed_only": None}, "managed_only", "true or false"),
+    ("devices_without_neighbors", {"managed_only": "yes"}, "managed_only", "true or false"),
+    ("netbox_drift", {"include_matched": 1}, "include_matched", "true or false"),
+    ("endpoints_without_location", {"vlan": False}, "vlan", "an integer"),
+    ("endpoints_without_location", {"vlan": True}, "vlan", "an integer"),
+    ("endpoints_without_location", {"vlan": "110"}, "vlan", "an integer"),
+    ("endpoints_without_location", {"vlan": 110.5}, "vlan", "an integer"),
+    ("blast_radius_vlan", {"vlan": False}, "vlan", "an integer"),
+    ("blast_radius_vlan", {"vlan": "110"}, "vlan", "an integer"),
+    ("blast_radius_device", {"device": "sw1", "depth": True}, "depth", "an integer"),
+    ("blast_radius_device", {"device": "sw1", "depth": 2.5}, "depth", "an integer"),
+    ("topology_neighborhood", {"device": "sw1", "depth": "6"}, "depth", "an integer"),
+    ("topology_edges", {"min_confidence": True}, "min_confidence", "a number"),
+    ("topology_edges", {"min_confidence": "0.5"}, "min_confidence", "a number"),
+    ("bgp_topology", {"asn": False}, "asn", "an integer"),
+    ("bgp_topology", {"asn": 1.1}, "asn", "an integer"),
+    ("device_neighbors", {"device": 1}, "device", "a string"),
+    ("device_neighbors", {"device": True}, "device", "a string"),
+    ("lldp_neighbors", {"protocol": 1}, "protocol", ""),
+    (
+        "path_analysis",
+        {"source": "10.0.0.1", "destination": "10.0.0.2", "protocol": "tcp", "port": False},
+        "port",
+        "an integer",
+    ),
+    (
+        "path_analysis",
+        {"source": "10.0.0.1", "destination": "10.0.0.2", "protocol": "tcp", "port": "22"},
+        "port",
+        "an integer",
+    ),
+    (
+        "test_filter",
+        {
+            "source": "10.0.0.1",
+            "destination": "10.0.0.2",
+            "protocol": "tcp",
+            "port": 22,
+            "source_port": True,
+            "device": "fw1",
+            "filter": "IN",
+        },
+        "source_port",
+        "an integer",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "raw", "field", "expected"), LOOSE)
+def test_loose_types_are_422_naming_the_parameter(
+    name: str, raw: dict[str, Any], field: str, expected: str
+) -> None:
+    with pytest.raises(QueryError) as raised:
+        validate_params(REGISTRY[name], raw)
+    assert raised.value.status == 422
+    errors = {e["field"]: e["message"] for e in raised.value.errors}
+    assert field in errors, raised.value.errors
+    assert expected in errors[field]
+    assert repr(raw[field]) not in errors[field] or isinstance(raw[field], bool | int)
+
+
+def test_an_unknown_parameter_is_named_with_what_the_query_takes() -> None:
+    with pytest.raises(QueryError) as raised:
+        validate_params(REGISTRY["blast_radius_vlan"], {"vlan": 110, "managed_only": True})
+    assert raised.value.status == 422
+    assert raised.value.errors == [
+        {"field": "managed_only", "message": "unknown parameter; accepted: vlan, depth"}
+    ]
+
+
+def test_every_boolean_and_integer_parameter_is_strict() -> None:
+    """No query anywhere in the catalogue takes 0/1 for a boolean or false for an integer."""
+    checked = 0
+    for name, query in sorted(REGISTRY.items()):
+        for field, info in query.params.model_fields.items():
+            if info.annotation is bool:
+                bad: list[Any] = [0, 1, "true", "false", None]
+            elif info.annotation in (int, int | None):
+                # asn takes asplain/asdot text too, and its schema says so
+                bad = [False, True, 1.5] if field == "asn" else [False, True, "1", 1.5]
+            else:
+                continue
+            for value in bad:
+                with pytest.raises(QueryError) as raised:
+                    validate_params(query, {field: value})
+                assert raised.value.status == 422, (name, field, value)
+                assert field in {e["field"] for e in raised.value.errors}, (name, field, value)
+                checked += 1
+    assert checked > 40
+
+
+def test_published_schemas_say_what_is_accepted() -> None:
+    """A parameter that takes text as well as its type says so in its JSON Schema."""
+    asn = REGISTRY["bgp_topology"].params.model_json_schema()["properties"]["asn"]
+    assert {s["type"] for s in asn["anyOf"]} == {"integer", "string"}
+    tags = REGISTRY["update_device_metadata"].params.model_json_schema()["properties"]["tags"]
+    assert {s["type"] for s in tags["anyOf"]} == {"array", "string", "null"}
+    assert next(s for s in tags["anyOf"] if s["type"] == "array")["maxItems"] == 32

@@ -7,6 +7,7 @@ policy mounted as a directory, and the hook Job that runs before the services.
 
 from __future__ import annotations
 
+import base64
 import copy
 import importlib
 import re
@@ -16,6 +17,7 @@ import helm_python as helm
 import kubernetes_validate
 import pytest
 from meshq_query_gateway.rbac import parse_policy
+from meshq_runtime.settings import LicenseClientSettings
 from pydantic import SecretStr
 from support.helm_chart import (
     CHART,
@@ -270,12 +272,49 @@ def test_only_the_graph_engine_keeps_data_on_a_volume_claim(rendered) -> None:
 
 def test_secret_settings_come_only_from_secret_references(rendered) -> None:
     name, docs = rendered
-    assert not [d for d in docs if d["kind"] == "Secret"], "the chart must not create Secrets"
+    # The one Secret the chart may create: the service credential, when no Secret is named.
+    created = [d["metadata"]["name"] for d in docs if d["kind"] == "Secret"]
+    named = values_for(name).get("serviceToken", {}).get("existingSecret")
+    assert created == ([] if named else ["mq-meshoptixiq-service-token"]), created
     for component, dep in workloads(docs).items():
         envs = {e["name"]: e for e in container(dep)["env"]}
         for var in secret_envs(component) & set(envs):
             assert "value" not in envs[var], f"{name}: {component} {var} is a literal"
             assert "secretKeyRef" in envs[var]["valueFrom"], f"{component} {var}"
+
+
+def test_every_service_but_the_bridge_gets_one_service_credential() -> None:
+    """Generated at install (48 random characters, kept on upgrade and uninstall) unless the
+    values name a Secret; every pod that serves or calls an internal API reads it."""
+    values = {"services": {"graph-engine": {"query": {"enabled": True}}}}
+    for given, secret, key in (
+        (values, "mq-meshoptixiq-service-token", "service-token"),
+        (
+            {**values, "serviceToken": {"existingSecret": "mine", "key": "token"}},
+            "mine",
+            "token",
+        ),
+    ):
+        docs = objects(given)
+        deps = workloads(docs)
+        assert "graph-engine-query" in deps
+        for component, dep in deps.items():
+            envs = {e["name"]: e for e in container(dep)["env"]}
+            if component == "mcp-bridge":  # it calls the gateway only, with an API key
+                assert "MESHQ_SERVICE_TOKEN" not in envs
+                continue
+            ref = envs["MESHQ_SERVICE_TOKEN"]["valueFrom"]["secretKeyRef"]
+            assert (ref["name"], ref["key"]) == (secret, key), component
+        created = [d for d in docs if d["kind"] == "Secret"]
+        if secret == "mine":
+            assert created == []
+            continue
+        (generated,) = created
+        assert generated["metadata"]["name"] == secret
+        assert generated["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+        token = base64.b64decode(generated["data"][key]).decode()
+        assert len(token) == 48 and token.isalnum()
+        assert LicenseClientSettings(MESHQ_SERVICE_TOKEN=token).service_token is not None
 
 
 def test_no_credential_in_a_configmap_or_an_env_literal(rendered) -> None:

@@ -99,7 +99,7 @@ async def test_dry_run_writes_nothing_and_shows_what_the_run_does(
     }
 
 
-async def test_existing_devices_are_matched_and_only_discovered_fields_updated(
+async def test_existing_devices_are_matched_and_only_empty_fields_filled(
     graph, netbox: FakeNetBox, client: NetBoxClient
 ) -> None:
     kit = device_kit(netbox, "HQ", "Arista", "7050X3", "Spine")
@@ -127,19 +127,26 @@ async def test_existing_devices_are_matched_and_only_discovered_fields_updated(
     stored = netbox.store.objects["dcim/devices"][core["id"]]
     assert stored["name"] == "SW-CORE-01"
     assert {k: stored[k] for k in kit} == kit, "NetBox keeps what it owns"
-    assert (stored["serial"], stored["platform"]) == ("JPE19110001", eos["id"])
+    assert (stored["serial"], stored["platform"]) == ("OLD", eos["id"]), "filled, not replaced"
     assert stored["tags"] == [], "a device the push did not create is not tagged"
     lines = [line for p in result.plans for line in p.lines()]
     assert [line for line in lines if line.startswith("push update device SW")] == [
-        "push update device SW-CORE-01 (serial: 'OLD' -> 'JPE19110001', "
-        "platform: None -> 'arista_eos')"
+        "push update device SW-CORE-01 (platform: None -> 'arista_eos')"
     ]
     eth1 = [
         i
         for i in netbox.store.objects["dcim/interfaces"].values()
         if i["device"] == core["id"] and i["name"] in ("Et1", "Ethernet1")
     ]
-    assert len(eth1) == 1 and eth1[0]["description"] == "sw-acc-01 uplink"
+    assert len(eth1) == 1 and eth1[0]["description"] == "hand-written"
+    assert (eth1[0]["mtu"], eth1[0]["speed"]) == (9214, 10_000_000), "empty fields are filled"
+    assert result.drift == [
+        "device SW-CORE-01: serial: NetBox has 'OLD', discovery 'JPE19110001'; NetBox's kept "
+        "(--overwrite serial replaces it)",
+        "interface sw-core-01 Ethernet1: description: NetBox has 'hand-written', discovery "
+        "'sw-acc-01 uplink'; NetBox's kept (--overwrite description replaces it)",
+    ]
+    assert result.outcome == "conflicts"
 
 
 async def test_an_address_netbox_has_elsewhere_is_a_conflict(

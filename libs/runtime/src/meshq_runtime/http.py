@@ -13,11 +13,13 @@ from http import HTTPStatus
 from typing import Any
 
 import structlog
-from litestar import Litestar, Request, Response, get
+from litestar import HttpMethod, Litestar, Request, Response, get, route
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.routes import HTTPRoute
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from pydantic import ValidationError
 
 __all__ = [
@@ -110,9 +112,17 @@ def _on_pydantic(_: Request[Any, Any, Any], exc: ValidationError) -> Response[An
 
 
 def _on_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Litestar's own refusals as problems, with the headers they carry (``Allow`` on a 405,
+    which RFC 9110 requires)."""
     title = HTTPStatus(exc.status_code).phrase
     detail = "" if exc.detail == title else exc.detail
-    return problem_response(exc.status_code, title, detail)
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    if exc.status_code == 405 and "allow" in headers and not detail:
+        detail = f"this path takes {headers['allow']}"
+    response = problem_response(exc.status_code, title, detail)
+    for name, value in headers.items():
+        response.headers[name] = value
+    return response
 
 
 #: What a body that cannot be read raises while it is decoded: nesting too deep for the
@@ -143,16 +153,35 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
     return problem_response(500, "Internal Server Error", "an unexpected error; see the logs")
 
 
+def _correlation_id(scope: Scope) -> str:
+    """The request's ``X-Correlation-ID`` when it is a valid one, else a new id."""
+    incoming = ""
+    for key, value in scope.get("headers", []):
+        if key.decode("latin-1").lower() == CORRELATION_HEADER.lower():
+            incoming = value.decode("latin-1")
+            break
+    return incoming if _CORRELATION_RE.match(incoming) else str(uuid.uuid4())
+
+
+async def _correlation_on_every_answer(message: Message, scope: Scope) -> None:
+    """Answers given before any route's middleware runs (404 and 405 from routing) carry
+    ``X-Correlation-ID`` too."""
+    if message["type"] != "http.response.start":
+        return
+    name = CORRELATION_HEADER.lower().encode()
+    headers = list(message.get("headers", []))
+    if any(bytes(key).lower() == name for key, _ in headers):
+        return
+    cid = scope.get("state", {}).get("correlation_id") or _correlation_id(scope)
+    headers.append((name, cid.encode()))
+    message["headers"] = headers
+
+
 class CorrelationMiddleware(ASGIMiddleware):
     """Binds the request's correlation id (``X-Correlation-ID`` or a new one) to the logs."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        incoming = ""
-        for key, value in scope.get("headers", []):
-            if key.decode("latin-1").lower() == CORRELATION_HEADER.lower():
-                incoming = value.decode("latin-1")
-                break
-        cid = incoming if _CORRELATION_RE.match(incoming) else str(uuid.uuid4())
+        cid = _correlation_id(scope)
         scope.setdefault("state", {})["correlation_id"] = cid
 
         async def send_with_header(message: Any) -> None:
@@ -175,7 +204,12 @@ def _probe_routes() -> list[Any]:
         """Alive: the process answers."""
         return {"status": "ok", "service": state.service.service}
 
-    @get("/ready", tags=["probes"])
+    @get(
+        "/ready",
+        tags=["probes"],
+        # statuses answered with problem+json, for a service that documents them (the gateway)
+        opt={"problems": {503: "A dependency does not answer; `unavailable` names it."}},
+    )
     async def ready(state: State) -> Response[dict[str, Any]]:
         """Ready: every dependency (broker, stores) answers; 503 names the ones that do not."""
         svc: ServiceState = state.service
@@ -225,11 +259,14 @@ def build_app(
     """A Litestar app with /health, /ready, correlation ids and problem+json errors."""
     from litestar.openapi import OpenAPIConfig
 
-    return Litestar(
-        route_handlers=[*_probe_routes(), *route_handlers],
+    handlers = [*_probe_routes(), *route_handlers]
+    allow: dict[str, str] = {}
+    app = Litestar(
+        route_handlers=[*_options_routes(handlers, allow), *handlers],
         lifespan=[lifespan] if lifespan else [],
         state=State({"service": state or ServiceState(service=service)}),
         middleware=[CorrelationMiddleware(), *middleware_extra],
+        before_send=[_correlation_on_every_answer],
         logging_config=None,
         exception_handlers={
             ProblemError: _on_problem,
@@ -243,3 +280,25 @@ def build_app(
         ),
         **kwargs,
     )
+    for registered in app.routes:
+        if isinstance(registered, HTTPRoute):
+            allow[registered.path] = ", ".join(sorted(registered.methods))
+    return app
+
+
+def _options_routes(handlers: Sequence[Any], allow: dict[str, str]) -> list[Any]:
+    """One ``OPTIONS`` handler per path, answering 204 with ``Allow``: every method the path
+    has. Litestar makes its own when the path's first handler is registered and never updates
+    it, so a path with GET and POST handlers would advertise only the first; ``allow`` is
+    filled in once every route is registered."""
+    paths = sorted({path for h in handlers if isinstance(h, HTTPRouteHandler) for path in h.paths})
+
+    def options_for(path: str) -> Any:
+        def options() -> Response[None]:
+            return Response(None, status_code=204, headers={"Allow": allow.get(path, "OPTIONS")})
+
+        return route(
+            path, http_method=[HttpMethod.OPTIONS], include_in_schema=False, sync_to_thread=False
+        )(options)
+
+    return [options_for(path) for path in paths]

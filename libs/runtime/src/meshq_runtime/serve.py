@@ -7,6 +7,11 @@ graph store (which the graph engine opens at ``MESHQ_GRAPH_PATH``, default
 each ``GET /health``, writes ``$MESHQ_DATA_DIR/run/endpoints.json``, prints where everything
 listens, and on Ctrl-C (or SIGTERM) stops it all. A child that dies stops the stack with a
 non-zero exit.
+
+Secrets are generated once into ``$MESHQ_DATA_DIR/run`` (0600) and reused across restarts: the
+admin API key (unless ``API_KEY``), the service credential of internal HTTP (unless
+``MESHQ_SERVICE_TOKEN``), and the embedded PostgreSQL's and Redis's passwords. The children get
+them in their environment; nothing prints or logs them.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from meshq_runtime.embedded.datadir import (
     DataDirError,
     default_data_dir,
     load_or_create_api_key,
+    load_or_create_secret,
 )
 from meshq_runtime.embedded.ports import LOOPBACK
 from meshq_runtime.embedded.services import (
@@ -53,6 +59,7 @@ from meshq_runtime.embedded.services import (
 )
 from meshq_runtime.embedded.summary import load_demo, summary
 from meshq_runtime.logging import configure_logging
+from meshq_runtime.service_auth import check_token, load_or_create_token
 
 __all__ = ["DEFAULT_GATEWAY_PORT", "ServeError", "ServeOptions", "run_serve", "serve"]
 
@@ -231,7 +238,11 @@ def _start_parts(
     if env.get("MESHQ_POSTGRES_URL"):
         info["postgres"] = env["MESHQ_POSTGRES_URL"]
     else:
-        pg = EmbeddedPostgres(data_dir=data.root / "postgres", log_path=data.logs / "postgres.log")
+        pg = EmbeddedPostgres(
+            data_dir=data.root / "postgres",
+            log_path=data.logs / "postgres.log",
+            password=load_or_create_secret(data.postgres_password_file),
+        )
         stack.parts.append(pg)
         info["postgres"] = pg.start().url
         info["postgres_data"] = str(pg.pgdata)
@@ -241,7 +252,11 @@ def _start_parts(
     if env.get("MESHQ_REDIS_URL"):
         info["redis"] = env["MESHQ_REDIS_URL"]
     else:
-        rd = EmbeddedRedis(data_dir=data.root / "redis", log_path=data.logs / "redis.log")
+        rd = EmbeddedRedis(
+            data_dir=data.root / "redis",
+            log_path=data.logs / "redis.log",
+            password=load_or_create_secret(data.redis_password_file),
+        )
         stack.parts.append(rd)
         info["redis"] = rd.start().url
         info["embedded"].append("redis")
@@ -254,6 +269,7 @@ def _child_env(
     infra: dict[str, Any],
     ports: dict[str, int],
     api_key: str,
+    service_token: str,
 ) -> dict[str, str]:
     url = {key: f"http://{LOOPBACK}:{port}" for key, port in ports.items()}
     child = dict(env)
@@ -266,6 +282,7 @@ def _child_env(
         MESHQ_LOG_FORMAT="json",
         API_KEY=api_key,
         MESHOPTIXIQ_API_KEY=api_key,
+        MESHQ_SERVICE_TOKEN=service_token,
     )
     if "kafka" in infra["embedded"]:
         child["MESHQ_KAFKA_IDEMPOTENT"] = "false"  # Tansu has no InitProducerId
@@ -278,6 +295,17 @@ def _child_env(
     if "gateway" in url:
         child["MESHOPTIXIQ_API_URL"] = url["gateway"]
     return child
+
+
+def _service_token(env: Mapping[str, str], data: DataDir) -> str:
+    """``MESHQ_SERVICE_TOKEN`` when set, else the data directory's (generated once)."""
+    given = (env.get("MESHQ_SERVICE_TOKEN") or "").strip()
+    if given:
+        try:
+            return check_token(given)
+        except ValueError as exc:
+            raise ServeError(str(exc)) from None
+    return load_or_create_token(data.service_token_file)
 
 
 def serve(options: ServeOptions) -> int:
@@ -323,11 +351,12 @@ def _run(
 ) -> int:
     stopping = signals.event.is_set
     api_key = env.get("API_KEY") or load_or_create_api_key(data.api_key_file)
+    service_token = _service_token(env, data)
     infra = _start_parts(data, env, stack, stopping)
     if stopping():
         return 0
     _ensure_topics(infra["kafka"])
-    child_env = _child_env(env, data, infra, ports, api_key)
+    child_env = _child_env(env, data, infra, ports, api_key, service_token)
     for spec in options.services:
         child = ServiceChild(spec, ports[spec.key], data.logs / f"{spec.key}.log")
         stack.children.append(child)

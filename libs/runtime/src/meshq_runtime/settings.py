@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from network_discovery.kafka_security import KafkaSecuritySettings
 from network_discovery.licensing.gates import parse_demo_mode
-from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
+from network_discovery.service_auth import MIN_TOKEN_CHARS, check_token
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "LicenseClientSettings",
     "PostgresSettings",
     "RedisSettings",
+    "ServiceAuthSettings",
     "ServiceSettings",
     "data_dir_from_env",
     "env_names",
@@ -132,8 +134,32 @@ class GraphSettings(BaseSettings):
     )
 
 
-class LicenseClientSettings(BaseSettings):
-    """Where a service finds the license agent (``GET /license`` at start)."""
+class ServiceAuthSettings(BaseSettings):
+    """The installation's service credential, which internal HTTP calls carry both ways
+    (``meshq_runtime.service_auth``)."""
+
+    model_config = _CONFIG
+
+    service_token: SecretStr | None = Field(
+        None,
+        alias="MESHQ_SERVICE_TOKEN",
+        description="Shared by every service of one installation (at least "
+        f"{MIN_TOKEN_CHARS} characters); unset: $MESHQ_DATA_DIR/run/service_token, created "
+        "once.",
+    )
+
+    @field_validator("service_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        check_token(value.get_secret_value().strip())
+        return SecretStr(value.get_secret_value().strip())
+
+
+class LicenseClientSettings(ServiceAuthSettings):
+    """Where a service finds the license agent (``GET /license`` at start), and the
+    credential its internal calls carry."""
 
     model_config = _CONFIG
 

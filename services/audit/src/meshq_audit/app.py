@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import ssl
 from collections.abc import AsyncIterator
@@ -15,8 +17,10 @@ from meshq_runtime.license import LicenseFollower
 from meshq_runtime.outbox import OutboxRelay
 from meshq_runtime.postgres import Schema, apply_schema, create_pool
 from meshq_runtime.service import kafka_probe, open_kafka, postgres_probe
+from meshq_runtime.service_auth import OPEN_PATHS, ServiceAuthMiddleware, service_credential
 
 from meshq_audit import handlers
+from meshq_audit.checkpoints import CheckpointLog
 from meshq_audit.controllers import ROUTES
 from meshq_audit.repository import MIGRATIONS, AuditRepository
 from meshq_audit.service import FEATURE, SERVICE, AuditService
@@ -34,6 +38,7 @@ log = structlog.get_logger(__name__)
 def create_app(settings: Settings) -> Litestar:
     state = ServiceState(service=SERVICE)
     key = settings.audit_key()
+    credential = service_credential(settings, caller=SERVICE)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -41,7 +46,7 @@ def create_app(settings: Settings) -> Litestar:
             pool = await create_pool(settings)
             stack.push_async_callback(pool.close)
             await apply_schema(pool, SCHEMA)
-            follower = LicenseFollower(settings)
+            follower = LicenseFollower(settings, credential=credential)
             await follower.start()
             stack.push_async_callback(follower.stop)
             await _learn_plan(follower, settings.license_wait_s)
@@ -53,20 +58,56 @@ def create_app(settings: Settings) -> Litestar:
             siem = SiemForwarder(
                 pool, _sinks(settings, http), max_backoff_s=settings.siem_retry_max_s
             )
-            service = AuditService(pool, AuditRepository(pool, key), relay, follower, siem)
+            checkpoints = CheckpointLog(settings.checkpoint_path(), key)
+            service = AuditService(
+                pool, AuditRepository(pool, key), relay, follower, siem, checkpoints
+            )
+            await service.sign_unsigned_head()
             handlers.register(kafka.consumer, service)
             await kafka.start()
             relay.start()
             stack.push_async_callback(relay.stop)
             siem.start()
             stack.push_async_callback(siem.stop)
+            ticker = asyncio.create_task(
+                _checkpoints(service, settings.checkpoint_interval_s), name="audit-checkpoints"
+            )
+            stack.push_async_callback(_stop_checkpoints, ticker, service)
             state.probes[:] = [kafka_probe(kafka.broker), postgres_probe(pool)]
             state.extras.update(
                 service=service, relay=relay, kafka=kafka, siem=siem, license=follower
             )
             yield
 
-    return build_app(service=SERVICE, route_handlers=ROUTES, lifespan=lifespan, state=state)
+    # verify and export need the service credential (the CLI reads it where meshq serve
+    # keeps it); the probes and the Prometheus metrics (counts only) stay open
+    return build_app(
+        service=SERVICE,
+        route_handlers=ROUTES,
+        lifespan=lifespan,
+        state=state,
+        middleware_extra=[ServiceAuthMiddleware(credential, open_paths=OPEN_PATHS | {"/metrics"})],
+    )
+
+
+async def _checkpoints(service: AuditService, interval_s: float) -> None:
+    """Sign the chain head every ``interval_s`` while it moves."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await service.checkpoint()
+        except Exception as exc:  # the next tick tries again
+            log.warning("audit.checkpoint_failed", error=str(exc)[:200])
+
+
+async def _stop_checkpoints(ticker: asyncio.Task[None], service: AuditService) -> None:
+    ticker.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await ticker
+    try:  # a last checkpoint of what was recorded before the stop
+        await service.checkpoint()
+    except Exception as exc:
+        log.warning("audit.checkpoint_failed", error=str(exc)[:200])
 
 
 async def _learn_plan(follower: LicenseFollower, wait_s: float) -> None:

@@ -10,12 +10,18 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-import httpx
 from litestar import Litestar
+from meshq_runtime.audit_buffer import AuditBuffer
 from meshq_runtime.graph import open_graph_store
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.license import LicenseFollower
 from meshq_runtime.service import kafka_probe, open_kafka
+from meshq_runtime.service_auth import (
+    ServiceAuthMiddleware,
+    ServiceCredential,
+    internal_client,
+    service_credential,
+)
 
 from meshq_graph_engine import handlers
 from meshq_graph_engine.archive import SnapshotArchive
@@ -28,12 +34,16 @@ from meshq_graph_engine.settings import Settings
 __all__ = ["SERVICE", "create_app"]
 
 SERVICE = "graph-engine"
+#: Audit events of internal writes held while the broker is away; full means 503.
+AUDIT_CAPACITY = 1_000
 
 
-async def _writer(settings: Settings, stack: AsyncExitStack, state: ServiceState) -> None:
+async def _writer(
+    settings: Settings, stack: AsyncExitStack, state: ServiceState, credential: ServiceCredential
+) -> None:
     store = open_graph_store(settings)
     stack.push_async_callback(store.close)
-    follower = LicenseFollower(settings)
+    follower = LicenseFollower(settings, credential=credential)
     await follower.start()
     stack.push_async_callback(follower.stop)
     engine = GraphEngine(store, device_limit=device_limit_from(follower))
@@ -43,13 +53,23 @@ async def _writer(settings: Settings, stack: AsyncExitStack, state: ServiceState
     stack.push_async_callback(kafka.broker.stop)
     handlers.register(kafka.consumer, handlers.IngestHandlers(engine, kafka.bus, archive))
     await kafka.start()
+    audit = AuditBuffer(
+        kafka.bus.publish,
+        capacity=AUDIT_CAPACITY,
+        spool=settings.data_dir / "graph-engine" / "audit-spool.jsonl",
+        dead_letter=settings.data_dir / "graph-engine" / "audit-undeliverable.jsonl",
+    )
+    await audit.start()
+    stack.push_async_callback(audit.stop)
     state.probes[:] = [kafka_probe(kafka.broker), ("graph-store", store.ping)]
     state.extras.update(
-        store=store, engine=engine, archive=archive, bus=kafka.bus, license=follower
+        store=store, engine=engine, archive=archive, bus=kafka.bus, license=follower, audit=audit
     )
 
 
-async def _reader(settings: Settings, stack: AsyncExitStack, state: ServiceState) -> None:
+async def _reader(
+    settings: Settings, stack: AsyncExitStack, state: ServiceState, credential: ServiceCredential
+) -> None:
     store = open_graph_store(settings)
     stack.push_async_callback(store.close)
     reader = GraphReader(store)
@@ -70,7 +90,7 @@ async def _reader(settings: Settings, stack: AsyncExitStack, state: ServiceState
         await asyncio.gather(task, return_exceptions=True)
 
     stack.push_async_callback(stop)
-    writer = httpx.AsyncClient(base_url=settings.writer_url, timeout=60.0)
+    writer = internal_client(credential, base_url=settings.writer_url, timeout=60.0)
     stack.push_async_callback(writer.aclose)
     state.extras.update(store=store, engine=reader, writer=writer)
 
@@ -78,13 +98,20 @@ async def _reader(settings: Settings, stack: AsyncExitStack, state: ServiceState
 def create_app(settings: Settings) -> Litestar:
     if settings.role == "reader":
         check_reader_store(settings)  # before anything starts, with what to set
+    credential = service_credential(settings, caller=SERVICE)
     state = ServiceState(service=SERVICE)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             start = _reader if settings.role == "reader" else _writer
-            await start(settings, stack, state)
+            await start(settings, stack, state, credential)
             yield
 
-    return build_app(service=SERVICE, route_handlers=ROUTES, lifespan=lifespan, state=state)
+    return build_app(
+        service=SERVICE,
+        route_handlers=ROUTES,
+        lifespan=lifespan,
+        state=state,
+        middleware_extra=[ServiceAuthMiddleware(credential)],
+    )

@@ -1,18 +1,23 @@
-"""The graph engine's internal HTTP API (called by the query gateway, not by users)."""
+"""The graph engine's internal HTTP API (called by the query gateway and the NetBox sync, not
+by users). Every route but the probes needs the installation's service credential (the app's
+``ServiceAuthMiddleware``); every call of a query that writes is audited (``audit``)."""
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-from litestar import Response, get, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 from meshq_runtime.http import ProblemError
+from network_discovery.service_auth import CALLER_HEADER
 
 from meshq_graph_engine.archive import SnapshotArchive, snapshot_diff
+from meshq_graph_engine.audit import require_room, write_event
 from meshq_graph_engine.catalogue import REGISTRY, QueryContext, QueryError, describe, run_query
 from meshq_graph_engine.engine import GraphEngine
 from meshq_graph_engine.simulations import ROUTES as SIMULATION_ROUTES
@@ -29,14 +34,19 @@ def _on_reader(state: State) -> bool:
     return "writer" in state.service.extras
 
 
-async def _forward(state: State, path: str, body: Any = None) -> Response[Any]:
-    """The writer's answer to the same request, status and body as they came."""
+async def _forward(
+    state: State, path: str, body: Any = None, *, request: Request[Any, Any, Any] | None = None
+) -> Response[Any]:
+    """The writer's answer to the same request, status and body as they came; the writer
+    audits a write under the name of the service that called this replica."""
     client: httpx.AsyncClient = state.service.extras["writer"]
+    caller = request.scope.get("state", {}).get("service_caller") if request else None
+    headers = {CALLER_HEADER: caller} if caller else None
     try:
         if body is None:
-            answer = await client.get(path)
+            answer = await client.get(path, headers=headers)
         else:
-            answer = await client.post(path, json=body)
+            answer = await client.post(path, json=body, headers=headers)
     except httpx.HTTPError as exc:
         raise ProblemError(
             503, "Writer unavailable", f"the graph-engine writer did not answer: {exc}"
@@ -56,15 +66,45 @@ async def list_queries() -> list[dict[str, Any]]:
 
 @post("/internal/queries/{name:str}", tags=["internal"], status_code=200)
 async def execute_query(
-    name: FromPath[str], state: State, data: JSONBody[dict[str, Any] | None] = None
+    name: FromPath[str],
+    state: State,
+    request: Request[Any, Any, Any],
+    data: JSONBody[dict[str, Any] | None] = None,
 ) -> dict[str, Any] | Response[Any]:
-    """Run one query; the body is its parameters as a JSON object."""
+    """Run one query; the body is its parameters as a JSON object. A query that writes is
+    audited under the calling service's name (a query-only replica sends it to the writer)."""
     query = REGISTRY.get(name)
-    if query is not None and query.writes and _on_reader(state):
-        return await _forward(state, f"/internal/queries/{name}", data or {})
+    if query is None or not query.writes:
+        return await _run(state, name, data or {})
+    if _on_reader(state):
+        return await _forward(state, f"/internal/queries/{name}", data or {}, request=request)
+    buffer = require_room(state.service.extras.get("audit"))
+    started = time.monotonic()
+    status, rows = 500, None
+    try:
+        answer = await _run(state, name, data or {})
+        status, rows = 200, answer["rows"]
+        return answer
+    except ProblemError as exc:
+        status = exc.status
+        raise
+    finally:
+        buffer.submit(
+            write_event(
+                request.scope,
+                query=name,
+                params=data or {},
+                status=status,
+                elapsed_ms=(time.monotonic() - started) * 1000,
+                rows=rows,
+            )
+        )
+
+
+async def _run(state: State, name: str, params: dict[str, Any]) -> dict[str, Any]:
     engine = _engine(state)
     try:
-        result = await run_query(REGISTRY, name, data or {}, QueryContext(engine.store, engine))
+        result = await run_query(REGISTRY, name, params, QueryContext(engine.store, engine))
     except QueryError as exc:
         raise ProblemError(exc.status, exc.title, exc.detail, errors=exc.errors) from None
     return {
@@ -93,12 +133,14 @@ async def list_snapshots(state: State) -> list[dict[str, Any]]:
 
 @get("/internal/snapshots/{a:str}/diff/{b:str}", tags=["internal"])
 async def diff_snapshots(
-    a: FromPath[str], b: FromPath[str], state: State
+    a: FromPath[str], b: FromPath[str], state: State, request: Request[Any, Any, Any]
 ) -> dict[str, Any] | Response[Any]:
     """What changed in the collected facts from snapshot ``a`` to snapshot ``b``."""
     if _on_reader(state):  # the archive lives on the writer's volume
         return await _forward(
-            state, f"/internal/snapshots/{quote(a, safe='')}/diff/{quote(b, safe='')}"
+            state,
+            f"/internal/snapshots/{quote(a, safe='')}/diff/{quote(b, safe='')}",
+            request=request,
         )
     archive: SnapshotArchive = state.service.extras["archive"]
     first, second = archive.load(a), archive.load(b)

@@ -14,7 +14,7 @@ from litestar import post
 from litestar.datastructures import State
 from litestar.params import JSONBody
 from meshq_runtime.http import ProblemError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from meshq_graph_engine.blast import (
     DEFAULT_DEPTH,
@@ -25,6 +25,7 @@ from meshq_graph_engine.blast import (
     load_topology,
     run_scenario,
 )
+from meshq_graph_engine.catalogue.base import Params, field_errors, validate_json
 from meshq_graph_engine.engine import GraphEngine
 
 __all__ = ["ROUTES", "ChaosRequest", "WhatIfRequest", "validated"]
@@ -32,8 +33,8 @@ __all__ = ["ROUTES", "ChaosRequest", "WhatIfRequest", "validated"]
 log = structlog.get_logger(__name__)
 
 
-class ChaosRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+class ChaosRequest(Params):
+    """Strict like every query's parameters (``Params``): ``depth`` is an integer."""
 
     scenario_type: Literal["device_failure", "link_failure", "segment_failure"] = Field(
         description="What fails: a device, the link on an interface, or a VLAN/subnet segment."
@@ -60,8 +61,8 @@ _Port = Annotated[
 ]
 
 
-class _Change(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+class _Change(Params):
+    pass
 
 
 class RemoveDevice(_Change):
@@ -105,9 +106,7 @@ Change = Annotated[
 ]
 
 
-class WhatIfRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class WhatIfRequest(Params):
     changes: list[Change] = Field(
         min_length=1, max_length=500, description="Applied in order to a copy of the graph."
     )
@@ -117,16 +116,16 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def validated(model: type[M], data: Any) -> M:
-    """The body as ``model``, or a 422 problem listing every field at fault."""
+    """The body as ``model`` (strict types: ``depth`` is an integer, ``managed`` a boolean),
+    or a 422 problem listing every field at fault."""
     try:
-        return model.model_validate(data if data is not None else {})
+        return validate_json(model, data if data is not None else {})
     except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"]}
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        raise ProblemError(422, "Invalid request", detail, errors=errors) from None
+        errors = field_errors(exc, list(model.model_fields))
+    except ValueError as exc:
+        errors = [{"field": "(body)", "message": str(exc)}]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    raise ProblemError(422, "Invalid request", detail, errors=errors) from None
 
 
 def _engine(state: State) -> GraphEngine:

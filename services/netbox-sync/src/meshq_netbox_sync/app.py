@@ -14,6 +14,7 @@ from litestar.datastructures import State
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.license import LicenseFollower
 from meshq_runtime.service import kafka_probe, open_kafka
+from meshq_runtime.service_auth import ServiceAuthMiddleware, service_credential
 
 from meshq_netbox_sync import handlers
 from meshq_netbox_sync._discovery import start_discovery
@@ -37,16 +38,22 @@ async def sync_status(state: State) -> dict[str, Any]:
 
 def create_app(settings: Settings) -> Litestar:
     state = ServiceState(service=SERVICE)
+    credential = service_credential(settings, caller=SERVICE)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            follower = LicenseFollower(settings)
+            follower = LicenseFollower(settings, credential=credential)
             await follower.start()
             stack.push_async_callback(follower.stop)
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
-            sync = NetBoxSync(settings, allows=follower.allows, publish=kafka.bus.publish)
+            sync = NetBoxSync(
+                settings,
+                allows=follower.allows,
+                publish=kafka.bus.publish,
+                credential=credential,
+            )
             handlers.register(kafka.consumer, sync)
             await kafka.start()
             state.probes[:] = [kafka_probe(kafka.broker)]
@@ -62,4 +69,10 @@ def create_app(settings: Settings) -> Litestar:
             state.extras.update(discovery=await start_discovery(settings, stack, follower))
             yield
 
-    return build_app(service=SERVICE, route_handlers=[sync_status], lifespan=lifespan, state=state)
+    return build_app(
+        service=SERVICE,
+        route_handlers=[sync_status],
+        lifespan=lifespan,
+        state=state,
+        middleware_extra=[ServiceAuthMiddleware(credential)],  # GET /sync/status
+    )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from meshq_runtime.service_auth import ServiceCredential
 from network_discovery.contracts.envelope import EventBase
 from network_discovery.integrations.netbox import (
     GraphReader,
@@ -40,10 +41,11 @@ class RunRecord:
     direction: str
     dry_run: bool
     started: str
-    outcome: str = "running"  # ok, failed, refused, skipped
+    outcome: str = "running"  # ok, conflicts, failed, refused, skipped
     detail: str = ""
     summary: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
+    drift: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
     correlation_id: str | None = None
@@ -56,8 +58,12 @@ class NetBoxSync:
         *,
         allows: Callable[[str], bool],
         publish: Callable[[EventBase], Awaitable[None]],
+        credential: ServiceCredential | None = None,
     ) -> None:
         self.settings = settings
+        #: What calls to graph-engine's internal API carry (None: no credential, for tests
+        #: against a stand-in graph)
+        self._credential = credential
         self._allows = allows
         self._publish = publish
         self._lock = asyncio.Lock()
@@ -105,6 +111,7 @@ class NetBoxSync:
             direction=record.direction,  # type: ignore[arg-type]
             dry_run=record.dry_run,
             prune=s.prune,
+            overwrite=s.overwrite_fields,
             defaults=PushDefaults(
                 tag=s.tag,
                 site=s.default_site,
@@ -116,13 +123,15 @@ class NetBoxSync:
             correlation_id=record.correlation_id,
         )
         assert s.netbox_url and s.netbox_token
-        graph = GraphReader(s.graph_engine_url, prefix="/internal/queries")
+        headers = self._credential.headers() if self._credential is not None else None
+        graph = GraphReader(s.graph_engine_url, prefix="/internal/queries", headers=headers)
         try:
-            async with NetBoxClient(s.netbox_url, s.netbox_token.get_secret_value()) as client:
+            token = s.netbox_token.get_secret_value()
+            async with NetBoxClient(s.netbox_url, token, timeout=s.timeout) as client:
                 result = await run_sync(client, graph, options, publish=self._publish)
             record.summary, record.conflicts = result.summary(), result.conflicts
-            record.errors = result.errors
-            record.outcome = "failed" if result.errors else "ok"
+            record.drift, record.errors = result.drift, result.errors
+            record.outcome = result.outcome
         except (NetBoxError, ValueError) as exc:
             record.outcome, record.detail = "failed", str(exc)
         finally:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-import httpx
 import structlog
 from litestar import Litestar
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.license import LicenseFollower
 from meshq_runtime.redis import RedisClusterNotLicensed, create_redis, require_cluster_license
 from meshq_runtime.service import http_probe, kafka_probe, open_kafka, redis_probe
+from meshq_runtime.service_auth import internal_client, service_credential
 
 from meshq_query_gateway.apikeys import KeyFile
 from meshq_query_gateway.audit import AuditMiddleware
@@ -20,6 +20,7 @@ from meshq_query_gateway.auth import ApiKeyMiddleware
 from meshq_query_gateway.context import Gateway
 from meshq_query_gateway.gates import LicenseGate
 from meshq_query_gateway.oidc import OidcVerifier
+from meshq_query_gateway.openapi import complete
 from meshq_query_gateway.policy_store import PolicyStore
 from meshq_query_gateway.ratelimit import RateLimiter, RateLimitMiddleware
 from meshq_query_gateway.routes import collect_routes
@@ -38,9 +39,11 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            graph = httpx.AsyncClient(base_url=settings.graph_engine_url, timeout=30.0)
+            # graph-engine and the license agent answer services only: the credential
+            credential = service_credential(settings, caller=SERVICE)
+            graph = internal_client(credential, base_url=settings.graph_engine_url, timeout=30.0)
             stack.push_async_callback(graph.aclose)
-            follower = LicenseFollower(settings)
+            follower = LicenseFollower(settings, credential=credential)
             await follower.start()
             stack.push_async_callback(follower.stop)
             try:
@@ -90,7 +93,7 @@ def create_app(settings: Settings) -> Litestar:
             )
             yield
 
-    return build_app(
+    app = build_app(
         service=SERVICE,
         route_handlers=collect_routes(),
         lifespan=lifespan,
@@ -108,6 +111,8 @@ def create_app(settings: Settings) -> Litestar:
             RateLimitMiddleware(state),
         ],
     )
+    complete(app, auth_mode=settings.auth_mode)
+    return app
 
 
 def _oidc(settings: Settings) -> OidcVerifier | None:

@@ -7,8 +7,6 @@ buffer is full, new calls are refused with 503 instead of being served unaudited
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import time
 from typing import Any
@@ -16,88 +14,22 @@ from typing import Any
 import structlog
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
+from meshq_runtime.audit import MAX_PART_BYTES, bounded, bounded_part, redact
+from meshq_runtime.audit_buffer import AuditBuffer
 from meshq_runtime.http import problem_response, send_response
 from network_discovery.contracts.envelope import new_event_id
 from network_discovery.contracts.events import AuditRequestData, AuditRequestEvent
 
-from meshq_query_gateway.audit_buffer import AuditBuffer
 from meshq_query_gateway.auth import Principal, is_public, principal_of
 
-__all__ = ["AuditMiddleware", "bounded", "bounded_part", "redact"]
+# the bounding helpers live in meshq_runtime.audit (the graph engine audits with them too)
+__all__ = ["MAX_PART_BYTES", "AuditMiddleware", "bounded", "bounded_part", "redact"]
 
 log = structlog.get_logger(__name__)
 
-#: Parameter names whose values never reach the audit log.
-_SECRET_WORDS = ("password", "secret", "token", "key", "credential", "community_string")
 #: A call that names a query: audited even when its credential is refused.
 _NAMED_QUERY = re.compile(r"^/queries/([^/]{1,200})$")
 ANONYMOUS = Principal("anonymous", "anonymous")
-
-
-#: What one audit event may carry of a call's parameters and rows: a value longer than this
-#: is cut (its size and hash recorded); more than this many keys or items are cut; the whole
-#: of it larger than this is replaced by its size and hash. An event stays far below the
-#: broker's message limit whatever a caller sends.
-MAX_VALUE_CHARS = 256
-MAX_ITEMS = 50
-MAX_DEPTH = 4
-MAX_PART_BYTES = 16_384
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def bounded(value: Any, depth: int = 0) -> Any:
-    """``value`` cut to what an audit event carries: long strings keep their start, their
-    length and their SHA-256; deep or long structures are cut with a note of what was left."""
-    if isinstance(value, str):
-        if len(value) <= MAX_VALUE_CHARS:
-            return value
-        return f"{value[:64]}... [{len(value)} chars, sha256 {_digest(value)}]"
-    if isinstance(value, bool | int | float) or value is None:
-        return value
-    if depth >= MAX_DEPTH:
-        return f"[nested deeper than {MAX_DEPTH}]"
-    if isinstance(value, dict):
-        items = list(value.items())
-        out = {str(k)[:MAX_VALUE_CHARS]: bounded(v, depth + 1) for k, v in items[:MAX_ITEMS]}
-        if len(items) > MAX_ITEMS:
-            out["_cut"] = f"{len(items) - MAX_ITEMS} more keys"
-        return out
-    if isinstance(value, list | tuple):
-        cut = [bounded(v, depth + 1) for v in value[:MAX_ITEMS]]
-        if len(value) > MAX_ITEMS:
-            cut.append(f"[{len(value) - MAX_ITEMS} more items]")
-        return cut
-    return bounded(str(value), depth)
-
-
-def bounded_part(value: dict[str, Any]) -> dict[str, Any]:
-    """A whole part (parameters, one sample row) within :data:`MAX_PART_BYTES`, else its
-    size and hash in its place."""
-    cut = bounded(value)
-    text = json.dumps(cut, default=str, ensure_ascii=False)
-    if len(text.encode()) <= MAX_PART_BYTES:
-        return cut if isinstance(cut, dict) else {}
-    raw = json.dumps(value, default=str, ensure_ascii=False)
-    return {"_omitted": {"bytes": len(raw.encode()), "sha256": _digest(raw)}}
-
-
-def redact(params: Any) -> dict[str, Any]:
-    """Parameters with the value of every secret-looking name replaced by ``[redacted]``."""
-    if not isinstance(params, dict):
-        return {}
-    out: dict[str, Any] = {}
-    for name, value in params.items():
-        lowered = str(name).lower()
-        if any(word in lowered for word in _SECRET_WORDS):
-            out[str(name)] = "[redacted]"
-        elif isinstance(value, dict):
-            out[str(name)] = redact(value)
-        else:
-            out[str(name)] = value
-    return out
 
 
 class AuditMiddleware(ASGIMiddleware):

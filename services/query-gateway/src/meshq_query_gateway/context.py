@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import structlog
 from litestar import Request
 from litestar.datastructures import State
 from meshq_runtime.http import ProblemError
@@ -17,6 +18,8 @@ from meshq_query_gateway.gates import LicenseGate
 from meshq_query_gateway.policy_store import PolicyStore
 
 __all__ = ["Gateway", "authorize", "forward", "gateway", "principal", "quoted"]
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -97,6 +100,17 @@ async def forward(client: httpx.AsyncClient, method: str, path: str, body: Any =
         raise ProblemError(
             503, "Graph engine unavailable", f"graph-engine did not answer ({type(exc).__name__})"
         ) from exc
+    if response.status_code == 401:  # graph-engine refused *our* credential, not the user's
+        log.error(
+            "graph_engine.refused_service_credential",
+            path=path[:200],
+            fix="give the gateway and graph-engine the same MESHQ_SERVICE_TOKEN",
+        )
+        raise ProblemError(
+            502,
+            "Graph engine refused the gateway",
+            "graph-engine did not accept this gateway's service credential; see the gateway's logs",
+        )
     if response.status_code >= 400:
         try:
             problem = response.json()

@@ -10,6 +10,7 @@ from litestar import Litestar
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.license import LicenseFollower
 from meshq_runtime.service import kafka_probe, open_kafka
+from meshq_runtime.service_auth import ServiceAuthMiddleware, service_credential
 
 from meshq_soar_dispatcher import handlers
 from meshq_soar_dispatcher.delivery import RetryPolicy, WebhookClient
@@ -25,11 +26,12 @@ def create_app(settings: Settings, rules: list[Rule] | None = None) -> Litestar:
     """The app; the rules are parsed here, so a bad rule stops start-up (``RuleError``)."""
     rules = settings.load_rules() if rules is None else rules
     state = ServiceState(service=SERVICE)
+    credential = service_credential(settings, caller=SERVICE)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            follower = LicenseFollower(settings)
+            follower = LicenseFollower(settings, credential=credential)
             await follower.start()
             stack.push_async_callback(follower.stop)
             http = httpx.AsyncClient(timeout=settings.request_timeout_s)
@@ -66,4 +68,10 @@ def create_app(settings: Settings, rules: list[Rule] | None = None) -> Litestar:
             )
             yield
 
-    return build_app(service=SERVICE, route_handlers=ROUTES, lifespan=lifespan, state=state)
+    return build_app(
+        service=SERVICE,
+        route_handlers=ROUTES,
+        lifespan=lifespan,
+        state=state,
+        middleware_extra=[ServiceAuthMiddleware(credential)],  # POST /soar/replay
+    )

@@ -1,7 +1,9 @@
 """``meshq audit verify|export`` and ``meshq soar replay``: talk to the audit and SOAR services.
 
 The services are found through ``MESHQ_AUDIT_URL`` / ``MESHQ_SOAR_DISPATCHER_URL``, else the
-``audit`` / ``soar_dispatcher`` entries of ``meshq serve``'s endpoints file.
+``audit`` / ``soar_dispatcher`` entries of ``meshq serve``'s endpoints file. Their APIs are
+internal: every call carries the installation's service credential, ``MESHQ_SERVICE_TOKEN``,
+else the one ``meshq serve`` keeps in its data directory (``run/service_token``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ import click
 import httpx
 
 from network_discovery.cli.stack import StackNotFound, endpoints_file
+from network_discovery.service_auth import (
+    SERVICE_TOKEN_ENV,
+    read_service_token,
+    service_headers,
+    token_file,
+)
 
 __all__ = ["audit", "install", "soar"]
 
@@ -35,6 +43,18 @@ def _service_url(env_name: str, key: str) -> str:
     return str(url).rstrip("/")
 
 
+def _internal_headers() -> dict[str, str]:
+    """The service credential's headers; a clear error when there is none to send."""
+    token = read_service_token()
+    if token is None:
+        where = token_file(endpoints_file().parent.parent)
+        raise StackNotFound(
+            f"no service credential: set {SERVICE_TOKEN_ENV} to the installation's, or run "
+            f"this where 'meshq serve' keeps it ({where})"
+        )
+    return service_headers(token, "cli")
+
+
 def _problem(response: httpx.Response) -> str:
     try:
         body = response.json()
@@ -47,7 +67,9 @@ def _problem(response: httpx.Response) -> str:
 
 def _call(method: str, url: str, **kw: Any) -> httpx.Response:
     try:
-        response = httpx.request(method, url, timeout=kw.pop("timeout", 300), **kw)
+        response = httpx.request(
+            method, url, timeout=kw.pop("timeout", 300), headers=_internal_headers(), **kw
+        )
     except httpx.HTTPError as exc:
         raise StackNotFound(f"cannot reach {url}: {type(exc).__name__}: {exc}") from exc
     if response.status_code >= 400:
@@ -80,9 +102,11 @@ def verify(start: int, as_json: bool) -> None:
     brk = result.get("break")
     if brk is None:
         if not as_json:
+            points = result.get("checkpoints") or 0
+            against = f", against {points} signed checkpoint(s)" if points else ""
             click.echo(
                 f"audit log intact: {result['checked']} record(s) from {result['from']} "
-                f"to {result['last_seq']} verified"
+                f"to {result['last_seq']} verified{against}"
             )
         return
     click.echo(
@@ -103,7 +127,13 @@ def export(since: str | None, fmt: str, output: Any) -> None:
     base = _service_url("MESHQ_AUDIT_URL", "audit")
     params = {"format": fmt, **({"since": since} if since else {})}
     try:
-        with httpx.stream("GET", f"{base}/audit/export", params=params, timeout=300) as resp:
+        with httpx.stream(
+            "GET",
+            f"{base}/audit/export",
+            params=params,
+            headers=_internal_headers(),
+            timeout=300,
+        ) as resp:
             if resp.status_code >= 400:
                 resp.read()
                 raise StackNotFound(_problem(resp))

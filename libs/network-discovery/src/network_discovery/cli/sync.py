@@ -1,5 +1,7 @@
 """``meshq sync --target netbox``: pull NetBox's metadata and cables into the graph, push
-discovered devices into NetBox, or both; ``--dry-run`` shows the plan and changes nothing."""
+discovered devices into NetBox, or both; ``--dry-run`` shows the plan and changes nothing.
+A push fills only empty fields of objects it did not create unless ``--overwrite FIELD``
+(repeatable) names the field; the disagreements are printed as ``drift:`` lines."""
 
 from __future__ import annotations
 
@@ -7,16 +9,31 @@ import asyncio
 import os
 import sys
 from contextlib import AsyncExitStack
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import click
 
 from network_discovery.cli._common import CliError
 from network_discovery.cli.stack import StackNotFound, find_stack
+from network_discovery.integrations.netbox._client import DEFAULT_TIMEOUT
+from network_discovery.integrations.netbox._owner import OVERWRITABLE
 
 __all__ = ["sync"]
 
 DIRECTIONS = ("push", "pull", "both")
+
+
+def _timeout() -> float:
+    raw = os.environ.get("NETBOX_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise CliError(f"NETBOX_TIMEOUT must be a number of seconds above 0, not {raw!r}")
+    return seconds
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
@@ -47,9 +64,28 @@ def _table(rows: list[dict[str, Any]]) -> str:
     help="Push: delete NetBox objects this sync created that "
     "discovery no longer sees (never anything else).",
 )
+@click.option(
+    "--overwrite",
+    "overwrite",
+    multiple=True,
+    metavar="FIELD",
+    type=click.Choice(OVERWRITABLE),
+    help="Push: replace this field where NetBox already has a value on an object the sync did "
+    "not create (repeatable; default: only empty fields are filled). One of: "
+    + ", ".join(OVERWRITABLE)
+    + ".",
+)
 @click.option("--verbose", "-v", is_flag=True, help="List every change, not only the counts.")
-def sync(target: str, direction: str | None, dry_run: bool, prune: bool, verbose: bool) -> None:
-    """Sync the graph with NetBox (NETBOX_URL and NETBOX_TOKEN)."""
+def sync(
+    target: str,
+    direction: str | None,
+    dry_run: bool,
+    prune: bool,
+    overwrite: tuple[str, ...],
+    verbose: bool,
+) -> None:
+    """Sync the graph with NetBox (NETBOX_URL and NETBOX_TOKEN; NETBOX_TIMEOUT seconds a
+    request may take, default 30)."""
     url = os.environ.get("NETBOX_URL", "").strip()
     token = os.environ.get("NETBOX_TOKEN", "").strip()
     if not url or not token:
@@ -57,13 +93,21 @@ def sync(target: str, direction: str | None, dry_run: bool, prune: bool, verbose
     chosen = direction or os.environ.get("NETBOX_SYNC_DIRECTION", "").strip() or "pull"
     if chosen not in DIRECTIONS:
         raise CliError(f"NETBOX_SYNC_DIRECTION must be push, pull or both, not {chosen!r}")
+    timeout = _timeout()
     stack = find_stack()
     api_url, api_key = stack.need_api()
     bootstrap = stack.need_kafka() if chosen != "push" and not dry_run else None
     try:
         result = asyncio.run(
             _run(
-                url, token, api_url, api_key, bootstrap, stack.topic_prefix, chosen, dry_run, prune
+                url,
+                token,
+                api_url,
+                api_key,
+                bootstrap,
+                stack.topic_prefix,
+                chosen,
+                _Choices(dry_run, prune, tuple(dict.fromkeys(overwrite)), timeout),
             )
         )
     except ValueError as exc:
@@ -71,6 +115,13 @@ def sync(target: str, direction: str | None, dry_run: bool, prune: bool, verbose
     _report(result, dry_run, verbose)
     if result.errors:
         sys.exit(1)
+
+
+class _Choices(NamedTuple):
+    dry_run: bool
+    prune: bool
+    overwrite: tuple[str, ...]
+    timeout: float
 
 
 async def _run(
@@ -81,8 +132,7 @@ async def _run(
     bootstrap: str | None,
     prefix: str,
     direction: str,
-    dry_run: bool,
-    prune: bool,
+    choices: _Choices,
 ) -> Any:
     from network_discovery.ingest.publish import event_publisher
     from network_discovery.integrations.netbox import (
@@ -96,12 +146,13 @@ async def _run(
 
     options = SyncOptions(
         direction=cast(Direction, direction),  # one of DIRECTIONS: click checked it
-        dry_run=dry_run,
-        prune=prune,
+        dry_run=choices.dry_run,
+        prune=choices.prune,
+        overwrite=choices.overwrite,
         source="meshq-cli",
     )
     async with AsyncExitStack() as stack:
-        client = await stack.enter_async_context(NetBoxClient(url, token))
+        client = await stack.enter_async_context(NetBoxClient(url, token, timeout=choices.timeout))
         graph = GraphReader(api_url, headers={"X-API-Key": api_key})
         stack.push_async_callback(graph.aclose)
         publish = None
@@ -139,5 +190,7 @@ def _report(result: Any, dry_run: bool, verbose: bool) -> None:
         click.echo(f"note: {note}")
     for conflict in result.conflicts:
         click.echo(f"conflict: {conflict}", err=True)
+    for drift in result.drift:
+        click.echo(f"drift: {drift}", err=True)
     for error in result.errors:
         click.echo(f"refused: {error}", err=True)

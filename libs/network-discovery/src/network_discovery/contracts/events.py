@@ -23,6 +23,7 @@ __all__ = [
     "LicenseStateData",
     "NetboxSyncRequested",
     "NetboxSyncRequestedData",
+    "SignedLicenseAnswer",
     "SnapshotChunk",
     "SnapshotChunkData",
     "SnapshotPatch",
@@ -41,10 +42,22 @@ __all__ = [
 # --- meshq.license.events -------------------------------------------------------------
 
 
+class SignedLicenseAnswer(Payload):
+    """The license server's signed statement, forwarded verbatim: ``payload`` is the JSON text
+    that was signed, ``signature`` the base64 RSA-PSS-SHA256 signature over it."""
+
+    payload: str = Field(max_length=16_384)
+    signature: str = Field(max_length=2_048)
+
+
 class LicenseStateData(Payload):
     """The installation's license as its agent sees it; ``plan``/``features`` are what gates use.
 
-    ``revision`` grows with every change the agent publishes: a follower keeps the highest.
+    ``answer`` is the license server's signed answer (or signed refusal) the state rests on;
+    services (``LicenseFollower``) apply only what it proves, by their own clock, and read the
+    other fields as the agent's unsigned account. No ``answer`` means Community. ``revision``
+    grows with every change the agent publishes; it only orders states that prove the same
+    thing (services order signed ones by their signed ``issued_at``).
     """
 
     plan: Literal["community", "starter", "pro", "enterprise"]
@@ -70,6 +83,10 @@ class LicenseStateData(Payload):
     last_validated: datetime | None = None
     devices_registered: int | None = None
     devices_allowed: int | None = None
+    answer: SignedLicenseAnswer | None = Field(
+        default=None,
+        description="The license server's signed answer or refusal; absent: Community.",
+    )
 
 
 class LicenseState(EventBase):
@@ -163,10 +180,13 @@ TopologyEvent = Annotated[TopologyChanged | SnapshotRejected, Field(discriminato
 
 
 class AuditRequestData(Payload):
-    """One API call as the gateway saw it."""
+    """One API call as the gateway saw it, or one internal write as the service that made it
+    saw it (``auth_method`` ``service``: the principal is the calling service)."""
 
-    principal: str = Field(description="API key name or the OIDC subject.")
-    auth_method: Literal["api_key", "oidc", "anonymous"]
+    principal: str = Field(
+        description="API key name, the OIDC subject, or the calling service (internal writes)."
+    )
+    auth_method: Literal["api_key", "oidc", "anonymous", "service"]
     key_id: str | None = Field(
         default=None,
         description="The API key's id (admin for the installation's key): who called, even "

@@ -3,6 +3,9 @@
 Layout under ``MESHQ_DATA_DIR`` (0700)::
 
     run/api_key         the generated admin API key (0600), reused across restarts
+    run/service_token   the installation's service credential (0600): internal HTTP
+    run/postgres_password, run/redis_password
+                        the embedded PostgreSQL's and Redis's generated passwords (0600)
     run/endpoints.json  where each part listens (0600), present while the stack runs
     run/serve.lock      held (flock) by the running supervisor
     logs/<part>.log     one log per service and embedded part
@@ -21,11 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from network_discovery.service_auth import token_file
+
 __all__ = [
     "DataDir",
     "DataDirError",
     "default_data_dir",
     "load_or_create_api_key",
+    "load_or_create_secret",
     "read_endpoints",
     "write_private",
 ]
@@ -56,6 +62,12 @@ def write_private(path: Path, text: str) -> None:
 
 def load_or_create_api_key(path: Path) -> str:
     """The key stored at ``path``; generated (and stored 0600) the first time."""
+    return load_or_create_secret(path)
+
+
+def load_or_create_secret(path: Path) -> str:
+    """The secret stored at ``path`` (a key, a password); generated, URL-safe, and stored
+    0600 the first time; made 0600 again if it was widened."""
     try:
         key = path.read_text().strip()
     except FileNotFoundError:
@@ -107,6 +119,18 @@ class DataDir:
     @property
     def api_key_file(self) -> Path:
         return self.run / "api_key"
+
+    @property
+    def service_token_file(self) -> Path:
+        return token_file(self.root)  # where the services and the CLI look for it too
+
+    @property
+    def postgres_password_file(self) -> Path:
+        return self.run / "postgres_password"
+
+    @property
+    def redis_password_file(self) -> Path:
+        return self.run / "redis_password"
 
     def _is_ours(self) -> bool:
         """Empty, or laid out by a previous ``meshq serve``: safe for us to tighten."""

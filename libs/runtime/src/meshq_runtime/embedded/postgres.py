@@ -11,16 +11,23 @@ parent of its data directory. Here nothing that exists is chmod-ed:
   ``LOCATION`` file naming it. Clusters whose data directory was a temporary one that is gone
   (test runs) are removed at the next start.
 
-The server listens on 127.0.0.1 only, without a Unix socket, with trust authentication for
-loopback connections only, and a ``meshq`` database is created on first start.
+The server listens on 127.0.0.1 only, without a Unix socket, and every connection needs the
+superuser's password (SCRAM-SHA-256; ``pg_hba.conf`` is written at each start and trusts
+nothing). The password is the one given (``meshq serve`` keeps it in its data directory, 0600),
+else a new one per instance; a fresh cluster gets it from ``initdb``, an existing one (also one
+made by an older version with trust authentication) has it set at each start, in single-user
+mode before the server listens. A ``meshq`` database is created on first start.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
 import pwd
+import re
+import secrets
 import shutil
 import signal
 import stat
@@ -28,6 +35,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 
@@ -41,6 +49,15 @@ log = structlog.get_logger(__name__)
 SYSTEM_USER = "meshq-postgres"
 SYSTEM_ROOT = Path("/var/lib/meshoptixiq/postgres")
 _SUPERUSER = "postgres"
+#: A password this class sets: URL-safe (it goes into the URL and an SQL literal unquoted).
+_PASSWORD_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+#: pg_hba.conf: the password, from loopback only (there is no Unix socket).
+_HBA = (
+    "# Written by meshq at each start: every connection needs the password.\n"
+    "local all all scram-sha-256\n"
+    "host  all all 127.0.0.1/32 scram-sha-256\n"
+    "host  all all ::1/128      scram-sha-256\n"
+)
 
 
 def postgres_bin_dir() -> Path:
@@ -144,7 +161,8 @@ def _collect_orphans(root: Path, *, keep: Path) -> None:
 
 
 class EmbeddedPostgres(EmbeddedProcess):
-    """``EmbeddedPostgres(data_dir=...)``; ``url`` is ``postgresql://postgres@127.0.0.1:PORT/meshq``.
+    """``EmbeddedPostgres(data_dir=..., password=...)``; ``url`` is
+    ``postgresql://postgres:PASSWORD@127.0.0.1:PORT/meshq``.
 
     ``pgdata`` tells where the cluster really is (see the module docstring for root).
     """
@@ -163,8 +181,16 @@ class EmbeddedPostgres(EmbeddedProcess):
         system_root: Path = SYSTEM_ROOT,
         system_user: str = SYSTEM_USER,
         start_timeout: float = 60.0,
+        password: str | None = None,
     ) -> None:
         data_dir = Path(data_dir).expanduser().absolute()
+        password = password if password is not None else secrets.token_urlsafe(24)
+        if not _PASSWORD_RE.match(password):
+            raise EmbeddedError(
+                "the embedded PostgreSQL's password must be 16-256 URL-safe characters "
+                "(A-Z, a-z, 0-9, '_', '-')"
+            )
+        self._password = password
         super().__init__(
             port=port,
             log_path=log_path or data_dir.with_name(f"{data_dir.name}.log"),
@@ -185,7 +211,15 @@ class EmbeddedPostgres(EmbeddedProcess):
 
     @property
     def url(self) -> str:
-        return f"postgresql://{_SUPERUSER}@{LOOPBACK}:{self.port}/{self.database}"
+        secret = quote(self._password, safe="")
+        return f"postgresql://{_SUPERUSER}:{secret}@{LOOPBACK}:{self.port}/{self.database}"
+
+    @property
+    def password(self) -> str:
+        return self._password
+
+    def __repr__(self) -> str:  # never the password
+        return f"EmbeddedPostgres(pgdata={str(self.pgdata)!r}, port={self.port})"
 
     # -- lifecycle -----------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -204,6 +238,9 @@ class EmbeddedPostgres(EmbeddedProcess):
             _mkdir_new(self.pgdata.parent, 0o700)
         if not (self.pgdata / "PG_VERSION").exists():
             self._initdb()
+        else:
+            self._set_password()
+        self._write_private(self.pgdata / "pg_hba.conf", _HBA)
 
     def _as_user(self) -> dict[str, Any]:
         if self._user is None:
@@ -213,8 +250,27 @@ class EmbeddedPostgres(EmbeddedProcess):
     def _popen_kwargs(self) -> dict[str, Any]:
         return {**self._as_user(), "cwd": str(self.home if self._user else self.pgdata)}
 
+    def _write_private(self, path: Path, text: str) -> None:
+        """``text`` into ``path`` (0600), owned by the user the server runs as."""
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            if self._user is not None:
+                os.chown(tmp, self._user.pw_uid, self._user.pw_gid)
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
     def _run_tool(
-        self, args: list[str], what: str, timeout: float = 120.0, input_text: str | None = None
+        self,
+        args: list[str],
+        what: str,
+        timeout: float = 120.0,
+        input_text: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> str:
         stdin: dict[str, Any] = (
             {"input": input_text.encode()}
@@ -232,12 +288,13 @@ class EmbeddedPostgres(EmbeddedProcess):
                     process_group=0,  # a Ctrl-C in the terminal must not cut it short
                     cwd=str(self.home if self._user else self.pgdata.parent),
                     check=False,
+                    env={**os.environ, **env} if env else None,
                     **self._as_user(),
                 )
             except subprocess.TimeoutExpired as exc:
                 raise EmbeddedError(f"postgres {what} timed out after {timeout:.0f}s") from exc
             out.seek(0)
-            text = out.read().decode("utf-8", errors="replace")
+            text = out.read().decode("utf-8", errors="replace").replace(self._password, "***")
         if result.returncode != 0:
             raise EmbeddedError(f"postgres {what} failed ({result.returncode}):\n{text[-2000:]}")
         return text
@@ -248,22 +305,51 @@ class EmbeddedPostgres(EmbeddedProcess):
         if staging.exists():
             shutil.rmtree(staging)
         log.info("postgres.initdb", pgdata=str(self.pgdata))
-        self._run_tool(
-            [
-                str(self._bin / "initdb"),
-                "-D",
-                str(staging),
-                "-U",
-                _SUPERUSER,
-                "--auth-host=trust",
-                "--auth-local=trust",
-                "--encoding=UTF8",
-                "--no-locale",
-                "--no-instructions",
-            ],
-            "initdb",
-        )
+        # the password travels in a file only the server's user reads, removed right after
+        pwfile = (self.home if self._user else self.pgdata.parent) / ".initdb-pwfile"
+        self._write_private(pwfile, self._password + "\n")
+        try:
+            self._run_tool(
+                [
+                    str(self._bin / "initdb"),
+                    "-D",
+                    str(staging),
+                    "-U",
+                    _SUPERUSER,
+                    f"--pwfile={pwfile}",
+                    "--auth-host=scram-sha-256",
+                    "--auth-local=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--no-locale",
+                    "--no-instructions",
+                ],
+                "initdb",
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
         os.replace(staging, self.pgdata)
+
+    def _set_password(self) -> None:
+        """Set the superuser's password on an existing cluster, in single-user mode (nothing
+        listens meanwhile): a cluster made with trust authentication, or whose password file
+        was lost, gets the password this start uses. The statement travels on stdin."""
+        command = [
+            str(self._bin / "postgres"),
+            "--single",
+            "-D", str(self.pgdata),
+            "-c", "listen_addresses=",
+            "-c", "unix_socket_directories=",
+            "-c", "logging_collector=off",
+            "-c", "log_min_error_statement=panic",
+            "postgres",
+        ]  # fmt: skip
+        self._run_tool(
+            command,
+            "set password",
+            timeout=120,
+            input_text=f"ALTER ROLE {_SUPERUSER} WITH PASSWORD '{self._password}';\n",
+        )
+        log.info("postgres.password_set", pgdata=str(self.pgdata))
 
     def _command(self) -> list[str]:
         return [
@@ -328,6 +414,7 @@ class EmbeddedPostgres(EmbeddedProcess):
             "create database",
             timeout=30,
             input_text=script,
+            env={"PGPASSWORD": self._password},
         )
         log.info("postgres.database_ready", database=self.database)
 

@@ -11,13 +11,16 @@ parameters only. Where Cypher cannot say it portably (list comprehensions, IP ar
 
 from __future__ import annotations
 
+import functools
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from meshq_runtime.graph.store import GraphStore
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 __all__ = [
     "NoParams",
@@ -28,14 +31,48 @@ __all__ = [
     "QueryResult",
     "Row",
     "describe",
+    "field_errors",
     "run_query",
+    "validate_json",
+    "validate_params",
 ]
 
 
 class Params(BaseModel):
-    """Base of every parameter model: strict about unknown names, trims strings."""
+    """Base of every parameter model: strict types, no unknown names, trimmed strings.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    Parameters arrive as a JSON object and are validated as JSON, strictly: a boolean is
+    ``true`` or ``false`` (never ``0``, ``1`` or ``"true"``); an integer is a JSON integer
+    (``2.0`` too, which JSON Schema counts as one; never ``2.5``, a boolean or ``"2"``); a
+    number is any JSON number but a boolean; a string is a string. A parameter that takes
+    another spelling too (an AS number in asdot text, tags as ``a,b``) says so in its own
+    validator and in its published JSON Schema. Query strings (``GET /queries/{name}?depth=3``)
+    are typed by the gateway from that schema first.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integral_numbers(cls, data: Any) -> Any:
+        """``2.0`` for an integer parameter is 2: JSON has one number type."""
+        if not isinstance(data, dict):
+            return data
+        names = _integer_fields(cls)
+        return {
+            k: int(v) if k in names and isinstance(v, float) and v.is_integer() else v
+            for k, v in data.items()
+        }
+
+
+@functools.cache
+def _integer_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of ``model`` whose type is ``int`` (or ``int | None``)."""
+    return frozenset(
+        name
+        for name, info in model.model_fields.items()
+        if info.annotation is int or info.annotation == int | None
+    )
 
 
 class NoParams(Params):
@@ -118,16 +155,89 @@ def describe(query: Query) -> dict[str, Any]:
     }
 
 
-def validate_params(query: Query, raw: Mapping[str, Any]) -> Params:
+#: What a strict type expects, by pydantic's error type.
+_EXPECTED = {
+    "bool_type": "expected true or false (a JSON boolean)",
+    "bool_parsing": "expected true or false (a JSON boolean)",
+    "int_type": "expected an integer",
+    "int_parsing": "expected an integer",
+    "int_from_float": "expected an integer",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "string_type": "expected a string",
+    "list_type": "expected a list",
+    "dict_type": "expected an object",
+    "model_type": "expected an object",
+}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _message(error: ErrorDetails, allowed: list[str]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        if len(error["loc"]) > 1:
+            return "unknown field"
+        return "unknown parameter; " + (
+            f"accepted: {', '.join(allowed)}" if allowed else "this takes no parameters"
+        )
+    expected = _EXPECTED.get(kind)
+    if expected:
+        return f"{expected}, got {_json_type(error.get('input'))}"
+    return error["msg"]
+
+
+def field_errors(exc: ValidationError, allowed: list[str] | None = None) -> list[dict[str, Any]]:
+    """One ``{"field", "message"}`` per failure: the parameter's name (dotted for nested
+    values, ``(body)`` for the whole) and what it expects, never the value it was given."""
+    return [
+        {
+            "field": ".".join(str(p) for p in e["loc"]) or "(body)",
+            "message": _message(e, allowed or []),
+        }
+        for e in exc.errors(include_url=False)
+    ]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_json(model: type[M], raw: Any) -> M:
+    """``raw`` (a decoded JSON document) as ``model``, validated as the JSON it came as (so a
+    strict model takes an enumeration's text, and nothing but JSON reaches it); a
+    ``ValidationError`` otherwise. A value JSON cannot hold is a ``ValueError``."""
     try:
-        return query.params.model_validate(dict(raw))
+        document = json.dumps(raw, allow_nan=False)
+    except (TypeError, ValueError):
+        raise ValueError("parameters must be JSON values") from None
+    return model.model_validate_json(document)
+
+
+def validate_params(query: Query, raw: Mapping[str, Any]) -> Params:
+    """``raw`` (a decoded JSON object) as the query's parameters, or a 422 naming each one at
+    fault and what it expects."""
+    try:
+        return validate_json(query.params, dict(raw))
     except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"]}
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        raise QueryError(422, "Invalid parameters", detail, errors) from None
+        errors = field_errors(exc, list(query.params.model_fields))
+    except ValueError as exc:
+        errors = [{"field": "(body)", "message": str(exc)}]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    raise QueryError(422, "Invalid parameters", detail, errors) from None
 
 
 async def run_query(

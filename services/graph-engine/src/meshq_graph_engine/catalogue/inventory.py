@@ -181,6 +181,7 @@ def _comma_list(value: Any) -> Any:
 
 _Meta = Annotated[str | None, Field(default=None, max_length=64, pattern=r"^[\w .:/@#-]+$")]
 _Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w .:/@#-]+$")]
+_TagsInput = Annotated[list[_Tag], Field(max_length=32)]
 
 
 class UpdateMetadataParams(Params):
@@ -190,12 +191,14 @@ class UpdateMetadataParams(Params):
     rack: _Meta = Field(None, description="Rack to record; leave out to keep it.")
     role: _Meta = Field(None, description="Role (core, access, firewall, ...).")
     criticality: Criticality | None = Field(None, description="low, medium, high or critical.")
-    tags: Annotated[list[_Tag] | None, BeforeValidator(_comma_list)] = Field(
-        None, max_length=32, description="Tags, replacing the current ones (list or a,b,c)."
-    )
-    clear: Annotated[list[PatchField], BeforeValidator(_comma_list)] = Field(
-        default_factory=list, description="Fields to remove: site, tenant, rack, role, ..."
-    )
+    tags: Annotated[
+        list[_Tag] | None,
+        BeforeValidator(_comma_list, json_schema_input_type=_TagsInput | str | None),
+    ] = Field(None, max_length=32, description="Tags, replacing the current ones (list or a,b,c).")
+    clear: Annotated[
+        list[PatchField],
+        BeforeValidator(_comma_list, json_schema_input_type=list[PatchField] | str),
+    ] = Field(default_factory=list, description="Fields to remove: site, tenant, rack, role, ...")
 
     @model_validator(mode="after")
     def _check_patch(self) -> Self:

@@ -53,14 +53,32 @@ class SessionParams(Params):
     device: DeviceFilter
 
 
+_ASN_TEXT_MAX = 32
+
+
 def _asn_or_any(value: Any) -> Any:
-    if not isinstance(value, bool) and value in (0, "0", ""):
+    """An integer, or asplain/asdot text (``"65001"``, ``"AS1.10"``); anything else (a
+    boolean, a float) is left for the strict integer check to refuse."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return value
+    if isinstance(value, str) and len(value) > _ASN_TEXT_MAX:
+        raise ValueError(f"an AS number is at most {_ASN_TEXT_MAX} characters")
+    if value in (0, "0", ""):
         return 0
     return normalise_asn(value)
 
 
+#: What ``asn`` accepts, as its published JSON Schema says.
+_AsnInput = (
+    Annotated[int, Field(ge=0, le=4_294_967_295)]
+    | Annotated[
+        str, Field(max_length=_ASN_TEXT_MAX, pattern=r"^\s*(?:[Aa][Ss])?[0-9]+(?:\.[0-9]+)?\s*$|^$")
+    ]
+)
+
+
 class BgpTopologyParams(Params):
-    asn: Annotated[int, BeforeValidator(_asn_or_any)] = Field(
+    asn: Annotated[int, BeforeValidator(_asn_or_any, json_schema_input_type=_AsnInput)] = Field(
         0,
         ge=0,
         le=4_294_967_295,

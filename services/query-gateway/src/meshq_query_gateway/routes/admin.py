@@ -8,6 +8,7 @@ from litestar import Request, get, post
 from meshq_runtime.http import ProblemError
 
 from meshq_query_gateway.context import Gateway, gateway, principal
+from meshq_query_gateway.openapi import problems
 
 __all__ = ["ROUTES"]
 
@@ -24,14 +25,14 @@ def _admin(request: Request[Any, Any, Any]) -> Gateway:
     return gw
 
 
-@get("/admin/rbac", tags=["admin"])
+@get("/admin/rbac", tags=["admin"], opt=problems(403))
 async def rbac_status(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The policy in force on this pod: file, digest, when it was loaded, the last error."""
     gw = _admin(request)
     return {**gw.rbac.describe(), "active": gw.rbac_active(), "pod": gw.rbac.pod_id}
 
 
-@post("/admin/rbac/reload", tags=["admin"], status_code=200)
+@post("/admin/rbac/reload", tags=["admin"], status_code=200, opt=problems(403, 409, 422))
 async def rbac_reload(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Re-read the policy file now and tell every gateway pod to do the same."""
     gw = _admin(request)

@@ -14,6 +14,7 @@ from litestar import Request, post
 from litestar.params import JSONBody
 
 from meshq_query_gateway.context import Gateway, authorize, forward, gateway, principal
+from meshq_query_gateway.openapi import problems
 
 __all__ = ["CHAOS_RESOURCE", "FEATURE", "ROUTES", "WHATIF_RESOURCE"]
 
@@ -38,7 +39,12 @@ def _audited(request: Request[Any, Any, Any], count: int, sample: dict[str, Any]
     scope_state["sample_rows"] = [sample]
 
 
-@post("/graph/chaos-simulate", tags=["graph"], status_code=200)
+@post(
+    "/graph/chaos-simulate",
+    tags=["graph"],
+    status_code=200,
+    opt=problems(400, 403, 404, 413, 422, 502, 503),
+)
 async def chaos_simulate(
     request: Request[Any, Any, Any], data: JSONBody[dict[str, Any] | None] = None
 ) -> dict[str, Any]:
@@ -60,7 +66,12 @@ async def chaos_simulate(
     return result
 
 
-@post("/graph/whatif", tags=["graph"], status_code=200)
+@post(
+    "/graph/whatif",
+    tags=["graph"],
+    status_code=200,
+    opt=problems(400, 403, 404, 413, 422, 502, 503),
+)
 async def whatif(
     request: Request[Any, Any, Any], data: JSONBody[dict[str, Any] | None] = None
 ) -> dict[str, Any]:

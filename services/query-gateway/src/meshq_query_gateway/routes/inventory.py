@@ -15,6 +15,7 @@ from litestar.params import QueryParameter
 from network_discovery.integrations.ansible import build_inventory, to_ini
 
 from meshq_query_gateway.context import authorize, forward, gateway, principal
+from meshq_query_gateway.openapi import problems
 
 __all__ = ["RESOURCE", "ROUTES"]
 
@@ -22,7 +23,11 @@ RESOURCE = "inventory_ansible"
 FEATURE = "api_access"
 
 
-@get("/inventory/ansible", tags=["inventory"])
+@get(
+    "/inventory/ansible",
+    tags=["inventory"],
+    opt=problems(400, 403, 502, 503, also_returns=["text/plain"]),
+)
 async def ansible_inventory(
     request: Request[Any, Any, Any],
     fmt: Annotated[
@@ -44,7 +49,8 @@ async def ansible_inventory(
     scope_state["row_count"] = len(hosts)
     scope_state["sample_rows"] = [{"host": h, **v} for h, v in list(hosts.items())[:5]]
     if fmt == "ini":
-        return Response(to_ini(inventory), media_type="text/plain; charset=utf-8")
+        # Litestar adds "; charset=utf-8" to a text type itself (naming it here doubled it)
+        return Response(to_ini(inventory), media_type="text/plain")
     return Response(inventory, media_type="application/json")
 
 

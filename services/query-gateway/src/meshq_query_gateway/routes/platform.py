@@ -12,13 +12,14 @@ from litestar import Request, get
 from network_discovery.licensing.gates import demo_mode
 
 from meshq_query_gateway.context import gateway, principal
+from meshq_query_gateway.openapi import problems
 
 __all__ = ["ROUTES"]
 
 _HEALTHY_LICENSE = {"active", "community", "demo", "unverified"}
 
 
-@get("/license", tags=["platform"])
+@get("/license", tags=["platform"], opt=problems(403))
 async def license_state(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Plan, status and feature flags as the license agent last published them."""
     principal(request)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import re
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
 from litestar import Request, get, post
@@ -13,8 +16,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from meshq_runtime.http import ProblemError
 
 from meshq_query_gateway.context import authorize, forward, gateway, principal, quoted
+from meshq_query_gateway.openapi import problems
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "query_string_params"]
 
 #: How many rows an audit event carries as a sample.
 SAMPLE_ROWS = 5
@@ -31,7 +35,7 @@ Cursor = Annotated[
 ]
 
 
-@get("/queries", tags=["queries"])
+@get("/queries", tags=["queries"], opt=problems(403, 502, 503))
 async def list_queries(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
     """The query catalogue this caller may see, each with the JSON Schema of its parameters."""
     gw, who = gateway(request.app.state), principal(request)
@@ -66,12 +70,65 @@ def _cursor(name: str, offset: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+_INTEGER = re.compile(r"^[+-]?[0-9]{1,20}$")
+_NUMBER = re.compile(
+    r"^[+-]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})(?:[eE][+-]?[0-9]{1,3})?$"
+)
+
+
+def _types(schema: Mapping[str, Any]) -> set[str]:
+    """The JSON types a parameter's schema allows (``type``, or each ``anyOf``/``oneOf``)."""
+    found: set[str] = set()
+    for part in (schema, *schema.get("anyOf", ()), *schema.get("oneOf", ())):
+        kind = part.get("type") if isinstance(part, Mapping) else None
+        if isinstance(kind, str):
+            found.add(kind)
+        elif isinstance(kind, list):
+            found.update(k for k in kind if isinstance(k, str))
+    return found
+
+
+def _from_text(text: str, types: set[str]) -> Any:
+    """One query-string value as the JSON value its schema takes: ``true``/``false`` for a
+    boolean, decimal digits for an integer, a decimal for a number; anything else stays text
+    (and the strict parameter check names it when text is not what the parameter takes)."""
+    if "boolean" in types and text in ("true", "false"):
+        return text == "true"
+    if "integer" in types and _INTEGER.match(text):
+        return int(text)
+    if "number" in types and _NUMBER.match(text) and math.isfinite(float(text)):
+        return float(text)
+    return text
+
+
+def query_string_params(
+    schema: Mapping[str, Any], pairs: Iterable[tuple[str, str]]
+) -> dict[str, Any]:
+    """``GET /queries/{name}?k=v``: the pairs typed by the query's published parameter schema.
+    A name given twice is a list (a list parameter, or a 422 for any other)."""
+    properties = schema.get("properties")
+    properties = properties if isinstance(properties, Mapping) else {}
+    grouped: dict[str, list[str]] = {}
+    for key, value in pairs:
+        if key not in _PAGING:
+            grouped.setdefault(key, []).append(value)
+    out: dict[str, Any] = {}
+    for key, values in grouped.items():
+        prop = properties.get(key)
+        types = _types(prop) if isinstance(prop, Mapping) else set()
+        typed = [_from_text(v, types) for v in values]
+        out[key] = typed[0] if len(typed) == 1 else typed
+    return out
+
+
 async def _run(
     name: str,
     params: dict[str, Any],
     request: Request[Any, Any, Any],
     limit: int | None,
     cursor: str | None,
+    *,
+    query_string: bool = False,
 ) -> dict[str, Any]:
     scope_state = request.scope.setdefault("state", {})
     scope_state["query_name"] = name
@@ -79,6 +136,12 @@ async def _run(
     gw, who = gateway(request.app.state), principal(request)
     gw.gate.community_only(who)
     entry = await gw.query(name)
+    if query_string:
+        schema = entry.get("parameters")
+        params = query_string_params(
+            schema if isinstance(schema, Mapping) else {}, request.query_params.multi_items()
+        )
+        scope_state["query_params"] = params
     gw.gate.require_query(who, entry)
     authorize(gw, who, "execute", name)
     offset = _offset(cursor, name)
@@ -97,7 +160,12 @@ async def _run(
     }
 
 
-@post("/queries/{name:str}", tags=["queries"], status_code=200)
+@post(
+    "/queries/{name:str}",
+    tags=["queries"],
+    status_code=200,
+    opt=problems(400, 403, 404, 413, 422, 502, 503),
+)
 async def execute_query(
     name: FromPath[str],
     request: Request[Any, Any, Any],
@@ -109,16 +177,17 @@ async def execute_query(
     return await _run(name, data or {}, request, limit, cursor)
 
 
-@get("/queries/{name:str}", tags=["queries"])
+@get("/queries/{name:str}", tags=["queries"], opt=problems(400, 403, 404, 422, 502, 503))
 async def execute_query_get(
     name: FromPath[str],
     request: Request[Any, Any, Any],
     limit: Limit = None,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """Run a named query with its parameters in the query string (simple values only)."""
+    """Run a named query with its parameters in the query string: ``true``/``false`` for a
+    boolean, decimal digits for an integer, text for the rest (``tags=a,b`` for a list)."""
     params = {k: v for k, v in request.query_params.items() if k not in _PAGING}
-    return await _run(name, params, request, limit, cursor)
+    return await _run(name, params, request, limit, cursor, query_string=True)
 
 
 ROUTES = [list_queries, execute_query, execute_query_get]

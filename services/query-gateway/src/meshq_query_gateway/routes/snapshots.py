@@ -8,6 +8,7 @@ from litestar import Request, get
 from litestar.params import FromPath
 
 from meshq_query_gateway.context import authorize, forward, gateway, principal, quoted
+from meshq_query_gateway.openapi import problems
 
 __all__ = ["ROUTES"]
 
@@ -19,14 +20,14 @@ def _allowed(request: Request[Any, Any, Any]) -> Any:
     return gw
 
 
-@get("/snapshots", tags=["snapshots"])
+@get("/snapshots", tags=["snapshots"], opt=problems(403, 502, 503))
 async def list_snapshots(request: Request[Any, Any, Any]) -> Any:
     """Applied snapshots, newest first, each with its diff summary."""
     gw = _allowed(request)
     return await forward(gw.graph, "GET", "/internal/snapshots")
 
 
-@get("/snapshots/{a:str}/diff/{b:str}", tags=["snapshots"])
+@get("/snapshots/{a:str}/diff/{b:str}", tags=["snapshots"], opt=problems(403, 404, 502, 503))
 async def diff_snapshots(
     a: FromPath[str], b: FromPath[str], request: Request[Any, Any, Any]
 ) -> Any:

@@ -9,11 +9,13 @@ from network_discovery.integrations.netbox._errors import (
     NetBoxValidationError,
 )
 from network_discovery.integrations.netbox._graph import GraphError, GraphReader
+from network_discovery.integrations.netbox._owner import OVERWRITABLE
 from network_discovery.integrations.netbox._plan import Plan
 from network_discovery.integrations.netbox._push import PushDefaults
 from network_discovery.integrations.netbox.sync import SyncOptions, SyncResult, run_sync
 
 __all__ = [
+    "OVERWRITABLE",
     "FieldError",
     "GraphError",
     "GraphReader",

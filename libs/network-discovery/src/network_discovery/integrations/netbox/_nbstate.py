@@ -127,7 +127,14 @@ async def load_state(
         state.shared[collection] = await client.list(collection)
     state.devices = await client.list("dcim/devices")
     matches = match_devices(graph, state.devices)
-    ids = sorted(matches.netbox_ids())
+    wanted_ids = matches.netbox_ids()
+    if prune:  # the sync's own devices nothing matches: what is on them decides their prune
+        wanted_ids |= {
+            int(d["id"])
+            for d in state.devices
+            if slugify(tag) in {t.get("slug") for t in d.get("tags") or []}
+        }
+    ids = sorted(wanted_ids)
     names = {slugify(r.get("site") or default_site) for r in graph} | {slugify(default_site)}
     sites = {int(nb["site"]["id"]) for nb in matches.found.values() if nb.get("site")}
     sites |= {int(s["id"]) for s in state.shared["dcim/sites"] if s.get("slug") in names}

@@ -11,9 +11,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Conflict", "Item", "Plan", "Ref", "Step", "slugify"]
+__all__ = ["Conflict", "Drift", "Item", "Plan", "Ref", "Step", "slugify"]
 
-Action = Literal["create", "update", "delete", "stamp", "declare"]
+Action = Literal["create", "update", "unassign", "delete", "stamp", "declare"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,9 @@ class Item:
     body: dict[str, Any] = field(default_factory=dict)
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # field -> (old, new)
     id: int | None = None
+    #: deletes only: the stage of its step it goes in (NetBox refuses to delete a parent
+    #: interface before its sub-interfaces, so those go first, in a request of their own)
+    stage: int = 0
 
 
 @dataclass
@@ -50,16 +53,48 @@ class Conflict:
         return f"{self.kind} {self.label}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class Drift:
+    """A field of an object the sync did not create where NetBox and discovery disagree.
+    ``overwritten``: the run replaces NetBox's value (``--overwrite FIELD``); else NetBox's
+    value stays."""
+
+    kind: str
+    label: str
+    field: str
+    netbox: Any
+    discovered: Any
+    overwritten: bool = False
+    #: the fields ``--overwrite`` must name to replace it (default: ``field``)
+    needs: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        needs = " ".join(f"--overwrite {f}" for f in self.needs or (self.field,))
+        outcome = (
+            "overwritten (--overwrite)"
+            if self.overwritten
+            else f"NetBox's kept ({needs} replaces it)"
+        )
+        return (
+            f"{self.kind} {self.label}: {self.field}: NetBox has {self.netbox!r}, "
+            f"discovery {self.discovered!r}; {outcome}"
+        )
+
+
 @dataclass
 class Plan:
     direction: Literal["push", "pull"]
     steps: list[Step] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
+    #: push only: disagreements on objects the sync did not create
+    drift: list[Drift] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     #: key -> NetBox id of objects that exist already (push)
     known: dict[str, int] = field(default_factory=dict)
     #: pull only: what to publish (metadata patches, the declared-links snapshot)
     payload: dict[str, Any] = field(default_factory=dict)
+    #: push only: the slug of the tag on everything the push creates (what a read-back asks for)
+    tag: str = ""
 
     def step(self, kind: str, action: Action, endpoint: str) -> Step:
         for existing in self.steps:

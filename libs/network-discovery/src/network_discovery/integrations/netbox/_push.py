@@ -2,21 +2,32 @@
 
 Matching is by name, then serial, then primary IP (see ``_match``). What a device needs and
 NetBox lacks (site, role, manufacturer, device type, platform) is created, under configurable
-defaults when discovery does not know it. What the push creates carries the sync's tag;
-nothing is deleted unless ``prune`` is set, and then only objects with that tag.
+defaults when discovery does not know it. What the push creates carries the sync's tag and is
+kept equal to discovery; on what it found it fills empty fields only, unless the field is
+named in ``overwrite``, and every disagreement there is a drift entry (``_owner``). Copies of
+one MAC or address the sync made twice are collapsed into one (the one in use is kept).
+Nothing else is deleted unless ``prune`` is set (``_prune``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from network_discovery.integrations.netbox._kinds import PLATFORM_NAMES, interface_type
 from network_discovery.integrations.netbox._match import match_devices
 from network_discovery.integrations.netbox._nbstate import NetBoxState
+from network_discovery.integrations.netbox._owner import Ownership
 from network_discovery.integrations.netbox._plan import Conflict, Item, Plan, Ref, slugify
-from network_discovery.integrations.netbox._push_l2 import L2_STEP, plan_layer2, prune_vlans
-from network_discovery.model import canonical_interface_name, normalise_mac
+from network_discovery.integrations.netbox._prune import plan_prune
+from network_discovery.integrations.netbox._push_addr import (
+    plan_address,
+    plan_mac,
+    plan_primary_ip,
+)
+from network_discovery.integrations.netbox._push_l2 import L2_STEP, plan_layer2
+from network_discovery.model import canonical_interface_name
 
 __all__ = ["PushDefaults", "plan_push"]
 
@@ -40,6 +51,10 @@ STEP_ORDER: tuple[tuple[str, Any, str], ...] = (
     ("ip address", "update", "ipam/ip-addresses"),
     ("interface primary MAC", "update", "dcim/interfaces"),
     ("device primary IP", "update", "dcim/devices"),
+    ("duplicate mac address", "delete", "dcim/mac-addresses"),
+    ("duplicate ip address", "delete", "ipam/ip-addresses"),
+    ("ip address", "unassign", "ipam/ip-addresses"),
+    ("mac address", "unassign", "dcim/mac-addresses"),
     ("ip address", "delete", "ipam/ip-addresses"),
     ("mac address", "delete", "dcim/mac-addresses"),
     ("interface", "delete", "dcim/interfaces"),
@@ -59,12 +74,20 @@ class PushDefaults:
 
 class _Planner:
     def __init__(
-        self, state: NetBoxState, graph: list[dict[str, Any]], defaults: PushDefaults, prune: bool
+        self,
+        state: NetBoxState,
+        graph: list[dict[str, Any]],
+        defaults: PushDefaults,
+        prune: bool,
+        overwrite: Iterable[str] = (),
     ) -> None:
         self.s, self.graph, self.d, self.prune = state, graph, defaults, prune
-        self.plan = Plan("push")
+        self.plan = Plan("push", tag=slugify(defaults.tag))
+        self.own = Ownership(self.plan, self.plan.tag, overwrite)
         self.tag = [{"name": defaults.tag, "slug": slugify(defaults.tag)}]
         self.tag_needed = False
+        #: NetBox ids of the sync's own extra copies, planned for deletion
+        self.collapsed: set[int] = set()
         #: device key -> its NetBox site (an id, or the site planned); its interfaces by name
         self.sites: dict[str, int | Ref] = {}
         self.existing: dict[str, dict[str, dict[str, Any]]] = {}
@@ -138,7 +161,7 @@ class _Planner:
             self._interfaces(row, key, nb)
             plan_layer2(self, row, key, self.sites[key])
         if self.prune:
-            self._prune(matches.netbox_ids())
+            plan_prune(self, matches.netbox_ids())
         if self.tag_needed and "tag" not in self.plan.known:
             self.plan.step("tag", "create", "extras/tags").items.append(
                 Item("tag", self.d.tag, dict(self.tag[0]))
@@ -172,18 +195,29 @@ class _Planner:
     def _update_device(self, row: dict[str, Any], nb: dict[str, Any], key: str) -> None:
         body: dict[str, Any] = {}
         changes: dict[str, tuple[Any, Any]] = {}
-        if row.get("serial") and (nb.get("serial") or "") != row["serial"]:
+        name = str(nb.get("name"))
+        have_serial = nb.get("serial") or None
+        serial = (have_serial, row.get("serial"))
+        if (
+            row.get("serial")
+            and have_serial != row["serial"]
+            and self.own.may_write(nb, "device", name, "serial", have_serial, serial)
+        ):
             body["serial"] = row["serial"]
-            changes["serial"] = (nb.get("serial") or None, row["serial"])
+            changes["serial"] = (have_serial, row["serial"])
         if row.get("platform"):
             ref = self._platform(row["platform"])
-            current = (nb.get("platform") or {}).get("id")
-            if current is None or current != self.plan.known.get(ref.key):
+            have = nb.get("platform") or None
+            current = (have or {}).get("id")
+            shown = ((have or {}).get("slug"), row["platform"])
+            if (current is None or current != self.plan.known.get(ref.key)) and self.own.may_write(
+                nb, "device", name, "platform", have, shown
+            ):
                 body["platform"] = ref
-                changes["platform"] = ((nb.get("platform") or {}).get("slug"), row["platform"])
+                changes["platform"] = shown
         if body:
             self.plan.step("device", "update", "dcim/devices").items.append(
-                Item(key, str(nb.get("name")), body, changes, id=int(nb["id"]))
+                Item(key, name, body, changes, id=int(nb["id"]))
             )
 
     # --- interfaces, MACs, addresses -------------------------------------------------------
@@ -222,7 +256,14 @@ class _Planner:
                 )
             else:
                 self.plan.known[ikey] = int(current["id"])
-                changes = {f: (current.get(f), v) for f, v in wanted.items() if current.get(f) != v}
+                changes = {
+                    f: (current.get(f), v)
+                    for f, v in wanted.items()
+                    if current.get(f) != v
+                    and self.own.may_write(
+                        current, "interface", label, f, current.get(f), (current.get(f), v)
+                    )
+                }
                 if changes:
                     self.plan.step("interface", "update", "dcim/interfaces").items.append(
                         Item(
@@ -233,155 +274,10 @@ class _Planner:
                             id=int(current["id"]),
                         )
                     )
-            self._mac(row, iface, ikey, label, current)
+            plan_mac(self, row, iface, (ikey, label), current)
             for address in iface.get("addresses", []):
-                self._address(address, ikey, label, current)
-        self._primary_ip(row, dkey, nb)
-
-    def _mac(
-        self,
-        row: dict[str, Any],
-        iface: dict[str, Any],
-        ikey: str,
-        label: str,
-        current: dict[str, Any] | None,
-    ) -> None:
-        if not iface.get("mac"):
-            return
-        mac = normalise_mac(iface["mac"])
-        mkey = f"mac:{row['device']}|{iface['name']}|{mac}"
-        found = [
-            m
-            for m in (self.s.macs_of(int(current["id"])) if current else [])
-            if normalise_mac(m["mac_address"]) == mac
-        ]
-        if found:
-            self.plan.known[mkey] = int(found[0]["id"])
-        else:
-            self.tag_needed = True
-            self.plan.step("mac address", "create", "dcim/mac-addresses").items.append(
-                Item(
-                    mkey,
-                    f"{label} {mac}",
-                    {
-                        "mac_address": mac.upper(),
-                        "assigned_object_type": _IFACE,
-                        "assigned_object_id": Ref(ikey),
-                        "tags": self.tag,
-                    },
-                )
-            )
-        primary = (current or {}).get("primary_mac_address") or {}
-        if primary.get("id") is None or primary.get("id") != self.plan.known.get(mkey):
-            self.plan.step("interface primary MAC", "update", "dcim/interfaces").items.append(
-                Item(
-                    ikey,
-                    label,
-                    {"primary_mac_address": Ref(mkey)},
-                    {"primary_mac_address": (primary.get("mac_address"), mac.upper())},
-                    id=int(current["id"]) if current else None,
-                )
-            )
-
-    def _address(self, address: str, ikey: str, label: str, current: dict[str, Any] | None) -> None:
-        akey = f"ip:{ikey.removeprefix('iface:')}|{address}"
-        same = self.s.addresses_named(address)
-        here = [a for a in same if current and a.get("assigned_object_id") == current["id"]]
-        if here:
-            self.plan.known[akey] = int(here[0]["id"])
-            return
-        free = [a for a in same if a.get("assigned_object_id") is None]
-        elsewhere = [a for a in same if a.get("assigned_object_id") is not None]
-        if elsewhere and not free:
-            other = elsewhere[0].get("assigned_object") or {}
-            where = f"{(other.get('device') or {}).get('name')} {other.get('name')}"
-            self.plan.conflicts.append(
-                Conflict(
-                    "ip address",
-                    f"{label} {address}",
-                    f"NetBox has it on {where}; not moved "
-                    "(fix the address in NetBox or the device)",
-                )
-            )
-            return
-        if free:
-            self.plan.known[akey] = int(free[0]["id"])
-            self.plan.step("ip address", "update", "ipam/ip-addresses").items.append(
-                Item(
-                    akey,
-                    f"{label} {address}",
-                    {"assigned_object_type": _IFACE, "assigned_object_id": Ref(ikey)},
-                    {"assigned_object": (None, label)},
-                    id=int(free[0]["id"]),
-                )
-            )
-            return
-        self.tag_needed = True
-        self.plan.step("ip address", "create", "ipam/ip-addresses").items.append(
-            Item(
-                akey,
-                f"{label} {address}",
-                {
-                    "address": address,
-                    "status": "active",
-                    "assigned_object_type": _IFACE,
-                    "assigned_object_id": Ref(ikey),
-                    "tags": self.tag,
-                },
-            )
-        )
-
-    def _primary_ip(self, row: dict[str, Any], dkey: str, nb: dict[str, Any] | None) -> None:
-        mgmt = row.get("management_ip")
-        if not mgmt:
-            return
-        for iface in row.get("interfaces", []):
-            for address in iface.get("addresses", []):
-                if address.split("/")[0] != mgmt:
-                    continue
-                field = "primary_ip6" if ":" in mgmt else "primary_ip4"
-                akey = f"ip:{row['device']}|{iface['name']}|{address}"
-                have = ((nb or {}).get(field) or {}).get("id")
-                if have is not None and have == self.plan.known.get(akey):
-                    return
-                self.plan.step("device primary IP", "update", "dcim/devices").items.append(
-                    Item(
-                        dkey,
-                        row["device"],
-                        {field: Ref(akey)},
-                        {field: (((nb or {}).get(field) or {}).get("address"), address)},
-                        id=int(nb["id"]) if nb else None,
-                    )
-                )
-                return
-
-    # --- prune -----------------------------------------------------------------------------
-
-    def _prune(self, matched: set[int]) -> None:
-        slug = slugify(self.d.tag)
-        known_ids = {
-            v for k, v in self.plan.known.items() if k.startswith(("ip:", "mac:", "iface:"))
-        }
-        for kind, endpoint, objects in (
-            ("ip address", "ipam/ip-addresses", self.s.tagged_addresses(matched)),
-            ("mac address", "dcim/mac-addresses", self.s.tagged_macs(matched)),
-            ("interface", "dcim/interfaces", self.s.tagged_interfaces(matched)),
-        ):
-            for obj in objects:
-                if slug in _tags(obj) and int(obj["id"]) not in known_ids:
-                    self.plan.step(kind, "delete", endpoint).items.append(
-                        Item(f"{endpoint}:{obj['id']}", str(obj.get("display")), id=int(obj["id"]))
-                    )
-        for nb in self.s.devices:
-            if slug in _tags(nb) and int(nb["id"]) not in matched:
-                self.plan.step("device", "delete", "dcim/devices").items.append(
-                    Item(f"dcim/devices:{nb['id']}", str(nb.get("name")), id=int(nb["id"]))
-                )
-        prune_vlans(self, slug)  # last: it looks at the interfaces and devices deleted above
-
-
-def _tags(obj: dict[str, Any]) -> set[str]:
-    return {t.get("slug") for t in obj.get("tags", [])}
+                plan_address(self, address, (ikey, label), current, nb)
+        plan_primary_ip(self, row, dkey, nb)
 
 
 def plan_push(
@@ -390,5 +286,8 @@ def plan_push(
     *,
     defaults: PushDefaults | None = None,
     prune: bool = False,
+    overwrite: Iterable[str] = (),
 ) -> Plan:
-    return _Planner(state, graph, defaults or PushDefaults(), prune).run()
+    """The push plan; ``overwrite`` names the fields replaced on objects the sync did not
+    create (others are filled only when empty)."""
+    return _Planner(state, graph, defaults or PushDefaults(), prune, overwrite).run()

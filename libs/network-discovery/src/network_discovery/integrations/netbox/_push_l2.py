@@ -5,8 +5,11 @@ comes from discovery's (``access`` is NetBox's ``access``; a trunk is ``tagged``
 it allows, or ``tagged-all`` when discovery lists none), its untagged VLAN from the access or
 native VLAN. VLANs are NetBox VLANs of the device's NetBox site (NetBox accepts no other site's
 on the interface), found by VLAN id or created there, named as the device names them.
-Everything is compared with NetBox first, so a second run plans nothing. A prune deletes a
-tagged VLAN only when no interface will use it once the run is done, whoever's it is.
+Everything is compared with NetBox first, so a second run plans nothing. On an interface the
+sync did not create, only empty fields are filled (``_owner``); when its 802.1Q mode is kept as
+NetBox has it, so are its VLANs (NetBox refuses VLANs that do not fit the mode), each
+difference a drift entry. A prune deletes a tagged VLAN only when no interface will use it once
+the run is done, whoever's it is.
 """
 
 from __future__ import annotations
@@ -133,8 +136,12 @@ class _Layer2:
                 label, f"parent {iface['parent']} not set: the device reports no such port"
             )
         elif parent is not None and not self.same(parent, _id(have.get("parent"))):
-            body["parent"] = parent
-            changes["parent"] = ((have.get("parent") or {}).get("name"), iface["parent"])
+            shown = ((have.get("parent") or {}).get("name"), iface["parent"])
+            if self.p.own.may_write(
+                current, "interface", label, "parent", have.get("parent"), shown
+            ):
+                body["parent"] = parent
+                changes["parent"] = shown
         if iface.get("lag") and kind == "virtual":
             self._refuse(
                 label, f"LAG {iface['lag']} not set: NetBox puts no virtual interface in a LAG"
@@ -142,11 +149,13 @@ class _Layer2:
         elif iface.get("lag") and lag is None:
             self._refuse(label, f"LAG {iface['lag']} not set: the device reports no such port")
         elif lag is not None and not self.same(lag, _id(have.get("lag"))):
-            body["lag"] = lag
-            changes["lag"] = ((have.get("lag") or {}).get("name"), iface["lag"])
+            shown = ((have.get("lag") or {}).get("name"), iface["lag"])
+            if self.p.own.may_write(current, "interface", label, "lag", have.get("lag"), shown):
+                body["lag"] = lag
+                changes["lag"] = shown
         mode, untagged, tagged = wanted_vlans(iface, set(self.vlan_names))
         if mode is not None:
-            self._vlans(body, changes, have, mode, untagged, tagged)
+            self._vlans(body, changes, current, label, (mode, untagged, tagged))
         if body:
             self.p.plan.step(L2_STEP, "update", "dcim/interfaces").items.append(
                 Item(ikey, label, body, changes, id=int(current["id"]) if current else None)
@@ -156,28 +165,53 @@ class _Layer2:
         self,
         body: dict[str, Any],
         changes: dict[str, tuple[Any, Any]],
-        have: dict[str, Any],
-        mode: str,
-        untagged: int | None,
-        tagged: list[int],
+        current: dict[str, Any] | None,
+        label: str,
+        wanted: tuple[str, int | None, list[int]],
     ) -> None:
-        if _value(have.get("mode")) != mode:
+        mode, untagged, tagged = wanted
+        have = current or {}
+        own = self.p.own
+        have_mode = _value(have.get("mode"))
+        if have_mode != mode:
+            if not own.may_write(current, "interface", label, "mode", have_mode, (have_mode, mode)):
+                self._kept_vlans(have, label, untagged, tagged)
+                return
             body["mode"] = mode
-            changes["mode"] = (_value(have.get("mode")), mode)
+            changes["mode"] = (have_mode, mode)
         if untagged is not None:
             ref = self._vlan(untagged)
-            if ref is not None and not self.same(ref, _id(have.get("untagged_vlan"))):
+            was = have.get("untagged_vlan")
+            shown = ((was or {}).get("vid"), untagged)
+            if (
+                ref is not None
+                and not self.same(ref, _id(was))
+                and own.may_write(current, "interface", label, "untagged_vlan", was, shown)
+            ):
                 body["untagged_vlan"] = ref
-                changes["untagged_vlan"] = ((have.get("untagged_vlan") or {}).get("vid"), untagged)
+                changes["untagged_vlan"] = shown
         refs = [r for r in (self._vlan(v) for v in tagged) if r is not None]
-        current = sorted(_id(v) or 0 for v in have.get("tagged_vlans") or [])
+        now = sorted(_id(v) or 0 for v in have.get("tagged_vlans") or [])
         known = [self.p.plan.known.get(r.key) for r in refs]
-        if (refs or current) and (None in known or sorted(k or 0 for k in known) != current):
-            body["tagged_vlans"] = refs
-            changes["tagged_vlans"] = (
-                sorted(v.get("vid") for v in have.get("tagged_vlans") or []),
-                tagged,
-            )
+        if (refs or now) and (None in known or sorted(k or 0 for k in known) != now):
+            shown_tagged = (sorted(v.get("vid") for v in have.get("tagged_vlans") or []), tagged)
+            was_tagged = have.get("tagged_vlans") or []
+            if own.may_write(current, "interface", label, "tagged_vlans", was_tagged, shown_tagged):
+                body["tagged_vlans"] = refs
+                changes["tagged_vlans"] = shown_tagged
+
+    def _kept_vlans(
+        self, have: dict[str, Any], label: str, untagged: int | None, tagged: list[int]
+    ) -> None:
+        """NetBox's mode stays: so do its VLANs; each difference is drift."""
+        have_untagged = (have.get("untagged_vlan") or {}).get("vid")
+        if untagged is not None and have_untagged != untagged:
+            needs = ("mode",) if have_untagged is None else ("mode", "untagged_vlan")
+            self.p.own.disagree("interface", label, "untagged_vlan", have_untagged, untagged, needs)
+        have_tagged = sorted(v.get("vid") for v in have.get("tagged_vlans") or [])
+        if tagged and have_tagged != sorted(tagged):
+            needs = ("mode",) if not have_tagged else ("mode", "tagged_vlans")
+            self.p.own.disagree("interface", label, "tagged_vlans", have_tagged, tagged, needs)
 
     def _refuse(self, label: str, reason: str) -> None:
         self.p.plan.conflicts.append(Conflict("interface", label, reason))

@@ -2,7 +2,9 @@
 
 ``run_sync`` is what ``meshq sync --target netbox`` and the netbox-sync service both call.
 A pull publishes metadata patches and the declared-links snapshot through ``publish``; a
-push writes to NetBox. Direction ``pull`` never writes to NetBox.
+push writes to NetBox. Direction ``pull`` never writes to NetBox. ``SyncResult.outcome`` is
+what a run comes to: ``failed`` (NetBox refused or skipped something), ``conflicts`` (the run
+left something as NetBox has it: a conflict, or drift it did not overwrite) or ``ok``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from network_discovery.integrations.netbox._apply import ApplyReport, apply_plan
 from network_discovery.integrations.netbox._client import NetBoxClient
 from network_discovery.integrations.netbox._graph import GraphReader
 from network_discovery.integrations.netbox._nbstate import load_state
+from network_discovery.integrations.netbox._owner import OVERWRITABLE
 from network_discovery.integrations.netbox._plan import Plan
 from network_discovery.integrations.netbox._pull import plan_pull
 from network_discovery.integrations.netbox._push import PushDefaults, plan_push
@@ -36,9 +39,18 @@ class SyncOptions:
     direction: Direction = "pull"
     dry_run: bool = False
     prune: bool = False
+    #: push: fields replaced on objects the sync did not create (see ``_owner.OVERWRITABLE``)
+    overwrite: tuple[str, ...] = ()
     defaults: PushDefaults = field(default_factory=PushDefaults)
     source: str = "netbox-sync"
     correlation_id: str | None = None
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.overwrite) - set(OVERWRITABLE))
+        if unknown:
+            raise ValueError(
+                f"cannot overwrite {', '.join(unknown)}: choose from {', '.join(OVERWRITABLE)}"
+            )
 
 
 @dataclass
@@ -71,12 +83,27 @@ class SyncResult:
         return [str(c) for p in self.plans for c in p.conflicts]
 
     @property
+    def drift(self) -> list[str]:
+        return [str(d) for p in self.plans for d in p.drift]
+
+    @property
+    def unresolved_drift(self) -> list[str]:
+        return [str(d) for p in self.plans for d in p.drift if not d.overwritten]
+
+    @property
     def errors(self) -> list[str]:
         return list(self.applied.errors) if self.applied else []
 
     @property
     def notes(self) -> list[str]:
-        return [n for p in self.plans for n in p.notes]
+        applied = self.applied.notes if self.applied else []
+        return [n for p in self.plans for n in p.notes] + applied
+
+    @property
+    def outcome(self) -> Literal["ok", "conflicts", "failed"]:
+        if self.errors:
+            return "failed"
+        return "conflicts" if self.conflicts or self.unresolved_drift else "ok"
 
     @property
     def changed(self) -> bool:
@@ -120,7 +147,13 @@ async def run_sync(
             default_site=options.defaults.site,
             prune=options.prune,
         )
-        plan = plan_push(state, inventory, defaults=options.defaults, prune=options.prune)
+        plan = plan_push(
+            state,
+            inventory,
+            defaults=options.defaults,
+            prune=options.prune,
+            overwrite=options.overwrite,
+        )
         result.plans.append(plan)
         if on_plan:
             on_plan(plan)
@@ -132,6 +165,7 @@ async def run_sync(
         dry_run=options.dry_run,
         changes=sum(r["planned"] for r in result.summary()),
         conflicts=len(result.conflicts),
+        drift=len(result.drift),
         errors=len(result.errors),
         requests=client.requests,
         retries=client.retries,
