@@ -72,26 +72,12 @@ class SnapshotArchive:
         return whole
 
 
-_KINDS = (
-    "devices",
-    "interfaces",
-    "ip_addresses",
-    "vlans",
-    "neighbors",
-    "arp",
-    "mac_table",
-    "bgp_peers",
-    "links",
-    "endpoints",
-)
-
-
 def snapshot_diff(a: Snapshot, b: Snapshot) -> dict[str, Any]:
     """What differs from snapshot ``a`` to ``b``: facts added, removed or changed, per kind."""
     out: dict[str, Any] = {"from": a.snapshot_id, "to": b.snapshot_id, "kinds": {}}
-    for kind in _KINDS:
+    for kind, facts in b.facts_by_kind().items():
         before = {f.id: f.model_dump(mode="json") for f in getattr(a, kind)}
-        after = {f.id: f.model_dump(mode="json") for f in getattr(b, kind)}
+        after = {f.id: f.model_dump(mode="json") for f in facts}
         added = sorted(after.keys() - before.keys())
         removed = sorted(before.keys() - after.keys())
         changed = sorted(k for k in after.keys() & before.keys() if after[k] != before[k])

@@ -98,6 +98,7 @@ from network_discovery.model.patch import (
 )
 from network_discovery.model.routing import NextHop, Route, RouteProtocol
 from network_discovery.model.snapshot import (
+    FACT_LISTS,
     SNAPSHOT_FORMAT_VERSION,
     SUPPORTED_FACT_KINDS,
     FactKind,
@@ -106,6 +107,7 @@ from network_discovery.model.snapshot import (
 )
 
 __all__ = [
+    "FACT_LISTS",
     "NETBOX_ONLY_FIELDS",
     "PATCHABLE_FIELDS",
     "PORT_ID_SUBTYPES",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from enum import StrEnum
-from typing import Literal, Protocol, Self
+from typing import Any, Literal, Protocol, Self
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -37,6 +37,7 @@ from network_discovery.model.observations import ArpEntry, MacTableEntry, Neighb
 from network_discovery.model.routing import Route
 
 __all__ = [
+    "FACT_LISTS",
     "SNAPSHOT_FORMAT_VERSION",
     "SUPPORTED_FACT_KINDS",
     "FactKind",
@@ -78,6 +79,26 @@ class FactKind(StrEnum):
 
 #: Kinds a snapshot may declare.
 SUPPORTED_FACT_KINDS = frozenset(FactKind)
+
+
+#: The snapshot's lists of facts, by field name, in the order they are written.
+FACT_LISTS = (
+    "devices",
+    "interfaces",
+    "ip_addresses",
+    "vlans",
+    "neighbors",
+    "arp",
+    "mac_table",
+    "bgp_peers",
+    "links",
+    "endpoints",
+    "firewall_zones",
+    "firewall_rulesets",
+    "firewall_rules",
+    "firewall_objects",
+    "routes",
+)
 
 
 class ScopeEntry(ModelBase):
@@ -234,23 +255,11 @@ class Snapshot(ModelBase):
         """Device id -> the fact kinds this snapshot owns for it."""
         return {entry.device: frozenset(entry.facts) for entry in self.scope}
 
+    def facts_by_kind(self) -> dict[str, tuple[Any, ...]]:
+        """Every list of facts by its name, in one place: the fact store, the counts, the
+        archive and the snapshot diff all read the lists from here."""
+        return {name: getattr(self, name) for name in FACT_LISTS}
+
     def counts(self) -> dict[str, int]:
         """How many facts of each list the snapshot carries (for logs and summaries)."""
-        return {
-            "scope": len(self.scope),
-            "devices": len(self.devices),
-            "interfaces": len(self.interfaces),
-            "ip_addresses": len(self.ip_addresses),
-            "vlans": len(self.vlans),
-            "neighbors": len(self.neighbors),
-            "arp": len(self.arp),
-            "mac_table": len(self.mac_table),
-            "bgp_peers": len(self.bgp_peers),
-            "links": len(self.links),
-            "endpoints": len(self.endpoints),
-            "firewall_zones": len(self.firewall_zones),
-            "firewall_rulesets": len(self.firewall_rulesets),
-            "firewall_rules": len(self.firewall_rules),
-            "firewall_objects": len(self.firewall_objects),
-            "routes": len(self.routes),
-        }
+        return {"scope": len(self.scope), **{k: len(v) for k, v in self.facts_by_kind().items()}}
