@@ -23,6 +23,7 @@ setup: $(UV) ## install the workspace (.venv) with every package and extra
 	@$(UV) sync --all-packages --all-extras --frozen 2>/dev/null || $(UV) sync --all-packages --all-extras
 
 run: setup ## run the product on the embedded default, with the demo network
+	@echo "meshq is in .venv/bin: 'source .venv/bin/activate' in another terminal puts it on the PATH"
 	@MESHOPTIXIQ_DEMO_MODE=true $(PY) -m network_discovery.cli serve --demo
 
 INSPECTOR := tests/integration/mcp/inspector
