@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-from network_discovery.licensing.protocol import generate_key_pair
+from support.license import signing_key_pair
 from support.procs import ServiceProc, free_port
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
@@ -20,7 +20,8 @@ ADMIN_TOKEN = "test-admin-token-0123456789"
 
 @pytest.fixture(scope="session")
 def key_pair() -> tuple[str, str]:
-    return generate_key_pair(2048)
+    """The license server's signing pair: the one ``service_env`` makes the services trust."""
+    return signing_key_pair()
 
 
 async def _create(server_url: str, db: str) -> None:

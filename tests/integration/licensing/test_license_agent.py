@@ -4,13 +4,14 @@ that a gateway pod follows to close its Pro gates."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import pytest
 from meshq_runtime.license import LicenseFollower
 from meshq_runtime.settings import KafkaSettings, LicenseClientSettings
 from network_discovery.licensing.gates import FeatureNotAvailableError
-from support.procs import wait_for
+from support.procs import internal_headers, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +36,7 @@ def agent_env(service_env, server, key: str, database_url: str, **extra: str) ->
 
 
 def license_of(agent) -> dict:
-    r = httpx.get(f"{agent.url}/license", timeout=5)
+    r = httpx.get(f"{agent.url}/license", headers=internal_headers(agent.env), timeout=5)
     r.raise_for_status()
     return r.json()
 
@@ -64,6 +65,8 @@ def test_three_replicas_of_one_installation_use_one_seat(
 def test_restart_during_outage_keeps_grace_and_gateway_follows_restricted(
     spawn, service_env, license_server, new_database
 ) -> None:
+    """The agent keeps grace across a restart; a gateway pod moves through grace and
+    restricted on its own clock (no event needed), and back when the agent validates again."""
     issued = license_server.issue("pro")
     env = agent_env(service_env, license_server, issued["key"], new_database())
     agent = spawn("meshq_licensing", env, name="agent").wait_healthy()
@@ -72,38 +75,55 @@ def test_restart_during_outage_keeps_grace_and_gateway_follows_restricted(
     settings = FollowerSettings(
         **{k: v for k, v in service_env.items() if k.startswith("MESHQ_KAFKA_")},
         MESHQ_LICENSING_URL=agent.url,
+        MESHQ_SERVICE_TOKEN=service_env["MESHQ_SERVICE_TOKEN"],
     )
+    offset = [0.0]
 
     async def gateway_pod() -> None:
-        follower = LicenseFollower(settings)
+        follower = LicenseFollower(
+            settings,
+            public_key=license_server.public_pem,
+            clock=lambda: time.time() + offset[0],
+            recheck_interval=0.2,
+        )
         await follower.start()
         try:
             await follower.wait_for(lambda s: s.status == "active", timeout=30)
-            assert follower.check("api_access")
+            assert follower.verified and follower.check("api_access")
             agent.stop()
             license_server.proc.stop()
-            # restarted during the outage, 25 h after the last success: grace, not Community
+            # restarted during the outage, 25 h after the last success: the agent keeps grace
             grace = spawn(
                 "meshq_licensing",
                 {**env, "MESHQ_LICENSE_CLOCK_OFFSET_S": str(25 * H)},
                 name="agent-grace",
             )
             await asyncio.to_thread(grace.wait_healthy)
+            served = await asyncio.to_thread(license_of, grace)
+            assert (served["status"], served["plan"]) == ("grace", "pro") and served["answer"]
+            # …while the pod follows its own clock: still active until that says 24 h passed
+            assert follower.state.status == "active"
+            grace.stop()
+            offset[0] = 25 * H  # no agent at all now: the pod's clock alone moves it
             state = await follower.wait_for(lambda s: s.status == "grace", timeout=30)
             assert state.plan == "pro" and 46 < (state.grace_hours_left or 0) < 48
             assert follower.check("firewall_queries")
-            grace.stop()
+            offset[0] = 73 * H
+            state = await follower.wait_for(lambda s: s.status == "restricted", timeout=30)
+            assert state.plan == "community"
+            with pytest.raises(FeatureNotAvailableError):
+                follower.check("api_access")
+            assert not follower.allows("whatif_simulation")
+            # the server is back at the moved time: the agent's next answer restores the pod
+            license_server.restart(MESHQ_LICENSE_CLOCK_OFFSET_S=str(73 * H))
             late = spawn(
                 "meshq_licensing",
                 {**env, "MESHQ_LICENSE_CLOCK_OFFSET_S": str(73 * H)},
                 name="agent-late",
             )
             await asyncio.to_thread(late.wait_healthy)
-            state = await follower.wait_for(lambda s: s.status == "restricted", timeout=30)
-            assert state.plan == "community"
-            with pytest.raises(FeatureNotAvailableError):
-                follower.check("api_access")
-            assert not follower.allows("whatif_simulation")
+            state = await follower.wait_for(lambda s: s.status == "active", timeout=30)
+            assert state.plan == "pro" and follower.check("api_access")
         finally:
             await follower.stop()
 

@@ -63,3 +63,47 @@ def test_sealed_state_is_bound(tmp_path: Path) -> None:
     assert cache.load() == {"x": 2}
     assert FileCache(tmp_path / "s", "mq-pro-bbbbbbbb", "f" * 64).load() is None
     assert not (tmp_path / "s").exists()  # a foreign file is discarded
+
+
+def test_a_signed_refusal_is_kept_only_for_this_request(pair) -> None:
+    """A 403/402/409 may carry the server's signed refusal; the client keeps it on the error
+    when it verifies and echoes this request (nonce, key, fingerprint), and drops it else."""
+    import json
+
+    import httpx
+    from network_discovery.licensing import client
+    from network_discovery.licensing.errors import LicenseInvalidError
+
+    private, public = pair
+    key, fingerprint = protocol.new_license_key("pro"), "f" * 64
+
+    def run(tamper: dict) -> LicenseInvalidError:
+        def answer(request: httpx.Request) -> httpx.Response:
+            payload = {
+                "key_id": request.headers[protocol.HEADER_KEY_ID],
+                "nonce": request.headers[protocol.HEADER_NONCE],
+                "fingerprint": json.loads(request.content)["fingerprint"],
+                "refused": "revoked",
+                "issued_at": "2030-01-01T00:00:00+00:00",
+                **tamper,
+            }
+            body = {"title": "License revoked", "reason": "revoked"}
+            body["answer"] = protocol.sign_answer(private, payload)
+            return httpx.Response(403, json=body)
+
+        with pytest.raises(LicenseInvalidError) as err:
+            client.validate(
+                key,
+                url="http://server",
+                public_key=public,
+                fingerprint=fingerprint,
+                facts={},
+                transport=httpx.MockTransport(answer),
+            )
+        return err.value
+
+    kept = run({})
+    assert kept.answer is not None
+    assert json.loads(kept.answer["payload"])["refused"] == "revoked"
+    for tamper in ({"nonce": "0" * 32}, {"fingerprint": "e" * 64}, {"refused": None}):
+        assert run(tamper).answer is None

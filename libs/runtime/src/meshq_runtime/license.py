@@ -23,10 +23,12 @@ restricted here even when no event arrives. The agent's own status fields are ne
   lowers a verified one either (a verified plan lasts until its own clock ends it, or until a
   newer signed answer or signed refusal). A Community agent, or an agent of an earlier version
   (told apart by the plan it claims: a warning says to upgrade it), publishes such states.
-- A signed answer names the key (its lookup hash) and the installation (fingerprint). The one
-  the agent serves on ``GET /license`` sets them; an event about another key or installation is
-  refused, and the agent asked again (it wins when it changed key). Until the agent has
-  answered once, the first verified event sets them.
+- A signed answer names the key (its lookup hash) and the installation (fingerprint). What the
+  agent serves on ``GET /license`` decides which count: an event about another key or
+  installation (or any signed event while the agent holds no signed answer) is refused, and
+  the agent asked again (it wins when it changed key). Until the agent has answered once, the
+  first verified event sets them provisionally; an agent that then answers without a signed
+  answer ends that provisional state.
 
 Every refused state is logged as ``license.event_refused`` with the reason, and counted in
 :attr:`LicenseFollower.refused`. ``MESHOPTIXIQ_DEMO_MODE`` opens every gate (no signature
@@ -81,7 +83,10 @@ _FIX = {
     "states); Community applies until it sends one",
     "bad_signature": "nothing to do if no one forged it; check MESHOPTIXIQ_LICENSE_PUBLIC_KEY "
     "is the key of the license server the agent validates against",
-    "other_installation": "nothing to do if the agent changed its license key (it is asked)",
+    "other_installation": "nothing to do if the agent changed its license key (it is asked "
+    "again); otherwise someone published a genuine answer of another key or installation",
+    "unconfirmed": "nothing to do if the agent has just validated (it is asked again); "
+    "otherwise someone published a genuine answer this installation's agent does not hold",
 }
 #: How soon after one the agent may be asked again about a foreign key or installation.
 _CONFIRM_INTERVAL_S = 5.0
@@ -161,12 +166,14 @@ class LicenseFollower:
         self._watcher: asyncio.Task[None] | None = None
         self._confirming: asyncio.Task[None] | None = None
         self._changed = asyncio.Condition()
-        #: The verified statement in force, the revision that carried it, and whether the
-        #: agent's own ``GET /license`` vouched for its key and installation.
+        #: The verified statement in force and the revision that carried it.
         self._statement: SignedStatement | None = None
         self._revision = 0
         self._installation = ""
-        self._confirmed = False
+        #: Whether the agent answered ``GET /license`` yet, and the key and installation of
+        #: the signed answer it held then (None: it held none).
+        self._agent_reached = False
+        self._agent_binding: tuple[str, str] | None = None
         self._last_confirm = -math.inf
         #: When the statement's meaning changes next by the clock alone (grace, restricted,
         #: expired).
@@ -273,26 +280,52 @@ class LicenseFollower:
         """Apply ``data`` (from ``source``: ``agent`` for ``GET /license``, ``event`` for the
         topic) if it proves what it claims and is newer; False (logged, counted) when refused."""
         now = self._clock()
-        if data.answer is None:
+        statement: SignedStatement | None = None
+        failure: StatementError | None = None
+        if data.answer is not None:
+            try:
+                statement = open_statement(self._public_key, data.answer.model_dump())
+            except StatementError as exc:
+                failure = exc
+        if source == "agent":  # what the agent holds decides which key and installation count
+            self._agent_reached = True
+            self._agent_binding = statement.binding if statement is not None else None
+        if failure is not None:
+            return self._refuse(failure.reason, data, source, offset, detail=str(failure))
+        if statement is None:
             return await self._offer_unsigned(data, source, offset)
-        try:
-            statement = open_statement(self._public_key, data.answer.model_dump())
-        except StatementError as exc:
-            return self._refuse(exc.reason, data, source, offset, detail=str(exc))
         held = self._statement
+        if source != "agent" and self._agent_reached and statement.binding != self._agent_binding:
+            self._confirm_soon()
+            if self._agent_binding is None:
+                return self._refuse(
+                    "unconfirmed",
+                    data,
+                    source,
+                    offset,
+                    detail="the agent held no signed answer when last asked (asking again)",
+                )
+            return self._refuse(
+                "other_installation",
+                data,
+                source,
+                offset,
+                detail="signed for another key or installation than the agent holds",
+            )
         if held is not None and statement.binding != held.binding:
-            if source != "agent":
+            if source != "agent":  # the agent has not answered yet: keep the first, ask it
                 self._confirm_soon()
                 return self._refuse(
                     "other_installation",
                     data,
                     source,
                     offset,
-                    detail="signed for another key or installation than the agent's",
+                    detail="signed for another key or installation than the one applied",
                 )
             log.warning(
                 "license.binding_changed",
-                detail="the agent now holds another key or installation; following it",
+                detail="the agent holds another key or installation than the state applied "
+                "(a new key, or a state taken from the topic before it answered); following it",
             )
         elif held is not None:
             if statement.issued < held.issued or (
@@ -309,7 +342,6 @@ class LicenseFollower:
                     f"{_iso(held.issued)}",
                 )
             if statement.answer == held.answer:  # the same proof again (a status change)
-                self._confirmed = self._confirmed or source == "agent"
                 if data.revision > self._revision:
                     self._revision = data.revision
                     await self._publish(self._compose(now), now)
@@ -317,8 +349,6 @@ class LicenseFollower:
         self._statement = statement
         self._revision = data.revision
         self._installation = data.installation_id
-        same_binding = held is not None and held.binding == statement.binding
-        self._confirmed = source == "agent" or (self._confirmed and same_binding)
         log.info(
             "license.verified",
             source=source,
@@ -330,9 +360,23 @@ class LicenseFollower:
         await self._publish(self._compose(now), now)
         return True
 
+    def _vouched(self) -> bool:
+        """Whether the agent, when last asked, held the statement in force."""
+        held = self._statement
+        return held is not None and self._agent_binding == held.binding
+
     async def _offer_unsigned(
         self, data: LicenseStateData, source: str, offset: int | None
     ) -> bool:
+        dropped = False
+        if source == "agent" and self._statement is not None and not self._vouched():
+            # taken from the topic before the agent answered, and the agent holds no proof
+            log.warning(
+                "license.unconfirmed_dropped",
+                detail="the agent holds no signed answer: the one taken from the topic before "
+                "it answered no longer applies",
+            )
+            self._statement, self._revision, dropped = None, 0, True
         claims = (
             data.plan != "community"
             or data.licensed_plan != "community"
@@ -347,7 +391,7 @@ class LicenseFollower:
                 detail="an unsigned state claims a plan: a license agent older than this "
                 "service, or a forged event",
             )
-            if self._statement is None and self.state.revision == 0:
+            if self._statement is None and (dropped or self.state.revision == 0):
                 # what an agent of the previous version meant: the Community plan, known
                 await self._publish(
                     community_state(
@@ -369,7 +413,7 @@ class LicenseFollower:
                 detail="an unsigned Community state does not end a verified plan; its own "
                 "clock, a newer signed answer or a signed refusal does",
             )
-        if data.revision < self.state.revision:
+        if data.revision < self.state.revision and not dropped:
             return self._refuse("older", data, source, offset, detail="lower revision")
         await self._publish(
             community_state(
@@ -475,7 +519,7 @@ class LicenseFollower:
             wait = min(self._recheck, max(0.0, self._next_change - self._clock()))
             await asyncio.sleep(wait)
             try:
-                if self._statement is not None and not self._confirmed:
+                if self._statement is not None and not self._agent_reached:
                     self._last_confirm = time.monotonic()
                     await self.refresh()
                 if self._statement is not None:

@@ -16,6 +16,7 @@ from meshq_runtime.http import ProblemError, ServiceState, build_app
 from meshq_runtime.outbox import OUTBOX_MIGRATIONS, OutboxRelay
 from meshq_runtime.postgres import Schema, apply_schema, create_pool
 from meshq_runtime.service import kafka_probe, open_kafka, postgres_probe
+from meshq_runtime.service_auth import ServiceAuthMiddleware, service_credential
 from network_discovery.licensing import protocol
 from network_discovery.licensing.fingerprint import host_facts
 from network_discovery.licensing.verifier import public_key_pem
@@ -56,6 +57,7 @@ async def _loop(agent: LicenseAgent, interval: float) -> None:
 
 def create_app(settings: Settings) -> Litestar:
     state = ServiceState(service=SERVICE)
+    credential = service_credential(settings, caller=SERVICE)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -100,4 +102,10 @@ def create_app(settings: Settings) -> Litestar:
             log.info("license.agent_started", installation=installation_id)
             yield
 
-    return build_app(service=SERVICE, route_handlers=[get_license], lifespan=lifespan, state=state)
+    return build_app(
+        service=SERVICE,
+        route_handlers=[get_license],
+        lifespan=lifespan,
+        state=state,
+        middleware_extra=[ServiceAuthMiddleware(credential)],  # GET /license: services only
+    )

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from meshq_runtime.settings import KafkaSettings, PostgresSettings, ServiceSettings
+from meshq_runtime.settings import (
+    KafkaSettings,
+    PostgresSettings,
+    ServiceAuthSettings,
+    ServiceSettings,
+)
 from pydantic import Field, SecretStr
 
 __all__ = ["ServerSettings", "Settings"]
 
 
-class Settings(ServiceSettings, KafkaSettings, PostgresSettings):
+class Settings(ServiceSettings, KafkaSettings, PostgresSettings, ServiceAuthSettings):
     """The license agent of an installation."""
 
     port: int = Field(8002, alias="MESHQ_LICENSING_PORT")

@@ -70,7 +70,9 @@ def validate(
             f"license server {url} unreachable: {type(exc).__name__}"
         ) from exc
     if response.status_code != 200:
-        raise _error_for(response)
+        error = _error_for(response)
+        error.answer = _signed_refusal(response, public_key, nonce, fingerprint, headers)
+        raise error
     try:
         answer = response.json()
     except ValueError as exc:
@@ -85,6 +87,35 @@ def validate(
         if payload.get(name) != value:
             raise AnswerTamperedError(f"license answer is not for this request ({name})")
     return {"answer": answer, "payload": payload}
+
+
+def _signed_refusal(
+    response: httpx.Response,
+    public_key: rsa.RSAPublicKey,
+    nonce: str,
+    fingerprint: str,
+    headers: dict[str, str],
+) -> dict[str, str] | None:
+    """The refusal the server signed for this very request (same nonce, key, fingerprint), or
+    None: an unsigned, altered or foreign one is dropped, the error itself stands."""
+    if response.status_code not in (402, 403, 409):
+        return None
+    try:
+        problem = response.json()
+        answer = problem.get("answer") if isinstance(problem, dict) else None
+        if answer is None:
+            return None
+        payload = protocol.open_answer(public_key, answer)
+    except (ValueError, LicenseError):
+        return None
+    expected = {
+        "nonce": nonce,
+        "fingerprint": fingerprint,
+        "key_id": headers[protocol.HEADER_KEY_ID],
+    }
+    if any(payload.get(k) != v for k, v in expected.items()) or not payload.get("refused"):
+        return None
+    return {"payload": answer["payload"], "signature": answer["signature"]}
 
 
 def _error_for(response: httpx.Response) -> LicenseError:

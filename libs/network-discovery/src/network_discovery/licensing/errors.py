@@ -15,7 +15,13 @@ __all__ = [
 
 
 class LicenseError(Exception):
-    """Base of every licensing error."""
+    """Base of every licensing error.
+
+    ``answer`` is the server's signed refusal (``{"payload", "signature"}``, already verified
+    for this request) when the server signed one (revoked, expired, device limit), else None.
+    """
+
+    answer: dict[str, str] | None = None
 
 
 class LicenseNotFoundError(LicenseError):

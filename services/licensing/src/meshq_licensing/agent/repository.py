@@ -42,6 +42,18 @@ class AgentRepository:
             return 0, None
         return int(row["revision"]), json.loads(row["published"])
 
+    async def snapshot(self) -> AgentRow | None:
+        """The sealed state and revision, without the lock; None until the first evaluation."""
+        row = await self._pool.fetchrow(
+            "SELECT sealed_state, revision, published IS NOT NULL AS evaluated FROM license_agent"
+        )
+        if row is None or not row["evaluated"]:
+            return None
+        return {
+            "sealed_state": bytes(row["sealed_state"]) if row["sealed_state"] else None,
+            "revision": int(row["revision"]),
+        }
+
     @staticmethod
     async def try_lock(conn: asyncpg.Connection) -> bool:
         """One replica at a time validates and publishes (transaction-scoped advisory lock)."""

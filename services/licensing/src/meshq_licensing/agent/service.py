@@ -1,9 +1,17 @@
 """The license agent: validates the installation's key, keeps grace across restarts, publishes.
 
 Every replica runs :meth:`LicenseAgent.tick` periodically; a PostgreSQL advisory lock lets one
-at a time validate, save the sealed state and, when the plan or status changed, enqueue a
-``license.state`` event in the outbox (same transaction). All replicas share the installation
-id and host facts recorded by the first one, hence one fingerprint and one seat.
+at a time validate, save the sealed state and, when the plan, the status or the signed answer
+changed, enqueue a ``license.state`` event in the outbox (same transaction). All replicas share
+the installation id and host facts recorded by the first one, hence one fingerprint and one
+seat.
+
+Every state the agent publishes or answers carries the license server's signed answer (or
+signed refusal) it rests on, verbatim: the services verify it with the vendor public key and
+derive what they apply from it and their own clock, so nothing the agent adds is trusted. Each
+new answer (every 24 h) is published, so the services' clocks see it is fresh. ``GET /license``
+is derived from the sealed state (AES-GCM under the key), never read back from the
+``published`` column, which serves only to notice a change.
 """
 
 from __future__ import annotations
@@ -18,7 +26,11 @@ import asyncpg
 import structlog
 from cryptography.hazmat.primitives.asymmetric import rsa
 from meshq_runtime.outbox import OutboxRelay, enqueue
-from network_discovery.contracts.events import LicenseState, LicenseStateData
+from network_discovery.contracts.events import (
+    LicenseState,
+    LicenseStateData,
+    SignedLicenseAnswer,
+)
 from network_discovery.licensing import client, protocol
 from network_discovery.licensing.errors import (
     AnswerTamperedError,
@@ -79,9 +91,17 @@ class LicenseAgent:
         self._binding = b"meshq-license-agent:v1:" + installation_id.encode()
 
     async def current(self) -> dict[str, Any] | None:
-        """The last published state (what ``GET /license`` answers)."""
-        _, published = await self._repo.published()
-        return published
+        """What ``GET /license`` answers: the state of the sealed record now, with its signed
+        answer; None until the first evaluation. The ``published`` column is not read: a row
+        edited in PostgreSQL changes nothing that is served."""
+        row = await self._repo.snapshot()
+        if row is None:
+            return None
+        record = self._open(row["sealed_state"])
+        verified = self._verified(record) if self._key else None
+        status = self._settled(record, verified, self._clock())
+        data = self._data(status, row["revision"], _statement(record, verified is not None))
+        return data.model_dump(mode="json")
 
     async def tick(self, *, force: bool = False) -> bool:
         """Validate when due, re-evaluate grace, publish a change; False when another replica
@@ -91,8 +111,8 @@ class LicenseAgent:
                 return False
             row = await self._repo.load(conn)
             record = self._open(row["sealed_state"])
-            record, status = await self._advance(record, force=force)
-            data = self._data(status, row["revision"])
+            record, status, statement = await self._advance(record, force=force)
+            data = self._data(status, row["revision"], statement)
             previous = row["published"]
             changed = previous is None or _signature(previous) != _signature(data)
             revision = row["revision"] + 1 if changed else row["revision"]
@@ -145,9 +165,10 @@ class LicenseAgent:
 
     async def _advance(
         self, record: dict[str, Any], *, force: bool
-    ) -> tuple[dict[str, Any], LicenseStatus]:
+    ) -> tuple[dict[str, Any], LicenseStatus, dict[str, str] | None]:
+        """The new record, its status and the signed statement it rests on."""
         if not self._key:
-            return {}, plain_status("community", "community", self.fingerprint)
+            return {}, plain_status("community", "community", self.fingerprint), None
         now = self._clock()
         verified = self._verified(record)
         last_attempt = float(record.get("last_attempt") or 0.0)
@@ -166,23 +187,47 @@ class LicenseAgent:
             except _SOFT as exc:
                 log.warning("license.validation_failed", error=type(exc).__name__)
                 record = {**record, "last_attempt": now}
+                statement = _statement(record, verified is not None)
                 if verified is None:
-                    return record, error_status("unverified", exc, self.fingerprint)
-                return record, evaluate(*verified, now, message=str(exc))
+                    return record, error_status("unverified", exc, self.fingerprint), statement
+                return record, evaluate(*verified, now, message=str(exc)), statement
             except LicenseError as exc:
-                log.warning("license.rejected", error=type(exc).__name__)
+                log.warning(
+                    "license.rejected", error=type(exc).__name__, signed=exc.answer is not None
+                )
                 status = error_status(_HARD.get(type(exc), "invalid"), exc, self.fingerprint)
-                return {"last_attempt": now, "hard": status.status, "message": str(exc)}, status
+                record = {"last_attempt": now, "hard": status.status, "message": str(exc)}
+                if exc.answer is not None:  # the server's signed refusal: services can check it
+                    record["refusal"] = exc.answer
+                return record, status, _statement(record, False)
             record = {"answer": result["answer"], "last_success": now, "last_attempt": now}
-            return record, evaluate(result["payload"], now, now)
-        if verified is not None:
-            return record, evaluate(*verified, now)
-        if record.get("hard"):
-            status = plain_status("community", record["hard"], self.fingerprint, record["message"])
-            return record, status
-        return record, plain_status("community", "unverified", self.fingerprint)
+            return record, evaluate(result["payload"], now, now), _statement(record, True)
+        return (
+            record,
+            self._settled(record, verified, now),
+            _statement(record, verified is not None),
+        )
 
-    def _data(self, status: LicenseStatus, revision: int) -> LicenseStateData:
+    def _settled(
+        self,
+        record: dict[str, Any],
+        verified: tuple[dict[str, Any], float] | None,
+        now: float,
+    ) -> LicenseStatus:
+        """The status of the stored record at ``now``, without contacting the server."""
+        if not self._key:
+            return plain_status("community", "community", self.fingerprint)
+        if verified is not None:
+            return evaluate(*verified, now)
+        if record.get("hard"):
+            return plain_status(
+                "community", record["hard"], self.fingerprint, str(record.get("message", ""))
+            )
+        return plain_status("community", "unverified", self.fingerprint)
+
+    def _data(
+        self, status: LicenseStatus, revision: int, answer: dict[str, str] | None
+    ) -> LicenseStateData:
         expires = (
             datetime(status.expires.year, status.expires.month, status.expires.day, tzinfo=UTC)
             if status.expires
@@ -201,12 +246,26 @@ class LicenseAgent:
             last_validated=status.last_validated,
             devices_registered=status.devices_registered,
             devices_allowed=status.devices_allowed,
+            answer=SignedLicenseAnswer.model_validate(answer) if answer else None,
         )
 
 
+def _statement(record: dict[str, Any], verified: bool) -> dict[str, str] | None:
+    """The signed statement a state rests on: the (verified) answer, else a signed refusal."""
+    if verified:
+        answer: dict[str, str] = record["answer"]
+        return {"payload": answer["payload"], "signature": answer["signature"]}
+    refusal = record.get("refusal")
+    if record.get("hard") and isinstance(refusal, dict):
+        return {"payload": str(refusal["payload"]), "signature": str(refusal["signature"])}
+    return None
+
+
 def _signature(data: Any) -> tuple[Any, ...]:
-    """What counts as a change worth an event: plan, status, licensed plan, limits, expiry."""
+    """What counts as a change worth an event: plan, status, licensed plan, limits, expiry, and
+    the signed answer (each new one is published, so the services see it is fresh)."""
     d = data if isinstance(data, dict) else data.model_dump(mode="json")
+    answer = d.get("answer") or {}
     return (
         d["plan"],
         d["status"],
@@ -215,4 +274,5 @@ def _signature(data: Any) -> tuple[Any, ...]:
         d.get("devices_allowed"),
         d.get("devices_registered"),
         tuple(sorted(d["features"].items())),
+        answer.get("signature"),
     )

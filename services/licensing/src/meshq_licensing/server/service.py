@@ -152,12 +152,14 @@ class LicenseServer:
             )
         if not await self._repo.remember_nonce(req.key_id, req.nonce, now):
             raise _problem(401, "Replayed request", "this nonce was already used", "replay")
-        if row["revoked_at"] is not None:
-            raise _problem(403, "License revoked", "invalid", "revoked")
-        if row["expiration_date"] < now.date():
-            raise _problem(402, "License expired", "the expiration date has passed", "expired")
         body = _body(req.body)
         fp = str(body.get("fingerprint", ""))
+        if row["revoked_at"] is not None:
+            raise self._refusal(req, fp, now, 403, "License revoked", "invalid", "revoked")
+        if row["expiration_date"] < now.date():
+            raise self._refusal(
+                req, fp, now, 402, "License expired", "the expiration date has passed", "expired"
+            )
         if len(fp) != 64:
             raise ProblemError(400, "Invalid request", "fingerprint is required")
         bound, count = await self._repo.bind_device(
@@ -165,7 +167,10 @@ class LicenseServer:
         )
         if not bound:
             log.info("license.device_limit", key_id=req.key_id[:12], registered=count)
-            raise _problem(
+            raise self._refusal(
+                req,
+                fp,
+                now,
                 409,
                 "Device limit exceeded",
                 "every installation seat is taken: deregister a device or upgrade the plan",
@@ -186,6 +191,33 @@ class LicenseServer:
         }
         log.info("license.validated", key_id=req.key_id[:12], plan=row["plan"], devices=count)
         return protocol.sign_answer(self._signing_key, payload)
+
+    def _refusal(
+        self,
+        req: SignedRequest,
+        fp: str,
+        now: datetime,
+        status: int,
+        title: str,
+        detail: str,
+        reason: str,
+        **ext: Any,
+    ) -> ProblemError:
+        """A refusal of a correctly signed request, with a signed statement of it (``answer``)
+        that the installation's services can check like an answer: it names the key id, the
+        fingerprint, the request's nonce and the time, so it proves nothing about any other
+        installation, key or moment. Only key holders reach this point (HMAC, fresh nonce)."""
+        if len(fp) == 64:
+            statement = {
+                "key_id": req.key_id,
+                "nonce": req.nonce,
+                "fingerprint": fp,
+                "refused": reason,
+                "issued_at": now.isoformat(),
+                **ext,
+            }
+            ext = {**ext, "answer": protocol.sign_answer(self._signing_key, statement)}
+        return _problem(status, title, detail, reason, **ext)
 
     def _secret(self, row: Any) -> bytes:
         try:
