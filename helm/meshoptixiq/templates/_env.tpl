@@ -11,6 +11,7 @@
 - name: MESHOPTIXIQ_LICENSE_URL
   value: {{ . | quote }}
 {{- end }}
+{{ include "meshoptixiq.env.licensePublicKey" . }}
 {{- end -}}
 
 {{- define "meshoptixiq.env.graph-engine" -}}

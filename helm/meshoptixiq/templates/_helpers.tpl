@@ -126,6 +126,13 @@ graph-engine-query listens on the graph engine's port. */}}
 {{- define "meshoptixiq.env.licensingUrl" -}}
 - name: MESHQ_LICENSING_URL
   value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "licensing") | quote }}
+{{ include "meshoptixiq.env.licensePublicKey" . }}
+{{- end -}}
+
+{{/* A self-hosted license server's public key: every service verifies the license with it. */}}
+{{- define "meshoptixiq.env.licensePublicKey" -}}
+- name: MESHOPTIXIQ_LICENSE_PUBLIC_KEY
+  value: {{ .Values.license.publicKey | default "" | quote }}
 {{- end -}}
 
 {{/* Volumes every pod has: a writable /tmp and data directory on a read-only root. */}}

@@ -164,6 +164,12 @@ class LicenseClientSettings(ServiceAuthSettings):
     model_config = _CONFIG
 
     licensing_url: str = Field("http://127.0.0.1:8002", alias="MESHQ_LICENSING_URL")
+    license_public_key: str | None = Field(
+        None,
+        alias="MESHOPTIXIQ_LICENSE_PUBLIC_KEY",
+        description="The license server's public key (PEM text or a file) that signed "
+        "answers are verified with; unset: the vendor's.",
+    )
 
 
 def env_names(settings_cls: type[BaseSettings]) -> set[str]:
