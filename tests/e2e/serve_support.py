@@ -7,14 +7,17 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 from support.procs import wait_for
 
-__all__ = ["ServeRun", "alive", "clean_env"]
+__all__ = ["Recovery", "ServeRun", "alive", "clean_env", "kill_child", "log_events"]
 
 #: Variables that would make the stack use something other than its embedded parts.
 _REPLACING = {
@@ -166,3 +169,72 @@ class ServeRun:
                     proc.kill()
             except psutil.NoSuchProcess:
                 pass
+
+
+def log_events(text: str, *names: str) -> list[dict[str, Any]]:
+    """The JSON log lines of ``text`` whose ``event`` is one of ``names``, in order."""
+    found = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("event") in names:
+            found.append(record)
+    return found
+
+
+@dataclass
+class Recovery:
+    """One SIGKILL of a child of ``meshq serve`` and its way back."""
+
+    child: str
+    seconds: float  #: from the SIGKILL until the supervisor's /ready answered 200 again
+    down: dict[str, Any]  #: the supervisor's 503 /ready body while it was down
+    back: dict[str, Any]  #: the child's entry in /ready once it was back
+
+
+def _ready(url: str) -> httpx.Response:
+    return httpx.get(f"{url}/ready", timeout=5)
+
+
+def kill_child(
+    run: ServeRun,
+    endpoints: dict[str, Any],
+    child: str,
+    *,
+    timeout: float = 90.0,
+    while_down: Callable[[], Any] | None = None,
+) -> Recovery:
+    """SIGKILL ``child`` (its pid from the supervisor's /ready), watch /ready say so, and wait
+    until it is ready again; ``meshq serve`` itself must keep running throughout.
+    ``while_down`` (raising until it holds) must hold at some point while it is down."""
+    supervisor = endpoints["supervisor"]
+    before = _ready(supervisor)
+    assert before.status_code == 200, before.text
+    entry = before.json()["children"][child]
+    pid = entry["pid"]
+    started = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+
+    def down() -> dict[str, Any] | None:
+        run._check_running()
+        r = _ready(supervisor)
+        if r.status_code == 503 and child in r.json()["unavailable"]:
+            return dict(r.json())
+        return None
+
+    seen = wait_for(down, timeout=10, interval=0.05, what=f"/ready to report {child} down")
+    if while_down is not None:
+        wait_for(lambda: while_down() or True, timeout=10, interval=0.2, what="while down")
+
+    def back() -> dict[str, Any] | None:
+        run._check_running()
+        r = _ready(supervisor)
+        return dict(r.json()["children"][child]) if r.status_code == 200 else None
+
+    entry_back = wait_for(back, timeout=timeout, interval=0.1, what=f"{child} back")
+    seconds = time.monotonic() - started
+    assert entry_back["pid"] != pid and entry_back["restarts"] == entry["restarts"] + 1
+    run.collect_descendants()  # the new process too: the SIGINT test wants none left
+    return Recovery(child, seconds, seen, entry_back)

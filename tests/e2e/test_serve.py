@@ -1,18 +1,22 @@
 """``meshq serve`` on the embedded default: all seven services up, endpoints.json written,
-Ctrl-C (or the supervisor's death) leaves no process behind.
+a child killed with SIGKILL comes back while the rest keeps running, Ctrl-C stops everything
+in dependency order, and neither Ctrl-C nor the supervisor's death leaves a process behind.
 
-One stack is started for the module (slow on two cores), then once more on the same data
-directory to check a restart and a SIGKILL of the supervisor.
+One stack is started for the module (slow on two cores): the broker, a service, PostgreSQL,
+Redis and another service are killed on it in turn, then it is stopped with SIGINT; then one
+more stack on the same data directory checks a restart and a SIGKILL of the supervisor.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
 import stat
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,8 +26,10 @@ import httpx
 import psutil
 import pytest
 import redis
-from e2e.serve_support import ServeRun, alive
+from e2e.serve_support import Recovery, ServeRun, alive, kill_child, log_events
 from meshq_runtime.embedded import free_port, port_is_free
+from network_discovery.demo import load_snapshot
+from network_discovery.ingest import publish_snapshot
 from support.procs import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -102,6 +108,7 @@ def test_endpoints_file_names_every_part(
         assert endpoints[key].startswith("http://127.0.0.1:"), key
     assert endpoints["gateway"] == f"http://127.0.0.1:{serve_run.gateway_port}"
     assert endpoints["mcp_endpoint"] == f"{endpoints['mcp']}/mcp"
+    assert endpoints["supervisor"].startswith("http://127.0.0.1:")
     assert endpoints["kafka"].startswith("127.0.0.1:")
     pg_password = (data_dir / "run" / "postgres_password").read_text().strip()
     redis_password = (data_dir / "run" / "redis_password").read_text().strip()
@@ -215,14 +222,127 @@ def test_second_stack_on_same_data_dir_is_refused(
     assert "already running" in err[0] and str(endpoints["pid"]) in err[0]
 
 
+#: The children killed in turn, each with the seconds it may take to be ready again: the
+#: broker and the stores come back in about a second; a service restarts its Python process
+#: and joins its consumer groups again, where the broker first waits out the session of the
+#: member that was killed (10 s), once per group.
+KILLED: dict[str, float] = {
+    "kafka": 15,
+    "audit": 60,
+    "postgres": 15,
+    "redis": 15,
+    "graph_engine": 60,
+}
+#: What each killed child's pid runs, so that the test kills the right process.
+_COMMANDS = {
+    "kafka": "tansu",
+    "postgres": "postgres",
+    "redis": "redis-server",
+    "audit": "meshq_audit",
+    "graph_engine": "meshq_graph_engine",
+}
+RECOVERIES: dict[str, float] = {}
+
+
+def _gateway_names(endpoints: dict[str, Any], child: str) -> Callable[[], Any]:
+    """While ``child`` is down: the gateway's /ready is 503 and names it, from the stack."""
+
+    def check() -> None:
+        r = httpx.get(f"{endpoints['gateway']}/ready", timeout=10)
+        assert r.status_code == 503, r.text
+        body = r.json()
+        assert child in body["unavailable"], body
+        assert body["details"]["stack"][child]["state"] != "up", body
+
+    return check
+
+
+@pytest.mark.parametrize("child", list(KILLED))
+def test_a_killed_child_comes_back_and_the_stack_works_again(
+    child: str, endpoints: dict[str, Any], serve_run: ServeRun
+) -> None:
+    supervisor = httpx.get(f"{endpoints['supervisor']}/ready", timeout=5).json()
+    assert _COMMANDS[child] in _cmdline(supervisor["children"][child]["pid"])
+    slow = KILLED[child] > 20  # down long enough to ask the gateway meanwhile
+    rec: Recovery = kill_child(
+        serve_run,
+        endpoints,
+        child,
+        timeout=KILLED[child],
+        while_down=_gateway_names(endpoints, child) if slow else None,
+    )
+    RECOVERIES[child] = round(rec.seconds, 2)
+    print(f"recovery of {child} after SIGKILL: {rec.seconds:.2f}s")
+    down = rec.down
+    assert down["detail"].startswith(f"{child} is down since ")
+    assert down["children"][child]["last_exit"] == "killed by SIGKILL"
+    assert rec.back["state"] == "up" and rec.back["last_exit"] == "killed by SIGKILL"
+    assert rec.seconds <= KILLED[child]
+    assert f"meshq serve: {child} killed by SIGKILL; restarting in" in serve_run.stderr()
+
+    # the stack works again: a query through the gateway (to graph-engine), and a snapshot
+    # published to the broker is consumed and applied by graph-engine, whose topology change
+    # comes back over the broker
+    def answered() -> bool:
+        r = httpx.post(
+            f"{endpoints['gateway']}/queries/all_devices",
+            json={},
+            headers={"X-API-Key": endpoints["api_key"]},
+            timeout=30,
+        )
+        return r.status_code == 200 and r.json()["row_count"] >= 30
+
+    wait_for(answered, timeout=60, interval=0.5, what=f"a query after the kill of {child}")
+    snapshot = load_snapshot().model_copy(update={"snapshot_id": f"after-kill-of-{child}"})
+    outcome = asyncio.run(
+        publish_snapshot(
+            snapshot, bootstrap=endpoints["kafka"], source="e2e", wait=True, timeout=90
+        )
+    )
+    assert outcome.result is not None and not outcome.rejected, outcome
+    listed = httpx.get(
+        f"{endpoints['gateway']}/snapshots", headers={"X-API-Key": endpoints["api_key"]}, timeout=30
+    )
+    assert listed.status_code == 200 and snapshot.snapshot_id in listed.text, listed.text[:500]
+    (serve_run.out_dir / "recoveries.json").write_text(json.dumps(RECOVERIES, indent=2))
+
+
 def test_sigint_stops_everything(
     endpoints: dict[str, Any], serve_run: ServeRun, data_dir: Path, modes_before: dict[Path, int]
 ) -> None:
     pids = serve_run.collect_descendants()
     assert len(pids) >= 10  # seven services, Tansu, PostgreSQL (and its workers), Redis
+    assert serve_run.proc is not None and serve_run.proc.poll() is None, "survived the kills"
+    started = time.monotonic()
     serve_run.signal(signal.SIGINT)
     assert serve_run.wait_exit(timeout=90) == 0, serve_run.stderr()[-3000:]
+    took = time.monotonic() - started
     wait_for(lambda: not alive(pids), timeout=15, what="no process left")
+    # in dependency order, each stage once the one before it is over, the broker last
+    events = log_events(
+        serve_run.stderr(), "serve.stop_stage", "serve.stage_stopped", "serve.all_stopped"
+    )
+    assert [(e["event"], e.get("stage")) for e in events] == [
+        (f"serve.{what}", stage)
+        for stage in ("entry", "processor", "store", "broker")
+        for what in ("stop_stage", "stage_stopped")
+    ] + [("serve.all_stopped", None)]
+    children = {e["stage"]: set(e["children"]) for e in events if e["event"] == "serve.stop_stage"}
+    assert children == {
+        "entry": {"gateway", "mcp"},
+        "processor": {"licensing", "graph_engine", "audit", "soar_dispatcher", "netbox_sync"},
+        "store": {"postgres", "redis"},
+        "broker": {"kafka"},
+    }
+    # the gateway had finished its shutdown (its last audit events sent) before any
+    # processor was asked to stop
+    gateway_done = log_events(
+        (data_dir / "logs" / "gateway.log").read_text(), "Application shutdown complete."
+    )[-1]["timestamp"]
+    processors_asked = next(e["timestamp"] for e in events if e.get("stage") == "processor")
+    assert gateway_done <= processors_asked
+    assert events[-1]["elapsed_s"] <= 30  # MESHQ_SERVE_STOP_TIMEOUT's default
+    assert took < 30 + 15, f"stopping took {took:.1f}s"
     assert not (data_dir / "run" / "endpoints.json").exists()
     assert _mode(data_dir) == 0o700
     assert _parent_modes(data_dir) == modes_before  # nothing outside the data dir chmod-ed
@@ -264,19 +384,3 @@ def test_busy_default_gateway_port_is_one_line_error(tmp_path: Path) -> None:
     err = run.stderr().strip().splitlines()
     assert len(err) == 1 and "MESHQ_GATEWAY_PORT" in err[0], err
     assert not os.listdir(tmp_path / "data" / "logs")  # nothing was started
-
-
-def test_a_dying_service_stops_the_stack(tmp_path: Path) -> None:
-    run = ServeRun(data_dir=tmp_path / "data", out_dir=tmp_path, gateway_port=free_port())
-    run.start()
-    try:
-        run.wait_up()
-        pids = run.collect_descendants()
-        victim = next(pid for pid in pids if "meshq_netbox_sync" in _cmdline(pid))
-        psutil.Process(victim).kill()
-        assert run.wait_exit(timeout=90) == 1
-        wait_for(lambda: not alive(pids), timeout=15, what="no process left")
-    finally:
-        run.kill_everything()
-    assert "service netbox_sync exited" in run.stderr()
-    assert not run.endpoints_file.exists()

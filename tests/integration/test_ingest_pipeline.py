@@ -153,7 +153,7 @@ def test_meshq_ingest_reads_firewall_configurations(
     )
     assert result.returncode == 0, result.stderr
     assert (
-        "66 firewall_rules" in result.stdout
+        "67 firewall_rules" in result.stdout  # lnx-fw1's nat table is read too
         and "firewall_rules" in result.stdout.split("added:")[1]
     )
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
@@ -178,3 +178,68 @@ def test_meshq_ingest_without_a_stack_says_how_to_start_one(tmp_path: Path) -> N
         "meshq: no running MeshOptixIQ stack found: start one with 'meshq serve' (or 'make run'), "
         "or set MESHOPTIXIQ_API_URL, MESHOPTIXIQ_API_KEY and MESHQ_KAFKA_BOOTSTRAP"
     ]
+
+
+async def test_meshq_ingest_wait_gives_up_soon_when_the_broker_goes_away(
+    isolation, tmp_path: Path
+) -> None:
+    """The broker dies while the CLI waits for graph-engine's answer (none runs here): one
+    line saying what became of the snapshot, exit 1, no traceback, long before --timeout."""
+    import time
+
+    from aiokafka import AIOKafkaConsumer
+    from meshq_runtime.embedded import Tansu
+    from meshq_runtime.kafka import ensure_topics
+    from meshq_runtime.settings import KafkaSettings
+
+    path = tmp_path / "demo.json"
+    path.write_text(snapshot_text())
+    with Tansu(log_dir=tmp_path / "tansu") as broker:  # its own: this test kills it
+        prefix = isolation["MESHQ_KAFKA_TOPIC_PREFIX"]
+        await ensure_topics(
+            KafkaSettings(MESHQ_KAFKA_BOOTSTRAP=broker.bootstrap, MESHQ_KAFKA_TOPIC_PREFIX=prefix)
+        )
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("MESHQ_", "MESHOPTIXIQ"))},
+            **isolation,
+            "MESHQ_KAFKA_BOOTSTRAP": broker.bootstrap,
+            "MESHQ_DATA_DIR": str(tmp_path / "nowhere"),
+        }
+        argv = ["ingest", str(path), "--wait", "--timeout", "300", "--connect-timeout", "3"]
+        cli = subprocess.Popen(
+            [sys.executable, "-m", "network_discovery.cli", *argv],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            # once the snapshot is on the topic, the CLI is waiting for the answer
+            consumer = AIOKafkaConsumer(
+                prefix + topics.INGEST_SNAPSHOTS.name,
+                bootstrap_servers=broker.bootstrap,
+                auto_offset_reset="earliest",
+                group_id=None,
+            )
+            await consumer.start()
+            try:
+                records = await consumer.getmany(timeout_ms=60_000)
+                assert records, "the CLI never published the snapshot"
+            finally:
+                await consumer.stop()
+            killed = time.monotonic()
+            broker.stop()
+            out, err = cli.communicate(timeout=90)
+            took = time.monotonic() - killed
+        finally:
+            if cli.poll() is None:
+                cli.kill()
+                cli.communicate()
+    print(f"meshq ingest --wait gave up {took:.1f} s after the broker was killed")
+    assert cli.returncode == 1, (out, err)
+    assert "Traceback" not in err and "CancelledError" not in err, err
+    errors = [line for line in err.splitlines() if line.startswith("meshq: ")]
+    assert len(errors) == 1, err
+    assert "lost the Kafka broker" in errors[0] and "was published" in errors[0]
+    assert "meshq snapshots" in errors[0]  # what to do
+    assert took < 30, took  # the broker's silence (3 s and probes), not the 300 s wait

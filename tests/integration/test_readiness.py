@@ -57,7 +57,22 @@ def test_ready_reports_redis(service_env, spawn, tmp_path: Path) -> None:
             {**service_env, "MESHQ_REDIS_URL": redis.url, "MESHQ_GRAPH_ENGINE_URL": graph.url},
         )
         gateway.wait_healthy()
-        _assert_goes_down_and_back(gateway, redis, "redis")
+        # the gateway runs on without Redis (limits per pod, RBAC by re-read): still ready,
+        # but degraded, with the reason
+        assert _ready(gateway).json()["status"] == "ready"
+        redis.stop()
+        down = wait_for(
+            lambda: (r := _ready(gateway)).json().get("status") == "degraded" and r,
+            timeout=45,
+            what="/ready to report redis degraded",
+        )
+        body = down.json()
+        assert down.status_code == 200 and body["checks"]["redis"] == "degraded", body
+        assert "Redis unavailable" in body["degraded"]["redis"], body
+        redis.start()
+        wait_for(
+            lambda: _ready(gateway).json().get("status") == "ready", timeout=60, what="redis back"
+        )
     finally:
         redis.stop()
 

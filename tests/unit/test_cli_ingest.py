@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -52,3 +56,105 @@ def test_allow_partial_goes_on_to_publish(
     result = CliRunner().invoke(cli, ["ingest", str(lab), "--allow-partial"])
     # past the partial check: the next thing it needs is a running stack
     assert result.exit_code == 1 and "no running MeshOptixIQ stack found" in result.output
+
+
+class _Swallower:
+    """A TCP port that accepts connections and never answers (a hung broker, a dead path)."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.conns: list[socket.socket] = []
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.conns.append(conn)
+
+    def close(self) -> None:
+        self._stop.set()
+        for conn in self.conns:
+            conn.close()
+        self.sock.close()
+
+
+def _ingest_with_broker_at(
+    bootstrap: str, path: Path, tmp_path: Path, *args: str
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MESHQ_", "MESHOPTIXIQ_"))}
+    env.update(MESHQ_DATA_DIR=str(tmp_path / "nowhere"), MESHQ_KAFKA_BOOTSTRAP=bootstrap)
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "network_discovery.cli", "ingest", str(path), "--wait", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return result, time.monotonic() - started
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "Error" not in result.stdout, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("meshq: ")]
+    noise = [
+        line
+        for line in result.stderr.splitlines()
+        if line.strip() and not line.startswith(("meshq: ", "warning: ", "publishing"))
+    ]
+    assert len(errors) == 1 and not noise, result.stderr
+    return errors[0]
+
+
+@pytest.fixture
+def demo_file(tmp_path: Path) -> Path:
+    from network_discovery.demo import snapshot_text
+
+    path = tmp_path / "demo.json"
+    path.write_text(snapshot_text())
+    return path
+
+
+def test_ingest_wait_with_no_broker_listening_fails_at_once(
+    demo_file: Path, tmp_path: Path
+) -> None:
+    from meshq_runtime.embedded import free_port
+
+    result, took = _ingest_with_broker_at(f"127.0.0.1:{free_port()}", demo_file, tmp_path)
+    line = _one_line_error(result)
+    assert "cannot reach the Kafka broker at 127.0.0.1:" in line
+    assert "MESHQ_KAFKA_BOOTSTRAP" in line  # what to do
+    assert took < 30, took
+
+
+def test_ingest_wait_with_a_broker_that_never_answers_gives_up_after_the_connect_timeout(
+    demo_file: Path, tmp_path: Path
+) -> None:
+    hung = _Swallower()
+    try:
+        result, took = _ingest_with_broker_at(
+            f"127.0.0.1:{hung.port}",
+            demo_file,
+            tmp_path,
+            "--timeout",
+            "300",
+            "--connect-timeout",
+            "2",
+        )
+    finally:
+        hung.close()
+    line = _one_line_error(result)
+    assert f"the Kafka broker at 127.0.0.1:{hung.port} did not answer within 2 s" in line
+    assert took < 20, took  # the connect timeout, not the 300 s wait

@@ -123,6 +123,7 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
 {{- $s := .Values.soar -}}
 {{ include "meshoptixiq.env.serviceToken" . }}
 {{ include "meshoptixiq.env.kafka" . }}
+{{ include "meshoptixiq.env.postgres" . }}
 {{ include "meshoptixiq.env.licensingUrl" . }}
 {{- with $s.webhookUrl }}
 - name: SOAR_WEBHOOK_URL

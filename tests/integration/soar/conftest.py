@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,6 +17,16 @@ from network_discovery.contracts.events import (
     AuditRecordedData,
     AuditRequestData,
 )
+from support.pgdb import fresh_database
+
+
+@pytest.fixture
+async def service_env(service_env: dict[str, str], stack) -> AsyncIterator[dict[str, str]]:  # type: ignore[no-untyped-def]
+    """The shared environment on a database of the test's own: the dispatcher keeps its
+    outcomes (one webhook per event and rule) and dead letters there, the audit service its
+    chain."""
+    async with fresh_database(stack.postgres_url, "meshq_soar") as url:
+        yield {**service_env, "MESHQ_POSTGRES_URL": url}
 
 
 @dataclass

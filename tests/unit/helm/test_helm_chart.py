@@ -448,13 +448,14 @@ def test_hook_job_creates_topics_then_migrates_before_install_and_upgrade(render
     assert steps == [
         ["python", "/app/deploy/kafka_topics.py"],
         ["python", "/app/deploy/migrate.py", "licensing"],
+        ["python", "/app/deploy/migrate.py", "soar-dispatcher"],
         ["python", "/app/deploy/migrate.py", "audit"],
     ]
     images = [
         c["image"].rsplit("/", 1)[1].split(":")[0]
         for c in pod["initContainers"] + pod["containers"]
     ]
-    assert images == ["licensing", "licensing", "audit"]
+    assert images == ["licensing", "licensing", "soar-dispatcher", "audit"]
 
 
 def test_a_wrong_value_fails_with_the_path_at_fault() -> None:

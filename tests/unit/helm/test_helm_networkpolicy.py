@@ -55,7 +55,7 @@ INFRA = {
     "graph-engine": {"kafka", "memgraph"},
     "query-gateway": {"kafka", "redis"},
     "audit": {"kafka", "postgres"},
-    "soar-dispatcher": {"kafka"},
+    "soar-dispatcher": {"kafka", "postgres"},  # outcomes and dead letters
     "netbox-sync": {"kafka"},
     "mcp-bridge": set(),
     "migrations": {"kafka", "postgres"},

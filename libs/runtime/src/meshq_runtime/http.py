@@ -24,6 +24,8 @@ from pydantic import ValidationError
 
 __all__ = [
     "CORRELATION_HEADER",
+    "DegradedCheck",
+    "NotReady",
     "Probe",
     "ProblemError",
     "ServiceState",
@@ -40,6 +42,21 @@ PROBLEM_JSON = "application/problem+json"
 
 #: A readiness probe: a name (the dependency) and a coroutine that raises when it is down.
 Probe = tuple[str, Callable[[], Awaitable[Any]]]
+#: A dependency the service can run without: a name and a coroutine that answers why the
+#: service is degraded without it (None when it is not); ``/ready`` stays 200 and says so.
+DegradedCheck = tuple[str, Callable[[], Awaitable[str | None]]]
+
+
+class NotReady(Exception):
+    """What a probe raises to say more than "unreachable": ``detail`` is told as it is,
+    ``down`` names what is down behind the dependency (listed in ``unavailable`` instead of the
+    probe's name) and ``info`` is shown in the 503 body under ``details`` and the probe's name."""
+
+    def __init__(self, detail: str, *, down: Sequence[str] = (), info: Any = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.down = tuple(down)
+        self.info = info
 
 
 @dataclass
@@ -49,6 +66,7 @@ class ServiceState:
     service: str
     probes: list[Probe] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    degraded: list[DegradedCheck] = field(default_factory=list)
 
 
 class ProblemError(Exception):
@@ -211,31 +229,60 @@ def _probe_routes() -> list[Any]:
         opt={"problems": {503: "A dependency does not answer; `unavailable` names it."}},
     )
     async def ready(state: State) -> Response[dict[str, Any]]:
-        """Ready: every dependency (broker, stores) answers; 503 names the ones that do not."""
+        """Ready: every dependency (broker, stores) answers; 503 names the ones that do not.
+        One the service can run without (the gateway's Redis) makes it ``degraded``: still 200,
+        with the reason under ``degraded``."""
         svc: ServiceState = state.service
-        results = await asyncio.gather(*(_check(name, fn) for name, fn in svc.probes))
-        down = {name: err for name, err in results if err is not None}
-        checks = {name: ("down" if err else "up") for name, err in results}
-        if down:
-            detail = "; ".join(f"{n} is unreachable: {e}" for n, e in down.items())
+        results, soft = await asyncio.gather(
+            asyncio.gather(*(_check(name, fn) for name, fn in svc.probes)),
+            asyncio.gather(*(_soft_check(name, fn) for name, fn in svc.degraded)),
+        )
+        checks = {name: ("down" if err else "up") for name, err, _ in results}
+        # a dependency the service runs without: "degraded" (200) with the reason
+        degraded = {name: why for name, why in soft if why is not None}
+        checks.update({name: ("degraded" if why else "up") for name, why in soft})
+        extra: dict[str, Any] = {"degraded": degraded} if degraded else {}
+        said: list[str] = []
+        unavailable: set[str] = set()
+        details: dict[str, Any] = {}
+        for name, err, why in results:
+            if err is None:
+                continue
+            if why is None:
+                said.append(f"{name} is unreachable: {err}")
+                unavailable.add(name)
+                continue
+            said.append(why.detail)
+            unavailable.update(why.down or (name,))
+            if why.info is not None:
+                details[name] = why.info
+        if said:
+            if details:
+                extra["details"] = details
             return problem_response(
                 503,
                 "Service not ready",
-                detail,
-                unavailable=sorted(down),
+                "; ".join(said),
+                unavailable=sorted(unavailable),
                 checks=checks,
                 service=svc.service,
+                **extra,
             )
-        return Response({"status": "ready", "service": svc.service, "checks": checks})
+        status = "degraded" if degraded else "ready"
+        return Response({"status": status, "service": svc.service, "checks": checks, **extra})
 
     return [health, ready]
 
 
-async def _check(name: str, fn: Callable[[], Awaitable[Any]]) -> tuple[str, str | None]:
+async def _check(
+    name: str, fn: Callable[[], Awaitable[Any]]
+) -> tuple[str, str | None, NotReady | None]:
     started = time.monotonic()
     try:
         await asyncio.wait_for(fn(), timeout=3.0)
-        return name, None
+        return name, None, None
+    except NotReady as exc:
+        return name, exc.detail[:300] or name, exc
     except Exception as exc:
         log.warning(
             "ready.probe_failed",
@@ -243,7 +290,17 @@ async def _check(name: str, fn: Callable[[], Awaitable[Any]]) -> tuple[str, str 
             error=f"{type(exc).__name__}: {exc}"[:300],
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
         )
-        return name, f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
+        return name, f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__, None
+
+
+async def _soft_check(name: str, fn: Callable[[], Awaitable[str | None]]) -> tuple[str, str | None]:
+    try:
+        why = await asyncio.wait_for(fn(), timeout=3.0)
+    except Exception as exc:
+        why = f"{type(exc).__name__}: {exc}"[:300]
+    if why is not None:
+        log.warning("ready.degraded", dependency=name, reason=why[:300])
+    return name, why
 
 
 def build_app(

@@ -1,14 +1,22 @@
 """Transactional outbox: events written in the same PostgreSQL transaction as the side effect.
 
 A service calls :func:`enqueue` inside its transaction; :class:`OutboxRelay` publishes the
-rows in order and marks them sent. If the process dies between commit and publish, the relay
-publishes on the next start: nothing is lost, and consumers dedupe on the event id.
+rows in order and marks a row sent only once the broker acknowledged it (``acks=all``). If the
+process dies between commit and publish, or the broker is away, the relay publishes on the
+next try or the next start: nothing is lost, and consumers dedupe on the event id.
+
+An acknowledgement is as durable as the broker's log. When the broker is seen to have lost it
+(:class:`~meshq_runtime.kafka.resets.LogResets`: the embedded broker restarted), the relay
+publishes again the rows of the event types it was given (``republish``) that it published in
+the last ``republish_window_s`` seconds — only types whose consumers are idempotent on the
+event id belong there. Which types a service names is its decision (docs/reliability.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Collection
 
 import asyncpg
 import structlog
@@ -50,12 +58,52 @@ class OutboxRelay:
     """Publishes a service's pending outbox rows; wake it with :meth:`notify`."""
 
     def __init__(
-        self, pool: asyncpg.Pool, bus: EventBus, service: str, *, interval: float = 1.0
+        self,
+        pool: asyncpg.Pool,
+        bus: EventBus,
+        service: str,
+        *,
+        interval: float = 1.0,
+        republish: Collection[str] = (),
+        republish_window_s: float = 900.0,
     ) -> None:
         self._pool, self._bus, self._service, self._interval = pool, bus, service, interval
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._republish_types = sorted(republish)
+        self._window_s = republish_window_s
+        self._reset: str | None = None
         self.published = 0
+        #: Rows published again after the broker lost its log.
+        self.republished = 0
+        if self._republish_types:
+            bus.resets.listen(self.broker_lost_log)
+
+    def broker_lost_log(self, reason: str) -> None:
+        """Publish again, on the next pass, what the broker may have lost."""
+        self._reset = reason
+        self.notify()
+
+    async def republish(self, reason: str) -> int:
+        """Mark the re-publishable rows sent in the last window as pending again."""
+        status = await self._pool.execute(
+            "UPDATE meshq_outbox SET published_at = NULL WHERE service = $1"
+            " AND event_type = ANY($2::text[]) AND published_at IS NOT NULL"
+            " AND published_at >= now() - make_interval(secs => $3)",
+            self._service,
+            self._republish_types,
+            float(self._window_s),
+        )
+        count = int(status.rsplit(" ", 1)[-1]) if status.startswith("UPDATE") else 0
+        self.republished += count
+        log.warning(
+            "outbox.republishing",
+            rows=count,
+            types=self._republish_types,
+            window_s=self._window_s,
+            reason=reason,
+        )
+        return count
 
     def notify(self) -> None:
         self._wake.set()
@@ -98,6 +146,13 @@ class OutboxRelay:
     async def _loop(self) -> None:
         while True:
             try:
+                if self._reset is not None:
+                    reason, self._reset = self._reset, None
+                    try:
+                        await self.republish(reason)
+                    except Exception:
+                        self._reset = reason  # the next pass tries again
+                        raise
                 while await self.flush() > 0:
                     pass
             except Exception as exc:

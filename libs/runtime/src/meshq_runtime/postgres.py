@@ -9,12 +9,20 @@ import structlog
 
 from meshq_runtime.settings import PostgresSettings
 
-__all__ = ["Schema", "apply_migrations", "apply_schema", "create_pool"]
+__all__ = ["Schema", "apply_migrations", "apply_schema", "create_pool", "refused_data"]
 
 log = structlog.get_logger(__name__)
 
 #: What a service keeps in PostgreSQL: (component, its migration statements in order), ...
 Schema = Sequence[tuple[str, Sequence[str]]]
+
+
+def refused_data(exc: BaseException) -> bool:
+    """PostgreSQL refused the data itself (class 22: a NUL character in text or JSON, a value
+    out of range; class 54: over a limit): sending it again can never succeed. Everything
+    else — unreachable, restarting, out of connections, a lost race — may, once the store is
+    back (``FailurePolicy.until_stored``)."""
+    return isinstance(exc, asyncpg.DataError | asyncpg.ProgramLimitExceededError)
 
 
 async def create_pool(

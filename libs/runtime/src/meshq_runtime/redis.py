@@ -25,6 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 import structlog
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from meshq_runtime.settings import RedisSettings
 
@@ -61,19 +63,31 @@ def is_cluster_url(url: str) -> bool:
     return urlsplit(url).scheme.lower() in _CLUSTER_SCHEMES
 
 
-def create_redis(settings: RedisSettings) -> Redis | RedisCluster:
+def create_redis(settings: RedisSettings, *, timeout: float | None = None) -> Redis | RedisCluster:
     """The client for ``MESHQ_REDIS_URL``: ``RedisCluster`` for a cluster URL, else ``Redis``.
+
+    ``timeout`` (seconds) bounds connecting and every answer, and turns the client's own
+    retries off: a caller that has its own bound and fallback (the gateway's circuit breaker)
+    wants a hung Redis to fail one call fast, not to be retried with backoff for seconds.
+    Without it, the client waits up to 5 s per answer and retries with backoff.
 
     Neither connects here; the first command does.
     """
     url = settings.redis_url.get_secret_value()
     parts = urlsplit(url)
     scheme = _CLUSTER_SCHEMES.get(parts.scheme.lower())
+    options: dict[str, Any] = dict(_OPTIONS)
+    if timeout is not None:
+        options.update(
+            socket_connect_timeout=timeout, socket_timeout=timeout, retry=Retry(NoBackoff(), 0)
+        )
     if scheme is None:
-        return Redis.from_url(url, health_check_interval=15, retry_on_timeout=True, **_OPTIONS)
+        if timeout is None:
+            options["retry_on_timeout"] = True
+        return Redis.from_url(url, health_check_interval=15, **options)
     if parts.path.strip("/") not in ("", "0"):
         raise ValueError("MESHQ_REDIS_URL: a Redis Cluster has only database 0")
-    return RedisCluster.from_url(urlunsplit((scheme, *parts[1:])), **_OPTIONS)
+    return RedisCluster.from_url(urlunsplit((scheme, *parts[1:])), **options)
 
 
 async def require_cluster_license(

@@ -4,9 +4,15 @@ Each of ``MESHQ_KAFKA_BOOTSTRAP``, ``MESHQ_POSTGRES_URL`` and ``MESHQ_REDIS_URL`
 replaces its embedded part (Tansu, PostgreSQL, Redis); ``MEMGRAPH_URI`` replaces the embedded
 graph store (which the graph engine opens at ``MESHQ_GRAPH_PATH``, default
 ``$MESHQ_DATA_DIR/graph``). The seven services run as child processes; the supervisor waits for
-each ``GET /health``, writes ``$MESHQ_DATA_DIR/run/endpoints.json``, prints where everything
-listens, and on Ctrl-C (or SIGTERM) stops it all. A child that dies stops the stack with a
-non-zero exit.
+each ``GET /health``, writes ``$MESHQ_DATA_DIR/run/endpoints.json`` and prints where everything
+listens. From then on it supervises (:mod:`meshq_runtime.embedded.supervisor`): a child that
+exits, embedded part or service, is restarted on its port with a growing backoff while the
+others keep running; its own ``GET /ready`` (the ``supervisor`` entry of endpoints.json, and
+part of the gateway's ``/ready``) says which child is down, since when and how often it was
+restarted. On Ctrl-C (or SIGTERM) it stops everything in dependency order within
+``MESHQ_SERVE_STOP_TIMEOUT`` seconds (default 30): the entry points (gateway, MCP bridge),
+then, once their last events are consumed, the processors, then PostgreSQL and Redis, and the
+broker last.
 
 Secrets are generated once into ``$MESHQ_DATA_DIR/run`` (0600) and reused across restarts: the
 admin API key (unless ``API_KEY``), the service credential of internal HTTP (unless
@@ -16,7 +22,6 @@ them in their environment; nothing prints or logs them.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -25,21 +30,30 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import httpx
 import structlog
 from network_discovery.licensing.gates import parse_demo_mode
 
+from meshq_runtime._serve_wiring import (
+    DEFAULT_GATEWAY_PORT,
+    ServeError,
+    child_env,
+    embedded_partitions,
+    ensure_topics,
+    pick_ports,
+    service_token,
+)
 from meshq_runtime.embedded import (
     EmbeddedError,
     EmbeddedPostgres,
     EmbeddedProcess,
     EmbeddedRedis,
     Tansu,
-    free_port,
-    port_is_free,
 )
 from meshq_runtime.embedded.datadir import (
     DataDir,
@@ -48,28 +62,25 @@ from meshq_runtime.embedded.datadir import (
     load_or_create_api_key,
     load_or_create_secret,
 )
-from meshq_runtime.embedded.ports import LOOPBACK
+from meshq_runtime.embedded.drain import wait_drained
 from meshq_runtime.embedded.services import (
     SERVICES,
     ServiceChild,
     ServiceSpec,
     StartupError,
-    stop_all,
     wait_healthy,
 )
+from meshq_runtime.embedded.status import StatusServer
 from meshq_runtime.embedded.summary import load_demo, summary
+from meshq_runtime.embedded.supervisor import BROKER, STORE, Backoff, Supervisor, Unit
 from meshq_runtime.logging import configure_logging
-from meshq_runtime.service_auth import check_token, load_or_create_token
 
 __all__ = ["DEFAULT_GATEWAY_PORT", "ServeError", "ServeOptions", "run_serve", "serve"]
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_GATEWAY_PORT = 8000
-
-
-class ServeError(RuntimeError):
-    """``meshq serve`` cannot go on; the message is one line for the user."""
+#: How often the supervisor looks at its children (seconds).
+_TICK_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,10 @@ class ServeOptions:
     gateway_port: int | None = None
     #: Seconds every service has to answer ``GET /health`` (env MESHQ_SERVE_TIMEOUT).
     health_timeout: float = 120.0
+    #: Seconds the staged shutdown may take in all (env MESHQ_SERVE_STOP_TIMEOUT).
+    stop_timeout: float = 30.0
+    #: Restart delays of a child that exits.
+    backoff: Backoff = field(default_factory=Backoff)
     #: The environment to read (default ``os.environ``); children inherit it.
     environ: Mapping[str, str] | None = None
     services: tuple[ServiceSpec, ...] = SERVICES
@@ -87,13 +102,21 @@ class ServeOptions:
 def run_serve(*, demo: bool, data_dir: Path | None, gateway_port: int | None) -> int:
     """Entry point of ``meshq serve``: the exit code (0 after Ctrl-C, 1 on any failure)."""
     env = os.environ
-    try:
-        timeout = float(env.get("MESHQ_SERVE_TIMEOUT", "120"))
-    except ValueError:
-        print("meshq serve: MESHQ_SERVE_TIMEOUT must be a number of seconds", file=sys.stderr)
-        return 1
+    seconds: dict[str, float] = {}
+    for name, default in (("MESHQ_SERVE_TIMEOUT", "120"), ("MESHQ_SERVE_STOP_TIMEOUT", "30")):
+        try:
+            seconds[name] = float(env.get(name) or default)
+        except ValueError:
+            seconds[name] = -1.0
+        if not 0 < seconds[name] < 86_400:
+            print(f"meshq serve: {name} must be a number of seconds", file=sys.stderr)
+            return 1
     options = ServeOptions(
-        demo=demo, data_dir=data_dir, gateway_port=gateway_port, health_timeout=timeout
+        demo=demo,
+        data_dir=data_dir,
+        gateway_port=gateway_port,
+        health_timeout=seconds["MESHQ_SERVE_TIMEOUT"],
+        stop_timeout=seconds["MESHQ_SERVE_STOP_TIMEOUT"],
     )
     try:
         return serve(options)
@@ -105,37 +128,35 @@ def run_serve(*, demo: bool, data_dir: Path | None, gateway_port: int | None) ->
         return 1
 
 
+def _say(line: str) -> None:
+    """A supervision event for the person at the terminal (stderr; the log has it too)."""
+    print(f"meshq serve: {line}", file=sys.stderr, flush=True)
+
+
 @dataclass
 class _Stack:
-    """What this supervisor started, in start order, so it can stop it in reverse."""
+    """What this supervisor started: the children (under supervision) and its status server."""
 
-    parts: list[EmbeddedProcess] = field(default_factory=list)
-    children: list[ServiceChild] = field(default_factory=list)
+    supervisor: Supervisor
+    stop_timeout: float = 30.0
+    status: StatusServer | None = None
+    kafka: str | None = None  #: the broker, once known: the shutdown waits on its consumers
 
-    def dead(self) -> str | None:
-        """What to tell when a child or part exited (a line, then its log's tail), else None."""
-        for child in self.children:
-            code = child.poll()
-            if code is not None:
-                return (
-                    f"service {child.name} exited with code {code} (log {child.log_path})\n"
-                    f"{child.tail()}"
-                )
-        for part in self.parts:
-            code = part.poll()
-            if code is not None:
-                return (
-                    f"{part.name} exited with code {code} (log {part.log_path})\n{part.log_tail()}"
-                )
-        return None
+    @property
+    def started(self) -> bool:
+        return bool(self.supervisor.units)
+
+    def add_part(self, key: str, part: EmbeddedProcess, stage: str) -> None:
+        """An embedded part that answered its start-up probe."""
+        self.supervisor.add(Unit(key, stage, part, part.answers), up=True)
 
     def stop(self) -> None:
-        stop_all(self.children)
-        for part in reversed(self.parts):
-            try:
-                part.stop()
-            except Exception as exc:  # keep stopping the others
-                log.error("serve.stop_failed", part=part.name, error=str(exc)[:300])
+        drain = partial(wait_drained, self.kafka) if self.kafka else None
+        try:
+            self.supervisor.shutdown(self.stop_timeout, drain=drain)
+        finally:
+            if self.status is not None:
+                self.status.stop()
 
 
 class _Signals:
@@ -166,72 +187,27 @@ def _resolve_data_dir(options: ServeOptions, env: Mapping[str, str]) -> Path:
     return (raw or default_data_dir()).expanduser().absolute()
 
 
-def _port_from_env(env: Mapping[str, str], name: str) -> int | None:
-    raw = env.get(name)
-    if not raw:
-        return None
-    try:
-        port = int(raw)
-    except ValueError:
-        raise ServeError(f"{name}={raw!r} is not a port number") from None
-    if not 0 < port < 65536:
-        raise ServeError(f"{name}={raw} is not a port number (1-65535)")
-    return port
-
-
-def _pick_ports(options: ServeOptions, env: Mapping[str, str]) -> dict[str, int]:
-    """A port per service: the gateway's is 8000 unless set; set ones must be free."""
-    ports: dict[str, int] = {}
-    for spec in options.services:
-        if spec.key == "gateway":
-            port = options.gateway_port or _port_from_env(env, spec.port_env)
-            if port is None:
-                port = DEFAULT_GATEWAY_PORT
-                if not port_is_free(port):
-                    raise ServeError(
-                        f"port {port} (the REST API's default) is in use; set "
-                        "MESHQ_GATEWAY_PORT (or --gateway-port) to a free port"
-                    )
-        else:
-            port = _port_from_env(env, spec.port_env)
-        if port is not None:
-            if not port_is_free(port) or port in ports.values():
-                raise ServeError(
-                    f"port {port} for {spec.key} is in use; set {spec.port_env} to a free port"
-                )
-            ports[spec.key] = port
-    for spec in options.services:
-        if spec.key not in ports:
-            port = free_port()
-            while port in ports.values():
-                port = free_port()
-            ports[spec.key] = port
-    return ports
-
-
-def _ensure_topics(bootstrap: str) -> None:
-    from meshq_runtime.kafka.bootstrap import ensure_topics
-    from meshq_runtime.settings import KafkaSettings
-
-    # the prefix, partitions and replication from the environment, the broker from us
-    settings = KafkaSettings().model_copy(update={"kafka_bootstrap": bootstrap})
-    try:
-        asyncio.run(asyncio.wait_for(ensure_topics(settings), timeout=60))
-    except Exception as exc:
-        raise ServeError(f"cannot create the Kafka topics on {bootstrap}: {exc}") from exc
-
-
 def _start_parts(
     data: DataDir, env: Mapping[str, str], stack: _Stack, stopping: Callable[[], bool]
 ) -> dict[str, Any]:
-    """Start each embedded part whose URL is not set; return the URLs and what was embedded."""
+    """Start each embedded part whose URL is not set; return the URLs and what was embedded.
+
+    A part keeps its port for the life of the stack (the children were given its URL), and
+    comes back there when the supervisor restarts it.
+    """
     info: dict[str, Any] = {"embedded": []}
     if env.get("MESHQ_KAFKA_BOOTSTRAP"):
         info["kafka"] = env["MESHQ_KAFKA_BOOTSTRAP"]
     else:
         tansu = Tansu(log_dir=data.logs)
-        stack.parts.append(tansu)
         info["kafka"] = tansu.start().bootstrap
+        stack.add_part("kafka", tansu, BROKER)
+        # the count Tansu gives a topic a client names first: after a restart of the broker
+        # (memory storage, nothing left) a topic is the same whoever makes it first
+        info["partitions"] = embedded_partitions(env)
+        stack.supervisor.unit("kafka").after_up = partial(
+            ensure_topics, info["kafka"], partitions=info["partitions"], timeout=15.0
+        )
         info["embedded"].append("kafka")
     if stopping():
         return info
@@ -243,8 +219,8 @@ def _start_parts(
             log_path=data.logs / "postgres.log",
             password=load_or_create_secret(data.postgres_password_file),
         )
-        stack.parts.append(pg)
         info["postgres"] = pg.start().url
+        stack.add_part("postgres", pg, STORE)
         info["postgres_data"] = str(pg.pgdata)
         info["embedded"].append("postgres")
     if stopping():
@@ -257,59 +233,14 @@ def _start_parts(
             log_path=data.logs / "redis.log",
             password=load_or_create_secret(data.redis_password_file),
         )
-        stack.parts.append(rd)
         info["redis"] = rd.start().url
+        stack.add_part("redis", rd, STORE)
         info["embedded"].append("redis")
     return info
 
 
-def _child_env(
-    env: Mapping[str, str],
-    data: DataDir,
-    infra: dict[str, Any],
-    ports: dict[str, int],
-    api_key: str,
-    service_token: str,
-) -> dict[str, str]:
-    url = {key: f"http://{LOOPBACK}:{port}" for key, port in ports.items()}
-    child = dict(env)
-    child.update(
-        MESHQ_HOST=LOOPBACK,
-        MESHQ_DATA_DIR=str(data.root),
-        MESHQ_KAFKA_BOOTSTRAP=infra["kafka"],
-        MESHQ_POSTGRES_URL=infra["postgres"],
-        MESHQ_REDIS_URL=infra["redis"],
-        MESHQ_LOG_FORMAT="json",
-        API_KEY=api_key,
-        MESHOPTIXIQ_API_KEY=api_key,
-        MESHQ_SERVICE_TOKEN=service_token,
-    )
-    if "kafka" in infra["embedded"]:
-        child["MESHQ_KAFKA_IDEMPOTENT"] = "false"  # Tansu has no InitProducerId
-    if not env.get("MEMGRAPH_URI"):
-        child["MESHQ_GRAPH_PATH"] = env.get("MESHQ_GRAPH_PATH") or str(data.root / "graph")
-    if "licensing" in url:
-        child["MESHQ_LICENSING_URL"] = url["licensing"]
-    if "graph_engine" in url:
-        child["MESHQ_GRAPH_ENGINE_URL"] = url["graph_engine"]
-    if "gateway" in url:
-        child["MESHOPTIXIQ_API_URL"] = url["gateway"]
-    return child
-
-
-def _service_token(env: Mapping[str, str], data: DataDir) -> str:
-    """``MESHQ_SERVICE_TOKEN`` when set, else the data directory's (generated once)."""
-    given = (env.get("MESHQ_SERVICE_TOKEN") or "").strip()
-    if given:
-        try:
-            return check_token(given)
-        except ValueError as exc:
-            raise ServeError(str(exc)) from None
-    return load_or_create_token(data.service_token_file)
-
-
 def serve(options: ServeOptions) -> int:
-    """Run the stack until a signal (exit 0) or until a part of it dies (exit 1)."""
+    """Run the stack until a signal (exit 0); 1 when it cannot start."""
     env = dict(options.environ if options.environ is not None else os.environ)
     configure_logging(
         service="serve",
@@ -325,19 +256,19 @@ def serve(options: ServeOptions) -> int:
     data.prepare()
     lock_fd = data.lock()
     try:
-        ports = _pick_ports(options, env)
+        ports = pick_ports(options.services, options.gateway_port, env)
     except ServeError:
         os.close(lock_fd)
         raise
-    stack = _Stack()
+    stack = _Stack(Supervisor(options.backoff, notify=_say), stop_timeout=options.stop_timeout)
     with _Signals() as signals:  # still installed while stopping: a second Ctrl-C waits too
         try:
             return _run(options, env, data, stack, ports, signals)
         finally:
+            data.remove_endpoints()  # first: clients stop finding a stack that is going away
             stack.stop()
-            data.remove_endpoints()
             os.close(lock_fd)
-            if stack.parts or stack.children:
+            if stack.started:
                 log.info("serve.stopped")
 
 
@@ -351,52 +282,89 @@ def _run(
 ) -> int:
     stopping = signals.event.is_set
     api_key = env.get("API_KEY") or load_or_create_api_key(data.api_key_file)
-    service_token = _service_token(env, data)
+    token = service_token(env, data)
+    supervisor = stack.supervisor
+    stack.status = StatusServer(supervisor.snapshot).start()
     infra = _start_parts(data, env, stack, stopping)
     if stopping():
         return 0
-    _ensure_topics(infra["kafka"])
-    child_env = _child_env(env, data, infra, ports, api_key, service_token)
-    for spec in options.services:
-        child = ServiceChild(spec, ports[spec.key], data.logs / f"{spec.key}.log")
-        stack.children.append(child)
-        child.start(child_env)
-    if not wait_healthy(stack.children, timeout=options.health_timeout, interrupted=stopping):
-        return 0
+    stack.kafka = infra["kafka"]
+    ensure_topics(infra["kafka"], partitions=infra.get("partitions"))
+    environment = child_env(env, data, infra, ports, api_key, token, stack.status.url)
+    children: list[ServiceChild] = []
+    with httpx.Client() as client:
+        for spec in options.services:
+            child = ServiceChild(spec, ports[spec.key], data.logs / f"{spec.key}.log")
+            child.start(environment)
+            children.append(child)
+            supervisor.add(Unit(child.name, spec.stage, child, partial(child.answers, client)))
+        if not wait_healthy(children, timeout=options.health_timeout, interrupted=stopping):
+            return 0
+        for child in children:
+            supervisor.mark_up(child.name)
+        return _serve_ready(options, env, data, stack, children, infra, environment, signals)
 
-    endpoints: dict[str, Any] = {c.name: c.url for c in stack.children}
+
+def _serve_ready(
+    options: ServeOptions,
+    env: dict[str, str],
+    data: DataDir,
+    stack: _Stack,
+    children: list[ServiceChild],
+    infra: dict[str, Any],
+    environment: dict[str, str],
+    signals: _Signals,
+) -> int:
+    """Announce the stack, then supervise it until a signal."""
+    assert stack.status is not None
+    endpoints: dict[str, Any] = {c.name: c.url for c in children}
     if "mcp" in endpoints:
         endpoints["mcp_endpoint"] = f"{endpoints['mcp']}/mcp"
     endpoints.update(
+        supervisor=stack.status.url,
         kafka=infra["kafka"],
         postgres=infra["postgres"],
         redis=infra["redis"],
-        api_key=api_key,
+        api_key=environment["API_KEY"],
         pid=os.getpid(),
         data_dir=str(data.root),
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         embedded=infra["embedded"],
-        graph=env.get("MEMGRAPH_URI") or child_env.get("MESHQ_GRAPH_PATH"),
+        graph=env.get("MEMGRAPH_URI") or environment.get("MESHQ_GRAPH_PATH"),
     )
     if "postgres_data" in infra:
         endpoints["postgres_data"] = infra["postgres_data"]
     data.write_endpoints(endpoints)
     demo_mode = parse_demo_mode(env.get("MESHOPTIXIQ_DEMO_MODE"))
     print(summary(endpoints, data, demo_mode=demo_mode), flush=True)
-    log.info("serve.ready", services=len(stack.children), embedded=infra["embedded"])
+    log.info(
+        "serve.ready",
+        services=len(children),
+        embedded=infra["embedded"],
+        supervisor=stack.status.url,
+    )
+    # the demo loads beside the supervision (a child that dies meanwhile is restarted, and
+    # Ctrl-C is not held up); a daemon thread, so that stopping never waits for it
+    demo: list[str] = []
+    loader: threading.Thread | None = None
     if options.demo:
-        print(load_demo(endpoints), flush=True)
-    print("Press Ctrl-C to stop.", flush=True)
+        loader = threading.Thread(
+            target=lambda: demo.append(load_demo(endpoints)), name="demo", daemon=True
+        )
+        loader.start()
+    else:
+        print("Press Ctrl-C to stop.", flush=True)
 
-    while not signals.event.wait(0.5):
-        dead = stack.dead()
-        if dead:
-            line, _, log_tail = dead.partition("\n")
-            log.error("serve.child_died", detail=line)
-            print(f"meshq serve: {line}; stopping everything", file=sys.stderr, flush=True)
-            if log_tail:
-                print(log_tail, file=sys.stderr, flush=True)
-            return 1
-    log.info("serve.stopping", signal=signal.Signals(signals.received or signal.SIGINT).name)
+    while not signals.event.wait(_TICK_S):
+        stack.supervisor.tick()
+        if loader is not None and not loader.is_alive():
+            print(demo[0] if demo else "Loading the demo network failed; see the logs.", flush=True)
+            print("Press Ctrl-C to stop.", flush=True)
+            loader = None
+    log.info(
+        "serve.stopping",
+        signal=signal.Signals(signals.received or signal.SIGINT).name,
+        timeout_s=stack.stop_timeout,
+    )
     print("Stopping MeshOptixIQ...", flush=True)
     return 0

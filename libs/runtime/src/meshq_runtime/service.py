@@ -18,7 +18,7 @@ from litestar import Litestar
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from meshq_runtime.http import Probe
+from meshq_runtime.http import NotReady, Probe
 from meshq_runtime.kafka.broker import EventBus, create_broker
 from meshq_runtime.kafka.consumer import EventConsumer
 from meshq_runtime.kafka.security import client_options
@@ -34,6 +34,7 @@ __all__ = [
     "redis_probe",
     "run_service",
     "service_main",
+    "stack_probe",
     "start_broker",
     "wait_for_kafka",
 ]
@@ -132,6 +133,29 @@ def http_probe(name: str, base_url: str, client: httpx.AsyncClient) -> Probe:
         response.raise_for_status()
 
     return (name, check)
+
+
+def stack_probe(supervisor_url: str, client: httpx.AsyncClient) -> Probe:
+    """``stack``: the readiness of every process ``meshq serve`` supervises (its ``GET
+    /ready``); when one is down, the answer names it, since when and its restart count."""
+
+    async def check() -> None:
+        response = await client.get(f"{supervisor_url.rstrip('/')}/ready", timeout=2.0)
+        if response.status_code == 200:
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        raise NotReady(
+            str(body.get("detail") or f"meshq serve answered {response.status_code}"),
+            down=[str(n) for n in body.get("unavailable") or ()],
+            info=body.get("children"),
+        )
+
+    return ("stack", check)
 
 
 def run_service(

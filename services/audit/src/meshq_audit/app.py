@@ -23,7 +23,7 @@ from meshq_audit import handlers
 from meshq_audit.checkpoints import CheckpointLog
 from meshq_audit.controllers import ROUTES
 from meshq_audit.repository import MIGRATIONS, AuditRepository
-from meshq_audit.service import FEATURE, SERVICE, AuditService
+from meshq_audit.service import FEATURE, RECORDED_TYPE, SERVICE, AuditService
 from meshq_audit.settings import Settings
 from meshq_audit.siem import SIEM_MIGRATIONS, HttpSink, SiemForwarder, Sink, SyslogSink
 
@@ -52,7 +52,15 @@ def create_app(settings: Settings) -> Litestar:
             await _learn_plan(follower, settings.license_wait_s)
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
-            relay = OutboxRelay(pool, kafka.bus, SERVICE)
+            # audit.recorded is the producers' receipt and SOAR's input: both are idempotent
+            # on it, so what a broker that lost its log may have lost is published again
+            relay = OutboxRelay(
+                pool,
+                kafka.bus,
+                SERVICE,
+                republish=(RECORDED_TYPE,),
+                republish_window_s=settings.republish_window_s,
+            )
             http = httpx.AsyncClient(timeout=10)
             stack.push_async_callback(http.aclose)
             siem = SiemForwarder(
@@ -73,9 +81,18 @@ def create_app(settings: Settings) -> Litestar:
                 _checkpoints(service, settings.checkpoint_interval_s), name="audit-checkpoints"
             )
             stack.push_async_callback(_stop_checkpoints, ticker, service)
-            state.probes[:] = [kafka_probe(kafka.broker), postgres_probe(pool)]
+            state.probes[:] = [
+                kafka_probe(kafka.broker),
+                postgres_probe(pool),
+                kafka.consumer.probe("audit-consumer"),  # waiting for PostgreSQL, and why
+            ]
             state.extras.update(
-                service=service, relay=relay, kafka=kafka, siem=siem, license=follower
+                service=service,
+                relay=relay,
+                kafka=kafka,
+                consumer=kafka.consumer,
+                siem=siem,
+                license=follower,
             )
             yield
 

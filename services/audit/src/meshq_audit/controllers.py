@@ -169,7 +169,31 @@ async def metrics(state: State) -> str:
         "# HELP meshq_audit_unrecorded_events_total Events consumed but not recorded (plan).",
         "# TYPE meshq_audit_unrecorded_events_total counter",
         f"meshq_audit_unrecorded_events_total {service.unrecorded}",
+        "# HELP meshq_audit_reannounced_events_total Repeats of recorded events: announced again.",
+        "# TYPE meshq_audit_reannounced_events_total counter",
+        f"meshq_audit_reannounced_events_total {service.reannounced}",
     ]
+    consumer = state.service.extras.get("consumer")
+    if consumer is not None:
+        waiting = list(consumer.waiting.values())
+        lines += [
+            "# HELP meshq_audit_dead_lettered_events_total Events that can never be recorded.",
+            "# TYPE meshq_audit_dead_lettered_events_total counter",
+            f"meshq_audit_dead_lettered_events_total {consumer.dead_lettered}",
+            "# HELP meshq_audit_store_waiting 1 while the consumer waits for PostgreSQL.",
+            "# TYPE meshq_audit_store_waiting gauge",
+            f"meshq_audit_store_waiting {int(bool(waiting))}",
+            "# HELP meshq_audit_store_wait_seconds How long the current wait has lasted.",
+            "# TYPE meshq_audit_store_wait_seconds gauge",
+            f"meshq_audit_store_wait_seconds {max((w.seconds for w in waiting), default=0):.3f}",
+        ]
+    relay = state.service.extras.get("relay")
+    if relay is not None:
+        lines += [
+            "# HELP meshq_audit_republished_total Announcements re-sent after a broker reset.",
+            "# TYPE meshq_audit_republished_total counter",
+            f"meshq_audit_republished_total {relay.republished}",
+        ]
     return "\n".join(lines) + "\n"
 
 

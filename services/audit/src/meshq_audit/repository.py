@@ -41,6 +41,8 @@ class AppendResult:
     seq: int
     entry_hash: str
     created: bool
+    #: The record's body (canonical JSON of the event) when the event was already recorded.
+    body: str | None = None
 
 
 class AuditRepository:
@@ -51,10 +53,13 @@ class AuditRepository:
     async def append(self, conn: asyncpg.Connection, event: AuditRequestEvent) -> AppendResult:
         """Append inside the caller's transaction; a known event id appends nothing."""
         existing = await conn.fetchrow(
-            "SELECT seq, entry_hash FROM audit_log WHERE event_id = $1", event.id
+            "SELECT seq, entry_hash, body::text AS body FROM audit_log WHERE event_id = $1",
+            event.id,
         )
         if existing:
-            return AppendResult(existing["seq"], existing["entry_hash"], created=False)
+            return AppendResult(
+                existing["seq"], existing["entry_hash"], created=False, body=existing["body"]
+            )
         head = await conn.fetchrow(
             "SELECT seq, entry_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
         )

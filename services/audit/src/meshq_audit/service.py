@@ -2,11 +2,18 @@
 
 The log is the ``audit_logging`` feature: while the plan lacks it, an event is consumed and
 counted but not recorded (nothing is kept, nothing announced, nothing forwarded).
+
+``audit.recorded`` is the producer's receipt: the gateway keeps each event until it sees it
+announced. An event that comes again (a producer re-sent it after a broker restart, or
+Kafka re-delivered it) is not appended twice, but its announcement is sent again, with the
+same event id (derived from the audit event's id), so a receipt lost with the broker's log
+is not lost for good; SOAR dispatches each (event, rule) once whatever the repeats.
 """
 
 from __future__ import annotations
 
 import hmac
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -15,22 +22,51 @@ from typing import Any, Literal, Protocol
 import asyncpg
 import structlog
 from meshq_runtime.outbox import OutboxRelay, enqueue
+from meshq_runtime.postgres import refused_data
 from network_discovery.contracts.events import (
     AuditRecorded,
     AuditRecordedData,
+    AuditRequestData,
     AuditRequestEvent,
 )
+from pydantic import ValidationError
 
 from meshq_audit.chain import Break, Checkpoint, Verification, head_hmac, verify_rows
 from meshq_audit.checkpoints import CHECKED, CheckpointLog
 from meshq_audit.repository import AuditRepository
 from meshq_audit.siem import SiemForwarder
 
-__all__ = ["FEATURE", "SERVICE", "AuditService", "Gate"]
+__all__ = [
+    "FEATURE",
+    "RECORDED_TYPE",
+    "SERVICE",
+    "AuditService",
+    "Gate",
+    "recorded_id",
+    "unrecordable",
+]
 
 SERVICE = "audit"
 FEATURE = "audit_logging"
+#: The event type of the announcements (re-published after the broker lost its log).
+RECORDED_TYPE = "audit.recorded"
 log = structlog.get_logger(__name__)
+
+_RECORDED_NS = uuid.UUID("5d0c3f7e-2b8a-4f51-9a52-6b1f0e3c9d21")
+
+
+def recorded_id(audit_event_id: str) -> str:
+    """The id of the ``audit.recorded`` event of an audit event: the same every time it is
+    announced, so consumers dedupe a repeated announcement on its id."""
+    return str(uuid.uuid5(_RECORDED_NS, audit_event_id))
+
+
+def unrecordable(exc: BaseException) -> bool:
+    """An error no retry can cure: the event itself cannot be stored (PostgreSQL refuses its
+    data, e.g. a NUL character in JSON, or it exceeds a limit; it does not serialise). Any
+    other error — the database unreachable, restarting, out of connections, a transaction
+    lost to a race — is the store's, and the consumer waits for it."""
+    return refused_data(exc) or isinstance(exc, ValidationError | TypeError | UnicodeError)
 
 
 class Gate(Protocol):
@@ -57,6 +93,8 @@ class AuditService:
         self.gate = gate
         #: Events consumed but not recorded because the plan lacks ``audit_logging``.
         self.unrecorded = 0
+        #: Events that came again, already recorded: announced again, not appended.
+        self.reannounced = 0
         self._warned_plan: str | None = None
 
     @property
@@ -70,19 +108,21 @@ class AuditService:
         self._warned_plan = None
         async with self._pool.acquire() as conn, conn.transaction():
             result = await self._repo.append(conn, event)
-            if result.created:
-                recorded = event.follow_up(
-                    AuditRecorded,
-                    source=SERVICE,
-                    subject=event.subject,
-                    data=AuditRecordedData(
-                        seq=result.seq,
-                        entry_hash=result.entry_hash,
-                        audit_event_id=event.id,
-                        request=event.data,
-                    ),
-                )
-                await enqueue(conn, SERVICE, recorded)
+            request = event.data if result.body is None else _kept(result.body, event)
+            recorded = event.follow_up(
+                AuditRecorded,
+                id=recorded_id(event.id),
+                source=SERVICE,
+                subject=event.subject,
+                data=AuditRecordedData(
+                    seq=result.seq,
+                    entry_hash=result.entry_hash,
+                    audit_event_id=event.id,
+                    request=request,
+                ),
+            )
+            await enqueue(conn, SERVICE, recorded)
+        self._relay.notify()
         if result.created:
             log.info(
                 "audit.recorded",
@@ -91,11 +131,11 @@ class AuditService:
                 path=event.data.path,
                 status=event.data.status,
             )
-            self._relay.notify()
             if self._siem is not None:
                 self._siem.notify()
         else:
-            log.info("audit.already_recorded", seq=result.seq)
+            self.reannounced += 1
+            log.info("audit.already_recorded", seq=result.seq, reannounced=True)
 
     def _skip(self, event: AuditRequestEvent) -> None:
         self.unrecorded += 1
@@ -209,3 +249,12 @@ class AuditService:
 
     async def head(self) -> tuple[int, str]:
         return await self._repo.head()
+
+
+def _kept(body: str, event: AuditRequestEvent) -> AuditRequestData:
+    """The request as the record keeps it (what a repeat announces); the repeat's own when a
+    record written by an older version no longer reads as an event."""
+    try:
+        return AuditRequestEvent.model_validate_json(body).data
+    except ValidationError:
+        return event.data

@@ -58,6 +58,15 @@ class Settings(ServiceSettings, KafkaSettings, PostgresSettings, LicenseClientSe
         description="How often the chain head is signed while it moves.",
     )
 
+    republish_window_s: float = Field(
+        900.0,
+        ge=0,
+        alias="MESHQ_AUDIT_REPUBLISH_WINDOW_S",
+        description="When the broker is seen to have lost its log (the embedded broker "
+        "restarted), the audit.recorded events announced in this many seconds before are "
+        "published again; 0 publishes none again.",
+    )
+
     def checkpoint_path(self) -> Path:
         if self.checkpoint_file:
             return Path(self.checkpoint_file)

@@ -46,9 +46,15 @@ async def _writer(
     follower = LicenseFollower(settings, credential=credential)
     await follower.start()
     stack.push_async_callback(follower.stop)
-    engine = GraphEngine(store, device_limit=device_limit_from(follower))
-    await engine.start()
     archive = SnapshotArchive(settings.data_dir / "graph-engine")
+    # the archive lets a restart finish an apply a crash cut short; failpoints: tests only
+    engine = GraphEngine(
+        store,
+        device_limit=device_limit_from(follower),
+        archive=archive,
+        failpoint=settings.failpoint,
+    )
+    await engine.start()
     kafka = open_kafka(settings, service=SERVICE)
     stack.push_async_callback(kafka.broker.stop)
     handlers.register(kafka.consumer, handlers.IngestHandlers(engine, kafka.bus, archive))

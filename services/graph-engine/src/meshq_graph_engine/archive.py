@@ -1,8 +1,11 @@
 """Snapshots as they arrived (gzip JSON under the data directory), and chunk reassembly.
 
-The archive lets a user ask what changed between any two snapshots. Chunks of a snapshot too
-large for one Kafka message are written to disk before their offsets are committed, so a
-restart in the middle of a large snapshot loses nothing.
+The archive lets a user ask what changed between any two snapshots, and lets graph-engine
+finish, at its next start, an apply that a crash cut short (the engine archives a snapshot
+before it writes any of its facts). Chunks of a snapshot too large for one Kafka message are
+written to disk before their offsets are committed, and kept until the snapshot is applied
+(:meth:`SnapshotArchive.drop_chunks`), so a restart in the middle of a large snapshot, or of
+its apply, loses nothing: the last chunk, delivered again, finds all the others.
 """
 
 from __future__ import annotations
@@ -52,11 +55,15 @@ class SnapshotArchive:
             return None
         return Snapshot.model_validate_json(gzip.decompress(path.read_bytes()))
 
+    def _chunk_folder(self, chunk: SnapshotChunkData) -> Path:
+        return self.chunks / _safe(f"{chunk.snapshot_id}-{chunk.sha256}")
+
     def add_chunk(self, chunk: SnapshotChunkData) -> bytes | None:
-        """Keep one chunk; when all have arrived, return the whole snapshot JSON."""
+        """Keep one chunk; when all have arrived, return the whole snapshot JSON. The chunks
+        stay on disk until :meth:`drop_chunks` (once the snapshot is applied or refused)."""
         if chunk.index >= chunk.count:
             raise ChunkError(f"chunk {chunk.index} of {chunk.count} is out of range")
-        folder = self.chunks / _safe(f"{chunk.snapshot_id}-{chunk.sha256}")
+        folder = self._chunk_folder(chunk)
         folder.mkdir(exist_ok=True)
         part = folder / f"{chunk.index:06d}"
         tmp = part.with_suffix(".tmp")
@@ -66,10 +73,14 @@ class SnapshotArchive:
         if len(parts) < chunk.count:
             return None
         whole = b"".join(p.read_bytes() for p in parts[: chunk.count])
-        shutil.rmtree(folder, ignore_errors=True)
         if hashlib.sha256(whole).hexdigest() != chunk.sha256:
+            shutil.rmtree(folder, ignore_errors=True)
             raise ChunkError(f"snapshot {chunk.snapshot_id}: reassembled chunks fail their SHA-256")
         return whole
+
+    def drop_chunks(self, chunk: SnapshotChunkData) -> None:
+        """Forget the chunks of a snapshot that has been applied (or refused)."""
+        shutil.rmtree(self._chunk_folder(chunk), ignore_errors=True)
 
 
 def snapshot_diff(a: Snapshot, b: Snapshot) -> dict[str, Any]:

@@ -3,24 +3,33 @@
 One writer at a time (an asyncio lock): replace the snapshot's fact sets, project the whole
 graph, diff it against what the store holds, apply the difference in batches, record the
 snapshot, and report the diff. The facts are written before the projection, so after a crash
-the next start re-projects from the facts and repairs the store.
+the next start re-projects from the facts and repairs the store; the apply is journalled
+before its facts (``journal``), so that start also writes the snapshot's record (or applies
+it again from the archive): the snapshot registry and the graph agree after any crash.
+
+``MESHQ_FAILPOINTS`` (for resilience tests only, never set in production) can hold the apply
+where a crash hurts most, so that a test can kill the process there:
+``engine.pause_after_journal`` (journalled, no fact written yet) and
+``engine.pause_after_facts`` (facts written, projection and record not).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from meshq_runtime.graph import writer
 from meshq_runtime.graph.store import GraphStore
 from network_discovery.model import Device, MetadataPatch, Snapshot
 
+from meshq_graph_engine import journal
 from meshq_graph_engine.diff import GraphDiff, apply_diff, diff, read_projection
 from meshq_graph_engine.facts import FactKey, FactStore, facts_by_scope
 from meshq_graph_engine.projection import Projection, project
@@ -33,6 +42,14 @@ log = structlog.get_logger(__name__)
 
 class DeviceLimitExceeded(Exception):
     """The snapshot would take the graph past the plan's device limit."""
+
+
+class Archive(Protocol):
+    """Where snapshots are kept as they arrived (``archive.SnapshotArchive``)."""
+
+    def save(self, snapshot: Snapshot) -> None: ...
+
+    def load(self, snapshot_id: str) -> Snapshot | None: ...
 
 
 @dataclass(frozen=True)
@@ -51,13 +68,24 @@ class GraphEngine:
     writes = True
 
     def __init__(
-        self, store: GraphStore, *, device_limit: Callable[[], tuple[str, int | None]] | None = None
+        self,
+        store: GraphStore,
+        *,
+        device_limit: Callable[[], tuple[str, int | None]] | None = None,
+        archive: Archive | None = None,
+        failpoint: Callable[[str], bool] | None = None,
     ) -> None:
         self.store = store
         self.facts = FactStore()
         self.projection = Projection()
         self._lock = asyncio.Lock()
         self.device_limit = device_limit or (lambda: ("unlimited", None))
+        #: Snapshots are archived before their facts are written, so a restart can re-apply
+        #: one whose apply a crash cut short.
+        self.archive = archive
+        self._failpoint = failpoint or (lambda _: False)
+        #: A write failed midway: the projection in memory may not be what the store holds.
+        self._stale = False
         #: Moves on every change to the graph, so readers may cache what they derive from it.
         #: Kept in the store too, where query-only replicas follow it.
         self.revision = 0
@@ -77,55 +105,145 @@ class GraphEngine:
             await apply_diff(self.store, repair)
             await self._advance()
         self.projection = target
+        await self._finish_interrupted()
         log.info(
             "graph.loaded",
             fact_sets=len(self.facts.sets),
-            devices=len(target.nodes.get("Device", {})),
+            devices=len(self.projection.nodes.get("Device", {})),
         )
+
+    async def _reload(self) -> None:
+        """Facts and projection as the store holds them (after a write failed midway)."""
+        facts = FactStore()
+        facts.load(
+            (await writer.read_nodes(self.store, "FactSet")).values(),
+            (await writer.read_nodes(self.store, "Patch")).values(),
+        )
+        self.facts = facts
+        self.projection = await read_projection(self.store)
+        self._stale = False
+
+    async def _finish_interrupted(self) -> None:
+        """Record (or apply again) each snapshot whose apply a crash cut short."""
+        rows = await self.store.execute("MATCH (s:Snapshot) RETURN max(s.applied_at) AS latest")
+        latest = str(rows[0]["latest"] or "") if rows else ""
+        for apply in await journal.pending(self.store):
+            written = journal.facts_digest(apply.keys, self.facts.sets) == apply.digest
+            # one that a later snapshot's apply overtook (it failed, the next one succeeded)
+            # is never applied over that later one's facts: it is recorded as it stands
+            overtaken = bool(latest) and apply.started_at < latest
+            snapshot = (
+                None
+                if written or overtaken or self.archive is None
+                else self.archive.load(apply.snapshot_id)
+            )
+            if snapshot is not None:
+                log.warning(
+                    "snapshot.recovered", snapshot_id=apply.snapshot_id, how="applied again"
+                )
+                try:
+                    await self._apply(snapshot, original=apply.record)
+                except Exception as exc:  # the engine starts anyway; the next start retries
+                    log.error(
+                        "snapshot.recovery_failed",
+                        snapshot_id=apply.snapshot_id,
+                        error=f"{type(exc).__name__}: {exc}"[:300],
+                    )
+                continue
+            untouched = journal.facts_digest(apply.keys, self.facts.sets) == apply.before
+            if not written and untouched and not overtaken:
+                # nothing of it reached the graph, and there is nothing to apply it from
+                log.warning(
+                    "snapshot.apply_lost",
+                    snapshot_id=apply.snapshot_id,
+                    reason="the process stopped before writing its facts; the archive lacks it",
+                    fix="ingest the snapshot again (a redelivered event applies it by itself)",
+                )
+                await journal.finish(self.store, apply.snapshot_id)
+                continue
+            record = _recovered(apply.record, incomplete=not written)
+            if written:
+                log.warning("snapshot.recovered", snapshot_id=apply.snapshot_id, how="recorded")
+            else:
+                log.error(
+                    "snapshot.recovered_incomplete",
+                    snapshot_id=apply.snapshot_id,
+                    reason="a later snapshot was applied after it"
+                    if overtaken
+                    else "its facts were partly written and the archive has lost it",
+                    fix="ingest the snapshot again",
+                )
+            await self._write_record(record)
+            await journal.finish(self.store, apply.snapshot_id)
 
     async def apply_snapshot(self, snapshot: Snapshot) -> ApplyResult:
         async with self._lock:
-            started = time.monotonic()
-            grouped = facts_by_scope(snapshot)
-            collected = snapshot.collected_at.astimezone(UTC).isoformat()
-            saved = {
-                key: (
-                    self.facts.sets.get(key),
-                    self.facts.origin.get(key),
-                    self.facts.seen.get(key),
-                )
-                for key in grouped
-            }
-            changed, removed = self.facts.replace(snapshot.snapshot_id, collected, grouped)
-            target = project(self.facts, self.projection)
-            plan, limit = self.device_limit()
-            count = target.managed_device_count()
-            if (
-                limit is not None
-                and count > limit
-                and count > self.projection.managed_device_count()
-            ):
-                self._restore(saved)
-                raise DeviceLimitExceeded(
-                    f"snapshot {snapshot.snapshot_id} would bring the graph to {count} managed "
-                    f"devices; the {plan} plan allows {limit}"
-                )
+            return await self._apply(snapshot)
+
+    async def _apply(
+        self, snapshot: Snapshot, *, original: dict[str, Any] | None = None
+    ) -> ApplyResult:
+        """Apply under the lock (or at start); ``original``: the record an interrupted
+        apply journalled, kept as the snapshot's record."""
+        if self._stale:
+            await self._reload()
+        started = time.monotonic()
+        grouped = facts_by_scope(snapshot)
+        collected = snapshot.collected_at.astimezone(UTC).isoformat()
+        saved = {
+            key: (
+                self.facts.sets.get(key),
+                self.facts.origin.get(key),
+                self.facts.seen.get(key),
+            )
+            for key in grouped
+        }
+        before = journal.facts_digest(grouped, self.facts.sets)
+        changed, removed = self.facts.replace(snapshot.snapshot_id, collected, grouped)
+        target = project(self.facts, self.projection)
+        plan, limit = self.device_limit()
+        count = target.managed_device_count()
+        if limit is not None and count > limit and count > self.projection.managed_device_count():
+            self._restore(saved)
+            raise DeviceLimitExceeded(
+                f"snapshot {snapshot.snapshot_id} would bring the graph to {count} managed "
+                f"devices; the {plan} plan allows {limit}"
+            )
+        d = diff(self.projection, target)
+        result = self._result(snapshot, d, started)
+        record = original or self._record_row(snapshot, result)
+        try:
+            if self.archive is not None:
+                self.archive.save(snapshot)
+            await journal.start(self.store, record, grouped, before)
+            await self._hold("engine.pause_after_journal")
             await self._write_fact_sets(grouped, changed, removed)
-            d = diff(self.projection, target)
+            await self._hold("engine.pause_after_facts")
             await apply_diff(self.store, d)
             self.projection = target
-            result = self._result(snapshot, d, started)
-            await self._record(snapshot, result)
-            await self._advance()
-            log.info(
-                "snapshot.applied",
-                snapshot_id=snapshot.snapshot_id,
-                added=result.added,
-                removed=result.removed,
-                updated=result.updated,
-                elapsed_ms=result.elapsed_ms,
-            )
-            return result
+            if original is not None:
+                await self._write_record(_recovered(original, incomplete=False))
+            else:
+                await self._record(snapshot, result, record)
+            await journal.finish(self.store, snapshot.snapshot_id)
+        except Exception:
+            # the store may hold part of the change: the next apply starts from what the
+            # store holds (and a restart finishes this one from the journal)
+            self._stale = True
+            raise
+        await self._advance()
+        result = dataclasses.replace(
+            result, elapsed_ms=round((time.monotonic() - started) * 1000, 1)
+        )
+        log.info(
+            "snapshot.applied",
+            snapshot_id=snapshot.snapshot_id,
+            added=result.added,
+            removed=result.removed,
+            updated=result.updated,
+            elapsed_ms=result.elapsed_ms,
+        )
+        return result
 
     async def apply_patch(self, patch: MetadataPatch) -> dict[str, Any]:
         async with self._lock:
@@ -206,8 +324,14 @@ class GraphEngine:
             scope_devices=sorted(snapshot.scope_map()),
         )
 
-    async def _record(self, snapshot: Snapshot, result: ApplyResult) -> None:
-        row = {
+    async def _hold(self, name: str) -> None:
+        """A failpoint (tests only): hold the apply here until the process is killed."""
+        if self._failpoint(name):
+            log.warning("failpoint.hit", failpoint=name)
+            await asyncio.Event().wait()
+
+    def _record_row(self, snapshot: Snapshot, result: ApplyResult) -> dict[str, Any]:
+        return {
             "id": snapshot.snapshot_id,
             "source": snapshot.source,
             "collected_at": snapshot.collected_at.astimezone(UTC).isoformat(),
@@ -224,5 +348,32 @@ class GraphEngine:
                 sort_keys=True,
             ),
         }
-        await writer.delete_nodes(self.store, "Snapshot", [snapshot.snapshot_id])
+
+    async def _record(self, snapshot: Snapshot, result: ApplyResult, row: dict[str, Any]) -> None:
+        """Write the snapshot's record; a re-apply that changed nothing (a redelivery, the same
+        snapshot again) keeps the record the snapshot already has."""
+        if result.empty:
+            found = await self.store.execute(
+                "MATCH (s:Snapshot) WHERE s.id = $id RETURN s.id AS id",
+                {"id": snapshot.snapshot_id},
+            )
+            if found:
+                return
+        await self._write_record(row)
+
+    async def _write_record(self, row: dict[str, Any]) -> None:
+        await writer.delete_nodes(self.store, "Snapshot", [row["id"]])
         await writer.create_nodes(self.store, "Snapshot", [row])
+
+
+def _recovered(record: dict[str, Any], *, incomplete: bool) -> dict[str, Any]:
+    """A journalled record as a restart writes it: applied now, marked recovered."""
+    summary = json.loads(record.get("summary") or "{}")
+    summary["recovered"] = True
+    if incomplete:
+        summary["incomplete"] = True
+    return {
+        **record,
+        "applied_at": datetime.now(UTC).isoformat(),
+        "summary": json.dumps(summary, sort_keys=True),
+    }

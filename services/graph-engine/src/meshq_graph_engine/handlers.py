@@ -48,11 +48,15 @@ class IngestHandlers:
                     return
                 snapshot = Snapshot.model_validate_json(whole)
             except (ChunkError, ValidationError, ValueError) as exc:
+                self.archive.drop_chunks(event.data)
                 await self._reject(event, event.data.snapshot_id, "unknown", str(exc)[:2000])
                 return
-        else:
-            snapshot = event.data
-        await self.apply(event, snapshot)
+            await self.apply(event, snapshot)
+            # only now: a crash before this point redelivers the last chunk, which finds the
+            # others still on disk
+            self.archive.drop_chunks(event.data)
+            return
+        await self.apply(event, event.data)
 
     async def apply(self, event: SnapshotSubmitted | SnapshotChunk, snapshot: Snapshot) -> None:
         try:
@@ -61,7 +65,8 @@ class IngestHandlers:
             plan, limit = self.engine.device_limit()
             await self._reject(event, snapshot.snapshot_id, snapshot.source, str(exc), plan, limit)
             return
-        self.archive.save(snapshot)
+        if self.engine.archive is None:  # else the engine archived it before its first write
+            self.archive.save(snapshot)
         await self.bus.publish(
             event.follow_up(
                 TopologyChanged,

@@ -5,17 +5,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import httpx
 import structlog
 from litestar import Litestar
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.license import LicenseFollower
 from meshq_runtime.redis import RedisClusterNotLicensed, create_redis, require_cluster_license
-from meshq_runtime.service import http_probe, kafka_probe, open_kafka, redis_probe
+from meshq_runtime.service import (
+    http_probe,
+    kafka_probe,
+    open_kafka,
+    stack_probe,
+)
 from meshq_runtime.service_auth import internal_client, service_credential
 
 from meshq_query_gateway.apikeys import KeyFile
-from meshq_query_gateway.audit import AuditMiddleware
-from meshq_query_gateway.audit_buffer import AuditBuffer
+from meshq_query_gateway.audit import AUDIT_FEATURE, AuditMiddleware, open_audit_buffer
 from meshq_query_gateway.auth import ApiKeyMiddleware
 from meshq_query_gateway.context import Gateway
 from meshq_query_gateway.gates import LicenseGate
@@ -23,6 +28,7 @@ from meshq_query_gateway.oidc import OidcVerifier
 from meshq_query_gateway.openapi import complete
 from meshq_query_gateway.policy_store import PolicyStore
 from meshq_query_gateway.ratelimit import RateLimiter, RateLimitMiddleware
+from meshq_query_gateway.redis_guard import CircuitBreaker, GuardedRedis
 from meshq_query_gateway.routes import collect_routes
 from meshq_query_gateway.settings import Settings
 
@@ -51,8 +57,18 @@ def create_app(settings: Settings) -> Litestar:
             except RedisClusterNotLicensed as exc:
                 log.error("redis.cluster_refused", reason=str(exc))
                 raise
-            redis = create_redis(settings)
-            stack.push_async_callback(redis.aclose)
+            # every Redis call bounded and behind a breaker: a hung Redis costs each call at
+            # most MESHQ_REDIS_TIMEOUT, then nothing until it answers again (redis_guard)
+            redis = GuardedRedis(
+                create_redis(settings, timeout=settings.redis_timeout),
+                timeout=settings.redis_timeout,
+                breaker=CircuitBreaker(
+                    failures=settings.redis_breaker_failures,
+                    cooldown=settings.redis_breaker_cooldown,
+                ),
+            )
+            redis.start()
+            stack.push_async_callback(redis.stop)  # closes the client too, within a bound
             rbac = PolicyStore(
                 settings.rbac_policy_file, interval=settings.rbac_reload_interval, redis=redis
             )
@@ -61,14 +77,16 @@ def create_app(settings: Settings) -> Litestar:
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
             await kafka.start()
-            audit = AuditBuffer(
-                kafka.bus.publish,
+            # each event stays in the journal until meshq.audit.recorded confirms it
+            audit = await open_audit_buffer(
+                stack,
+                kafka.bus,
+                settings,
+                settings,
+                directory=settings.data_dir / "query-gateway",
                 capacity=settings.audit_buffer_size,
-                spool=settings.data_dir / "query-gateway" / "audit-spool.jsonl",
-                dead_letter=settings.data_dir / "query-gateway" / "audit-undeliverable.jsonl",
+                confirming=lambda: follower.allows(AUDIT_FEATURE),
             )
-            await audit.start()
-            stack.push_async_callback(audit.stop)
             gw = Gateway(
                 graph=graph,
                 gate=LicenseGate(follower),
@@ -80,9 +98,14 @@ def create_app(settings: Settings) -> Litestar:
             _announce_rbac(gw)
             state.probes[:] = [
                 kafka_probe(kafka.broker),
-                redis_probe(redis),
                 http_probe("graph-engine", settings.graph_engine_url, graph),
             ]
+            # the gateway runs without Redis (limits per pod, RBAC by re-read): degraded
+            state.degraded[:] = [("redis", redis.readiness)]
+            if settings.supervisor_url:  # under meshq serve: every child it runs
+                plain = httpx.AsyncClient()  # no credential: the supervisor wants none
+                stack.push_async_callback(plain.aclose)
+                state.probes.append(stack_probe(settings.supervisor_url, plain))
             state.extras.update(
                 bus=kafka.bus,
                 redis=redis,

@@ -1,8 +1,10 @@
 """Every API call that reaches a query becomes an ``audit.request`` event on
 ``meshq.audit.events``: allowed or denied (401 on a named query, 403, 429), success or error.
 
-Events go through :class:`AuditBuffer`, so none is dropped while the broker is away; when the
-buffer is full, new calls are refused with 503 instead of being served unaudited.
+Events go through :class:`AuditBuffer`, so none is dropped while the broker is away; each stays
+in the buffer's journal on disk until the audit log's ``meshq.audit.recorded`` confirms it
+(:func:`open_audit_buffer`). When the buffer is full, new calls are refused with 503 instead of
+being served unaudited.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from meshq_runtime.audit import MAX_PART_BYTES, bounded, bounded_part, redact
 from meshq_runtime.audit_buffer import AuditBuffer
+from meshq_runtime.audit_confirm import open_audit_buffer
 from meshq_runtime.http import problem_response, send_response
 from network_discovery.contracts.envelope import new_event_id
 from network_discovery.contracts.events import AuditRequestData, AuditRequestEvent
@@ -23,7 +26,19 @@ from network_discovery.contracts.events import AuditRequestData, AuditRequestEve
 from meshq_query_gateway.auth import Principal, is_public, principal_of
 
 # the bounding helpers live in meshq_runtime.audit (the graph engine audits with them too)
-__all__ = ["MAX_PART_BYTES", "AuditMiddleware", "bounded", "bounded_part", "redact"]
+__all__ = [
+    "AUDIT_FEATURE",
+    "MAX_PART_BYTES",
+    "AuditMiddleware",
+    "bounded",
+    "bounded_part",
+    "open_audit_buffer",
+    "redact",
+]
+
+#: The plan flag of the audit log: without it the audit service records nothing, so the
+#: gateway expects no receipts and lets go of an event once the broker has it.
+AUDIT_FEATURE = "audit_logging"
 
 log = structlog.get_logger(__name__)
 
@@ -42,11 +57,17 @@ class AuditMiddleware(ASGIMiddleware):
             return
         buffer: AuditBuffer | None = self._state.extras.get("audit_buffer")
         if buffer is not None and buffer.full():
-            log.error("audit.buffer_full", queued=len(buffer), path=scope["path"])
+            log.error(
+                "audit.buffer_full",
+                queued=len(buffer),
+                unconfirmed=buffer.unconfirmed,
+                path=scope["path"],
+            )
             response = problem_response(
                 503,
                 "Audit unavailable",
-                "the audit log cannot take more events until the broker is back; retry shortly",
+                "the audit log cannot take more events until the broker and the audit service "
+                "catch up; retry shortly",
                 type_="https://meshoptixiq.com/problems/audit-unavailable",
             )
             response.headers["Retry-After"] = "5"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from meshq_runtime.audit_confirm import AuditReceiptSettings
 from meshq_runtime.settings import (
     KafkaSettings,
     LicenseClientSettings,
@@ -31,12 +32,19 @@ def parse_rate(text: str) -> tuple[int, int]:
     return int(count), _PERIODS[period.strip()]
 
 
-class Settings(ServiceSettings, KafkaSettings, RedisSettings, LicenseClientSettings):
+class Settings(
+    ServiceSettings, KafkaSettings, RedisSettings, LicenseClientSettings, AuditReceiptSettings
+):
     port: int = Field(8000, alias="MESHQ_GATEWAY_PORT")
     api_key: SecretStr | None = Field(
         None, alias="API_KEY", description="The admin API key, sent as X-API-Key."
     )
     graph_engine_url: str = Field("http://127.0.0.1:8001", alias="MESHQ_GRAPH_ENGINE_URL")
+    supervisor_url: str | None = Field(
+        None,
+        alias="MESHQ_SUPERVISOR_URL",
+        description="Set by meshq serve: its GET /ready (every child it runs) joins this /ready.",
+    )
     auth_mode: Literal["api_key", "oidc", "both"] = Field("api_key", alias="AUTH_MODE")
     api_keys_file: Path | None = Field(
         None,
@@ -61,6 +69,28 @@ class Settings(ServiceSettings, KafkaSettings, RedisSettings, LicenseClientSetti
         alias="MESHQ_RATE_LIMITS",
         description='JSON object, e.g. {"POST /graph/chaos-simulate": "5/minute"}; '
         "merged over the defaults.",
+    )
+    redis_timeout: float = Field(
+        0.5,
+        gt=0,
+        le=10,
+        alias="MESHQ_REDIS_TIMEOUT",
+        description="Seconds one Redis call (connect included) may take before it counts as "
+        "failed; the client does not retry it.",
+    )
+    redis_breaker_failures: int = Field(
+        3,
+        ge=1,
+        le=100,
+        alias="MESHQ_REDIS_BREAKER_FAILURES",
+        description="Consecutive failed Redis calls that open the circuit breaker.",
+    )
+    redis_breaker_cooldown: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        alias="MESHQ_REDIS_BREAKER_COOLDOWN",
+        description="Seconds the breaker stays open before one call probes Redis again.",
     )
     max_body_bytes: int = Field(
         1_048_576,

@@ -1,4 +1,8 @@
-"""The SOAR dispatcher: evaluates SOAR rules over recorded audit events and delivers webhooks."""
+"""The SOAR dispatcher: evaluates SOAR rules over recorded audit events and delivers webhooks.
+
+It keeps its outcomes and dead letters in PostgreSQL (``SCHEMA``), so that neither a restart of
+its own nor of the broker loses a dead letter or sends a webhook twice.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,22 @@ import httpx
 from litestar import Litestar
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.license import LicenseFollower
-from meshq_runtime.service import kafka_probe, open_kafka
+from meshq_runtime.outbox import OUTBOX_MIGRATIONS, OutboxRelay
+from meshq_runtime.postgres import Schema, apply_schema, create_pool
+from meshq_runtime.service import kafka_probe, open_kafka, postgres_probe
 from meshq_runtime.service_auth import ServiceAuthMiddleware, service_credential
 
 from meshq_soar_dispatcher import handlers
 from meshq_soar_dispatcher.delivery import RetryPolicy, WebhookClient
 from meshq_soar_dispatcher.replay import ROUTES
+from meshq_soar_dispatcher.repository import MIGRATIONS, DispatchLog
 from meshq_soar_dispatcher.rules import Rule
 from meshq_soar_dispatcher.service import SERVICE, Dispatcher
 from meshq_soar_dispatcher.settings import Settings
 
-__all__ = ["SERVICE", "create_app"]
+__all__ = ["SCHEMA", "SERVICE", "create_app"]
+
+SCHEMA: Schema = ((f"{SERVICE}-outbox", OUTBOX_MIGRATIONS), (SERVICE, MIGRATIONS))
 
 
 def create_app(settings: Settings, rules: list[Rule] | None = None) -> Litestar:
@@ -31,6 +40,9 @@ def create_app(settings: Settings, rules: list[Rule] | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            pool = await create_pool(settings)
+            stack.push_async_callback(pool.close)
+            await apply_schema(pool, SCHEMA)
             follower = LicenseFollower(settings, credential=credential)
             await follower.start()
             stack.push_async_callback(follower.stop)
@@ -53,18 +65,32 @@ def create_app(settings: Settings, rules: list[Rule] | None = None) -> Litestar:
                 )
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
+            relay = OutboxRelay(pool, kafka.bus, SERVICE)  # outcomes: nothing re-published
+            store = DispatchLog(pool, SERVICE)
             dispatcher = Dispatcher(
                 rules,
                 client,
                 kafka.bus,
                 follower,
+                store=store,
+                notify=relay.notify,
                 failpoint=settings.failpoint("soar.before_delivery"),
             )
             handlers.register(kafka.consumer, dispatcher)
             await kafka.start()
-            state.probes[:] = [kafka_probe(kafka.broker)]
+            relay.start()
+            stack.push_async_callback(relay.stop)
+            state.probes[:] = [
+                kafka_probe(kafka.broker),
+                postgres_probe(pool),
+                kafka.consumer.probe("soar-consumer"),  # waiting for PostgreSQL, and why
+            ]
             state.extras.update(
-                bus=kafka.bus, dispatcher=dispatcher, license=follower, settings=settings
+                bus=kafka.bus,
+                dispatcher=dispatcher,
+                store=store,
+                license=follower,
+                settings=settings,
             )
             yield
 

@@ -1,8 +1,13 @@
 """Replaying dead letters: ``POST /soar/replay`` (what ``meshq soar replay`` calls).
 
-The dispatcher reads ``meshq.soar.dead-letter`` with a consumer group of its own, up to the end
-offsets seen when the replay starts (letters that fail again are not replayed twice in one run),
-re-sends each with its original body and idempotency key, and commits after each one.
+Dead letters are kept in PostgreSQL (``soar_dead_letters``), so a replay finds them after any
+restart of the dispatcher or the broker. A replay sends each letter not replayed yet, oldest
+first, with its original body and idempotency key, and marks it replayed with the outcome in
+the same transaction that keeps a new dead letter when it fails again (replayed by a later run,
+never twice in one).
+
+Before that it takes in the letters still on ``meshq.soar.dead-letter`` that the table does not
+hold (written by a version that kept them only there), through a consumer group of its own.
 """
 
 from __future__ import annotations
@@ -20,15 +25,34 @@ from network_discovery.contracts import topics
 from network_discovery.contracts.events import SoarDeadLettered, adapter_for
 from pydantic import ValidationError
 
+from meshq_soar_dispatcher.repository import DispatchLog
 from meshq_soar_dispatcher.service import SERVICE, Dispatcher
 
-__all__ = ["ROUTES", "replay_dead_letters"]
+__all__ = ["ROUTES", "import_topic_letters", "replay_dead_letters"]
 
 log = structlog.get_logger(__name__)
 _LOCK = asyncio.Lock()
 
 
-async def replay_dead_letters(dispatcher: Dispatcher, settings: Any) -> dict[str, int]:
+async def replay_dead_letters(
+    dispatcher: Dispatcher, store: DispatchLog, settings: Any
+) -> dict[str, int]:
+    counts = {"replayed": 0, "delivered": 0, "dead_lettered": 0, "skipped": 0}
+    counts["imported"] = await import_topic_letters(store, settings)
+    for row in await store.pending():
+        if row.event.data.payload is None:
+            counts["skipped"] += 1
+            continue
+        outcome = await dispatcher.replay(row.event, letter=row.id)
+        counts["replayed"] += 1
+        counts["delivered" if outcome.delivered else "dead_lettered"] += 1
+    log.info("soar.replayed", **counts)
+    return counts
+
+
+async def import_topic_letters(store: DispatchLog, settings: Any) -> int:
+    """Keep the letters on the dead-letter topic that the table lacks, up to the end offsets
+    seen at the start; return how many were new."""
     topic = settings.topic(topics.SOAR_DEAD_LETTER.name)
     adapter = adapter_for(topics.SOAR_DEAD_LETTER.name)
     consumer = AIOKafkaConsumer(
@@ -39,7 +63,7 @@ async def replay_dead_letters(dispatcher: Dispatcher, settings: Any) -> dict[str
         **client_options(settings),
     )
     await consumer.start()
-    counts = {"replayed": 0, "delivered": 0, "dead_lettered": 0, "skipped": 0}
+    imported = 0
     try:
         await consumer.topics()  # fetches the cluster metadata
         parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or set()]
@@ -53,35 +77,30 @@ async def replay_dead_letters(dispatcher: Dispatcher, settings: Any) -> dict[str
                     if record.offset >= ends[tp]:
                         pending.discard(tp)
                         break
-                    await _replay_one(dispatcher, adapter, record.value, counts)
+                    dead = _letter(adapter, record.value)
+                    if dead is not None and await store.keep(dead):
+                        imported += 1
                     consumer.seek(tp, record.offset + 1)
                     await consumer.commit({tp: record.offset + 1})
                 if await _position(consumer, tp) >= ends[tp]:
                     pending.discard(tp)
     finally:
         await consumer.stop()
-    log.info("soar.replayed", **counts)
-    return counts
+    if imported:
+        log.info("soar.dead_letters_imported", letters=imported)
+    return imported
 
 
 async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int:
     return int(await consumer.position(tp))
 
 
-async def _replay_one(
-    dispatcher: Dispatcher, adapter: Any, value: bytes | None, counts: dict[str, int]
-) -> None:
+def _letter(adapter: Any, value: bytes | None) -> SoarDeadLettered | None:
     try:
         dead = adapter.validate_json(value or b"")
     except ValidationError:
-        counts["skipped"] += 1
-        return
-    if not isinstance(dead, SoarDeadLettered) or dead.data.payload is None:
-        counts["skipped"] += 1
-        return
-    outcome = await dispatcher.replay(dead)
-    counts["replayed"] += 1
-    counts["delivered" if outcome.delivered else "dead_lettered"] += 1
+        return None
+    return dead if isinstance(dead, SoarDeadLettered) else None
 
 
 @post("/soar/replay", status_code=200)
@@ -95,7 +114,7 @@ async def replay(state: State) -> dict[str, int]:
     if _LOCK.locked():
         raise ProblemError(409, "Replay running", "a replay is already running")
     async with _LOCK:
-        return await replay_dead_letters(dispatcher, extras["settings"])
+        return await replay_dead_letters(dispatcher, extras["store"], extras["settings"])
 
 
 ROUTES = [replay]

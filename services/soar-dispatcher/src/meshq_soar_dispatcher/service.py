@@ -1,12 +1,21 @@
-"""Evaluate SOAR rules over recorded audit events and deliver (or dead-letter) the webhooks."""
+"""Evaluate SOAR rules over recorded audit events and deliver (or dead-letter) the webhooks.
+
+With a :class:`~meshq_soar_dispatcher.repository.DispatchLog` (the service always has one),
+each (audit event, rule) is dispatched once: a repeated ``audit.recorded`` finds its outcome
+and sends nothing; outcomes and dead letters are kept in PostgreSQL and their events leave
+through the outbox. Without one (tools, tests) the events are published directly.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import structlog
 from meshq_runtime.kafka import EventBus
+from meshq_runtime.postgres import refused_data
 from network_discovery.contracts.envelope import EventBase
 from network_discovery.contracts.events import (
     AuditRecorded,
@@ -16,6 +25,7 @@ from network_discovery.contracts.events import (
 )
 
 from meshq_soar_dispatcher.delivery import Outcome, WebhookClient, idempotency_key, triggered_at
+from meshq_soar_dispatcher.repository import DispatchLog
 from meshq_soar_dispatcher.rules import Rule
 
 __all__ = ["FAILPOINT_EXIT", "SERVICE", "Dispatcher", "build_payload"]
@@ -49,12 +59,18 @@ class Dispatcher:
         bus: EventBus,
         gate: Gate,
         *,
+        store: DispatchLog | None = None,
+        notify: Callable[[], None] | None = None,
         failpoint: bool = False,
     ) -> None:
         self._rules, self._client, self._bus, self._gate = rules, client, bus, gate
+        self._store = store
+        self._notify = notify  # wakes the outbox relay once an outcome is committed
         self._failpoint = failpoint
         self.delivered = 0
         self.dead_lettered = 0
+        #: Matches skipped because their (event, rule) was dispatched before.
+        self.repeats = 0
 
     @property
     def configured(self) -> bool:
@@ -80,7 +96,14 @@ class Dispatcher:
             log.warning("soar.no_webhook_url", rules=[r.label for r in rules])
             return
         for rule in rules:
-            await self.dispatch(rule, event, build_payload(rule, event))
+            key = idempotency_key(event.data.audit_event_id, rule.label)
+            if self._store is not None:
+                done = await self._store.dispatched(key)
+                if done is not None:
+                    self.repeats += 1
+                    log.info("soar.already_dispatched", rule=rule.label, outcome=done)
+                    continue
+            await self.dispatch(rule, event, build_payload(rule, event), key=key)
 
     async def dispatch(
         self, rule: Rule, event: AuditRecorded, payload: dict[str, Any], *, key: str | None = None
@@ -95,8 +118,9 @@ class Dispatcher:
             key=key,
         )
 
-    async def replay(self, dead: SoarDeadLettered) -> Outcome:
-        """Send a dead letter again, with its original body and idempotency key."""
+    async def replay(self, dead: SoarDeadLettered, *, letter: int | None = None) -> Outcome:
+        """Send a dead letter again, with its original body and idempotency key; ``letter``
+        is its row, marked replayed with the outcome."""
         data = dead.data
         if data.payload is None:
             raise ValueError("the dead letter carries no payload")
@@ -108,6 +132,7 @@ class Dispatcher:
             audit_event_id=data.audit_event_id,
             payload=data.payload,
             key=key,
+            replaces=letter,
         )
 
     async def deliver(
@@ -119,6 +144,7 @@ class Dispatcher:
         audit_event_id: str,
         payload: dict[str, Any],
         key: str,
+        replaces: int | None = None,
     ) -> Outcome:
         if self._client is None:
             raise RuntimeError("SOAR_WEBHOOK_URL is not set")
@@ -139,18 +165,45 @@ class Dispatcher:
             payload=payload,
         )
         subject = cause.subject
-        await self._bus.publish(
-            cause.follow_up(SoarDispatched, source=SERVICE, subject=subject, data=data)
-        )
+        dispatched = cause.follow_up(SoarDispatched, source=SERVICE, subject=subject, data=data)
+        dead = None
+        if not outcome.delivered:
+            dead = cause.follow_up(SoarDeadLettered, source=SERVICE, subject=subject, data=data)
+        if self._store is not None:
+            await self._keep(self._store, dispatched, dead, replaces)
+            if self._notify is not None:
+                self._notify()
+        else:
+            await self._bus.publish(dispatched)
+            if dead is not None:
+                await self._bus.publish(dead)
         if outcome.delivered:
             self.delivered += 1
             log.info("soar.delivered", rule=label, attempts=outcome.attempts)
         else:
-            await self._bus.publish(
-                cause.follow_up(SoarDeadLettered, source=SERVICE, subject=subject, data=data)
-            )
             self.dead_lettered += 1
             log.warning(
                 "soar.dead_lettered", rule=label, attempts=outcome.attempts, error=outcome.error
             )
         return outcome
+
+    async def _keep(
+        self,
+        store: DispatchLog,
+        dispatched: SoarDispatched,
+        dead: SoarDeadLettered | None,
+        replaces: int | None,
+    ) -> None:
+        """Write the outcome, waiting for PostgreSQL if it is away: the webhook went out
+        already, and retrying the whole event would send it again."""
+        delay = 0.2
+        while True:
+            try:
+                await store.record(dispatched, dead, replaces=replaces)
+                return
+            except Exception as exc:
+                if refused_data(exc):
+                    raise
+                log.warning("soar.outcome_waiting", error=f"{type(exc).__name__}: {exc}"[:300])
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)

@@ -2,7 +2,12 @@
 
 from pathlib import Path
 
-from meshq_runtime.settings import KafkaSettings, LicenseClientSettings, ServiceSettings
+from meshq_runtime.settings import (
+    KafkaSettings,
+    LicenseClientSettings,
+    PostgresSettings,
+    ServiceSettings,
+)
 from pydantic import Field, SecretStr
 
 from meshq_soar_dispatcher.rules import Rule, RuleError, load_rules
@@ -10,7 +15,7 @@ from meshq_soar_dispatcher.rules import Rule, RuleError, load_rules
 __all__ = ["Settings"]
 
 
-class Settings(ServiceSettings, KafkaSettings, LicenseClientSettings):
+class Settings(ServiceSettings, KafkaSettings, PostgresSettings, LicenseClientSettings):
     port: int = Field(8004, alias="MESHQ_SOAR_DISPATCHER_PORT")
     webhook_url: str | None = Field(None, alias="SOAR_WEBHOOK_URL")
     webhook_token: SecretStr | None = Field(None, alias="SOAR_WEBHOOK_TOKEN")

@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 import click
 import httpx
 
-__all__ = ["CliError", "echo_outcome", "problem_detail", "publish", "wait_option"]
+__all__ = [
+    "CliError",
+    "connect_timeout_option",
+    "echo_outcome",
+    "problem_detail",
+    "publish",
+    "wait_option",
+]
 
 
 class CliError(click.ClickException):
@@ -39,6 +47,16 @@ wait_option = click.option(
 )
 
 
+connect_timeout_option = click.option(
+    "--connect-timeout",
+    type=click.FloatRange(min=0.5, max=600),
+    default=10.0,
+    show_default=True,
+    help="Seconds the Kafka broker may take to answer; with --wait, also how long it may stay "
+    "silent before the wait is given up.",
+)
+
+
 def publish(
     snapshot: Any,
     *,
@@ -48,10 +66,12 @@ def publish(
     timeout: float,
     source: str = "meshq-cli",
     show_progress: bool = False,
+    connect_timeout: float = 10.0,
 ) -> Any:
     """Print the snapshot's counts and publish it (with a progress bar on stderr when asked);
-    the broker's failures become one line."""
+    the broker's failures become one line (the Kafka client's own log stays quiet)."""
     from network_discovery.ingest import publish_snapshot
+    from network_discovery.ingest.publish import BrokerUnavailable
 
     counts = snapshot.counts()
     click.echo(
@@ -59,6 +79,7 @@ def publish(
         + ", ".join(f"{v} {k}" for k, v in counts.items() if k != "scope" and v)
     )
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_quiet_kafka_client())
         progress = None
         if show_progress:
             progress = _advance(
@@ -79,12 +100,35 @@ def publish(
                         os.environ.get("MESHQ_INGEST_MAX_MESSAGE_BYTES", 900_000)
                     ),
                     progress=progress,
+                    connect_timeout=connect_timeout,
                 )
             )
+        except BrokerUnavailable as exc:
+            raise CliError(str(exc) if exc.connected else f"{exc}{_HOW_BROKER}") from exc
         except TimeoutError as exc:
             raise CliError(str(exc)) from exc
+        except asyncio.CancelledError as exc:  # never a traceback: aiokafka cancels its own
+            raise CliError(
+                f"publishing to Kafka at {bootstrap} was interrupted; run the ingest again"
+            ) from exc
         except Exception as exc:  # the broker is unreachable, mostly
             raise CliError(f"could not publish to Kafka at {bootstrap}: {exc}") from exc
+
+
+_HOW_BROKER = " (is 'meshq serve' running, and is MESHQ_KAFKA_BOOTSTRAP right?)"
+
+
+@contextlib.contextmanager
+def _quiet_kafka_client() -> Iterator[None]:
+    """The Kafka client logs every failed connection attempt; the command says it in one
+    line instead."""
+    logger = logging.getLogger("aiokafka")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _advance(bar: Any) -> Callable[[int, int], None]:

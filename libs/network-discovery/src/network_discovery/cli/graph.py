@@ -13,6 +13,7 @@ import httpx
 
 from network_discovery.cli._common import (
     CliError,
+    connect_timeout_option,
     echo_outcome,
     problem_detail,
     publish,
@@ -53,13 +54,16 @@ def _request(method: str, path: str, body: Any = None) -> httpx.Response:
 @click.argument("path", type=click.Path(path_type=Path))
 @wait_option
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait with --wait.")
+@connect_timeout_option
 @click.option(
     "--allow-partial",
     is_flag=True,
     help="Publish what was read even when a file could not be read or a device yielded "
     "nothing (for batch jobs); without it such input is refused and nothing is published.",
 )
-def ingest(path: Path, wait: bool, timeout: float, allow_partial: bool) -> None:
+def ingest(
+    path: Path, wait: bool, timeout: float, connect_timeout: float, allow_partial: bool
+) -> None:
     """Publish the snapshot at PATH: a native snapshot (JSON/YAML) or a CLI-output directory.
 
     For a directory, every problem is printed (file, line, why), then one line per device:
@@ -90,6 +94,7 @@ def ingest(path: Path, wait: bool, timeout: float, allow_partial: bool) -> None:
         wait=wait,
         timeout=timeout,
         show_progress=True,
+        connect_timeout=connect_timeout,
     )
     click.echo(
         f"published in {outcome.messages} message(s), correlation id {outcome.correlation_id}"

@@ -70,7 +70,9 @@ def serve(demo: bool, data_dir: Path | None, gateway_port: int | None) -> None:
     """Run every service on this machine (embedded Kafka, PostgreSQL, Redis, graph store).
 
     Each of MESHQ_KAFKA_BOOTSTRAP, MESHQ_POSTGRES_URL, MESHQ_REDIS_URL and MEMGRAPH_URI, when
-    set, replaces its embedded part. Ctrl-C stops everything.
+    set, replaces its embedded part. A process that dies is restarted (with a growing delay);
+    Ctrl-C stops everything, entry points first and the broker last, within
+    MESHQ_SERVE_STOP_TIMEOUT seconds (default 30).
     """
     try:
         from meshq_runtime.serve import run_serve

@@ -9,6 +9,12 @@ applies the snapshot whole.
 Every client connects with the ``MESHQ_KAFKA_*`` security settings (TLS, SASL) the services
 use: pass ``security`` (a service passes its own settings), or they are read from the
 environment when the call is made.
+
+The broker may be unreachable, or go away while the snapshot is sent or its answer awaited:
+connecting is bounded by ``connect_timeout`` seconds, and while publishing and waiting the
+broker is probed; when it has not answered for ``connect_timeout`` seconds the call stops
+with :class:`BrokerUnavailable`, whose message says what happened to the snapshot and what to
+do, instead of waiting out the whole ``timeout``.
 """
 
 from __future__ import annotations
@@ -34,11 +40,20 @@ from network_discovery.contracts.events import (
     SnapshotSubmitted,
     TopologyChanged,
 )
+from network_discovery.ingest._broker import (
+    BrokerUnavailable,
+    connect,
+    start,
+    stop,
+    while_broker_answers,
+)
 from network_discovery.kafka_security import KafkaSecuritySettings, client_options
 from network_discovery.model import Snapshot
 
 __all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_MAX_MESSAGE_BYTES",
+    "BrokerUnavailable",
     "IngestOutcome",
     "event_publisher",
     "publish_snapshot",
@@ -48,6 +63,8 @@ __all__ = [
 
 #: Leaves room under Kafka's default 1 MiB message limit for the envelope and headers.
 DEFAULT_MAX_MESSAGE_BYTES = 900_000
+#: Seconds the broker may take to answer a connection (and stay silent while we wait).
+DEFAULT_CONNECT_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -111,15 +128,6 @@ def snapshot_producer(
     )
 
 
-async def _start(client: AIOKafkaProducer | AIOKafkaConsumer) -> None:
-    """Start a client; one that fails to connect is closed, not left to the collector."""
-    try:
-        await client.start()
-    except BaseException:
-        await client.stop()
-        raise
-
-
 @asynccontextmanager
 async def event_publisher(
     bootstrap: str, topic_prefix: str = "", *, security: KafkaSecuritySettings | None = None
@@ -127,7 +135,7 @@ async def event_publisher(
     """``publish(event)``: each event on its topic (with the prefix), keyed by its subject,
     acknowledged by every replica before it returns."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **_security(security))
-    await _start(producer)
+    await start(producer)
 
     async def publish(event: EventBase) -> None:
         await producer.send_and_wait(
@@ -144,22 +152,39 @@ async def event_publisher(
 
 
 async def _tail(
-    bootstrap: str, topic: str, options: dict[str, Any] | None = None
+    bootstrap: str,
+    topic: str,
+    options: dict[str, Any] | None = None,
+    *,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
 ) -> AIOKafkaConsumer:
     """A consumer positioned at the end of ``topic`` (so it sees only what comes next)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **(options or {})
     )
-    await _start(consumer)
-    partitions = consumer.partitions_for_topic(topic)
-    if partitions is None:
-        await consumer._client.force_metadata_update()
-        partitions = consumer.partitions_for_topic(topic) or set()
-    assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
-    consumer.assign(assigned)
-    await consumer.seek_to_end(*assigned)
-    for tp in assigned:
-        await consumer.position(tp)
+    await connect(consumer, bootstrap, connect_timeout)
+
+    async def position() -> None:
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions is None:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_end(*assigned)
+        for tp in assigned:
+            await consumer.position(tp)
+
+    try:
+        await asyncio.wait_for(position(), timeout=connect_timeout)
+    except BaseException as exc:
+        await stop(consumer)
+        if isinstance(exc, TimeoutError):
+            raise BrokerUnavailable(
+                f"the Kafka broker at {bootstrap} did not give the offsets of {topic} within "
+                f"{connect_timeout:g} s"
+            ) from None
+        raise
     return consumer
 
 
@@ -174,44 +199,77 @@ async def publish_snapshot(
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     progress: Callable[[int, int], None] | None = None,
     security: KafkaSecuritySettings | None = None,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
 ) -> IngestOutcome:
+    """Publish ``snapshot`` (in chunks when it is large) and, with ``wait``, return once
+    graph-engine has reported on it. :class:`BrokerUnavailable` when the broker cannot be
+    reached within ``connect_timeout`` or stops answering for that long; ``TimeoutError`` when
+    graph-engine has not reported within ``timeout``."""
     if security is None:
         security = KafkaSecuritySettings()
+    options = _security(security)
     correlation_id = new_event_id()
     messages = split_snapshot(
         snapshot, correlation_id=correlation_id, source=source, max_message_bytes=max_message_bytes
     )
     changed_topic = topic_prefix + topics.TOPOLOGY_CHANGED.name
-    tail = await _tail(bootstrap, changed_topic, _security(security)) if wait else None
+    guard: dict[str, Any] = {
+        "bootstrap": bootstrap,
+        "options": options,
+        "connect_timeout": connect_timeout,
+    }
+    tail = (
+        await _tail(bootstrap, changed_topic, options, connect_timeout=connect_timeout)
+        if wait
+        else None
+    )
     try:
         producer = snapshot_producer(
             bootstrap, security=security, max_message_bytes=max_message_bytes
         )
-        await _start(producer)
+        await connect(producer, bootstrap, connect_timeout)
         try:
-            for i, message in enumerate(messages, start=1):
-                await producer.send_and_wait(
-                    topic_prefix + topics.INGEST_SNAPSHOTS.name,
-                    message.model_dump_json().encode(),
-                    key=message.key(),
-                    headers=[
-                        ("content-type", b"application/json"),
-                        ("x-meshq-type", message.type.encode()),
-                    ],
-                )
-                if progress:
-                    progress(i, len(messages))
+            await while_broker_answers(
+                _send_all(producer, messages, topic_prefix, progress),
+                **guard,
+                lost=f"snapshot {snapshot.snapshot_id} may be only partly published; "
+                "run the ingest again once the broker is back",
+            )
         finally:
-            await producer.stop()
-        result = (
-            await _await_result(tail, snapshot.snapshot_id, correlation_id, timeout)
-            if tail
-            else None
-        )
+            await stop(producer)
+        result = None
+        if tail is not None:
+            result = await while_broker_answers(
+                _await_result(tail, snapshot.snapshot_id, correlation_id, timeout),
+                **guard,
+                lost=f"snapshot {snapshot.snapshot_id} was published (correlation id "
+                f"{correlation_id}) but graph-engine's answer cannot arrive; once the broker "
+                "is back, see whether it was applied with 'meshq snapshots'",
+            )
     finally:
         if tail is not None:
-            await tail.stop()
+            await stop(tail)
     return IngestOutcome(snapshot.snapshot_id, correlation_id, len(messages), result)
+
+
+async def _send_all(
+    producer: AIOKafkaProducer,
+    messages: list[SnapshotSubmitted | SnapshotChunk],
+    topic_prefix: str,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    for i, message in enumerate(messages, start=1):
+        await producer.send_and_wait(
+            topic_prefix + topics.INGEST_SNAPSHOTS.name,
+            message.model_dump_json().encode(),
+            key=message.key(),
+            headers=[
+                ("content-type", b"application/json"),
+                ("x-meshq-type", message.type.encode()),
+            ],
+        )
+        if progress:
+            progress(i, len(messages))
 
 
 async def _await_result(

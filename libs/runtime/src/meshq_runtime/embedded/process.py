@@ -192,6 +192,35 @@ class EmbeddedProcess:
         """The exit code if the process ended, else None."""
         return None if self._proc is None else self._proc.poll()
 
+    # -- what a supervisor uses (``meshq serve`` restarts a part that died) --------------------
+    def respawn(self) -> None:
+        """Start the server again on the port it had, without waiting for it (the clients
+        were given that port): what is left of the last run is killed first. The caller polls
+        :meth:`answers` until it is usable."""
+        if self.running:
+            return
+        self._reap_group()  # backends or helpers of the run that died
+        self._spawn()
+
+    def answers(self) -> bool:
+        """Whether the server runs, listens on its port and answers its probe (no waiting)."""
+        proc = self._proc
+        if proc is None or proc.poll() is not None or not is_listening(proc.pid, self.port):
+            return False
+        try:
+            return self._probe()
+        except (OSError, subprocess.SubprocessError):
+            return False
+
+    def terminate(self) -> None:
+        """Ask for a graceful stop with one signal (no waiting): the staged shutdown of
+        ``meshq serve`` waits for every part of a stage together."""
+        self._signal(self.stop_signal)
+
+    def kill(self) -> None:
+        """SIGKILL the server and whatever is left in its process group."""
+        self._kill()
+
     def log_tail(self, lines: int = 20) -> str:
         return tail(self.log_path, lines)
 

@@ -1,4 +1,8 @@
-"""The seven services as supervised child processes (``python -m <module>``)."""
+"""The seven services as supervised child processes (``python -m <module>``).
+
+Each service belongs to a shutdown stage (:data:`ENTRY` or :data:`PROCESSOR`): ``meshq serve``
+stops the entry points first, so that what they still send reaches processors that run.
+"""
 
 from __future__ import annotations
 
@@ -18,15 +22,22 @@ from meshq_runtime.embedded.ports import LOOPBACK
 from meshq_runtime.embedded.process import child_setup, tail
 
 __all__ = [
+    "ENTRY",
+    "PROCESSOR",
     "SERVICES",
     "ServiceChild",
     "ServiceSpec",
     "StartupError",
-    "stop_all",
     "wait_healthy",
 ]
 
 log = structlog.get_logger(__name__)
+
+
+#: Shutdown stage of the services that take requests from outside (stopped first).
+ENTRY = "entry"
+#: Shutdown stage of the services that consume events (stopped once their inputs drained).
+PROCESSOR = "processor"
 
 
 @dataclass(frozen=True)
@@ -34,16 +45,17 @@ class ServiceSpec:
     key: str  #: its key in endpoints.json
     module: str  #: run as ``python -m module``
     port_env: str  #: the variable the service reads its port from
+    stage: str = PROCESSOR  #: :data:`ENTRY` or :data:`PROCESSOR`
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("licensing", "meshq_licensing", "MESHQ_LICENSING_PORT"),
     ServiceSpec("graph_engine", "meshq_graph_engine", "MESHQ_GRAPH_ENGINE_PORT"),
-    ServiceSpec("gateway", "meshq_query_gateway", "MESHQ_GATEWAY_PORT"),
+    ServiceSpec("gateway", "meshq_query_gateway", "MESHQ_GATEWAY_PORT", ENTRY),
     ServiceSpec("audit", "meshq_audit", "MESHQ_AUDIT_PORT"),
     ServiceSpec("soar_dispatcher", "meshq_soar_dispatcher", "MESHQ_SOAR_DISPATCHER_PORT"),
     ServiceSpec("netbox_sync", "meshq_netbox_sync", "MESHQ_NETBOX_SYNC_PORT"),
-    ServiceSpec("mcp", "meshq_mcp_bridge", "MESHQ_MCP_PORT"),
+    ServiceSpec("mcp", "meshq_mcp_bridge", "MESHQ_MCP_PORT", ENTRY),
 )
 
 
@@ -57,6 +69,7 @@ class ServiceChild:
     port: int
     log_path: Path
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    _env: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -66,7 +79,16 @@ class ServiceChild:
     def name(self) -> str:
         return self.spec.key
 
+    @property
+    def stage(self) -> str:
+        return self.spec.stage
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.running and self.proc is not None else None
+
     def start(self, env: dict[str, str]) -> None:
+        self._env = env
         with self.log_path.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", self.spec.module],
@@ -81,6 +103,29 @@ class ServiceChild:
 
     def poll(self) -> int | None:
         return None if self.proc is None else self.proc.poll()
+
+    def respawn(self) -> None:
+        """Start again, same port and environment, after it exited (a supervisor's restart);
+        whatever it forked and left behind is killed first."""
+        if self.running:
+            return
+        self.signal(signal.SIGKILL)
+        self.start(self._env)
+
+    def answers(self, client: httpx.Client) -> bool:
+        """Whether it runs and its ``GET /health`` answers 200 (one short try)."""
+        if not self.running:
+            return False
+        try:
+            return client.get(f"{self.url}/health", timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def terminate(self) -> None:
+        self.signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.signal(signal.SIGKILL)
 
     @property
     def running(self) -> bool:
@@ -97,24 +142,6 @@ class ServiceChild:
 
     def tail(self, lines: int = 20) -> str:
         return tail(self.log_path, lines)
-
-
-def stop_all(children: Sequence[ServiceChild], timeout: float = 10.0) -> None:
-    """SIGTERM every child, wait up to ``timeout`` for all, SIGKILL what is left."""
-    for child in children:
-        if child.running:
-            child.signal(signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for child in children:
-        if child.proc is None:
-            continue
-        try:
-            child.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            log.warning("service.kill", service=child.name, pid=child.proc.pid)
-            child.signal(signal.SIGKILL)
-            child.proc.wait(timeout=10)
-        child.signal(signal.SIGKILL)  # stragglers left in its group
 
 
 def wait_healthy(

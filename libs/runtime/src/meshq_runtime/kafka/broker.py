@@ -8,6 +8,7 @@ import structlog
 from faststream.kafka import KafkaBroker
 from network_discovery.contracts.envelope import EventBase
 
+from meshq_runtime.kafka.resets import LogResets
 from meshq_runtime.kafka.security import broker_security
 from meshq_runtime.settings import KafkaSettings
 
@@ -37,11 +38,18 @@ def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
 
 
 class EventBus:
-    """Publishes envelope events on their topic, keyed by subject."""
+    """Publishes envelope events on their topic, keyed by subject.
 
-    def __init__(self, broker: KafkaBroker, settings: KafkaSettings) -> None:
+    A publish returns once the broker acknowledged the record (``acks=all``); the offset of
+    each acknowledgement goes to :attr:`resets`, which notices a broker that lost its log.
+    """
+
+    def __init__(
+        self, broker: KafkaBroker, settings: KafkaSettings, *, resets: LogResets | None = None
+    ) -> None:
         self._broker = broker
         self._settings = settings
+        self.resets = resets or LogResets()
 
     def topic(self, name: str) -> str:
         return self._settings.topic(name)
@@ -74,4 +82,10 @@ class EventBus:
         kwargs: dict[str, Any] = {"topic": self.topic(topic), "key": key, "headers": headers or {}}
         if correlation_id:
             kwargs["correlation_id"] = correlation_id
-        await self._broker.publish(value, **kwargs)
+        began = self.resets.now()
+        meta = await self._broker.publish(value, **kwargs)
+        offset = getattr(meta, "offset", None)
+        if isinstance(offset, int) and offset >= 0:
+            self.resets.observe(
+                "produced", kwargs["topic"], int(meta.partition), offset, since=began
+            )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from meshq_runtime.http import ProblemError
 
 from meshq_query_gateway.context import Gateway, gateway, principal
@@ -32,9 +33,24 @@ async def rbac_status(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return {**gw.rbac.describe(), "active": gw.rbac_active(), "pod": gw.rbac.pod_id}
 
 
-@post("/admin/rbac/reload", tags=["admin"], status_code=200, opt=problems(403, 409, 422))
-async def rbac_reload(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """Re-read the policy file now and tell every gateway pod to do the same."""
+_PENDING = ResponseSpec(
+    data_container=dict[str, Any],
+    description="Reloaded on this pod, but Redis is unavailable: the broadcast is pending "
+    "(`broadcast: pending`, retried in the background); the other pods pick the file up by "
+    "their periodic re-read within RBAC_RELOAD_INTERVAL seconds.",
+)
+
+
+@post(
+    "/admin/rbac/reload",
+    tags=["admin"],
+    status_code=200,
+    opt=problems(403, 409, 422),
+    responses={202: _PENDING},
+)
+async def rbac_reload(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """Re-read the policy file now and tell every gateway pod to do the same: 200 when the
+    broadcast went out, 202 when Redis is unavailable (applied here; the others re-read)."""
     gw = _admin(request)
     if not gw.rbac.enabled:
         raise ProblemError(
@@ -48,8 +64,21 @@ async def rbac_reload(request: Request[Any, Any, Any]) -> dict[str, Any]:
             f"{error}; the previous policy stays in force",
             errors=[{"field": "RBAC_POLICY_FILE", "message": str(error)}],
         )
-    pods = await gw.rbac.broadcast()
-    return {"reloaded": True, "digest": gw.rbac.digest, "notified_pods": pods}
+    sent = await gw.rbac.announce()
+    body: dict[str, Any] = {
+        "reloaded": True,
+        "digest": gw.rbac.digest,
+        "notified_pods": sent.pods,
+        "broadcast": "sent" if sent.sent else "pending",
+    }
+    if sent.sent:
+        return Response(body, status_code=200)
+    body["detail"] = (
+        f"this pod applied the policy; Redis is unavailable ({sent.reason}), so the broadcast "
+        "is retried in the background and the other pods pick the file up by their periodic "
+        f"re-read within {gw.rbac.interval:g} s"
+    )
+    return Response(body, status_code=202)
 
 
 ROUTES = [rbac_status, rbac_reload]

@@ -55,6 +55,10 @@ async def platform_health(request: Request[Any, Any, Any]) -> dict[str, Any]:
         await gw.redis.ping()
 
     graph_state, redis_state = await asyncio.gather(_timed(graph), _timed(redis))
+    # the gateway works on without Redis (limits per pod): degraded, with the breaker's word
+    why = gw.redis.degraded() if gw.redis is not None else None
+    if why is not None:
+        redis_state = {"state": "degraded", "reason": why, "breaker": gw.redis.breaker.describe()}
     lic = gw.follower.state
     license_part = {
         "state": "up" if lic.status in _HEALTHY_LICENSE else "degraded",

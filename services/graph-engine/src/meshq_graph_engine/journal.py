@@ -1,0 +1,97 @@
+"""The apply journal: what a restart needs to finish a snapshot that a crash interrupted.
+
+Applying a snapshot writes, in order: the snapshot to the archive, a ``SnapshotApply`` node
+(this journal: the Snapshot record to write, the fact keys the snapshot decides and a digest
+of their content), the fact sets, the projection, the ``Snapshot`` record, and last it deletes
+the journal node. A process killed anywhere in between leaves the journal node behind, and the
+next start (after the usual repair of the projection from the fact sets) finishes it:
+
+- the fact sets in the store match the digest: every fact of the snapshot was written, so the
+  repaired graph holds the snapshot; its record is written from the journal;
+- they do not (the process died before or while writing them): the snapshot is applied again
+  from the archive, then recorded;
+- they do not and the archive has lost it: if they are still what they were before the apply,
+  nothing of the snapshot reached the graph and no record is written (a warning says to ingest
+  it again); if they are partly written, the record is written marked ``incomplete``, so the
+  registry still lists what the graph holds, and an error says to ingest it again.
+
+Either way the registry (``GET /snapshots``) and the graph agree after any crash. A record
+written by a restart carries ``recovered: true``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from meshq_runtime.graph import writer
+from meshq_runtime.graph.store import GraphStore
+
+from meshq_graph_engine.facts import FactKey
+
+__all__ = ["PendingApply", "facts_digest", "finish", "pending", "start"]
+
+LABEL = "SnapshotApply"
+
+
+@dataclass(frozen=True)
+class PendingApply:
+    snapshot_id: str
+    started_at: str
+    record: dict[str, Any]  # the Snapshot row to write
+    keys: list[FactKey]
+    digest: str  # of the snapshot's fact sets
+    before: str  # of the same fact sets before the apply
+
+
+def facts_digest(keys: Iterable[FactKey], facts: Mapping[FactKey, list[dict[str, Any]]]) -> str:
+    """The content the fact sets of ``keys`` have (an absent set counts as empty)."""
+    body = [[device, kind, facts.get((device, kind)) or []] for device, kind in sorted(keys)]
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+async def start(
+    store: GraphStore,
+    record: dict[str, Any],
+    grouped: Mapping[FactKey, list[dict[str, Any]]],
+    before: str,
+) -> None:
+    """Journal an apply before its first fact is written; ``before``: the digest of the same
+    fact sets as the store holds them now."""
+    keys = sorted(grouped)
+    row = {
+        "id": record["id"],
+        "started_at": datetime.now(UTC).isoformat(),
+        "record": json.dumps(record, sort_keys=True),
+        "keys": json.dumps(keys),
+        "digest": facts_digest(keys, grouped),
+        "before": before,
+    }
+    await writer.delete_nodes(store, LABEL, [record["id"]])
+    await writer.create_nodes(store, LABEL, [row])
+
+
+async def finish(store: GraphStore, snapshot_id: str) -> None:
+    """The apply is recorded: forget it."""
+    await writer.delete_nodes(store, LABEL, [snapshot_id])
+
+
+async def pending(store: GraphStore) -> list[PendingApply]:
+    """Applies a crash interrupted, oldest first."""
+    rows = (await writer.read_nodes(store, LABEL)).values()
+    out = [
+        PendingApply(
+            snapshot_id=row["id"],
+            started_at=row["started_at"] or "",
+            record=json.loads(row["record"] or "{}"),
+            keys=[(str(d), str(k)) for d, k in json.loads(row["keys"] or "[]")],
+            digest=row["digest"] or "",
+            before=row["before"] or "",
+        )
+        for row in rows
+    ]
+    return sorted(out, key=lambda p: p.started_at)
