@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from litestar import Litestar
-from meshq_runtime.audit_buffer import AuditBuffer
+from meshq_runtime.audit_confirm import open_audit_buffer
 from meshq_runtime.graph import open_graph_store
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.license import LicenseFollower
@@ -59,14 +59,16 @@ async def _writer(
     stack.push_async_callback(kafka.broker.stop)
     handlers.register(kafka.consumer, handlers.IngestHandlers(engine, kafka.bus, archive))
     await kafka.start()
-    audit = AuditBuffer(
-        kafka.bus.publish,
+    # each internal write's audit event stays in the journal until the chain confirms it
+    audit = await open_audit_buffer(
+        stack,
+        kafka.bus,
+        settings,
+        settings,
+        directory=settings.data_dir / "graph-engine",
         capacity=AUDIT_CAPACITY,
-        spool=settings.data_dir / "graph-engine" / "audit-spool.jsonl",
-        dead_letter=settings.data_dir / "graph-engine" / "audit-undeliverable.jsonl",
+        confirming=lambda: follower.allows("audit_logging"),
     )
-    await audit.start()
-    stack.push_async_callback(audit.stop)
     state.probes[:] = [kafka_probe(kafka.broker), ("graph-store", store.ping)]
     state.extras.update(
         store=store, engine=engine, archive=archive, bus=kafka.bus, license=follower, audit=audit

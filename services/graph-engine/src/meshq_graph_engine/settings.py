@@ -2,6 +2,7 @@
 
 from typing import Literal
 
+from meshq_runtime.audit_confirm import AuditReceiptSettings
 from meshq_runtime.settings import (
     GraphSettings,
     KafkaSettings,
@@ -13,7 +14,9 @@ from pydantic import Field
 __all__ = ["Settings"]
 
 
-class Settings(ServiceSettings, KafkaSettings, GraphSettings, LicenseClientSettings):
+class Settings(
+    ServiceSettings, KafkaSettings, GraphSettings, LicenseClientSettings, AuditReceiptSettings
+):
     port: int = Field(8001, alias="MESHQ_GRAPH_ENGINE_PORT")
     role: Literal["writer", "reader"] = Field(
         "writer",
