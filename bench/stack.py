@@ -45,6 +45,7 @@ class Stack:
         self._db = f"meshq_bench_{uuid.uuid4().hex[:10]}"
         self.env: dict[str, str] = {}
         self.kinds: dict[str, str] = {}
+        self.graph_url = ""
 
     def __enter__(self) -> Stack:
         try:
@@ -136,20 +137,26 @@ class Stack:
         lic = self.spawn("meshq_licensing").wait_healthy(timeout=90)
         self.env["MESHQ_LICENSING_URL"] = lic.url
         graph = self.spawn("meshq_graph_engine").wait_healthy(timeout=90)
+        self.graph_url = graph.url
         audit = self.spawn("meshq_audit").wait_healthy(timeout=90)
         gateway = self.spawn("meshq_query_gateway", MESHQ_GRAPH_ENGINE_URL=graph.url)
         gateway.wait_healthy(timeout=90, path="/health")
         return {"licensing": lic, "graph": graph, "audit": audit, "gateway": gateway}
 
     def load_demo(self) -> None:
+        """The demo snapshot, submitted to the graph engine's intake and applied."""
+        from meshq_runtime.service_auth import ServiceCredential, internal_client
+        from meshq_runtime.snapshot_submit import submit_snapshot
         from network_discovery.demo import load_snapshot
-        from network_discovery.ingest import publish_snapshot
 
-        asyncio.run(
-            publish_snapshot(
-                load_snapshot(), bootstrap=self.bootstrap, topic_prefix=self.prefix, wait=True
-            )
-        )
+        async def submit() -> None:
+            credential = ServiceCredential(self.env["MESHQ_SERVICE_TOKEN"], caller="bench")
+            async with internal_client(credential, base_url=self.graph_url) as graph:
+                status = await submit_snapshot(graph, load_snapshot(), wait=60)
+            if status.get("status") != "applied":
+                raise RuntimeError(f"the demo snapshot was not applied: {status}")
+
+        asyncio.run(submit())
 
     def close(self) -> None:
         for service in reversed(self.services):

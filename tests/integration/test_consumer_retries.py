@@ -37,7 +37,7 @@ async def test_failing_handler_is_retried_then_dead_lettered(stack, isolation) -
             raise RuntimeError("NetBox answered 502")
         done.set()
 
-    kafka.consumer.subscribe(topics.NETBOX_SYNC_REQUESTED.name, handler)
+    kafka.consumer.subscribe(topics.NETBOX_SYNC_REQUESTED, handler)
     await kafka.start()
     try:
         poison = NetboxSyncRequested(

@@ -21,8 +21,8 @@ import pytest
 from network_discovery.contracts import topics
 from network_discovery.contracts.events import TopologyChanged
 from network_discovery.demo import load_snapshot
-from network_discovery.ingest import publish_snapshot
-from network_discovery.ingest.publish import _await_result, _tail
+from support.kafka_publish import await_result, publish_snapshot
+from support.kafka_publish import tail as tail_topic
 from support.procs import ServiceProc, internal_headers
 
 pytestmark = pytest.mark.integration
@@ -73,7 +73,7 @@ async def test_a_snapshot_applied_when_graph_engine_died_is_listed_after_restart
     os.kill(held.proc.pid, signal.SIGKILL)  # mid-apply, nothing flushed or closed
     held.proc.wait(timeout=30)
 
-    tail = await _tail(bootstrap, prefix + topics.TOPOLOGY_CHANGED.name)
+    tail = await tail_topic(bootstrap, prefix + topics.TOPOLOGY_CHANGED.name)
     try:
         restarted = spawn("meshq_graph_engine", service_env, name="graph-engine-restarted")
         restarted.wait_healthy()
@@ -90,7 +90,7 @@ async def test_a_snapshot_applied_when_graph_engine_died_is_listed_after_restart
 
         # the last chunk comes again (its offset was never committed): the snapshot is
         # reassembled from the chunks kept on disk, changes nothing, keeps its record
-        answer = await _await_result(tail, snapshot.snapshot_id, sent.correlation_id, 90)
+        answer = await await_result(tail, snapshot.snapshot_id, sent.correlation_id, 90)
         assert isinstance(answer, TopologyChanged) and answer.data.empty, answer
     finally:
         await tail.stop()

@@ -28,11 +28,10 @@ from meshq_runtime.graph.store import EmbeddedStore, MemgraphStore
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.service import open_kafka
 from meshq_runtime.settings import KafkaSettings
-from network_discovery.contracts.events import TopologyChanged
 from network_discovery.demo import load_snapshot
-from network_discovery.ingest import publish_snapshot
 from network_discovery.model import Snapshot
 from support.procs import internal_headers
+from support.submit import submit
 
 pytestmark = pytest.mark.integration
 
@@ -78,16 +77,10 @@ def _second_snapshot() -> Snapshot:
     )
 
 
-async def _publish(env: dict[str, str], snapshot: Snapshot) -> TopologyChanged:
-    outcome = await publish_snapshot(
-        snapshot,
-        bootstrap=env["MESHQ_KAFKA_BOOTSTRAP"],
-        topic_prefix=env["MESHQ_KAFKA_TOPIC_PREFIX"],
-        wait=True,
-        timeout=90,
-    )
-    assert isinstance(outcome.result, TopologyChanged)
-    return outcome.result
+async def _publish(graph_url: str, env: dict[str, str], snapshot: Snapshot) -> dict[str, Any]:
+    status = await submit(graph_url, env, snapshot)
+    assert status["status"] == "applied", status
+    return dict(status["result"])
 
 
 async def _answers(url: str, env: dict[str, str]) -> dict[str, Any]:
@@ -138,8 +131,8 @@ async def test_reader_follows_a_writer_process_on_its_files(
                 out[device] = json.loads(json.dumps(result.rows, default=str))
             return out
 
-        changed = await _publish(env, load_snapshot())
-        assert not changed.data.empty
+        changed = await _publish(writer.url, env, load_snapshot())
+        assert not changed["empty"]
 
         async def at(revision: int) -> bool:
             return reader.graph_revision == revision
@@ -150,7 +143,7 @@ async def test_reader_follows_a_writer_process_on_its_files(
         assert first == await _answers(writer.url, env)
         assert first[GONE], "the access switch has a blast radius while collected"
 
-        await _publish(env, _second_snapshot())
+        await _publish(writer.url, env, _second_snapshot())
         await _until(lambda: at(2), "reader at revision 2")
         second = await answers()
         assert second == await _answers(writer.url, env)
@@ -184,8 +177,10 @@ async def _forwarded_to_the_writer(
             )
             assert r.status_code == 200, r.text
             assert r.json()["rows"][0]["tags"] == ["reader"]
-            # A patch publishes no event: the periodic re-read is what finds it.
-            assert await reader.refresh() and reader.graph_revision == 3
+            # a patch is announced on topology.changed like a snapshot; the re-read here
+            # does not wait for the event
+            await reader.refresh()
+            assert reader.graph_revision == 3
             rows = await client.post("/internal/queries/all_devices", json={})
             assert rows.status_code == 200
             core = next(d for d in rows.json()["rows"] if d["hostname"] == "hq-core-01")
@@ -230,7 +225,7 @@ async def test_reader_process_on_memgraph(service_env: dict[str, str], spawn: An
     )
     reader.wait_healthy()
     await asyncio.sleep(5)  # the reader's group joins at the end of the topic
-    await _publish(env, load_snapshot())
+    await _publish(writer.url, env, load_snapshot())
     first = await _answers(writer.url, env)
 
     async def same() -> bool:

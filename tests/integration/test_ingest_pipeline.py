@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -19,9 +21,10 @@ from network_discovery.contracts.events import (
     TopologyChanged,
 )
 from network_discovery.demo import load_snapshot, snapshot_text
-from network_discovery.ingest import publish_snapshot
-from network_discovery.ingest.publish import _await_result, _tail
 from network_discovery.model import Snapshot
+from support.front_door import ADMIN_KEY, start_gateway
+from support.kafka_publish import await_result, publish_snapshot
+from support.kafka_publish import tail as tail_topic
 
 pytestmark = pytest.mark.integration
 
@@ -98,7 +101,7 @@ async def test_chunks_that_do_not_add_up_are_refused(service_env, graph_engine) 
         )
         for i, part in enumerate((raw[:half], raw[half:]))
     ]
-    tail = await _tail(bootstrap, prefix + topics.TOPOLOGY_CHANGED.name)
+    tail = await tail_topic(bootstrap, prefix + topics.TOPOLOGY_CHANGED.name)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
@@ -106,7 +109,7 @@ async def test_chunks_that_do_not_add_up_are_refused(service_env, graph_engine) 
             await producer.send_and_wait(
                 prefix + topics.INGEST_SNAPSHOTS.name, chunk.model_dump_json().encode(), key=b"test"
             )
-        result = await _await_result(tail, "tampered", "corr-bad-chunks", 60)
+        result = await await_result(tail, "tampered", "corr-bad-chunks", 60)
     finally:
         await producer.stop()
         await tail.stop()
@@ -114,12 +117,26 @@ async def test_chunks_that_do_not_add_up_are_refused(service_env, graph_engine) 
     assert "SHA-256" in result.data.reason
 
 
+def _cli_env(service_env: dict[str, str], gateway: Any, tmp_path: Path) -> dict[str, str]:
+    """The CLI as a user runs it: the REST API's address and a key, nothing else of the
+    stack (no broker address, no service credential)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MESHQ_", "MESHOPTIXIQ"))}
+    env.update(
+        MESHOPTIXIQ_API_URL=gateway.url,
+        MESHOPTIXIQ_API_KEY=ADMIN_KEY,
+        MESHQ_DATA_DIR=str(tmp_path / "nowhere"),
+        MESHQ_NO_LICENSE_WARNING="1",
+    )
+    return env
+
+
 def test_meshq_ingest_cli_waits_and_prints_the_diff(
-    service_env, graph_engine, tmp_path: Path
+    service_env, graph_engine, spawn, tmp_path: Path
 ) -> None:
+    gateway = start_gateway(spawn, service_env, MESHQ_GRAPH_ENGINE_URL=graph_engine.url)
     path = tmp_path / "demo.json"
     path.write_text(snapshot_text())
-    env = {**os.environ, **service_env, "MESHQ_DATA_DIR": str(tmp_path / "nowhere")}
+    env = _cli_env(service_env, gateway, tmp_path)
 
     def ingest() -> subprocess.CompletedProcess[str]:
         argv = ["ingest", str(path), "--wait", "--timeout", "90"]
@@ -134,19 +151,31 @@ def test_meshq_ingest_cli_waits_and_prints_the_diff(
     first = ingest()
     assert first.returncode == 0, first.stderr
     assert "added:" in first.stdout and "devices" in first.stdout
+    assert "accepted" in first.stdout
     second = ingest()
     assert second.returncode == 0, second.stderr
     assert "applied: nothing changed" in second.stdout
 
+    snapshot_id = load_snapshot().snapshot_id
+    status = subprocess.run(
+        [sys.executable, "-m", "network_discovery.cli", "snapshots", "--status", snapshot_id],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert status.returncode == 0, status.stderr
+    assert f"snapshot {snapshot_id}: applied" in status.stdout
+
 
 def test_meshq_ingest_reads_firewall_configurations(
-    service_env, graph_engine, tmp_path: Path
+    service_env, graph_engine, spawn, tmp_path: Path
 ) -> None:
+    gateway = start_gateway(spawn, service_env, MESHQ_GRAPH_ENGINE_URL=graph_engine.url)
     lab = FIREWALL_SNAPSHOT.parents[1] / "firewall" / "lab"
-    env = {**os.environ, **service_env, "MESHQ_DATA_DIR": str(tmp_path / "nowhere")}
     result = subprocess.run(
         [sys.executable, "-m", "network_discovery.cli", "ingest", str(lab), "--wait"],
-        env=env,
+        env=_cli_env(service_env, gateway, tmp_path),
         capture_output=True,
         text=True,
         timeout=150,
@@ -174,72 +203,63 @@ def test_meshq_ingest_without_a_stack_says_how_to_start_one(tmp_path: Path) -> N
         timeout=60,
     )
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        "meshq: no running MeshOptixIQ stack found: start one with 'meshq serve' (or 'make run'), "
-        "or set MESHOPTIXIQ_API_URL, MESHOPTIXIQ_API_KEY and MESHQ_KAFKA_BOOTSTRAP"
-    ]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("meshq: no running MeshOptixIQ stack found")
+    assert "MESHOPTIXIQ_API_URL" in lines[0] and "KAFKA" not in lines[0]
 
 
-async def test_meshq_ingest_wait_gives_up_soon_when_the_broker_goes_away(
-    isolation, tmp_path: Path
+def test_meshq_ingest_wait_says_what_became_of_the_snapshot_when_the_gateway_goes_away(
+    service_env, spawn, tmp_path: Path
 ) -> None:
-    """The broker dies while the CLI waits for graph-engine's answer (none runs here): one
-    line saying what became of the snapshot, exit 1, no traceback, long before --timeout."""
+    """The gateway dies while the CLI waits (the engine's apply is held, so the snapshot
+    stays accepted): one line naming the snapshot and how to follow it, exit 1, no
+    traceback, long before --timeout."""
     import time
 
-    from aiokafka import AIOKafkaConsumer
-    from meshq_runtime.embedded import Tansu
-    from meshq_runtime.kafka import ensure_topics
-    from meshq_runtime.settings import KafkaSettings
-
+    graph = spawn(
+        "meshq_graph_engine", {**service_env, "MESHQ_LICENSING_URL": "http://127.0.0.1:9"}
+    )
+    graph.wait_healthy()
+    gateway = start_gateway(spawn, service_env, MESHQ_GRAPH_ENGINE_URL=graph.url)
     path = tmp_path / "demo.json"
     path.write_text(snapshot_text())
-    with Tansu(log_dir=tmp_path / "tansu") as broker:  # its own: this test kills it
-        prefix = isolation["MESHQ_KAFKA_TOPIC_PREFIX"]
-        await ensure_topics(
-            KafkaSettings(MESHQ_KAFKA_BOOTSTRAP=broker.bootstrap, MESHQ_KAFKA_TOPIC_PREFIX=prefix)
-        )
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("MESHQ_", "MESHOPTIXIQ"))},
-            **isolation,
-            "MESHQ_KAFKA_BOOTSTRAP": broker.bootstrap,
-            "MESHQ_DATA_DIR": str(tmp_path / "nowhere"),
-        }
-        argv = ["ingest", str(path), "--wait", "--timeout", "300", "--connect-timeout", "3"]
-        cli = subprocess.Popen(
-            [sys.executable, "-m", "network_discovery.cli", *argv],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            # once the snapshot is on the topic, the CLI is waiting for the answer
-            consumer = AIOKafkaConsumer(
-                prefix + topics.INGEST_SNAPSHOTS.name,
-                bootstrap_servers=broker.bootstrap,
-                auto_offset_reset="earliest",
-                group_id=None,
-            )
-            await consumer.start()
-            try:
-                records = await consumer.getmany(timeout_ms=60_000)
-                assert records, "the CLI never published the snapshot"
-            finally:
-                await consumer.stop()
-            killed = time.monotonic()
-            broker.stop()
-            out, err = cli.communicate(timeout=90)
-            took = time.monotonic() - killed
-        finally:
-            if cli.poll() is None:
-                cli.kill()
-                cli.communicate()
-    print(f"meshq ingest --wait gave up {took:.1f} s after the broker was killed")
+    cli = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "network_discovery.cli",
+            "ingest",
+            str(path),
+            "--wait",
+            "--timeout",
+            "300",
+        ],
+        env=_cli_env(service_env, gateway, tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        intake = tmp_path / "data" / "graph-engine" / "intake"
+        while not list(intake.glob("*.json")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # its 202 reaches the CLI, which then waits
+        assert gateway.proc is not None
+        os.kill(gateway.proc.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        out, err = cli.communicate(timeout=90)
+        took = time.monotonic() - killed
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.communicate()
     assert cli.returncode == 1, (out, err)
-    assert "Traceback" not in err and "CancelledError" not in err, err
+    assert "Traceback" not in err, err
     errors = [line for line in err.splitlines() if line.startswith("meshq: ")]
     assert len(errors) == 1, err
-    assert "lost the Kafka broker" in errors[0] and "was published" in errors[0]
-    assert "meshq snapshots" in errors[0]  # what to do
-    assert took < 30, took  # the broker's silence (3 s and probes), not the 300 s wait
+    snapshot_id = load_snapshot().snapshot_id
+    assert "was accepted" in errors[0], errors[0]
+    assert f"meshq snapshots --status {snapshot_id}" in errors[0]
+    assert took < 30, took

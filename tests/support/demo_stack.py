@@ -12,11 +12,10 @@ from typing import Any
 
 from meshq_runtime.kafka import ensure_topics
 from meshq_runtime.settings import KafkaSettings
-from network_discovery.contracts.events import TopologyChanged
 from network_discovery.demo import load_snapshot
-from network_discovery.ingest import publish_snapshot
 
 from support.procs import ServiceProc, free_port, new_service_token
+from support.submit import submit
 
 __all__ = ["DemoStack", "demo_stack", "load_demo"]
 
@@ -28,16 +27,12 @@ class DemoStack:
     gateway: ServiceProc
 
 
-async def load_demo(env: dict[str, str]) -> None:
-    """Publish the demo snapshot on the test's topics and wait until it is applied."""
-    published = await publish_snapshot(
-        load_snapshot(),
-        bootstrap=env["MESHQ_KAFKA_BOOTSTRAP"],
-        topic_prefix=env["MESHQ_KAFKA_TOPIC_PREFIX"],
-        wait=True,
-        timeout=90,
-    )
-    assert isinstance(published.result, TopologyChanged)
+async def load_demo(env: dict[str, str], graph_url: str | None = None) -> None:
+    """Submit the demo snapshot to the graph engine at ``graph_url`` (else the one
+    ``MESHQ_GRAPH_ENGINE_URL`` names) and wait until it is applied."""
+    url = graph_url or env["MESHQ_GRAPH_ENGINE_URL"]
+    status = await submit(url, env, load_snapshot())
+    assert status["status"] == "applied", status
 
 
 def _proc(module: str, port_env: str, env: dict[str, str], logs: Path) -> ServiceProc:
@@ -72,7 +67,7 @@ def demo_stack(stack: Any, tmp: Path, **extra: str) -> Iterator[DemoStack]:
         graph = _proc("meshq_graph_engine", "MESHQ_GRAPH_ENGINE_PORT", env, tmp)
         procs.append(graph)
         graph.wait_healthy()
-        asyncio.run(load_demo(env))
+        asyncio.run(load_demo(env, graph.url))
         gw_env = {**env, "MESHQ_GRAPH_ENGINE_URL": graph.url}
         gateway = _proc("meshq_query_gateway", "MESHQ_GATEWAY_PORT", gw_env, tmp)
         procs.append(gateway)

@@ -9,7 +9,8 @@ import click
 import httpx
 from click.testing import CliRunner
 from network_discovery.cli import cli
-from network_discovery.cli._common import CliError, problem_detail
+from network_discovery.cli._common import CliError
+from network_discovery.client import ApiError
 
 
 def test_help_lists_the_commands() -> None:
@@ -37,11 +38,11 @@ def test_contracts_export_to_an_unwritable_place_is_one_line(tmp_path: Path) -> 
 
 def test_an_error_answer_is_told_by_its_problem_detail_else_its_text() -> None:
     problem = {"type": "about:blank", "title": "Not Found", "status": 404}
-    assert problem_detail(httpx.Response(404, json={**problem, "detail": "no such query"}), 9) == (
-        "no such query"
-    )
-    assert problem_detail(httpx.Response(404, json=problem), 9) == "Not Found"
-    assert problem_detail(httpx.Response(502, text="<html>Bad Gateway</html>"), 9) == "<html>Bad"
+    told = ApiError.from_response(httpx.Response(404, json={**problem, "detail": "no such query"}))
+    assert str(told) == "404: no such query"
+    assert str(ApiError.from_response(httpx.Response(404, json=problem))) == "404: Not Found"
+    text = ApiError.from_response(httpx.Response(502, text="<html>Bad Gateway</html>"))
+    assert str(text) == "502: <html>Bad Gateway</html>"
 
 
 def test_a_command_error_is_one_line_on_stderr_with_exit_1() -> None:

@@ -57,7 +57,12 @@ def test_the_index_lists_every_topic_with_its_event_types(exported: Path) -> Non
         for schema_file in entry["schemas"]:
             assert (exported / schema_file).is_file()
     ingest = listed[topics.INGEST_SNAPSHOTS.name]["event_types"]
-    assert ingest == ["ingest.patch", "ingest.snapshot", "ingest.snapshot.chunk"]
+    assert ingest == [
+        "ingest.patch",
+        "ingest.snapshot",
+        "ingest.snapshot.chunk",
+        "ingest.snapshot.stored",
+    ]
     assert listed[topics.AUDIT_EVENTS.name]["event_types"] == ["audit.request"]
     every_type = sorted(t for entry in index["topics"] for t in entry["event_types"])
     assert every_type == sorted(event_types())

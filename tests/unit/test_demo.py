@@ -170,6 +170,8 @@ def test_scope_declares_what_each_device_reported(snapshot: Snapshot) -> None:
     assert FactKind.ROUTES not in scope["hq-a-acc-01"]
 
 
-def test_load_demo_needs_the_stacks_broker() -> None:
-    with pytest.raises(ValueError, match="no 'kafka' address"):
+def test_load_demo_needs_the_stacks_front_door() -> None:
+    with pytest.raises(ValueError, match="no 'gateway' and 'api_key'"):
         demo.load_demo({})
+    with pytest.raises(ValueError, match="no 'gateway' and 'api_key'"):
+        demo.load_demo({"gateway": "http://127.0.0.1:9", "kafka": "127.0.0.1:9092"})

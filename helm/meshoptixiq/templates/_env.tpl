@@ -57,6 +57,10 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
 {{ include "meshoptixiq.secretEnv" (dict "env" "API_KEY" "secret" $g.apiKeySecret.name "key" $g.apiKeySecret.key) }}
 - name: MESHQ_GRAPH_ENGINE_URL
   value: {{ include "meshoptixiq.queryUrl" . | quote }}
+- name: MESHQ_AUDIT_URL
+  value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "audit") | quote }}
+- name: MESHQ_SOAR_DISPATCHER_URL
+  value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "soar-dispatcher") | quote }}
 - name: AUTH_MODE
   value: {{ $g.authMode | quote }}
 {{- with $g.entra.tenantId }}

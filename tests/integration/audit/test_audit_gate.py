@@ -8,6 +8,7 @@ license topic (published here without the agent), read by the service's LicenseF
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import asyncpg
@@ -15,9 +16,12 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from conftest import AUDIT_KEY
+from meshq_runtime.kafka import ensure_topics
+from meshq_runtime.settings import KafkaSettings
 from network_discovery.cli.main import cli
+from support.front_door import start_gateway, use_gateway
 from support.license import publish_license
-from support.procs import internal_headers, wait_for
+from support.procs import ServiceProc, internal_headers, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -58,6 +62,17 @@ def _cli(*args: str) -> Any:
     return CliRunner().invoke(cli, list(args))
 
 
+async def _gateway(spawn: Any, env: dict[str, str], audit_url: str) -> ServiceProc:
+    """The gateway the CLI goes through, on topics of its own: its audit of the CLI's calls
+    stays out of the chain (and the counts) under test."""
+    tag = uuid.uuid4().hex[:8]
+    own = {**env, "MESHQ_KAFKA_TOPIC_PREFIX": f"gw{tag}.", "MESHQ_KAFKA_GROUP_PREFIX": f"gw{tag}"}
+    await ensure_topics(
+        KafkaSettings(**{k: v for k, v in own.items() if k.startswith("MESHQ_KAFKA_")})
+    )
+    return start_gateway(spawn, own, MESHQ_AUDIT_URL=audit_url)
+
+
 async def test_plan_without_audit_logging_records_nothing_and_refuses_verify_and_export(
     gated_env, audit_db, spawn, feed, audit_event, monkeypatch
 ) -> None:
@@ -84,8 +99,7 @@ async def test_plan_without_audit_logging_records_nothing_and_refuses_verify_and
             "community",
             ["pro", "enterprise"],
         )
-    monkeypatch.setenv("MESHQ_AUDIT_URL", audit.url)
-    monkeypatch.setenv("MESHQ_SERVICE_TOKEN", gated_env["MESHQ_SERVICE_TOKEN"])
+    use_gateway(monkeypatch, await _gateway(spawn, gated_env, audit.url))
     for command in (["audit", "verify"], ["audit", "export", "--format", "csv"]):
         result = await asyncio.to_thread(_cli, *command)
         assert result.exit_code != 0, result.output

@@ -62,7 +62,7 @@ async def test_internal_write_and_export_need_the_credential_and_writes_are_audi
     graph = spawn("meshq_graph_engine", env)
     await asyncio.to_thread(audit.wait_healthy)
     await asyncio.to_thread(graph.wait_healthy)
-    await load_demo(env)
+    await load_demo(env, graph.url)
     before = await asyncio.to_thread(_device, graph, env)
     assert before["role"] != "pwned"
 

@@ -11,9 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 from gateway_support import ADMIN_KEY, make_key, problem, publish_license
-from network_discovery.contracts.events import TopologyChanged
-from network_discovery.ingest import publish_snapshot
 from support.firewall_fixture import firewall_snapshot
+from support.submit import submit
 
 pytestmark = pytest.mark.integration
 
@@ -55,14 +54,8 @@ async def _until(check, *, timeout: float = 20.0) -> None:  # type: ignore[no-un
 async def test_firewall_queries_gate_off_then_on(
     gateway_env, keys_file, spawn, tmp_path: Path
 ) -> None:
-    ingested = await publish_snapshot(
-        firewall_snapshot(),
-        bootstrap=gateway_env["MESHQ_KAFKA_BOOTSTRAP"],
-        topic_prefix=gateway_env["MESHQ_KAFKA_TOPIC_PREFIX"],
-        wait=True,
-        timeout=90,
-    )
-    assert isinstance(ingested.result, TopologyChanged)
+    ingested = await submit(gateway_env["MESHQ_GRAPH_ENGINE_URL"], gateway_env, firewall_snapshot())
+    assert ingested["status"] == "applied", ingested
     security = make_key(keys_file, "sec", "Security-Team")
     policy = tmp_path / "rbac.yaml"
     policy.write_text(POLICY)

@@ -26,7 +26,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 import pytest
 import schemathesis
@@ -91,8 +93,31 @@ def demo_gateway(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
     asyncio.run(ensure_topics(kafka))
     graph = _proc("meshq_graph_engine", "MESHQ_GRAPH_ENGINE_PORT", env, tmp)
     gateway = None
+    # the services behind /audit/* and /soar/replay, so that those routes are fuzzed for real
+    database = f"meshq_fuzz_{tag}"
+    asyncio.run(_database(stack.postgres_url, f'CREATE DATABASE "{database}"'))
+    postgres = _with_db(stack.postgres_url, database)
+    audit = _proc(
+        "meshq_audit",
+        "MESHQ_AUDIT_PORT",
+        {**env, "MESHQ_POSTGRES_URL": postgres, "MESHQ_AUDIT_HMAC_KEY": "fuzz-audit-" + "k" * 24},
+        tmp,
+    )
+    soar = _proc(
+        "meshq_soar_dispatcher",
+        "MESHQ_SOAR_DISPATCHER_PORT",
+        {
+            **env,
+            "MESHQ_POSTGRES_URL": postgres,
+            "SOAR_WEBHOOK_URL": "http://127.0.0.1:9/hook",
+            "SOAR_WEBHOOK_TOKEN": "t" * 24,
+        },
+        tmp,
+    )
     try:
         graph.wait_healthy()
+        audit.wait_healthy()
+        soar.wait_healthy()
         snapshot = Snapshot.model_validate(yaml.safe_load(NETWORK.read_text()))
         applied = asyncio.run(
             publish_snapshot(
@@ -111,6 +136,8 @@ def demo_gateway(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
                 **env,
                 "API_KEY": ADMIN_KEY,
                 "MESHQ_GRAPH_ENGINE_URL": graph.url,
+                "MESHQ_AUDIT_URL": audit.url,
+                "MESHQ_SOAR_DISPATCHER_URL": soar.url,
                 # a limit the fuzzer meets (its 429 is checked like any answer); chaos-simulate's
                 # five a minute would leave its body checks to the first five examples
                 "MESHQ_RATE_LIMITS": json.dumps(
@@ -123,7 +150,24 @@ def demo_gateway(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
     finally:
         if gateway is not None:
             gateway.stop()
-        graph.stop()
+        for proc in (soar, audit, graph):
+            proc.stop()
+        asyncio.run(
+            _database(stack.postgres_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        )
+
+
+def _with_db(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+async def _database(server_url: str, statement: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(statement)  # the name is made here, never input
+    finally:
+        await conn.close()
 
 
 def _config() -> Any:
@@ -222,6 +266,7 @@ def test_the_gateway_document_holds_for_every_operation(demo_gateway: ServicePro
     operations = {f"{r.ok().method.upper()} {r.ok().path}" for r in schema.get_all_operations()}
     assert findings.seen == operations
     assert {"POST /queries/{name}", "GET /license", "POST /admin/rbac/reload"} <= findings.seen
+    assert {"GET /audit/export", "POST /soar/replay", "POST /netbox/sync"} <= findings.seen
 
 
 def _rewrite_refs(node: Any, prefix: str, defs: dict[str, Any]) -> Any:

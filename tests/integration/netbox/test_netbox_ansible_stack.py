@@ -1,7 +1,7 @@
 """NetBox sync and the Ansible inventory as users run them, against a real graph engine and
-gateway on the demo network (and Kafka): ``meshq sync`` to a fake NetBox over HTTP,
-``GET /inventory/ansible`` with the gate on and off, ``meshq export`` and the inventory script
-read by the real ansible-inventory."""
+gateway on the demo network (the commands reach it through the REST API only): ``meshq sync``
+to a fake NetBox over HTTP, ``GET /inventory/ansible`` with the gate on and off, ``meshq
+export`` and the inventory script read by the real ansible-inventory."""
 
 from __future__ import annotations
 
@@ -36,8 +36,6 @@ class Running:
         return {
             "MESHOPTIXIQ_API_URL": url or self.demo.gateway.url,
             "MESHOPTIXIQ_API_KEY": self.key,
-            "MESHQ_KAFKA_BOOTSTRAP": self.demo.env["MESHQ_KAFKA_BOOTSTRAP"],
-            "MESHQ_KAFKA_TOPIC_PREFIX": self.demo.env["MESHQ_KAFKA_TOPIC_PREFIX"],
             "MESHQ_DATA_DIR": self.demo.env["MESHQ_DATA_DIR"],
             "MESHQ_NO_LICENSE_WARNING": "1",
         }

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 from network_discovery.contracts.events import NetboxSyncRequested, NetboxSyncRequestedData
-from network_discovery.ingest.publish import event_publisher
 from support.demo_stack import DemoStack, demo_stack
+from support.kafka_publish import event_publisher
 from support.netbox_fake import FakeNetBox, running_netbox
 from support.procs import ServiceProc, free_port, internal_headers, wait_for
 

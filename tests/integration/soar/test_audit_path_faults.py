@@ -28,6 +28,7 @@ from meshq_runtime.kafka import ensure_topics
 from meshq_runtime.settings import KafkaSettings
 from network_discovery.cli.main import cli
 from network_discovery.contracts import topics
+from support.front_door import start_gateway, use_gateway
 from support.kafka import collect
 from support.procs import free_port
 
@@ -231,8 +232,7 @@ async def test_dead_letters_survive_restarts_and_replay_sends_them(
     await ensure_topics(_kafka(env))
     second = spawn("meshq_soar_dispatcher", env, name="dispatcher-2").wait_healthy()
 
-    monkeypatch.setenv("MESHQ_SOAR_DISPATCHER_URL", second.url)
-    monkeypatch.setenv("MESHQ_SERVICE_TOKEN", env["MESHQ_SERVICE_TOKEN"])
+    use_gateway(monkeypatch, start_gateway(spawn, env, MESHQ_SOAR_DISPATCHER_URL=second.url))
     runner = CliRunner()
     result = await asyncio.to_thread(runner.invoke, cli, ["soar", "replay"])
     assert result.exit_code == 0, result.output + second.tail()

@@ -12,9 +12,9 @@ import pytest
 from network_discovery.contracts import topics
 from network_discovery.contracts.events import ADAPTERS
 from network_discovery.demo import load_snapshot
-from network_discovery.ingest import publish_snapshot
 from support.kafka import collect
 from support.procs import wait_for
+from support.submit import submit
 
 pytestmark = pytest.mark.integration
 
@@ -50,13 +50,7 @@ async def test_gateway_query_fires_exactly_one_signed_webhook(service_env, spawn
         },
     ).wait_healthy()
 
-    await publish_snapshot(
-        load_snapshot(),
-        bootstrap=env["MESHQ_KAFKA_BOOTSTRAP"],
-        topic_prefix=env["MESHQ_KAFKA_TOPIC_PREFIX"],
-        wait=True,
-        timeout=90,
-    )
+    assert (await submit(engine.url, env, load_snapshot()))["status"] == "applied"
 
     async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as client:
 

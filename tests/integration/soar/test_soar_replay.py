@@ -1,4 +1,5 @@
-"""``meshq soar replay`` sends dead letters again, once each."""
+"""``meshq soar replay`` sends dead letters again, once each (through the gateway's
+``POST /soar/replay``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from click.testing import CliRunner
 from network_discovery.cli.main import cli
 from network_discovery.contracts import topics
 from network_discovery.contracts.events import ADAPTERS
+from support.front_door import start_gateway, use_gateway
 from support.kafka import collect
 
 pytestmark = pytest.mark.integration
@@ -38,8 +40,8 @@ async def test_replay_delivers_dead_letters(
     assert len(dead) == 1
     first = receiver.wait(1)[0]
 
-    monkeypatch.setenv("MESHQ_SOAR_DISPATCHER_URL", dispatcher.url)
-    monkeypatch.setenv("MESHQ_SERVICE_TOKEN", env["MESHQ_SERVICE_TOKEN"])
+    gateway = start_gateway(spawn, env, MESHQ_SOAR_DISPATCHER_URL=dispatcher.url)
+    use_gateway(monkeypatch, gateway)
     runner = CliRunner()
     result = await asyncio.to_thread(runner.invoke, cli, ["soar", "replay"])
     assert result.exit_code == 0, result.output

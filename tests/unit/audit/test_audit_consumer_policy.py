@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from types import SimpleNamespace
 
 import asyncpg
 import pytest
-from meshq_audit.handlers import POLICY
+from meshq_audit.handlers import register
 from meshq_audit.service import unrecordable
-from meshq_runtime.kafka import EventBus, EventConsumer, FailurePolicy
-from meshq_runtime.settings import KafkaSettings
+from meshq_runtime.kafka import FailurePolicy
+from network_discovery.contracts import topics
 from network_discovery.contracts.events import AuditRequestData, AuditRequestEvent
 from pydantic import BaseModel, ValidationError
+from support.memory_bus import MemoryKafka
 
 
 def _event() -> AuditRequestEvent:
@@ -23,65 +24,72 @@ def _event() -> AuditRequestEvent:
     return AuditRequestEvent(source="test", data=data)
 
 
-def _consumer(**settings: Any) -> EventConsumer:
-    kafka = KafkaSettings(MESHQ_KAFKA_MAX_ATTEMPTS=3, **settings)
-    bus = EventBus(broker=None, settings=kafka)  # type: ignore[arg-type]  # never publishes here
-    return EventConsumer(None, bus, kafka, service="audit", retry_delay=0.01)  # type: ignore[arg-type]
-
-
-WHERE = {"topic": "meshq.audit.events", "partition": 0, "offset": 7}
+def _audit(record: object) -> MemoryKafka:
+    """The audit service's own subscription (its policy included), in memory."""
+    kafka = MemoryKafka(service="audit", max_attempts=3, retry_delay=0.01)
+    register(kafka.consumer, SimpleNamespace(record=record))  # type: ignore[arg-type]
+    return kafka
 
 
 async def test_waits_until_the_store_is_back_and_ready_says_why() -> None:
-    consumer = _consumer()
-    name, probe = consumer.probe()
     calls = 0
     store_back = asyncio.Event()
 
-    async def handler(_: Any) -> None:
+    async def record(_: AuditRequestEvent) -> None:
         nonlocal calls
         calls += 1
         if not store_back.is_set():
             raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
 
-    policy = FailurePolicy.until_stored(permanent=unrecordable, max_delay_s=0.02)
-    task = asyncio.create_task(consumer._run(handler, _event(), WHERE, policy))
-    while calls < 10:  # far past MESHQ_KAFKA_MAX_ATTEMPTS: still waiting, nothing parked
-        await asyncio.sleep(0.01)
-    assert not task.done()
-    with pytest.raises(ConnectionError, match=r"meshq.audit.events\[0\] waits at offset 7"):
-        await probe()
-    store_back.set()
-    assert await asyncio.wait_for(task, 5) is None
+    kafka = _audit(record)
+    name, probe = kafka.consumer.probe()
+    async with kafka.running():
+        record_ = _event().model_dump_json().encode()
+        task = asyncio.create_task(kafka.publish_raw(topics.AUDIT_EVENTS, record_, partition=1))
+        while calls < 5:  # past MESHQ_KAFKA_MAX_ATTEMPTS: still waiting, nothing parked
+            await asyncio.sleep(0.01)
+        assert not task.done() and not kafka.parked and kafka.commits == 0
+        with pytest.raises(ConnectionError, match=r"meshq.audit.events\[1\] waits at offset 0"):
+            await probe()
+        store_back.set()
+        await asyncio.wait_for(task, 5)
     await probe()  # ready again
-    assert name == "consumer" and consumer.waits_recovered == 1 and not consumer.waiting
+    assert name == "consumer" and kafka.consumer.waits_recovered == 1 and not kafka.consumer.waiting
+    assert kafka.commits == 1 and not kafka.parked
 
 
 async def test_what_can_never_be_recorded_is_dead_lettered_at_once() -> None:
-    consumer = _consumer()
     calls = 0
 
-    async def handler(_: Any) -> None:
+    async def record(_: AuditRequestEvent) -> None:
         nonlocal calls
         calls += 1
         raise asyncpg.UntranslatableCharacterError("unsupported Unicode escape sequence")
 
-    failed = await consumer._run(handler, _event(), WHERE, POLICY)
-    assert failed is not None and failed[0] == "permanent" and calls == 1
-    assert "UntranslatableCharacterError" in failed[1]
+    kafka = _audit(record)
+    async with kafka.running():
+        await kafka.bus.publish(_event())
+    (parked,) = kafka.parked
+    assert parked.headers["x-meshq-error-kind"] == "permanent" and calls == 1
+    assert "UntranslatableCharacterError" in parked.headers["x-meshq-error"]
+    assert kafka.commits == 1
 
 
 async def test_the_default_policy_still_parks_after_the_attempts() -> None:
-    consumer = _consumer()
+    kafka = MemoryKafka(service="audit", max_attempts=3, retry_delay=0.01)
     calls = 0
 
-    async def handler(_: Any) -> None:
+    async def handler(_: AuditRequestEvent) -> None:
         nonlocal calls
         calls += 1
         raise ConnectionRefusedError("down")
 
-    failed = await consumer._run(handler, _event(), WHERE, FailurePolicy.dead_letter())
-    assert failed == ("failed", "ConnectionRefusedError: down") and calls == 3
+    kafka.consumer.subscribe(topics.AUDIT_EVENTS, handler, policy=FailurePolicy.dead_letter())
+    async with kafka.running():
+        await kafka.bus.publish(_event())
+    (parked,) = kafka.parked
+    assert parked.headers["x-meshq-error-kind"] == "failed" and calls == 3
+    assert parked.headers["x-meshq-error"] == "ConnectionRefusedError: down"
 
 
 class _Strict(BaseModel):

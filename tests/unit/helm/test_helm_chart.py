@@ -251,7 +251,14 @@ def test_services_for_the_http_apis_others_call(rendered) -> None:
         for d in docs
         if d["kind"] == "Service"
     }
-    called = {"licensing", "graph-engine", "query-gateway", "audit", "mcp-bridge"}
+    called = {
+        "licensing",
+        "graph-engine",
+        "query-gateway",
+        "audit",
+        "soar-dispatcher",
+        "mcp-bridge",
+    }
     if query_enabled(values_for(name)):
         called.add("graph-engine-query")
     assert services == called

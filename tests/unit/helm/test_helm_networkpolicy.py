@@ -5,8 +5,9 @@ connection from pod A to pod B on a port is possible only when one of A's polici
 (egress) and one of B's lets it in (ingress). That graph is compared with the table of who
 calls whom, and the table itself is checked against the code: a service calls the license
 agent when its settings read MESHQ_LICENSING_URL, the graph engine when they read
-MESHQ_GRAPH_ENGINE_URL, the gateway when they read MESHOPTIXIQ_API_URL, and it reaches Kafka,
-PostgreSQL, Redis or Memgraph when its settings compose that piece.
+MESHQ_GRAPH_ENGINE_URL, the gateway when they read MESHOPTIXIQ_API_URL, the audit service and
+the SOAR dispatcher when they read MESHQ_AUDIT_URL / MESHQ_SOAR_DISPATCHER_URL, and it reaches
+Kafka, PostgreSQL, Redis or Memgraph when its settings compose that piece.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from support.helm_chart import (
 CALLS = {
     ("query-gateway", "graph-engine"),  # internal query API
     ("query-gateway", "licensing"),  # GET /license at start
+    ("query-gateway", "audit"),  # GET /audit/verify, /audit/export passed on
+    ("query-gateway", "soar-dispatcher"),  # POST /soar/replay passed on
     ("graph-engine", "licensing"),
     ("audit", "licensing"),  # the audit_logging flag
     ("soar-dispatcher", "licensing"),
@@ -65,6 +68,8 @@ CALLEE_BY_SETTING = {
     "MESHQ_LICENSING_URL": "licensing",
     "MESHQ_GRAPH_ENGINE_URL": "graph-engine",
     "MESHOPTIXIQ_API_URL": "query-gateway",
+    "MESHQ_AUDIT_URL": "audit",
+    "MESHQ_SOAR_DISPATCHER_URL": "soar-dispatcher",
 }
 INFRA_BY_PIECE = {
     KafkaSettings: "kafka",
@@ -223,7 +228,11 @@ def test_a_call_outside_the_table_is_blocked(case) -> None:
     # The MCP bridge must go through the gateway, never straight to the graph engine.
     assert not cluster.egress_to_pod("mcp-bridge", "graph-engine", cluster.ports["graph-engine"])
     assert not cluster.ingress_from_pod("graph-engine", "mcp-bridge", cluster.ports["graph-engine"])
-    assert not cluster.ingress_from_pod("audit", "query-gateway", cluster.ports["audit"])
+    # The audit log and the SOAR dispatcher answer the gateway only (it passes the operators'
+    # calls on), never the MCP bridge.
+    for callee in ("audit", "soar-dispatcher"):
+        assert not cluster.ingress_from_pod(callee, "mcp-bridge", cluster.ports[callee])
+        assert not cluster.ingress_from_pod(callee, "netbox-sync", cluster.ports[callee])
     if "graph-engine-query" in cluster.pods:
         # Readers answer the gateway only; nobody else reaches them, and they reach no one
         # but the writer (not the license agent, not the gateway).

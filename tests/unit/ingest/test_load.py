@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from network_discovery.demo import snapshot_text
 from network_discovery.ingest import IngestInputError, load_path
-from network_discovery.ingest.publish import split_snapshot
+from support.kafka_publish import split_snapshot
 
 LAB1 = Path(__file__).resolve().parents[2] / "fixtures" / "cli" / "lab1"
 

@@ -142,6 +142,11 @@ def child_env(
         child["MESHQ_GRAPH_ENGINE_URL"] = url["graph_engine"]
     if "gateway" in url:
         child["MESHOPTIXIQ_API_URL"] = url["gateway"]
+    # the gateway passes /audit/* and /soar/replay on to these (clients reach only it)
+    if "audit" in url:
+        child["MESHQ_AUDIT_URL"] = url["audit"]
+    if "soar_dispatcher" in url:
+        child["MESHQ_SOAR_DISPATCHER_URL"] = url["soar_dispatcher"]
     if supervisor_url:
         child["MESHQ_SUPERVISOR_URL"] = supervisor_url  # the gateway's /ready includes it
     return child

@@ -1,14 +1,14 @@
 """Receipts for audit events: a producer reads ``meshq.audit.recorded`` and lets go of what the
 audit log recorded.
 
-:class:`RecordedWatcher` is a plain Kafka consumer without a consumer group: each producer
+:class:`RecordedWatcher` is a FastStream subscriber without a consumer group: each producer
 process (each gateway pod) reads every partition of the topic, from its end at start, and
 matches ``data.audit_event_id`` against the events its :class:`~meshq_runtime.audit_buffer.
 AuditBuffer` still owes. The end at start is enough: what the buffer re-sends after a start is
 announced again by the audit service, even when it was recorded before.
 
-It also watches the offsets it reads: when they go backwards the broker lost its log (an
-in-memory broker restarted) and it says so to the process's
+It also watches the offsets it reads and the end of each partition: when they go backwards the
+broker lost its log (an in-memory broker restarted) and it says so to the process's
 :class:`~meshq_runtime.kafka.resets.LogResets`, whose listeners re-send what may have been lost.
 """
 
@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import structlog
-from aiokafka import AIOKafkaConsumer
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 from network_discovery.contracts import topics
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,7 +34,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from meshq_runtime.audit_buffer import AuditBuffer
 from meshq_runtime.kafka.broker import EventBus
 from meshq_runtime.kafka.resets import LogResets
-from meshq_runtime.kafka.security import client_options
+from meshq_runtime.kafka.security import broker_security
 from meshq_runtime.settings import KafkaSettings
 
 __all__ = ["AuditReceiptSettings", "Confirmable", "RecordedWatcher", "open_audit_buffer"]
@@ -74,13 +76,27 @@ class RecordedWatcher:
         resets: LogResets,
         client_id: str = "meshq-audit-receipts",
     ) -> None:
-        self._settings = settings
         self._buffer = buffer
         self._resets = resets
-        self._client_id = client_id
         self._topic = settings.topic(topics.AUDIT_RECORDED.name)
-        self._consumer: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task[None] | None = None
+        # A broker of its own that only reads: its metadata (the topic's partitions) is read
+        # again every 5 s, so that the partitions of a topic the broker lost and created anew
+        # are read within seconds; the service's broker keeps Kafka's default of minutes.
+        self._broker = KafkaBroker(
+            settings.kafka_bootstrap,
+            client_id=client_id,
+            consumer_only=True,
+            metadata_max_age_ms=5_000,
+            graceful_timeout=5.0,
+            logger=None,
+            security=broker_security(settings),
+        )
+        # no group and no commits: every process reads every partition, from its end at start
+        self._subscriber = self._broker.subscriber(
+            self._topic, group_id=None, auto_offset_reset="latest", ack_policy=AckPolicy.MANUAL
+        )
+        self._subscriber(self._on_record)
+        self._ends: asyncio.Task[None] | None = None
         #: Announcements read, and those that confirmed an event of this process.
         self.seen = 0
         self.matched = 0
@@ -88,18 +104,9 @@ class RecordedWatcher:
     async def start(self, *, ready_timeout: float = 10.0) -> None:
         """Join the topic and fix the starting positions (its end) before returning, so that
         every announcement of an event published afterwards is read."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka_bootstrap,
-            client_id=self._client_id,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="latest",
-            metadata_max_age_ms=5_000,
-            **client_options(self._settings),
-        )
-        await consumer.start()
-        self._consumer = consumer
-        consumer.subscribe([self._topic])
+        await self._broker.start()
+        consumer = self._subscriber.consumer
+        assert consumer is not None  # started
         deadline = time.monotonic() + ready_timeout
         while not consumer.assignment() and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.1)  # aiokafka signals no event when partitions are assigned
@@ -108,34 +115,31 @@ class RecordedWatcher:
                 await asyncio.wait_for(consumer.position(tp), timeout=5.0)
         if not consumer.assignment():
             log.warning("audit.receipts_unassigned", topic=self._topic, waited_s=ready_timeout)
-        self._task = asyncio.create_task(self._run(consumer), name="audit-receipts-reader")
+        self._ends = asyncio.create_task(self._watch_ends(), name="audit-receipts-ends")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        if self._ends is not None:
+            self._ends.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._consumer is not None:
-            await self._consumer.stop()
+                await self._ends
+        await self._broker.stop()
 
-    async def _run(self, consumer: AIOKafkaConsumer) -> None:
+    async def _on_record(self, message: KafkaMessage) -> None:
+        record: Any = message.raw_message  # one aiokafka ConsumerRecord (aiokafka is untyped)
+        self._resets.observe("receipts", record.topic, record.partition, record.offset)
+        self._take(record.value)
+
+    async def _watch_ends(self) -> None:
+        """Every second, the end of each partition as the last fetch found it: lower than
+        before means the broker lost its log, though no announcement came since."""
         while True:
-            try:
-                batch = await consumer.getmany(timeout_ms=1000, max_records=500)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the broker away: aiokafka reconnects by itself
-                log.warning("audit.receipts_read_failed", error=f"{type(exc).__name__}: {exc}")
-                await asyncio.sleep(1.0)
-                continue
-            for tp, records in batch.items():
-                for record in records:
-                    self._resets.observe("receipts", tp.topic, tp.partition, record.offset)
-                    self._take(record.value)
-            for tp in consumer.assignment():
-                end = consumer.highwater(tp)
-                if end is not None:
-                    self._resets.observe("receipts-end", tp.topic, tp.partition, int(end))
+            consumer = self._subscriber.consumer  # None while the broker stops
+            if consumer is not None:
+                for tp in consumer.assignment():
+                    end = consumer.highwater(tp)
+                    if end is not None:
+                        self._resets.observe("receipts-end", tp.topic, tp.partition, int(end))
+            await asyncio.sleep(1.0)
 
     def _take(self, value: bytes | None) -> None:
         self.seen += 1

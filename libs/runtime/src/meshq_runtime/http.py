@@ -107,7 +107,11 @@ async def send_response(
 
 
 def _on_problem(_: Request[Any, Any, Any], exc: ProblemError) -> Response[dict[str, Any]]:
-    return problem_response(exc.status, exc.title, exc.detail, type_=exc.type_, **exc.ext)
+    response = problem_response(exc.status, exc.title, exc.detail, type_=exc.type_, **exc.ext)
+    retry = exc.ext.get("retry_after")
+    if isinstance(retry, int | float) and retry >= 0:  # the body's hint, as the header too
+        response.headers["Retry-After"] = str(int(retry))
+    return response
 
 
 def _on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:

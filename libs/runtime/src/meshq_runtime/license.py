@@ -530,7 +530,7 @@ class LicenseFollower:
 
     async def _consume(self) -> None:
         assert self._consumer is not None
-        adapter = adapter_for(topics.LICENSE_EVENTS.name)
+        adapter = adapter_for(topics.LICENSE_EVENTS)
         async for record in self._consumer:
             try:
                 event = adapter.validate_json(record.value)

@@ -23,4 +23,4 @@ def register(consumer: EventConsumer, service: AuditService) -> None:
     async def on_audit_event(event: AuditRequestEvent) -> None:
         await service.record(event)
 
-    consumer.subscribe(topics.AUDIT_EVENTS.name, on_audit_event, policy=POLICY)
+    consumer.subscribe(topics.AUDIT_EVENTS, on_audit_event, policy=POLICY)

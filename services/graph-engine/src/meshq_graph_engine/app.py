@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
+import structlog
 from litestar import Litestar
 from meshq_runtime.audit_confirm import open_audit_buffer
 from meshq_runtime.graph import open_graph_store
@@ -25,13 +27,16 @@ from meshq_runtime.service_auth import (
 
 from meshq_graph_engine import handlers
 from meshq_graph_engine.archive import SnapshotArchive
-from meshq_graph_engine.controllers import ROUTES
+from meshq_graph_engine.controllers import ROUTES, stored_reference
 from meshq_graph_engine.engine import GraphEngine
+from meshq_graph_engine.intake import SnapshotIntake
 from meshq_graph_engine.limits import device_limit_from
 from meshq_graph_engine.reader import GraphReader, check_reader_store, follow_topology
 from meshq_graph_engine.settings import Settings
 
 __all__ = ["SERVICE", "create_app"]
+
+log = structlog.get_logger(__name__)
 
 SERVICE = "graph-engine"
 #: Audit events of internal writes held while the broker is away; full means 503.
@@ -55,10 +60,22 @@ async def _writer(
         failpoint=settings.failpoint,
     )
     await engine.start()
+    intake = SnapshotIntake(
+        settings.data_dir / "graph-engine", max_bytes=settings.snapshot_max_bytes
+    )
     kafka = open_kafka(settings, service=SERVICE)
     stack.push_async_callback(kafka.broker.stop)
-    handlers.register(kafka.consumer, handlers.IngestHandlers(engine, kafka.bus, archive))
+    handlers.register(kafka.consumer, handlers.IngestHandlers(engine, kafka.bus, archive, intake))
     await kafka.start()
+    sweeper = asyncio.create_task(
+        _sweep(intake, kafka.bus, settings.intake_requeue_after), name="snapshot-intake-sweep"
+    )
+
+    async def stop_sweeper() -> None:
+        sweeper.cancel()
+        await asyncio.gather(sweeper, return_exceptions=True)
+
+    stack.push_async_callback(stop_sweeper)
     # each internal write's audit event stays in the journal until the chain confirms it
     audit = await open_audit_buffer(
         stack,
@@ -71,8 +88,34 @@ async def _writer(
     )
     state.probes[:] = [kafka_probe(kafka.broker), ("graph-store", store.ping)]
     state.extras.update(
-        store=store, engine=engine, archive=archive, bus=kafka.bus, license=follower, audit=audit
+        store=store,
+        engine=engine,
+        archive=archive,
+        bus=kafka.bus,
+        license=follower,
+        audit=audit,
+        intake=intake,
+        intake_slots=asyncio.Semaphore(settings.intake_concurrency),
     )
+
+
+async def _sweep(intake: SnapshotIntake, bus: Any, after: float) -> None:
+    """Accepted snapshots left behind (the broker lost their reference, or was away when they
+    came in) are queued again: at start, then every few seconds."""
+
+    async def publish(record: dict[str, Any]) -> None:
+        await bus.publish(stored_reference(record))
+
+    first = True
+    while True:
+        try:
+            # at start every pending one goes out again: the embedded broker keeps nothing
+            # across its own restart
+            await intake.sweep(publish, after=0.0 if first else after)
+            first = False
+        except Exception as exc:  # the sweep must outlive any one failure
+            log.error("intake.sweep_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+        await asyncio.sleep(min(15.0, after / 4))
 
 
 async def _reader(

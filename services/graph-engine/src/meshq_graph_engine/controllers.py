@@ -4,25 +4,38 @@ by users). Every route but the probes needs the installation's service credentia
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import httpx
+import structlog
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 from meshq_runtime.http import ProblemError
+from network_discovery.contracts.events import SnapshotPatch, SnapshotStored, SnapshotStoredData
+from network_discovery.model import MetadataPatch
 from network_discovery.service_auth import CALLER_HEADER
+from pydantic import BaseModel, ConfigDict, Field
 
 from meshq_graph_engine.archive import SnapshotArchive, snapshot_diff
 from meshq_graph_engine.audit import require_room, write_event
 from meshq_graph_engine.catalogue import REGISTRY, QueryContext, QueryError, describe, run_query
 from meshq_graph_engine.engine import GraphEngine
+from meshq_graph_engine.intake import IntakeError, SnapshotIntake, public_status
 from meshq_graph_engine.simulations import ROUTES as SIMULATION_ROUTES
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "SUBMITTED_BY_HEADER", "stored_reference"]
+
+log = structlog.get_logger(__name__)
+
+#: Set by the gateway on a submitted snapshot: the identity of the caller who sent it.
+SUBMITTED_BY_HEADER = "X-MeshQ-Submitted-By"
+#: Longest long-poll of ``GET /internal/snapshots/{id}?wait=``, in seconds.
+MAX_WAIT = 60.0
 
 
 def _engine(state: State) -> GraphEngine:
@@ -151,4 +164,219 @@ async def diff_snapshots(
     return snapshot_diff(first, second)
 
 
-ROUTES = [list_queries, execute_query, list_snapshots, diff_snapshots, *SIMULATION_ROUTES]
+def stored_reference(record: dict[str, Any], correlation_id: str | None = None) -> SnapshotStored:
+    """The event that queues an accepted snapshot for its apply. A repeat (the sweep's) is a
+    new event; the consumer skips it once the snapshot's status record is final."""
+    fields: dict[str, Any] = {}
+    if correlation_id:
+        fields["correlation_id"] = correlation_id[:128]
+    return SnapshotStored(
+        source="graph-engine",
+        subject=str(record.get("source") or ""),
+        data=SnapshotStoredData(
+            snapshot_id=record["snapshot_id"],
+            sha256=record["sha256"],
+            bytes=int(record.get("bytes") or 0),
+            source=str(record.get("source") or "")[:256],
+            submitted_by=str(record.get("submitted_by") or "")[:256],
+        ),
+        **fields,
+    )
+
+
+async def _forward_stream(state: State, request: Request[Any, Any, Any]) -> Response[Any]:
+    """A submission that reached a query-only replica, streamed on to the writer."""
+    client: httpx.AsyncClient = state.service.extras["writer"]
+    headers = {
+        k: v
+        for k, v in request.headers.items()
+        if k.lower() in {"content-type", "content-encoding", SUBMITTED_BY_HEADER.lower()}
+    }
+    caller = request.scope.get("state", {}).get("service_caller")
+    if caller:
+        headers[CALLER_HEADER] = caller
+    try:
+        answer = await client.post(
+            "/internal/snapshots",
+            content=request.stream(),
+            headers=headers,
+            timeout=httpx.Timeout(600.0, connect=10.0),
+        )
+    except httpx.HTTPError as exc:
+        raise ProblemError(
+            503, "Writer unavailable", f"the graph-engine writer did not answer: {exc}"
+        ) from None
+    return Response(
+        answer.content,
+        status_code=answer.status_code,
+        media_type=answer.headers.get("content-type", "application/json"),
+        headers={"Location": answer.headers["location"]} if "location" in answer.headers else None,
+    )
+
+
+@post(
+    "/internal/snapshots",
+    tags=["internal"],
+    status_code=202,
+    request_max_body_size=None,  # bounded by MESHQ_SNAPSHOT_MAX_BYTES while it streams
+)
+async def submit_snapshot(state: State, request: Request[Any, Any, Any]) -> Response[Any]:
+    """Receive a snapshot (JSON, plain or gzip), store it and queue it for its apply: 202
+    once it is durable, with where to follow it; 413/415/422 when it is refused."""
+    if _on_reader(state):
+        return await _forward_stream(state, request)
+    extras = state.service.extras
+    intake: SnapshotIntake = extras["intake"]
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if media.lower() not in {"application/json", "application/octet-stream"}:
+        raise ProblemError(
+            415, "Unsupported media type", f"send the snapshot as application/json, not {media!r}"
+        )
+    slots: asyncio.Semaphore = extras["intake_slots"]
+    try:
+        await asyncio.wait_for(slots.acquire(), timeout=30.0)
+    except TimeoutError:
+        raise ProblemError(
+            429,
+            "Busy",
+            "other snapshots are being received; submit again shortly",
+            retry_after=5,
+        ) from None
+    try:
+        accepted = await intake.receive(
+            request.stream(),
+            encoding=request.headers.get("content-encoding"),
+            submitted_by=request.headers.get(SUBMITTED_BY_HEADER, "")
+            or request.scope.get("state", {}).get("service_caller", ""),
+        )
+    except IntakeError as exc:
+        extra: dict[str, Any] = {"errors": exc.errors} if exc.errors else {}
+        raise ProblemError(exc.status, exc.title, exc.detail, **extra) from None
+    finally:
+        slots.release()
+    snapshot_id = accepted.snapshot.snapshot_id
+    try:
+        await extras["bus"].publish(
+            stored_reference(accepted.record, request.headers.get("x-correlation-id"))
+        )
+        intake.queued(snapshot_id)
+    except Exception as exc:  # stored: the sweep publishes the reference once the broker is back
+        log.warning(
+            "intake.queue_deferred",
+            snapshot_id=snapshot_id,
+            error=f"{type(exc).__name__}: {exc}"[:200],
+        )
+    location = f"/snapshots/{quote(snapshot_id, safe='')}"
+    return Response(
+        {"snapshot_id": snapshot_id, "status": "accepted", "location": location},
+        status_code=202,
+        headers={"Location": location},
+    )
+
+
+@get("/internal/snapshots/{snapshot_id:str}", tags=["internal"])
+async def snapshot_status(
+    snapshot_id: FromPath[str],
+    state: State,
+    request: Request[Any, Any, Any],
+    wait: Annotated[float, Parameter(ge=0, le=MAX_WAIT)] = 0.0,
+) -> dict[str, Any] | Response[Any]:
+    """Where a snapshot stands (accepted, applied or rejected); with ``wait``, answer once it
+    is final or that many seconds have passed."""
+    if _on_reader(state):
+        path = f"/internal/snapshots/{quote(snapshot_id, safe='')}?wait={wait:g}"
+        return await _forward(state, path, request=request)
+    intake: SnapshotIntake = state.service.extras["intake"]
+    record = await intake.wait(snapshot_id, wait) if wait else intake.status(snapshot_id)
+    if record is None:
+        record = await _applied_record(state, snapshot_id)
+    if record is None:
+        raise ProblemError(
+            404, "Unknown snapshot", f"no snapshot {snapshot_id[:200]!r} was submitted or applied"
+        )
+    return public_status(record)
+
+
+async def _applied_record(state: State, snapshot_id: str) -> dict[str, Any] | None:
+    """A snapshot applied before status records were kept: from its graph record."""
+    rows = await _engine(state).store.execute(
+        "MATCH (s:Snapshot) WHERE s.id = $id RETURN s.id AS id, s.source AS source,"
+        " s.collected_at AS collected_at, s.applied_at AS applied_at,"
+        " s.scope_devices AS scope_devices, s.summary AS summary",
+        {"id": snapshot_id},
+    )
+    if not rows:
+        return None
+    row = _snapshot_row(dict(rows[0]))
+    return {
+        "snapshot_id": snapshot_id,
+        "status": "applied",
+        "source": row.get("source"),
+        "collected_at": row.get("collected_at"),
+        "finished_at": row.get("applied_at"),
+        "result": {
+            "scope_devices": row.get("scope_devices"),
+            "added": row.get("added") or {},
+            "removed": row.get("removed") or {},
+            "updated": row.get("updated") or {},
+            "empty": bool(row.get("empty")),
+        },
+    }
+
+
+#: Most patches in one ``POST /internal/patches``.
+MAX_PATCHES = 10_000
+
+
+class PatchBatch(BaseModel):
+    """Metadata patches to queue for the writer, in order."""
+
+    model_config = ConfigDict(extra="forbid")
+    patches: list[MetadataPatch] = Field(min_length=1, max_length=MAX_PATCHES)
+
+
+@post("/internal/patches", tags=["internal"], status_code=202)
+async def submit_patches(
+    state: State, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]
+) -> Response[Any]:
+    """Queue metadata patches on the ingest topic: 202 once the broker holds every one (each
+    is applied in turn and announced on ``topology.changed``); 422 naming the patch and field
+    at fault, and nothing queued, when one is invalid."""
+    if _on_reader(state):
+        return await _forward(state, "/internal/patches", data, request=request)
+    batch = PatchBatch.model_validate(data)
+    bus = state.service.extras["bus"]
+    correlation = (request.headers.get("x-correlation-id") or "")[:128]
+    ids: list[str] = []
+    for patch in batch.patches:
+        event = SnapshotPatch(
+            source="graph-engine",
+            subject=patch.hostname,
+            data=patch,
+            **({"correlation_id": correlation} if correlation else {}),
+        )
+        try:
+            await bus.publish(event)
+        except Exception as exc:
+            raise ProblemError(
+                503,
+                "Broker unavailable",
+                f"{len(ids)} of {len(batch.patches)} patches were queued before the broker "
+                f"stopped answering ({type(exc).__name__}); send the rest again (a patch "
+                "applied twice changes nothing more)",
+                queued=len(ids),
+            ) from None
+        ids.append(event.id)
+    return Response({"accepted": len(ids), "patch_ids": ids}, status_code=202)
+
+
+ROUTES = [
+    submit_patches,
+    list_queries,
+    execute_query,
+    list_snapshots,
+    submit_snapshot,
+    snapshot_status,
+    diff_snapshots,
+    *SIMULATION_ROUTES,
+]

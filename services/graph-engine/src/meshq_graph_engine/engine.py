@@ -19,7 +19,7 @@ import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -89,6 +89,8 @@ class GraphEngine:
         #: Moves on every change to the graph, so readers may cache what they derive from it.
         #: Kept in the store too, where query-only replicas follow it.
         self.revision = 0
+        #: Told of every applied patch (``patch, changed, cause``): publishes the change.
+        self.patched: Callable[[MetadataPatch, bool, str | None], Awaitable[None]] | None = None
 
     async def start(self) -> None:
         """Load the facts, re-project, and repair the store where it drifted."""
@@ -245,7 +247,18 @@ class GraphEngine:
         )
         return result
 
-    async def apply_patch(self, patch: MetadataPatch) -> dict[str, Any]:
+    async def apply_patch(
+        self, patch: MetadataPatch, *, cause: str | None = None
+    ) -> dict[str, Any]:
+        """Merge a metadata patch into its device; :attr:`patched` (when set) then announces
+        it, ``cause`` being the id of the event or call that asked for it."""
+        merged, changed = await self._patch(patch)
+        if self.patched is not None:
+            await self.patched(patch, changed, cause)
+        return merged
+
+    async def _patch(self, patch: MetadataPatch) -> tuple[dict[str, Any], bool]:
+        changed = False
         async with self._lock:
             merged = self.facts.apply_patch(patch)
             row = {"id": patch.device_id, "device": patch.device_id, "payload": json.dumps(merged)}
@@ -270,8 +283,9 @@ class GraphEngine:
                     await writer.update_nodes(self.store, "Device", [row])
                     self.projection.nodes["Device"][patch.device_id] = row
                     await self._advance()
+                    changed = True
             log.info("patch.applied", device=patch.device_id, source=str(patch.source))
-            return merged
+            return merged, changed
 
     async def _advance(self) -> None:
         """Move the revision, here and in the store (the last write of a change)."""

@@ -1,4 +1,6 @@
-"""Kafka handlers: snapshots, snapshot chunks and metadata patches in; topology changes out."""
+"""Kafka handlers: snapshots (stored references, inline, or in chunks) and metadata patches in;
+topology changes out. Every snapshot's outcome is also written to its status record
+(:mod:`meshq_graph_engine.intake`), which ``GET /snapshots/{id}`` reports."""
 
 from __future__ import annotations
 
@@ -7,20 +9,23 @@ import uuid
 import structlog
 from meshq_runtime.kafka import EventBus, EventConsumer
 from network_discovery.contracts import topics
+from network_discovery.contracts.envelope import new_event_id
 from network_discovery.contracts.events import (
     SnapshotChunk,
     SnapshotPatch,
     SnapshotRejected,
     SnapshotRejectedData,
+    SnapshotStored,
     SnapshotSubmitted,
     TopologyChanged,
     TopologyChangedData,
 )
-from network_discovery.model import Snapshot
+from network_discovery.model import MetadataPatch, Snapshot
 from pydantic import ValidationError
 
 from meshq_graph_engine.archive import ChunkError, SnapshotArchive
 from meshq_graph_engine.engine import DeviceLimitExceeded, GraphEngine
+from meshq_graph_engine.intake import SnapshotIntake
 
 __all__ = ["IngestHandlers", "register"]
 
@@ -29,17 +34,31 @@ SOURCE = "graph-engine"
 
 
 def _follow_up_id(event_id: str) -> str:
-    """The same incoming event always yields the same outgoing id (consumers dedupe on it)."""
+    """The same incoming event always yields the same outgoing id (a redelivered event is
+    announced again under the id it had the first time)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"meshq:topology:{event_id}"))
 
 
-class IngestHandlers:
-    def __init__(self, engine: GraphEngine, bus: EventBus, archive: SnapshotArchive) -> None:
-        self.engine, self.bus, self.archive = engine, bus, archive
+IngestEvent = SnapshotSubmitted | SnapshotChunk | SnapshotPatch | SnapshotStored
 
-    async def on_event(self, event: SnapshotSubmitted | SnapshotChunk | SnapshotPatch) -> None:
+
+class IngestHandlers:
+    def __init__(
+        self,
+        engine: GraphEngine,
+        bus: EventBus,
+        archive: SnapshotArchive,
+        intake: SnapshotIntake,
+    ) -> None:
+        self.engine, self.bus, self.archive, self.intake = engine, bus, archive, intake
+        engine.patched = self.announce_patch  # a patch applied by a query is announced too
+
+    async def on_event(self, event: IngestEvent) -> None:
         if isinstance(event, SnapshotPatch):
-            await self.engine.apply_patch(event.data)
+            await self.engine.apply_patch(event.data, cause=event.id)
+            return
+        if isinstance(event, SnapshotStored):
+            await self.on_stored(event)
             return
         if isinstance(event, SnapshotChunk):
             try:
@@ -58,7 +77,33 @@ class IngestHandlers:
             return
         await self.apply(event, event.data)
 
-    async def apply(self, event: SnapshotSubmitted | SnapshotChunk, snapshot: Snapshot) -> None:
+    async def on_stored(self, event: SnapshotStored) -> None:
+        """A snapshot submitted through the gateway: applied from the writer's store, once."""
+        ref = event.data
+        record = self.intake.status(ref.snapshot_id)
+        if record is None or record.get("sha256") != ref.sha256:
+            log.warning("snapshot.reference_stale", snapshot_id=ref.snapshot_id)
+            return  # a reference to a submission that a later one of the same id replaced
+        if record.get("status") != "accepted":
+            return  # already applied or refused: a repeated reference
+        snapshot = self.intake.load(ref.snapshot_id, ref.sha256)
+        if snapshot is None:
+            await self._reject(
+                event,
+                ref.snapshot_id,
+                ref.source or "unknown",
+                "the stored snapshot was lost before it could be applied; submit it again",
+            )
+            return
+        self.intake.applying.add(ref.snapshot_id)
+        try:
+            await self.apply(event, snapshot)
+        finally:
+            self.intake.applying.discard(ref.snapshot_id)
+
+    async def apply(
+        self, event: SnapshotSubmitted | SnapshotChunk | SnapshotStored, snapshot: Snapshot
+    ) -> None:
         try:
             result = await self.engine.apply_snapshot(snapshot)
         except DeviceLimitExceeded as exc:
@@ -67,27 +112,63 @@ class IngestHandlers:
             return
         if self.engine.archive is None:  # else the engine archived it before its first write
             self.archive.save(snapshot)
+        data = TopologyChangedData(
+            snapshot_id=snapshot.snapshot_id,
+            source=snapshot.source,
+            scope_devices=result.scope_devices,
+            added=result.added,
+            removed=result.removed,
+            updated=result.updated,
+            empty=result.empty,
+        )
         await self.bus.publish(
             event.follow_up(
                 TopologyChanged,
                 id=_follow_up_id(event.id),
                 source=SOURCE,
                 subject=snapshot.source,
+                data=data,
+            )
+        )
+        # last: a crash before this line applies the redelivered event again (changing
+        # nothing) and then writes the status
+        self.intake.finish(
+            snapshot,
+            "applied",
+            result={
+                "scope_devices": len(result.scope_devices),
+                "added": result.added,
+                "removed": result.removed,
+                "updated": result.updated,
+                "empty": result.empty,
+                "elapsed_ms": result.elapsed_ms,
+            },
+        )
+
+    async def announce_patch(self, patch: MetadataPatch, changed: bool, cause: str | None) -> None:
+        """A patch is a change like a snapshot: ``topology.changed`` says what it did (the
+        same id for the same cause, so a redelivered patch is announced once)."""
+        cause = cause or new_event_id()
+        await self.bus.publish(
+            TopologyChanged(
+                id=_follow_up_id(cause),
+                source=SOURCE,
+                subject=str(patch.source),
+                correlation_id=cause,
                 data=TopologyChangedData(
-                    snapshot_id=snapshot.snapshot_id,
-                    source=snapshot.source,
-                    scope_devices=result.scope_devices,
-                    added=result.added,
-                    removed=result.removed,
-                    updated=result.updated,
-                    empty=result.empty,
+                    snapshot_id=f"patch:{cause}",
+                    source=str(patch.source),
+                    kind="patch",
+                    scope_devices=[patch.device_id],
+                    updated={"devices": 1} if changed else {},
+                    empty=not changed,
                 ),
             )
         )
 
     async def _reject(
         self,
-        event: SnapshotSubmitted | SnapshotChunk,
+        event: SnapshotSubmitted | SnapshotChunk | SnapshotStored,
         snapshot_id: str,
         source: str,
         reason: str,
@@ -106,7 +187,8 @@ class IngestHandlers:
                 ),
             )
         )
+        self.intake.finish(snapshot_id, "rejected", reason=reason, plan=plan, limit=limit)
 
 
 def register(consumer: EventConsumer, handlers: IngestHandlers) -> None:
-    consumer.subscribe(topics.INGEST_SNAPSHOTS.name, handlers.on_event)
+    consumer.subscribe(topics.INGEST_SNAPSHOTS, handlers.on_event)

@@ -21,7 +21,7 @@ import structlog
 from meshq_runtime.graph.store import GraphStore
 from meshq_runtime.kafka import EventConsumer
 from network_discovery.contracts import topics
-from network_discovery.contracts.events import TopologyChanged
+from network_discovery.contracts.events import SnapshotRejected, TopologyChanged
 
 from meshq_graph_engine.revision import read_revision
 
@@ -83,8 +83,9 @@ class GraphReader:
             self.revision += 1
             return True
 
-    async def on_topology_changed(self, event: TopologyChanged) -> None:
-        await self.refresh()
+    async def on_topology_changed(self, event: TopologyChanged | SnapshotRejected) -> None:
+        if isinstance(event, TopologyChanged):  # a rejected snapshot changed nothing
+            await self.refresh()
 
     async def ready_probe(self) -> None:
         if not self.loaded:
@@ -106,7 +107,7 @@ def follow_topology(consumer: EventConsumer, reader: GraphReader, service: str) 
     """Refresh ``reader`` on every ``topology.changed`` from now on, in a consumer group of
     this process alone (returned), so that every reader sees every event."""
     return consumer.subscribe(
-        topics.TOPOLOGY_CHANGED.name,
+        topics.TOPOLOGY_CHANGED,
         reader.on_topology_changed,
         offset_reset="latest",
         group=reader_group(service),

@@ -11,6 +11,8 @@ from meshq_runtime.settings import (
 )
 from pydantic import Field
 
+from meshq_graph_engine.intake import DEFAULT_MAX_SNAPSHOT_BYTES
+
 __all__ = ["Settings"]
 
 
@@ -34,4 +36,25 @@ class Settings(
         gt=0,
         alias="MESHQ_GRAPH_ENGINE_REFRESH_INTERVAL",
         description="How often a reader re-reads the graph revision besides topology events.",
+    )
+    snapshot_max_bytes: int = Field(
+        DEFAULT_MAX_SNAPSHOT_BYTES,
+        ge=1024,
+        alias="MESHQ_SNAPSHOT_MAX_BYTES",
+        description="Largest snapshot accepted by POST /snapshots, in bytes of JSON once "
+        "decompressed; a larger one is refused with 413 while it streams.",
+    )
+    intake_concurrency: int = Field(
+        2,
+        ge=1,
+        le=64,
+        alias="MESHQ_SNAPSHOT_INTAKE_CONCURRENCY",
+        description="Snapshots received at once; a further one waits up to 30 s, then 429.",
+    )
+    intake_requeue_after: float = Field(
+        120.0,
+        ge=5,
+        alias="MESHQ_SNAPSHOT_REQUEUE_AFTER",
+        description="Seconds an accepted snapshot may wait for its apply before its reference "
+        "is published again (the broker may have lost it).",
     )

@@ -1,5 +1,6 @@
 """Scheduled discovery, hosted here because this service already turns what it learns from
-outside (NetBox) into snapshots on ``meshq.ingest.snapshots``; graph-engine only consumes them."""
+outside (NetBox) into graph changes. Each run's snapshot is submitted to graph-engine's intake
+(the one ``POST /snapshots`` feeds) with the service credential."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from contextlib import AsyncExitStack
 
 import structlog
 from meshq_runtime.license import LicenseFollower
+from meshq_runtime.service_auth import ServiceCredential, internal_client
+from meshq_runtime.snapshot_submit import submit_snapshot
 from network_discovery.discovery.schedule import ScheduledDiscovery
-from network_discovery.ingest import publish_snapshot
 from network_discovery.model import Snapshot
 
 from meshq_netbox_sync.settings import Settings
@@ -20,7 +22,10 @@ log = structlog.get_logger(__name__)
 
 
 async def start_discovery(
-    settings: Settings, stack: AsyncExitStack, follower: LicenseFollower
+    settings: Settings,
+    stack: AsyncExitStack,
+    follower: LicenseFollower,
+    credential: ServiceCredential,
 ) -> ScheduledDiscovery | None:
     """Start the timer when ``MESHQ_DISCOVERY_INTERVAL`` and ``MESHQ_DISCOVERY_INVENTORY`` are
     set; stopped with ``stack``. The plan's device limit comes from the service's own license
@@ -34,14 +39,11 @@ async def start_discovery(
         value = follower.features.get("max_network_devices")
         return follower.plan, value if isinstance(value, int) else None
 
+    graph = internal_client(credential, base_url=settings.graph_engine_url)
+    stack.push_async_callback(graph.aclose)
+
     async def publish(snapshot: Snapshot) -> None:
-        await publish_snapshot(
-            snapshot,
-            bootstrap=settings.kafka_bootstrap,
-            topic_prefix=settings.kafka_topic_prefix,
-            source="netbox-sync/discovery",
-            security=settings,
-        )
+        await submit_snapshot(graph, snapshot)
 
     schedule = ScheduledDiscovery(
         inventory=settings.discovery_inventory,

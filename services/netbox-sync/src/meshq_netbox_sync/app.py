@@ -66,7 +66,9 @@ def create_app(settings: Settings) -> Litestar:
                     await loop
 
             stack.push_async_callback(stop_loop)
-            state.extras.update(discovery=await start_discovery(settings, stack, follower))
+            state.extras.update(
+                discovery=await start_discovery(settings, stack, follower, credential)
+            )
             yield
 
     return build_app(

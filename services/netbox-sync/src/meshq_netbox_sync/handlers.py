@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from meshq_runtime.kafka import EventConsumer
 from network_discovery.contracts import topics
-from network_discovery.contracts.events import NetboxSyncRequested, TopologyChanged
+from network_discovery.contracts.events import (
+    NetboxSyncRequested,
+    SnapshotRejected,
+    TopologyChanged,
+)
 
 from meshq_netbox_sync.service import SERVICE, NetBoxSync
 
@@ -21,11 +25,13 @@ def register(consumer: EventConsumer, sync: NetBoxSync) -> None:
             correlation_id=event.correlation_id,
         )
 
-    async def on_topology(event: TopologyChanged) -> None:
+    async def on_topology(event: TopologyChanged | SnapshotRejected) -> None:
+        if isinstance(event, SnapshotRejected):
+            return  # nothing of the snapshot was applied: nothing to push
         pushes = sync.settings.direction in ("push", "both")
         if pushes and not event.data.empty and event.data.source != "netbox":
             sync.wake()
 
-    consumer.subscribe(topics.NETBOX_SYNC_REQUESTED.name, on_request)
+    consumer.subscribe(topics.NETBOX_SYNC_REQUESTED, on_request)
     # its own group: one group with two subscriptions rebalances itself on every start
-    consumer.subscribe(topics.TOPOLOGY_CHANGED.name, on_topology, group=f"{SERVICE}.topology")
+    consumer.subscribe(topics.TOPOLOGY_CHANGED, on_topology, group=f"{SERVICE}.topology")

@@ -30,6 +30,7 @@ from meshq_query_gateway.policy_store import PolicyStore
 from meshq_query_gateway.ratelimit import RateLimiter, RateLimitMiddleware
 from meshq_query_gateway.redis_guard import CircuitBreaker, GuardedRedis
 from meshq_query_gateway.routes import collect_routes
+from meshq_query_gateway.routes.operations import open_operations
 from meshq_query_gateway.settings import Settings
 
 __all__ = ["SERVICE", "create_app"]
@@ -94,6 +95,7 @@ def create_app(settings: Settings) -> Litestar:
                 follower=follower,
                 redis=redis,
                 catalogue_ttl=settings.catalogue_ttl,
+                snapshot_max_bytes=settings.snapshot_max_bytes,
             )
             _announce_rbac(gw)
             state.probes[:] = [
@@ -113,6 +115,11 @@ def create_app(settings: Settings) -> Litestar:
                 gateway=gw,
                 audit_buffer=audit,
                 limiter=RateLimiter(redis, settings.rate_limits),
+            )
+            # the audit log and the SOAR dispatcher, reached for /audit/* and /soar/replay
+            # with the service credential (their APIs answer services only)
+            state.extras.update(
+                await open_operations(stack, settings, credential),
             )
             yield
 

@@ -30,6 +30,8 @@ class Gateway:
     follower: Any
     redis: Any = None
     catalogue_ttl: float = 60.0
+    #: Largest snapshot body ``POST /snapshots`` passes on, in bytes as sent.
+    snapshot_max_bytes: int = 4 * 1024**3
     _catalogue: list[dict[str, Any]] | None = field(default=None, repr=False)
     _catalogue_at: float = 0.0
 

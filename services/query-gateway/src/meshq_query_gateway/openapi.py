@@ -30,6 +30,7 @@ from litestar.openapi.spec import (
     OpenAPIType,
     Operation,
     Reference,
+    RequestBody,
     Schema,
     SecurityScheme,
 )
@@ -51,6 +52,7 @@ PROBLEM_STATUSES: dict[int, str] = {
     "do not grant the verb (`verb`, `resource`), or the route is for the admin only.",
     404: "Nothing of that name: no such query, snapshot or target (`field` names it).",
     409: "Conflict with the installation's configuration (no RBAC policy file).",
+    415: "The body's Content-Type or Content-Encoding is not one this route reads.",
     413: "The body is larger than MESHQ_GATEWAY_MAX_BODY_BYTES; refused before it is read.",
     422: "Invalid parameters: `errors` holds one {field, message} per parameter at fault, "
     "saying what it expects (a wrong type, out of range, unknown, malformed).",
@@ -67,12 +69,14 @@ MIDDLEWARE_STATUSES = (401, 429, 503)
 #: The route ``opt`` keys this module reads (``meshq_runtime.http`` sets the first on /ready).
 _OPT_KEY = "problems"
 _ALSO_KEY = "also_returns"
+_BODY_KEY = "request_body"
 
 
 def problems(
     *statuses: int,
     described: Mapping[int, str] | None = None,
     also_returns: Iterable[str] = (),
+    body: str | None = None,
 ) -> dict[str, Any]:
     """A route decorator's ``opt``: the statuses its handler answers with a problem (described
     as :data:`PROBLEM_STATUSES` says, or as ``described`` says for this route), and any media
@@ -82,7 +86,7 @@ def problems(
         raise ValueError(f"no description for status {unknown}: add it to PROBLEM_STATUSES")
     table: dict[int, str | None] = dict.fromkeys(statuses)
     table.update(described or {})
-    return {_OPT_KEY: table, _ALSO_KEY: tuple(also_returns)}
+    return {_OPT_KEY: table, _ALSO_KEY: tuple(also_returns), _BODY_KEY: body}
 
 
 def _problem_schema() -> Schema:
@@ -229,3 +233,13 @@ def _complete_operation(
         text = description or PROBLEM_STATUSES.get(status) or "A problem."
         responses[str(status)] = _problem_response(status, text)
     operation.responses = responses
+    if opt.get(_BODY_KEY):
+        operation.request_body = RequestBody(
+            content={
+                "application/json": OpenAPIMediaType(
+                    schema=Schema(type=OpenAPIType.OBJECT, description=str(opt[_BODY_KEY]))
+                )
+            },
+            required=True,
+            description=str(opt[_BODY_KEY]),
+        )

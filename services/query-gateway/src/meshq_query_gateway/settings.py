@@ -40,6 +40,26 @@ class Settings(
         None, alias="API_KEY", description="The admin API key, sent as X-API-Key."
     )
     graph_engine_url: str = Field("http://127.0.0.1:8001", alias="MESHQ_GRAPH_ENGINE_URL")
+    audit_url: str | None = Field(
+        None,
+        alias="MESHQ_AUDIT_URL",
+        description="The audit service: GET /audit/verify and /audit/export are passed to it; "
+        "unset, they answer 409.",
+    )
+    soar_dispatcher_url: str | None = Field(
+        None,
+        alias="MESHQ_SOAR_DISPATCHER_URL",
+        description="The SOAR dispatcher: POST /soar/replay is passed to it; unset, it "
+        "answers 409.",
+    )
+    operations_timeout: float = Field(
+        300.0,
+        gt=0,
+        le=3600,
+        alias="MESHQ_OPERATIONS_TIMEOUT",
+        description="Seconds the audit service or the SOAR dispatcher may take to answer "
+        "(a verify of a long chain, a replay of many webhooks).",
+    )
     supervisor_url: str | None = Field(
         None,
         alias="MESHQ_SUPERVISOR_URL",
@@ -99,6 +119,13 @@ class Settings(
         alias="MESHQ_GATEWAY_MAX_BODY_BYTES",
         description="Largest request body accepted; a larger one is refused with 413 before "
         "any handler, authentication or audit sees it.",
+    )
+    snapshot_max_bytes: int = Field(
+        4 * 1024**3,
+        ge=1024,
+        alias="MESHQ_SNAPSHOT_MAX_BYTES",
+        description="Largest body POST /snapshots passes on (bytes as sent, gzip or not); "
+        "graph-engine bounds the decompressed JSON by the same variable.",
     )
     audit_buffer_size: int = Field(
         10_000,

@@ -24,4 +24,4 @@ def register(consumer: EventConsumer, dispatcher: Dispatcher) -> None:
     async def on_recorded(event: AuditRecorded) -> None:
         await dispatcher.handle(event)
 
-    consumer.subscribe(topics.AUDIT_RECORDED.name, on_recorded, policy=POLICY)
+    consumer.subscribe(topics.AUDIT_RECORDED, on_recorded, policy=POLICY)

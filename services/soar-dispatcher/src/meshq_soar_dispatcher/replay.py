@@ -54,7 +54,7 @@ async def import_topic_letters(store: DispatchLog, settings: Any) -> int:
     """Keep the letters on the dead-letter topic that the table lacks, up to the end offsets
     seen at the start; return how many were new."""
     topic = settings.topic(topics.SOAR_DEAD_LETTER.name)
-    adapter = adapter_for(topics.SOAR_DEAD_LETTER.name)
+    adapter = adapter_for(topics.SOAR_DEAD_LETTER)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=settings.group(f"{SERVICE}-replay"),

@@ -1,80 +1,26 @@
-"""``meshq audit verify|export`` and ``meshq soar replay``: talk to the audit and SOAR services.
+"""``meshq audit verify|export`` and ``meshq soar replay``, through the REST API.
 
-The services are found through ``MESHQ_AUDIT_URL`` / ``MESHQ_SOAR_DISPATCHER_URL``, else the
-``audit`` / ``soar_dispatcher`` entries of ``meshq serve``'s endpoints file. Their APIs are
-internal: every call carries the installation's service credential, ``MESHQ_SERVICE_TOKEN``,
-else the one ``meshq serve`` keeps in its data directory (``run/service_token``).
+The gateway passes them on to the audit service and the SOAR dispatcher (``GET /audit/verify``,
+``GET /audit/export``, ``POST /soar/replay``), so they need what every ``meshq`` command needs:
+the REST API (``--api-url`` / ``MESHOPTIXIQ_API_URL``, else the stack ``meshq serve`` runs
+here) and a key the gateway lets do this (``--api-key`` / ``MESHOPTIXIQ_API_KEY``: the admin
+key, or under RBAC one whose role grants ``execute`` on ``audit_log`` / ``soar_replay``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Any
 
 import click
-import httpx
 
-from network_discovery.cli.stack import StackNotFound, endpoints_file
-from network_discovery.service_auth import (
-    SERVICE_TOKEN_ENV,
-    read_service_token,
-    service_headers,
-    token_file,
-)
+from network_discovery.cli._api import api
 
 __all__ = ["audit", "install", "soar"]
 
-
-def _service_url(env_name: str, key: str) -> str:
-    url = os.environ.get(env_name)
-    if not url:
-        path = endpoints_file()
-        if path.exists():
-            try:
-                url = json.loads(path.read_text()).get(key)
-            except (OSError, ValueError) as exc:
-                raise StackNotFound(f"cannot read {path}: {exc}") from exc
-    if not url:
-        raise StackNotFound(
-            f"no {key} service found: start one with 'meshq serve', or set {env_name}"
-        )
-    return str(url).rstrip("/")
-
-
-def _internal_headers() -> dict[str, str]:
-    """The service credential's headers; a clear error when there is none to send."""
-    token = read_service_token()
-    if token is None:
-        where = token_file(endpoints_file().parent.parent)
-        raise StackNotFound(
-            f"no service credential: set {SERVICE_TOKEN_ENV} to the installation's, or run "
-            f"this where 'meshq serve' keeps it ({where})"
-        )
-    return service_headers(token, "cli")
-
-
-def _problem(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return f"HTTP {response.status_code}"
-    detail = body.get("detail") or body.get("title") or f"HTTP {response.status_code}"
-    fields = [e.get("field") for e in body.get("errors") or [] if e.get("field")]
-    return f"{detail} ({', '.join(fields)})" if fields else str(detail)
-
-
-def _call(method: str, url: str, **kw: Any) -> httpx.Response:
-    try:
-        response = httpx.request(
-            method, url, timeout=kw.pop("timeout", 300), headers=_internal_headers(), **kw
-        )
-    except httpx.HTTPError as exc:
-        raise StackNotFound(f"cannot reach {url}: {type(exc).__name__}: {exc}") from exc
-    if response.status_code >= 400:
-        raise StackNotFound(_problem(response))
-    return response
+#: A verify of a long chain, or a replay of many webhooks, takes a while.
+TIMEOUT = 300.0
 
 
 @click.group()
@@ -95,8 +41,8 @@ def audit() -> None:
 def verify(start: int, as_json: bool) -> None:
     """Walk the hash chain; exit 1 naming the first changed, deleted, inserted or reordered
     record."""
-    base = _service_url("MESHQ_AUDIT_URL", "audit")
-    result = _call("GET", f"{base}/audit/verify", params={"from": start}).json()
+    with api(timeout=TIMEOUT) as client:
+        result = client.audit_verify(start)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     brk = result.get("break")
@@ -124,23 +70,9 @@ def verify(start: int, as_json: bool) -> None:
 @click.option("--output", "-o", type=click.File("wb"), default="-", help="File (default stdout).")
 def export(since: str | None, fmt: str, output: Any) -> None:
     """Write audit records (all, or those at or after --since) as JSON lines or CSV."""
-    base = _service_url("MESHQ_AUDIT_URL", "audit")
-    params = {"format": fmt, **({"since": since} if since else {})}
-    try:
-        with httpx.stream(
-            "GET",
-            f"{base}/audit/export",
-            params=params,
-            headers=_internal_headers(),
-            timeout=300,
-        ) as resp:
-            if resp.status_code >= 400:
-                resp.read()
-                raise StackNotFound(_problem(resp))
-            for chunk in resp.iter_bytes():
-                output.write(chunk)
-    except httpx.HTTPError as exc:
-        raise StackNotFound(f"cannot reach {base}: {type(exc).__name__}: {exc}") from exc
+    with api(timeout=TIMEOUT) as client:
+        for chunk in client.audit_export(since, "csv" if fmt == "csv" else "jsonl"):
+            output.write(chunk)
 
 
 @click.group()
@@ -151,13 +83,13 @@ def soar() -> None:
 @soar.command("replay")
 def replay() -> None:
     """Send every dead-lettered webhook again (once each; failures are dead-lettered again)."""
-    base = _service_url("MESHQ_SOAR_DISPATCHER_URL", "soar_dispatcher")
-    counts = _call("POST", f"{base}/soar/replay").json()
+    with api(timeout=TIMEOUT) as client:
+        counts = client.soar_replay()
     click.echo(
-        f"replayed {counts['replayed']}: {counts['delivered']} delivered, "
-        f"{counts['dead_lettered']} dead-lettered again, {counts['skipped']} skipped"
+        f"replayed {counts.replayed}: {counts.delivered} delivered, "
+        f"{counts.dead_lettered} dead-lettered again, {counts.skipped} skipped"
     )
-    if counts["dead_lettered"]:
+    if counts.dead_lettered:
         sys.exit(1)
 
 

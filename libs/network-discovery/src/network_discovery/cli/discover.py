@@ -1,4 +1,4 @@
-"""``meshq discover``: collect from devices, crawl to neighbours, publish one snapshot."""
+"""``meshq discover``: collect from devices, crawl to neighbours, submit one snapshot."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import click
 import yaml
 
-from network_discovery.cli._common import CliError, echo_outcome, publish, wait_option
+from network_discovery.cli._common import CliError, echo_outcome, submit, wait_option
 from network_discovery.cli.stack import find_stack
 
 __all__ = ["discover"]
@@ -234,14 +234,14 @@ def _targets(
 @click.option(
     "--publish/--no-publish",
     default=True,
-    help="Publish the snapshot (default) or only collect and report.",
+    help="Submit the snapshot through the REST API (default) or only collect and report.",
 )
 @wait_option
 @click.option(
     "--wait-timeout", default=300.0, show_default=True, help="Seconds to wait with --wait."
 )
 def discover(**kw: Any) -> None:
-    """Collect from devices (SSH, or SNMP where the inventory says) and publish ONE snapshot."""
+    """Collect from devices (SSH, or SNMP where the inventory says) and submit ONE snapshot."""
     from network_discovery.discovery import (
         DeviceLimitError,
         DiscoveryOptions,
@@ -272,7 +272,8 @@ def discover(**kw: Any) -> None:
         plan=plan,
     )
     targets = _targets(kw["inventory"], kw["seeds"], kw["transport"], options)
-    bootstrap = find_stack().need_kafka() if kw["publish"] else None
+    if kw["publish"]:
+        find_stack().need_api()  # before any device is touched: where the snapshot goes
     timeout = kw["timeout"]
 
     with click.progressbar(length=len(targets), label="discovering", file=sys.stderr) as bar:
@@ -298,22 +299,8 @@ def discover(**kw: Any) -> None:
         click.echo(f"saved the outputs of {written} devices under {kw['save']}")
     snapshot = build_snapshot(summary)
     if snapshot is None:
-        raise CliError("no device could be collected; nothing to publish")
+        raise CliError("no device could be collected; nothing to submit")
     if not kw["publish"]:
-        click.echo(f"snapshot {snapshot.snapshot_id}: not published (--no-publish)")
+        click.echo(f"snapshot {snapshot.snapshot_id}: not submitted (--no-publish)")
         return
-    _publish(snapshot, bootstrap, kw["wait"], kw["wait_timeout"])
-
-
-def _publish(snapshot: Any, bootstrap: str | None, wait: bool, wait_timeout: float) -> None:
-    stack = find_stack()
-    outcome = publish(
-        snapshot,
-        bootstrap=bootstrap or stack.need_kafka(),
-        topic_prefix=stack.topic_prefix,
-        source="meshq-discover",
-        wait=wait,
-        timeout=wait_timeout,
-    )
-    click.echo(f"published, correlation id {outcome.correlation_id}")
-    echo_outcome(outcome)
+    echo_outcome(submit(snapshot, wait=kw["wait"], timeout=kw["wait_timeout"]))

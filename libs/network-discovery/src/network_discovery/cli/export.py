@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 
+from network_discovery.cli._api import api
 from network_discovery.cli._common import CliError
-from network_discovery.cli.graph import api_text
 
 __all__ = ["export"]
 
@@ -65,7 +65,8 @@ def export(fmt: str, output: Path) -> None:
     """Export the graph's devices for another tool (today: an Ansible inventory)."""
     target = _check_target(output)
     kind = "ini" if target.suffix.lower() == ".ini" else "json"
-    text = api_text("GET", f"/inventory/ansible?format={kind}")
+    with api() as client:
+        text = client.ansible_inventory_text("ini" if kind == "ini" else "json")
     if kind == "json" and not text.endswith("\n"):
         text += "\n"
     try:

@@ -9,65 +9,30 @@ from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 
-from network_discovery.cli._common import (
-    CliError,
-    connect_timeout_option,
-    echo_outcome,
-    problem_detail,
-    publish,
-    wait_option,
-)
-from network_discovery.cli.stack import StackNotFound, find_stack
+from network_discovery.cli._api import api
+from network_discovery.cli._common import CliError, echo_outcome, submit, wait_option
 from network_discovery.parsers import ParseReport
 
-__all__ = ["api_text", "ingest", "query", "snapshots"]
-
-
-def _api(method: str, path: str, body: Any = None) -> Any:
-    return _request(method, path, body).json()
-
-
-def api_text(method: str, path: str) -> str:
-    """A REST API answer as text (an INI file, say), with the same errors as the JSON calls."""
-    return _request(method, path).text
-
-
-def _request(method: str, path: str, body: Any = None) -> httpx.Response:
-    url, key = find_stack().need_api()
-    try:
-        response = httpx.request(
-            method, f"{url}{path}", json=body, headers={"X-API-Key": key}, timeout=120
-        )
-    except httpx.HTTPError as exc:
-        raise StackNotFound(
-            f"the REST API at {url} does not answer ({type(exc).__name__}); "
-            "is 'meshq serve' running?"
-        ) from exc
-    if response.status_code >= 400:
-        raise CliError(f"{response.status_code}: {problem_detail(response, 300)}")
-    return response
+__all__ = ["ingest", "query", "snapshots"]
 
 
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @wait_option
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait with --wait.")
-@connect_timeout_option
 @click.option(
     "--allow-partial",
     is_flag=True,
-    help="Publish what was read even when a file could not be read or a device yielded "
-    "nothing (for batch jobs); without it such input is refused and nothing is published.",
+    help="Submit what was read even when a file could not be read or a device yielded "
+    "nothing (for batch jobs); without it such input is refused and nothing is submitted.",
 )
-def ingest(
-    path: Path, wait: bool, timeout: float, connect_timeout: float, allow_partial: bool
-) -> None:
-    """Publish the snapshot at PATH: a native snapshot (JSON/YAML) or a CLI-output directory.
+def ingest(path: Path, wait: bool, timeout: float, allow_partial: bool) -> None:
+    """Submit the snapshot at PATH (a native snapshot, JSON/YAML, or a CLI-output directory)
+    to the platform through its REST API.
 
     For a directory, every problem is printed (file, line, why), then one line per device:
-    outputs read and ignored, errors, and what it contributed. Exit 1, publishing nothing,
+    outputs read and ignored, errors, and what it contributed. Exit 1, submitting nothing,
     when a file could not be read or a device yielded nothing, unless --allow-partial.
     """
     from network_discovery.ingest import IngestInputError, read_path
@@ -82,24 +47,10 @@ def ingest(
         if report.partial and not allow_partial:
             click.echo(report.device_table())
             raise CliError(
-                _partial_message(report) + ": nothing was published (fix them, or "
-                "pass --allow-partial to publish the rest)"
+                _partial_message(report) + ": nothing was submitted (fix them, or "
+                "pass --allow-partial to submit the rest)"
             )
-    stack = find_stack()
-    bootstrap = stack.need_kafka()
-    outcome = publish(
-        snapshot,
-        bootstrap=bootstrap,
-        topic_prefix=stack.topic_prefix,
-        wait=wait,
-        timeout=timeout,
-        show_progress=True,
-        connect_timeout=connect_timeout,
-    )
-    click.echo(
-        f"published in {outcome.messages} message(s), correlation id {outcome.correlation_id}"
-    )
-    echo_outcome(outcome)
+    echo_outcome(submit(snapshot, wait=wait, timeout=timeout, show_progress=True))
     if report is not None:
         click.echo(report.device_table())
         if report.partial:
@@ -187,23 +138,53 @@ def _cell(value: Any) -> str:
 )
 def query(name: str, params: tuple[str, ...], fmt: str) -> None:
     """Run the catalogue query NAME (see 'meshq query list')."""
-    if name == "list":
-        for item in _api("GET", "/queries"):
-            click.echo(f"{item['name']:<28} {item['category']:<11} {item['summary']}")
-        return
     body = dict(_parse_param(p) for p in params)
-    result = _api("POST", f"/queries/{name}", body)
-    click.echo(_render(result["rows"], fmt))
+    with api() as client:
+        if name == "list":
+            for item in client.list_queries():
+                click.echo(
+                    f"{item['name']:<28} {item.get('category', ''):<11} {item.get('summary', '')}"
+                )
+            return
+        result = client.run_query(name, body)
+    click.echo(_render(result.get("rows", []), fmt))
 
 
 @click.command()
 @click.option("--diff", nargs=2, metavar="FROM TO", default=None, help="Compare two snapshots.")
-def snapshots(diff: tuple[str, str] | None) -> None:
-    """List applied snapshots, or show what changed between two of them."""
-    if diff:
-        click.echo(json.dumps(_api("GET", f"/snapshots/{diff[0]}/diff/{diff[1]}"), indent=2))
+@click.option(
+    "--status",
+    "status_of",
+    metavar="ID",
+    default=None,
+    help="Where one submitted snapshot stands: accepted, applied (with what changed) or "
+    "rejected (with why); exit 1 when rejected.",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0, max=3600),
+    default=0.0,
+    help="With --status: seconds to wait for it to be applied or rejected.",
+)
+def snapshots(diff: tuple[str, str] | None, status_of: str | None, wait: float) -> None:
+    """List applied snapshots, show what changed between two of them, or follow one."""
+    if status_of:
+        with api() as client:
+            if wait:
+                try:
+                    status = client.wait_for_snapshot(status_of, timeout=wait)
+                except TimeoutError as exc:
+                    raise CliError(str(exc)) from exc
+            else:
+                status = client.snapshot_status(status_of)
+        click.echo(f"snapshot {status.snapshot_id}: {status.status}")
+        echo_outcome(status)
         return
-    rows = _api("GET", "/snapshots")
+    with api() as client:
+        if diff:
+            click.echo(json.dumps(client.snapshot_diff(*diff), indent=2))
+            return
+        rows = client.list_snapshots()
     view = [
         {
             "snapshot": r["snapshot_id"],

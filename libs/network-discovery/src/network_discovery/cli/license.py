@@ -11,7 +11,8 @@ from typing import Any
 import click
 import httpx
 
-from network_discovery.cli._common import CliError, problem_detail
+from network_discovery.cli._common import CliError
+from network_discovery.client import ApiError
 from network_discovery.licensing import protocol
 
 __all__ = ["install", "license_group", "render_info"]
@@ -113,7 +114,7 @@ def _call(server: str, token: str, method: str, path: str, **kw: Any) -> Any:
     except httpx.HTTPError as exc:
         raise CliError(f"license server {server} unreachable: {type(exc).__name__}") from exc
     if r.status_code >= 400:
-        raise CliError(f"license server answered {r.status_code}: {problem_detail(r, 200)}")
+        raise CliError(f"license server answered {ApiError.from_response(r)}")
     return r.json() if r.content else None
 
 

@@ -26,8 +26,27 @@ __all__ = ["cli", "main"]
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="meshq")
-def cli() -> None:
-    """MeshOptixIQ: one graph of your network, and answers about it."""
+@click.option(
+    "--api-url",
+    metavar="URL",
+    default=None,
+    help="The REST API (query gateway) to talk to; default MESHOPTIXIQ_API_URL, else the "
+    "stack 'meshq serve' runs here.",
+)
+@click.option(
+    "--api-key",
+    metavar="KEY",
+    default=None,
+    help="The API key to send; default MESHOPTIXIQ_API_KEY, else the local stack's admin key "
+    "(prefer the variable: a flag shows in the process list).",
+)
+def cli(api_url: str | None, api_key: str | None) -> None:
+    """MeshOptixIQ: one graph of your network, and answers about it.
+
+    Every command that talks to a running stack goes through its REST API, found by
+    --api-url/--api-key, else MESHOPTIXIQ_API_URL/MESHOPTIXIQ_API_KEY, else the endpoints
+    file of 'meshq serve'.
+    """
     _quiet_logs()
 
 

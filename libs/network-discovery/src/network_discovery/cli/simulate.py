@@ -11,10 +11,9 @@ import json
 from typing import Any
 
 import click
-import httpx
 
+from network_discovery.cli._api import api
 from network_discovery.cli._common import CliError
-from network_discovery.cli.stack import StackNotFound, find_stack
 
 __all__ = ["EXIT_BLOCKED", "EXIT_ERROR", "EXIT_PASS", "simulate"]
 
@@ -30,30 +29,9 @@ class SimulationError(CliError):
     exit_code = EXIT_ERROR
 
 
-def _call(body: dict[str, Any]) -> dict[str, Any]:
-    try:
-        url, key = find_stack().need_api()
-    except StackNotFound as exc:
-        raise SimulationError(exc.format_message()) from None
-    try:
-        response = httpx.post(
-            f"{url}/graph/chaos-simulate", json=body, headers={"X-API-Key": key}, timeout=300
-        )
-    except httpx.HTTPError as exc:
-        raise SimulationError(
-            f"the REST API at {url} does not answer ({type(exc).__name__}); is it running?"
-        ) from None
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = {"detail": response.text[:300]}
-    if response.status_code != 200 or not isinstance(answer, dict):
-        detail = answer.get("detail") or answer.get("title") if isinstance(answer, dict) else ""
-        hint = ""
-        if response.status_code == 429:
-            hint = f" (retry in {response.headers.get('Retry-After', '?')} s)"
-        raise SimulationError(f"{response.status_code}: {detail}{hint}")
-    return answer
+def _call(scenario: str, target: str, depth: int) -> dict[str, Any]:
+    with api(SimulationError, timeout=300) as client:
+        return client.chaos_simulate(scenario, target, depth=depth)
 
 
 def _report(answer: dict[str, Any], fmt: str) -> None:
@@ -79,7 +57,7 @@ def _report(answer: dict[str, Any], fmt: str) -> None:
 def _run(
     scenario: str, target: str, depth: int, fail_above: float | None, fail_on: str | None, fmt: str
 ) -> None:
-    answer = _call({"scenario_type": scenario, "target": target, "depth": depth})
+    answer = _call(scenario, target, depth)
     _report(answer, fmt)
     reasons = []
     if fail_above is not None and answer["blast_radius_pct"] > fail_above:

@@ -1,15 +1,20 @@
-"""Finding a running stack: the environment first, else ``meshq serve``'s endpoints file."""
+"""Finding a running stack: its REST API as the client resolves it (``meshq --api-url`` /
+``--api-key``, the environment, ``meshq serve``'s endpoints file). The REST API is the only
+address a command needs; it never talks to the broker or an internal service."""
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from network_discovery.cli._common import CliError
+import click
 
-__all__ = ["Stack", "StackNotFound", "endpoints_file", "find_stack"]
+from network_discovery.cli._common import CliError
+from network_discovery.client import StackNotFound as NoApi
+from network_discovery.client import endpoints_file as _endpoints_file
+from network_discovery.client import locate
+
+__all__ = ["Stack", "StackNotFound", "api_flags", "endpoints_file", "find_stack"]
 
 
 class StackNotFound(CliError):
@@ -20,46 +25,42 @@ class StackNotFound(CliError):
 class Stack:
     api_url: str | None
     api_key: str | None
-    kafka: str | None
-    topic_prefix: str = ""
 
     def need_api(self) -> tuple[str, str]:
         if not self.api_url:
             raise StackNotFound(_HOW)
         if not self.api_key:
-            raise StackNotFound("no API key: set MESHOPTIXIQ_API_KEY")
+            raise StackNotFound(
+                f"no API key for the REST API at {self.api_url}: set MESHOPTIXIQ_API_KEY "
+                "(or pass --api-key)"
+            )
         return self.api_url.rstrip("/"), self.api_key
-
-    def need_kafka(self) -> str:
-        if not self.kafka:
-            raise StackNotFound(_HOW)
-        return self.kafka
 
 
 _HOW = (
     "no running MeshOptixIQ stack found: start one with 'meshq serve' (or 'make run'), "
-    "or set MESHOPTIXIQ_API_URL, MESHOPTIXIQ_API_KEY and MESHQ_KAFKA_BOOTSTRAP"
+    "or set MESHOPTIXIQ_API_URL and MESHOPTIXIQ_API_KEY (or pass --api-url and --api-key)"
 )
 
 
 def endpoints_file() -> Path:
-    base = os.environ.get("MESHQ_DATA_DIR") or str(Path.home() / ".meshoptixiq" / "data")
-    return Path(base).expanduser() / "run" / "endpoints.json"
+    return _endpoints_file()
+
+
+def api_flags() -> tuple[str | None, str | None]:
+    """``meshq --api-url URL --api-key KEY`` of the command being run (None where not given)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return None, None
+    params = ctx.find_root().params
+    return params.get("api_url"), params.get("api_key")
 
 
 def find_stack() -> Stack:
-    """The stack named by the environment, else the one ``meshq serve`` runs locally."""
-    env = os.environ
-    from_file: dict[str, str] = {}
-    path = endpoints_file()
-    if path.exists():
-        try:
-            from_file = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise StackNotFound(f"cannot read {path}: {exc}") from exc
-    return Stack(
-        api_url=env.get("MESHOPTIXIQ_API_URL") or from_file.get("gateway"),
-        api_key=env.get("MESHOPTIXIQ_API_KEY") or from_file.get("api_key"),
-        kafka=env.get("MESHQ_KAFKA_BOOTSTRAP") or from_file.get("kafka"),
-        topic_prefix=env.get("MESHQ_KAFKA_TOPIC_PREFIX", ""),
-    )
+    """The stack named by the flags and the environment, else the one ``meshq serve`` runs
+    locally."""
+    try:
+        url, key = locate(*api_flags())
+    except NoApi as exc:
+        raise StackNotFound(str(exc)) from exc
+    return Stack(api_url=url, api_key=key)

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, cast
 import click
 
 from network_discovery.cli._common import CliError
-from network_discovery.cli.stack import StackNotFound, find_stack
+from network_discovery.cli.stack import find_stack
 from network_discovery.integrations.netbox._client import DEFAULT_TIMEOUT
 from network_discovery.integrations.netbox._owner import OVERWRITABLE
 
@@ -94,9 +94,7 @@ def sync(
     if chosen not in DIRECTIONS:
         raise CliError(f"NETBOX_SYNC_DIRECTION must be push, pull or both, not {chosen!r}")
     timeout = _timeout()
-    stack = find_stack()
-    api_url, api_key = stack.need_api()
-    bootstrap = stack.need_kafka() if chosen != "push" and not dry_run else None
+    api_url, api_key = find_stack().need_api()
     try:
         result = asyncio.run(
             _run(
@@ -104,8 +102,6 @@ def sync(
                 token,
                 api_url,
                 api_key,
-                bootstrap,
-                stack.topic_prefix,
                 chosen,
                 _Choices(dry_run, prune, tuple(dict.fromkeys(overwrite)), timeout),
             )
@@ -129,12 +125,10 @@ async def _run(
     token: str,
     api_url: str,
     api_key: str,
-    bootstrap: str | None,
-    prefix: str,
     direction: str,
     choices: _Choices,
 ) -> Any:
-    from network_discovery.ingest.publish import event_publisher
+    from network_discovery.client import AsyncMeshqClient, ClientError, resolve_settings
     from network_discovery.integrations.netbox import (
         GraphReader,
         NetBoxClient,
@@ -155,12 +149,8 @@ async def _run(
         client = await stack.enter_async_context(NetBoxClient(url, token, timeout=choices.timeout))
         graph = GraphReader(api_url, headers={"X-API-Key": api_key})
         stack.push_async_callback(graph.aclose)
-        publish = None
-        if bootstrap is not None:
-            try:
-                publish = await stack.enter_async_context(event_publisher(bootstrap, prefix))
-            except Exception as exc:  # the broker is not there
-                raise StackNotFound(f"could not reach Kafka at {bootstrap}: {exc}") from exc
+        api = await stack.enter_async_context(AsyncMeshqClient(resolve_settings(api_url, api_key)))
+        into_graph = _IntoGraph(api)
         bar = stack.enter_context(
             click.progressbar(length=1, label=f"sync {direction}", file=sys.stderr)
         )
@@ -169,11 +159,45 @@ async def _run(
             bar.length = max(1, (bar.length or 0) - 1 + sum(len(s.items) for s in plan.steps))
 
         try:
-            return await run_sync(
-                client, graph, options, publish=publish, progress=bar.update, on_plan=planned
+            result = await run_sync(
+                client, graph, options, publish=into_graph, progress=bar.update, on_plan=planned
             )
+            await into_graph.flush()
         except NetBoxError as exc:
             raise CliError(str(exc)) from exc
+        except ClientError as exc:
+            raise CliError(f"the graph did not take the pulled changes: {exc}") from exc
+        return result
+
+
+class _IntoGraph:
+    """What a pull changes in the graph, sent through the REST API: metadata patches in
+    batches (``POST /snapshots/patches``), the declared links as a snapshot
+    (``POST /snapshots``), in the order the pull produced them."""
+
+    BATCH = 1_000
+
+    def __init__(self, api: Any) -> None:
+        self._api = api
+        self._patches: list[dict[str, Any]] = []
+
+    async def __call__(self, event: Any) -> None:
+        from network_discovery.contracts.events import SnapshotPatch, SnapshotSubmitted
+
+        if isinstance(event, SnapshotPatch):
+            self._patches.append(event.data.model_dump(mode="json"))
+            if len(self._patches) >= self.BATCH:
+                await self.flush()
+        elif isinstance(event, SnapshotSubmitted):
+            await self.flush()
+            await self._api.submit_snapshot(event.data.model_dump_json().encode())
+        else:  # pragma: no cover - a pull produces nothing else
+            raise TypeError(f"a pull produced an unexpected {type(event).__name__}")
+
+    async def flush(self) -> None:
+        while self._patches:
+            batch, self._patches = self._patches[: self.BATCH], self._patches[self.BATCH :]
+            await self._api.submit_patches(batch)
 
 
 def _report(result: Any, dry_run: bool, verbose: bool) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, overload
 
 from pydantic import Field, TypeAdapter
 
@@ -29,6 +29,8 @@ __all__ = [
     "SnapshotPatch",
     "SnapshotRejected",
     "SnapshotRejectedData",
+    "SnapshotStored",
+    "SnapshotStoredData",
     "SnapshotSubmitted",
     "SoarDeadLettered",
     "SoarDispatchData",
@@ -133,8 +135,27 @@ class SnapshotPatch(EventBase):
     data: MetadataPatch
 
 
+class SnapshotStoredData(Payload):
+    """A reference to a snapshot that graph-engine received through the gateway
+    (``POST /snapshots``) and keeps on its own disk until it is applied: the event stays small
+    whatever the snapshot's size."""
+
+    snapshot_id: str = Field(min_length=1, max_length=256)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Of the stored snapshot JSON.")
+    bytes: int = Field(ge=0, description="Size of the stored snapshot JSON.")
+    source: str = Field(default="", max_length=256)
+    submitted_by: str = Field(default="", max_length=256, description="The caller's identity.")
+
+
+class SnapshotStored(EventBase):
+    topic: ClassVar[str] = topics.INGEST_SNAPSHOTS.name
+    type: Literal["ingest.snapshot.stored"] = "ingest.snapshot.stored"
+    data: SnapshotStoredData
+
+
 IngestEvent = Annotated[
-    SnapshotSubmitted | SnapshotChunk | SnapshotPatch, Field(discriminator="type")
+    SnapshotSubmitted | SnapshotChunk | SnapshotPatch | SnapshotStored,
+    Field(discriminator="type"),
 ]
 
 
@@ -142,8 +163,11 @@ IngestEvent = Annotated[
 
 
 class TopologyChangedData(Payload):
-    snapshot_id: str
+    snapshot_id: str = Field(description="The snapshot applied; for a patch, ``patch:<id>``.")
     source: str
+    kind: Literal["snapshot", "patch"] = Field(
+        default="snapshot", description="What changed the graph: a snapshot or a metadata patch."
+    )
     scope_devices: list[str] = Field(default_factory=list)
     added: dict[str, int] = Field(default_factory=dict)
     removed: dict[str, int] = Field(default_factory=dict)
@@ -282,21 +306,42 @@ class NetboxSyncRequested(EventBase):
 NetboxSyncEvent = Annotated[NetboxSyncRequested, Field(discriminator="type")]
 
 
+#: The events of one topic (``Topic[E]``).
+E = TypeVar("E", bound=EventBase)
+
+
+def _contract(topic: topics.Topic[E], adapter: TypeAdapter[E]) -> tuple[str, TypeAdapter[Any]]:
+    """A topic with the adapter of its events: the type checker holds both to the same ``E``."""
+    return topic.name, adapter
+
+
 #: One TypeAdapter per topic; consumers decode with these.
-ADAPTERS: dict[str, TypeAdapter[Any]] = {
-    topics.LICENSE_EVENTS.name: TypeAdapter(LicenseEvent),
-    topics.INGEST_SNAPSHOTS.name: TypeAdapter(IngestEvent),
-    topics.TOPOLOGY_CHANGED.name: TypeAdapter(TopologyEvent),
-    topics.AUDIT_EVENTS.name: TypeAdapter(AuditEvent),
-    topics.AUDIT_RECORDED.name: TypeAdapter(AuditRecordedEvent),
-    topics.SOAR_DISPATCHED.name: TypeAdapter(SoarDispatchedEvent),
-    topics.SOAR_DEAD_LETTER.name: TypeAdapter(SoarDeadLetterEvent),
-    topics.NETBOX_SYNC_REQUESTED.name: TypeAdapter(NetboxSyncEvent),
-}
+ADAPTERS: dict[str, TypeAdapter[Any]] = dict(
+    [
+        _contract(topics.LICENSE_EVENTS, TypeAdapter(LicenseEvent)),
+        _contract(topics.INGEST_SNAPSHOTS, TypeAdapter(IngestEvent)),
+        _contract(topics.TOPOLOGY_CHANGED, TypeAdapter(TopologyEvent)),
+        _contract(topics.AUDIT_EVENTS, TypeAdapter(AuditEvent)),
+        _contract(topics.AUDIT_RECORDED, TypeAdapter(AuditRecordedEvent)),
+        _contract(topics.SOAR_DISPATCHED, TypeAdapter(SoarDispatchedEvent)),
+        _contract(topics.SOAR_DEAD_LETTER, TypeAdapter(SoarDeadLetterEvent)),
+        _contract(topics.NETBOX_SYNC_REQUESTED, TypeAdapter(NetboxSyncEvent)),
+    ]
+)
 
 
-def adapter_for(topic: str) -> TypeAdapter[Any]:
+@overload
+def adapter_for(topic: topics.Topic[E]) -> TypeAdapter[E]: ...
+
+
+@overload
+def adapter_for(topic: str) -> TypeAdapter[Any]: ...
+
+
+def adapter_for(topic: topics.Topic[Any] | str) -> TypeAdapter[Any]:
+    """The adapter that decodes ``topic``'s records (those of ``E`` for a ``Topic[E]``)."""
+    name = topic if isinstance(topic, str) else topic.name
     try:
-        return ADAPTERS[topic]
+        return ADAPTERS[name]
     except KeyError:
-        raise KeyError(f"no event contract for topic {topic!r}") from None
+        raise KeyError(f"no event contract for topic {name!r}") from None

@@ -36,29 +36,20 @@ def load_snapshot() -> Snapshot:
 
 
 def load_demo(endpoints: dict[str, Any]) -> str:
-    """Publish the demo snapshot to a running stack, wait until it is applied, return its id.
+    """Submit the demo snapshot to a running stack, wait until it is applied, return its id.
 
-    ``endpoints`` is the stack's ``endpoints.json`` content (``kafka`` names the broker). The
-    snapshot goes through the same ingest path as ``meshq ingest``.
+    ``endpoints`` is the stack's ``endpoints.json`` content (``gateway`` and ``api_key``). The
+    snapshot goes through the same front door as ``meshq ingest``: ``POST /snapshots``.
     """
-    import asyncio
+    from network_discovery.client import ClientSettings, MeshqClient
 
-    from network_discovery.contracts.events import SnapshotRejected
-    from network_discovery.ingest import publish_snapshot
-
-    if not endpoints.get("kafka"):
-        raise ValueError("the stack's endpoints name no 'kafka' address to publish the demo to")
+    if not endpoints.get("gateway") or not endpoints.get("api_key"):
+        raise ValueError("the stack's endpoints name no 'gateway' and 'api_key' to submit to")
     snapshot = load_snapshot()
-    outcome = asyncio.run(
-        publish_snapshot(
-            snapshot,
-            bootstrap=endpoints["kafka"],
-            topic_prefix=endpoints.get("topic_prefix", ""),
-            source="demo",
-            wait=True,
-            timeout=180,
-        )
-    )
-    if isinstance(outcome.result, SnapshotRejected):
-        raise RuntimeError(f"the demo snapshot was refused: {outcome.result.data.reason}")
+    settings = ClientSettings(url=str(endpoints["gateway"]), api_key=str(endpoints["api_key"]))
+    with MeshqClient(settings) as client:
+        receipt = client.submit_snapshot(snapshot.model_dump_json().encode())
+        status = client.wait_for_snapshot(receipt.snapshot_id, timeout=180)
+    if status.status == "rejected":
+        raise RuntimeError(f"the demo snapshot was refused: {status.reason}")
     return snapshot.snapshot_id

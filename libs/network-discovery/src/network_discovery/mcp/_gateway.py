@@ -1,21 +1,36 @@
-"""The MCP server's only dependency: the query gateway's REST API, reached over HTTP."""
+"""The MCP server's only dependency: the query gateway's REST API, reached through the client
+(:class:`~network_discovery.client.AsyncMeshqClient`) with each caller's own credential."""
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import quote
+from typing import Any, TypeVar
 
 import httpx
 
+from network_discovery.client import (
+    API_KEY_ENV,
+    API_URL_ENV,
+    ApiError,
+    AsyncMeshqClient,
+    ClientError,
+    ClientSettings,
+    StackNotFound,
+    locate,
+)
 from network_discovery.licensing.gates import demo_mode
 
 __all__ = ["Credential", "Gateway", "GatewayError", "LicenseState"]
 
+T = TypeVar("T")
+
 #: How long the catalogue and the license answer are reused before asking again (seconds).
 CACHE_SECONDS = 10.0
+#: Where the gateway is when nothing says (``meshq serve``'s default port).
+DEFAULT_URL = "http://localhost:8000"
 
 
 class GatewayError(Exception):
@@ -69,19 +84,14 @@ _HINTS = {
 }
 
 
-def _problem_message(response: httpx.Response, what: str) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    title = body.get("title") or response.reason_phrase or "error"
-    detail = body.get("detail") or ""
-    message = f"{what}: gateway answered {response.status_code} {title}"
-    if detail:
-        message += f": {detail}"
-    hint = _HINTS.get(response.status_code)
+def _refusal(exc: ApiError, what: str) -> str:
+    """The gateway's refusal (read by the client) as a message for the user or the model."""
+    message = f"{what}: gateway answered {exc.status} {exc.title or 'error'}"
+    if exc.detail:
+        message += f": {exc.detail}"
+    if exc.errors:
+        message += " (" + "; ".join(str(e) for e in exc.errors[:5]) + ")"
+    hint = _HINTS.get(exc.status)
     if hint:
         message += f" ({hint})"
     return message
@@ -98,45 +108,43 @@ class Gateway:
 
     @classmethod
     def from_env(cls, client: httpx.AsyncClient | None = None) -> Gateway:
-        url = os.environ.get("MESHOPTIXIQ_API_URL", "http://localhost:8000").rstrip("/")
-        key = os.environ.get("MESHOPTIXIQ_API_KEY") or None
-        return cls(url=url, default=Credential(api_key=key), client=client or new_client())
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        credential: Credential,
-        what: str,
-        body: Any = None,
-        query: dict[str, Any] | None = None,
-    ) -> httpx.Response:
+        """The gateway ``MESHOPTIXIQ_API_URL`` / ``MESHOPTIXIQ_API_KEY`` name, else the stack
+        ``meshq serve`` runs here, else localhost:8000."""
         try:
-            return await self.client.request(
-                method, self.url + path, json=body, params=query, headers=credential.headers()
-            )
-        except httpx.HTTPError as exc:
-            raise GatewayError(
-                f"{what}: the query gateway at {self.url} did not answer "
-                f"({type(exc).__name__}); is it running, and is MESHOPTIXIQ_API_URL right?"
-            ) from exc
+            url, key = locate()
+        except ClientError:  # an endpoints file that cannot be read: the environment alone
+            url, key = os.environ.get(API_URL_ENV), os.environ.get(API_KEY_ENV)
+        return cls(
+            url=(url or DEFAULT_URL).rstrip("/"),
+            default=Credential(api_key=key),
+            client=client or new_client(),
+        )
 
-    async def _json(
+    def api(self, credential: Credential) -> AsyncMeshqClient:
+        """The REST API as this caller: the shared connection pool, the caller's credential."""
+        settings = ClientSettings(url=self.url, timeout=None, headers=credential.headers())
+        return AsyncMeshqClient(settings, http=self.client)
+
+    def _silent(self, what: str, exc: StackNotFound) -> str:
+        return (
+            f"{what}: the query gateway at {self.url} did not answer ({exc.reason or exc}); "
+            f"is it running, and is {API_URL_ENV} right?"
+        )
+
+    async def _ask(
         self,
-        path: str,
-        credential: Credential,
         what: str,
-        body: Any = None,
-        query: dict[str, Any] | None = None,
-    ) -> Any:
-        method = "GET" if body is None else "POST"
-        response = await self._request(method, path, credential, what, body, query)
-        if response.status_code >= 400:
-            raise GatewayError(_problem_message(response, what), status=response.status_code)
+        credential: Credential,
+        call: Callable[[AsyncMeshqClient], Awaitable[T]],
+    ) -> T:
         try:
-            return response.json()
-        except ValueError as exc:
-            raise GatewayError(f"{what}: the gateway answered something that is not JSON") from exc
+            return await call(self.api(credential))
+        except StackNotFound as exc:
+            raise GatewayError(self._silent(what, exc)) from exc
+        except ApiError as exc:
+            raise GatewayError(_refusal(exc, what), status=exc.status) from exc
+        except ClientError as exc:  # answered, but not as the gateway does
+            raise GatewayError(f"{what}: {exc}") from exc
 
     async def _cached(self, kind: str, credential: Credential, load: Any) -> Any:
         key = (kind, credential.cache_key)
@@ -154,10 +162,7 @@ class Gateway:
         """GET /queries: every query this credential may see."""
 
         async def load() -> list[dict[str, Any]]:
-            data = await self._json("/queries", credential, "listing queries")
-            if isinstance(data, dict):
-                data = data.get("queries", [])
-            return [q for q in data if isinstance(q, dict) and q.get("name")]
+            return await self._ask("listing queries", credential, lambda api: api.list_queries())
 
         result: list[dict[str, Any]] = await self._cached("catalogue", credential, load)
         return result
@@ -173,9 +178,11 @@ class Gateway:
     ) -> Any:
         """POST /queries/{name} with the parameters as its JSON body; ``limit`` and ``cursor``
         page the rows (the gateway answers ``row_count`` for all of them and ``next_cursor``)."""
-        path = f"/queries/{quote(name, safe='')}"
-        page = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
-        return await self._json(path, credential, name, body=params, query=page or None)
+        return await self._ask(
+            name,
+            credential,
+            lambda api: api.run_query(name, params, limit=limit, cursor=cursor),
+        )
 
     async def license(self, credential: Credential) -> LicenseState:
         """GET /license from the gateway, reduced to what the MCP server needs."""
@@ -183,22 +190,21 @@ class Gateway:
             return LicenseState(known=True, plan="demo", mcp_server=True, note="demo mode")
 
         async def load() -> LicenseState:
+            what = "reading the plan"
             try:
-                response = await self._request("GET", "/license", credential, "reading the plan")
-            except GatewayError as exc:
-                return LicenseState(known=False, note=str(exc))
-            if response.status_code in {404, 405}:
-                return LicenseState(
-                    known=False, note="the gateway has no GET /license; plan unknown, not enforced"
-                )
-            if response.status_code >= 400:
-                note = _problem_message(response, "reading the plan")
-                return LicenseState(known=False, note=note)
-            try:
-                body = response.json()
-            except ValueError:
-                return LicenseState(known=False, note="GET /license did not answer JSON")
-            features = body.get("features") if isinstance(body, dict) else None
+                body = await self.api(credential).license()
+            except StackNotFound as exc:
+                return LicenseState(known=False, note=self._silent(what, exc))
+            except ApiError as exc:
+                if exc.status in {404, 405}:
+                    return LicenseState(
+                        known=False,
+                        note="the gateway has no GET /license; plan unknown, not enforced",
+                    )
+                return LicenseState(known=False, note=_refusal(exc, what))
+            except ClientError:
+                return LicenseState(known=False, note="GET /license did not answer a JSON object")
+            features = body.get("features")
             if not isinstance(features, dict):
                 return LicenseState(known=False, note="GET /license named no features")
             plan = str(body.get("plan") or "unknown")
@@ -209,26 +215,23 @@ class Gateway:
 
     async def health(self) -> dict[str, Any]:
         """The gateway's /health/platform (else /health and /ready), as they answer."""
+        api = self.api(Credential())
         out: dict[str, Any] = {}
         try:
-            response = await self.client.get(f"{self.url}/health/platform")
-            if response.status_code < 400:
-                return {"platform": response.json()}
-        except (httpx.HTTPError, ValueError):
+            platform = await api.probe("/health/platform")
+            if platform.ok and isinstance(platform.body, dict):
+                return {"platform": platform.body}
+        except StackNotFound:
             pass
         for probe in ("health", "ready"):
             try:
-                response = await self.client.get(f"{self.url}/{probe}")
-            except httpx.HTTPError as exc:
-                out[probe] = {"ok": False, "error": type(exc).__name__}
+                answer = await api.probe("/health" if probe == "health" else "/ready")
+            except StackNotFound as exc:
+                out[probe] = {"ok": False, "error": exc.reason or str(exc)}
                 continue
-            try:
-                body: Any = response.json()
-            except ValueError:
-                body = response.text[:500]
-            out[probe] = {"ok": response.status_code < 400, "status": response.status_code}
-            if body:
-                out[probe]["body"] = body
+            out[probe] = {"ok": answer.ok, "status": answer.status}
+            if answer.body:
+                out[probe]["body"] = answer.body
         return out
 
 

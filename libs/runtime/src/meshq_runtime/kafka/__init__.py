@@ -2,16 +2,14 @@
 
 from meshq_runtime.kafka.bootstrap import ensure_topics
 from meshq_runtime.kafka.broker import EventBus, create_broker
-from meshq_runtime.kafka.consumer import Dedupe, EventConsumer, FailurePolicy, RedisDedupe
+from meshq_runtime.kafka.consumer import EventConsumer, FailurePolicy
 from meshq_runtime.kafka.resets import LogResets
 
 __all__ = [
-    "Dedupe",
     "EventBus",
     "EventConsumer",
     "FailurePolicy",
     "LogResets",
-    "RedisDedupe",
     "create_broker",
     "ensure_topics",
 ]

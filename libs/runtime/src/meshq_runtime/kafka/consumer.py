@@ -1,12 +1,21 @@
-"""Consumers that commit only after the side effect, dedupe on event id and dead-letter.
+"""Consumers that commit only after the side effect, and dead-letter what they cannot process.
 
-Every consumed record goes through the same steps:
+A subscription binds a topic (``Topic[E]``) to a handler of ``E``: a type checker refuses a
+handler of another topic's events. Each subscription is a FastStream subscriber whose decoder
+is the topic's ``TypeAdapter``, and every consumed record goes through the same steps, each a
+FastStream middleware of the subscription (outermost first):
 
-1. decode the envelope with the topic's ``TypeAdapter``; a record that does not decode is
-   parked on ``meshq.dead-letter`` (with the reason in headers) and committed — one bad
-   record never blocks a partition;
-2. skip it when the dedupe store has already seen its event id (at-least-once delivery);
-3. run the handler; what happens when it fails is the subscription's :class:`FailurePolicy`:
+1. :class:`_Observe`: the record's offset goes to the bus's
+   :class:`~meshq_runtime.kafka.resets.LogResets` (an offset lower than one already consumed
+   means the broker lost its log);
+2. :class:`_Commit`: the offset is committed once the steps inside are done, and only then;
+   the ``consumer.before_commit`` failpoint ends the process just before
+   (:data:`FAILPOINT_EXIT`);
+3. :class:`_Decode`: the envelope is decoded with the topic's ``TypeAdapter``; a record that
+   does not decode is parked on ``meshq.dead-letter`` (with the reason in headers) and
+   committed — one bad record never blocks a partition;
+4. :class:`_Retry`: the handler runs; what happens when it fails is the subscription's
+   :class:`FailurePolicy`:
    - ``FailurePolicy.dead_letter()`` (the default): up to ``MESHQ_KAFKA_MAX_ATTEMPTS``
      tries with backoff, then the event is parked on the dead-letter topic and the partition
      moves on (for consumers whose events may be set aside and replayed);
@@ -14,14 +23,17 @@ Every consumed record goes through the same steps:
      until it succeeds — the partition waits while the store is away, and
      :meth:`EventConsumer.probe` makes ``/ready`` say so. Only an error that ``permanent``
      says can never succeed (a malformed event) is dead-lettered; for a chain that must not
-     skip (the audit log);
-4. mark the id as seen and only then commit the offset.
+     skip (the audit log).
 
-A crash between 3 and 4 re-delivers the event after restart; handlers are idempotent on the
-event id (a unique key in their store, or the dedupe store). Every dead letter is an alert:
-an ``event.dead_lettered`` error log and the :attr:`EventConsumer.dead_lettered` count.
-Offsets of the records consumed go to the bus's :class:`~meshq_runtime.kafka.resets.LogResets`
-(an offset lower than one already consumed means the broker lost its log).
+Delivery is at least once: a crash between the handler and the commit re-delivers the event
+after restart, and every handler is idempotent on the event id in its own store (the audit
+log's unique event id, the SOAR dispatch records, the snapshot status records) or changes
+nothing when run twice (a NetBox sync, a revision re-read). No store of seen event ids stands
+in front of the handlers: a repeated audit event must reach the audit service, which announces
+it again so that the producer still waiting for its receipt gets one.
+
+Every dead letter is an alert: an ``event.dead_lettered`` error log and the
+:attr:`EventConsumer.dead_lettered` count.
 """
 
 from __future__ import annotations
@@ -32,28 +44,36 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from enum import Enum
+from functools import partial
+from typing import Any, Literal, TypeVar, cast
 
 import structlog
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
+from faststream import AckPolicy, BaseMiddleware, ContextRepo, StreamMessage
+from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 from network_discovery.contracts import topics
 from network_discovery.contracts.envelope import EventBase
 from network_discovery.contracts.events import adapter_for
+from network_discovery.contracts.topics import Topic
 from pydantic import ValidationError
-from redis.asyncio import Redis
 
 from meshq_runtime.http import Probe
 from meshq_runtime.kafka.broker import EventBus
 from meshq_runtime.logging import bind_correlation
 from meshq_runtime.settings import KafkaSettings, ServiceSettings
 
-__all__ = ["Dedupe", "EventConsumer", "FailurePolicy", "Handler", "RedisDedupe", "Waiting"]
+__all__ = ["FAILPOINT_EXIT", "EventConsumer", "FailurePolicy", "Handler", "Waiting"]
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[Any], Awaitable[None]]
+E = TypeVar("E", bound=EventBase)
+
+#: What a subscription to a ``Topic[E]`` runs for each of its events.
+Handler = Callable[[E], Awaitable[None]]
+
+#: The rest of a subscription's steps, as FastStream hands it to a middleware.
+Next = Callable[[Any], Awaitable[Any]]
 
 #: Exit status of a process killed by the ``consumer.before_commit`` failpoint.
 FAILPOINT_EXIT = 75
@@ -119,27 +139,6 @@ class Waiting:
         )
 
 
-class Dedupe(Protocol):
-    async def seen(self, event_id: str) -> bool: ...
-
-    async def mark(self, event_id: str) -> None: ...
-
-
-class RedisDedupe:
-    """Event ids a consumer group has processed, kept in Redis for ``ttl`` seconds."""
-
-    def __init__(self, redis: Redis, consumer: str, ttl: int = 7 * 24 * 3600) -> None:
-        self._redis = redis
-        self._prefix = f"meshq:seen:{consumer}:"
-        self._ttl = ttl
-
-    async def seen(self, event_id: str) -> bool:
-        return bool(await self._redis.exists(self._prefix + event_id))
-
-    async def mark(self, event_id: str) -> None:
-        await self._redis.set(self._prefix + event_id, b"1", ex=self._ttl)
-
-
 class EventConsumer:
     """Registers topic handlers on a broker for one service (one consumer group)."""
 
@@ -166,7 +165,6 @@ class EventConsumer:
         self.waiting: dict[str, Waiting] = {}
         #: Waits that ended with the handler succeeding (the store came back).
         self.waits_recovered = 0
-        self._policies: dict[str, FailurePolicy] = {}
 
     @property
     def group_id(self) -> str:
@@ -175,10 +173,9 @@ class EventConsumer:
 
     def subscribe(
         self,
-        topic: str,
-        handler: Handler,
+        topic: Topic[E],
+        handler: Handler[E],
         *,
-        dedupe: Dedupe | None = None,
         offset_reset: Literal["earliest", "latest"] = "earliest",
         group: str | None = None,
         policy: FailurePolicy | None = None,
@@ -192,22 +189,29 @@ class EventConsumer:
         subscriptions rebalance each other on every join, which can hold a start for minutes.
         """
         adapter = adapter_for(topic)
-        physical = self._settings.topic(topic)
         group_id = self._settings.group(group) if group is not None else self.group_id
-        chosen = policy or FailurePolicy.dead_letter()
-        self._policies[topic] = chosen
+        sub = _Subscription(self, topic.name, group_id, policy or FailurePolicy.dead_letter())
 
-        async def on_record(msg: KafkaMessage) -> None:
-            await self._consume(topic, adapter, handler, dedupe, msg, group_id, chosen)
+        async def decode(msg: StreamMessage[Any]) -> E:
+            return adapter.validate_json(msg.body)
 
-        self._broker.subscriber(
-            physical,
+        async def deliver(message: KafkaMessage) -> None:
+            await handler(cast(E, await _event(message)))
+
+        # One router per subscription: its middlewares are the subscription's steps.
+        router = KafkaRouter(
+            middlewares=[partial(step, sub=sub) for step in (_Observe, _Commit, _Decode, _Retry)]
+        )
+        router.subscriber(
+            self._settings.topic(topic.name),
             group_id=group_id,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset=offset_reset,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
-        )(on_record)
+            decoder=decode,
+        )(deliver)
+        self._broker.include_router(router)
         return group_id
 
     def probe(self, name: str = "consumer") -> Probe:
@@ -219,67 +223,167 @@ class EventConsumer:
 
         return (name, check)
 
-    async def _consume(
-        self,
-        topic: str,
-        adapter: Any,
-        handler: Handler,
-        dedupe: Dedupe | None,
-        msg: KafkaMessage,
-        group_id: str,
-        policy: FailurePolicy,
+    async def _dead_letter(
+        self, sub: _Subscription, msg: StreamMessage[Any], *, kind: str, error: str
     ) -> None:
+        """Park the record on the dead-letter topic; while the broker does not take it, try
+        again (the offset is not committed before the record is parked)."""
         raw = _record(msg)
-        where = {"topic": topic, "partition": raw.partition, "offset": raw.offset}
-        self._bus.resets.observe(f"consumed:{group_id}", raw.topic, raw.partition, raw.offset)
+        headers = {
+            "x-meshq-original-topic": sub.topic,
+            "x-meshq-original-partition": str(raw.partition),
+            "x-meshq-original-offset": str(raw.offset),
+            "x-meshq-consumer-group": sub.group_id,
+            "x-meshq-error-kind": kind,
+            "x-meshq-error": error,
+        }
+        delay = self._retry_delay
+        while True:
+            try:
+                await self._bus.publish_raw(
+                    topics.DEAD_LETTER.name, key=raw.key, value=msg.body or b"", headers=headers
+                )
+                break
+            except Exception as exc:
+                log.warning("event.dead_letter_retry", topic=sub.topic, error=_short(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        self.dead_lettered += 1
+        log.error(
+            "event.dead_lettered",
+            topic=sub.topic,
+            kind=kind,
+            partition=raw.partition,
+            offset=raw.offset,
+            error=error,
+            alert=True,
+        )
+
+
+class _Outcome(Enum):
+    """What became of a decoded record, as the steps hand it back outwards."""
+
+    HANDLED = "handled"
+    PARKED = "parked"  # the handler gave up: dead-lettered
+    INVALID = "invalid"  # it did not decode: dead-lettered
+
+
+@dataclass(frozen=True)
+class _Subscription:
+    """What the steps of one subscription share."""
+
+    consumer: EventConsumer
+    topic: str
+    group_id: str
+    policy: FailurePolicy
+
+    def where(self, msg: StreamMessage[Any]) -> dict[str, Any]:
+        raw = _record(msg)
+        return {"topic": self.topic, "partition": raw.partition, "offset": raw.offset}
+
+
+class _Step(BaseMiddleware[Any, Any]):
+    """A step of a subscription's pipeline (FastStream makes one per record)."""
+
+    def __init__(self, msg: Any, /, *, context: ContextRepo, sub: _Subscription) -> None:
+        super().__init__(msg, context=context)
+        self.sub = sub
+
+
+class _Observe(_Step):
+    """Every consumed offset goes to the bus's ``LogResets``, whatever becomes of the record."""
+
+    async def consume_scope(self, call_next: Next, msg: StreamMessage[Any]) -> Any:
+        raw = _record(msg)
+        self.sub.consumer._bus.resets.observe(
+            f"consumed:{self.sub.group_id}", raw.topic, raw.partition, raw.offset
+        )
+        return await call_next(msg)
+
+
+class _Commit(_Step):
+    """Commit once the steps inside are done (handled, or parked on the dead-letter topic).
+
+    The subscriber's own acknowledgement (``AckPolicy``) is off: FastStream's would commit after
+    a failure as well, and would swallow a refused commit without a word. An error out of the
+    steps inside (none is expected: they catch what the handler raises) leaves the offset
+    uncommitted, so the record comes again after a restart or a rebalance.
+    """
+
+    async def consume_scope(self, call_next: Next, msg: StreamMessage[Any]) -> Any:
+        where = self.sub.where(msg)
         try:
-            event: EventBase = adapter.validate_json(msg.body)
-        except ValidationError as exc:
-            log.warning("event.invalid", **where, errors=exc.error_count(), error=_short(exc))
-            await self._dead_letter(topic, msg, group_id, kind="invalid", error=_short(exc))
-            await self._commit(msg, where)
-            return
+            outcome = await call_next(msg)
+        except Exception:
+            log.error("event.uncommitted", **where, exc_info=True, alert=True)
+            raise
+        if outcome is _Outcome.INVALID:
+            await _commit(msg, where)
+            return None
+        event = await _event(msg)
+        consumer = self.sub.consumer
         with bind_correlation(event.correlation_id, event_id=event.id, event_type=event.type):
-            if dedupe is not None and await dedupe.seen(event.id):
-                log.info("event.duplicate", **where)
-                await self._commit(msg, where)
-                return
-            failed = await self._run(handler, event, where, policy)
-            if failed is not None:
-                kind, error = failed
-                await self._dead_letter(topic, msg, group_id, kind=kind, error=error)
-            elif dedupe is not None:
-                await dedupe.mark(event.id)
-            if self._failpoints is not None and self._failpoints.failpoint(
+            if consumer._failpoints is not None and consumer._failpoints.failpoint(
                 "consumer.before_commit"
             ):
                 log.warning("failpoint.hit", failpoint="consumer.before_commit", **where)
                 os._exit(FAILPOINT_EXIT)
-            await self._commit(msg, where)
-            self.processed += 1
+            await _commit(msg, where)
+            consumer.processed += 1
             log.info("event.consumed", **where)
+        return None
 
-    async def _commit(self, msg: KafkaMessage, where: dict[str, Any]) -> None:
-        """Commit; a commit the broker refuses (a rebalance, a broker that restarted) only
-        means the event may come again, which its handler's idempotence absorbs."""
+
+class _Decode(_Step):
+    """Decode with the topic's ``TypeAdapter`` (the subscriber's decoder); park what does not
+    decode. The steps inside run with the event's correlation id bound to the logs."""
+
+    async def consume_scope(self, call_next: Next, msg: StreamMessage[Any]) -> Any:
+        sub = self.sub
         try:
-            await msg.ack()
-        except Exception as exc:
-            log.warning("event.commit_failed", **where, error=_short(exc))
+            event = await _event(msg)
+        except ValidationError as exc:
+            error = _short(exc)
+            log.warning("event.invalid", **sub.where(msg), errors=exc.error_count(), error=error)
+            await sub.consumer._dead_letter(sub, msg, kind="invalid", error=error)
+            return _Outcome.INVALID
+        with bind_correlation(event.correlation_id, event_id=event.id, event_type=event.type):
+            return await call_next(msg)
+
+
+class _Retry(_Step):
+    """Run the handler under the subscription's :class:`FailurePolicy`; park the event when
+    the policy gives up on it.
+
+    The tries happen here, around the handler, rather than by handing the record back to the
+    consumer (a nack seeks back and fetches it again, through every step): the backoff holds
+    the partition where it is, the tries are counted in one place, and a waiting subscription
+    stays in :attr:`EventConsumer.waiting` (the ``/ready`` probe) until its handler succeeds.
+    """
+
+    async def consume_scope(self, call_next: Next, msg: StreamMessage[Any]) -> Any:
+        sub = self.sub
+        event = await _event(msg)
+        failed = await self._run(partial(call_next, msg), event, sub.where(msg))
+        if failed is None:
+            return _Outcome.HANDLED
+        kind, error = failed
+        await sub.consumer._dead_letter(sub, msg, kind=kind, error=error)
+        return _Outcome.PARKED
 
     async def _run(
-        self, handler: Handler, event: EventBase, where: dict[str, Any], policy: FailurePolicy
+        self, handle: Callable[[], Awaitable[Any]], event: EventBase, where: dict[str, Any]
     ) -> tuple[str, str] | None:
-        """Run the handler under ``policy``; None when it succeeded, else the dead letter's
-        kind and reason."""
-        attempts = self._settings.kafka_max_attempts
+        """None when the handler succeeded, else the dead letter's kind and reason."""
+        consumer, policy = self.sub.consumer, self.sub.policy
+        attempts = consumer._settings.kafka_max_attempts
         topic = str(where["topic"])
         attempt = 0
         try:
             while True:
                 attempt += 1
                 try:
-                    await handler(event)
+                    await handle()
                 except Exception as exc:
                     error = _short(exc)
                     if policy.permanent(exc):
@@ -297,9 +401,9 @@ class EventConsumer:
                             exc_info=True,
                         )
                         return ("failed", error)
-                    delay = self._delay(attempt, policy)
+                    delay = self._delay(attempt)
                     if policy.wait:
-                        self._note_wait(topic, event, where, error, attempt, policy, delay)
+                        self._note_wait(topic, event, where, error, attempt, delay)
                     else:
                         log.warning(
                             "event.handler_failed",
@@ -312,9 +416,9 @@ class EventConsumer:
                     continue
                 return None
         finally:
-            waited = self.waiting.pop(topic, None)
+            waited = consumer.waiting.pop(topic, None)
             if waited is not None:
-                self.waits_recovered += 1
+                consumer.waits_recovered += 1
                 log.warning(
                     "event.wait_over",
                     **where,
@@ -322,8 +426,9 @@ class EventConsumer:
                     attempts=waited.attempts,
                 )
 
-    def _delay(self, attempt: int, policy: FailurePolicy) -> float:
-        delay = self._retry_delay * 2 ** min(attempt - 1, 16)
+    def _delay(self, attempt: int) -> float:
+        policy = self.sub.policy
+        delay = self.sub.consumer._retry_delay * 2 ** min(attempt - 1, 16)
         if policy.wait:
             delay = min(delay, policy.max_delay_s)
             return delay * random.uniform(0.8, 1.0)  # several pods do not retry in step
@@ -336,13 +441,13 @@ class EventConsumer:
         where: dict[str, Any],
         error: str,
         attempt: int,
-        policy: FailurePolicy,
         delay: float,
     ) -> None:
-        waiting = self.waiting.get(topic)
+        consumer, policy = self.sub.consumer, self.sub.policy
+        waiting = consumer.waiting.get(topic)
         if waiting is None or waiting.event_id != event.id:
             waiting = Waiting(topic, int(where["partition"]), int(where["offset"]), event.id, error)
-            self.waiting[topic] = waiting
+            consumer.waiting[topic] = waiting
             log.warning("event.waiting_for_store", **where, error=error, retry_in=round(delay, 3))
         else:
             waiting.attempts, waiting.error = attempt, error
@@ -363,41 +468,20 @@ class EventConsumer:
                 alert=True,
             )
 
-    async def _dead_letter(
-        self, topic: str, msg: KafkaMessage, group_id: str, *, kind: str, error: str
-    ) -> None:
-        """Park the record on the dead-letter topic; while the broker does not take it, try
-        again (the offset is not committed before the record is parked)."""
-        raw = _record(msg)
-        headers = {
-            "x-meshq-original-topic": topic,
-            "x-meshq-original-partition": str(raw.partition),
-            "x-meshq-original-offset": str(raw.offset),
-            "x-meshq-consumer-group": group_id,
-            "x-meshq-error-kind": kind,
-            "x-meshq-error": error,
-        }
-        delay = self._retry_delay
-        while True:
-            try:
-                await self._bus.publish_raw(
-                    topics.DEAD_LETTER.name, key=raw.key, value=msg.body or b"", headers=headers
-                )
-                break
-            except Exception as exc:
-                log.warning("event.dead_letter_retry", topic=topic, error=_short(exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-        self.dead_lettered += 1
-        log.error(
-            "event.dead_lettered",
-            topic=topic,
-            kind=kind,
-            partition=raw.partition,
-            offset=raw.offset,
-            error=error,
-            alert=True,
-        )
+
+async def _commit(msg: StreamMessage[Any], where: dict[str, Any]) -> None:
+    """Commit; a commit the broker refuses (a rebalance, a broker that restarted) only means
+    the event may come again, which its handler's idempotence absorbs."""
+    try:
+        await msg.ack()
+    except Exception as exc:
+        log.warning("event.commit_failed", **where, error=_short(exc))
+
+
+async def _event(msg: StreamMessage[Any]) -> EventBase:
+    """The record's event, from the subscriber's decoder (the topic's ``TypeAdapter``): decoded
+    by :class:`_Decode`, and cached on the message for the steps inside."""
+    return cast(EventBase, await msg.decode())
 
 
 def _short(exc: BaseException, limit: int = 500) -> str:
@@ -405,7 +489,7 @@ def _short(exc: BaseException, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _record(msg: KafkaMessage) -> Any:
+def _record(msg: StreamMessage[Any]) -> Any:
     """The aiokafka ``ConsumerRecord`` under a message (aiokafka is untyped). These subscribers
     take one record at a time, never a batch, so it is never a tuple."""
     return msg.raw_message

@@ -15,29 +15,17 @@ import json
 import sys
 from typing import Any
 
-import click
-import httpx
-
 __all__ = ["main"]
 
 
 def _fetch() -> dict[str, Any]:
-    from network_discovery.cli.stack import find_stack
+    from network_discovery.client import ClientError, MeshqClient
 
-    url, key = find_stack().need_api()
     try:
-        response = httpx.get(f"{url}/inventory/ansible", headers={"X-API-Key": key}, timeout=60)
-    except httpx.HTTPError as exc:
-        raise SystemExit(
-            f"meshq-ansible-inventory: the REST API at {url} does not answer ({type(exc).__name__})"
-        ) from exc
-    if response.status_code != 200:
-        try:
-            detail = response.json().get("detail")
-        except ValueError:
-            detail = response.text[:300]
-        raise SystemExit(f"meshq-ansible-inventory: {response.status_code}: {detail}")
-    return dict(response.json())
+        with MeshqClient.from_env(timeout=60) as client:
+            return client.ansible_inventory()
+    except ClientError as exc:
+        raise SystemExit(f"meshq-ansible-inventory: {exc}") from exc
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -49,10 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     mode.add_argument("--list", action="store_true", help="the whole inventory")
     mode.add_argument("--host", metavar="NAME", help="one host's variables")
     args = parser.parse_args(argv)
-    try:
-        inventory = _fetch()
-    except click.ClickException as exc:
-        raise SystemExit(f"meshq-ansible-inventory: {exc.format_message()}") from exc
+    inventory = _fetch()
     if args.list:
         out: Any = inventory
     else:
