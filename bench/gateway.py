@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import httpx
-from network_discovery.service_auth import service_headers
+from meshq_runtime.service_auth import service_headers
 
 from bench.stack import API_KEY, Stack
 

@@ -23,6 +23,7 @@ import httpx
 import pytest
 from meshq_graph_engine.catalogue import REGISTRY, QueryContext, run_query
 from meshq_graph_engine.controllers import ROUTES
+from meshq_graph_engine.deps import ReaderDeps
 from meshq_graph_engine.reader import GraphReader, follow_topology
 from meshq_runtime.graph.store import EmbeddedStore, MemgraphStore
 from meshq_runtime.http import ServiceState, build_app
@@ -162,10 +163,10 @@ async def _forwarded_to_the_writer(
     installation's credential, as the reader role's client sends it)."""
     headers = internal_headers(env, "graph-engine")
     async with httpx.AsyncClient(base_url=writer_url, headers=headers, timeout=60) as to_writer:
-        state = ServiceState(
+        state: ServiceState[ReaderDeps] = ServiceState(
             service="graph-engine",
             probes=[("graph-revision", reader.ready_probe)],
-            extras={"store": reader.store, "engine": reader, "writer": to_writer},
+            deps=ReaderDeps(store=reader.store, engine=reader, writer=to_writer),
         )
         app = build_app(service="graph-engine", route_handlers=ROUTES, state=state)
         transport = httpx.ASGITransport(app=app)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from meshq_graph_engine.derive import derive_all
 from meshq_runtime.embedded import free_port
-from network_discovery.derive import derive_all
 from network_discovery.discovery.plan import commands_for
 from network_discovery.model import Snapshot
 

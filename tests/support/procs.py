@@ -8,8 +8,7 @@ from collections.abc import Mapping
 
 from meshq_runtime.embedded import free_port
 from meshq_runtime.embedded.spawn import PORT_ENV, ServiceProc, reachable, wait_for
-from meshq_runtime.service_auth import generate_token
-from network_discovery.service_auth import SERVICE_TOKEN_ENV, service_headers
+from meshq_runtime.service_auth import SERVICE_TOKEN_ENV, generate_token, service_headers
 
 __all__ = [
     "PORT_ENV",

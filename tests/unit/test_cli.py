@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata as md
 import json
+import sys
 from pathlib import Path
 
 import click
 import httpx
+import pytest
 from click.testing import CliRunner
 from network_discovery.cli import cli
 from network_discovery.cli._common import CliError
@@ -54,3 +57,26 @@ def test_a_command_error_is_one_line_on_stderr_with_exit_1() -> None:
     assert result.exit_code == 1
     assert result.stderr == "meshq: the graph is not there\n"
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("missing", ["meshq_runtime", "meshq_runtime.serve"])
+def test_serve_without_the_embedded_stack_says_what_to_install(
+    missing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A customer install has neither meshq-runtime nor meshq-embedded: one line, exit 1."""
+    monkeypatch.setitem(sys.modules, missing, None)
+    if missing == "meshq_runtime":
+        monkeypatch.delitem(sys.modules, "meshq_runtime.serve", raising=False)
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("meshq: 'meshq serve' needs the development package meshq-embedded")
+    assert "make setup" in lines[0]
+
+
+def test_version_comes_from_the_installed_distribution() -> None:
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"meshq, version {md.version('meshoptixiq-network-discovery')}"

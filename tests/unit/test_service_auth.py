@@ -21,10 +21,11 @@ from meshq_runtime.service_auth import (
     generate_token,
     internal_client,
     load_or_create_token,
+    read_service_token,
     service_credential,
+    token_file,
 )
 from meshq_runtime.settings import LicenseClientSettings, ServiceSettings
-from network_discovery.service_auth import read_service_token, token_file
 from structlog.testing import capture_logs
 
 TOKEN = generate_token()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,8 +54,36 @@ def test_service_has_the_standard_entry_points(service: Path) -> None:
     assert "def create_app(settings" in (pkg / "app.py").read_text()
 
 
+def _meta(lib: str) -> dict[str, Any]:
+    project: dict[str, Any] = tomllib.loads((ROOT / "libs" / lib / "pyproject.toml").read_text())[
+        "project"
+    ]
+    return project
+
+
 def test_customer_distribution_and_console_scripts() -> None:
-    meta = tomllib.loads((ROOT / "libs/network-discovery/pyproject.toml").read_text())["project"]
+    meta = _meta("network-discovery")
     assert meta["name"] == "meshoptixiq-network-discovery"
     assert set(meta["optional-dependencies"]) >= {"mcp", "integrations"}
-    assert set(meta["scripts"]) == {"meshq", "meshq-mcp", "meshq-ansible-inventory"}
+    assert set(meta["scripts"]) == {"meshq", "meshq-ansible-inventory"}
+    assert {"meshoptixiq-model", "meshoptixiq-client"} <= set(meta["dependencies"])
+    # pip install "meshoptixiq-network-discovery[mcp]" brings meshq-mcp
+    assert meta["optional-dependencies"]["mcp"] == ["meshoptixiq-mcp"]
+    mcp = _meta("mcp")
+    assert mcp["name"] == "meshoptixiq-mcp"
+    assert mcp["scripts"] == {"meshq-mcp": "network_discovery.mcp.server:main"}
+
+
+def test_libraries_by_audience() -> None:
+    libs = [p.parent.name for p in ROOT.glob("libs/*/pyproject.toml")]
+    names = {lib: _meta(lib)["name"] for lib in libs}
+    assert names == {
+        "model": "meshoptixiq-model",
+        "client": "meshoptixiq-client",
+        "mcp": "meshoptixiq-mcp",
+        "network-discovery": "meshoptixiq-network-discovery",
+        "runtime": "meshq-runtime",
+        "embedded": "meshq-embedded",
+    }
+    sources = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["sources"]
+    assert set(names.values()) <= set(sources)

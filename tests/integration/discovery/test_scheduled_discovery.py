@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from meshq_runtime.service_auth import SERVICE_TOKEN_ENV, service_headers
 from network_discovery.contracts import topics
-from network_discovery.service_auth import SERVICE_TOKEN_ENV, service_headers
 from support.discovery_lab import PASSWORD, PASSWORD_ENV, Lab, write_inventory
 from support.kafka import collect
 

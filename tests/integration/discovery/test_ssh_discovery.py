@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import structlog
 from click.testing import CliRunner
+from meshq_graph_engine.derive import derive_all
 from network_discovery.cli import cli
-from network_discovery.derive import derive_all
 from network_discovery.discovery import (
     Credentials,
     DeviceLimitError,

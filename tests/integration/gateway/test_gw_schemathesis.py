@@ -38,12 +38,11 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from meshq_runtime.kafka import ensure_topics
 from meshq_runtime.settings import KafkaSettings
-from network_discovery.contracts.events import TopologyChanged
-from network_discovery.ingest import publish_snapshot
 from network_discovery.model import Snapshot
 from schemathesis import GenerationMode
 from schemathesis import checks as sc
-from support.procs import ServiceProc, free_port
+from support.procs import ServiceProc, free_port, new_service_token
+from support.submit import submit_sync
 
 pytestmark = pytest.mark.integration
 
@@ -88,6 +87,7 @@ def demo_gateway(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
         "MESHQ_DATA_DIR": str(tmp / "data"),
         "MESHQ_LICENSING_URL": "http://127.0.0.1:9",
         "MESHOPTIXIQ_DEMO_MODE": "true",
+        **new_service_token(),
     }
     kafka = KafkaSettings(**{k: v for k, v in env.items() if k.startswith("MESHQ_KAFKA_")})
     asyncio.run(ensure_topics(kafka))
@@ -119,16 +119,8 @@ def demo_gateway(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
         audit.wait_healthy()
         soar.wait_healthy()
         snapshot = Snapshot.model_validate(yaml.safe_load(NETWORK.read_text()))
-        applied = asyncio.run(
-            publish_snapshot(
-                snapshot,
-                bootstrap=stack.kafka_bootstrap,
-                topic_prefix=env["MESHQ_KAFKA_TOPIC_PREFIX"],
-                wait=True,
-                timeout=90,
-            )
-        )
-        assert isinstance(applied.result, TopologyChanged)
+        applied = submit_sync(graph.url, env, snapshot)
+        assert applied["status"] == "applied", applied
         gateway = _proc(
             "meshq_query_gateway",
             "MESHQ_GATEWAY_PORT",

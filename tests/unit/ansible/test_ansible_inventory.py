@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from network_discovery.integrations.ansible import build_inventory, to_ini
+from meshq_query_gateway.ansible_inventory import build_inventory, to_ini
 from support.ansible_run import ansible_inventory, graph_groups, listing
 
 ROWS = [

@@ -1,7 +1,7 @@
 """The bundled demo network: every inter-switch link is found from both ends."""
 
+from meshq_graph_engine.derive import derive_all
 from network_discovery.demo import load_snapshot
-from network_discovery.derive import derive_all
 
 
 def test_demo_inter_switch_links_are_lldp_both():

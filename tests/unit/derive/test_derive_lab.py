@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from network_discovery.derive import derive_all, derive_endpoints, derive_links
+from meshq_graph_engine.derive import derive_all, derive_endpoints, derive_links
 from network_discovery.model import Endpoint, NeighborObservation
 from network_discovery.parsers import parse_directory
 

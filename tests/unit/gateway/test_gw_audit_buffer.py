@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
 from litestar import get
 from litestar.params import FromPath
 from litestar.testing import TestClient
 from meshq_query_gateway.audit import AuditMiddleware
 from meshq_query_gateway.audit_buffer import AuditBuffer
 from meshq_query_gateway.auth import ApiKeyMiddleware
+from meshq_query_gateway.context import Gateway
 from meshq_runtime.http import ServiceState, build_app
 from network_discovery.contracts.events import AuditRequestData, AuditRequestEvent
 from pydantic import SecretStr
@@ -91,7 +93,13 @@ def test_a_full_buffer_refuses_calls_and_denied_named_queries_are_audited() -> N
     )
     with TestClient(app) as client:
         buffer = AuditBuffer(broker.publish, capacity=2)
-        state.extras["audit_buffer"] = buffer  # never started: nothing drains
+        state.deps = Gateway(  # the buffer is never started: nothing drains
+            graph=httpx.AsyncClient(),
+            gate=None,  # type: ignore[arg-type]
+            rbac=None,  # type: ignore[arg-type]
+            follower=None,
+            audit_buffer=buffer,
+        )
         assert client.get("/queries/a", headers={"X-API-Key": "k"}).status_code == 200
         assert client.get("/queries").status_code == 401  # the listing: not a query
         assert client.get("/queries/b", headers={"X-API-Key": "bad"}).status_code == 401

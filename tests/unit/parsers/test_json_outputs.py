@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from network_discovery.derive import derive_all
+from meshq_graph_engine.derive import derive_all
 from network_discovery.model import FactKind
 from network_discovery.parsers import parse_directory
 

@@ -6,7 +6,7 @@ without the product's parsers)."""
 from __future__ import annotations
 
 import pytest
-from network_discovery.derive import derive_all
+from meshq_graph_engine.derive import derive_all
 from network_discovery.model import normalise_mac
 from network_discovery.parsers import parse_directory
 from support import real_labs

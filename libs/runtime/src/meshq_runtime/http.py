@@ -7,20 +7,23 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import structlog
 from litestar import HttpMethod, Litestar, Request, Response, get, route
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from pydantic import ValidationError
+
+from meshq_runtime.errors import field_errors
 
 __all__ = [
     "CORRELATION_HEADER",
@@ -59,14 +62,38 @@ class NotReady(Exception):
         self.info = info
 
 
+D = TypeVar("D")
+
+
 @dataclass
-class ServiceState:
-    """Typed state a service's lifespan fills in; handlers read it from ``app.state``."""
+class ServiceState(Generic[D]):
+    """What a service's lifespan fills in: the probes of ``/ready`` and ``deps``, the frozen
+    object of everything its handlers use (stores, clients, the bus), built once the
+    lifespan has started them. Handlers receive it as the ``deps`` dependency (Litestar's
+    ``Provide``), typed as the service's own dependencies class."""
 
     service: str
     probes: list[Probe] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
     degraded: list[DegradedCheck] = field(default_factory=list)
+    deps: D | None = None
+
+    def hand_out(self, deps: D, stack: AsyncExitStack) -> None:
+        """Give handlers ``deps`` until ``stack`` closes; on the way out they are taken back
+        first, so a call that comes in while the service stops is answered 503 instead of
+        reaching what is being closed."""
+        self.deps = deps
+        stack.callback(self._take_back)
+
+    def _take_back(self) -> None:
+        self.deps = None
+
+    def need(self) -> D:
+        """The dependencies; 503 while the service is still starting (or stopping)."""
+        if self.deps is None:
+            raise ProblemError(
+                503, "Starting", f"{self.service} is starting; retry shortly", retry_after=1
+            )
+        return self.deps
 
 
 class ProblemError(Exception):
@@ -125,11 +152,8 @@ def _on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Respo
 
 
 def _on_pydantic(_: Request[Any, Any, Any], exc: ValidationError) -> Response[Any]:
-    errors = [
-        {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
-    ]
     return problem_response(
-        422, "Invalid parameters", f"{exc.error_count()} invalid", errors=errors
+        422, "Invalid parameters", f"{exc.error_count()} invalid", errors=field_errors(exc)
     )
 
 
@@ -312,7 +336,7 @@ def build_app(
     service: str,
     route_handlers: Sequence[Any] = (),
     lifespan: Callable[[Litestar], AbstractAsyncContextManager[None]] | None = None,
-    state: ServiceState | None = None,
+    state: ServiceState[Any] | None = None,
     openapi_title: str | None = None,
     middleware_extra: Sequence[Any] = (),
     **kwargs: Any,
@@ -322,10 +346,13 @@ def build_app(
 
     handlers = [*_probe_routes(), *route_handlers]
     allow: dict[str, str] = {}
+    state = state or ServiceState(service=service)
     app = Litestar(
         route_handlers=[*_options_routes(handlers, allow), *handlers],
         lifespan=[lifespan] if lifespan else [],
-        state=State({"service": state or ServiceState(service=service)}),
+        state=State({"service": state}),
+        # handlers name ``deps: NamedDependency[TheirDeps]`` to receive them
+        dependencies={"deps": Provide(state.need, sync_to_thread=False)},
         middleware=[CorrelationMiddleware(), *middleware_extra],
         before_send=[_correlation_on_every_answer],
         logging_config=None,

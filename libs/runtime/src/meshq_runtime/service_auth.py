@@ -13,7 +13,8 @@ every service), else from ``$MESHQ_DATA_DIR/run/service_token``, created once (0
 first process that needs it: ``meshq serve`` creates it before its children start and hands it
 to them in the environment. :func:`internal_client` is the client side: an ``httpx`` client
 that sends the credential, the caller's name and the correlation id of the request or event
-being handled.
+being handled, and :func:`service_headers` / :func:`read_service_token` what any other caller
+(a test, a benchmark) sends.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from __future__ import annotations
 import contextlib
 import hmac
 import os
+import re
 import secrets
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,21 +33,17 @@ import httpx
 import structlog
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from network_discovery.service_auth import (
-    CALLER_HEADER,
-    CALLER_RE,
-    SERVICE_TOKEN_ENV,
-    TOKEN_HEADER,
-    check_token,
-    service_headers,
-    token_file,
-)
 
 from meshq_runtime.http import CORRELATION_HEADER, problem_response, send_response
 from meshq_runtime.logging import current_correlation_id
 
 __all__ = [
+    "CALLER_HEADER",
+    "CALLER_RE",
+    "MIN_TOKEN_CHARS",
     "OPEN_PATHS",
+    "SERVICE_TOKEN_ENV",
+    "TOKEN_HEADER",
     "ServiceAuthMiddleware",
     "ServiceCredential",
     "caller_of",
@@ -52,11 +51,21 @@ __all__ = [
     "generate_token",
     "internal_client",
     "load_or_create_token",
+    "read_service_token",
     "service_credential",
+    "service_headers",
+    "token_file",
 ]
 
 log = structlog.get_logger(__name__)
 
+SERVICE_TOKEN_ENV = "MESHQ_SERVICE_TOKEN"  # noqa: S105 - a variable's name
+TOKEN_HEADER = "X-MeshQ-Service-Token"  # noqa: S105 - a header's name
+CALLER_HEADER = "X-MeshQ-Caller"
+#: A credential shorter than this is refused (at a service's start, and by ``meshq serve``).
+MIN_TOKEN_CHARS = 32
+#: What a caller may call itself: a service name, ``cli``, ``bench``.
+CALLER_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 #: Paths every service answers without the credential: the probes.
 OPEN_PATHS: frozenset[str] = frozenset({"/health", "/ready"})
 PROBLEM_TYPE = "https://meshoptixiq.com/problems/service-credential"
@@ -64,6 +73,52 @@ _TOKEN_KEY = TOKEN_HEADER.lower().encode("latin-1")
 _CALLER_KEY = CALLER_HEADER.lower().encode("latin-1")
 #: Where a caller's name is kept in the request's scope state once its credential matched.
 _CALLER_STATE = "service_caller"
+
+
+def check_token(value: str, origin: str = SERVICE_TOKEN_ENV) -> str:
+    """``value`` when it can be a credential; a ``ValueError`` saying what to fix otherwise."""
+    if len(value) < MIN_TOKEN_CHARS:
+        raise ValueError(
+            f"{origin} must be at least {MIN_TOKEN_CHARS} characters (e.g. `openssl rand -hex 32`)"
+        )
+    if not all(33 <= ord(c) <= 126 for c in value):
+        raise ValueError(
+            f"{origin} must be printable ASCII without spaces (it travels in a header)"
+        )
+    return value
+
+
+def token_file(data_dir: Path) -> Path:
+    """Where the generated credential of a data directory lives."""
+    return data_dir / "run" / "service_token"
+
+
+def _default_data_dir(environ: Mapping[str, str]) -> Path:
+    raw = environ.get("MESHQ_DATA_DIR")
+    return Path(raw).expanduser() if raw else Path.home() / ".meshoptixiq" / "data"
+
+
+def read_service_token(
+    environ: Mapping[str, str] | None = None, data_dir: Path | None = None
+) -> str | None:
+    """``MESHQ_SERVICE_TOKEN``, else the data directory's generated one, else None."""
+    env = os.environ if environ is None else environ
+    value = (env.get(SERVICE_TOKEN_ENV) or "").strip()
+    if value:
+        return value
+    path = token_file(data_dir or _default_data_dir(env))
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return value or None
+
+
+def service_headers(token: str, caller: str) -> dict[str, str]:
+    """The headers of an authenticated internal call."""
+    if not CALLER_RE.match(caller):
+        raise ValueError(f"caller name {caller!r} is not a-z, 0-9, '.', '_' or '-'")
+    return {TOKEN_HEADER: token, CALLER_HEADER: caller}
 
 
 def generate_token() -> str:

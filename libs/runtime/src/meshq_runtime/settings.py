@@ -14,15 +14,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from network_discovery.kafka_security import KafkaSecuritySettings
 from network_discovery.licensing.gates import parse_demo_mode
-from network_discovery.service_auth import MIN_TOKEN_CHARS, check_token
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from meshq_runtime.service_auth import MIN_TOKEN_CHARS, check_token
 
 __all__ = [
     "DEFAULT_PORTS",
     "GraphSettings",
+    "KafkaSecuritySettings",
     "KafkaSettings",
     "LicenseClientSettings",
     "PostgresSettings",
@@ -75,6 +76,33 @@ class ServiceSettings(BaseSettings):
 
     def failpoint(self, name: str) -> bool:
         return name in {p.strip() for p in self.failpoints.split(",") if p.strip()}
+
+
+class KafkaSecuritySettings(BaseSettings):
+    """Kafka connection security (TLS, SASL), for every client a service opens.
+
+    ``MESHQ_KAFKA_SECURITY_PROTOCOL`` is PLAINTEXT (default), SSL, SASL_PLAINTEXT or SASL_SSL;
+    SASL uses ``MESHQ_KAFKA_SASL_MECHANISM`` (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) with
+    ``MESHQ_KAFKA_SASL_USERNAME`` / ``MESHQ_KAFKA_SASL_PASSWORD``; TLS verifies the brokers
+    against ``MESHQ_KAFKA_SSL_CAFILE`` or the system store. :mod:`meshq_runtime.kafka.security`
+    turns them into the clients' options.
+    """
+
+    model_config = _CONFIG
+
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", alias="MESHQ_KAFKA_SECURITY_PROTOCOL"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "SCRAM-SHA-512", alias="MESHQ_KAFKA_SASL_MECHANISM"
+    )
+    kafka_sasl_username: str = Field("", alias="MESHQ_KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr = Field(SecretStr(""), alias="MESHQ_KAFKA_SASL_PASSWORD")
+    kafka_ssl_cafile: Path | None = Field(
+        None,
+        alias="MESHQ_KAFKA_SSL_CAFILE",
+        description="CA bundle that signed the brokers' certificates; default the system store.",
+    )
 
 
 class KafkaSettings(KafkaSecuritySettings):

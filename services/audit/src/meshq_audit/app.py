@@ -21,7 +21,7 @@ from meshq_runtime.service_auth import OPEN_PATHS, ServiceAuthMiddleware, servic
 
 from meshq_audit import handlers
 from meshq_audit.checkpoints import CheckpointLog
-from meshq_audit.controllers import ROUTES
+from meshq_audit.controllers import ROUTES, AuditDeps
 from meshq_audit.repository import MIGRATIONS, AuditRepository
 from meshq_audit.service import FEATURE, RECORDED_TYPE, SERVICE, AuditService
 from meshq_audit.settings import Settings
@@ -36,7 +36,7 @@ log = structlog.get_logger(__name__)
 
 
 def create_app(settings: Settings) -> Litestar:
-    state = ServiceState(service=SERVICE)
+    state: ServiceState[AuditDeps] = ServiceState(service=SERVICE)
     key = settings.audit_key()
     credential = service_credential(settings, caller=SERVICE)
 
@@ -86,13 +86,15 @@ def create_app(settings: Settings) -> Litestar:
                 postgres_probe(pool),
                 kafka.consumer.probe("audit-consumer"),  # waiting for PostgreSQL, and why
             ]
-            state.extras.update(
-                service=service,
-                relay=relay,
-                kafka=kafka,
-                consumer=kafka.consumer,
-                siem=siem,
-                license=follower,
+            state.hand_out(
+                AuditDeps(
+                    service=service,
+                    relay=relay,
+                    consumer=kafka.consumer,
+                    siem=siem,
+                    license=follower,
+                ),
+                stack,
             )
             yield
 

@@ -7,20 +7,24 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
 
 from litestar import get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Stream
 from meshq_runtime.http import ProblemError
-from meshq_runtime.license import feature_refused
+from meshq_runtime.kafka import EventConsumer
+from meshq_runtime.license import LicenseFollower, feature_refused
+from meshq_runtime.outbox import OutboxRelay
 from network_discovery.licensing.plans import plans_with
 
 from meshq_audit.service import FEATURE, AuditService
+from meshq_audit.siem import SiemForwarder
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "AuditDeps"]
 
 CSV_FIELDS = [
     "seq",
@@ -45,13 +49,24 @@ CSV_FIELDS = [
 ]
 
 
-def _service(state: State) -> AuditService:
-    return state.service.extras["service"]
+@dataclass(frozen=True)
+class AuditDeps:
+    """What the audit service's handlers use, built once by the lifespan."""
+
+    service: AuditService
+    siem: SiemForwarder
+    relay: OutboxRelay
+    consumer: EventConsumer
+    license: LicenseFollower
 
 
-def _licensed(state: State) -> AuditService:
+#: A handler's ``deps`` parameter (Litestar's named dependency).
+Deps: TypeAlias = NamedDependency[AuditDeps]
+
+
+def _licensed(deps: AuditDeps) -> AuditService:
     """The service, or a 403 naming the flag and the plan when the plan lacks the log."""
-    service = _service(state)
+    service = deps.service
     if not service.recording:
         plan = service.gate.plan
         raise feature_refused(
@@ -65,9 +80,9 @@ def _licensed(state: State) -> AuditService:
 
 @get("/audit/verify")
 async def verify(
-    state: State, from_: Annotated[int, QueryParameter(name="from", ge=1)] = 1
+    deps: Deps, from_: Annotated[int, QueryParameter(name="from", ge=1)] = 1
 ) -> dict[str, Any]:
-    result = await _licensed(state).verify(from_)
+    result = await _licensed(deps).verify(from_)
     return result.as_dict()
 
 
@@ -117,11 +132,11 @@ def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
 
 @get("/audit/export")
 async def export(
-    state: State,
+    deps: Deps,
     since: str | None = None,
     format_: Annotated[str, QueryParameter(name="format", pattern="^(jsonl|csv)$")] = "jsonl",
 ) -> Stream:
-    service = _licensed(state)
+    service = _licensed(deps)
     moment = _since(since)
     records = service.export(moment)
 
@@ -146,9 +161,9 @@ async def export(
 
 
 @get("/metrics", media_type="text/plain; version=0.0.4")
-async def metrics(state: State) -> str:
+async def metrics(deps: Deps) -> str:
     """Prometheus text format: the SIEM backlog per sink, and the chain head."""
-    siem = state.service.extras["siem"]
+    siem = deps.siem
     lines = [
         "# HELP meshq_audit_siem_backlog Audit records not yet forwarded to the SIEM.",
         "# TYPE meshq_audit_siem_backlog gauge",
@@ -157,7 +172,7 @@ async def metrics(state: State) -> str:
     lines += [f'meshq_audit_siem_backlog{{sink="{name}"}} {n}' for name, n in backlog.items()]
     if not backlog:
         lines.append("meshq_audit_siem_backlog 0")
-    service = _service(state)
+    service = deps.service
     head, _ = await service.head()
     lines += [
         "# HELP meshq_audit_chain_head_seq Sequence number of the last audit record.",
@@ -173,27 +188,24 @@ async def metrics(state: State) -> str:
         "# TYPE meshq_audit_reannounced_events_total counter",
         f"meshq_audit_reannounced_events_total {service.reannounced}",
     ]
-    consumer = state.service.extras.get("consumer")
-    if consumer is not None:
-        waiting = list(consumer.waiting.values())
-        lines += [
-            "# HELP meshq_audit_dead_lettered_events_total Events that can never be recorded.",
-            "# TYPE meshq_audit_dead_lettered_events_total counter",
-            f"meshq_audit_dead_lettered_events_total {consumer.dead_lettered}",
-            "# HELP meshq_audit_store_waiting 1 while the consumer waits for PostgreSQL.",
-            "# TYPE meshq_audit_store_waiting gauge",
-            f"meshq_audit_store_waiting {int(bool(waiting))}",
-            "# HELP meshq_audit_store_wait_seconds How long the current wait has lasted.",
-            "# TYPE meshq_audit_store_wait_seconds gauge",
-            f"meshq_audit_store_wait_seconds {max((w.seconds for w in waiting), default=0):.3f}",
-        ]
-    relay = state.service.extras.get("relay")
-    if relay is not None:
-        lines += [
-            "# HELP meshq_audit_republished_total Announcements re-sent after a broker reset.",
-            "# TYPE meshq_audit_republished_total counter",
-            f"meshq_audit_republished_total {relay.republished}",
-        ]
+    consumer = deps.consumer
+    waiting = list(consumer.waiting.values())
+    lines += [
+        "# HELP meshq_audit_dead_lettered_events_total Events that can never be recorded.",
+        "# TYPE meshq_audit_dead_lettered_events_total counter",
+        f"meshq_audit_dead_lettered_events_total {consumer.dead_lettered}",
+        "# HELP meshq_audit_store_waiting 1 while the consumer waits for PostgreSQL.",
+        "# TYPE meshq_audit_store_waiting gauge",
+        f"meshq_audit_store_waiting {int(bool(waiting))}",
+        "# HELP meshq_audit_store_wait_seconds How long the current wait has lasted.",
+        "# TYPE meshq_audit_store_wait_seconds gauge",
+        f"meshq_audit_store_wait_seconds {max((w.seconds for w in waiting), default=0):.3f}",
+    ]
+    lines += [
+        "# HELP meshq_audit_republished_total Announcements re-sent after a broker reset.",
+        "# TYPE meshq_audit_republished_total counter",
+        f"meshq_audit_republished_total {deps.relay.republished}",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -28,6 +28,7 @@ from meshq_runtime.service_auth import (
 from meshq_graph_engine import handlers
 from meshq_graph_engine.archive import SnapshotArchive
 from meshq_graph_engine.controllers import ROUTES, stored_reference
+from meshq_graph_engine.deps import GraphDeps, ReaderDeps, WriterDeps
 from meshq_graph_engine.engine import GraphEngine
 from meshq_graph_engine.intake import SnapshotIntake
 from meshq_graph_engine.limits import device_limit_from
@@ -44,7 +45,10 @@ AUDIT_CAPACITY = 1_000
 
 
 async def _writer(
-    settings: Settings, stack: AsyncExitStack, state: ServiceState, credential: ServiceCredential
+    settings: Settings,
+    stack: AsyncExitStack,
+    state: ServiceState[GraphDeps],
+    credential: ServiceCredential,
 ) -> None:
     store = open_graph_store(settings)
     stack.push_async_callback(store.close)
@@ -87,7 +91,7 @@ async def _writer(
         confirming=lambda: follower.allows("audit_logging"),
     )
     state.probes[:] = [kafka_probe(kafka.broker), ("graph-store", store.ping)]
-    state.extras.update(
+    deps = WriterDeps(
         store=store,
         engine=engine,
         archive=archive,
@@ -97,6 +101,7 @@ async def _writer(
         intake=intake,
         intake_slots=asyncio.Semaphore(settings.intake_concurrency),
     )
+    state.hand_out(deps, stack)
 
 
 async def _sweep(intake: SnapshotIntake, bus: Any, after: float) -> None:
@@ -119,7 +124,10 @@ async def _sweep(intake: SnapshotIntake, bus: Any, after: float) -> None:
 
 
 async def _reader(
-    settings: Settings, stack: AsyncExitStack, state: ServiceState, credential: ServiceCredential
+    settings: Settings,
+    stack: AsyncExitStack,
+    state: ServiceState[GraphDeps],
+    credential: ServiceCredential,
 ) -> None:
     store = open_graph_store(settings)
     stack.push_async_callback(store.close)
@@ -143,14 +151,14 @@ async def _reader(
     stack.push_async_callback(stop)
     writer = internal_client(credential, base_url=settings.writer_url, timeout=60.0)
     stack.push_async_callback(writer.aclose)
-    state.extras.update(store=store, engine=reader, writer=writer)
+    state.hand_out(ReaderDeps(store=store, engine=reader, writer=writer), stack)
 
 
 def create_app(settings: Settings) -> Litestar:
     if settings.role == "reader":
         check_reader_store(settings)  # before anything starts, with what to set
     credential = service_credential(settings, caller=SERVICE)
-    state = ServiceState(service=SERVICE)
+    state: ServiceState[GraphDeps] = ServiceState(service=SERVICE)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:

@@ -13,19 +13,18 @@ from urllib.parse import quote
 import httpx
 import structlog
 from litestar import Request, Response, get, post
-from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, Parameter
 from meshq_runtime.http import ProblemError
+from meshq_runtime.service_auth import CALLER_HEADER
 from network_discovery.contracts.events import SnapshotPatch, SnapshotStored, SnapshotStoredData
 from network_discovery.model import MetadataPatch
-from network_discovery.service_auth import CALLER_HEADER
 from pydantic import BaseModel, ConfigDict, Field
 
-from meshq_graph_engine.archive import SnapshotArchive, snapshot_diff
+from meshq_graph_engine.archive import snapshot_diff
 from meshq_graph_engine.audit import require_room, write_event
 from meshq_graph_engine.catalogue import REGISTRY, QueryContext, QueryError, describe, run_query
-from meshq_graph_engine.engine import GraphEngine
-from meshq_graph_engine.intake import IntakeError, SnapshotIntake, public_status
+from meshq_graph_engine.deps import Deps, GraphDeps, ReaderDeps, WriterDeps
+from meshq_graph_engine.intake import IntakeError, public_status
 from meshq_graph_engine.simulations import ROUTES as SIMULATION_ROUTES
 
 __all__ = ["ROUTES", "SUBMITTED_BY_HEADER", "stored_reference"]
@@ -38,21 +37,23 @@ SUBMITTED_BY_HEADER = "X-MeshQ-Submitted-By"
 MAX_WAIT = 60.0
 
 
-def _engine(state: State) -> GraphEngine:
-    return state.service.extras["engine"]
-
-
-def _on_reader(state: State) -> bool:
-    """A query-only replica (``MESHQ_GRAPH_ENGINE_ROLE=reader``): writes go to the writer."""
-    return "writer" in state.service.extras
+def _writer(deps: GraphDeps) -> WriterDeps:
+    """The writer's dependencies (a handler has sent a query-only replica's call on)."""
+    if not isinstance(deps, WriterDeps):  # pragma: no cover - handlers check the role first
+        raise ProblemError(503, "Not the writer", "this replica only answers queries")
+    return deps
 
 
 async def _forward(
-    state: State, path: str, body: Any = None, *, request: Request[Any, Any, Any] | None = None
+    deps: ReaderDeps,
+    path: str,
+    body: Any = None,
+    *,
+    request: Request[Any, Any, Any] | None = None,
 ) -> Response[Any]:
     """The writer's answer to the same request, status and body as they came; the writer
     audits a write under the name of the service that called this replica."""
-    client: httpx.AsyncClient = state.service.extras["writer"]
+    client = deps.writer
     caller = request.scope.get("state", {}).get("service_caller") if request else None
     headers = {CALLER_HEADER: caller} if caller else None
     try:
@@ -80,7 +81,7 @@ async def list_queries() -> list[dict[str, Any]]:
 @post("/internal/queries/{name:str}", tags=["internal"], status_code=200)
 async def execute_query(
     name: FromPath[str],
-    state: State,
+    deps: Deps,
     request: Request[Any, Any, Any],
     data: JSONBody[dict[str, Any] | None] = None,
 ) -> dict[str, Any] | Response[Any]:
@@ -88,14 +89,14 @@ async def execute_query(
     audited under the calling service's name (a query-only replica sends it to the writer)."""
     query = REGISTRY.get(name)
     if query is None or not query.writes:
-        return await _run(state, name, data or {})
-    if _on_reader(state):
-        return await _forward(state, f"/internal/queries/{name}", data or {}, request=request)
-    buffer = require_room(state.service.extras.get("audit"))
+        return await _run(deps, name, data or {})
+    if isinstance(deps, ReaderDeps):
+        return await _forward(deps, f"/internal/queries/{name}", data or {}, request=request)
+    buffer = require_room(_writer(deps).audit)
     started = time.monotonic()
     status, rows = 500, None
     try:
-        answer = await _run(state, name, data or {})
+        answer = await _run(deps, name, data or {})
         status, rows = 200, answer["rows"]
         return answer
     except ProblemError as exc:
@@ -114,8 +115,8 @@ async def execute_query(
         )
 
 
-async def _run(state: State, name: str, params: dict[str, Any]) -> dict[str, Any]:
-    engine = _engine(state)
+async def _run(deps: GraphDeps, name: str, params: dict[str, Any]) -> dict[str, Any]:
+    engine = deps.engine
     try:
         result = await run_query(REGISTRY, name, params, QueryContext(engine.store, engine))
     except QueryError as exc:
@@ -134,9 +135,9 @@ def _snapshot_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @get("/internal/snapshots", tags=["internal"])
-async def list_snapshots(state: State) -> list[dict[str, Any]]:
+async def list_snapshots(deps: Deps) -> list[dict[str, Any]]:
     """Every applied snapshot, newest first, with its diff summary."""
-    rows = await _engine(state).store.execute(
+    rows = await deps.store.execute(
         "MATCH (s:Snapshot) RETURN s.id AS id, s.source AS source, s.collected_at AS collected_at,"
         " s.applied_at AS applied_at, s.scope_devices AS scope_devices, s.summary AS summary"
         " ORDER BY applied_at DESC"
@@ -146,16 +147,16 @@ async def list_snapshots(state: State) -> list[dict[str, Any]]:
 
 @get("/internal/snapshots/{a:str}/diff/{b:str}", tags=["internal"])
 async def diff_snapshots(
-    a: FromPath[str], b: FromPath[str], state: State, request: Request[Any, Any, Any]
+    a: FromPath[str], b: FromPath[str], deps: Deps, request: Request[Any, Any, Any]
 ) -> dict[str, Any] | Response[Any]:
     """What changed in the collected facts from snapshot ``a`` to snapshot ``b``."""
-    if _on_reader(state):  # the archive lives on the writer's volume
+    if isinstance(deps, ReaderDeps):  # the archive lives on the writer's volume
         return await _forward(
-            state,
+            deps,
             f"/internal/snapshots/{quote(a, safe='')}/diff/{quote(b, safe='')}",
             request=request,
         )
-    archive: SnapshotArchive = state.service.extras["archive"]
+    archive = _writer(deps).archive
     first, second = archive.load(a), archive.load(b)
     missing = [name for name, snap in ((a, first), (b, second)) if snap is None]
     if missing:
@@ -184,9 +185,9 @@ def stored_reference(record: dict[str, Any], correlation_id: str | None = None) 
     )
 
 
-async def _forward_stream(state: State, request: Request[Any, Any, Any]) -> Response[Any]:
+async def _forward_stream(deps: ReaderDeps, request: Request[Any, Any, Any]) -> Response[Any]:
     """A submission that reached a query-only replica, streamed on to the writer."""
-    client: httpx.AsyncClient = state.service.extras["writer"]
+    client = deps.writer
     headers = {
         k: v
         for k, v in request.headers.items()
@@ -220,19 +221,19 @@ async def _forward_stream(state: State, request: Request[Any, Any, Any]) -> Resp
     status_code=202,
     request_max_body_size=None,  # bounded by MESHQ_SNAPSHOT_MAX_BYTES while it streams
 )
-async def submit_snapshot(state: State, request: Request[Any, Any, Any]) -> Response[Any]:
+async def submit_snapshot(deps: Deps, request: Request[Any, Any, Any]) -> Response[Any]:
     """Receive a snapshot (JSON, plain or gzip), store it and queue it for its apply: 202
     once it is durable, with where to follow it; 413/415/422 when it is refused."""
-    if _on_reader(state):
-        return await _forward_stream(state, request)
-    extras = state.service.extras
-    intake: SnapshotIntake = extras["intake"]
+    if isinstance(deps, ReaderDeps):
+        return await _forward_stream(deps, request)
+    writer = _writer(deps)
+    intake = writer.intake
     media = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if media.lower() not in {"application/json", "application/octet-stream"}:
         raise ProblemError(
             415, "Unsupported media type", f"send the snapshot as application/json, not {media!r}"
         )
-    slots: asyncio.Semaphore = extras["intake_slots"]
+    slots = writer.intake_slots
     try:
         await asyncio.wait_for(slots.acquire(), timeout=30.0)
     except TimeoutError:
@@ -256,7 +257,7 @@ async def submit_snapshot(state: State, request: Request[Any, Any, Any]) -> Resp
         slots.release()
     snapshot_id = accepted.snapshot.snapshot_id
     try:
-        await extras["bus"].publish(
+        await writer.bus.publish(
             stored_reference(accepted.record, request.headers.get("x-correlation-id"))
         )
         intake.queued(snapshot_id)
@@ -277,19 +278,20 @@ async def submit_snapshot(state: State, request: Request[Any, Any, Any]) -> Resp
 @get("/internal/snapshots/{snapshot_id:str}", tags=["internal"])
 async def snapshot_status(
     snapshot_id: FromPath[str],
-    state: State,
+    deps: Deps,
     request: Request[Any, Any, Any],
     wait: Annotated[float, Parameter(ge=0, le=MAX_WAIT)] = 0.0,
 ) -> dict[str, Any] | Response[Any]:
     """Where a snapshot stands (accepted, applied or rejected); with ``wait``, answer once it
     is final or that many seconds have passed."""
-    if _on_reader(state):
+    if isinstance(deps, ReaderDeps):
         path = f"/internal/snapshots/{quote(snapshot_id, safe='')}?wait={wait:g}"
-        return await _forward(state, path, request=request)
-    intake: SnapshotIntake = state.service.extras["intake"]
+        return await _forward(deps, path, request=request)
+    writer = _writer(deps)
+    intake = writer.intake
     record = await intake.wait(snapshot_id, wait) if wait else intake.status(snapshot_id)
     if record is None:
-        record = await _applied_record(state, snapshot_id)
+        record = await _applied_record(writer, snapshot_id)
     if record is None:
         raise ProblemError(
             404, "Unknown snapshot", f"no snapshot {snapshot_id[:200]!r} was submitted or applied"
@@ -297,9 +299,9 @@ async def snapshot_status(
     return public_status(record)
 
 
-async def _applied_record(state: State, snapshot_id: str) -> dict[str, Any] | None:
+async def _applied_record(deps: WriterDeps, snapshot_id: str) -> dict[str, Any] | None:
     """A snapshot applied before status records were kept: from its graph record."""
-    rows = await _engine(state).store.execute(
+    rows = await deps.store.execute(
         "MATCH (s:Snapshot) WHERE s.id = $id RETURN s.id AS id, s.source AS source,"
         " s.collected_at AS collected_at, s.applied_at AS applied_at,"
         " s.scope_devices AS scope_devices, s.summary AS summary",
@@ -337,15 +339,15 @@ class PatchBatch(BaseModel):
 
 @post("/internal/patches", tags=["internal"], status_code=202)
 async def submit_patches(
-    state: State, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]
+    deps: Deps, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]
 ) -> Response[Any]:
     """Queue metadata patches on the ingest topic: 202 once the broker holds every one (each
     is applied in turn and announced on ``topology.changed``); 422 naming the patch and field
     at fault, and nothing queued, when one is invalid."""
-    if _on_reader(state):
-        return await _forward(state, "/internal/patches", data, request=request)
+    if isinstance(deps, ReaderDeps):
+        return await _forward(deps, "/internal/patches", data, request=request)
     batch = PatchBatch.model_validate(data)
-    bus = state.service.extras["bus"]
+    bus = _writer(deps).bus
     correlation = (request.headers.get("x-correlation-id") or "")[:128]
     ids: list[str] = []
     for patch in batch.patches:

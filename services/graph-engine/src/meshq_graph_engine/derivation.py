@@ -2,8 +2,8 @@
 
 ``derive`` turns observations into graph entities: links from LLDP/CDP seen across both ends,
 devices for neighbours nobody collected, endpoints from MAC tables on edge ports joined with
-ARP, and subnets from interface addresses. The rules live in :mod:`network_discovery.derive`
-(shared with the CLI); this module feeds them the facts of the whole graph.
+ARP, and subnets from interface addresses. The rules live in :mod:`meshq_graph_engine.derive`;
+this module feeds them the facts of the whole graph.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from network_discovery.derive import Sighting, derive_all
 from network_discovery.model import (
     VLAN,
     ArpEntry,
@@ -25,6 +24,8 @@ from network_discovery.model import (
     NeighborObservation,
     Subnet,
 )
+
+from meshq_graph_engine.derive import Sighting, derive_all
 
 __all__ = ["Derived", "Facts", "derive"]
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import structlog
+from meshq_runtime.errors import field_errors
 from network_discovery.model import Snapshot
 from pydantic import ValidationError
 
@@ -158,16 +159,6 @@ class _Decoder:
         return self._out(self._inflate.flush())
 
 
-def _field_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [
-        {
-            "field": ".".join(str(p) for p in err["loc"])[:200] or "body",
-            "message": str(err["msg"])[:300],
-        }
-        for err in exc.errors(include_url=False, include_input=False)[:_MAX_ERRORS]
-    ]
-
-
 class SnapshotIntake:
     """The writer's store of submitted snapshots and their status records."""
 
@@ -251,7 +242,7 @@ class SnapshotIntake:
         try:
             return Snapshot.model_validate_json(data)
         except ValidationError as exc:
-            errors = _field_errors(exc)
+            errors = field_errors(exc, root="body", limit=_MAX_ERRORS)
             raise IntakeError(
                 422,
                 "Invalid snapshot",

@@ -3,10 +3,11 @@
 A reader applies nothing: it answers catalogue queries and simulations from the graph store the
 writer keeps (Memgraph), and follows the writer's revision so that what it derives from the
 graph in memory (the blast-radius topology) is rebuilt after each change. It re-reads the
-revision when a ``topology.changed`` event arrives (each reader in a consumer group of its own,
-so every reader sees every event) and every ``MESHQ_GRAPH_ENGINE_REFRESH_INTERVAL`` seconds,
-which catches metadata patches (they publish no event) and anything missed while starting.
-Writes (``update_device_metadata``) and archived snapshot diffs are forwarded to the writer.
+revision when a ``topology.changed`` event arrives (snapshots and metadata patches alike; each
+reader in a consumer group of its own, so every reader sees every event) and every
+``MESHQ_GRAPH_ENGINE_REFRESH_INTERVAL`` seconds, which catches anything missed while starting.
+Writes (``update_device_metadata``, submitted snapshots and patches) and archived snapshot diffs
+are forwarded to the writer.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import structlog
 from litestar import post
-from litestar.datastructures import State
 from litestar.params import JSONBody
 from meshq_runtime.http import ProblemError
 from pydantic import BaseModel, Field, ValidationError
@@ -26,7 +25,7 @@ from meshq_graph_engine.blast import (
     run_scenario,
 )
 from meshq_graph_engine.catalogue.base import Params, field_errors, validate_json
-from meshq_graph_engine.engine import GraphEngine
+from meshq_graph_engine.deps import Deps
 
 __all__ = ["ROUTES", "ChaosRequest", "WhatIfRequest", "validated"]
 
@@ -128,15 +127,11 @@ def validated(model: type[M], data: Any) -> M:
     raise ProblemError(422, "Invalid request", detail, errors=errors) from None
 
 
-def _engine(state: State) -> GraphEngine:
-    return state.service.extras["engine"]
-
-
 @post("/internal/graph/chaos-simulate", tags=["internal"], status_code=200)
-async def chaos_simulate(state: State, data: JSONBody[Any] = None) -> dict[str, Any]:
+async def chaos_simulate(deps: Deps, data: JSONBody[Any] = None) -> dict[str, Any]:
     """Simulate one failure on the live graph (read only) and answer its blast radius."""
     request = validated(ChaosRequest, data)
-    engine = _engine(state)
+    engine = deps.engine
     try:
         result = await run_scenario(
             engine.store, engine, request.scenario_type, request.target, request.depth
@@ -170,10 +165,10 @@ def _problem(exc: TargetError) -> ProblemError:
 
 
 @post("/internal/graph/whatif", tags=["internal"], status_code=200)
-async def whatif(state: State, data: JSONBody[Any] = None) -> dict[str, Any]:
+async def whatif(deps: Deps, data: JSONBody[Any] = None) -> dict[str, Any]:
     """Apply a change set to a copy of the graph and answer what it changes."""
     request = validated(WhatIfRequest, data)
-    engine = _engine(state)
+    engine = deps.engine
     before = await load_topology(engine.store, engine)
     changes = [c.model_dump() for c in request.changes]
     try:

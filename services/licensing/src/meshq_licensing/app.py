@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 from litestar import Litestar, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from meshq_runtime.http import ProblemError, ServiceState, build_app
 from meshq_runtime.outbox import OUTBOX_MIGRATIONS, OutboxRelay
 from meshq_runtime.postgres import Schema, apply_schema, create_pool
@@ -37,9 +37,9 @@ log = structlog.get_logger(__name__)
 
 
 @get("/license", tags=["license"])
-async def get_license(state: State) -> dict[str, Any]:
+async def get_license(deps: NamedDependency[LicenseAgent]) -> dict[str, Any]:
     """The installation's license: plan, status, features and limits, grace hours left."""
-    agent: LicenseAgent = state.service.extras["agent"]
+    agent = deps
     current = await agent.current()
     if current is None:
         raise ProblemError(503, "License state not ready", "the agent has not evaluated yet")
@@ -56,7 +56,7 @@ async def _loop(agent: LicenseAgent, interval: float) -> None:
 
 
 def create_app(settings: Settings) -> Litestar:
-    state = ServiceState(service=SERVICE)
+    state: ServiceState[LicenseAgent] = ServiceState(service=SERVICE)
     credential = service_credential(settings, caller=SERVICE)
 
     @asynccontextmanager
@@ -98,7 +98,7 @@ def create_app(settings: Settings) -> Litestar:
 
             stack.push_async_callback(stop_loop)
             state.probes[:] = [kafka_probe(kafka.broker), postgres_probe(pool)]
-            state.extras.update(agent=agent, relay=relay, kafka=kafka, pool=pool)
+            state.hand_out(agent, stack)
             log.info("license.agent_started", installation=installation_id)
             yield
 

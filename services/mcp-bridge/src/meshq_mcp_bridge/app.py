@@ -28,7 +28,8 @@ SERVICE = "mcp-bridge"
 
 
 def create_app(settings: Settings) -> Litestar:
-    state = ServiceState(service=SERVICE)
+    # its only route is the MCP mount, which holds what it needs itself: no dependencies
+    state: ServiceState[None] = ServiceState(service=SERVICE)
     url = settings.api_url.rstrip("/")
     # No default credential: a call without the caller's own is refused before it gets here.
     mcp_http = McpHttp(Gateway(url=url, default=Credential(), client=new_client()))
@@ -46,7 +47,6 @@ def create_app(settings: Settings) -> Litestar:
             stack.push_async_callback(mcp_http.gateway.client.aclose)
             await stack.enter_async_context(mcp_http.running())
             state.probes[:] = [http_probe("query-gateway", url, api)]
-            state.extras.update(api=api, mcp=mcp_http)
             yield
 
     return build_app(service=SERVICE, route_handlers=[mcp_endpoint], lifespan=lifespan, state=state)

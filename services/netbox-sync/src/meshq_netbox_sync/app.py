@@ -6,15 +6,16 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from litestar import Litestar, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.license import LicenseFollower
 from meshq_runtime.service import kafka_probe, open_kafka
 from meshq_runtime.service_auth import ServiceAuthMiddleware, service_credential
+from network_discovery.discovery.schedule import ScheduledDiscovery
 
 from meshq_netbox_sync import handlers
 from meshq_netbox_sync._discovery import start_discovery
@@ -24,10 +25,19 @@ from meshq_netbox_sync.settings import Settings
 __all__ = ["SERVICE", "create_app"]
 
 
+@dataclass(frozen=True)
+class NetboxDeps:
+    """What the service's handlers use, built once by the lifespan."""
+
+    sync: NetBoxSync
+    license: LicenseFollower
+    discovery: ScheduledDiscovery | None
+
+
 @get("/sync/status", tags=["sync"])
-async def sync_status(state: State) -> dict[str, Any]:
+async def sync_status(deps: NamedDependency[NetboxDeps]) -> dict[str, Any]:
     """The configured direction and interval, and the last runs (newest last)."""
-    sync: NetBoxSync = state.service.extras["sync"]
+    sync = deps.sync
     return {
         "configured": sync.configured(),
         "direction": sync.settings.direction,
@@ -37,7 +47,7 @@ async def sync_status(state: State) -> dict[str, Any]:
 
 
 def create_app(settings: Settings) -> Litestar:
-    state = ServiceState(service=SERVICE)
+    state: ServiceState[NetboxDeps] = ServiceState(service=SERVICE)
     credential = service_credential(settings, caller=SERVICE)
 
     @asynccontextmanager
@@ -57,7 +67,6 @@ def create_app(settings: Settings) -> Litestar:
             handlers.register(kafka.consumer, sync)
             await kafka.start()
             state.probes[:] = [kafka_probe(kafka.broker)]
-            state.extras.update(bus=kafka.bus, sync=sync, license=follower)
             loop = asyncio.create_task(sync.loop(), name="netbox-sync-loop")
 
             async def stop_loop() -> None:
@@ -66,9 +75,8 @@ def create_app(settings: Settings) -> Litestar:
                     await loop
 
             stack.push_async_callback(stop_loop)
-            state.extras.update(
-                discovery=await start_discovery(settings, stack, follower, credential)
-            )
+            discovery = await start_discovery(settings, stack, follower, credential)
+            state.hand_out(NetboxDeps(sync=sync, license=follower, discovery=discovery), stack)
             yield
 
     return build_app(

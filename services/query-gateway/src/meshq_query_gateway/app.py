@@ -41,7 +41,7 @@ log = structlog.get_logger(__name__)
 
 
 def create_app(settings: Settings) -> Litestar:
-    state = ServiceState(service=SERVICE)
+    state: ServiceState[Gateway] = ServiceState(service=SERVICE)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -88,6 +88,7 @@ def create_app(settings: Settings) -> Litestar:
                 capacity=settings.audit_buffer_size,
                 confirming=lambda: follower.allows(AUDIT_FEATURE),
             )
+            operations = await open_operations(stack, settings, credential)
             gw = Gateway(
                 graph=graph,
                 gate=LicenseGate(follower),
@@ -96,6 +97,11 @@ def create_app(settings: Settings) -> Litestar:
                 redis=redis,
                 catalogue_ttl=settings.catalogue_ttl,
                 snapshot_max_bytes=settings.snapshot_max_bytes,
+                bus=kafka.bus,
+                audit_buffer=audit,
+                limiter=RateLimiter(redis, settings.rate_limits),
+                audit_client=operations.audit,
+                soar_client=operations.soar,
             )
             _announce_rbac(gw)
             state.probes[:] = [
@@ -108,19 +114,7 @@ def create_app(settings: Settings) -> Litestar:
                 plain = httpx.AsyncClient()  # no credential: the supervisor wants none
                 stack.push_async_callback(plain.aclose)
                 state.probes.append(stack_probe(settings.supervisor_url, plain))
-            state.extras.update(
-                bus=kafka.bus,
-                redis=redis,
-                graph_client=graph,
-                gateway=gw,
-                audit_buffer=audit,
-                limiter=RateLimiter(redis, settings.rate_limits),
-            )
-            # the audit log and the SOAR dispatcher, reached for /audit/* and /soar/replay
-            # with the service credential (their APIs answer services only)
-            state.extras.update(
-                await open_operations(stack, settings, credential),
-            )
+            state.hand_out(gw, stack)
             yield
 
     app = build_app(

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from litestar import Request
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from meshq_runtime.audit import MAX_PART_BYTES, bounded, bounded_part, redact
@@ -30,6 +33,8 @@ __all__ = [
     "AUDIT_FEATURE",
     "MAX_PART_BYTES",
     "AuditMiddleware",
+    "AuditNote",
+    "audit_note",
     "bounded",
     "bounded_part",
     "open_audit_buffer",
@@ -47,6 +52,30 @@ _NAMED_QUERY = re.compile(r"^/queries/([^/]{1,200})$")
 ANONYMOUS = Principal("anonymous", "anonymous")
 
 
+@dataclass
+class AuditNote:
+    """What a handler tells its call's audit event: the query (or resource) it ran, the
+    parameters, how many rows it answered and a sample of them. One per request
+    (:func:`audit_note`); the middleware reads it once the answer is sent."""
+
+    query: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    row_count: int | None = None
+    sample_rows: list[Any] = field(default_factory=list)
+
+
+_NOTE = "audit_note"
+
+
+def audit_note(request: Request[Any, Any, Any]) -> AuditNote:
+    """This request's :class:`AuditNote`, created on first use."""
+    state = request.scope.setdefault("state", {})
+    note = state.get(_NOTE)
+    if not isinstance(note, AuditNote):
+        note = state[_NOTE] = AuditNote()
+    return note
+
+
 class AuditMiddleware(ASGIMiddleware):
     def __init__(self, state: Any) -> None:
         self._state = state  # ServiceState; the buffer appears once the lifespan has run
@@ -55,7 +84,8 @@ class AuditMiddleware(ASGIMiddleware):
         if scope["type"] != "http" or is_public(scope["path"]):
             await next_app(scope, receive, send)
             return
-        buffer: AuditBuffer | None = self._state.extras.get("audit_buffer")
+        deps = self._state.deps  # None while the lifespan starts
+        buffer: AuditBuffer | None = deps.audit_buffer if deps is not None else None
         if buffer is not None and buffer.full():
             log.error(
                 "audit.buffer_full",
@@ -91,8 +121,9 @@ class AuditMiddleware(ASGIMiddleware):
 
     def _event(self, scope: Scope, status: int, elapsed_ms: float) -> AuditRequestEvent | None:
         principal = principal_of(scope)
-        extras = scope.get("state", {})
-        query = extras.get("query_name")
+        scope_state = scope.get("state", {})
+        note: AuditNote = scope_state.get(_NOTE) or AuditNote()
+        query = note.query
         if principal is None:
             named = _NAMED_QUERY.match(scope["path"])
             if status != 401 or named is None:
@@ -102,7 +133,7 @@ class AuditMiddleware(ASGIMiddleware):
         return AuditRequestEvent(
             source="query-gateway",
             subject=principal.name,
-            correlation_id=extras.get("correlation_id") or new_event_id(),
+            correlation_id=scope_state.get("correlation_id") or new_event_id(),
             data=AuditRequestData(
                 principal=principal.name,
                 auth_method=principal.auth_method,
@@ -112,9 +143,9 @@ class AuditMiddleware(ASGIMiddleware):
                 status=status,
                 elapsed_ms=round(elapsed_ms, 3),
                 query=query,
-                params=bounded_part(redact(extras.get("query_params", {}))),
-                row_count=extras.get("row_count"),
-                sample_rows=[bounded_part(r) for r in extras.get("sample_rows", [])[:10]],
+                params=bounded_part(redact(dict(note.params))),
+                row_count=note.row_count,
+                sample_rows=[bounded_part(r) for r in note.sample_rows[:10]],
                 client=client[0] if client else None,
             ),
         )

@@ -4,26 +4,31 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import quote
 
 import httpx
 import structlog
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from meshq_runtime.http import ProblemError
 
 from meshq_query_gateway.auth import Principal, principal_of
 from meshq_query_gateway.gates import LicenseGate
 from meshq_query_gateway.policy_store import PolicyStore
 
-__all__ = ["Gateway", "authorize", "forward", "gateway", "principal", "quoted"]
+__all__ = ["Deps", "Gateway", "authorize", "forward", "gateway", "principal", "quoted"]
 
 log = structlog.get_logger(__name__)
 
 
 @dataclass
 class Gateway:
+    """What the gateway's handlers and middleware use, built once by the lifespan: handlers
+    receive it as the ``deps`` dependency (:data:`Deps`), middleware through
+    :func:`gateway`."""
+
     graph: httpx.AsyncClient
     gate: LicenseGate
     rbac: PolicyStore
@@ -32,6 +37,15 @@ class Gateway:
     catalogue_ttl: float = 60.0
     #: Largest snapshot body ``POST /snapshots`` passes on, in bytes as sent.
     snapshot_max_bytes: int = 4 * 1024**3
+    #: The bus (``POST /netbox/sync`` publishes on it).
+    bus: Any = None
+    #: Holds each call's audit event until the audit log confirms it (``AuditMiddleware``).
+    audit_buffer: Any = None
+    #: Per-identity limits (``RateLimitMiddleware``).
+    limiter: Any = None
+    #: The audit service's and the SOAR dispatcher's internal APIs, where configured.
+    audit_client: httpx.AsyncClient | None = None
+    soar_client: httpx.AsyncClient | None = None
     _catalogue: list[dict[str, Any]] | None = field(default=None, repr=False)
     _catalogue_at: float = 0.0
 
@@ -68,8 +82,14 @@ class Gateway:
         return policy is not None and policy.allows(who.groups, verb, resource)
 
 
+#: A handler's ``deps`` parameter: the gateway's dependencies (Litestar's named dependency).
+Deps: TypeAlias = NamedDependency[Gateway]
+
+
 def gateway(state: State) -> Gateway:
-    return state.service.extras["gateway"]
+    """The dependencies, for middleware (handlers take ``deps: Deps``); 503 while starting."""
+    deps: Gateway = state.service.need()
+    return deps
 
 
 def principal(request: Request[Any, Any, Any]) -> Principal:

@@ -188,7 +188,8 @@ class RateLimitMiddleware(ASGIMiddleware):
         self._state = state  # ServiceState; the limiter appears once the lifespan has run
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        limiter: RateLimiter | None = self._state.extras.get("limiter")
+        deps = self._state.deps  # None while the lifespan starts
+        limiter: RateLimiter | None = deps.limiter if deps is not None else None
         who = principal_of(scope)
         if scope["type"] != "http" or limiter is None or who is None:
             await next_app(scope, receive, send)

@@ -20,7 +20,7 @@ from meshq_runtime.service_auth import ServiceAuthMiddleware, service_credential
 
 from meshq_soar_dispatcher import handlers
 from meshq_soar_dispatcher.delivery import RetryPolicy, WebhookClient
-from meshq_soar_dispatcher.replay import ROUTES
+from meshq_soar_dispatcher.replay import ROUTES, SoarDeps
 from meshq_soar_dispatcher.repository import MIGRATIONS, DispatchLog
 from meshq_soar_dispatcher.rules import Rule
 from meshq_soar_dispatcher.service import SERVICE, Dispatcher
@@ -34,7 +34,7 @@ SCHEMA: Schema = ((f"{SERVICE}-outbox", OUTBOX_MIGRATIONS), (SERVICE, MIGRATIONS
 def create_app(settings: Settings, rules: list[Rule] | None = None) -> Litestar:
     """The app; the rules are parsed here, so a bad rule stops start-up (``RuleError``)."""
     rules = settings.load_rules() if rules is None else rules
-    state = ServiceState(service=SERVICE)
+    state: ServiceState[SoarDeps] = ServiceState(service=SERVICE)
     credential = service_credential(settings, caller=SERVICE)
 
     @asynccontextmanager
@@ -85,12 +85,9 @@ def create_app(settings: Settings, rules: list[Rule] | None = None) -> Litestar:
                 postgres_probe(pool),
                 kafka.consumer.probe("soar-consumer"),  # waiting for PostgreSQL, and why
             ]
-            state.extras.update(
-                bus=kafka.bus,
-                dispatcher=dispatcher,
-                store=store,
-                license=follower,
-                settings=settings,
+            state.hand_out(
+                SoarDeps(dispatcher=dispatcher, store=store, license=follower, settings=settings),
+                stack,
             )
             yield
 

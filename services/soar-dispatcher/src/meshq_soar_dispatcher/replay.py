@@ -13,14 +13,17 @@ hold (written by a version that kept them only there), through a consumer group 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from litestar import post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from meshq_runtime.http import ProblemError
 from meshq_runtime.kafka.security import client_options
+from meshq_runtime.license import LicenseFollower
+from meshq_runtime.settings import KafkaSettings
 from network_discovery.contracts import topics
 from network_discovery.contracts.events import SoarDeadLettered, adapter_for
 from pydantic import ValidationError
@@ -28,7 +31,7 @@ from pydantic import ValidationError
 from meshq_soar_dispatcher.repository import DispatchLog
 from meshq_soar_dispatcher.service import SERVICE, Dispatcher
 
-__all__ = ["ROUTES", "import_topic_letters", "replay_dead_letters"]
+__all__ = ["ROUTES", "SoarDeps", "import_topic_letters", "replay_dead_letters"]
 
 log = structlog.get_logger(__name__)
 _LOCK = asyncio.Lock()
@@ -103,18 +106,31 @@ def _letter(adapter: Any, value: bytes | None) -> SoarDeadLettered | None:
     return dead if isinstance(dead, SoarDeadLettered) else None
 
 
+@dataclass(frozen=True)
+class SoarDeps:
+    """What the dispatcher's handlers use, built once by the lifespan."""
+
+    dispatcher: Dispatcher
+    store: DispatchLog
+    license: LicenseFollower
+    settings: KafkaSettings
+
+
+#: A handler's ``deps`` parameter (Litestar's named dependency).
+Deps: TypeAlias = NamedDependency[SoarDeps]
+
+
 @post("/soar/replay", status_code=200)
-async def replay(state: State) -> dict[str, int]:
-    extras = state.service.extras
-    dispatcher: Dispatcher = extras["dispatcher"]
-    if not extras["license"].allows("soar_webhooks"):
+async def replay(deps: Deps) -> dict[str, int]:
+    dispatcher = deps.dispatcher
+    if not deps.license.allows("soar_webhooks"):
         raise ProblemError(403, "Feature not available", "soar_webhooks needs the Enterprise plan")
     if not dispatcher.configured:
         raise ProblemError(409, "No webhook", "SOAR_WEBHOOK_URL is not set")
     if _LOCK.locked():
         raise ProblemError(409, "Replay running", "a replay is already running")
     async with _LOCK:
-        return await replay_dead_letters(dispatcher, extras["store"], extras["settings"])
+        return await replay_dead_letters(dispatcher, deps.store, deps.settings)
 
 
 ROUTES = [replay]

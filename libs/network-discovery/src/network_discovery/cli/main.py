@@ -10,7 +10,6 @@ from pathlib import Path
 
 import click
 
-from network_discovery import __version__
 from network_discovery.cli._common import CliError
 from network_discovery.cli.apikey import apikey
 from network_discovery.cli.audit import install as install_audit
@@ -25,7 +24,7 @@ __all__ = ["cli", "main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="meshq")
+@click.version_option(package_name="meshoptixiq-network-discovery", prog_name="meshq")
 @click.option(
     "--api-url",
     metavar="URL",
@@ -95,9 +94,11 @@ def serve(demo: bool, data_dir: Path | None, gateway_port: int | None) -> None:
     """
     try:
         from meshq_runtime.serve import run_serve
-    except ImportError as exc:  # a customer install without the services
+    except ImportError as exc:  # a customer install: the stack is not part of it
         raise CliError(
-            f"'meshq serve' needs the MeshOptixIQ services installed ({exc.name} is missing)"
+            f"'meshq serve' needs the development package meshq-embedded ({exc.name} is "
+            "missing): run 'make setup' in a MeshOptixIQ source checkout, or point meshq at a "
+            "running stack with MESHOPTIXIQ_API_URL"
         ) from exc
     sys.exit(run_serve(demo=demo, data_dir=data_dir, gateway_port=gateway_port))
 

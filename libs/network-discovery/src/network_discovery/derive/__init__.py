@@ -1,43 +1,6 @@
-"""Pure derivations over collected facts: links, unmanaged neighbours, endpoints, subnets.
+"""What the parsers work out from configurations rather than read from a device: the routing
+tables that OSPF and BGP settings imply (:mod:`network_discovery.derive.routing`).
 
-Every function takes plain lists of model objects and returns new ones, so the same code
-serves one snapshot and the union of every fact in the graph.
+Links, unmanaged neighbours, endpoints and subnets are derived by the graph engine, over
+every fact in the graph (``meshq_graph_engine.derive``).
 """
-
-from network_discovery.derive._all import Derived, FactSource, derive_all, merge_links
-from network_discovery.derive._resolve import DeviceIndex, clean_name
-from network_discovery.derive.endpoints import (
-    MAX_MACS_ON_TRUNK,
-    NOT_EDGE,
-    derive_endpoints,
-    derive_subnets,
-)
-from network_discovery.derive.links import (
-    MIXED_CONFIDENCE,
-    SIGHTING_CONFIDENCE,
-    Sighting,
-    derive_links,
-    derive_sightings,
-    derive_unmanaged,
-    uplink_ports,
-)
-
-__all__ = [
-    "MAX_MACS_ON_TRUNK",
-    "MIXED_CONFIDENCE",
-    "NOT_EDGE",
-    "SIGHTING_CONFIDENCE",
-    "Derived",
-    "DeviceIndex",
-    "FactSource",
-    "Sighting",
-    "clean_name",
-    "derive_all",
-    "derive_endpoints",
-    "derive_links",
-    "derive_sightings",
-    "derive_subnets",
-    "derive_unmanaged",
-    "merge_links",
-    "uplink_ports",
-]

@@ -31,6 +31,7 @@ from network_discovery.discovery.inventory import (
     Transport,
     check_platform,
 )
+from network_discovery.model.platforms import NETBOX_PLATFORMS
 from network_discovery.parsers import PLATFORMS
 
 __all__ = [
@@ -44,13 +45,6 @@ __all__ = [
 
 #: The NetBox device filters a ``netbox`` section may set (each one value or a list).
 FILTERS = ("site", "role", "tag", "status", "tenant")
-#: NetBox platform slugs (lower case, ``_`` read as ``-``) -> our platforms.
-NETBOX_PLATFORMS = {
-    **{slug: "cisco_ios" for slug in ("ios", "cisco-ios", "ios-xe", "iosxe", "cisco-ios-xe")},
-    **{slug: "cisco_nxos" for slug in ("nxos", "nx-os", "cisco-nxos", "cisco-nx-os")},
-    **{slug: "arista_eos" for slug in ("eos", "arista-eos")},
-    **{slug: "juniper_junos" for slug in ("junos", "juniper-junos", "juniper")},
-}
 _KEYS = frozenset({"filters", "credentials", "platforms", "transport", "port"})
 
 

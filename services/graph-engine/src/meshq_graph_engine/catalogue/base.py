@@ -18,9 +18,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from meshq_runtime.errors import field_errors as _field_errors
 from meshq_runtime.graph.store import GraphStore
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
-from pydantic_core import ErrorDetails
 
 __all__ = [
     "NoParams",
@@ -155,62 +155,10 @@ def describe(query: Query) -> dict[str, Any]:
     }
 
 
-#: What a strict type expects, by pydantic's error type.
-_EXPECTED = {
-    "bool_type": "expected true or false (a JSON boolean)",
-    "bool_parsing": "expected true or false (a JSON boolean)",
-    "int_type": "expected an integer",
-    "int_parsing": "expected an integer",
-    "int_from_float": "expected an integer",
-    "float_type": "expected a number",
-    "float_parsing": "expected a number",
-    "string_type": "expected a string",
-    "list_type": "expected a list",
-    "dict_type": "expected an object",
-    "model_type": "expected an object",
-}
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
-def _message(error: ErrorDetails, allowed: list[str]) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        if len(error["loc"]) > 1:
-            return "unknown field"
-        return "unknown parameter; " + (
-            f"accepted: {', '.join(allowed)}" if allowed else "this takes no parameters"
-        )
-    expected = _EXPECTED.get(kind)
-    if expected:
-        return f"{expected}, got {_json_type(error.get('input'))}"
-    return error["msg"]
-
-
 def field_errors(exc: ValidationError, allowed: list[str] | None = None) -> list[dict[str, Any]]:
-    """One ``{"field", "message"}`` per failure: the parameter's name (dotted for nested
-    values, ``(body)`` for the whole) and what it expects, never the value it was given."""
-    return [
-        {
-            "field": ".".join(str(p) for p in e["loc"]) or "(body)",
-            "message": _message(e, allowed or []),
-        }
-        for e in exc.errors(include_url=False)
-    ]
+    """One ``{"field", "message"}`` per failure (the service chassis' reading, naming the
+    parameters the query accepts when an unknown one is sent)."""
+    return _field_errors(exc, allowed=allowed or [])
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -6,14 +6,15 @@ import hmac
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from litestar import Litestar, Request, delete, get, head, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from meshq_runtime.http import ProblemError, ServiceState, build_app
 from meshq_runtime.postgres import apply_migrations, create_pool
 from meshq_runtime.service import postgres_probe
@@ -50,18 +51,25 @@ def load_signing_key(value: str) -> rsa.RSAPrivateKey:
     return key
 
 
-def _server(state: State) -> LicenseServer:
-    server: LicenseServer = state.service.extras["server"]
-    return server
+@dataclass(frozen=True)
+class ServerDeps:
+    """What the license server's handlers use, built once by the lifespan."""
+
+    server: LicenseServer
+    admin_token: str = field(repr=False)
 
 
-def _admin(request: Request[Any, Any, Any], state: State) -> LicenseServer:
-    token: str = state.service.extras["admin_token"]
+#: A handler's ``deps`` parameter (Litestar's named dependency).
+Deps: TypeAlias = NamedDependency[ServerDeps]
+
+
+def _admin(request: Request[Any, Any, Any], deps: ServerDeps) -> LicenseServer:
+    token = deps.admin_token
     given = request.headers.get("authorization", "")
     expected = f"Bearer {token}"
     if not token or not hmac.compare_digest(given.encode(), expected.encode()):
         raise ProblemError(401, "Unauthorized", "admin token missing or wrong")
-    return _server(state)
+    return deps.server
 
 
 def _check_key_id(key_id: str) -> str:
@@ -73,7 +81,7 @@ def _check_key_id(key_id: str) -> str:
 
 
 @post(protocol.VALIDATE_PATH, status_code=200, tags=["licenses"])
-async def validate(request: Request[Any, Any, Any], state: State) -> dict[str, str]:
+async def validate(request: Request[Any, Any, Any], deps: Deps) -> dict[str, str]:
     """Validate a key for a device (HMAC-signed request); the answer is RSA-PSS signed."""
     h = request.headers
     fields = {
@@ -91,7 +99,7 @@ async def validate(request: Request[Any, Any, Any], state: State) -> dict[str, s
     if len(fields["nonce"]) > 128:
         raise ProblemError(400, "Invalid request", "nonce too long", field="nonce")
     req = SignedRequest(body=await request.body(), **fields)
-    return await _server(state).validate(req, protocol.VALIDATE_PATH)
+    return await deps.server.validate(req, protocol.VALIDATE_PATH)
 
 
 @head("/health", tags=["probes"])
@@ -100,43 +108,43 @@ async def health_head() -> None:
 
 
 @post("/v1/admin/licenses", status_code=201, tags=["admin"])
-async def issue(request: Request[Any, Any, Any], state: State, data: IssueRequest) -> Any:
+async def issue(request: Request[Any, Any, Any], deps: Deps, data: IssueRequest) -> Any:
     """Issue a key; the key is returned once and never stored."""
-    return await _admin(request, state).issue(data.plan, data.expiration_date, data.customer)
+    return await _admin(request, deps).issue(data.plan, data.expiration_date, data.customer)
 
 
 @post("/v1/admin/licenses/{key_id:str}/renew", status_code=200, tags=["admin"])
 async def renew(
-    request: Request[Any, Any, Any], state: State, key_id: str, data: RenewRequest
+    request: Request[Any, Any, Any], deps: Deps, key_id: str, data: RenewRequest
 ) -> Any:
-    return await _admin(request, state).renew(_check_key_id(key_id), data.expiration_date)
+    return await _admin(request, deps).renew(_check_key_id(key_id), data.expiration_date)
 
 
 @post("/v1/admin/licenses/{key_id:str}/revoke", status_code=200, tags=["admin"])
-async def revoke(request: Request[Any, Any, Any], state: State, key_id: str) -> Any:
-    return await _admin(request, state).revoke(_check_key_id(key_id))
+async def revoke(request: Request[Any, Any, Any], deps: Deps, key_id: str) -> Any:
+    return await _admin(request, deps).revoke(_check_key_id(key_id))
 
 
 @get("/v1/admin/licenses/{key_id:str}/devices", tags=["admin"])
-async def devices(request: Request[Any, Any, Any], state: State, key_id: str) -> Any:
-    return await _admin(request, state).devices(_check_key_id(key_id))
+async def devices(request: Request[Any, Any, Any], deps: Deps, key_id: str) -> Any:
+    return await _admin(request, deps).devices(_check_key_id(key_id))
 
 
 @delete("/v1/admin/licenses/{key_id:str}/devices/{fingerprint:str}", tags=["admin"])
 async def deregister(
-    request: Request[Any, Any, Any], state: State, key_id: str, fingerprint: str
+    request: Request[Any, Any, Any], deps: Deps, key_id: str, fingerprint: str
 ) -> None:
     """Deregister a device: its seat is free at once."""
-    await _admin(request, state).deregister(_check_key_id(key_id), fingerprint)
+    await _admin(request, deps).deregister(_check_key_id(key_id), fingerprint)
 
 
 @post("/v1/admin/purge", status_code=200, tags=["admin"])
-async def purge(request: Request[Any, Any, Any], state: State) -> dict[str, int]:
-    return {"purged": await _admin(request, state).purge()}
+async def purge(request: Request[Any, Any, Any], deps: Deps) -> dict[str, int]:
+    return {"purged": await _admin(request, deps).purge()}
 
 
 def create_server_app(settings: ServerSettings) -> Litestar:
-    state = ServiceState(service=SERVER)
+    state: ServiceState[ServerDeps] = ServiceState(service=SERVER)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -161,7 +169,10 @@ def create_server_app(settings: ServerSettings) -> Litestar:
                 clock=lambda: time.time() + offset,
             )
             state.probes[:] = [postgres_probe(pool)]
-            state.extras.update(server=server, admin_token=settings.admin_token.get_secret_value())
+            state.hand_out(
+                ServerDeps(server=server, admin_token=settings.admin_token.get_secret_value()),
+                stack,
+            )
             yield
 
     return build_app(

@@ -13,7 +13,8 @@ from typing import Any
 from litestar import Request, post
 from litestar.params import JSONBody
 
-from meshq_query_gateway.context import Gateway, authorize, forward, gateway, principal
+from meshq_query_gateway.audit import audit_note
+from meshq_query_gateway.context import Deps, Gateway, authorize, forward, principal
 from meshq_query_gateway.openapi import problems
 
 __all__ = ["CHAOS_RESOURCE", "FEATURE", "ROUTES", "WHATIF_RESOURCE"]
@@ -23,20 +24,20 @@ CHAOS_RESOURCE = "blast_radius_chaos_simulate"
 WHATIF_RESOURCE = "whatif"
 
 
-def _allowed(request: Request[Any, Any, Any], resource: str, params: Any) -> Gateway:
-    scope_state = request.scope.setdefault("state", {})
-    scope_state["query_name"] = resource
-    scope_state["query_params"] = params if isinstance(params, dict) else {}
-    gw, who = gateway(request.app.state), principal(request)
+def _allowed(request: Request[Any, Any, Any], gw: Gateway, resource: str, params: Any) -> Gateway:
+    note = audit_note(request)
+    note.query = resource
+    note.params = params if isinstance(params, dict) else {}
+    who = principal(request)
     gw.gate.require(FEATURE)
     authorize(gw, who, "execute", resource)
     return gw
 
 
 def _audited(request: Request[Any, Any, Any], count: int, sample: dict[str, Any]) -> None:
-    scope_state = request.scope.setdefault("state", {})
-    scope_state["row_count"] = count
-    scope_state["sample_rows"] = [sample]
+    note = audit_note(request)
+    note.row_count = count
+    note.sample_rows = [sample]
 
 
 @post(
@@ -46,12 +47,12 @@ def _audited(request: Request[Any, Any, Any], count: int, sample: dict[str, Any]
     opt=problems(400, 403, 404, 413, 422, 502, 503),
 )
 async def chaos_simulate(
-    request: Request[Any, Any, Any], data: JSONBody[dict[str, Any] | None] = None
+    request: Request[Any, Any, Any], deps: Deps, data: JSONBody[dict[str, Any] | None] = None
 ) -> dict[str, Any]:
     """Simulate one failure (device, link or segment) and answer its blast radius: 200 with
     ``blast_radius_pct``, ``affected_devices``, ``severity``, ``impact_score`` and more; 404
     or 422 naming a target that matches nothing or several things."""
-    gw = _allowed(request, CHAOS_RESOURCE, data)
+    gw = _allowed(request, deps, CHAOS_RESOURCE, data)
     result: dict[str, Any] = await forward(
         gw.graph, "POST", "/internal/graph/chaos-simulate", data or {}
     )
@@ -73,12 +74,12 @@ async def chaos_simulate(
     opt=problems(400, 403, 404, 413, 422, 502, 503),
 )
 async def whatif(
-    request: Request[Any, Any, Any], data: JSONBody[dict[str, Any] | None] = None
+    request: Request[Any, Any, Any], deps: Deps, data: JSONBody[dict[str, Any] | None] = None
 ) -> dict[str, Any]:
     """Apply a change set (``changes``: remove or add devices and links, shut interfaces,
     remove VLANs from trunks) to a copy of the graph and answer the difference: newly isolated
     devices and endpoints, lost redundancy, changed upstream paths of access devices."""
-    gw = _allowed(request, WHATIF_RESOURCE, data)
+    gw = _allowed(request, deps, WHATIF_RESOURCE, data)
     result: dict[str, Any] = await forward(gw.graph, "POST", "/internal/graph/whatif", data or {})
     _audited(
         request,

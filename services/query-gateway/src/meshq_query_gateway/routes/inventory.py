@@ -12,9 +12,10 @@ from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get
 from litestar.params import QueryParameter
-from network_discovery.integrations.ansible import build_inventory, to_ini
 
-from meshq_query_gateway.context import authorize, forward, gateway, principal
+from meshq_query_gateway.ansible_inventory import build_inventory, to_ini
+from meshq_query_gateway.audit import audit_note
+from meshq_query_gateway.context import Deps, authorize, forward, principal
 from meshq_query_gateway.openapi import problems
 
 __all__ = ["RESOURCE", "ROUTES"]
@@ -30,6 +31,7 @@ FEATURE = "api_access"
 )
 async def ansible_inventory(
     request: Request[Any, Any, Any],
+    deps: Deps,
     fmt: Annotated[
         Literal["json", "ini"],
         QueryParameter(name="format", description="json (default) or ini."),
@@ -37,17 +39,16 @@ async def ansible_inventory(
 ) -> Response[Any]:
     """Every collected device, grouped by vendor, role, site and firewall presence, with
     ``ansible_host`` (management address), ``ansible_network_os`` and the device's facts."""
-    scope_state = request.scope.setdefault("state", {})
-    scope_state["query_name"] = RESOURCE
-    scope_state["query_params"] = {"format": fmt}
-    gw, who = gateway(request.app.state), principal(request)
+    note = audit_note(request)
+    note.query, note.params = RESOURCE, {"format": fmt}
+    gw, who = deps, principal(request)
     gw.gate.require(FEATURE)
     authorize(gw, who, "execute", RESOURCE)  # it returns data: listing never does
     result = await forward(gw.graph, "POST", "/internal/queries/all_devices", {})
     inventory = build_inventory(result.get("rows", []))
     hosts = inventory["_meta"]["hostvars"]
-    scope_state["row_count"] = len(hosts)
-    scope_state["sample_rows"] = [{"host": h, **v} for h, v in list(hosts.items())[:5]]
+    note.row_count = len(hosts)
+    note.sample_rows = [{"host": h, **v} for h, v in list(hosts.items())[:5]]
     if fmt == "ini":
         # Litestar adds "; charset=utf-8" to a text type itself (naming it here doubled it)
         return Response(to_ini(inventory), media_type="text/plain")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -36,7 +37,8 @@ from meshq_runtime.service_auth import ServiceCredential, internal_client
 from network_discovery.contracts.events import NetboxSyncRequested, NetboxSyncRequestedData
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from meshq_query_gateway.context import Gateway, gateway, principal
+from meshq_query_gateway.audit import audit_note
+from meshq_query_gateway.context import Deps, Gateway, principal
 from meshq_query_gateway.openapi import problems
 
 __all__ = [
@@ -78,11 +80,19 @@ _ALLOWED = (
 )
 
 
+@dataclass(frozen=True)
+class Operations:
+    """Clients of the audit service and the SOAR dispatcher, where configured."""
+
+    audit: httpx.AsyncClient | None = None
+    soar: httpx.AsyncClient | None = None
+
+
 async def open_operations(
     stack: AsyncExitStack, settings: Any, credential: ServiceCredential
-) -> dict[str, httpx.AsyncClient]:
+) -> Operations:
     """Clients of the audit service and the SOAR dispatcher (those configured), closed with
-    ``stack``; what the lifespan puts in the app's state."""
+    ``stack``."""
     clients: dict[str, httpx.AsyncClient] = {}
     for key, url in ((_AUDIT, settings.audit_url), (_SOAR, settings.soar_dispatcher_url)):
         if url:
@@ -91,14 +101,15 @@ async def open_operations(
             client.timeout = httpx.Timeout(settings.operations_timeout, connect=5.0)
             stack.push_async_callback(client.aclose)
             clients[key] = client
-    return clients
+    return Operations(audit=clients.get(_AUDIT), soar=clients.get(_SOAR))
 
 
-def _allowed(request: Request[Any, Any, Any], resource: str, params: Mapping[str, Any]) -> Gateway:
-    scope_state = request.scope.setdefault("state", {})
-    scope_state["query_name"] = resource
-    scope_state["query_params"] = dict(params)
-    gw, who = gateway(request.app.state), principal(request)
+def _allowed(
+    request: Request[Any, Any, Any], gw: Gateway, resource: str, params: Mapping[str, Any]
+) -> Gateway:
+    note = audit_note(request)
+    note.query, note.params = resource, dict(params)
+    who = principal(request)
     if gw.is_admin(who) or (gw.rbac_active() and gw.permits(who, "execute", resource)):
         return gw
     raise ProblemError(
@@ -111,8 +122,7 @@ def _allowed(request: Request[Any, Any, Any], resource: str, params: Mapping[str
     )
 
 
-def _client(request: Request[Any, Any, Any], key: str, what: str, env: str) -> httpx.AsyncClient:
-    client: httpx.AsyncClient | None = request.app.state.service.extras.get(key)
+def _client(client: httpx.AsyncClient | None, what: str, env: str) -> httpx.AsyncClient:
     if client is None:
         raise ProblemError(
             409,
@@ -125,9 +135,9 @@ def _client(request: Request[Any, Any, Any], key: str, what: str, env: str) -> h
 
 
 def _audited(request: Request[Any, Any, Any], count: int | None, sample: dict[str, Any]) -> None:
-    scope_state = request.scope.setdefault("state", {})
-    scope_state["row_count"] = count
-    scope_state["sample_rows"] = [sample]
+    note = audit_note(request)
+    note.row_count = count
+    note.sample_rows = [sample]
 
 
 def _unavailable(what: str, exc: Exception) -> ProblemError:
@@ -206,6 +216,7 @@ async def _relay(
 )
 async def audit_verify(
     request: Request[Any, Any, Any],
+    deps: Deps,
     start: Annotated[
         int,
         QueryParameter(
@@ -219,8 +230,8 @@ async def audit_verify(
     """Walk the audit log's hash chain from record ``from``: ``checked``, ``from``, ``last_seq``,
     ``checkpoints`` (signed ones it was checked against), and ``break`` (null when intact, else
     the first changed, deleted, inserted or reordered record: ``seq``, ``kind``, ``reason``)."""
-    _allowed(request, AUDIT_RESOURCE, {"from": start})
-    client = _client(request, _AUDIT, "audit service", "MESHQ_AUDIT_URL")
+    _allowed(request, deps, AUDIT_RESOURCE, {"from": start})
+    client = _client(deps.audit_client, "audit service", "MESHQ_AUDIT_URL")
     result = await _relay(client, "GET", "/audit/verify", "audit service", {"from": str(start)})
     if not isinstance(result, dict):
         raise ProblemError(502, "Audit service error", "the audit service answered no object")
@@ -240,6 +251,7 @@ async def audit_verify(
 )
 async def audit_export(
     request: Request[Any, Any, Any],
+    deps: Deps,
     since: Annotated[
         str | None,
         QueryParameter(
@@ -254,8 +266,8 @@ async def audit_export(
     """Every audit record (or those recorded at or after ``since``), oldest first, as JSON
     lines or CSV, streamed through from the audit service as it reads them."""
     params = {"format": fmt, **({"since": since} if since is not None else {})}
-    _allowed(request, AUDIT_RESOURCE, params)
-    client = _client(request, _AUDIT, "audit service", "MESHQ_AUDIT_URL")
+    _allowed(request, deps, AUDIT_RESOURCE, params)
+    client = _client(deps.audit_client, "audit service", "MESHQ_AUDIT_URL")
     try:
         upstream = await client.send(
             client.build_request("GET", "/audit/export", params=params), stream=True
@@ -297,12 +309,12 @@ async def audit_export(
     status_code=200,
     opt=problems(403, 409, 502, 503, described=_PROXIED),
 )
-async def soar_replay(request: Request[Any, Any, Any]) -> dict[str, int]:
+async def soar_replay(request: Request[Any, Any, Any], deps: Deps) -> dict[str, int]:
     """Send every dead-lettered webhook again, oldest first, once each: ``replayed``,
     ``delivered``, ``dead_lettered`` (failed again, kept for a later replay), ``skipped``,
     ``imported`` (letters taken in from the dead-letter topic first)."""
-    _allowed(request, SOAR_RESOURCE, {})
-    client = _client(request, _SOAR, "SOAR dispatcher", "MESHQ_SOAR_DISPATCHER_URL")
+    _allowed(request, deps, SOAR_RESOURCE, {})
+    client = _client(deps.soar_client, "SOAR dispatcher", "MESHQ_SOAR_DISPATCHER_URL")
     counts = await _relay(client, "POST", "/soar/replay", "SOAR dispatcher")
     if not isinstance(counts, dict):
         raise ProblemError(502, "SOAR dispatcher error", "the SOAR dispatcher answered no object")
@@ -361,11 +373,11 @@ class NetboxSyncAccepted(BaseModel):
     ),
 )
 async def netbox_sync(
-    request: Request[Any, Any, Any], data: JSONBody[NetboxSyncRequest]
+    request: Request[Any, Any, Any], deps: Deps, data: JSONBody[NetboxSyncRequest]
 ) -> NetboxSyncAccepted:
     """Ask the NetBox sync service for a run (needs the ``netbox_sync`` flag): 202 once the
     request is on the broker; the run itself happens there, one at a time."""
-    gw = _allowed(request, NETBOX_RESOURCE, data.model_dump())
+    gw = _allowed(request, deps, NETBOX_RESOURCE, data.model_dump())
     gw.gate.require(NETBOX_FEATURE)
     who = principal(request)
     correlation = request.scope.get("state", {}).get("correlation_id")
@@ -377,7 +389,7 @@ async def netbox_sync(
             direction=data.direction, dry_run=data.dry_run, requested_by=who.name
         ),
     )
-    bus = request.app.state.service.extras["bus"]
+    bus = gw.bus
     try:
         await asyncio.wait_for(bus.publish(event), timeout=PUBLISH_TIMEOUT)
     except Exception as exc:  # the broker is away or too slow: nothing was requested

@@ -11,7 +11,7 @@ from typing import Any
 from litestar import Request, get
 from network_discovery.licensing.gates import demo_mode
 
-from meshq_query_gateway.context import gateway, principal
+from meshq_query_gateway.context import Deps, principal
 from meshq_query_gateway.openapi import problems
 
 __all__ = ["ROUTES"]
@@ -20,10 +20,10 @@ _HEALTHY_LICENSE = {"active", "community", "demo", "unverified"}
 
 
 @get("/license", tags=["platform"], opt=problems(403))
-async def license_state(request: Request[Any, Any, Any]) -> dict[str, Any]:
+async def license_state(request: Request[Any, Any, Any], deps: Deps) -> dict[str, Any]:
     """Plan, status and feature flags as the license agent last published them."""
     principal(request)
-    gw = gateway(request.app.state)
+    gw = deps
     state = gw.follower.state
     body: dict[str, Any] = state.model_dump(mode="json")
     body["demo_mode"] = demo_mode()
@@ -44,9 +44,9 @@ async def _timed(check: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
 
 
 @get("/health/platform", tags=["probes"])
-async def platform_health(request: Request[Any, Any, Any]) -> dict[str, Any]:
+async def platform_health(request: Request[Any, Any, Any], deps: Deps) -> dict[str, Any]:
     """The API, the graph engine, Redis and the license, each with its state."""
-    gw = gateway(request.app.state)
+    gw = deps
 
     async def graph() -> None:
         (await gw.graph.get("/health", timeout=3.0)).raise_for_status()

@@ -15,7 +15,8 @@ from litestar import Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from meshq_runtime.http import ProblemError
 
-from meshq_query_gateway.context import authorize, forward, gateway, principal, quoted
+from meshq_query_gateway.audit import audit_note
+from meshq_query_gateway.context import Deps, Gateway, authorize, forward, principal, quoted
 from meshq_query_gateway.openapi import problems
 
 __all__ = ["ROUTES", "query_string_params"]
@@ -36,9 +37,9 @@ Cursor = Annotated[
 
 
 @get("/queries", tags=["queries"], opt=problems(403, 502, 503))
-async def list_queries(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+async def list_queries(request: Request[Any, Any, Any], deps: Deps) -> list[dict[str, Any]]:
     """The query catalogue this caller may see, each with the JSON Schema of its parameters."""
-    gw, who = gateway(request.app.state), principal(request)
+    gw, who = deps, principal(request)
     gw.gate.community_only(who)  # refuses callers without api_access up front
     return [
         q
@@ -122,6 +123,7 @@ def query_string_params(
 
 
 async def _run(
+    gw: Gateway,
     name: str,
     params: dict[str, Any],
     request: Request[Any, Any, Any],
@@ -130,10 +132,9 @@ async def _run(
     *,
     query_string: bool = False,
 ) -> dict[str, Any]:
-    scope_state = request.scope.setdefault("state", {})
-    scope_state["query_name"] = name
-    scope_state["query_params"] = params
-    gw, who = gateway(request.app.state), principal(request)
+    note = audit_note(request)
+    note.query, note.params = name, params
+    who = principal(request)
     gw.gate.community_only(who)
     entry = await gw.query(name)
     if query_string:
@@ -141,7 +142,7 @@ async def _run(
         params = query_string_params(
             schema if isinstance(schema, Mapping) else {}, request.query_params.multi_items()
         )
-        scope_state["query_params"] = params
+        note.params = params
     gw.gate.require_query(who, entry)
     authorize(gw, who, "execute", name)
     offset = _offset(cursor, name)
@@ -149,8 +150,8 @@ async def _run(
     rows = result.get("rows", [])
     size = limit or DEFAULT_LIMIT
     page = rows[offset : offset + size]
-    scope_state["row_count"] = result.get("row_count", len(rows))
-    scope_state["sample_rows"] = page[:SAMPLE_ROWS]
+    note.row_count = result.get("row_count", len(rows))
+    note.sample_rows = page[:SAMPLE_ROWS]
     more = offset + size < len(rows)
     return {
         **result,
@@ -169,25 +170,27 @@ async def _run(
 async def execute_query(
     name: FromPath[str],
     request: Request[Any, Any, Any],
+    deps: Deps,
     data: JSONBody[dict[str, Any] | None] = None,
     limit: Limit = None,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Run a named query; the JSON body holds its parameters. Answers 200."""
-    return await _run(name, data or {}, request, limit, cursor)
+    return await _run(deps, name, data or {}, request, limit, cursor)
 
 
 @get("/queries/{name:str}", tags=["queries"], opt=problems(400, 403, 404, 422, 502, 503))
 async def execute_query_get(
     name: FromPath[str],
     request: Request[Any, Any, Any],
+    deps: Deps,
     limit: Limit = None,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Run a named query with its parameters in the query string: ``true``/``false`` for a
     boolean, decimal digits for an integer, text for the rest (``tags=a,b`` for a list)."""
     params = {k: v for k, v in request.query_params.items() if k not in _PAGING}
-    return await _run(name, params, request, limit, cursor, query_string=True)
+    return await _run(deps, name, params, request, limit, cursor, query_string=True)
 
 
 ROUTES = [list_queries, execute_query, execute_query_get]

@@ -16,7 +16,8 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, JSONBody, Parameter
 from meshq_runtime.http import ProblemError
 
-from meshq_query_gateway.context import Gateway, authorize, forward, gateway, principal, quoted
+from meshq_query_gateway.audit import audit_note
+from meshq_query_gateway.context import Deps, Gateway, authorize, forward, principal, quoted
 from meshq_query_gateway.openapi import problems
 
 __all__ = ["ROUTES", "SUBMIT_RESOURCE"]
@@ -29,17 +30,17 @@ _SUBMITTED_BY = "X-MeshQ-Submitted-By"
 MAX_WAIT = 60.0
 
 
-def _allowed(request: Request[Any, Any, Any], resource: str = "snapshots") -> Gateway:
-    gw, who = gateway(request.app.state), principal(request)
+def _allowed(request: Request[Any, Any, Any], gw: Gateway, resource: str = "snapshots") -> Gateway:
+    who = principal(request)
     gw.gate.community_only(who)
     authorize(gw, who, "execute", resource)  # it returns data: listing never does
     return gw
 
 
 @get("/snapshots", tags=["snapshots"], opt=problems(403, 502, 503))
-async def list_snapshots(request: Request[Any, Any, Any]) -> Any:
+async def list_snapshots(request: Request[Any, Any, Any], deps: Deps) -> Any:
     """Applied snapshots, newest first, each with its diff summary."""
-    gw = _allowed(request)
+    gw = _allowed(request, deps)
     return await forward(gw.graph, "GET", "/internal/snapshots")
 
 
@@ -92,12 +93,12 @@ def _too_large(limit: int) -> ProblemError:
         "as JSON; Content-Encoding gzip is accepted.",
     ),
 )
-async def submit_snapshot(request: Request[Any, Any, Any]) -> Response[Any]:
+async def submit_snapshot(request: Request[Any, Any, Any], deps: Deps) -> Response[Any]:
     """Submit a snapshot: its JSON as the body (``Content-Encoding: gzip`` welcome, any size up
     to MESHQ_SNAPSHOT_MAX_BYTES, streamed). 202 once it is stored, with ``Location`` to follow
     it (``GET /snapshots/{id}?wait=30``); 422 with field errors when it is not a valid
     snapshot, and nothing of it is kept."""
-    gw = _allowed(request, SUBMIT_RESOURCE)
+    gw = _allowed(request, deps, SUBMIT_RESOURCE)
     who = principal(request)
     limit = gw.snapshot_max_bytes
     announced = request.headers.get("content-length")
@@ -112,8 +113,8 @@ async def submit_snapshot(request: Request[Any, Any, Any]) -> Response[Any]:
     if request.headers.get("x-correlation-id"):
         headers["X-Correlation-ID"] = request.headers["x-correlation-id"][:128]
     seen = [0]
-    scope_state = request.scope.setdefault("state", {})
-    scope_state["query_name"] = SUBMIT_RESOURCE
+    note = audit_note(request)
+    note.query = SUBMIT_RESOURCE
     try:
         answer = await gw.graph.post(
             "/internal/snapshots",
@@ -129,11 +130,11 @@ async def submit_snapshot(request: Request[Any, Any, Any]) -> Response[Any]:
         raise ProblemError(
             503, "Graph engine unavailable", f"graph-engine did not answer ({type(exc).__name__})"
         ) from exc
-    scope_state["query_params"] = {"bytes": seen[0]}
+    note.params = {"bytes": seen[0]}
     if answer.status_code != 202:
         await _raise_problem(answer)
     body = answer.json()
-    scope_state["query_params"] = {"snapshot_id": body.get("snapshot_id"), "bytes": seen[0]}
+    note.params = {"snapshot_id": body.get("snapshot_id"), "bytes": seen[0]}
     return Response(body, status_code=202, headers={"Location": str(body.get("location", ""))})
 
 
@@ -161,6 +162,7 @@ async def _raise_problem(answer: httpx.Response) -> None:
 async def snapshot_status(
     snapshot_id: FromPath[str],
     request: Request[Any, Any, Any],
+    deps: Deps,
     wait: Annotated[
         float,
         Parameter(
@@ -173,7 +175,7 @@ async def snapshot_status(
     """Where a submitted snapshot stands: ``accepted`` (stored, waiting for its apply),
     ``applied`` (with what it changed) or ``rejected`` (with why); ``wait`` answers as soon
     as it is final, or after that many seconds."""
-    gw = _allowed(request)
+    gw = _allowed(request, deps)
     path = f"/internal/snapshots/{quoted(snapshot_id)}"
     if wait:
         path += f"?wait={wait:g}"
@@ -190,10 +192,10 @@ async def snapshot_status(
 
 @get("/snapshots/{a:str}/diff/{b:str}", tags=["snapshots"], opt=problems(403, 404, 502, 503))
 async def diff_snapshots(
-    a: FromPath[str], b: FromPath[str], request: Request[Any, Any, Any]
+    a: FromPath[str], b: FromPath[str], request: Request[Any, Any, Any], deps: Deps
 ) -> Any:
     """The facts that differ from one snapshot to another."""
-    gw = _allowed(request)
+    gw = _allowed(request, deps)
     return await forward(gw.graph, "GET", f"/internal/snapshots/{quoted(a)}/diff/{quoted(b)}")
 
 
@@ -207,17 +209,19 @@ PATCH_FEATURE = "netbox_sync"
     status_code=202,
     opt=problems(400, 403, 413, 422, 502, 503),
 )
-async def submit_patches(request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]) -> Any:
+async def submit_patches(
+    request: Request[Any, Any, Any], deps: Deps, data: JSONBody[dict[str, Any]]
+) -> Any:
     """Queue metadata patches (``{"patches": [...]}``, at most 10,000; the model
     `meshq contracts export` writes as metadata-patch.json): site, tenant, rack, role,
     criticality, tags and NetBox ids merged into devices, kept across later snapshots, each
     announced on ``topology.changed``. 202 once every one is queued."""
-    gw = _allowed(request, SUBMIT_RESOURCE)
+    gw = _allowed(request, deps, SUBMIT_RESOURCE)
     gw.gate.require(PATCH_FEATURE)
-    scope_state = request.scope.setdefault("state", {})
-    scope_state["query_name"] = SUBMIT_RESOURCE
+    note = audit_note(request)
     patches = data.get("patches")
-    scope_state["query_params"] = {"patches": len(patches) if isinstance(patches, list) else None}
+    note.query = SUBMIT_RESOURCE
+    note.params = {"patches": len(patches) if isinstance(patches, list) else None}
     return await forward(gw.graph, "POST", "/internal/patches", data)
 
 

@@ -1,10 +1,2 @@
-"""The graph as an Ansible inventory: JSON (the dynamic-inventory script format) and INI."""
-
-from network_discovery.integrations.ansible._inventory import (
-    NETWORK_OS,
-    build_inventory,
-    group_name,
-    to_ini,
-)
-
-__all__ = ["NETWORK_OS", "build_inventory", "group_name", "to_ini"]
+"""Ansible: ``meshq-ansible-inventory`` (:mod:`.script`), a dynamic-inventory script that
+prints the inventory the REST API builds from the graph (``GET /inventory/ansible``)."""

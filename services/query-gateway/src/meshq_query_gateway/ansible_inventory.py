@@ -1,4 +1,5 @@
-"""Build an Ansible inventory from the graph's devices (``all_devices`` rows).
+"""Build an Ansible inventory from the graph's devices (``all_devices`` rows), as
+``GET /inventory/ansible`` serves it (and ``meshq-ansible-inventory`` prints it).
 
 Groups: ``meshoptixiq`` (every collected device), ``vendor_<vendor>``, ``role_<role>``,
 ``site_<site>``, and by firewall presence ``firewalls`` (role ``firewall``) and
@@ -18,9 +19,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import structlog
-
-from network_discovery.discovery.netbox_source import NETBOX_PLATFORMS
 from network_discovery.model import normalise_hostname
+from network_discovery.model.platforms import NETBOX_PLATFORMS
 
 __all__ = ["ALL_GROUP", "NETWORK_OS", "build_inventory", "group_name", "to_ini"]
 

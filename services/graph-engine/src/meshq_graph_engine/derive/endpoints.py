@@ -7,8 +7,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from network_discovery.derive._resolve import DeviceIndex
-from network_discovery.derive.links import uplink_ports
 from network_discovery.model import (
     ArpEntry,
     Device,
@@ -21,6 +19,9 @@ from network_discovery.model import (
     Subnet,
     interface_id,
 )
+
+from meshq_graph_engine.derive._resolve import DeviceIndex
+from meshq_graph_engine.derive.links import uplink_ports
 
 __all__ = ["MAX_MACS_ON_TRUNK", "NOT_EDGE", "derive_endpoints", "derive_subnets"]
 

@@ -4,6 +4,7 @@ credential), how the services' answers come back, and the OpenAPI document."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,20 +101,24 @@ def _app(
     if rbac:
         store.reload(reason="test")
     follower = Plan(plan)
-    gw = Gateway(
-        graph=httpx.AsyncClient(), gate=LicenseGate(follower), rbac=store, follower=follower
-    )
     bus = bus or Bus()
     services = services or Services()
-    extras: dict[str, Any] = {"gateway": gw, "bus": bus}
+    clients: dict[str, Any] = {}
     if configured:
         for key, url in (("audit_client", "http://audit"), ("soar_client", "http://soar")):
-            extras[key] = httpx.AsyncClient(
+            clients[key] = httpx.AsyncClient(
                 base_url=url,
                 transport=httpx.MockTransport(services),
                 headers={"X-MeshQ-Service-Token": "s" * 48, "X-MeshQ-Caller": "query-gateway"},
             )
-    app.state.service.extras.update(extras)
+    app.state.service.deps = Gateway(
+        graph=httpx.AsyncClient(),
+        gate=LicenseGate(follower),
+        rbac=store,
+        follower=follower,
+        bus=bus,
+        **clients,
+    )
     return app, bus, services
 
 
@@ -232,8 +237,11 @@ def test_a_service_that_is_not_configured_or_away(tmp_path: Path) -> None:
         raise httpx.ConnectError("refused", request=request)
 
     app, _, _ = _app(tmp_path)
-    app.state.service.extras["audit_client"] = httpx.AsyncClient(
-        base_url="http://audit", transport=httpx.MockTransport(down)
+    app.state.service.deps = dataclasses.replace(
+        app.state.service.deps,
+        audit_client=httpx.AsyncClient(
+            base_url="http://audit", transport=httpx.MockTransport(down)
+        ),
     )
     away = TestClient(app).get("/audit/verify", headers=ADMIN)
     assert away.status_code == 503

@@ -6,7 +6,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from network_discovery.derive._resolve import DeviceIndex, clean_name
 from network_discovery.model import (
     Device,
     Interface,
@@ -19,6 +18,8 @@ from network_discovery.model import (
     canonical_interface_name,
     interface_id,
 )
+
+from meshq_graph_engine.derive._resolve import DeviceIndex, clean_name
 
 __all__ = [
     "MIXED_CONFIDENCE",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from importlib import metadata
 from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from network_discovery import __version__
 from network_discovery.licensing import protocol
 from network_discovery.licensing.errors import (
     AnswerTamperedError,
@@ -25,6 +25,16 @@ from network_discovery.licensing.errors import (
 __all__ = ["DEFAULT_URL", "validate"]
 
 DEFAULT_URL = "https://api.meshoptixiq.com"
+#: The distribution this client ships in; its version is the ``client_version`` sent.
+DISTRIBUTION = "meshoptixiq-model"
+
+
+def client_version() -> str:
+    """The installed version of :data:`DISTRIBUTION` (``0+unknown`` from a bare source tree)."""
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
 
 
 def validate(
@@ -43,7 +53,7 @@ def validate(
     The proxy comes from the environment (``HTTPS_PROXY``, credentials in its URL).
     """
     body = json.dumps(
-        {"fingerprint": fingerprint, "client_version": __version__, **facts}, sort_keys=True
+        {"fingerprint": fingerprint, "client_version": client_version(), **facts}, sort_keys=True
     ).encode()
     timestamp = str(int(now if now is not None else time.time()))
     nonce = protocol.new_nonce()

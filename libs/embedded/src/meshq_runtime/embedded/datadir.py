@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from network_discovery.service_auth import token_file
+from meshq_runtime.service_auth import token_file
 
 __all__ = [
     "DataDir",

@@ -7,13 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from network_discovery.derive.endpoints import derive_endpoints, derive_subnets
-from network_discovery.derive.links import (
-    Sighting,
-    derive_links,
-    derive_sightings,
-    derive_unmanaged,
-)
 from network_discovery.model import (
     ArpEntry,
     Device,
@@ -25,6 +18,14 @@ from network_discovery.model import (
     MacTableEntry,
     NeighborObservation,
     Subnet,
+)
+
+from meshq_graph_engine.derive.endpoints import derive_endpoints, derive_subnets
+from meshq_graph_engine.derive.links import (
+    Sighting,
+    derive_links,
+    derive_sightings,
+    derive_unmanaged,
 )
 
 __all__ = ["Derived", "FactSource", "derive_all", "merge_links"]

@@ -1,3 +1,0 @@
-"""Shared plumbing for the MeshOptixIQ services."""
-
-__all__: list[str] = []
