@@ -37,6 +37,7 @@ __all__ = [
     "audit_note",
     "bounded",
     "bounded_part",
+    "note_of",
     "open_audit_buffer",
     "redact",
 ]
@@ -69,10 +70,14 @@ _NOTE = "audit_note"
 
 def audit_note(request: Request[Any, Any, Any]) -> AuditNote:
     """This request's :class:`AuditNote`, created on first use."""
-    state = request.scope.setdefault("state", {})
-    note = state.get(_NOTE)
+    return note_of(request.scope.setdefault("state", {}))
+
+
+def note_of(scope_state: dict[str, Any]) -> AuditNote:
+    """The :class:`AuditNote` kept in a request's scope state, created on first use."""
+    note = scope_state.get(_NOTE)
     if not isinstance(note, AuditNote):
-        note = state[_NOTE] = AuditNote()
+        note = scope_state[_NOTE] = AuditNote()
     return note
 
 

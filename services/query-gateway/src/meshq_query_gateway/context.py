@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
 import httpx
 import structlog
-from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.handlers.base import BaseRouteHandler
 from meshq_runtime.http import ProblemError
 
+from meshq_query_gateway.audit import note_of
 from meshq_query_gateway.auth import Principal, principal_of
 from meshq_query_gateway.gates import LicenseGate
 from meshq_query_gateway.policy_store import PolicyStore
 
-__all__ = ["Deps", "Gateway", "authorize", "forward", "gateway", "principal", "quoted"]
+__all__ = [
+    "Deps",
+    "Gateway",
+    "authorize",
+    "forward",
+    "gateway",
+    "principal",
+    "quoted",
+    "requires",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -92,7 +104,7 @@ def gateway(state: State) -> Gateway:
     return deps
 
 
-def principal(request: Request[Any, Any, Any]) -> Principal:
+def principal(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """The caller; single sign-on identities also need the ``oidc_sso`` flag."""
     who = principal_of(request.scope)
     if who is None:  # the auth middleware runs first; this is a wiring error
@@ -100,6 +112,45 @@ def principal(request: Request[Any, Any, Any]) -> Principal:
     if who.auth_method == "oidc":
         gateway(request.app.state).gate.require("oidc_sso")
     return who
+
+
+def requires(
+    resource: str,
+    *,
+    feature: str | None = None,
+    community: bool = False,
+    admin_or_role: bool = False,
+) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+    """A route guard: the caller may use ``resource`` (RBAC verb ``execute``), its plan has
+    ``feature`` when one is named and, with ``community``, the API (``api_access``, or the
+    Community plan's allowance).
+    ``admin_or_role``: the admin, or under RBAC a role granting ``execute`` on ``resource``
+    (without RBAC in force, only the admin). The call is audited under ``resource`` whatever
+    the guard decides."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        note = note_of(connection.scope.setdefault("state", {}))
+        note.query = note.query or resource
+        gw, who = gateway(connection.app.state), principal(connection)
+        if admin_or_role:
+            if gw.is_admin(who) or (gw.rbac_active() and gw.permits(who, "execute", resource)):
+                return
+            raise ProblemError(
+                403,
+                "Forbidden",
+                f"only the admin (API_KEY or the admin role), or under RBAC a role granting "
+                f"'execute' on {resource!r}, may do this",
+                type_="https://meshoptixiq.com/problems/rbac-denied",
+                verb="execute",
+                resource=resource,
+            )
+        if community:
+            gw.gate.community_only(who)
+        if feature is not None:
+            gw.gate.require(feature)
+        authorize(gw, who, "execute", resource)
+
+    return guard
 
 
 def authorize(gw: Gateway, who: Principal, verb: str, resource: str) -> None:

@@ -14,7 +14,7 @@ from litestar import Request, post
 from litestar.params import JSONBody
 
 from meshq_query_gateway.audit import audit_note
-from meshq_query_gateway.context import Deps, Gateway, authorize, forward, principal
+from meshq_query_gateway.context import Deps, forward, requires
 from meshq_query_gateway.openapi import problems
 
 __all__ = ["CHAOS_RESOURCE", "FEATURE", "ROUTES", "WHATIF_RESOURCE"]
@@ -24,14 +24,8 @@ CHAOS_RESOURCE = "blast_radius_chaos_simulate"
 WHATIF_RESOURCE = "whatif"
 
 
-def _allowed(request: Request[Any, Any, Any], gw: Gateway, resource: str, params: Any) -> Gateway:
-    note = audit_note(request)
-    note.query = resource
-    note.params = params if isinstance(params, dict) else {}
-    who = principal(request)
-    gw.gate.require(FEATURE)
-    authorize(gw, who, "execute", resource)
-    return gw
+def _noted(request: Request[Any, Any, Any], params: Any) -> None:
+    audit_note(request).params = params if isinstance(params, dict) else {}
 
 
 def _audited(request: Request[Any, Any, Any], count: int, sample: dict[str, Any]) -> None:
@@ -44,6 +38,7 @@ def _audited(request: Request[Any, Any, Any], count: int, sample: dict[str, Any]
     "/graph/chaos-simulate",
     tags=["graph"],
     status_code=200,
+    guards=[requires(CHAOS_RESOURCE, feature=FEATURE)],
     opt=problems(400, 403, 404, 413, 422, 502, 503),
 )
 async def chaos_simulate(
@@ -52,7 +47,8 @@ async def chaos_simulate(
     """Simulate one failure (device, link or segment) and answer its blast radius: 200 with
     ``blast_radius_pct``, ``affected_devices``, ``severity``, ``impact_score`` and more; 404
     or 422 naming a target that matches nothing or several things."""
-    gw = _allowed(request, deps, CHAOS_RESOURCE, data)
+    gw = deps
+    _noted(request, data)
     result: dict[str, Any] = await forward(
         gw.graph, "POST", "/internal/graph/chaos-simulate", data or {}
     )
@@ -71,6 +67,7 @@ async def chaos_simulate(
     "/graph/whatif",
     tags=["graph"],
     status_code=200,
+    guards=[requires(WHATIF_RESOURCE, feature=FEATURE)],
     opt=problems(400, 403, 404, 413, 422, 502, 503),
 )
 async def whatif(
@@ -79,7 +76,8 @@ async def whatif(
     """Apply a change set (``changes``: remove or add devices and links, shut interfaces,
     remove VLANs from trunks) to a copy of the graph and answer the difference: newly isolated
     devices and endpoints, lost redundancy, changed upstream paths of access devices."""
-    gw = _allowed(request, deps, WHATIF_RESOURCE, data)
+    gw = deps
+    _noted(request, data)
     result: dict[str, Any] = await forward(gw.graph, "POST", "/internal/graph/whatif", data or {})
     _audited(
         request,

@@ -15,7 +15,7 @@ from litestar.params import QueryParameter
 
 from meshq_query_gateway.ansible_inventory import build_inventory, to_ini
 from meshq_query_gateway.audit import audit_note
-from meshq_query_gateway.context import Deps, authorize, forward, principal
+from meshq_query_gateway.context import Deps, forward, requires
 from meshq_query_gateway.openapi import problems
 
 __all__ = ["RESOURCE", "ROUTES"]
@@ -27,6 +27,7 @@ FEATURE = "api_access"
 @get(
     "/inventory/ansible",
     tags=["inventory"],
+    guards=[requires(RESOURCE, feature=FEATURE)],  # it returns data: listing never does
     opt=problems(400, 403, 502, 503, also_returns=["text/plain"]),
 )
 async def ansible_inventory(
@@ -40,10 +41,8 @@ async def ansible_inventory(
     """Every collected device, grouped by vendor, role, site and firewall presence, with
     ``ansible_host`` (management address), ``ansible_network_os`` and the device's facts."""
     note = audit_note(request)
-    note.query, note.params = RESOURCE, {"format": fmt}
-    gw, who = deps, principal(request)
-    gw.gate.require(FEATURE)
-    authorize(gw, who, "execute", RESOURCE)  # it returns data: listing never does
+    note.params = {"format": fmt}
+    gw = deps
     result = await forward(gw.graph, "POST", "/internal/queries/all_devices", {})
     inventory = build_inventory(result.get("rows", []))
     hosts = inventory["_meta"]["hostvars"]

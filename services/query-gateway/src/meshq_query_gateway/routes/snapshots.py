@@ -17,7 +17,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 from meshq_runtime.http import ProblemError
 
 from meshq_query_gateway.audit import audit_note
-from meshq_query_gateway.context import Deps, Gateway, authorize, forward, principal, quoted
+from meshq_query_gateway.context import Deps, forward, principal, quoted, requires
 from meshq_query_gateway.openapi import problems
 
 __all__ = ["ROUTES", "SUBMIT_RESOURCE"]
@@ -28,20 +28,20 @@ SUBMIT_RESOURCE = "snapshots.submit"
 _SUBMITTED_BY = "X-MeshQ-Submitted-By"
 #: Longest ``wait`` of ``GET /snapshots/{id}``, in seconds.
 MAX_WAIT = 60.0
+#: The plan flag metadata patches need (the same as ``update_device_metadata``'s).
+PATCH_FEATURE = "netbox_sync"
 
 
-def _allowed(request: Request[Any, Any, Any], gw: Gateway, resource: str = "snapshots") -> Gateway:
-    who = principal(request)
-    gw.gate.community_only(who)
-    authorize(gw, who, "execute", resource)  # it returns data: listing never does
-    return gw
+#: Who may read snapshots (``execute``: it returns data; listing never does).
+_READ = [requires("snapshots", community=True)]
+#: Who may change the graph through them.
+_SUBMIT = [requires(SUBMIT_RESOURCE, community=True)]
 
 
-@get("/snapshots", tags=["snapshots"], opt=problems(403, 502, 503))
-async def list_snapshots(request: Request[Any, Any, Any], deps: Deps) -> Any:
+@get("/snapshots", tags=["snapshots"], guards=_READ, opt=problems(403, 502, 503))
+async def list_snapshots(deps: Deps) -> Any:
     """Applied snapshots, newest first, each with its diff summary."""
-    gw = _allowed(request, deps)
-    return await forward(gw.graph, "GET", "/internal/snapshots")
+    return await forward(deps.graph, "GET", "/internal/snapshots")
 
 
 class _TooLarge(Exception):
@@ -73,6 +73,7 @@ def _too_large(limit: int) -> ProblemError:
     tags=["snapshots"],
     status_code=202,
     request_max_body_size=None,  # bounded by MESHQ_SNAPSHOT_MAX_BYTES while it streams
+    guards=_SUBMIT,
     opt=problems(
         400,
         403,
@@ -98,8 +99,7 @@ async def submit_snapshot(request: Request[Any, Any, Any], deps: Deps) -> Respon
     to MESHQ_SNAPSHOT_MAX_BYTES, streamed). 202 once it is stored, with ``Location`` to follow
     it (``GET /snapshots/{id}?wait=30``); 422 with field errors when it is not a valid
     snapshot, and nothing of it is kept."""
-    gw = _allowed(request, deps, SUBMIT_RESOURCE)
-    who = principal(request)
+    gw, who = deps, principal(request)
     limit = gw.snapshot_max_bytes
     announced = request.headers.get("content-length")
     if announced and announced.isdigit() and int(announced) > limit:
@@ -158,7 +158,12 @@ async def _raise_problem(answer: httpx.Response) -> None:
     )
 
 
-@get("/snapshots/{snapshot_id:str}", tags=["snapshots"], opt=problems(400, 403, 404, 502, 503))
+@get(
+    "/snapshots/{snapshot_id:str}",
+    tags=["snapshots"],
+    guards=_READ,
+    opt=problems(400, 403, 404, 502, 503),
+)
 async def snapshot_status(
     snapshot_id: FromPath[str],
     request: Request[Any, Any, Any],
@@ -175,7 +180,7 @@ async def snapshot_status(
     """Where a submitted snapshot stands: ``accepted`` (stored, waiting for its apply),
     ``applied`` (with what it changed) or ``rejected`` (with why); ``wait`` answers as soon
     as it is final, or after that many seconds."""
-    gw = _allowed(request, deps)
+    gw = deps
     path = f"/internal/snapshots/{quoted(snapshot_id)}"
     if wait:
         path += f"?wait={wait:g}"
@@ -190,23 +195,22 @@ async def snapshot_status(
     return answer.json()
 
 
-@get("/snapshots/{a:str}/diff/{b:str}", tags=["snapshots"], opt=problems(403, 404, 502, 503))
-async def diff_snapshots(
-    a: FromPath[str], b: FromPath[str], request: Request[Any, Any, Any], deps: Deps
-) -> Any:
+@get(
+    "/snapshots/{a:str}/diff/{b:str}",
+    tags=["snapshots"],
+    guards=_READ,
+    opt=problems(403, 404, 502, 503),
+)
+async def diff_snapshots(a: FromPath[str], b: FromPath[str], deps: Deps) -> Any:
     """The facts that differ from one snapshot to another."""
-    gw = _allowed(request, deps)
-    return await forward(gw.graph, "GET", f"/internal/snapshots/{quoted(a)}/diff/{quoted(b)}")
-
-
-#: The plan flag metadata patches need (the same as ``update_device_metadata``'s).
-PATCH_FEATURE = "netbox_sync"
+    return await forward(deps.graph, "GET", f"/internal/snapshots/{quoted(a)}/diff/{quoted(b)}")
 
 
 @post(
     "/snapshots/patches",
     tags=["snapshots"],
     status_code=202,
+    guards=[requires(SUBMIT_RESOURCE, community=True, feature=PATCH_FEATURE)],
     opt=problems(400, 403, 413, 422, 502, 503),
 )
 async def submit_patches(
@@ -216,8 +220,7 @@ async def submit_patches(
     `meshq contracts export` writes as metadata-patch.json): site, tenant, rack, role,
     criticality, tags and NetBox ids merged into devices, kept across later snapshots, each
     announced on ``topology.changed``. 202 once every one is queued."""
-    gw = _allowed(request, deps, SUBMIT_RESOURCE)
-    gw.gate.require(PATCH_FEATURE)
+    gw = deps
     note = audit_note(request)
     patches = data.get("patches")
     note.query = SUBMIT_RESOURCE
