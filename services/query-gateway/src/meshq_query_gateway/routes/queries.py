@@ -9,7 +9,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from litestar import Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -34,6 +34,18 @@ Limit = Annotated[
 Cursor = Annotated[
     str | None, QueryParameter(max_length=200, description="next_cursor of the previous page.")
 ]
+
+
+class QueryAnswer(TypedDict):
+    """A query's answer: one page of its rows (each shaped as the query's ``row_schema`` in
+    ``GET /queries`` says), how many rows it has in all, and the cursor of the next page."""
+
+    query: str
+    rows: list[dict[str, Any]]
+    row_count: int
+    elapsed_ms: float
+    offset: int
+    next_cursor: str | None
 
 
 @get("/queries", tags=["queries"], opt=problems(403, 502, 503))
@@ -131,7 +143,7 @@ async def _run(
     cursor: str | None,
     *,
     query_string: bool = False,
-) -> dict[str, Any]:
+) -> QueryAnswer:
     note = audit_note(request)
     note.query, note.params = name, params
     who = principal(request)
@@ -153,12 +165,14 @@ async def _run(
     note.row_count = result.get("row_count", len(rows))
     note.sample_rows = page[:SAMPLE_ROWS]
     more = offset + size < len(rows)
-    return {
-        **result,
-        "rows": page,
-        "offset": offset,
-        "next_cursor": _cursor(name, offset + size) if more else None,
-    }
+    return QueryAnswer(
+        query=str(result.get("query", name)),
+        rows=page,
+        row_count=int(result.get("row_count", len(rows))),
+        elapsed_ms=float(result.get("elapsed_ms", 0.0)),
+        offset=offset,
+        next_cursor=_cursor(name, offset + size) if more else None,
+    )
 
 
 @post(
@@ -174,7 +188,7 @@ async def execute_query(
     data: JSONBody[dict[str, Any] | None] = None,
     limit: Limit = None,
     cursor: Cursor = None,
-) -> dict[str, Any]:
+) -> QueryAnswer:
     """Run a named query; the JSON body holds its parameters. Answers 200."""
     return await _run(deps, name, data or {}, request, limit, cursor)
 
@@ -186,7 +200,7 @@ async def execute_query_get(
     deps: Deps,
     limit: Limit = None,
     cursor: Cursor = None,
-) -> dict[str, Any]:
+) -> QueryAnswer:
     """Run a named query with its parameters in the query string: ``true``/``false`` for a
     boolean, decimal digits for an integer, text for the rest (``tags=a,b`` for a list)."""
     params = {k: v for k, v in request.query_params.items() if k not in _PAGING}
