@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from network_discovery.client import ApiError
 from network_discovery.integrations.netbox._errors import NetBoxError
 
 __all__ = ["GraphError", "GraphReader"]
@@ -51,14 +52,9 @@ class GraphReader:
                     f"the graph at {self.base_url} does not answer ({type(exc).__name__})"
                 ) from exc
             if response.status_code >= 400:
-                try:
-                    problem = response.json()
-                    detail = problem.get("detail") or problem.get("title")
-                except ValueError:
-                    detail = response.text[:300]
+                problem = ApiError.from_response(response)  # the one problem+json reader
                 raise GraphError(
-                    f"query {name} failed ({response.status_code}): {detail}",
-                    status=response.status_code,
+                    f"query {name} failed ({problem.message})", status=response.status_code
                 )
             body = response.json()
             rows.extend(body["rows"])
