@@ -265,11 +265,24 @@ def test_metadata_patches_are_commands_that_announce_their_change(service_env, s
             time.sleep(0.3)
         assert site == "lab-7"
 
+        # the metadata query is a command on the same path: queued on the ingest topic,
+        # applied in turn, announced, and only then answered
+        updated = client.post(
+            "/queries/update_device_metadata",
+            json={"device": device, "role": "core", "tags": ["via-query"]},
+            headers=ADMIN,
+        )
+        assert updated.status_code == 200, updated.text
+        assert updated.json()["rows"][0]["tags"] == ["via-query"]
+
     prefix = env["MESHQ_KAFKA_TOPIC_PREFIX"]
+    ingest = [json.loads(r.value) for r in _collect(env, prefix + topics.INGEST_SNAPSHOTS.name, 4)]
+    commands = [e for e in ingest if e["type"] == "ingest.patch"]
+    assert any(e["data"].get("tags") == ["via-query"] for e in commands), commands
     adapter = ADAPTERS[topics.TOPOLOGY_CHANGED.name]
     events = [
         adapter.validate_json(r.value)
-        for r in _collect(env, prefix + topics.TOPOLOGY_CHANGED.name, 3)
+        for r in _collect(env, prefix + topics.TOPOLOGY_CHANGED.name, 4)
     ]
     patches = [e.data for e in events if getattr(e.data, "kind", "") == "patch"]
     assert {tuple(p.scope_devices) for p in patches} == {(device,), ("not-yet-seen",)}

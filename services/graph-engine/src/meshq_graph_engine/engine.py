@@ -91,6 +91,9 @@ class GraphEngine:
         self.revision = 0
         #: Told of every applied patch (``patch, changed, cause``): publishes the change.
         self.patched: Callable[[MetadataPatch, bool, str | None], Awaitable[None]] | None = None
+        #: Sends a patch through the ingest topic and returns once it is applied (set by the
+        #: service's handlers; without them a patch is applied here directly).
+        self.command: Callable[[MetadataPatch], Awaitable[dict[str, Any]]] | None = None
 
     async def start(self) -> None:
         """Load the facts, re-project, and repair the store where it drifted."""
@@ -246,6 +249,13 @@ class GraphEngine:
             elapsed_ms=result.elapsed_ms,
         )
         return result
+
+    async def submit_patch(self, patch: MetadataPatch) -> dict[str, Any]:
+        """A patch asked for through the API (``update_device_metadata``): a command on the
+        ingest path like every other change, applied in turn, announced, then answered."""
+        if self.command is not None:
+            return await self.command(patch)
+        return await self.apply_patch(patch)
 
     async def apply_patch(
         self, patch: MetadataPatch, *, cause: str | None = None

@@ -4,7 +4,9 @@ topology changes out. Every snapshot's outcome is also written to its status rec
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from typing import Any
 
 import structlog
 from meshq_runtime.kafka import EventBus, EventConsumer
@@ -31,6 +33,8 @@ __all__ = ["IngestHandlers", "register"]
 
 log = structlog.get_logger(__name__)
 SOURCE = "graph-engine"
+#: Seconds a patch command waits for its turn on the ingest topic.
+COMMAND_TIMEOUT = 60.0
 
 
 def _follow_up_id(event_id: str) -> str:
@@ -52,10 +56,16 @@ class IngestHandlers:
     ) -> None:
         self.engine, self.bus, self.archive, self.intake = engine, bus, archive, intake
         engine.patched = self.announce_patch  # a patch applied by a query is announced too
+        engine.command = self.command_patch
+        #: Patch commands waiting for their event to be applied, by event id.
+        self._commands: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
     async def on_event(self, event: IngestEvent) -> None:
         if isinstance(event, SnapshotPatch):
-            await self.engine.apply_patch(event.data, cause=event.id)
+            merged = await self.engine.apply_patch(event.data, cause=event.id)
+            waiting = self._commands.get(event.id)
+            if waiting is not None and not waiting.done():
+                waiting.set_result(merged)
             return
         if isinstance(event, SnapshotStored):
             await self.on_stored(event)
@@ -144,6 +154,20 @@ class IngestHandlers:
                 "elapsed_ms": result.elapsed_ms,
             },
         )
+
+    async def command_patch(
+        self, patch: MetadataPatch, *, timeout: float = COMMAND_TIMEOUT
+    ) -> dict[str, Any]:
+        """Publish ``patch`` on the ingest topic and return the device's merged metadata once
+        this writer's consumer has applied it (:class:`TimeoutError` after ``timeout``)."""
+        event = SnapshotPatch(source=SOURCE, subject=patch.hostname, data=patch)
+        waiting: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._commands[event.id] = waiting
+        try:
+            await self.bus.publish(event)
+            return await asyncio.wait_for(waiting, timeout=timeout)
+        finally:
+            self._commands.pop(event.id, None)
 
     async def announce_patch(self, patch: MetadataPatch, changed: bool, cause: str | None) -> None:
         """A patch is a change like a snapshot: ``topology.changed`` says what it did (the

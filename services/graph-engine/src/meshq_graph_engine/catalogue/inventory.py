@@ -246,7 +246,15 @@ async def _update_metadata(ctx: QueryContext, params: Any) -> list[dict[str, Any
         )
     if ctx.engine is None or not getattr(ctx.engine, "writes", False):
         raise QueryError(503, "Read-only", "this query needs the graph engine's writer")
-    await ctx.engine.apply_patch(params.patch())
+    try:
+        await ctx.engine.submit_patch(params.patch())
+    except TimeoutError:
+        raise QueryError(
+            503,
+            "Graph busy",
+            "the change was queued but not applied within 60 s (the writer is busy with "
+            "earlier snapshots); it will be applied in turn: read the device again shortly",
+        ) from None
     rows = await ctx.store.execute(_METADATA, {"device": params.device})
     return [{k: v for k, v in row.items() if k != "managed"} for row in rows]
 
