@@ -110,19 +110,30 @@ class AuditMiddleware(ASGIMiddleware):
             return
         started = time.monotonic()
         status = 500
+        recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
+            event = self._event(scope, status, (time.monotonic() - started) * 1000)
+            if event is not None and buffer is not None:
+                buffer.submit(event)
 
         async def capture(message: Any) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # in the journal before the caller hears the answer: a gateway killed the
+                # moment after still owes the event, and sends it after its restart
+                record()
             await send(message)
 
         try:
             await next_app(scope, receive, capture)
         finally:
-            event = self._event(scope, status, (time.monotonic() - started) * 1000)
-            if event is not None and buffer is not None:
-                buffer.submit(event)
+            record()  # no answer was started (the handler failed): recorded as it ended
 
     def _event(self, scope: Scope, status: int, elapsed_ms: float) -> AuditRequestEvent | None:
         principal = principal_of(scope)
