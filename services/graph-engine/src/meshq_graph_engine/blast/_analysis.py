@@ -25,9 +25,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import rustworkx as rx
 
-from meshq_graph_engine.blast._flow import PathCount, disjoint_paths, upward
+from meshq_graph_engine.blast._flow import upward
+from meshq_graph_engine.blast._index import FlowIndex
 from meshq_graph_engine.blast._model import Device, Failure, Topology
 from meshq_graph_engine.blast._scoring import (
     device_weight,
@@ -41,6 +43,7 @@ __all__ = [
     "BlastResult",
     "DeviceImpact",
     "climbing",
+    "flow_index",
     "heights",
     "simulate",
     "upstream",
@@ -188,59 +191,77 @@ def dead_links(topology: Topology, failure: Failure, dead_nodes: set[int]) -> se
     return dead
 
 
+def flow_index(topology: Topology) -> FlowIndex:
+    """Every device's upstream paths before any failure (built on first use, then kept with
+    the topology, which is read once per graph revision)."""
+    cached = topology._flow_index
+    if cached is None:
+        up, _ = upstream(topology)
+        cached = FlowIndex(climbing(topology, up), topology.ends, heights(topology, up), up)
+        topology._flow_index = cached
+    return cached
+
+
 def simulate(topology: Topology, failure: Failure, depth: int) -> BlastResult:
+    """The failure's blast radius (see the module docstring for what each answer means).
+
+    Only devices whose upstream flow before the failure (``flow_index``) uses a link that went
+    down are looked at again. Any other device within depth keeps all its paths: its flow avoids
+    every dead link, so it avoids every dead device too (a dead device takes all its links) and
+    ends at a live upstream device; the same flow is still there after the failure, and a
+    failure never adds paths. It is neither affected nor degraded. A device looked at again is
+    degraded when its count over the surviving links is lower; with no upstream path left, it is
+    affected unless it still reaches a live upstream device by a detour (then degraded, 0).
+    """
     up, rule = upstream(topology)
+    index = flow_index(topology)
     dead_nodes = {topology.index[d] for d in failure.devices if d in topology.index}
     dead = dead_links(topology, failure, dead_nodes)
     live_up = frozenset(up - dead_nodes)
     touched = sorted(
         {topology.index[d] for d in failure.touched | failure.devices if d in topology.index}
     )
-    hops: dict[int, int] = {}
+    hops = np.full(len(topology.ids), -1, dtype=np.int64)
     if touched:
-        for level, nodes in enumerate(rx.bfs_layers(topology.graph, touched)):
+        for level, layer in enumerate(rx.bfs_layers(topology.graph, touched)):
             if level > depth:
                 break
-            hops.update((n, level) for n in nodes)
+            hops[layer] = level
 
+    impacts: list[DeviceImpact] = []
+    for node in dead_nodes:
+        info = topology.devices[topology.ids[node]]
+        impacts.append(DeviceImpact(info.id, "affected", True, int(hops[node]), 0, 0, info))
+    down = np.fromiter(dead, dtype=np.int64, count=len(dead))
+    near_dead = np.zeros(len(topology.ids), dtype=np.bool_)
+    near_dead[index.link_ends[down].ravel()] = True
+    again = index.users(down) & (hops >= 0)
+    again[sorted(dead_nodes)] = False
+    nodes = np.flatnonzero(again)
+    before = index.count[nodes]
+    after = index.counts_after(nodes, live_up, dead, dead_nodes, near_dead)
+    after_reach: set[int] | None = None
+    for i in np.flatnonzero(after < before).tolist():
+        node, paths_before, paths_after = int(nodes[i]), int(before[i]), int(after[i])
+        info = topology.devices[topology.ids[node]]
+        status = "degraded"
+        if paths_after == 0:
+            if after_reach is None:
+                after_reach = _reaching(_after_graph(topology, dead, dead_nodes), live_up)
+            if node not in after_reach:
+                status = "affected"
+        impacts.append(
+            DeviceImpact(info.id, status, False, int(hops[node]), paths_before, paths_after, info)
+        )
+    return _result(topology, failure, depth, up, rule, impacts, index, dead, dead_nodes)
+
+
+def _after_graph(topology: Topology, dead: set[int], dead_nodes: set[int]) -> rx.PyGraph:
     after = topology.graph.copy()
     for e in dead:
         after.remove_edge_from_index(e)
     after.remove_nodes_from(sorted(dead_nodes))
-    height = heights(topology, up)
-    adj = climbing(topology, up)
-    after_reach = _reaching(after, live_up)
-
-    impacts: list[DeviceImpact] = []
-    flows: dict[int, PathCount] = {}
-    for node, hop in sorted(hops.items(), key=lambda kv: (kv[1], topology.ids[kv[0]])):
-        info = topology.devices[topology.ids[node]]
-        if node in dead_nodes:
-            impacts.append(DeviceImpact(info.id, "affected", True, hop, 0, 0, info))
-            continue
-        if node in live_up or height[node] == math.inf:
-            continue
-        before = disjoint_paths(node, adj, topology.ends, up)
-        flows[node] = before
-        if node not in after_reach:
-            impacts.append(DeviceImpact(info.id, "affected", False, hop, before.count, 0, info))
-            continue
-        if not before.uses_any(dead):
-            continue
-        remaining = disjoint_paths(
-            node,
-            adj,
-            topology.ends,
-            live_up,
-            dead_links=dead,
-            dead_nodes=dead_nodes,
-            cap=before.count,
-        )
-        if remaining.count < before.count:
-            impacts.append(
-                DeviceImpact(info.id, "degraded", False, hop, before.count, remaining.count, info)
-            )
-    return _result(topology, failure, depth, up, rule, impacts, flows, dead, dead_nodes)
+    return after
 
 
 def _result(
@@ -250,7 +271,7 @@ def _result(
     up: frozenset[int],
     rule: str,
     impacts: list[DeviceImpact],
-    flows: dict[int, PathCount],
+    index: FlowIndex,
     dead: set[int],
     dead_nodes: set[int],
 ) -> BlastResult:
@@ -278,14 +299,14 @@ def _result(
         degraded_pct=degraded_pct,
         impact_score=score,
         severity=severity(pct, score, degraded_pct),
-        lost_paths=_lost_paths(topology, impacts, flows, up, dead, dead_nodes),
+        lost_paths=_lost_paths(topology, impacts, index, up, dead, dead_nodes),
     )
 
 
 def _lost_paths(
     topology: Topology,
     impacts: list[DeviceImpact],
-    flows: dict[int, PathCount],
+    index: FlowIndex,
     up: frozenset[int],
     dead: set[int],
     dead_nodes: set[int],
@@ -297,7 +318,7 @@ def _lost_paths(
     )
     out = []
     for impact in ranked[:TOP_LOST_PATHS]:
-        flow = flows[topology.index[impact.device]]
+        flow = index.flow(topology.index[impact.device])
         lost = []
         for nodes, links in flow.paths(up):
             broken = any(n in dead_nodes for n in nodes) or any(e in dead for e in links)

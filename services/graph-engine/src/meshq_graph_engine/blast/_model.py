@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rustworkx as rx
+
+if TYPE_CHECKING:
+    from meshq_graph_engine.blast._index import FlowIndex
 
 __all__ = [
     "ALL_VLANS",
@@ -132,13 +135,17 @@ class Topology:
         self._upstream: tuple[frozenset[int], str] | None = None
         self._heights: list[float] | None = None
         self._climbing: list[list[tuple[int, int]]] | None = None
+        self._flow_index: FlowIndex | None = None
+        self._managed: int | None = None
 
     def degree(self, node: int) -> int:
         """Distinct neighbouring devices."""
         return len({n for _, n in self.adj[node]})
 
     def managed_count(self) -> int:
-        return sum(1 for d in self.devices.values() if d.managed)
+        if self._managed is None:
+            self._managed = sum(1 for d in self.devices.values() if d.managed)
+        return self._managed
 
     def links_on(self, device: str) -> list[Link]:
         return [link for link in self.links.values() if device in (link.a.device, link.b.device)]

@@ -28,8 +28,7 @@ from typing import Any
 from meshq_runtime.graph.store import GraphStore
 from network_discovery.model import canonical_interface_name, ids, normalise_hostname
 
-from meshq_graph_engine.blast._analysis import climbing, heights, upstream
-from meshq_graph_engine.blast._flow import disjoint_paths
+from meshq_graph_engine.blast._analysis import flow_index, heights, upstream
 from meshq_graph_engine.blast._model import Device, Link, LinkEnd, Topology
 from meshq_graph_engine.blast._targets import TargetError
 
@@ -174,6 +173,8 @@ def compare(before: Topology, after: Topology) -> dict[str, Any]:
     up_b, rule_b = upstream(before)
     up_a, rule_a = upstream(after)
     h_b, h_a = heights(before, up_b), heights(after, up_a)
+    # upstream path counts: the before graph's are kept per graph revision
+    count_b, count_a = flow_index(before).count, flow_index(after).count
     removed = sorted(set(before.devices) - set(after.devices))
     isolated: list[str] = []
     lost: list[dict[str, Any]] = []
@@ -187,10 +188,14 @@ def compare(before: Topology, after: Topology) -> dict[str, Any]:
             continue
         if nb in up_b or na in up_a:
             continue
-        count_b = disjoint_paths(nb, climbing(before, up_b), before.ends, up_b).count
-        count_a = disjoint_paths(na, climbing(after, up_a), after.ends, up_a).count
-        if count_a < count_b:
-            lost.append({"device": device, "paths_before": count_b, "paths_after": count_a})
+        if count_a[na] < count_b[nb]:
+            lost.append(
+                {
+                    "device": device,
+                    "paths_before": int(count_b[nb]),
+                    "paths_after": int(count_a[na]),
+                }
+            )
     paths_b, paths_a = _paths_from_upstream(before, up_b), _paths_from_upstream(after, up_a)
     changed = []
     for device in sorted(set(before.devices) | set(after.devices)):
