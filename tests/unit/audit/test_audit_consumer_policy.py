@@ -24,10 +24,10 @@ def _event() -> AuditRequestEvent:
     return AuditRequestEvent(source="test", data=data)
 
 
-def _audit(record: object) -> MemoryKafka:
+def _audit(record_batch: object) -> MemoryKafka:
     """The audit service's own subscription (its policy included), in memory."""
     kafka = MemoryKafka(service="audit", max_attempts=3, retry_delay=0.01)
-    register(kafka.consumer, SimpleNamespace(record=record))  # type: ignore[arg-type]
+    register(kafka.consumer, SimpleNamespace(record_batch=record_batch))  # type: ignore[arg-type]
     return kafka
 
 
@@ -35,7 +35,7 @@ async def test_waits_until_the_store_is_back_and_ready_says_why() -> None:
     calls = 0
     store_back = asyncio.Event()
 
-    async def record(_: AuditRequestEvent) -> None:
+    async def record(_: list[AuditRequestEvent]) -> None:
         nonlocal calls
         calls += 1
         if not store_back.is_set():
@@ -61,7 +61,7 @@ async def test_waits_until_the_store_is_back_and_ready_says_why() -> None:
 async def test_what_can_never_be_recorded_is_dead_lettered_at_once() -> None:
     calls = 0
 
-    async def record(_: AuditRequestEvent) -> None:
+    async def record(_: list[AuditRequestEvent]) -> None:
         nonlocal calls
         calls += 1
         raise asyncpg.UntranslatableCharacterError("unsupported Unicode escape sequence")

@@ -7,6 +7,7 @@ fails the check.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, assert_type
 
 from meshq_runtime.kafka import EventConsumer
@@ -43,6 +44,24 @@ def _subscriptions(consumer: EventConsumer) -> None:
     consumer.subscribe(topics.AUDIT_EVENTS, on_recorded)  # type: ignore[arg-type]
     # a handler that misses one of the topic's events (a rejected snapshot)
     consumer.subscribe(topics.TOPOLOGY_CHANGED, on_changed)  # type: ignore[arg-type]
+
+
+def _batch_subscriptions(consumer: EventConsumer) -> None:
+    """Never run: the same holds for a batch subscription's handler of lists."""
+
+    async def on_audits(events: list[AuditRequestEvent]) -> None: ...
+
+    async def on_recorded(events: list[AuditRecorded]) -> None: ...
+
+    async def on_any(events: Sequence[EventBase]) -> None: ...
+
+    async def on_one(event: AuditRequestEvent) -> None: ...
+
+    assert_type(consumer.subscribe_batch(topics.AUDIT_EVENTS, on_audits), str)
+    consumer.subscribe_batch(topics.AUDIT_EVENTS, on_any)  # a sequence of any event
+    consumer.subscribe_batch(topics.AUDIT_EVENTS, on_recorded)  # type: ignore[arg-type]
+    # a handler of one event where a batch is handed over
+    consumer.subscribe_batch(topics.AUDIT_EVENTS, on_one)  # type: ignore[arg-type]
 
 
 def test_every_topic_but_the_dead_letters_decodes_to_its_events() -> None:

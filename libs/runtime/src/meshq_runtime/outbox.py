@@ -1,9 +1,15 @@
 """Transactional outbox: events written in the same PostgreSQL transaction as the side effect.
 
-A service calls :func:`enqueue` inside its transaction; :class:`OutboxRelay` publishes the
-rows in order and marks a row sent only once the broker acknowledged it (``acks=all``). If the
-process dies between commit and publish, or the broker is away, the relay publishes on the
-next try or the next start: nothing is lost, and consumers dedupe on the event id.
+A service calls :func:`enqueue` (or :func:`enqueue_many`, one ``COPY`` for many events)
+inside its transaction; :class:`OutboxRelay` publishes the rows in order and marks a row sent
+only once the broker acknowledged it (``acks=all``). If the process dies between commit and
+publish, or the broker is away, the relay publishes on the next try or the next start: nothing
+is lost, and consumers dedupe on the event id.
+
+The relay publishes a page of pending rows at a time: every row of the page is handed to the
+producer, then the acknowledgements are awaited together, and the rows acknowledged (from the
+first, up to the first that was not) are marked sent in one statement. A row that failed, and
+every row after it, stay pending and go out again, in order, on the next pass.
 
 An acknowledgement is as durable as the broker's log. When the broker is seen to have lost it
 (:class:`~meshq_runtime.kafka.resets.LogResets`: the embedded broker restarted), the relay
@@ -16,15 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import asyncpg
 import structlog
 from network_discovery.contracts.envelope import EventBase
 
-from meshq_runtime.kafka.broker import EventBus
+from meshq_runtime.kafka.broker import EventBus, OutgoingRecord
 
-__all__ = ["OUTBOX_MIGRATIONS", "OutboxRelay", "enqueue"]
+__all__ = ["OUTBOX_MIGRATIONS", "OutboxRelay", "enqueue", "enqueue_many"]
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +43,10 @@ OUTBOX_MIGRATIONS = [
     "CREATE INDEX IF NOT EXISTS meshq_outbox_pending ON meshq_outbox (service, id)"
     " WHERE published_at IS NULL",
 ]
+
+
+#: What :func:`enqueue_many` writes (``id`` and ``created_at`` take their defaults, in order).
+_COLUMNS = ("service", "topic", "event_key", "event_id", "event_type", "correlation_id", "payload")
 
 
 async def enqueue(conn: asyncpg.Connection, service: str, event: EventBase) -> None:
@@ -54,6 +64,29 @@ async def enqueue(conn: asyncpg.Connection, service: str, event: EventBase) -> N
     )
 
 
+async def enqueue_many(conn: asyncpg.Connection, service: str, events: Sequence[EventBase]) -> None:
+    """Add events to the outbox with one ``COPY``, in order (the relay publishes them in the
+    order given); call inside the transaction of the side effect."""
+    if not events:
+        return
+    await conn.copy_records_to_table(
+        "meshq_outbox",
+        columns=_COLUMNS,
+        records=[
+            (
+                service,
+                e.topic,
+                e.key(),
+                e.id,
+                e.type,
+                e.correlation_id,
+                e.model_dump_json(),
+            )
+            for e in events
+        ],
+    )
+
+
 class OutboxRelay:
     """Publishes a service's pending outbox rows; wake it with :meth:`notify`."""
 
@@ -66,8 +99,11 @@ class OutboxRelay:
         interval: float = 1.0,
         republish: Collection[str] = (),
         republish_window_s: float = 900.0,
+        page: int = 500,
     ) -> None:
         self._pool, self._bus, self._service, self._interval = pool, bus, service, interval
+        #: Pending rows published together (one query, one wait for the acknowledgements).
+        self._page = page
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._republish_types = sorted(republish)
@@ -117,30 +153,40 @@ class OutboxRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def flush(self, batch: int = 200) -> int:
-        """Publish pending rows in order; return how many were sent."""
-        sent = 0
+    async def flush(self, batch: int | None = None) -> int:
+        """Publish up to ``batch`` pending rows (default: the relay's page) in order; return
+        how many were sent. Raises the broker's error when a row was not acknowledged, after
+        marking those before it."""
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT id, topic, event_key, event_type, correlation_id, payload"
                 " FROM meshq_outbox WHERE service = $1 AND published_at IS NULL"
                 " ORDER BY id LIMIT $2",
                 self._service,
-                batch,
+                batch or self._page,
             )
-            for row in rows:
-                await self._bus.publish_raw(
-                    row["topic"],
-                    key=row["event_key"],
-                    value=row["payload"].encode(),
-                    headers={"content-type": "application/json", "x-meshq-type": row["event_type"]},
-                    correlation_id=row["correlation_id"],
-                )
+            if not rows:
+                return 0
+            sent, error = await self._bus.publish_raw_many(
+                [
+                    OutgoingRecord(
+                        row["topic"],
+                        row["event_key"],
+                        row["payload"].encode(),
+                        {"content-type": "application/json", "x-meshq-type": row["event_type"]},
+                        row["correlation_id"],
+                    )
+                    for row in rows
+                ]
+            )
+            if sent:
                 await conn.execute(
-                    "UPDATE meshq_outbox SET published_at = now() WHERE id = $1", row["id"]
+                    "UPDATE meshq_outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                    [row["id"] for row in rows[:sent]],
                 )
-                sent += 1
         self.published += sent
+        if error is not None:
+            raise error
         return sent
 
     async def _loop(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import socket
 import ssl
 from collections.abc import AsyncIterator
@@ -68,10 +69,21 @@ def create_app(settings: Settings) -> Litestar:
             )
             checkpoints = CheckpointLog(settings.checkpoint_path(), key)
             service = AuditService(
-                pool, AuditRepository(pool, key), relay, follower, siem, checkpoints
+                pool,
+                AuditRepository(pool, key),
+                relay,
+                follower,
+                siem,
+                checkpoints,
+                failpoint=settings.failpoint,  # resilience tests only
             )
             await service.sign_unsigned_head()
-            handlers.register(kafka.consumer, service)
+            handlers.register(
+                kafka.consumer,
+                service,
+                max_records=settings.batch_max_records,
+                max_wait_ms=settings.batch_max_wait_ms,
+            )
             await kafka.start()
             relay.start()
             stack.push_async_callback(relay.stop)
@@ -96,6 +108,7 @@ def create_app(settings: Settings) -> Litestar:
                 ),
                 stack,
             )
+            _settle_garbage_collector()
             yield
 
     # verify and export need the service credential (the CLI reads it where meshq serve
@@ -107,6 +120,16 @@ def create_app(settings: Settings) -> Litestar:
         state=state,
         middleware_extra=[ServiceAuthMiddleware(credential, open_paths=OPEN_PATHS | {"/metrics"})],
     )
+
+
+def _settle_garbage_collector() -> None:
+    """Once started: what start-up built lives as long as the process, so the collector stops
+    scanning it (``gc.freeze``), and the young generation is collected less often. At thousands
+    of events a second each batch leaves many short-lived objects; with the default settings
+    the collector took about a fifth of the service's time, scanning start-up objects again
+    and again."""
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 async def _checkpoints(service: AuditService, interval_s: float) -> None:

@@ -20,7 +20,9 @@ __all__ = [
     "Checkpoint",
     "Verification",
     "entry_hash",
+    "extend",
     "head_hmac",
+    "link",
     "record_hmac",
     "verify_rows",
 ]
@@ -132,6 +134,27 @@ class Verification:
             "break": self.brk.as_dict() if self.brk else None,
             "checkpoints": self.checkpoints,
         }
+
+
+def extend(
+    key: bytes, head_seq: int, head_hash: str, entries: Iterable[tuple[str, str]]
+) -> list[ChainRow]:
+    """The records that append ``entries`` ((event id, canonical body), in order) to a chain
+    whose head is ``head_seq``/``head_hash``: each one links to the one before it, the first
+    to the head, so a batch continues the chain exactly as one append after another would."""
+    rows: list[ChainRow] = []
+    seq, prev = head_seq, head_hash
+    for event_id, body in entries:
+        seq += 1
+        rows.append(link(key, prev, seq, event_id, body))
+        prev = rows[-1].entry_hash
+    return rows
+
+
+def link(key: bytes, prev_hash: str, seq: int, event_id: str, body: str) -> ChainRow:
+    """The record at ``seq``, linked to the one before it (``prev_hash``)."""
+    digest = entry_hash(prev_hash, seq, body)
+    return ChainRow(seq, event_id, body, prev_hash, digest, record_hmac(key, seq, digest))
 
 
 async def _aiter(rows: Iterable[ChainRow]) -> AsyncIterator[ChainRow]:

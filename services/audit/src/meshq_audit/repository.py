@@ -1,9 +1,17 @@
-"""The audit log in PostgreSQL: an append-only, hash-chained table."""
+"""The audit log in PostgreSQL: an append-only, hash-chained table.
+
+Events are appended a batch at a time, in one transaction (the caller's): the chain head is
+locked first (``FOR UPDATE``: appenders queue behind it), the batch's event ids already in the
+log are looked up, the new bodies are put in canonical form by one jsonb round trip, the hash
+chain is computed over the batch in order (:func:`plan_batch`), and the records go in with one
+``COPY``, the head moving once to the last of them. An event id already in the log,
+or earlier in the same batch, appends nothing: its result names the record it already has.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,9 +20,16 @@ import asyncpg
 from meshq_runtime.outbox import OUTBOX_MIGRATIONS
 from network_discovery.contracts.events import AuditRequestEvent
 
-from meshq_audit.chain import GENESIS_HASH, ChainRow, entry_hash, head_hmac, record_hmac
+from meshq_audit.chain import GENESIS_HASH, ChainRow, entry_hash, head_hmac, link
 
-__all__ = ["GENESIS_HASH", "MIGRATIONS", "AppendResult", "AuditRepository", "entry_hash"]
+__all__ = [
+    "GENESIS_HASH",
+    "MIGRATIONS",
+    "AppendResult",
+    "AuditRepository",
+    "entry_hash",
+    "plan_batch",
+]
 
 MIGRATIONS = [
     *OUTBOX_MIGRATIONS,
@@ -36,6 +51,21 @@ MIGRATIONS = [
 ]
 
 
+#: The columns a batch writes with ``COPY`` (``recorded_at`` takes its default).
+_COLUMNS = (
+    "seq",
+    "event_id",
+    "event_time",
+    "correlation_id",
+    "source",
+    "event_type",
+    "body",
+    "prev_hash",
+    "entry_hash",
+    "hmac",
+)
+
+
 @dataclass(frozen=True)
 class AppendResult:
     seq: int
@@ -52,44 +82,69 @@ class AuditRepository:
 
     async def append(self, conn: asyncpg.Connection, event: AuditRequestEvent) -> AppendResult:
         """Append inside the caller's transaction; a known event id appends nothing."""
-        existing = await conn.fetchrow(
-            "SELECT seq, entry_hash, body::text AS body FROM audit_log WHERE event_id = $1",
-            event.id,
-        )
-        if existing:
-            return AppendResult(
-                existing["seq"], existing["entry_hash"], created=False, body=existing["body"]
-            )
+        (result,) = await self.append_batch(conn, [event])
+        return result
+
+    async def append_batch(
+        self, conn: asyncpg.Connection, events: Sequence[AuditRequestEvent]
+    ) -> list[AppendResult]:
+        """Append ``events`` in order inside the caller's transaction (see the module's
+        docstring); one result per event, in the same order."""
+        if not events:
+            return []
         head = await conn.fetchrow(
             "SELECT seq, entry_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
         )
-        seq = head["seq"] + 1
-        raw = json.dumps(event.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        # Hash what jsonb gives back (it rewrites numbers such as 1e+16), so verify agrees.
-        body = _canonical(await conn.fetchval("SELECT $1::jsonb::text", raw))
-        digest = entry_hash(head["entry_hash"], seq, body)
-        await conn.execute(
-            "INSERT INTO audit_log (seq, event_id, event_time, correlation_id, source,"
-            " event_type, body, prev_hash, entry_hash, hmac)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
-            seq,
-            event.id,
-            event.time,
-            event.correlation_id,
-            event.source,
-            event.type,
-            body,
+        ids = list(dict.fromkeys(e.id for e in events))
+        known = {
+            r["event_id"]: AppendResult(r["seq"], r["entry_hash"], created=False, body=r["body"])
+            for r in await conn.fetch(
+                "SELECT event_id, seq, entry_hash, body::text AS body FROM audit_log"
+                " WHERE event_id = ANY($1::text[])",
+                ids,
+            )
+        }
+        fresh: dict[str, AuditRequestEvent] = {}  # the first event of each new id
+        for event in events:
+            if event.id not in known:
+                fresh.setdefault(event.id, event)
+        bodies = await _canonical_bodies(conn, list(fresh.values()))
+        rows, results = plan_batch(
+            self.key,
+            head["seq"],
             head["entry_hash"],
-            digest,
-            record_hmac(self.key, seq, digest),
+            [(e.id, bodies.get(e.id)) for e in events],
+            known,
         )
+        if not rows:
+            return results
+        await conn.copy_records_to_table(
+            "audit_log",
+            columns=_COLUMNS,
+            records=[
+                (
+                    r.seq,
+                    r.event_id,
+                    fresh[r.event_id].time,
+                    fresh[r.event_id].correlation_id,
+                    fresh[r.event_id].source,
+                    fresh[r.event_id].type,
+                    r.body,
+                    r.prev_hash,
+                    r.entry_hash,
+                    r.hmac,
+                )
+                for r in rows
+            ],
+        )
+        last = rows[-1]
         await conn.execute(
             "UPDATE audit_chain_head SET seq = $1, entry_hash = $2, hmac = $3 WHERE id = 1",
-            seq,
-            digest,
-            head_hmac(self.key, seq, digest),
+            last.seq,
+            last.entry_hash,
+            head_hmac(self.key, last.seq, last.entry_hash),
         )
-        return AppendResult(seq, digest, created=True)
+        return results
 
     async def count(self) -> int:
         return int(await self._pool.fetchval("SELECT count(*) FROM audit_log"))
@@ -172,6 +227,60 @@ class AuditRepository:
             if len(batch) < page:
                 return
             after = batch[-1]["seq"]
+
+
+def plan_batch(
+    key: bytes,
+    head_seq: int,
+    head_hash: str,
+    batch: Sequence[tuple[str, str | None]],
+    known: Mapping[str, AppendResult],
+) -> tuple[list[ChainRow], list[AppendResult]]:
+    """The records a batch appends after the head, and the result of each of its events.
+
+    ``batch`` is (event id, canonical body) per event, in order; ``known`` the results of the
+    ids already in the log. An id already in the log, or earlier in the batch, appends nothing
+    (``created`` False, with the body of the record it has); the others are chained in order,
+    each record linked to the one before it and the first to the head (as
+    :func:`~meshq_audit.chain.extend` does). A body may be None only for an id that appends
+    nothing.
+    """
+    rows: list[ChainRow] = []
+    results: list[AppendResult] = []
+    firsts: dict[str, AppendResult] = {}  # what a repeat later in the batch is told
+    seq, prev = head_seq, head_hash
+    for event_id, body in batch:
+        before = known.get(event_id) or firsts.get(event_id)
+        if before is not None:
+            results.append(before)
+            continue
+        if body is None:
+            raise ValueError(f"event {event_id} appends a record but has no body")
+        seq += 1
+        row = link(key, prev, seq, event_id, body)
+        rows.append(row)
+        results.append(AppendResult(seq, row.entry_hash, created=True))
+        firsts[event_id] = AppendResult(seq, row.entry_hash, created=False, body=body)
+        prev = row.entry_hash
+    return rows, results
+
+
+async def _canonical_bodies(
+    conn: asyncpg.Connection, events: Sequence[AuditRequestEvent]
+) -> dict[str, str]:
+    """Each event's body as the chain hashes it: its JSON as jsonb gives it back (jsonb
+    rewrites numbers such as 1e+16), in canonical form, so that verify agrees. One round trip
+    for the whole batch."""
+    if not events:
+        return {}
+    # neither the order of keys nor the spelling of numbers matters here: jsonb rewrites both
+    raws = [e.model_dump_json() for e in events]
+    texts = await conn.fetch(
+        "SELECT b::jsonb::text AS body FROM unnest($1::text[]) WITH ORDINALITY AS u(b, n)"
+        " ORDER BY n",
+        raws,
+    )
+    return {e.id: _canonical(r["body"]) for e, r in zip(events, texts, strict=True)}
 
 
 def _canonical(body: str) -> str:

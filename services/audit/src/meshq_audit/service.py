@@ -8,20 +8,27 @@ announced. An event that comes again (a producer re-sent it after a broker resta
 Kafka re-delivered it) is not appended twice, but its announcement is sent again, with the
 same event id (derived from the audit event's id), so a receipt lost with the broker's log
 is not lost for good; SOAR dispatches each (event, rule) once whatever the repeats.
+
+Events are recorded a batch at a time (what one fetch of the consumer returned): the whole
+batch is appended to the chain and its announcements queued in the outbox in one transaction,
+so a batch is in the log entirely or not at all, and the consumer commits its offsets once
+after it. A batch that comes again after a crash is recognised event by event.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 import asyncpg
 import structlog
-from meshq_runtime.outbox import OutboxRelay, enqueue
+from meshq_runtime.outbox import OutboxRelay, enqueue_many
 from meshq_runtime.postgres import refused_data
 from network_discovery.contracts.events import (
     AuditRecorded,
@@ -30,13 +37,15 @@ from network_discovery.contracts.events import (
     AuditRequestEvent,
 )
 from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError
 
 from meshq_audit.chain import Break, Checkpoint, Verification, head_hmac, verify_rows
 from meshq_audit.checkpoints import CHECKED, CheckpointLog
-from meshq_audit.repository import AuditRepository
+from meshq_audit.repository import AppendResult, AuditRepository
 from meshq_audit.siem import SiemForwarder
 
 __all__ = [
+    "FAILPOINT_HOLD_BATCH",
     "FEATURE",
     "RECORDED_TYPE",
     "SERVICE",
@@ -52,6 +61,10 @@ FEATURE = "audit_logging"
 RECORDED_TYPE = "audit.recorded"
 log = structlog.get_logger(__name__)
 
+#: Failpoint (resilience tests only): hold a batch inside its transaction, its records written
+#: but not committed, until the process is killed.
+FAILPOINT_HOLD_BATCH = "audit.hold_batch"
+
 _RECORDED_NS = uuid.UUID("5d0c3f7e-2b8a-4f51-9a52-6b1f0e3c9d21")
 
 
@@ -66,7 +79,9 @@ def unrecordable(exc: BaseException) -> bool:
     data, e.g. a NUL character in JSON, or it exceeds a limit; it does not serialise). Any
     other error — the database unreachable, restarting, out of connections, a transaction
     lost to a race — is the store's, and the consumer waits for it."""
-    return refused_data(exc) or isinstance(exc, ValidationError | TypeError | UnicodeError)
+    return refused_data(exc) or isinstance(
+        exc, ValidationError | PydanticSerializationError | TypeError | UnicodeError
+    )
 
 
 class Gate(Protocol):
@@ -87,8 +102,10 @@ class AuditService:
         gate: Gate,
         siem: SiemForwarder | None = None,
         checkpoints: CheckpointLog | None = None,
+        failpoint: Callable[[str], bool] | None = None,
     ) -> None:
         self._pool, self._repo, self._relay, self._siem = pool, repo, relay, siem
+        self._failpoint = failpoint or (lambda _: False)
         self.checkpoints = checkpoints
         self.gate = gate
         #: Events consumed but not recorded because the plan lacks ``audit_logging``.
@@ -102,40 +119,35 @@ class AuditService:
         return self.gate.allows(FEATURE)
 
     async def record(self, event: AuditRequestEvent) -> None:
+        """One event: a batch of one."""
+        await self.record_batch([event])
+
+    async def record_batch(self, events: Sequence[AuditRequestEvent]) -> None:
+        """Append ``events`` to the chain, in order, and queue their announcements, in one
+        transaction; an event already recorded is announced again, not appended."""
+        if not events:
+            return
         if not self.recording:
-            self._skip(event)
+            for event in events:
+                self._skip(event)
             return
         self._warned_plan = None
         async with self._pool.acquire() as conn, conn.transaction():
-            result = await self._repo.append(conn, event)
-            request = event.data if result.body is None else _kept(result.body, event)
-            recorded = event.follow_up(
-                AuditRecorded,
-                id=recorded_id(event.id),
-                source=SERVICE,
-                subject=event.subject,
-                data=AuditRecordedData(
-                    seq=result.seq,
-                    entry_hash=result.entry_hash,
-                    audit_event_id=event.id,
-                    request=request,
-                ),
+            results = await self._repo.append_batch(conn, events)
+            await enqueue_many(
+                conn, SERVICE, [_announcement(e, r) for e, r in zip(events, results, strict=True)]
             )
-            await enqueue(conn, SERVICE, recorded)
+            if self._failpoint(FAILPOINT_HOLD_BATCH):
+                log.warning("failpoint.hit", failpoint=FAILPOINT_HOLD_BATCH, events=len(events))
+                await asyncio.Event().wait()  # until the process is killed
         self._relay.notify()
-        if result.created:
-            log.info(
-                "audit.recorded",
-                seq=result.seq,
-                principal=event.data.principal,
-                path=event.data.path,
-                status=event.data.status,
-            )
-            if self._siem is not None:
-                self._siem.notify()
-        else:
-            self.reannounced += 1
-            log.info("audit.already_recorded", seq=result.seq, reannounced=True)
+        created = sum(1 for r in results if r.created)
+        self.reannounced += len(results) - created
+        if created and self._siem is not None:
+            self._siem.notify()
+        if _info_enabled():  # a line per event costs more than appending it: none at warning
+            for event, result in zip(events, results, strict=True):
+                _log_result(event, result)
 
     def _skip(self, event: AuditRequestEvent) -> None:
         self.unrecorded += 1
@@ -249,6 +261,46 @@ class AuditService:
 
     async def head(self) -> tuple[int, str]:
         return await self._repo.head()
+
+
+def _info_enabled() -> bool:
+    """Whether an info line goes anywhere (the services log through the standard library,
+    whose level decides; a logger of another kind is assumed to take it)."""
+    enabled = getattr(log, "isEnabledFor", None)
+    return True if enabled is None else bool(enabled(logging.INFO))
+
+
+def _log_result(event: AuditRequestEvent, result: AppendResult) -> None:
+    where = {"correlation_id": event.correlation_id, "event_id": event.id}
+    if result.created:
+        log.info(
+            "audit.recorded",
+            seq=result.seq,
+            principal=event.data.principal,
+            path=event.data.path,
+            status=event.data.status,
+            **where,
+        )
+    else:
+        log.info("audit.already_recorded", seq=result.seq, reannounced=True, **where)
+
+
+def _announcement(event: AuditRequestEvent, result: AppendResult) -> AuditRecorded:
+    """The ``audit.recorded`` event of a recorded event: the same id every time it is
+    announced; a repeat announces the request as the record keeps it."""
+    request = event.data if result.body is None else _kept(result.body, event)
+    return event.follow_up(
+        AuditRecorded,
+        id=recorded_id(event.id),
+        source=SERVICE,
+        subject=event.subject,
+        data=AuditRecordedData(
+            seq=result.seq,
+            entry_hash=result.entry_hash,
+            audit_event_id=event.id,
+            request=request,
+        ),
+    )
 
 
 def _kept(body: str, event: AuditRequestEvent) -> AuditRequestData:

@@ -58,6 +58,22 @@ class Settings(ServiceSettings, KafkaSettings, PostgresSettings, LicenseClientSe
         description="How often the chain head is signed while it moves.",
     )
 
+    batch_max_records: int = Field(
+        500,
+        ge=1,
+        le=10_000,
+        alias="MESHQ_AUDIT_BATCH_MAX_RECORDS",
+        description="The most audit events appended to the chain in one transaction.",
+    )
+    batch_max_wait_ms: int = Field(
+        20,
+        ge=1,
+        le=1_000,
+        alias="MESHQ_AUDIT_BATCH_MAX_WAIT_MS",
+        description="How long a fetch of audit events waits for a first one (an idle consumer "
+        "takes up to this long to see the next event); a fetch never waits to fill a batch.",
+    )
+
     republish_window_s: float = Field(
         900.0,
         ge=0,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -12,7 +15,7 @@ from meshq_runtime.kafka.resets import LogResets
 from meshq_runtime.kafka.security import broker_security
 from meshq_runtime.settings import KafkaSettings
 
-__all__ = ["EventBus", "create_broker"]
+__all__ = ["EventBus", "OutgoingRecord", "create_broker"]
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +38,17 @@ def create_broker(settings: KafkaSettings, *, client_id: str) -> KafkaBroker:
         logger=None,
         security=broker_security(settings),
     )
+
+
+@dataclass(frozen=True)
+class OutgoingRecord:
+    """A record to publish as it is (:meth:`EventBus.publish_raw_many`)."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    correlation_id: str | None = None
 
 
 class EventBus:
@@ -89,3 +103,46 @@ class EventBus:
             self.resets.observe(
                 "produced", kwargs["topic"], int(meta.partition), offset, since=began
             )
+
+    async def publish_raw_many(
+        self, records: Sequence[OutgoingRecord]
+    ) -> tuple[int, BaseException | None]:
+        """Publish ``records`` in order and wait for their acknowledgements together. Returns
+        how many of them, from the first, the broker acknowledged, and the error of the first
+        one that failed (None when all were acknowledged).
+
+        Every record is handed to the producer before any acknowledgement is awaited, so the
+        producer sends them in batches, in the order given (one partition's records keep their
+        order). A record the producer refuses stops the sending: the records after it are not
+        sent. The count ends at the first record not acknowledged, even when later ones were:
+        a caller that sends the rest again keeps their order (and their consumers, idempotent
+        on the event id, take the repeats).
+        """
+        began = self.resets.now()
+        refused: BaseException | None = None
+        sent: list[tuple[str, Any]] = []
+        for record in records:
+            topic = self.topic(record.topic)
+            kwargs: dict[str, Any] = {"topic": topic, "key": record.key, "headers": record.headers}
+            if record.correlation_id:
+                kwargs["correlation_id"] = record.correlation_id
+            try:
+                pending = await self._broker.publish(record.value, no_confirm=True, **kwargs)
+            except Exception as exc:
+                refused = exc
+                break
+            sent.append((topic, pending))
+        acknowledged = 0
+        failed: BaseException | None = None
+        for topic, pending in sent:
+            try:
+                meta = await pending if inspect.isawaitable(pending) else pending
+            except Exception as exc:
+                failed = failed or exc
+                continue
+            if failed is None:
+                acknowledged += 1
+            offset = getattr(meta, "offset", None)
+            if isinstance(offset, int) and offset >= 0:
+                self.resets.observe("produced", topic, int(meta.partition), offset, since=began)
+        return acknowledged, failed or refused

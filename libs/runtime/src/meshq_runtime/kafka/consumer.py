@@ -34,6 +34,24 @@ it again so that the producer still waiting for its receipt gets one.
 
 Every dead letter is an alert: an ``event.dead_lettered`` error log and the
 :attr:`EventConsumer.dead_lettered` count.
+
+Batches
+-------
+:meth:`EventConsumer.subscribe_batch` hands the handler a list of events at once (FastStream's
+batch subscriber: what one fetch returned, up to ``max_records``), for a store that writes many
+in one transaction (the audit chain). The same steps run once per batch:
+
+1. :class:`_BatchObserve`: every record's offset goes to ``LogResets``;
+2. :class:`_BatchCommit`: one offset commit for the whole batch, after the steps inside, behind
+   the same ``consumer.before_commit`` failpoint;
+3. :class:`_BatchDecode`: each record is decoded on its own; one that does not decode is parked
+   alone (``invalid``) and the rest of the batch goes on;
+4. :class:`_BatchRetry`: the handler takes the decoded events, in order, under the
+   subscription's policy, applied to the batch as a whole: ``until_stored`` retries the whole
+   batch while the store is away. When the policy gives up on the batch (an error it calls
+   permanent, or the tries of ``dead_letter`` spent), each event is handled again on its own,
+   under the same policy, so that only the events that fail alone are parked. The handler is
+   idempotent on the event id, so handing it again what an earlier try half-did is harmless.
 """
 
 from __future__ import annotations
@@ -42,11 +60,11 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import partial
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar, cast
 
 import structlog
 from faststream import AckPolicy, BaseMiddleware, ContextRepo, StreamMessage
@@ -63,7 +81,14 @@ from meshq_runtime.kafka.broker import EventBus
 from meshq_runtime.logging import bind_correlation
 from meshq_runtime.settings import KafkaSettings, ServiceSettings
 
-__all__ = ["FAILPOINT_EXIT", "EventConsumer", "FailurePolicy", "Handler", "Waiting"]
+__all__ = [
+    "FAILPOINT_EXIT",
+    "BatchHandler",
+    "EventConsumer",
+    "FailurePolicy",
+    "Handler",
+    "Waiting",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -71,6 +96,9 @@ E = TypeVar("E", bound=EventBase)
 
 #: What a subscription to a ``Topic[E]`` runs for each of its events.
 Handler = Callable[[E], Awaitable[None]]
+
+#: What a batch subscription to a ``Topic[E]`` runs for each batch of its events (in order).
+BatchHandler = Callable[[list[E]], Awaitable[None]]
 
 #: The rest of a subscription's steps, as FastStream hands it to a middleware.
 Next = Callable[[Any], Awaitable[Any]]
@@ -127,15 +155,18 @@ class Waiting:
     attempts: int = 1
     since: float = field(default_factory=time.monotonic)
     alerted: bool = False
+    #: Events waiting together (a batch, whose first event is ``event_id``).
+    records: int = 1
 
     @property
     def seconds(self) -> float:
         return time.monotonic() - self.since
 
     def describe(self) -> str:
+        more = f" and {self.records - 1} more" if self.records > 1 else ""
         return (
             f"{self.topic}[{self.partition}] waits at offset {self.offset} (event "
-            f"{self.event_id}) for {self.seconds:.1f}s, {self.attempts} tries: {self.error}"
+            f"{self.event_id}{more}) for {self.seconds:.1f}s, {self.attempts} tries: {self.error}"
         )
 
 
@@ -214,6 +245,64 @@ class EventConsumer:
         self._broker.include_router(router)
         return group_id
 
+    def subscribe_batch(
+        self,
+        topic: Topic[E],
+        handler: BatchHandler[E],
+        *,
+        max_records: int = 500,
+        max_wait_ms: int = 100,
+        offset_reset: Literal["earliest", "latest"] = "earliest",
+        group: str | None = None,
+        policy: FailurePolicy | None = None,
+    ) -> str:
+        """Handle ``topic`` a batch at a time: ``handler`` takes the events of one fetch (at
+        most ``max_records``, in partition order) and the offsets are committed once, after it
+        returned. ``max_wait_ms`` is how long a fetch waits for a first record, and the pause
+        after a fetch that found none (an idle subscription sees a new record within about
+        that long); a fetch never waits to fill a batch, so a quiet topic's events are handed
+        over as they arrive.
+
+        A record that does not decode is parked alone; ``policy`` applies to the batch, and
+        what it gives up on is handled again one event at a time (see the module's
+        docstring). Returns the consumer group it joins, as :meth:`subscribe` does.
+        """
+        if max_records < 1 or max_wait_ms < 1:
+            raise ValueError("max_records and max_wait_ms must be at least 1")
+        adapter = adapter_for(topic)
+        group_id = self._settings.group(group) if group is not None else self.group_id
+        sub = _Subscription(self, topic.name, group_id, policy or FailurePolicy.dead_letter())
+
+        async def decode(msg: StreamMessage[Any]) -> _Batch[E]:
+            batch: _Batch[E] = _Batch()
+            for raw in _records(msg):
+                try:
+                    batch.entries.append((raw, adapter.validate_json(raw.value or b"")))
+                except ValidationError as exc:
+                    batch.invalid.append((raw, exc))
+            return batch
+
+        async def deliver(message: KafkaMessage) -> None:
+            batch = cast(_Batch[E], await message.decode())
+            await handler(list(batch.handing))
+
+        steps = (_BatchObserve, _BatchCommit, _BatchDecode, _BatchRetry)
+        router = KafkaRouter(middlewares=[partial(step, sub=sub) for step in steps])
+        router.subscriber(
+            self._settings.topic(topic.name),
+            batch=True,
+            max_records=max_records,
+            batch_timeout_ms=max_wait_ms,
+            group_id=group_id,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset=offset_reset,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            decoder=decode,
+        )(deliver)
+        self._broker.include_router(router)
+        return group_id
+
     def probe(self, name: str = "consumer") -> Probe:
         """A readiness probe that fails, saying why, while a subscription waits for its store."""
 
@@ -228,7 +317,13 @@ class EventConsumer:
     ) -> None:
         """Park the record on the dead-letter topic; while the broker does not take it, try
         again (the offset is not committed before the record is parked)."""
-        raw = _record(msg)
+        await self._park(sub, _record(msg), msg.body or b"", kind=kind, error=error)
+
+    async def _park(
+        self, sub: _Subscription, raw: Any, value: bytes, *, kind: str, error: str
+    ) -> None:
+        """Park one record (``raw``, the aiokafka ``ConsumerRecord``) as :meth:`_dead_letter`
+        says; a batch parks its records one by one."""
         headers = {
             "x-meshq-original-topic": sub.topic,
             "x-meshq-original-partition": str(raw.partition),
@@ -241,7 +336,7 @@ class EventConsumer:
         while True:
             try:
                 await self._bus.publish_raw(
-                    topics.DEAD_LETTER.name, key=raw.key, value=msg.body or b"", headers=headers
+                    topics.DEAD_LETTER.name, key=raw.key, value=value, headers=headers
                 )
                 break
             except Exception as exc:
@@ -351,30 +446,23 @@ class _Decode(_Step):
             return await call_next(msg)
 
 
-class _Retry(_Step):
-    """Run the handler under the subscription's :class:`FailurePolicy`; park the event when
-    the policy gives up on it.
-
-    The tries happen here, around the handler, rather than by handing the record back to the
-    consumer (a nack seeks back and fetches it again, through every step): the backoff holds
-    the partition where it is, the tries are counted in one place, and a waiting subscription
-    stays in :attr:`EventConsumer.waiting` (the ``/ready`` probe) until its handler succeeds.
-    """
-
-    async def consume_scope(self, call_next: Next, msg: StreamMessage[Any]) -> Any:
-        sub = self.sub
-        event = await _event(msg)
-        failed = await self._run(partial(call_next, msg), event, sub.where(msg))
-        if failed is None:
-            return _Outcome.HANDLED
-        kind, error = failed
-        await sub.consumer._dead_letter(sub, msg, kind=kind, error=error)
-        return _Outcome.PARKED
+class _Tries(_Step):
+    """Runs a handler under the subscription's :class:`FailurePolicy` (shared by the steps of
+    single records and of batches)."""
 
     async def _run(
-        self, handle: Callable[[], Awaitable[Any]], event: EventBase, where: dict[str, Any]
+        self,
+        handle: Callable[[], Awaitable[Any]],
+        event: EventBase,
+        where: dict[str, Any],
+        *,
+        records: int = 1,
     ) -> tuple[str, str] | None:
-        """None when the handler succeeded, else the dead letter's kind and reason."""
+        """None when the handler succeeded, else the dead letter's kind and reason.
+
+        ``records`` above 1 is a batch (``event`` its first): a give-up is not yet an alert,
+        since its events are handled again one by one (:class:`_BatchRetry`).
+        """
         consumer, policy = self.sub.consumer, self.sub.policy
         attempts = consumer._settings.kafka_max_attempts
         topic = str(where["topic"])
@@ -386,7 +474,17 @@ class _Retry(_Step):
                     await handle()
                 except Exception as exc:
                     error = _short(exc)
-                    if policy.permanent(exc):
+                    permanent = policy.permanent(exc)
+                    if records > 1 and (permanent or (not policy.wait and attempt >= attempts)):
+                        log.warning(
+                            "event.batch_failed",
+                            **where,
+                            attempt=attempt,
+                            permanent=permanent,
+                            error=error,
+                        )
+                        return ("permanent" if permanent else "failed", error)
+                    if permanent:
                         log.error(
                             "event.unprocessable", **where, error=error, exc_info=True, alert=True
                         )
@@ -403,7 +501,7 @@ class _Retry(_Step):
                         return ("failed", error)
                     delay = self._delay(attempt)
                     if policy.wait:
-                        self._note_wait(topic, event, where, error, attempt, delay)
+                        self._note_wait(topic, event, where, error, attempt, delay, records)
                     else:
                         log.warning(
                             "event.handler_failed",
@@ -442,11 +540,19 @@ class _Retry(_Step):
         error: str,
         attempt: int,
         delay: float,
+        records: int = 1,
     ) -> None:
         consumer, policy = self.sub.consumer, self.sub.policy
         waiting = consumer.waiting.get(topic)
-        if waiting is None or waiting.event_id != event.id:
-            waiting = Waiting(topic, int(where["partition"]), int(where["offset"]), event.id, error)
+        if waiting is None or waiting.event_id != event.id or waiting.records != records:
+            waiting = Waiting(
+                topic,
+                int(where["partition"]),
+                int(where["offset"]),
+                event.id,
+                error,
+                records=records,
+            )
             consumer.waiting[topic] = waiting
             log.warning("event.waiting_for_store", **where, error=error, retry_in=round(delay, 3))
         else:
@@ -467,6 +573,154 @@ class _Retry(_Step):
                 error=error,
                 alert=True,
             )
+
+
+class _Retry(_Tries):
+    """Run the handler under the subscription's :class:`FailurePolicy`; park the event when
+    the policy gives up on it.
+
+    The tries happen here, around the handler, rather than by handing the record back to the
+    consumer (a nack seeks back and fetches it again, through every step): the backoff holds
+    the partition where it is, the tries are counted in one place, and a waiting subscription
+    stays in :attr:`EventConsumer.waiting` (the ``/ready`` probe) until its handler succeeds.
+    """
+
+    async def consume_scope(self, call_next: Next, msg: StreamMessage[Any]) -> Any:
+        sub = self.sub
+        event = await _event(msg)
+        failed = await self._run(partial(call_next, msg), event, sub.where(msg))
+        if failed is None:
+            return _Outcome.HANDLED
+        kind, error = failed
+        await sub.consumer._dead_letter(sub, msg, kind=kind, error=error)
+        return _Outcome.PARKED
+
+
+@dataclass
+class _Batch(Generic[E]):
+    """A fetched batch, as the subscription's decoder leaves it (cached on the message)."""
+
+    #: (ConsumerRecord, event) of every record that decoded, in the order fetched.
+    entries: list[tuple[Any, E]] = field(default_factory=list)
+    #: (ConsumerRecord, why) of every record that did not.
+    invalid: list[tuple[Any, ValidationError]] = field(default_factory=list)
+    #: What the next call of the handler takes (set by :class:`_BatchRetry`).
+    handing: list[E] = field(default_factory=list)
+
+
+def _batch_where(sub: _Subscription, raws: Sequence[Any]) -> dict[str, Any]:
+    """Where a batch lies: its first record's partition and offset (what ``/ready`` names
+    while it waits), how many records, and the offsets per partition (``p:first-last``)."""
+    spans: dict[int, tuple[int, int]] = {}
+    for raw in raws:
+        first, last = spans.get(raw.partition, (raw.offset, raw.offset))
+        spans[raw.partition] = (min(first, raw.offset), max(last, raw.offset))
+    head = raws[0]
+    return {
+        "topic": sub.topic,
+        "partition": head.partition,
+        "offset": head.offset,
+        "records": len(raws),
+        "offsets": ",".join(f"{p}:{a}-{b}" for p, (a, b) in sorted(spans.items())),
+    }
+
+
+async def _batch(msg: StreamMessage[Any]) -> _Batch[Any]:
+    """The batch under a message, from the subscription's decoder (which never raises for a
+    record that does not decode: it sets it aside)."""
+    return cast(_Batch[Any], await msg.decode())
+
+
+class _BatchObserve(_Step):
+    """Every offset of the batch goes to the bus's ``LogResets``."""
+
+    async def consume_scope(self, call_next: Next, msg: StreamMessage[Any]) -> Any:
+        resets, view = self.sub.consumer._bus.resets, f"consumed:{self.sub.group_id}"
+        for raw in _records(msg):
+            resets.observe(view, raw.topic, raw.partition, raw.offset)
+        return await call_next(msg)
+
+
+class _BatchCommit(_Step):
+    """One commit for the whole batch, once the steps inside are done with every record of
+    it (handled, or parked); as :class:`_Commit` does for one record."""
+
+    async def consume_scope(self, call_next: Next, msg: StreamMessage[Any]) -> Any:
+        where = _batch_where(self.sub, _records(msg))
+        try:
+            await call_next(msg)
+        except Exception:
+            log.error("event.uncommitted", **where, exc_info=True, alert=True)
+            raise
+        batch = await _batch(msg)
+        consumer = self.sub.consumer
+        failpoints = consumer._failpoints
+        if (
+            batch.entries
+            and failpoints is not None
+            and failpoints.failpoint("consumer.before_commit")
+        ):
+            log.warning("failpoint.hit", failpoint="consumer.before_commit", **where)
+            os._exit(FAILPOINT_EXIT)
+        await _commit(msg, where)
+        consumer.processed += len(batch.entries)
+        log.info("event.batch_consumed", **where, events=len(batch.entries))
+        return None
+
+
+class _BatchDecode(_Step):
+    """Park, one by one, the records of the batch that did not decode; the rest goes on."""
+
+    async def consume_scope(self, call_next: Next, msg: StreamMessage[Any]) -> Any:
+        sub = self.sub
+        batch = await _batch(msg)
+        for raw, exc in batch.invalid:
+            error = _short(exc)
+            where = {"topic": sub.topic, "partition": raw.partition, "offset": raw.offset}
+            log.warning("event.invalid", **where, errors=exc.error_count(), error=error)
+            await sub.consumer._park(sub, raw, raw.value or b"", kind="invalid", error=error)
+        if not batch.entries:
+            return _Outcome.INVALID
+        return await call_next(msg)
+
+
+class _BatchRetry(_Tries):
+    """Run the handler on the batch under the subscription's policy; when the policy gives up
+    on the batch, run it on each event alone, and park only the events that fail alone."""
+
+    async def consume_scope(self, call_next: Next, msg: StreamMessage[Any]) -> Any:
+        batch = await _batch(msg)
+        return await self._handle(partial(call_next, msg), batch, batch.entries)
+
+    async def _handle(
+        self,
+        handle: Callable[[], Awaitable[Any]],
+        batch: _Batch[Any],
+        entries: list[tuple[Any, Any]],
+    ) -> _Outcome:
+        sub = self.sub
+        batch.handing = [event for _, event in entries]
+        first_raw, first = entries[0]
+        if len(entries) == 1:
+            where = {
+                "topic": sub.topic,
+                "partition": first_raw.partition,
+                "offset": first_raw.offset,
+            }
+            with bind_correlation(first.correlation_id, event_id=first.id, event_type=first.type):
+                failed = await self._run(handle, first, where)
+                if failed is None:
+                    return _Outcome.HANDLED
+                kind, error = failed
+                value = first_raw.value or b""
+                await sub.consumer._park(sub, first_raw, value, kind=kind, error=error)
+            return _Outcome.PARKED
+        where = _batch_where(sub, [raw for raw, _ in entries])
+        if await self._run(handle, first, where, records=len(entries)) is None:
+            return _Outcome.HANDLED
+        log.warning("event.batch_split", **where)
+        outcomes = [await self._handle(handle, batch, [entry]) for entry in entries]
+        return _Outcome.PARKED if _Outcome.PARKED in outcomes else _Outcome.HANDLED
 
 
 async def _commit(msg: StreamMessage[Any], where: dict[str, Any]) -> None:
@@ -493,3 +747,10 @@ def _record(msg: StreamMessage[Any]) -> Any:
     """The aiokafka ``ConsumerRecord`` under a message (aiokafka is untyped). These subscribers
     take one record at a time, never a batch, so it is never a tuple."""
     return msg.raw_message
+
+
+def _records(msg: StreamMessage[Any]) -> tuple[Any, ...]:
+    """The aiokafka ``ConsumerRecord``s under the message of a batch subscriber, in the order
+    fetched (FastStream hands a batch over as a tuple)."""
+    raw = msg.raw_message
+    return tuple(raw) if isinstance(raw, tuple | list) else (raw,)
