@@ -339,10 +339,20 @@ def build_app(
     state: ServiceState[Any] | None = None,
     openapi_title: str | None = None,
     middleware_extra: Sequence[Any] = (),
+    openapi_json: Any = None,
     **kwargs: Any,
 ) -> Litestar:
-    """A Litestar app with /health, /ready, correlation ids and problem+json errors."""
+    """A Litestar app with /health, /ready, correlation ids and problem+json errors.
+    ``openapi_json``: a render plugin serving ``/schema/openapi.json`` in place of the plain
+    one (the other pages under ``/schema`` stay)."""
     from litestar.openapi import OpenAPIConfig
+    from litestar.openapi.plugins import (
+        RapidocRenderPlugin,
+        RedocRenderPlugin,
+        StoplightRenderPlugin,
+        SwaggerRenderPlugin,
+        YamlRenderPlugin,
+    )
 
     handlers = [*_probe_routes(), *route_handlers]
     allow: dict[str, str] = {}
@@ -364,7 +374,20 @@ def build_app(
             Exception: _on_unexpected,
         },
         openapi_config=OpenAPIConfig(
-            title=openapi_title or f"MeshOptixIQ {service}", version="0.1.0", path="/schema"
+            title=openapi_title or f"MeshOptixIQ {service}",
+            version="0.1.0",
+            path="/schema",
+            # the same pages as Litestar's defaults (ReDoc first: it answers /schema itself)
+            render_plugins=[
+                RedocRenderPlugin(),
+                SwaggerRenderPlugin(),
+                StoplightRenderPlugin(),
+                RapidocRenderPlugin(),
+                YamlRenderPlugin(path=["/openapi.yaml", "/openapi.yml"]),
+                openapi_json,
+            ]
+            if openapi_json is not None
+            else [],
         ),
         **kwargs,
     )

@@ -50,9 +50,8 @@ from typing import Any
 
 import httpx
 import structlog
-from aiokafka import AIOKafkaConsumer
 from network_discovery.contracts import topics
-from network_discovery.contracts.events import LicenseStateData, adapter_for
+from network_discovery.contracts.events import LicenseEvent, LicenseStateData
 from network_discovery.licensing import protocol
 from network_discovery.licensing.gates import check_feature
 from network_discovery.licensing.plans import features_for, plans_with
@@ -61,7 +60,7 @@ from network_discovery.licensing.verifier import PUBLIC_KEY_ENV, public_key_pem
 from pydantic import ValidationError
 
 from meshq_runtime.http import ProblemError
-from meshq_runtime.kafka.security import client_options
+from meshq_runtime.kafka.reader import TopicReader
 from meshq_runtime.service_auth import ServiceCredential, service_credential
 
 __all__ = ["CLOCK_OFFSET_ENV", "LicenseFollower", "community_state", "feature_refused"]
@@ -161,7 +160,7 @@ class LicenseFollower:
         #: Refused states by reason, since start.
         self.refused: Counter[str] = Counter()
         self._callbacks: list[Callback] = []
-        self._consumer: AIOKafkaConsumer | None = None
+        self._consumer: TopicReader[LicenseEvent] | None = None
         self._task: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._confirming: asyncio.Task[None] | None = None
@@ -214,14 +213,8 @@ class LicenseFollower:
     async def start(self) -> None:
         """Subscribe, read ``GET /license`` (the agent's answer sets the key and installation
         before any event is applied), then follow the topic from its start and the clock."""
-        self._consumer = AIOKafkaConsumer(
-            self._settings.topic(topics.LICENSE_EVENTS.name),
-            bootstrap_servers=self._settings.kafka_bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            client_id="meshq-license-follower",
-            **client_options(self._settings),
+        self._consumer = TopicReader(
+            self._settings, topics.LICENSE_EVENTS, client_id="meshq-license-follower"
         )
         await self._consumer.start()
         await self.refresh()
@@ -530,15 +523,12 @@ class LicenseFollower:
 
     async def _consume(self) -> None:
         assert self._consumer is not None
-        adapter = adapter_for(topics.LICENSE_EVENTS)
-        async for record in self._consumer:
-            try:
-                event = adapter.validate_json(record.value)
-            except ValidationError:
+        async for read in self._consumer.follow():
+            if read.event is None:
                 self.refused["invalid_event"] += 1
-                log.warning("license.event_invalid", offset=record.offset)
+                log.warning("license.event_invalid", offset=read.offset)
                 continue
-            await self.offer(event.data, source="event", offset=record.offset)
+            await self.offer(read.event.data, source="event", offset=read.offset)
 
 
 def _meaning(state: LicenseStateData) -> dict[str, Any]:

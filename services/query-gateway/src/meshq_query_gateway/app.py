@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -22,6 +23,7 @@ from meshq_runtime.service_auth import internal_client, service_credential
 from meshq_query_gateway.apikeys import KeyFile
 from meshq_query_gateway.audit import AUDIT_FEATURE, AuditMiddleware, open_audit_buffer
 from meshq_query_gateway.auth import ApiKeyMiddleware
+from meshq_query_gateway.catalogue_openapi import CatalogueJson
 from meshq_query_gateway.context import Gateway
 from meshq_query_gateway.gates import LicenseGate
 from meshq_query_gateway.oidc import OidcVerifier
@@ -115,6 +117,8 @@ def create_app(settings: Settings) -> Litestar:
                 stack.push_async_callback(plain.aclose)
                 state.probes.append(stack_probe(settings.supervisor_url, plain))
             state.hand_out(gw, stack)
+            reading = asyncio.create_task(_read_catalogue(gw))
+            stack.callback(reading.cancel)
             yield
 
     app = build_app(
@@ -124,6 +128,7 @@ def create_app(settings: Settings) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         state=state,
         openapi_title="MeshOptixIQ API",
+        openapi_json=CatalogueJson(),
         middleware_extra=[
             AuditMiddleware(state),
             ApiKeyMiddleware(
@@ -137,6 +142,18 @@ def create_app(settings: Settings) -> Litestar:
     )
     complete(app, auth_mode=settings.auth_mode)
     return app
+
+
+async def _read_catalogue(gw: Gateway, pause: float = 5.0) -> None:
+    """Read the query catalogue once the graph engine answers (for the OpenAPI document's
+    per-query operations); queries read it again as it ages."""
+    while True:
+        try:
+            await gw.catalogue()
+            return
+        except Exception as exc:  # graph-engine still starting: try again
+            log.debug("catalogue.not_yet", error=type(exc).__name__)
+            await asyncio.sleep(pause)
 
 
 def _oidc(settings: Settings) -> OidcVerifier | None:

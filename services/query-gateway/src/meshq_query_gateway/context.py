@@ -24,6 +24,7 @@ from meshq_query_gateway.policy_store import PolicyStore
 __all__ = [
     "Deps",
     "Gateway",
+    "admin_only",
     "authorize",
     "forward",
     "gateway",
@@ -67,6 +68,10 @@ class Gateway:
         if self._catalogue is None or now - self._catalogue_at > self.catalogue_ttl:
             self._catalogue = await forward(self.graph, "GET", "/internal/queries")
             self._catalogue_at = now
+        return self._catalogue
+
+    def known_catalogue(self) -> list[dict[str, Any]] | None:
+        """The query list last read from the graph engine (None before the first read)."""
         return self._catalogue
 
     async def query(self, name: str) -> dict[str, Any]:
@@ -125,25 +130,29 @@ def requires(
     ``feature`` when one is named and, with ``community``, the API (``api_access``, or the
     Community plan's allowance).
     ``admin_or_role``: the admin, or under RBAC a role granting ``execute`` on ``resource``
-    (without RBAC in force, only the admin). The call is audited under ``resource`` whatever
-    the guard decides."""
+    (without RBAC in force, only the admin), then ``feature``. The call is audited under
+    ``resource`` whatever the guard decides."""
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         note = note_of(connection.scope.setdefault("state", {}))
         note.query = note.query or resource
         gw, who = gateway(connection.app.state), principal(connection)
         if admin_or_role:
-            if gw.is_admin(who) or (gw.rbac_active() and gw.permits(who, "execute", resource)):
-                return
-            raise ProblemError(
-                403,
-                "Forbidden",
-                f"only the admin (API_KEY or the admin role), or under RBAC a role granting "
-                f"'execute' on {resource!r}, may do this",
-                type_="https://meshoptixiq.com/problems/rbac-denied",
-                verb="execute",
-                resource=resource,
-            )
+            if not (
+                gw.is_admin(who) or (gw.rbac_active() and gw.permits(who, "execute", resource))
+            ):
+                raise ProblemError(
+                    403,
+                    "Forbidden",
+                    f"only the admin (API_KEY or the admin role), or under RBAC a role "
+                    f"granting 'execute' on {resource!r}, may do this",
+                    type_="https://meshoptixiq.com/problems/rbac-denied",
+                    verb="execute",
+                    resource=resource,
+                )
+            if feature is not None:
+                gw.gate.require(feature)
+            return
         if community:
             gw.gate.community_only(who)
         if feature is not None:
@@ -151,6 +160,18 @@ def requires(
         authorize(gw, who, "execute", resource)
 
     return guard
+
+
+def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A route guard: the admin only (the ``API_KEY`` holder or a member of the ``admin``
+    role), whatever RBAC grants."""
+    if not gateway(connection.app.state).is_admin(principal(connection)):
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "only the admin (API_KEY or the admin role) may do this",
+            type_="https://meshoptixiq.com/problems/admin-only",
+        )
 
 
 def authorize(gw: Gateway, who: Principal, verb: str, resource: str) -> None:

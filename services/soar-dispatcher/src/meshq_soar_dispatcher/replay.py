@@ -17,16 +17,14 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from litestar import post
 from litestar.di import NamedDependency
 from meshq_runtime.http import ProblemError
-from meshq_runtime.kafka.security import client_options
+from meshq_runtime.kafka.reader import TopicReader
 from meshq_runtime.license import LicenseFollower
 from meshq_runtime.settings import KafkaSettings
 from network_discovery.contracts import topics
-from network_discovery.contracts.events import SoarDeadLettered, adapter_for
-from pydantic import ValidationError
+from network_discovery.contracts.events import SoarDeadLettered
 
 from meshq_soar_dispatcher.repository import DispatchLog
 from meshq_soar_dispatcher.service import SERVICE, Dispatcher
@@ -56,54 +54,21 @@ async def replay_dead_letters(
 async def import_topic_letters(store: DispatchLog, settings: Any) -> int:
     """Keep the letters on the dead-letter topic that the table lacks, up to the end offsets
     seen at the start; return how many were new."""
-    topic = settings.topic(topics.SOAR_DEAD_LETTER.name)
-    adapter = adapter_for(topics.SOAR_DEAD_LETTER)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=settings.group(f"{SERVICE}-replay"),
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        **client_options(settings),
-    )
-    await consumer.start()
     imported = 0
-    try:
-        await consumer.topics()  # fetches the cluster metadata
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or set()]
-        consumer.assign(parts)
-        ends = await consumer.end_offsets(parts)
-        pending = {tp for tp in parts if ends[tp] > await _position(consumer, tp)}
-        while pending:
-            batch = await consumer.getmany(*pending, timeout_ms=1000)
-            for tp, records in batch.items():
-                for record in records:
-                    if record.offset >= ends[tp]:
-                        pending.discard(tp)
-                        break
-                    dead = _letter(adapter, record.value)
-                    if dead is not None and await store.keep(dead):
-                        imported += 1
-                    consumer.seek(tp, record.offset + 1)
-                    await consumer.commit({tp: record.offset + 1})
-                if await _position(consumer, tp) >= ends[tp]:
-                    pending.discard(tp)
-    finally:
-        await consumer.stop()
+    async with TopicReader(
+        settings,
+        topics.SOAR_DEAD_LETTER,
+        client_id=f"{SERVICE}-replay",
+        group=settings.group(f"{SERVICE}-replay"),
+    ) as reader:
+        async for read in reader.to_end():
+            dead = read.event
+            if isinstance(dead, SoarDeadLettered) and await store.keep(dead):
+                imported += 1
+            await reader.commit(read)
     if imported:
         log.info("soar.dead_letters_imported", letters=imported)
     return imported
-
-
-async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int:
-    return int(await consumer.position(tp))
-
-
-def _letter(adapter: Any, value: bytes | None) -> SoarDeadLettered | None:
-    try:
-        dead = adapter.validate_json(value or b"")
-    except ValidationError:
-        return None
-    return dead if isinstance(dead, SoarDeadLettered) else None
 
 
 @dataclass(frozen=True)

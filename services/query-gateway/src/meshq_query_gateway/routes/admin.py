@@ -4,32 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from meshq_runtime.http import ProblemError
 
-from meshq_query_gateway.context import Deps, Gateway, principal
+from meshq_query_gateway.context import Deps, admin_only
 from meshq_query_gateway.openapi import problems
 
 __all__ = ["ROUTES"]
 
 
-def _admin(request: Request[Any, Any, Any], gw: Gateway) -> Gateway:
-    who = principal(request)
-    if not gw.is_admin(who):
-        raise ProblemError(
-            403,
-            "Forbidden",
-            "only the admin (API_KEY or the admin role) may do this",
-            type_="https://meshoptixiq.com/problems/admin-only",
-        )
-    return gw
-
-
-@get("/admin/rbac", tags=["admin"], opt=problems(403))
-async def rbac_status(request: Request[Any, Any, Any], deps: Deps) -> dict[str, Any]:
+@get("/admin/rbac", tags=["admin"], opt=problems(403), guards=[admin_only])
+async def rbac_status(deps: Deps) -> dict[str, Any]:
     """The policy in force on this pod: file, digest, when it was loaded, the last error."""
-    gw = _admin(request, deps)
+    gw = deps
     return {**gw.rbac.describe(), "active": gw.rbac_active(), "pod": gw.rbac.pod_id}
 
 
@@ -47,11 +35,12 @@ _PENDING = ResponseSpec(
     status_code=200,
     opt=problems(403, 409, 422),
     responses={202: _PENDING},
+    guards=[admin_only],
 )
-async def rbac_reload(request: Request[Any, Any, Any], deps: Deps) -> Response[dict[str, Any]]:
+async def rbac_reload(deps: Deps) -> Response[dict[str, Any]]:
     """Re-read the policy file now and tell every gateway pod to do the same: 200 when the
     broadcast went out, 202 when Redis is unavailable (applied here; the others re-read)."""
-    gw = _admin(request, deps)
+    gw = deps
     if not gw.rbac.enabled:
         raise ProblemError(
             409, "No RBAC policy", "set RBAC_POLICY_FILE to use role-based access control"

@@ -38,7 +38,7 @@ from network_discovery.contracts.events import NetboxSyncRequested, NetboxSyncRe
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from meshq_query_gateway.audit import audit_note
-from meshq_query_gateway.context import Deps, Gateway, principal
+from meshq_query_gateway.context import Deps, principal, requires
 from meshq_query_gateway.openapi import problems
 
 __all__ = [
@@ -74,10 +74,6 @@ _PROXIED = {
     503: "The service behind this route does not answer, or the audit log cannot take the "
     "event (Retry-After).",
 }
-_ALLOWED = (
-    "only the admin (API_KEY or the admin role), or under RBAC a role granting 'execute' on "
-    "{resource!r}, may do this"
-)
 
 
 @dataclass(frozen=True)
@@ -104,22 +100,9 @@ async def open_operations(
     return Operations(audit=clients.get(_AUDIT), soar=clients.get(_SOAR))
 
 
-def _allowed(
-    request: Request[Any, Any, Any], gw: Gateway, resource: str, params: Mapping[str, Any]
-) -> Gateway:
-    note = audit_note(request)
-    note.query, note.params = resource, dict(params)
-    who = principal(request)
-    if gw.is_admin(who) or (gw.rbac_active() and gw.permits(who, "execute", resource)):
-        return gw
-    raise ProblemError(
-        403,
-        "Forbidden",
-        _ALLOWED.format(resource=resource),
-        type_="https://meshoptixiq.com/problems/rbac-denied",
-        verb="execute",
-        resource=resource,
-    )
+def _params(request: Request[Any, Any, Any], params: Mapping[str, Any]) -> None:
+    """The call's parameters, for its audit event (the route's guard names the resource)."""
+    audit_note(request).params = dict(params)
 
 
 def _client(client: httpx.AsyncClient | None, what: str, env: str) -> httpx.AsyncClient:
@@ -213,6 +196,7 @@ async def _relay(
     "/audit/verify",
     tags=["operations"],
     opt=problems(400, 403, 409, 502, 503, described=_PROXIED),
+    guards=[requires(AUDIT_RESOURCE, admin_or_role=True)],
 )
 async def audit_verify(
     request: Request[Any, Any, Any],
@@ -230,7 +214,7 @@ async def audit_verify(
     """Walk the audit log's hash chain from record ``from``: ``checked``, ``from``, ``last_seq``,
     ``checkpoints`` (signed ones it was checked against), and ``break`` (null when intact, else
     the first changed, deleted, inserted or reordered record: ``seq``, ``kind``, ``reason``)."""
-    _allowed(request, deps, AUDIT_RESOURCE, {"from": start})
+    _params(request, {"from": start})
     client = _client(deps.audit_client, "audit service", "MESHQ_AUDIT_URL")
     result = await _relay(client, "GET", "/audit/verify", "audit service", {"from": str(start)})
     if not isinstance(result, dict):
@@ -248,6 +232,7 @@ async def audit_verify(
     tags=["operations"],
     media_type="application/x-ndjson",
     opt=problems(400, 403, 409, 422, 502, 503, described=_PROXIED, also_returns=["text/csv"]),
+    guards=[requires(AUDIT_RESOURCE, admin_or_role=True)],
 )
 async def audit_export(
     request: Request[Any, Any, Any],
@@ -266,7 +251,7 @@ async def audit_export(
     """Every audit record (or those recorded at or after ``since``), oldest first, as JSON
     lines or CSV, streamed through from the audit service as it reads them."""
     params = {"format": fmt, **({"since": since} if since is not None else {})}
-    _allowed(request, deps, AUDIT_RESOURCE, params)
+    _params(request, params)
     client = _client(deps.audit_client, "audit service", "MESHQ_AUDIT_URL")
     try:
         upstream = await client.send(
@@ -308,12 +293,12 @@ async def audit_export(
     tags=["operations"],
     status_code=200,
     opt=problems(403, 409, 502, 503, described=_PROXIED),
+    guards=[requires(SOAR_RESOURCE, admin_or_role=True)],
 )
 async def soar_replay(request: Request[Any, Any, Any], deps: Deps) -> dict[str, int]:
     """Send every dead-lettered webhook again, oldest first, once each: ``replayed``,
     ``delivered``, ``dead_lettered`` (failed again, kept for a later replay), ``skipped``,
     ``imported`` (letters taken in from the dead-letter topic first)."""
-    _allowed(request, deps, SOAR_RESOURCE, {})
     client = _client(deps.soar_client, "SOAR dispatcher", "MESHQ_SOAR_DISPATCHER_URL")
     counts = await _relay(client, "POST", "/soar/replay", "SOAR dispatcher")
     if not isinstance(counts, dict):
@@ -371,14 +356,15 @@ class NetboxSyncAccepted(BaseModel):
             "the event (Retry-After)."
         },
     ),
+    guards=[requires(NETBOX_RESOURCE, feature=NETBOX_FEATURE, admin_or_role=True)],
 )
 async def netbox_sync(
     request: Request[Any, Any, Any], deps: Deps, data: JSONBody[NetboxSyncRequest]
 ) -> NetboxSyncAccepted:
     """Ask the NetBox sync service for a run (needs the ``netbox_sync`` flag): 202 once the
     request is on the broker; the run itself happens there, one at a time."""
-    gw = _allowed(request, deps, NETBOX_RESOURCE, data.model_dump())
-    gw.gate.require(NETBOX_FEATURE)
+    gw = deps
+    _params(request, data.model_dump())
     who = principal(request)
     correlation = request.scope.get("state", {}).get("correlation_id")
     event = NetboxSyncRequested(
