@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 from meshq_graph_engine.derive import derive_all
 from meshq_runtime.embedded import free_port
-from network_discovery.discovery.plan import commands_for
+from network_discovery.discovery.plan import JSON_PIPES, commands_for
 from network_discovery.model import Snapshot
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "discovery" / "lab"
@@ -36,26 +36,41 @@ SILENT = "127.0.0.15"
 JSON_FIXTURES = FIXTURES.parent / "lab-json"
 
 
-def outputs_of(folder: Path) -> tuple[str, dict[str, str]]:
-    """(platform, command -> text) of one fixture device folder; where ``lab-json`` holds the
-    device's structured output too, it answers ``<command> | json`` with it."""
+def outputs_of(folder: Path, json_folder: Path | None = None) -> tuple[str, dict[str, str]]:
+    """(platform, command -> text) of one fixture device folder; where ``json_folder`` (by
+    default ``lab-json/<device>``) holds the device's structured output too, it answers
+    ``<command> | json`` (``| display json`` on Junos) with it."""
     platform = yaml.safe_load((folder / "meta.yaml").read_text())["platform"]
+    json_folder = json_folder or JSON_FIXTURES / folder.name
     outputs = {}
     for command in commands_for(platform):
         stem = command.replace(" ", "_")
         file = folder / f"{stem}.txt"
         if file.exists():
             outputs[command] = file.read_text()
-        as_json = JSON_FIXTURES / folder.name / f"{stem}.json"
-        if as_json.exists():
-            outputs[f"{command} | json"] = as_json.read_text()
+        as_json = json_folder / f"{stem}.json"
+        if as_json.exists() and platform in JSON_PIPES:
+            outputs[f"{command} {JSON_PIPES[platform]}"] = as_json.read_text()
     return platform, outputs
+
+
+def as_printed(text: str) -> str:
+    """A fixture output as the lab prints it and a collector returns it: its lines joined
+    with ``\n``, no trailing newline."""
+    return "\n".join(text.rstrip("\n").splitlines())
 
 
 @dataclass(frozen=True)
 class Lab:
     port: int
     proc: subprocess.Popen[str]
+    #: The spec's folder: ``sessions/<host>.log`` (hosts with ``record``), ``stats.json``.
+    workdir: Path
+
+    def commands(self, host: str) -> list[str]:
+        """Every command ``host`` received, in order (a host of the spec with ``record``)."""
+        log = self.workdir / "sessions" / f"{host}.log"
+        return log.read_text().splitlines() if log.exists() else []
 
 
 def lab_spec(port: int) -> dict:
@@ -86,6 +101,11 @@ def lab_spec(port: int) -> dict:
         }
     )
     return {"hosts": hosts, "silent": [{"address": SILENT, "port": port}]}
+
+
+def peak_sessions(workdir: Path) -> int:
+    """The most shells a lab had open at once (written when it stopped)."""
+    return int(json.loads((workdir / "stats.json").read_text())["peak_open"])
 
 
 @contextmanager

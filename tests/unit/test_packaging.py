@@ -38,7 +38,7 @@ EXTRAS = {"model": {"network_discovery/licensing/_build.py": "compiled"}}
 #: Distributions that come with a declared one and may be imported as its part.
 PROVIDED_BY = {"pydantic-core": "pydantic"}
 #: What discovery over SSH and SNMP brings; only a service that collects may ship it.
-COLLECTORS = frozenset({"netmiko", "pysnmp", "textfsm", "ntc-templates", "paramiko"})
+COLLECTORS = frozenset({"asyncssh", "pysnmp", "textfsm", "ntc-templates"})
 #: What the services run on; a customer's install brings none of it.
 INFRASTRUCTURE = frozenset({"aiokafka", "faststream", "litestar", "asyncpg", "redis"})
 #: The services that collect from devices (scheduled discovery) and so ship the collectors.

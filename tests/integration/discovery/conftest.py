@@ -11,8 +11,9 @@ from support.snmp_lab import serve as snmp_serve
 @pytest.fixture(scope="module")
 def ssh_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     port = lab_port()
-    with serve(lab_spec(port), tmp_path_factory.mktemp("fakenos")) as proc:
-        yield Lab(port=port, proc=proc)
+    workdir = tmp_path_factory.mktemp("fakenos")
+    with serve(lab_spec(port), workdir) as proc:
+        yield Lab(port=port, proc=proc, workdir=workdir)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Live discovery over SSH against FakeNOS devices on loopback (real SSH, real netmiko)."""
+"""Live discovery over SSH against FakeNOS devices on loopback (real SSH, real asyncssh)."""
 
 from __future__ import annotations
 

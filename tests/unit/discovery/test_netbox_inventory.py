@@ -105,8 +105,8 @@ def test_unknown_or_missing_platforms_are_unsupported_and_never_dialled(
 ) -> None:
     inv = _resolve(INVENTORY, _env(netbox))
     by_name = {t.name: t for t in inv.targets}
-    fw = collect_ssh(by_name["fw1"], timeout=1)
-    bare = collect_ssh(by_name["bare1"], timeout=1)
+    fw = asyncio.run(collect_ssh(by_name["fw1"], timeout=1))
+    bare = asyncio.run(collect_ssh(by_name["bare1"], timeout=1))
     assert (fw.status, fw.attempts) == (DeviceStatus.UNSUPPORTED_PLATFORM, 0)
     assert "'fortinet-fortios' is not one of" in fw.detail
     assert (bare.status, bare.attempts) == (DeviceStatus.UNSUPPORTED_PLATFORM, 0)

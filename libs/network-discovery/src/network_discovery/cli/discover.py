@@ -18,11 +18,11 @@ __all__ = ["discover"]
 
 
 def _quiet_libraries() -> None:
-    """paramiko and netmiko log tracebacks of failed sessions, and every device logs a line;
+    """asyncssh logs every connection, pysnmp its failures, and every device logs a line;
     the run summary says it all, so only warnings reach stderr, stdout keeps the summary."""
     import structlog
 
-    for name in ("paramiko", "netmiko", "pysnmp"):
+    for name in ("asyncssh", "pysnmp"):
         logging.getLogger(name).addHandler(logging.NullHandler())
         logging.getLogger(name).propagate = False
     if not structlog.is_configured():

@@ -3,7 +3,8 @@ publishing one snapshot per run through the ingest path.
 
 - :mod:`.inventory` (and :mod:`.credentials`, :mod:`.netbox_source`): what to collect from,
   and how to log in; secrets only by reference (environment variable or file).
-- :mod:`.ssh`: one device over SSH with netmiko, the commands ingest understands.
+- :mod:`.ssh`: one device over SSH (asyncssh, driven by the device's prompt), the commands
+  ingest understands.
 - :mod:`.run`: the run: global concurrency, retries, crawling within allowed networks and a
   hop limit, the plan's device limit, and the snapshot.
 """

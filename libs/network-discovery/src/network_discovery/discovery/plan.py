@@ -14,19 +14,11 @@ from network_discovery.parsers import COMMANDS
 
 __all__ = [
     "JSON_PIPES",
-    "NETMIKO_DEVICE_TYPES",
     "commands_for",
     "guess_platform",
     "is_unsupported_output",
 ]
 
-#: Our platform -> netmiko's device_type.
-NETMIKO_DEVICE_TYPES = {
-    "cisco_ios": "cisco_ios",
-    "cisco_nxos": "cisco_nxos",
-    "arista_eos": "arista_eos",
-    "juniper_junos": "juniper_junos",
-}
 #: How each platform is asked for a command's structured output.
 JSON_PIPES = {
     "arista_eos": "| json",

@@ -76,6 +76,8 @@ class RunSummary:
     skipped: list[SkippedAddress] = field(default_factory=list)
     limit_note: str | None = None
     elapsed_s: float = 0.0
+    #: The most devices collected at once (bounded by the run's concurrency).
+    peak_in_flight: int = 0
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(r.status.value for r in self.results))

@@ -1,8 +1,10 @@
 """Running a discovery: collect from every target with a global concurrency limit, parse,
 crawl to neighbours within the allowed networks and the hop limit, and build one snapshot.
 
-Collectors are blocking callables (netmiko, and pysnmp driven from its own loop); each runs in
-a thread of a pool sized to ``concurrency``, so at most that many devices are in flight.
+Collectors are coroutines (asyncssh sessions; pysnmp walks on the SNMP engine's own loop),
+all on one event loop: a semaphore of ``concurrency`` slots bounds the devices in flight, so
+hundreds of sessions wait on their devices at once without a thread each. A device's outputs
+are parsed once its session is closed and its slot given back.
 """
 
 from __future__ import annotations
@@ -10,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -49,7 +50,7 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-Collector = Callable[[Target], DeviceResult]
+Collector = Callable[[Target], Awaitable[DeviceResult]]
 Progress = Callable[[DeviceResult, int, int], None]
 
 
@@ -63,14 +64,18 @@ def collectors(targets: Sequence[Target], timeout: float) -> Iterator[Collector]
     from network_discovery.discovery.snmp import SnmpCollector
     from network_discovery.discovery.ssh import collect_ssh
 
-    def ssh(target: Target) -> DeviceResult:
-        return collect_ssh(target, timeout=timeout)
+    async def ssh(target: Target) -> DeviceResult:
+        return await collect_ssh(target, timeout=timeout)
 
     if not any(t.transport == "snmp" for t in targets):
         yield ssh
         return
     with SnmpCollector(timeout=timeout, retries=0) as snmp:
-        yield lambda t: snmp(t) if t.transport == "snmp" else ssh(t)
+
+        async def either(target: Target) -> DeviceResult:
+            return await (snmp(target) if target.transport == "snmp" else ssh(target))
+
+        yield either
 
 
 def parse_networks(values: Sequence[str]) -> tuple[Network, ...]:
@@ -146,15 +151,38 @@ def _parse(result: DeviceResult) -> DeviceResult:
     return result
 
 
-def _attempts(collector: Collector, target: Target, options: DiscoveryOptions) -> DeviceResult:
-    result = collector(target)
-    attempt = 1
-    while result.status in RETRYABLE and attempt <= options.retries:
-        time.sleep(options.retry_delay * attempt)
-        attempt += 1
-        result = collector(target)
+async def _attempts(
+    collector: Collector, target: Target, options: DiscoveryOptions, slots: _Slots
+) -> DeviceResult:
+    """Collect (holding one of the run's slots while the device is in flight, retries with
+    their pauses included), then parse."""
+    async with slots:
+        result = await collector(target)
+        attempt = 1
+        while result.status in RETRYABLE and attempt <= options.retries:
+            await asyncio.sleep(options.retry_delay * attempt)
+            attempt += 1
+            result = await collector(target)
     result.attempts = attempt if result.attempts else 0
     return _parse(result)
+
+
+class _Slots:
+    """The run's concurrency limit, and the most devices it has had in flight at once."""
+
+    def __init__(self, size: int) -> None:
+        self._gate = asyncio.Semaphore(max(1, size))
+        self.in_flight = 0
+        self.peak = 0
+
+    async def __aenter__(self) -> None:
+        await self._gate.acquire()
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.in_flight -= 1
+        self._gate.release()
 
 
 class _Crawl:
@@ -249,17 +277,17 @@ async def discover(
         crawl.addresses.add(target.address)
         if target.name:
             crawl.names.add(normalise_hostname(target.name))
-    loop = asyncio.get_running_loop()
+    slots = _Slots(options.concurrency)
     wave = list(targets)
     done = 0
-    with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
-        while wave:
-            futures = [
-                loop.run_in_executor(pool, _attempts, collector, target, options) for target in wave
-            ]
-            results: list[DeviceResult] = []
-            for future in asyncio.as_completed(futures):
-                result = await future
+    while wave:
+        tasks = [
+            asyncio.ensure_future(_attempts(collector, target, options, slots)) for target in wave
+        ]
+        results: list[DeviceResult] = []
+        try:
+            for next_result in asyncio.as_completed(tasks):
+                result = await next_result
                 done += 1
                 results.append(result)
                 summary.results.append(result)
@@ -273,7 +301,11 @@ async def discover(
                 )
                 if progress:
                     progress(result, done, len(crawl.addresses))
-            wave = crawl.next_hop(results) if crawl.crawling else []
+        finally:
+            for task in tasks:
+                task.cancel()
+        wave = crawl.next_hop(results) if crawl.crawling else []
+    summary.peak_in_flight = slots.peak
     summary.elapsed_s = time.perf_counter() - started
     return summary
 

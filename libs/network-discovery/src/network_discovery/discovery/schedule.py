@@ -60,7 +60,8 @@ class ScheduledDiscovery:
             plan=plan,
         )
         try:
-            # its own thread and loop: collection blocks (SSH) and SNMP builds its engine
+            # its own thread and loop: parsing and SNMP's engine are CPU work that would
+            # otherwise hold the service's loop
             summary = await asyncio.to_thread(self._collect, targets, options)
         except DeviceLimitError as exc:
             log.error("discovery.scheduled.limit", error=str(exc))

@@ -2,8 +2,8 @@
 
 pysnmp 7 is asyncio-only, and building its engine costs seconds of CPU. A
 :class:`SnmpCollector` therefore keeps ONE engine on its own event-loop thread for a whole
-run; the runner's worker threads hand it devices and wait for their results, so devices are
-walked side by side on that loop. Every table of
+run; the runner's coroutines hand it devices and await their results, so devices are walked
+side by side on that loop. Every table of
 :data:`~network_discovery.discovery._snmp_map.OIDS` is walked with GETBULK.
 """
 
@@ -33,7 +33,7 @@ DEFAULT_SNMP_PORT = 161
 
 
 class SnmpCollector:
-    """A blocking collector (``collector(target) -> DeviceResult``) over one shared engine.
+    """A collector (``await collector(target) -> DeviceResult``) over one shared engine.
 
     Use it as a context manager, or call :meth:`close` when the run is over.
     """
@@ -79,13 +79,14 @@ class SnmpCollector:
         self._thread.join()
         self._loop.close()
 
-    def __call__(self, target: Target) -> DeviceResult:
+    async def __call__(self, target: Target) -> DeviceResult:
+        """Walk ``target`` on the engine's loop; the caller's loop waits without blocking."""
         try:
             auth = auth_data(target.credentials, self.environ)
         except CredentialError as exc:
             return DeviceResult(target, DeviceStatus.ERROR, str(exc), attempts=0)
         future = asyncio.run_coroutine_threadsafe(self._collect(target, auth), self._loop)
-        return future.result()
+        return await asyncio.wrap_future(future)
 
     async def _collect(self, target: Target, auth: Any) -> DeviceResult:
         result = DeviceResult(target, DeviceStatus.OK)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+import threading
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -17,6 +19,8 @@ _OWN = resources.files("network_discovery.parsers").joinpath("templates")
 # Junos prints the routing-engine context after some commands; it is not output.
 _JUNOS_TRAILER = re.compile(r"^\{(?:master|backup|primary|secondary|linecard)(?::[\w-]+)?\}\s*$")
 _RULE_LINE = re.compile(r"Input Line:\s?(?P<line>.*)$", re.S)
+#: Compiled templates, per thread (a state machine holds its parse's state).
+_COMPILED = threading.local()
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,22 @@ def _line_of(text: str, offending: str) -> int | None:
     return None
 
 
+def _fsm(ref: TemplateRef) -> textfsm.TextFSM:
+    """The template's state machine, compiled once per thread and reset for each use
+    (compiling it took most of a device's parse time)."""
+    compiled: dict[TemplateRef, textfsm.TextFSM] = _COMPILED.__dict__.setdefault("by_ref", {})
+    fsm = compiled.get(ref)
+    if fsm is None:
+        fsm = compiled[ref] = textfsm.TextFSM(io.StringIO(_template_text(ref)))
+    else:
+        fsm.Reset()
+    return fsm
+
+
 def run_template(ref: TemplateRef, text: str, platform: str) -> list[dict[str, Any]]:
     """Parse ``text`` with the template; rows as dicts with lower-case keys."""
-    import io
-
     try:
-        fsm = textfsm.TextFSM(io.StringIO(_template_text(ref)))
+        fsm = _fsm(ref)
     except (OSError, textfsm.TextFSMTemplateError) as exc:
         raise TemplateError(f"template cannot be loaded: {exc}") from None
     cleaned = _clean(text, platform)
