@@ -2,21 +2,20 @@
 the query gateway's throughput and overhead and the audit chain / SOAR figures on a real stack.
 
 Writes ``bench/results/latest.json`` and ``bench/results/latest.md``. The default size is the
-one the project reports (10,000 devices); ``--devices`` picks another. ``--only`` runs some of
-the sections (graph, gateway, audit, firewall, blast, discovery); the sections not run are kept
-from the previous results.
+one the project reports (10,000 devices); ``--devices`` picks another. The graph section also
+runs the smaller sizes of ``--sizes`` (by default 1,000, 5,000 and 10,000 where below
+``--devices``), each in processes of its own, and prints how every figure grows per device.
+``--only`` runs some of the sections (graph, store, gateway, audit, firewall, blast,
+discovery); the sections not run are kept from the previous results. Every run is added to the
+report's run history: when, the machine, the sections and the scale.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import os
 import platform
-import random
-import sys
-import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,111 +23,10 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _say(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
-
-
-def _params_for(query: Any, net: Any, rng: random.Random) -> dict[str, Any]:
-    """Plausible parameters for any catalogue query, chosen by parameter name."""
-    device = rng.choice(net.access)
-    values = {
-        "device": device,
-        "hostname": device,
-        "interface": f"GigabitEthernet1/0/{rng.randint(1, 48)}",
-        "mac": rng.choice(net.macs),
-        "ip": rng.choice(net.ips),
-        "cidr": rng.choice(net.subnets),
-        "subnet": rng.choice(net.subnets),
-        "depth": 2,
-        "vlan": 100,
-        "site": "campus",
-        "source": rng.choice(net.ips),
-        "destination": rng.choice(net.ips),
-        "protocol": "tcp",
-        "port": 443,
-    }
-    fields = query.params.model_fields
-    params = {name: values[name] for name in fields if name in values}
-    if query.writes:
-        params.setdefault("rack", f"R{rng.randint(1, 40)}")
-    return params
-
-
-async def _run(devices: int, repeats: int) -> dict[str, Any]:
-    from meshq_graph_engine.catalogue import REGISTRY, QueryContext, run_query
-    from meshq_graph_engine.engine import GraphEngine
-    from meshq_runtime.graph.store import EmbeddedStore
-
-    from bench.synth import generate, incremental_change
-
-    out: dict[str, Any] = {"devices": devices}
-    started = time.perf_counter()
-    net = generate(devices)
-    out["generate_s"] = round(time.perf_counter() - started, 2)
-    out["counts"] = net.snapshot.counts()
-    _say(f"generated {devices} devices in {out['generate_s']}s: {out['counts']}")
-    with tempfile.TemporaryDirectory(prefix="meshq-bench-") as tmp:
-        store = EmbeddedStore(Path(tmp) / "graph")
-        engine = GraphEngine(store)
-        await engine.start()
-        started = time.perf_counter()
-        full = await engine.apply_snapshot(net.snapshot)
-        out["full_ingest_s"] = round(time.perf_counter() - started, 2)
-        out["graph"] = {k: len(v) for k, v in engine.projection.nodes.items()}
-        out["graph"]["links"] = len(engine.projection.rels.get("CONNECTED_TO", {}))
-        _say(f"full ingest {out['full_ingest_s']}s: {full.added}")
-        change = incremental_change(net)
-        started = time.perf_counter()
-        incr = await engine.apply_snapshot(change)
-        out["incremental_ingest_s"] = round(time.perf_counter() - started, 2)
-        out["incremental"] = {
-            "scope_devices": len(change.scope),
-            "added": incr.added,
-            "removed": incr.removed,
-            "updated": incr.updated,
-        }
-        _say(f"incremental (1%) {out['incremental_ingest_s']}s")
-        rng = random.Random(5)
-        ctx = QueryContext(store, engine)
-        queries: dict[str, Any] = {}
-        for name, query in sorted(REGISTRY.items()):
-            timings: list[float] = []
-            rows = 0
-            error = None
-            for _ in range(repeats if not query.writes else max(3, repeats // 5)):
-                params = _params_for(query, net, rng)
-                t0 = time.perf_counter()
-                try:
-                    result = await run_query(REGISTRY, name, params, ctx)
-                except Exception as exc:  # report, keep measuring the others
-                    error = f"{type(exc).__name__}: {exc}"[:200]
-                    break
-                timings.append((time.perf_counter() - t0) * 1000)
-                rows = len(result.rows)
-            queries[name] = (
-                {"error": error}
-                if error
-                else {
-                    "p50_ms": _pct(timings, 0.5),
-                    "p95_ms": _pct(timings, 0.95),
-                    "runs": len(timings),
-                    "last_rows": rows,
-                }
-            )
-            _say(f"{name}: {queries[name]}")
-        out["queries"] = queries
-        await store.close()
-    return out
-
-
-SECTIONS = ("graph", "gateway", "audit", "firewall", "blast", "discovery")
+SECTIONS = ("graph", "store", "gateway", "audit", "firewall", "blast", "discovery")
 KEYS = {
     "graph": "graph_engine",
+    "store": "store_writes",
     "gateway": "query_gateway",
     "audit": "audit_soar",
     "firewall": "firewall",
@@ -137,12 +35,57 @@ KEYS = {
 }
 
 
-def _markdown(report: dict[str, Any]) -> str:
-    from bench import audit, blast, discovery, firewall, gateway
+#: Runs kept in the report's history.
+HISTORY = 200
 
-    lines = [f"# Benchmark ({report['when']})", "", f"Machine: {report['machine']}", ""]
+
+def _machine() -> dict[str, Any]:
+    """The machine a run measured on."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        memory = 0.0
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(memory, 1),
+        "python": platform.python_version(),
+        "arch": platform.machine(),
+        "system": platform.platform(terse=True),
+    }
+
+
+def _machine_text(m: dict[str, Any]) -> str:
+    return (
+        f"{m['cpus']} CPUs, {m['memory_gb']} GB memory, {m['arch']}, {m['system']},"
+        f" Python {m['python']}"
+    )
+
+
+def _history_markdown(runs: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "## Runs (newest first)",
+        "",
+        "| when | sections | scale | machine |",
+        "|---|---|---|---|",
+    ]
+    for run in reversed(runs):
+        machine = run["machine"]
+        text = machine if isinstance(machine, str) else _machine_text(machine)
+        scale = ", ".join(f"{k} {v}" for k, v in run.get("scale", {}).items()) or "-"
+        lines.append(f"| {run['when']} | {', '.join(run['sections'])} | {scale} | {text} |")
+    return [*lines, ""]
+
+
+def _markdown(report: dict[str, Any]) -> str:
+    from bench import audit, blast, discovery, firewall, gateway, graph, store_writes
+
+    machine = report["machine"]
+    machine = machine if isinstance(machine, str) else _machine_text(machine)
+    lines = [f"# Benchmark ({report['when']})", "", f"Machine: {machine}", ""]
     if "graph_engine" in report:
-        lines += [*_graph_markdown(report), ""]
+        lines += [*graph.markdown(report["graph_engine"]), ""]
+    if "store_writes" in report:
+        lines += store_writes.markdown(report["store_writes"])
     if "query_gateway" in report:
         lines += gateway.markdown(report["query_gateway"])
     if "audit_soar" in report:
@@ -153,35 +96,55 @@ def _markdown(report: dict[str, Any]) -> str:
         lines += blast.markdown(report["blast_radius"])
     if "discovery" in report:
         lines += discovery.markdown(report["discovery"])
+    lines += _history_markdown(report.get("runs", []))
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _graph_markdown(report: dict[str, Any]) -> list[str]:
-    r = report["graph_engine"]
-    lines = [
-        f"## Graph engine on LadybugDB, {r['devices']} devices",
-        "",
-        "| figure | value |",
-        "|---|---|",
-        f"| graph | {', '.join(f'{v} {k}' for k, v in sorted(r['graph'].items()))} |",
-        f"| full ingest | {r['full_ingest_s']} s |",
-        f"| incremental ingest (1% of devices) | {r['incremental_ingest_s']} s |",
-        "",
-        "| query | p50 ms | p95 ms | runs |",
-        "|---|---|---|---|",
-    ]
-    for name, q in r["queries"].items():
-        if "error" in q:
-            lines.append(f"| {name} | error: {q['error']} | | |")
-        else:
-            lines.append(f"| {name} | {q['p50_ms']} | {q['p95_ms']} | {q['runs']} |")
-    return lines
+def _run_record(
+    when: str, only: set[str], args: argparse.Namespace, sizes: list[int]
+) -> dict[str, Any]:
+    """One run in the history: when, where, what and at which scale."""
+    scale: dict[str, Any] = {}
+    if "graph" in only:
+        scale["devices"] = args.devices
+        scale["sizes"] = ",".join(str(n) for n in sizes)
+        if args.graph_writes != "default":
+            scale["store writes"] = args.graph_writes
+    if "store" in only:
+        scale["store rows"] = args.store_rows
+    if "firewall" in only:
+        scale["firewall devices"] = args.devices
+    if "blast" in only:
+        scale["blast devices"] = args.blast_devices or args.devices
+    if "gateway" in only:
+        scale["gateway requests"] = args.gateway_requests
+    if "audit" in only:
+        scale["audit events"] = args.audit_events
+    sections = [name for name in SECTIONS if name in only]
+    return {"when": when, "machine": _machine(), "sections": sections, "scale": scale}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
     parser.add_argument("--devices", type=int, default=10_000)
+    parser.add_argument(
+        "--sizes",
+        default=None,
+        help="graph section: more sizes to run for the growth table, comma-separated"
+        " (default: 1000,5000,10000 where below --devices; '' for none)",
+    )
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument(
+        "--graph-writes",
+        choices=("default", "unwind"),
+        default="default",
+        help="graph section: 'unwind' sends every store write through UNWIND batches (to compare)",
+    )
+    parser.add_argument(
+        "--store-rows",
+        default="10000,100000,500000",
+        help="store section: rows per create, comma-separated",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(
         "--only",
@@ -204,6 +167,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     only = set(args.only or SECTIONS)
+    from bench import graph
+
+    sizes = graph.sizes_for(args.devices, args.sizes)
     previous = args.output / "latest.json"
     report: dict[str, Any] = json.loads(previous.read_text()) if previous.exists() else {}
     when = datetime.now(UTC).isoformat(timespec="seconds")
@@ -211,11 +177,23 @@ def main() -> None:
     for name in SECTIONS:  # when each kept section was measured
         if KEYS[name] in report:
             sections.setdefault(name, report.get("when", "earlier"))
+    runs = report.setdefault("runs", [])
+    if not runs:  # a report from before the history was kept: its runs, as far as known
+        for earlier in sorted(set(sections.values())):
+            kept = [name for name in SECTIONS if sections.get(name) == earlier]
+            runs.append({"when": earlier, "machine": report["machine"], "sections": kept})
+    runs[:] = [*runs, _run_record(when, only, args, sizes)][-HISTORY:]
     report["when"] = when
-    report["machine"] = f"{platform.machine()} {platform.python_version()}"
+    report["machine"] = _machine()
     if "graph" in only:
-        report["graph_engine"] = asyncio.run(_run(args.devices, args.repeats))
+        report["graph_engine"] = graph.run(args.devices, sizes, args.repeats, args.graph_writes)
         sections["graph"] = when
+    if "store" in only:
+        from bench import store_writes
+
+        rows = tuple(int(n) for n in args.store_rows.split(",") if n.strip())
+        report["store_writes"] = store_writes.run(sizes=rows)
+        sections["store"] = when
     if "gateway" in only:
         from bench import gateway
 

@@ -1,21 +1,28 @@
 """The graph store interface and its two implementations.
 
 Both take Cypher with parameters only (never user text spliced in) and return rows as dicts.
-Memgraph is reached with the neo4j async driver; LadybugDB runs in-process on disk.
+Memgraph is reached with the neo4j async driver; LadybugDB runs in-process on disk, and also
+scans Arrow tables handed to it from Python (``COPY``/``LOAD FROM``: its bulk path).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import structlog
 
 from meshq_runtime.settings import GraphSettings, ServiceSettings
 
-__all__ = ["EmbeddedStore", "GraphStore", "MemgraphStore", "open_graph_store"]
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["ArrowStore", "EmbeddedStore", "GraphStore", "MemgraphStore", "open_graph_store"]
 
 log = structlog.get_logger(__name__)
+
+#: How the binding's C-API backend names an Arrow table it scans (in its rewritten statement).
+_SCAN_TABLE = "__lbug_capi_scan_"
 
 
 class GraphStore(Protocol):
@@ -28,6 +35,13 @@ class GraphStore(Protocol):
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class ArrowStore(GraphStore, Protocol):
+    """A store that also scans an Arrow table from Python (its bulk path)."""
+
+    async def execute_arrow(self, cypher: str, rows: pa.Table) -> list[dict[str, Any]]: ...
 
 
 class EmbeddedStore:
@@ -54,6 +68,33 @@ class EmbeddedStore:
             names = res.get_column_names()
             rows = [dict(zip(names, values, strict=True)) for values in res.get_all()]
         return rows
+
+    async def execute_arrow(self, cypher: str, rows: pa.Table) -> list[dict[str, Any]]:
+        """Run ``COPY … FROM $rows`` or ``LOAD FROM $rows …`` over an Arrow table.
+
+        The binding keeps a plan per statement and table it has seen (each table is a new
+        key), so the plans of this statement are dropped once it has run: a long-lived writer
+        would otherwise keep one per batch it ever loaded (the C-API backend names each
+        scanned table afresh, so its plans are told apart by that name)."""
+        try:
+            return await self.execute(cypher, {"rows": rows})
+        finally:
+            self._forget_plans(cypher)
+
+    def _forget_plans(self, cypher: str) -> None:
+        """Drop the cached plans of ``cypher`` (and of scanned tables) on every connection that
+        is not running a statement now: this one's just finished; a busy one is swept by a
+        later call, so the event loop never waits on a query."""
+        for conn in getattr(self._conn, "connections", ()):
+            cache = getattr(conn, "_pybind_implicit_prepared_cache", None)
+            lock = getattr(conn, "_prepared_cache_lock", None)
+            if not isinstance(cache, dict) or lock is None or not lock.acquire(blocking=False):
+                continue
+            try:
+                for key in [k for k in cache if k[0] == cypher or _SCAN_TABLE in k[0]]:
+                    del cache[key]
+            finally:
+                lock.release()
 
     async def ping(self) -> None:
         await self.execute("RETURN 1 AS ok")
