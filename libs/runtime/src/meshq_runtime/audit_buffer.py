@@ -5,6 +5,13 @@ published in order by one sender task; a failed publish is retried with backoff 
 stays at the head of the buffer. When the buffer is full the service refuses new calls (503)
 rather than serve them unaudited.
 
+Given ``publish_many`` (what :func:`~meshq_runtime.audit_confirm.open_audit_buffer` gives it),
+the sender publishes in batches: every event queued when it is free, up to ``batch_max``, after
+waiting at most ``linger`` seconds for more when fewer are queued, in one send whose records
+the broker acknowledges together (one journal ``fsync`` before it). The events the broker
+acknowledged are published; the first it did not, and those behind it, stay at the head and are
+sent again (at least once: the audit service records an event once, by its id).
+
 Every event is written to a journal on disk (:mod:`meshq_runtime.audit_spool`) when it is
 submitted and stays there until it is owed no longer, so a stop, a crash or a kill of the
 process loses nothing: the next start sends what the journal still holds. When is an event owed
@@ -39,7 +46,7 @@ import json
 import os
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,11 +56,16 @@ from network_discovery.contracts.events import AuditRequestEvent
 
 from meshq_runtime.audit_spool import Spool
 
-__all__ = ["AuditBuffer"]
+__all__ = ["AuditBuffer", "Publish", "PublishMany"]
 
 log = structlog.get_logger(__name__)
 
 Publish = Callable[[AuditRequestEvent], Awaitable[Any]]
+#: Publish events (each with its JSON) in order; returns how many of them, from the first, the
+#: broker acknowledged, and the error of the first that failed (None when all were).
+PublishMany = Callable[
+    [Sequence[tuple[AuditRequestEvent, bytes]]], Awaitable[tuple[int, BaseException | None]]
+]
 
 
 @dataclass
@@ -61,6 +73,8 @@ class _Entry:
     event: AuditRequestEvent
     line: bytes
     published_at: float | None = None
+    #: What is sent when not the journal's line (the event slimmed: ``_set_aside``).
+    wire: bytes | None = None
     tries: int = 0
     deadline: float = 0.0
 
@@ -80,8 +94,16 @@ class AuditBuffer:
         max_unconfirmed: int = 100_000,
         max_republish_s: float = 600.0,
         fsync: bool = True,
+        publish_many: PublishMany | None = None,
+        batch_max: int = 500,
+        linger: float = 0.0,
     ) -> None:
+        if batch_max < 1 or linger < 0:
+            raise ValueError("an audit buffer needs batch_max >= 1 and linger >= 0")
         self._publish = publish
+        self._publish_many = publish_many
+        self._batch_max = batch_max
+        self._linger = linger
         self._dead_letter = dead_letter
         self.capacity = capacity
         self.max_unconfirmed = max_unconfirmed
@@ -110,6 +132,8 @@ class AuditBuffer:
         #: Events the audit log confirmed, and events published again for want of it.
         self.confirmed = 0
         self.republished = 0
+        #: Sends made (one per event, or one per batch with ``publish_many``).
+        self.sends = 0
 
     # --- what the service sees ----------------------------------------------------------
 
@@ -276,7 +300,18 @@ class AuditBuffer:
         entry.deadline = now + wait
         heapq.heappush(self._deadlines, (entry.deadline, next(self._order), event_id))
 
+    async def _sync(self) -> None:
+        """The journal on disk before anything of it is published."""
+        if self._spool is not None:
+            try:
+                await self._spool.sync()
+            except OSError as exc:
+                log.error("audit.spool_sync_failed", error=str(exc)[:200])
+
     async def _run(self) -> None:
+        if self._publish_many is not None:
+            await self._run_batches(self._publish_many)
+            return
         backoff = 0.2
         while True:
             event_id = self._head()
@@ -286,11 +321,8 @@ class AuditBuffer:
                 await self._wake.wait()
                 continue
             event = self._entries[event_id].event
-            if self._spool is not None:
-                try:
-                    await self._spool.sync()
-                except OSError as exc:
-                    log.error("audit.spool_sync_failed", error=str(exc)[:200])
+            await self._sync()
+            self.sends += 1
             try:
                 await asyncio.wait_for(self._publish(event), timeout=self._timeout)
             except asyncio.CancelledError:
@@ -314,6 +346,76 @@ class AuditBuffer:
             self._dequeue(event_id)
             self.delivered += 1
             self._published(event_id)
+
+    def _take(self) -> list[str]:
+        """Up to ``batch_max`` queued events, oldest first, off the head of the queue."""
+        batch: list[str] = []
+        taken: set[str] = set()
+        while self._queue and len(batch) < self._batch_max:
+            event_id = self._queue.popleft()
+            if event_id not in self._entries:
+                self._queued.discard(event_id)  # confirmed or forgotten meanwhile
+            elif event_id in self._queued and event_id not in taken:
+                batch.append(event_id)
+                taken.add(event_id)
+        return batch
+
+    async def _run_batches(self, publish_many: PublishMany) -> None:
+        backoff = 0.2
+        while True:
+            if self._head() is None:
+                self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if self._linger and len(self._queued) < self._batch_max:
+                await asyncio.sleep(self._linger)  # a bounded wait for the events behind
+            batch = self._take()
+            if not batch:
+                continue
+            entries = [self._entries[i] for i in batch]
+            await self._sync()
+            self.sends += 1
+            try:
+                acked, error = await asyncio.wait_for(
+                    publish_many([(e.event, e.wire or e.line) for e in entries]),
+                    timeout=self._timeout,
+                )
+            except asyncio.CancelledError:
+                self._queue.extendleft(reversed(batch))
+                raise
+            except Exception as exc:
+                acked, error = 0, exc
+            acked = max(0, min(acked, len(batch)))
+            for event_id in batch[:acked]:
+                self._queued.discard(event_id)
+                self.delivered += 1
+                self._published(event_id)
+            rest = batch[acked:]
+            # not acknowledged: back at the head, in order, for the next send
+            self._queue.extendleft(reversed(rest))
+            if not rest:
+                backoff = 0.2
+                continue
+            if error is None:  # fewer acknowledged than sent, and no reason given
+                error = RuntimeError("the broker acknowledged part of a batch")
+            self.failures += 1
+            head = self._entries.get(rest[0])
+            if head is not None and _never_deliverable(error):
+                if await self._set_aside(head.event, error):
+                    self._dequeue(rest[0])
+                    self._published(rest[0])
+                    continue
+            log.warning(
+                "audit.publish_retry",
+                queued=len(self._queued),
+                retry_in=backoff,
+                error=type(error).__name__,
+                batch=len(batch),
+                acknowledged=acked,
+            )
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self._max_backoff)
 
     async def _reaper(self) -> None:
         """Publish again what the audit log has not confirmed in time; forget, once the plan
@@ -346,7 +448,7 @@ class AuditBuffer:
                     reason=f"not confirmed within {self._confirm_timeout:g}s or more",
                 )
 
-    async def _set_aside(self, event: AuditRequestEvent, exc: Exception) -> bool:
+    async def _set_aside(self, event: AuditRequestEvent, exc: BaseException) -> bool:
         """Send the event once more without its parameters and rows (their size and hash
         instead); if the broker refuses that too, keep it in the undeliverable file and forget
         it. False when the broker went away meanwhile: the event stays queued and is retried."""
@@ -368,6 +470,7 @@ class AuditBuffer:
         entry = self._entries.get(event.id)
         if entry is not None:  # a re-send goes out slimmed too
             entry.event = _slimmed(event)
+            entry.wire = entry.event.model_dump_json().encode()
         log.error("audit.event_slimmed", event_id=event.id, reason=reason)
         return True
 

@@ -1,11 +1,12 @@
 """Receipts for audit events: a producer reads ``meshq.audit.recorded`` and lets go of what the
 audit log recorded.
 
-:class:`RecordedWatcher` is a FastStream subscriber without a consumer group: each producer
-process (each gateway pod) reads every partition of the topic, from its end at start, and
-matches ``data.audit_event_id`` against the events its :class:`~meshq_runtime.audit_buffer.
-AuditBuffer` still owes. The end at start is enough: what the buffer re-sends after a start is
-announced again by the audit service, even when it was recorded before.
+:class:`RecordedWatcher` is a consumer without a consumer group, reading a batch at a time:
+each producer process (each gateway pod) reads every partition of the topic, from its end at
+start, and matches ``data.audit_event_id`` against the events its
+:class:`~meshq_runtime.audit_buffer.AuditBuffer` still owes. The end at start is enough: what
+the buffer re-sends after a start is announced again by the audit service, even when it was
+recorded before.
 
 It also watches the offsets it reads and the end of each partition: when they go backwards the
 broker lost its log (an in-memory broker restarted) and it says so to the process's
@@ -18,26 +19,31 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, Protocol
 
 import structlog
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from aiokafka import AIOKafkaConsumer
 from network_discovery.contracts import topics
+from network_discovery.contracts.events import AuditRequestEvent
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from meshq_runtime.audit_buffer import AuditBuffer
-from meshq_runtime.kafka.broker import EventBus
+from meshq_runtime.audit_buffer import AuditBuffer, PublishMany
+from meshq_runtime.kafka.broker import EventBus, OutgoingRecord
 from meshq_runtime.kafka.resets import LogResets
-from meshq_runtime.kafka.security import broker_security
+from meshq_runtime.kafka.security import client_options
 from meshq_runtime.settings import KafkaSettings
 
-__all__ = ["AuditReceiptSettings", "Confirmable", "RecordedWatcher", "open_audit_buffer"]
+__all__ = [
+    "AuditReceiptSettings",
+    "Confirmable",
+    "RecordedWatcher",
+    "batch_publisher",
+    "open_audit_buffer",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +67,21 @@ class AuditReceiptSettings(BaseSettings):
         alias="MESHQ_AUDIT_MAX_UNCONFIRMED",
         description="Audit events awaiting the audit log's receipt; more and calls get 503.",
     )
+    audit_publish_batch: int = Field(
+        500,
+        ge=1,
+        le=10_000,
+        alias="MESHQ_AUDIT_PUBLISH_BATCH",
+        description="Most audit events a producer publishes in one send.",
+    )
+    audit_publish_linger_ms: float = Field(
+        5.0,
+        ge=0,
+        le=1000,
+        alias="MESHQ_AUDIT_PUBLISH_LINGER_MS",
+        description="Milliseconds a producer waits for more audit events before a send that "
+        "would not be full (the answers never wait: their events are in the journal first).",
+    )
 
 
 class Confirmable(Protocol):
@@ -79,24 +100,21 @@ class RecordedWatcher:
         self._buffer = buffer
         self._resets = resets
         self._topic = settings.topic(topics.AUDIT_RECORDED.name)
-        # A broker of its own that only reads: its metadata (the topic's partitions) is read
-        # again every 5 s, so that the partitions of a topic the broker lost and created anew
-        # are read within seconds; the service's broker keeps Kafka's default of minutes.
-        self._broker = KafkaBroker(
-            settings.kafka_bootstrap,
+        # A consumer of its own, read a batch at a time (one announcement per API call comes
+        # back to every producer: each costs a lookup and nothing else). No group and no
+        # commits: every process reads every partition, from its end at start. Its metadata
+        # (the topic's partitions) is read again every 5 s, so that the partitions of a topic
+        # the broker lost and created anew are read within seconds.
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap,
             client_id=client_id,
-            consumer_only=True,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
             metadata_max_age_ms=5_000,
-            graceful_timeout=5.0,
-            logger=None,
-            security=broker_security(settings),
+            **client_options(settings),
         )
-        # no group and no commits: every process reads every partition, from its end at start
-        self._subscriber = self._broker.subscriber(
-            self._topic, group_id=None, auto_offset_reset="latest", ack_policy=AckPolicy.MANUAL
-        )
-        self._subscriber(self._on_record)
-        self._ends: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         #: Announcements read, and those that confirmed an event of this process.
         self.seen = 0
         self.matched = 0
@@ -104,9 +122,9 @@ class RecordedWatcher:
     async def start(self, *, ready_timeout: float = 10.0) -> None:
         """Join the topic and fix the starting positions (its end) before returning, so that
         every announcement of an event published afterwards is read."""
-        await self._broker.start()
-        consumer = self._subscriber.consumer
-        assert consumer is not None  # started
+        consumer = self._consumer
+        await consumer.start()
+        consumer.subscribe([self._topic])
         deadline = time.monotonic() + ready_timeout
         while not consumer.assignment() and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.1)  # aiokafka signals no event when partitions are assigned
@@ -115,30 +133,44 @@ class RecordedWatcher:
                 await asyncio.wait_for(consumer.position(tp), timeout=5.0)
         if not consumer.assignment():
             log.warning("audit.receipts_unassigned", topic=self._topic, waited_s=ready_timeout)
-        self._ends = asyncio.create_task(self._watch_ends(), name="audit-receipts-ends")
+        self._tasks = [
+            asyncio.create_task(self._read(), name="audit-receipts"),
+            asyncio.create_task(self._watch_ends(), name="audit-receipts-ends"),
+        ]
 
     async def stop(self) -> None:
-        if self._ends is not None:
-            self._ends.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._ends
-        await self._broker.stop()
+                await task
+        self._tasks.clear()
+        await self._consumer.stop()
 
-    async def _on_record(self, message: KafkaMessage) -> None:
-        record: Any = message.raw_message  # one aiokafka ConsumerRecord (aiokafka is untyped)
-        self._resets.observe("receipts", record.topic, record.partition, record.offset)
-        self._take(record.value)
+    async def _read(self) -> None:
+        while True:
+            try:
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=1000)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the broker away: the consumer reconnects by itself
+                log.warning("audit.receipts_read_failed", error=f"{type(exc).__name__}: {exc}")
+                await asyncio.sleep(1.0)
+                continue
+            for tp, records in batches.items():
+                for record in records:
+                    self._resets.observe("receipts", tp.topic, tp.partition, record.offset)
+                    self._take(record.value)
 
     async def _watch_ends(self) -> None:
         """Every second, the end of each partition as the last fetch found it: lower than
         before means the broker lost its log, though no announcement came since."""
+        consumer = self._consumer
         while True:
-            consumer = self._subscriber.consumer  # None while the broker stops
-            if consumer is not None:
-                for tp in consumer.assignment():
-                    end = consumer.highwater(tp)
-                    if end is not None:
-                        self._resets.observe("receipts-end", tp.topic, tp.partition, int(end))
+            for tp in consumer.assignment():
+                end = consumer.highwater(tp)
+                if end is not None:
+                    self._resets.observe("receipts-end", tp.topic, tp.partition, int(end))
             await asyncio.sleep(1.0)
 
     def _take(self, value: bytes | None) -> None:
@@ -153,6 +185,30 @@ class RecordedWatcher:
         event_id = data.get("audit_event_id") if isinstance(data, dict) else None
         if isinstance(event_id, str) and self._buffer.confirm(event_id):
             self.matched += 1
+
+
+def batch_publisher(bus: EventBus) -> PublishMany:
+    """Publish audit events as :class:`AuditBuffer` hands them over (each with its JSON), in
+    one send whose acknowledgements are awaited together (:meth:`EventBus.publish_raw_many`)."""
+
+    async def publish_many(
+        items: Sequence[tuple[AuditRequestEvent, bytes]],
+    ) -> tuple[int, BaseException | None]:
+        records = [
+            OutgoingRecord(
+                topic=event.topic,
+                key=event.key(),
+                value=wire,
+                headers={"content-type": "application/json", "x-meshq-type": event.type},
+                correlation_id=event.correlation_id,
+            )
+            for event, wire in items
+        ]
+        acked, error = await bus.publish_raw_many(records)
+        log.debug("audit.batch_published", events=len(records), acknowledged=acked)
+        return acked, error
+
+    return publish_many
 
 
 async def open_audit_buffer(
@@ -178,6 +234,9 @@ async def open_audit_buffer(
         confirm_timeout=timeout,
         confirming=confirming,
         max_unconfirmed=receipts.audit_max_unconfirmed,
+        publish_many=batch_publisher(bus),
+        batch_max=receipts.audit_publish_batch,
+        linger=receipts.audit_publish_linger_ms / 1000,
     )
     if timeout is not None:
         watcher = RecordedWatcher(settings, audit, resets=bus.resets)

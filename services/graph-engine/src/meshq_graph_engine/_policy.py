@@ -11,13 +11,18 @@ text form, a route's next hops as two aligned lists (``next_hops`` addresses and
 Relationships to interfaces are drawn only to interfaces the graph knows; a zone naming an
 interface nobody collected (or an iptables wildcard such as ``eth+``) keeps it in its
 ``interfaces`` list only.
+
+Policy belongs to one device: :func:`device_policy` gives what one device's policy facts make,
+the relationships from the device and to its interfaces left for the caller to draw where
+those exist.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Container
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from network_discovery.model import (
     FirewallObject,
@@ -28,70 +33,89 @@ from network_discovery.model import (
     interface_id,
 )
 
-from meshq_graph_engine.facts import FactStore
+from meshq_graph_engine.facts import FactRow, row_dict
 
-if TYPE_CHECKING:
-    from meshq_graph_engine.projection import Projection
+__all__ = ["POLICY_KINDS", "DevicePolicy", "device_policy"]
 
-__all__ = ["project_policy"]
+#: The fact kinds (and firewall parts) policy is made from.
+POLICY_KINDS = (
+    "firewall:zones",
+    "firewall:rulesets",
+    "firewall:rules",
+    "firewall:objects",
+    "routes",
+)
 
 
-def project_policy(
-    store: FactStore, out: Projection, devices: Container[str], interfaces: Container[str]
-) -> None:
-    """Add zones, rule sets, rules, objects and routes of every device to ``out``."""
+@dataclass
+class DevicePolicy:
+    """What one device's policy facts make."""
 
-    def owned(label: str, rel: str, device: str, row: dict[str, Any]) -> None:
-        out.add_node(label, row)
-        if device in devices:
-            out.add_rel(rel, device, row["id"])
+    #: label -> node id -> its properties (``id`` included)
+    nodes: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
+    #: (relationship, node id): drawn from the device, where the device exists
+    owned: dict[tuple[str, str], None] = field(default_factory=dict)
+    #: (relationship, source, destination) -> properties, drawn where its interface exists
+    #: (``IN_ZONE`` from it, ``APPLIED_TO`` to it)
+    to_interfaces: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    #: (relationship, source, destination) -> properties, always drawn
+    rels: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
 
-    for zone in store.models_of_kind("firewall:zones", FirewallZone):
-        owned(
-            "FirewallZone", "HAS_ZONE", zone.device, {**zone.model_dump(mode="json"), "id": zone.id}
-        )
+
+def device_policy(device: str, facts: Callable[[str], Sequence[FactRow]]) -> DevicePolicy:
+    """Zones, rule sets, rules, objects and routes of one device (``facts(kind)``: the
+    device's rows of that kind or firewall part)."""
+    out = DevicePolicy()
+
+    def owned(label: str, rel: str, row: dict[str, Any]) -> None:
+        out.nodes[label][row["id"]] = row
+        out.owned[(rel, row["id"])] = None
+
+    for zone in (FirewallZone.model_validate(row_dict(r)) for r in facts("firewall:zones")):
+        owned("FirewallZone", "HAS_ZONE", {**zone.model_dump(mode="json"), "id": zone.id})
         for name in zone.interfaces:
-            iface = interface_id(zone.device, name)
-            if iface in interfaces:
-                out.add_rel("IN_ZONE", iface, zone.id)
+            out.to_interfaces[("IN_ZONE", interface_id(zone.device, name), zone.id)] = {}
 
     rulesets: set[str] = set()
-    for ruleset in store.models_of_kind("firewall:rulesets", FirewallRuleset):
+    for ruleset in (
+        FirewallRuleset.model_validate(row_dict(r)) for r in facts("firewall:rulesets")
+    ):
         rulesets.add(ruleset.id)
         row = {
             **ruleset.model_dump(mode="json"),
             "id": ruleset.id,
             "bindings": [str(b) for b in ruleset.bindings],
         }
-        owned("FirewallRuleset", "HAS_RULESET", ruleset.device, row)
+        owned("FirewallRuleset", "HAS_RULESET", row)
         directions: dict[str, set[str]] = defaultdict(set)
         for binding in ruleset.bindings:
             if binding.interface is not None:
                 directions[interface_id(ruleset.device, binding.interface)].add(binding.direction)
         for iface, seen in directions.items():
-            if iface in interfaces:
-                out.add_rel("APPLIED_TO", ruleset.id, iface, direction=",".join(sorted(seen)))
+            out.to_interfaces[("APPLIED_TO", ruleset.id, iface)] = {
+                "direction": ",".join(sorted(seen))
+            }
 
-    for rule in store.models_of_kind("firewall:rules", FirewallRule):
+    for rule in (FirewallRule.model_validate(row_dict(r)) for r in facts("firewall:rules")):
         row = {
             **rule.model_dump(mode="json"),
             "id": rule.id,
             "services": [str(s) for s in rule.services],
             "nat": str(rule.nat) if rule.nat is not None else None,
         }
-        owned("FirewallRule", "HAS_FIREWALL_RULE", rule.device, row)
+        owned("FirewallRule", "HAS_FIREWALL_RULE", row)
         if rule.ruleset_id in rulesets:
-            out.add_rel("HAS_RULE", rule.ruleset_id, rule.id)
+            out.rels[("HAS_RULE", rule.ruleset_id, rule.id)] = {}
 
-    for obj in store.models_of_kind("firewall:objects", FirewallObject):
+    for obj in (FirewallObject.model_validate(row_dict(r)) for r in facts("firewall:objects")):
         row = {
             **obj.model_dump(mode="json"),
             "id": obj.id,
             "services": [str(s) for s in obj.services],
         }
-        owned("FirewallObject", "HAS_FIREWALL_OBJECT", obj.device, row)
+        owned("FirewallObject", "HAS_FIREWALL_OBJECT", row)
 
-    for route in store.models_of_kind("routes", Route):
+    for route in (Route.model_validate(row_dict(r)) for r in facts("routes")):
         row = {
             **route.model_dump(mode="json"),
             "id": route.id,
@@ -100,4 +124,5 @@ def project_policy(
             "prefix_length": route.prefix_length,
             "version": route.version,
         }
-        owned("Route", "HAS_ROUTE", route.device, row)
+        owned("Route", "HAS_ROUTE", row)
+    return out

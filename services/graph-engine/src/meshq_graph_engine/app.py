@@ -25,7 +25,7 @@ from meshq_runtime.service_auth import (
     service_credential,
 )
 
-from meshq_graph_engine import handlers
+from meshq_graph_engine import answers, handlers
 from meshq_graph_engine.archive import SnapshotArchive
 from meshq_graph_engine.controllers import ROUTES, stored_reference
 from meshq_graph_engine.deps import GraphDeps, ReaderDeps, WriterDeps
@@ -63,7 +63,9 @@ async def _writer(
         archive=archive,
         failpoint=settings.failpoint,
     )
+    await answers.mark_interrupted(store)
     await engine.start()
+    await answers.repair(store)
     intake = SnapshotIntake(
         settings.data_dir / "graph-engine", max_bytes=settings.snapshot_max_bytes
     )

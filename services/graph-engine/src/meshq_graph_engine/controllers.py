@@ -23,8 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from meshq_graph_engine.archive import snapshot_diff
 from meshq_graph_engine.audit import require_room, write_event
 from meshq_graph_engine.catalogue import REGISTRY, QueryContext, QueryError, describe, run_query
+from meshq_graph_engine.catalogue.base import MAX_LIMIT, MAX_OFFSET
 from meshq_graph_engine.deps import Deps, GraphDeps, ReaderDeps, WriterDeps
 from meshq_graph_engine.intake import IntakeError, public_status
+from meshq_graph_engine.reader import GraphReader
+from meshq_graph_engine.revision import RevisionStamps
 from meshq_graph_engine.simulations import ROUTES as SIMULATION_ROUTES
 
 __all__ = ["ROUTES", "SUBMITTED_BY_HEADER", "stored_reference"]
@@ -84,12 +87,16 @@ async def execute_query(
     deps: Deps,
     request: Request[Any, Any, Any],
     data: JSONBody[dict[str, Any] | None] = None,
+    limit: Annotated[int | None, Parameter(ge=1, le=MAX_LIMIT)] = None,
+    offset: Annotated[int, Parameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any] | Response[Any]:
-    """Run one query; the body is its parameters as a JSON object. A query that writes is
-    audited under the calling service's name (a query-only replica sends it to the writer)."""
+    """Run one query; the body is its parameters as a JSON object. ``limit`` and ``offset``
+    ask for one page of the answer (paged in the store where the query's Cypher orders it);
+    ``row_count`` is always the size of the whole answer. A query that writes is audited
+    under the calling service's name (a query-only replica sends it to the writer)."""
     query = REGISTRY.get(name)
     if query is None or not query.writes:
-        return await _run(deps, name, data or {})
+        return await _run(deps, name, data or {}, limit=limit, offset=offset)
     if isinstance(deps, ReaderDeps):
         return await _forward(deps, f"/internal/queries/{name}", data or {}, request=request)
     buffer = require_room(_writer(deps).audit)
@@ -115,18 +122,49 @@ async def execute_query(
         )
 
 
-async def _run(deps: GraphDeps, name: str, params: dict[str, Any]) -> dict[str, Any]:
+#: The stamp of the revision this process answers at (answers carry it: the gateway caches
+#: them under it).
+_STAMPS = RevisionStamps()
+
+
+def _graph_revision(deps: GraphDeps) -> int | None:
     engine = deps.engine
+    return engine.graph_revision if isinstance(engine, GraphReader) else engine.revision
+
+
+async def _run(
+    deps: GraphDeps,
+    name: str,
+    params: dict[str, Any],
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> dict[str, Any]:
+    engine = deps.engine
+    before = _graph_revision(deps)
     try:
-        result = await run_query(REGISTRY, name, params, QueryContext(engine.store, engine))
+        result = await run_query(
+            REGISTRY, name, params, QueryContext(engine.store, engine), limit=limit, offset=offset
+        )
     except QueryError as exc:
         raise ProblemError(exc.status, exc.title, exc.detail, errors=exc.errors) from None
-    return {
+    answer: dict[str, Any] = {
         "query": result.name,
         "rows": result.rows,
-        "row_count": len(result.rows),
+        "row_count": result.row_count,
         "elapsed_ms": result.elapsed_ms,
+        "offset": result.offset,
+        "limit": result.limit,
     }
+    # the revision the answer was worked out at (the graph did not move meanwhile), or that a
+    # write left the graph at
+    after = _graph_revision(deps)
+    query = REGISTRY.get(name)
+    if after == before or (query is not None and query.writes):
+        stamp = await _STAMPS.of(deps.store, after)
+        if stamp is not None:
+            answer["revision"], answer["revision_at"] = stamp
+    return answer
 
 
 def _snapshot_row(row: dict[str, Any]) -> dict[str, Any]:

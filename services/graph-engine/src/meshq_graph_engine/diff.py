@@ -1,17 +1,42 @@
-"""Differences between two projections, and applying them to the store in batches."""
+"""Differences between two projections, and applying them to the store in batches.
+
+A difference's rows are read as the store's dictionaries, made one at a time as they are read
+(:class:`Rows`): a whole graph's difference (a first ingest) never holds every row as a
+dictionary at once, and the writer takes it in batches.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from meshq_runtime.graph import writer
-from meshq_runtime.graph.schema import NODES, RELS
+from meshq_runtime.graph.schema import RELS
 from meshq_runtime.graph.store import GraphStore
 
-from meshq_graph_engine.projection import Projection
+from meshq_graph_engine.projection import (
+    NODE_PROPS,
+    REL_PROPS,
+    NodeRow,
+    Projection,
+    RelKey,
+    RelRow,
+    node_dict,
+    rel_dict,
+    shape_node,
+)
 
-__all__ = ["COUNTED_NODES", "COUNTED_RELS", "GraphDiff", "apply_diff", "diff"]
+__all__ = [
+    "COUNTED_NODES",
+    "COUNTED_RELS",
+    "GraphDiff",
+    "Rows",
+    "apply_diff",
+    "diff",
+    "diff_touched",
+    "read_projection",
+]
 
 #: How the diff summary names what changed.
 COUNTED_NODES = {
@@ -41,8 +66,61 @@ PROJECTED_LABELS = tuple(COUNTED_NODES)
 PROJECTED_RELS = tuple(RELS)
 
 
+class Rows(Sequence[dict[str, Any]]):
+    """Rows of a difference, each made as the store's dictionary when it is read (by
+    index, slice or iteration); read-only."""
+
+    __slots__ = ("_items", "_make")
+
+    def __init__(
+        self, items: list[tuple[Any, Any]], make: Callable[[Any, Any], dict[str, Any]]
+    ) -> None:
+        self._items = items
+        self._make = make
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self._make(k, r) for k, r in self._items[index]]
+        return self._make(*self._items[index])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        make = self._make
+        for key, row in self._items:
+            yield make(key, row)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Rows({list(self)!r})"
+
+
+def node_rows(label: str, items: list[tuple[str, NodeRow]]) -> list[dict[str, Any]]:
+    """Nodes of one label as a difference's rows (read as lists of dictionaries)."""
+    return Rows(items, lambda i, r: node_dict(label, i, r))  # type: ignore[return-value]
+
+
+def rel_rows(name: str, items: list[tuple[RelKey, RelRow]]) -> list[dict[str, Any]]:
+    return Rows(items, lambda k, r: rel_dict(name, k, r))  # type: ignore[return-value]
+
+
 @dataclass
 class GraphDiff:
+    """What a change does to the graph; each ``list`` of rows is a :class:`Rows`."""
+
     added: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     removed: dict[str, list[str]] = field(default_factory=dict)
     updated: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -81,32 +159,110 @@ class GraphDiff:
         )
 
 
-def _strip(row: dict[str, Any], volatile: set[str]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k not in volatile}
+def _volatile_mask(label: str) -> tuple[int, ...]:
+    """Indexes of the row's properties that are not volatile."""
+    volatile = _VOLATILE.get(label, set())
+    return tuple(i for i, p in enumerate(NODE_PROPS[label]) if p not in volatile)
+
+
+_STABLE: dict[str, tuple[int, ...]] = {label: _volatile_mask(label) for label in NODE_PROPS}
+
+
+def _same_but_volatile(label: str, a: NodeRow, b: NodeRow) -> bool:
+    return all(a[i] == b[i] for i in _STABLE[label])
 
 
 def diff(old: Projection, new: Projection) -> GraphDiff:
+    """Every difference between two whole projections."""
     out = GraphDiff()
     for label in PROJECTED_LABELS:
         before, after = old.nodes.get(label, {}), new.nodes.get(label, {})
-        volatile = _VOLATILE.get(label, set())
-        out.added[label] = [after[i] for i in after.keys() - before.keys()]
+        if not before:  # all new (a first ingest)
+            out.added[label] = node_rows(label, list(after.items()))
+            out.removed[label] = []
+            out.updated[label] = node_rows(label, [])
+            out.touched[label] = node_rows(label, [])
+            continue
+        out.added[label] = node_rows(label, [(i, after[i]) for i in after.keys() - before.keys()])
         out.removed[label] = sorted(before.keys() - after.keys())
-        changed, touched = [], []
+        changed: list[tuple[str, NodeRow]] = []
+        touched: list[tuple[str, NodeRow]] = []
         for i in after.keys() & before.keys():
-            if after[i] != before[i]:
-                if _strip(after[i], volatile) != _strip(before[i], volatile):
-                    changed.append(after[i])
-                else:
-                    touched.append(after[i])
-        out.updated[label], out.touched[label] = changed, touched
+            a, b = after[i], before[i]
+            if a != b:
+                (touched if _same_but_volatile(label, a, b) else changed).append((i, a))
+        out.updated[label] = node_rows(label, changed)
+        out.touched[label] = node_rows(label, touched)
     for name in PROJECTED_RELS:
         before_r, after_r = old.rels.get(name, {}), new.rels.get(name, {})
-        out.rels_added[name] = [after_r[k] for k in after_r.keys() - before_r.keys()]
-        out.rels_removed[name] = [before_r[k] for k in before_r.keys() - after_r.keys()]
-        out.rels_updated[name] = [
-            after_r[k] for k in after_r.keys() & before_r.keys() if after_r[k] != before_r[k]
-        ]
+        if not before_r:
+            out.rels_added[name] = rel_rows(name, list(after_r.items()))
+            out.rels_removed[name] = rel_rows(name, [])
+            out.rels_updated[name] = rel_rows(name, [])
+            continue
+        out.rels_added[name] = rel_rows(
+            name, [(k, after_r[k]) for k in after_r.keys() - before_r.keys()]
+        )
+        out.rels_removed[name] = rel_rows(
+            name, [(k, before_r[k]) for k in before_r.keys() - after_r.keys()]
+        )
+        out.rels_updated[name] = rel_rows(
+            name,
+            [
+                (k, after_r[k])
+                for k in after_r.keys() & before_r.keys()
+                if after_r[k] != before_r[k]
+            ],
+        )
+    return out
+
+
+def diff_touched(
+    before_nodes: Mapping[str, Mapping[str, NodeRow | None]],
+    before_rels: Mapping[str, Mapping[RelKey, RelRow | None]],
+    now: Projection,
+) -> GraphDiff:
+    """The difference over the keys a change touched: ``before_*`` holds each touched key's
+    row before the change (None where it did not exist), ``now`` the projection after it."""
+    out = GraphDiff()
+    for label in PROJECTED_LABELS:
+        added: list[tuple[str, NodeRow]] = []
+        removed: list[str] = []
+        changed: list[tuple[str, NodeRow]] = []
+        touched: list[tuple[str, NodeRow]] = []
+        after = now.nodes.get(label, {})
+        for i, b in before_nodes.get(label, {}).items():
+            a = after.get(i)
+            if a == b:
+                continue
+            if b is None:
+                added.append((i, a))  # type: ignore[arg-type]
+            elif a is None:
+                removed.append(i)
+            else:
+                (touched if _same_but_volatile(label, a, b) else changed).append((i, a))
+        out.added[label] = node_rows(label, added)
+        out.updated[label] = node_rows(label, changed)
+        out.touched[label] = node_rows(label, touched)
+        out.removed[label] = sorted(removed)
+    for name in PROJECTED_RELS:
+        after_r = now.rels.get(name, {})
+        r_added: list[tuple[RelKey, RelRow]] = []
+        r_removed: list[tuple[RelKey, RelRow]] = []
+        r_updated: list[tuple[RelKey, RelRow]] = []
+        for k, br in before_rels.get(name, {}).items():
+            ar = after_r.get(k)
+            if ar == br:
+                continue
+            if br is None:
+                r_added.append((k, ar))  # type: ignore[arg-type]
+            elif ar is None:
+                r_removed.append((k, br))
+            else:
+                r_updated.append((k, ar))
+        out.rels_added[name] = rel_rows(name, r_added)
+        out.rels_removed[name] = rel_rows(name, r_removed)
+        out.rels_updated[name] = rel_rows(name, r_updated)
     return out
 
 
@@ -137,12 +293,12 @@ async def read_projection(store: GraphStore) -> Projection:
     """What the store holds now (to repair it after a crash between writes)."""
     current = Projection()
     for label in PROJECTED_LABELS:
-        spec = NODES[label]
+        nodes = current.nodes[label]
         for node_id, row in (await writer.read_nodes(store, label)).items():
-            current.nodes[label][node_id] = {
-                k: v for k, v in row.items() if k == "id" or k in spec.props
-            }
+            nodes[node_id] = shape_node(label, row)
     for name in PROJECTED_RELS:
+        rels = current.rels[name]
+        props = REL_PROPS[name]
         for key, row in (await writer.read_rels(store, name)).items():
-            current.rels[name][key] = row
+            rels[key] = tuple(row.get(p) for p in props)
     return current

@@ -1,8 +1,9 @@
 """The graph engine's write side: snapshots and patches in, a consistent graph out.
 
-One writer at a time (an asyncio lock): replace the snapshot's fact sets, project the whole
-graph, diff it against what the store holds, apply the difference in batches, record the
-snapshot, and report the diff. The facts are written before the projection, so after a crash
+One writer at a time (an asyncio lock): replace the snapshot's fact sets, re-derive what they
+touch (:class:`~meshq_graph_engine.live.LiveGraph`: the graph in memory is updated in place and
+the difference is known key by key), apply the difference in batches, record the snapshot,
+and report the diff. The facts are written before the projection, so after a crash
 the next start re-projects from the facts and repairs the store; the apply is journalled
 before its facts (``journal``), so that start also writes the snapshot's record (or applies
 it again from the archive): the snapshot registry and the graph agree after any crash.
@@ -27,17 +28,22 @@ from typing import Any, Protocol
 import structlog
 from meshq_runtime.graph import writer
 from meshq_runtime.graph.store import GraphStore
-from network_discovery.model import Device, MetadataPatch, Snapshot
+from network_discovery.model import MetadataPatch, Snapshot
 
-from meshq_graph_engine import journal
+from meshq_graph_engine import answers, journal
+from meshq_graph_engine._gc import collector_paused
 from meshq_graph_engine.diff import GraphDiff, apply_diff, diff, read_projection
-from meshq_graph_engine.facts import FactKey, FactStore, facts_by_scope
-from meshq_graph_engine.projection import Projection, project
+from meshq_graph_engine.facts import FactKey, FactStore, facts_by_scope, set_json
+from meshq_graph_engine.live import LiveGraph
+from meshq_graph_engine.projection import Projection
 from meshq_graph_engine.revision import read_revision, write_revision
 
 __all__ = ["ApplyResult", "DeviceLimitExceeded", "GraphEngine"]
 
 log = structlog.get_logger(__name__)
+
+#: Fact sets written per store call.
+_FACT_SET_BATCH = 20_000
 
 
 class DeviceLimitExceeded(Exception):
@@ -77,7 +83,7 @@ class GraphEngine:
     ) -> None:
         self.store = store
         self.facts = FactStore()
-        self.projection = Projection()
+        self.live = LiveGraph(self.facts)
         self._lock = asyncio.Lock()
         self.device_limit = device_limit or (lambda: ("unlimited", None))
         #: Snapshots are archived before their facts are written, so a restart can re-apply
@@ -86,6 +92,9 @@ class GraphEngine:
         self._failpoint = failpoint or (lambda _: False)
         #: A write failed midway: the projection in memory may not be what the store holds.
         self._stale = False
+        #: What the store holds, where that is not the graph in memory (reloaded after a
+        #: failed write): the next change's difference starts there.
+        self._behind: Projection | None = None
         #: Moves on every change to the graph, so readers may cache what they derive from it.
         #: Kept in the store too, where query-only replicas follow it.
         self.revision = 0
@@ -95,21 +104,16 @@ class GraphEngine:
         #: service's handlers; without them a patch is applied here directly).
         self.command: Callable[[MetadataPatch], Awaitable[dict[str, Any]]] | None = None
 
+    @property
+    def projection(self) -> Projection:
+        """The graph as the store holds it (after each applied change)."""
+        return self.live.projection
+
     async def start(self) -> None:
         """Load the facts, re-project, and repair the store where it drifted."""
         await writer.ensure_schema(self.store)
         self.revision = await read_revision(self.store)
-        fact_rows = (await writer.read_nodes(self.store, "FactSet")).values()
-        patch_rows = (await writer.read_nodes(self.store, "Patch")).values()
-        self.facts.load(fact_rows, patch_rows)
-        current = await read_projection(self.store)
-        target = project(self.facts, current)
-        repair = diff(current, target)
-        if repair.writes():
-            log.warning("graph.repair", writes=repair.writes())
-            await apply_diff(self.store, repair)
-            await self._advance()
-        self.projection = target
+        await self._load()
         await self._finish_interrupted()
         log.info(
             "graph.loaded",
@@ -117,16 +121,34 @@ class GraphEngine:
             devices=len(self.projection.nodes.get("Device", {})),
         )
 
-    async def _reload(self) -> None:
-        """Facts and projection as the store holds them (after a write failed midway)."""
+    async def _load(self, *, repair: bool = True) -> None:
+        """Facts as the store holds them and the graph derived whole from them. At start
+        (``repair``) the store is repaired where it drifted from that graph; after a write
+        failed midway, the next change's difference is taken from what the store holds."""
         facts = FactStore()
         facts.load(
             (await writer.read_nodes(self.store, "FactSet")).values(),
             (await writer.read_nodes(self.store, "Patch")).values(),
         )
-        self.facts = facts
-        self.projection = await read_projection(self.store)
+        current = await read_projection(self.store)
+        live = LiveGraph.build(facts, current)
+        self.facts, self.live = facts, live
         self._stale = False
+        if not repair:
+            self._behind = current
+            return
+        self._behind = None
+        fix = diff(current, live.projection)
+        del current
+        if fix.writes():
+            log.warning("graph.repair", writes=fix.writes())
+            await apply_diff(self.store, fix)
+            await self._advance()
+
+    def _change(self, d: GraphDiff) -> GraphDiff:
+        """A change's difference as the store must take it (whole, when the store is behind
+        the graph in memory after a failed write)."""
+        return d if self._behind is None else diff(self._behind, self.live.projection)
 
     async def _finish_interrupted(self) -> None:
         """Record (or apply again) each snapshot whose apply a crash cut short."""
@@ -183,7 +205,10 @@ class GraphEngine:
 
     async def apply_snapshot(self, snapshot: Snapshot) -> ApplyResult:
         async with self._lock:
-            return await self._apply(snapshot)
+            # a large snapshot makes millions of long-lived objects: the cyclic collector
+            # would scan the whole graph again and again while it is written (see ``_gc``)
+            with collector_paused():
+                return await self._apply(snapshot)
 
     async def _apply(
         self, snapshot: Snapshot, *, original: dict[str, Any] | None = None
@@ -191,7 +216,7 @@ class GraphEngine:
         """Apply under the lock (or at start); ``original``: the record an interrupted
         apply journalled, kept as the snapshot's record."""
         if self._stale:
-            await self._reload()
+            await self._load(repair=False)
         started = time.monotonic()
         grouped = facts_by_scope(snapshot)
         collected = snapshot.collected_at.astimezone(UTC).isoformat()
@@ -204,17 +229,32 @@ class GraphEngine:
             for key in grouped
         }
         before = journal.facts_digest(grouped, self.facts.sets)
+        managed_before = self.facts.managed_count()
         changed, removed = self.facts.replace(snapshot.snapshot_id, collected, grouped)
-        target = project(self.facts, self.projection)
         plan, limit = self.device_limit()
-        count = target.managed_device_count()
-        if limit is not None and count > limit and count > self.projection.managed_device_count():
+        count = self.facts.managed_count()
+        if limit is not None and count > limit and count > managed_before:
             self._restore(saved)
             raise DeviceLimitExceeded(
                 f"snapshot {snapshot.snapshot_id} would bring the graph to {count} managed "
                 f"devices; the {plan} plan allows {limit}"
             )
-        d = diff(self.projection, target)
+        try:
+            if self.live.empty():
+                # a first ingest: derived whole, without keeping every key's prior absence
+                live = LiveGraph.build(self.facts)
+                d = diff(self.live.projection, live.projection)
+                self.live = live
+            else:
+                changes = {key: (old or (), seen) for key, (old, _, seen) in saved.items()}
+                d = self.live.update(changes)
+            d = self._change(d)
+        except Exception:
+            # the graph in memory is part-way through the change: derive it again from the
+            # store's facts before the next change
+            self._restore(saved)
+            self._stale = True
+            raise
         result = self._result(snapshot, d, started)
         record = original or self._record_row(snapshot, result)
         try:
@@ -225,7 +265,8 @@ class GraphEngine:
             await self._write_fact_sets(grouped, changed, removed)
             await self._hold("engine.pause_after_facts")
             await apply_diff(self.store, d)
-            self.projection = target
+            await answers.maintain(self.store, d)
+            self._behind = None
             if original is not None:
                 await self._write_record(_recovered(original, incomplete=False))
             else:
@@ -270,30 +311,23 @@ class GraphEngine:
     async def _patch(self, patch: MetadataPatch) -> tuple[dict[str, Any], bool]:
         changed = False
         async with self._lock:
+            if self._stale:
+                await self._load(repair=False)
             merged = self.facts.apply_patch(patch)
             row = {"id": patch.device_id, "device": patch.device_id, "payload": json.dumps(merged)}
             await writer.delete_nodes(self.store, "Patch", [patch.device_id])
             await writer.create_nodes(self.store, "Patch", [row])
-            # A patch changes one device record: update that row, not the whole projection.
-            current = self.projection.nodes["Device"].get(patch.device_id)
-            if current is not None and current.get("managed"):
-                fields = {k: current[k] for k in Device.model_fields if k in current}
-                device = Device.model_validate({**fields, **merged})
-                shaped = Projection()
-                shaped.add_node(
-                    "Device",
-                    {
-                        **device.model_dump(mode="json"),
-                        "id": device.id,
-                        "degree": current["degree"],
-                    },
-                )
-                row = shaped.nodes["Device"][patch.device_id]
-                if row != current:
-                    await writer.update_nodes(self.store, "Device", [row])
-                    self.projection.nodes["Device"][patch.device_id] = row
+            # A patch changes one device record: that row is all the graph writes.
+            try:
+                d = self._change(self.live.update({}, patched=[patch.device_id]))
+                if d.writes():
+                    await apply_diff(self.store, d)
+                    self._behind = None
                     await self._advance()
                     changed = True
+            except Exception:
+                self._stale = True
+                raise
             log.info("patch.applied", device=patch.device_id, source=str(patch.source))
             return merged, changed
 
@@ -304,7 +338,6 @@ class GraphEngine:
 
     def _restore(self, saved: dict[FactKey, tuple[Any, Any, Any]]) -> None:
         for key, (facts, origin, seen) in saved.items():
-            self.facts.parsed.pop(key, None)
             if facts is None:
                 self.facts.sets.pop(key, None)
                 self.facts.origin.pop(key, None)
@@ -322,18 +355,19 @@ class GraphEngine:
         ids = [f"{d}|{k}" for d, k in changed + removed]
         if ids:
             await writer.delete_nodes(self.store, "FactSet", ids)
-        rows = [
-            {
-                "id": f"{device}|{kind}",
-                "device": device,
-                "kind": kind,
-                "snapshot_id": self.facts.origin[(device, kind)],
-                "collected_at": self.facts.seen[(device, kind)],
-                "payload": json.dumps(self.facts.sets[(device, kind)], sort_keys=True),
-            }
-            for device, kind in changed
-        ]
-        if rows:
+        # in batches, so that a large snapshot's payloads are never all in memory at once
+        for start in range(0, len(changed), _FACT_SET_BATCH):
+            rows = [
+                {
+                    "id": f"{device}|{kind}",
+                    "device": device,
+                    "kind": kind,
+                    "snapshot_id": self.facts.origin[(device, kind)],
+                    "collected_at": self.facts.seen[(device, kind)],
+                    "payload": set_json(self.facts.sets[(device, kind)]),
+                }
+                for device, kind in changed[start : start + _FACT_SET_BATCH]
+            ]
             await writer.create_nodes(self.store, "FactSet", rows)
 
     def _result(self, snapshot: Snapshot, d: GraphDiff, started: float) -> ApplyResult:

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from meshq_graph_engine.archive import ChunkError, SnapshotArchive
 from meshq_graph_engine.engine import DeviceLimitExceeded, GraphEngine
 from meshq_graph_engine.intake import SnapshotIntake
+from meshq_graph_engine.revision import read_stamp
 
 __all__ = ["IngestHandlers", "register"]
 
@@ -122,6 +123,7 @@ class IngestHandlers:
             return
         if self.engine.archive is None:  # else the engine archived it before its first write
             self.archive.save(snapshot)
+        revision = await self._revision()
         data = TopologyChangedData(
             snapshot_id=snapshot.snapshot_id,
             source=snapshot.source,
@@ -130,6 +132,7 @@ class IngestHandlers:
             removed=result.removed,
             updated=result.updated,
             empty=result.empty,
+            **revision,
         )
         await self.bus.publish(
             event.follow_up(
@@ -152,6 +155,7 @@ class IngestHandlers:
                 "updated": result.updated,
                 "empty": result.empty,
                 "elapsed_ms": result.elapsed_ms,
+                **revision,
             },
         )
 
@@ -186,9 +190,20 @@ class IngestHandlers:
                     scope_devices=[patch.device_id],
                     updated={"devices": 1} if changed else {},
                     empty=not changed,
+                    **await self._revision(),
                 ),
             )
         )
+
+    async def _revision(self) -> dict[str, Any]:
+        """The graph's revision now, for ``topology.changed`` (the gateway's answer cache
+        follows it)."""
+        try:
+            stamp = await read_stamp(self.engine.store)
+        except Exception as exc:  # the change is announced all the same, without it
+            log.warning("topology.revision_unread", error=f"{type(exc).__name__}: {exc}"[:300])
+            return {}
+        return {} if stamp is None else {"revision": stamp[0], "revision_at": stamp[1]}
 
     async def _reject(
         self,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +31,7 @@ from typing import Any
 from meshq_runtime.graph import writer
 from meshq_runtime.graph.store import GraphStore
 
-from meshq_graph_engine.facts import FactKey
+from meshq_graph_engine.facts import FactKey, FactRow, set_digest
 
 __all__ = ["PendingApply", "facts_digest", "finish", "pending", "start"]
 
@@ -48,16 +48,20 @@ class PendingApply:
     before: str  # of the same fact sets before the apply
 
 
-def facts_digest(keys: Iterable[FactKey], facts: Mapping[FactKey, list[dict[str, Any]]]) -> str:
-    """The content the fact sets of ``keys`` have (an absent set counts as empty)."""
-    body = [[device, kind, facts.get((device, kind)) or []] for device, kind in sorted(keys)]
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+def facts_digest(keys: Iterable[FactKey], facts: Mapping[FactKey, Sequence[FactRow]]) -> str:
+    """The content the fact sets of ``keys`` have (an absent set counts as empty), hashed
+    one set at a time."""
+    digest = hashlib.sha256()
+    for device, kind in sorted(keys):
+        digest.update(f"{json.dumps([device, kind])}\n".encode())
+        set_digest(digest, facts.get((device, kind)) or ())
+    return digest.hexdigest()
 
 
 async def start(
     store: GraphStore,
     record: dict[str, Any],
-    grouped: Mapping[FactKey, list[dict[str, Any]]],
+    grouped: Mapping[FactKey, Sequence[FactRow]],
     before: str,
 ) -> None:
     """Journal an apply before its first fact is written; ``before``: the digest of the same

@@ -4,190 +4,108 @@ The projection is a pure function of the fact sets and patches, so re-running it
 facts gives the same graph (ingesting a snapshot twice changes nothing), and the store can be
 repaired from the facts after a crash. Links, endpoints, unmanaged neighbours and subnets are
 derived over the facts of the whole graph, not one snapshot, so an LLDP entry seen from one end
-today and from the other end tomorrow becomes one link seen from both ends. Firewall policy and
-routing tables are projected by :mod:`meshq_graph_engine._policy`.
+today and from the other end tomorrow becomes one link seen from both ends. The graph is kept
+up to date one snapshot at a time by :class:`meshq_graph_engine.live.LiveGraph`, which
+re-derives only what the snapshot's facts touch; :func:`project` builds it whole.
+
+A row is kept as a tuple of the label's schema properties (:data:`NODE_PROPS`, list values as
+tuples), a relationship as the tuple of its properties: one compact copy of the graph, read as
+the store's dictionaries through :meth:`Projection.node` and :meth:`Projection.rel`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshq_runtime.graph.schema import NODES, RELS
-from network_discovery.model import (
-    VLAN,
-    ArpEntry,
-    BGPPeer,
-    Device,
-    Endpoint,
-    FactKind,
-    Interface,
-    IPAddress,
-    Link,
-    MacTableEntry,
-    NeighborObservation,
-    Subnet,
-)
 
-from meshq_graph_engine._policy import project_policy
-from meshq_graph_engine.derivation import Facts, derive
-from meshq_graph_engine.facts import FactStore
+if TYPE_CHECKING:
+    from meshq_graph_engine.facts import FactStore
 
-__all__ = ["Projection", "project"]
+__all__ = [
+    "NODE_PROPS",
+    "REL_PROPS",
+    "NodeRow",
+    "Projection",
+    "RelKey",
+    "RelRow",
+    "node_dict",
+    "project",
+    "rel_dict",
+    "shape_node",
+]
+
+#: A node's schema properties in order (its row is a tuple of their values).
+NODE_PROPS: dict[str, tuple[str, ...]] = {label: tuple(spec.props) for label, spec in NODES.items()}
+#: A relationship's properties in order.
+REL_PROPS: dict[str, tuple[str, ...]] = {name: tuple(spec.props) for name, spec in RELS.items()}
+_LISTS: dict[str, frozenset[int]] = {
+    label: frozenset(i for i, kind in enumerate(spec.props.values()) if kind.endswith("[]"))
+    for label, spec in NODES.items()
+}
+
+_LIST_INDEXES: dict[str, tuple[int, ...]] = {label: tuple(sorted(i)) for label, i in _LISTS.items()}
+
+NodeRow = tuple[Any, ...]
+RelKey = tuple[str, str]
+RelRow = tuple[Any, ...]
+
+
+def shape_node(label: str, data: dict[str, Any]) -> NodeRow:
+    """A row as the store will read it back: every schema property, lists as tuples."""
+    lists = _LISTS[label]
+    return tuple(
+        (() if data.get(prop) is None else tuple(data[prop])) if i in lists else data.get(prop)
+        for i, prop in enumerate(NODE_PROPS[label])
+    )
+
+
+def node_dict(label: str, node_id: str, row: NodeRow) -> dict[str, Any]:
+    """A row as the store's dictionary (``id`` and every property, lists as lists)."""
+    props = NODE_PROPS[label]
+    out: dict[str, Any] = {"id": node_id}
+    out.update(zip(props, row, strict=True))
+    for i in _LIST_INDEXES[label]:
+        out[props[i]] = list(row[i])
+    return out
+
+
+def rel_dict(name: str, key: RelKey, row: RelRow) -> dict[str, Any]:
+    out: dict[str, Any] = {"src": key[0], "dst": key[1]}
+    out.update(zip(REL_PROPS[name], row, strict=True))
+    return out
 
 
 @dataclass
 class Projection:
-    nodes: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
-    rels: dict[str, dict[tuple[str, str], dict[str, Any]]] = field(
-        default_factory=lambda: defaultdict(dict)
-    )
+    nodes: dict[str, dict[str, NodeRow]] = field(default_factory=lambda: defaultdict(dict))
+    rels: dict[str, dict[RelKey, RelRow]] = field(default_factory=lambda: defaultdict(dict))
 
     def add_node(self, label: str, row: dict[str, Any]) -> None:
-        """Store the row exactly as the store will read it back: every schema property."""
-        data = row
-        shaped = {"id": data["id"]}
-        for prop, kind in NODES[label].props.items():
-            value = data.get(prop)
-            if kind.endswith("[]"):
-                value = [] if value is None else list(value)
-            shaped[prop] = value
-        self.nodes[label][shaped["id"]] = shaped
+        """Store a node given as a dictionary (``id`` and its properties)."""
+        self.nodes[label][row["id"]] = shape_node(label, row)
 
     def add_rel(self, name: str, src: str, dst: str, **props: Any) -> None:
-        data = props
-        shaped: dict[str, Any] = {"src": src, "dst": dst}
-        shaped.update({prop: data.get(prop) for prop in RELS[name].props})
-        self.rels[name][(src, dst)] = shaped
+        self.rels[name][(src, dst)] = tuple(props.get(p) for p in REL_PROPS[name])
+
+    def node(self, label: str, node_id: str) -> dict[str, Any] | None:
+        row = self.nodes.get(label, {}).get(node_id)
+        return None if row is None else node_dict(label, node_id, row)
+
+    def rel(self, name: str, key: RelKey) -> dict[str, Any] | None:
+        row = self.rels.get(name, {}).get(key)
+        return None if row is None else rel_dict(name, key, row)
 
     def managed_device_count(self) -> int:
-        return sum(1 for row in self.nodes["Device"].values() if row.get("managed"))
-
-
-def load_facts(store: FactStore) -> Facts:
-    def models(kind: FactKind, cls: Any) -> list[Any]:
-        return store.models_of_kind(kind, cls)
-
-    devices = models(FactKind.DEVICE, Device)
-    patched = []
-    for device in devices:
-        changes = store.patches.get(device.id)
-        # validated, so patched values get their model types (criticality, tags)
-        patched.append(
-            Device.model_validate({**device.model_dump(), **changes}) if changes else device
-        )
-    return Facts(
-        devices=patched,
-        interfaces=models(FactKind.INTERFACES, Interface),
-        ip_addresses=models(FactKind.IP_ADDRESSES, IPAddress),
-        vlans=models(FactKind.VLANS, VLAN),
-        neighbors=models(FactKind.LLDP, NeighborObservation)
-        + models(FactKind.CDP, NeighborObservation),
-        arp=models(FactKind.ARP, ArpEntry),
-        mac_table=models(FactKind.MAC_TABLE, MacTableEntry),
-        bgp_peers=models(FactKind.BGP, BGPPeer),
-        links=models(FactKind.LINKS, Link),
-        endpoints=models(FactKind.ENDPOINTS, Endpoint),
-        seen_at=dict(store.seen),
-    )
+        managed = NODE_PROPS["Device"].index("managed")
+        return sum(1 for row in self.nodes.get("Device", {}).values() if row[managed])
 
 
 def project(store: FactStore, previous: Projection | None = None) -> Projection:
-    """The graph for the current facts; ``previous`` keeps endpoints' first-seen times."""
-    derived = derive(load_facts(store))
-    out = Projection()
-    interfaces: dict[str, Interface] = {i.id: i for i in derived.interfaces}
-    devices: dict[str, Device] = {d.id: d for d in derived.devices}
+    """The graph for the current facts, built whole; ``previous`` keeps endpoints'
+    first-seen times."""
+    from meshq_graph_engine.live import LiveGraph
 
-    def ensure_interface(device: str, name: str) -> str:
-        iface = Interface(device=device, name=name)
-        if iface.id not in interfaces:
-            interfaces[iface.id] = iface
-        if device not in devices:
-            devices[device] = Device(hostname=device, managed=False)
-        return iface.id
-
-    for link in derived.links:
-        a = ensure_interface(link.a.device, link.a.interface)
-        b = ensure_interface(link.b.device, link.b.interface)
-        out.add_rel("CONNECTED_TO", a, b, evidence=str(link.evidence), confidence=link.confidence)
-    for seen in derived.sightings:
-        if seen.remote in devices:
-            out.add_rel(
-                "SEES",
-                ensure_interface(seen.device, seen.interface),
-                seen.remote,
-                protocol=seen.protocol.value,
-                port_id=seen.port_id,
-                confidence=seen.confidence,
-            )
-    for ip in derived.ip_addresses:
-        iface = ensure_interface(ip.device, ip.interface)
-        out.add_node(
-            "IPAddress",
-            {
-                **ip.model_dump(mode="json"),
-                "id": ip.id,
-                "ip": ip.ip,
-                "prefix_length": ip.prefix_length,
-                "version": ip.version,
-                "network": ip.network,
-            },
-        )
-        out.add_rel("HAS_IP", iface, ip.id)
-        out.add_rel("IN_SUBNET", ip.id, ip.subnet_id)
-    for subnet in derived.subnets:
-        out.add_node(
-            "Subnet", {**subnet.model_dump(mode="json"), "id": subnet.id, "version": subnet.version}
-        )
-    for vlan in derived.vlans:
-        out.add_node("VLAN", {**vlan.model_dump(mode="json"), "id": vlan.id})
-        if vlan.device and vlan.device in devices:
-            out.add_rel("HAS_VLAN", vlan.device, vlan.id)
-    prev_endpoints = previous.nodes["Endpoint"] if previous else {}
-    for ep in derived.endpoints:
-        row = {**ep.model_dump(mode="json"), "id": ep.id}
-        before = prev_endpoints.get(ep.id)
-        if (
-            before
-            and before.get("first_seen")
-            and (not row.get("first_seen") or before["first_seen"] < row["first_seen"])
-        ):
-            row["first_seen"] = before["first_seen"]
-        out.add_node("Endpoint", row)
-        if ep.device and ep.interface:
-            out.add_rel("LOCATED_AT", ep.id, ensure_interface(ep.device, ep.interface))
-    for peer in derived.bgp_peers:
-        out.add_node(
-            "BGPPeer", {**peer.model_dump(mode="json"), "id": peer.id, "external": peer.external}
-        )
-        if peer.device in devices:
-            out.add_rel("HAS_BGP_PEER", peer.device, peer.id)
-
-    neighbours: dict[str, set[str]] = defaultdict(set)
-    for link in derived.links:
-        neighbours[link.a.device].add(link.b.device)
-        neighbours[link.b.device].add(link.a.device)
-    for device in devices.values():
-        out.add_node(
-            "Device",
-            {
-                **device.model_dump(mode="json"),
-                "id": device.id,
-                "degree": len(neighbours.get(device.id, ())),
-            },
-        )
-    for interface in interfaces.values():
-        out.add_node("Interface", {**interface.model_dump(mode="json"), "id": interface.id})
-        out.add_rel("HAS_INTERFACE", interface.device, interface.id)
-    # Subnets referenced by addresses always exist as nodes.
-    for ip in derived.ip_addresses:
-        if ip.subnet_id not in out.nodes["Subnet"]:
-            subnet = Subnet.of(ip)
-            out.add_node(
-                "Subnet",
-                {**subnet.model_dump(mode="json"), "id": subnet.id, "version": subnet.version},
-            )
-    project_policy(store, out, devices, interfaces)
-    return out
+    return LiveGraph.build(store, previous).projection

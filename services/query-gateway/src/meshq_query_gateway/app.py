@@ -20,12 +20,14 @@ from meshq_runtime.service import (
 )
 from meshq_runtime.service_auth import internal_client, service_credential
 
+from meshq_query_gateway.answer_cache import AnswerCache, RevisionWatcher
 from meshq_query_gateway.apikeys import KeyFile
 from meshq_query_gateway.audit import AUDIT_FEATURE, AuditMiddleware, open_audit_buffer
 from meshq_query_gateway.auth import ApiKeyMiddleware
 from meshq_query_gateway.catalogue_openapi import CatalogueJson
 from meshq_query_gateway.context import Gateway
 from meshq_query_gateway.gates import LicenseGate
+from meshq_query_gateway.graph_hop import QueryHop
 from meshq_query_gateway.oidc import OidcVerifier
 from meshq_query_gateway.openapi import complete
 from meshq_query_gateway.policy_store import PolicyStore
@@ -91,6 +93,27 @@ def create_app(settings: Settings) -> Litestar:
                 confirming=lambda: follower.allows(AUDIT_FEATURE),
             )
             operations = await open_operations(stack, settings, credential)
+            # catalogue queries: their own kept-alive hop, and answers shared through Redis
+            hop = QueryHop(
+                settings.graph_engine_url,
+                credential.headers(),
+                timeout=30.0,
+                connections=settings.graph_connections,
+            )
+            stack.push_async_callback(hop.close)
+            cache = AnswerCache(
+                redis,
+                namespace=settings.kafka_topic_prefix,
+                ttl=settings.query_cache_ttl,
+                max_bytes=settings.query_cache_max_bytes,
+                enabled=settings.query_cache,
+                local_bytes=settings.query_cache_local_bytes,
+            )
+            if cache.enabled:
+                watcher = RevisionWatcher(settings, cache)
+                watcher.start()
+                stack.push_async_callback(watcher.stop)
+                stack.push_async_callback(cache.drain)
             gw = Gateway(
                 graph=graph,
                 gate=LicenseGate(follower),
@@ -104,6 +127,8 @@ def create_app(settings: Settings) -> Litestar:
                 limiter=RateLimiter(redis, settings.rate_limits),
                 audit_client=operations.audit,
                 soar_client=operations.soar,
+                hop=hop,
+                cache=cache,
             )
             _announce_rbac(gw)
             state.probes[:] = [

@@ -56,13 +56,16 @@ ANONYMOUS = Principal("anonymous", "anonymous")
 @dataclass
 class AuditNote:
     """What a handler tells its call's audit event: the query (or resource) it ran, the
-    parameters, how many rows it answered and a sample of them. One per request
+    parameters, how many rows it answered and a sample of them, and whether the answer came
+    from the answer cache. One per request
     (:func:`audit_note`); the middleware reads it once the answer is sent."""
 
     query: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     row_count: int | None = None
     sample_rows: list[Any] = field(default_factory=list)
+    #: The answer came from the answer cache (None: no query answer was produced).
+    cached: bool | None = None
 
 
 _NOTE = "audit_note"
@@ -163,5 +166,6 @@ class AuditMiddleware(ASGIMiddleware):
                 row_count=note.row_count,
                 sample_rows=[bounded_part(r) for r in note.sample_rows[:10]],
                 client=client[0] if client else None,
+                cached=note.cached,
             ),
         )

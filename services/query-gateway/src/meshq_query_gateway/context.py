@@ -16,9 +16,11 @@ from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from meshq_runtime.http import ProblemError
 
+from meshq_query_gateway.answer_cache import AnswerCache
 from meshq_query_gateway.audit import note_of
 from meshq_query_gateway.auth import Principal, principal_of
 from meshq_query_gateway.gates import LicenseGate
+from meshq_query_gateway.graph_hop import QueryHop, graph_problem
 from meshq_query_gateway.policy_store import PolicyStore
 
 __all__ = [
@@ -59,6 +61,10 @@ class Gateway:
     #: The audit service's and the SOAR dispatcher's internal APIs, where configured.
     audit_client: httpx.AsyncClient | None = None
     soar_client: httpx.AsyncClient | None = None
+    #: The hop of catalogue queries to graph-engine (``graph_hop``).
+    hop: QueryHop | None = None
+    #: Answers of read-only queries, shared by every pod through Redis (``answer_cache``).
+    cache: AnswerCache | None = None
     _catalogue: list[dict[str, Any]] | None = field(default=None, repr=False)
     _catalogue_at: float = 0.0
 
@@ -194,29 +200,8 @@ async def forward(client: httpx.AsyncClient, method: str, path: str, body: Any =
         raise ProblemError(
             503, "Graph engine unavailable", f"graph-engine did not answer ({type(exc).__name__})"
         ) from exc
-    if response.status_code == 401:  # graph-engine refused *our* credential, not the user's
-        log.error(
-            "graph_engine.refused_service_credential",
-            path=path[:200],
-            fix="give the gateway and graph-engine the same MESHQ_SERVICE_TOKEN",
-        )
-        raise ProblemError(
-            502,
-            "Graph engine refused the gateway",
-            "graph-engine did not accept this gateway's service credential; see the gateway's logs",
-        )
     if response.status_code >= 400:
-        try:
-            problem = response.json()
-        except ValueError:
-            problem = {"title": "Graph engine error", "detail": response.text[:500]}
-        if not isinstance(problem, dict):
-            problem = {"title": "Graph engine error"}
-        status = response.status_code if response.status_code < 500 else 502
-        extra = {k: v for k, v in problem.items() if k not in {"type", "title", "status", "detail"}}
-        raise ProblemError(
-            status, str(problem.get("title", "Error")), str(problem.get("detail", "")), **extra
-        )
+        raise graph_problem(response.status_code, response.content, path)
     return response.json()
 
 

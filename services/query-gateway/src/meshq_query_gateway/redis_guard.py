@@ -151,7 +151,8 @@ class GuardedRedis:
         if not self.breaker.allow():
             raise RedisUnavailable(f"circuit open after: {self.breaker.reason}")
         try:
-            result = await asyncio.wait_for(fn(), timeout=self.timeout)
+            async with asyncio.timeout(self.timeout):  # no task per call, unlike wait_for
+                result = await fn()
         except ResponseError:
             self.breaker.success()
             raise

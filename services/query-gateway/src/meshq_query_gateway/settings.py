@@ -136,6 +136,43 @@ class Settings(
     catalogue_ttl: float = Field(
         60.0, gt=0, alias="MESHQ_CATALOGUE_TTL", description="Seconds the query list is cached."
     )
+    query_cache: bool = Field(
+        True,
+        alias="MESHQ_QUERY_CACHE",
+        description="Cache the answers of read-only catalogue queries in Redis, per query, "
+        "parameters, page and graph revision, shared by every gateway pod.",
+    )
+    query_cache_ttl: float = Field(
+        60.0,
+        ge=1,
+        le=3600,
+        alias="MESHQ_QUERY_CACHE_TTL",
+        description="Seconds a cached answer lives; also the longest a pod that misses the "
+        "graph's topology events can serve an answer of an older revision.",
+    )
+    query_cache_max_bytes: int = Field(
+        262_144,
+        ge=1024,
+        le=16 * 1_048_576,
+        alias="MESHQ_QUERY_CACHE_MAX_BYTES",
+        description="Largest answer (graph-engine's JSON, one page) kept in the cache; larger "
+        "ones are always worked out afresh.",
+    )
+    query_cache_local_bytes: int = Field(
+        16 * 1_048_576,
+        ge=0,
+        le=1024 * 1_048_576,
+        alias="MESHQ_QUERY_CACHE_LOCAL_BYTES",
+        description="Bytes of cached answers (their JSON) each pod also keeps in memory, in "
+        "front of Redis; 0 keeps none.",
+    )
+    graph_connections: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        alias="MESHQ_GRAPH_ENGINE_CONNECTIONS",
+        description="Kept-alive connections to graph-engine for query calls.",
+    )
 
     @property
     def keys_path(self) -> Path:

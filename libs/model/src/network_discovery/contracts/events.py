@@ -173,6 +173,18 @@ class TopologyChangedData(Payload):
     removed: dict[str, int] = Field(default_factory=dict)
     updated: dict[str, int] = Field(default_factory=dict)
     empty: bool = Field(description="True when the snapshot changed nothing but last-seen times.")
+    revision: int | None = Field(
+        default=None,
+        ge=0,
+        description="The graph's revision once the change was applied (it moves on every change).",
+    )
+    revision_at: str | None = Field(
+        default=None,
+        max_length=64,
+        description="When the writer moved the graph to ``revision`` (RFC 3339): with it, one "
+        "state of one graph, told apart from the same number of a graph whose store was "
+        "replaced.",
+    )
 
 
 class TopologyChanged(EventBase):
@@ -225,6 +237,11 @@ class AuditRequestData(Payload):
     row_count: int | None = Field(default=None, ge=0)
     sample_rows: list[dict[str, Any]] = Field(default_factory=list, max_length=10)
     client: str | None = None
+    cached: bool | None = Field(
+        default=None,
+        description="For a query answer: true when the gateway served it from its answer "
+        "cache, false when graph-engine worked it out for this call.",
+    )
 
 
 class AuditRequestEvent(EventBase):

@@ -156,6 +156,61 @@ NODES: dict[str, NodeSpec] = {
         ),
         # One node (id "graph"): the writer's revision, which query-only replicas follow.
         NodeSpec("GraphRevision", {"value": "INT64", "changed_at": "STRING"}),
+        # Answers kept at ingest by graph-engine (meshq_graph_engine.answers), not projected:
+        # the IP index (one bucket of addresses per /24 or /64), the unlocated endpoints,
+        # summary_stats' counters per device and per site, and what each is up to date with.
+        NodeSpec("IpBucket", {"payload": "STRING", "dups": "INT64", "orphans": "INT64"}),
+        NodeSpec("UnlocatedEndpoint", {"vlan": "INT64"}),
+        NodeSpec(
+            "DeviceTally",
+            {
+                "site": "STRING",
+                "managed": "BOOLEAN",
+                **dict.fromkeys(
+                    (
+                        "interfaces",
+                        "addresses",
+                        "located",
+                        "bgp_peers",
+                        "bgp_established",
+                    ),
+                    "INT64",
+                ),
+                "keys": "STRING",
+            },
+        ),
+        NodeSpec(
+            "SiteSummary",
+            {
+                "site": "STRING",
+                **dict.fromkeys(
+                    (
+                        "devices",
+                        "unmanaged_devices",
+                        "interfaces",
+                        "ip_addresses",
+                        "endpoints_located",
+                        "bgp_peers",
+                        "bgp_established",
+                        "subnets",
+                        "vlans",
+                        "links",
+                    ),
+                    "INT64",
+                ),
+                "keys": "STRING",
+            },
+        ),
+        NodeSpec(
+            "AnswerState",
+            {
+                "format": "INT64",
+                "version": "STRING",
+                "status": "STRING",
+                "revision": "INT64",
+                "updated_at": "STRING",
+            },
+        ),
     )
 }
 

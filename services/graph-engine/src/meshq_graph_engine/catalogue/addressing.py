@@ -2,7 +2,10 @@
 addresses in use belong to no subnet at all.
 
 IP arithmetic is not portable Cypher, so these fetch the candidate addresses and decide
-containment in Python (``ipaddress``).
+containment in Python (``ipaddress``). The candidates come from the IP index kept at ingest
+(``meshq_graph_engine.answers.ip_index``: the buckets a CIDR spans, or those holding an
+uncovered address), each endpoint checked against the store as it is now; while the index is
+not ready they come from a scan of every address, as they always did.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from meshq_graph_engine import answers
+from meshq_graph_engine.answers import ip_index
 from meshq_graph_engine.catalogue._common import (
     CidrFilter,
     CidrParam,
@@ -107,13 +112,48 @@ class OrphanedIpRow(Row):
     vlan: int | None
 
 
+async def _indexed_addresses(
+    ctx: QueryContext, cidr: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(interface addresses, endpoint addresses) inside ``cidr``, from the IP index."""
+    interfaces: list[dict[str, Any]] = []
+    macs: set[str] = set()
+    for bucket in await ip_index.buckets_in(ctx.store, cidr):
+        for e in bucket.interfaces():
+            if ip_in(e[1], cidr):
+                interfaces.append(
+                    {
+                        "ip": e[1],
+                        "vrf": e[2],
+                        "prefix_length": e[3],
+                        "device": e[4],
+                        "interface": e[5],
+                    }
+                )
+        macs.update(e[2] for e in bucket.endpoints() if ip_in(e[1], cidr))
+    endpoints = [
+        {**row, "ip": ip}
+        for row in (await ip_index.live_endpoints(ctx.store, macs)).values()
+        for ip in row["ips"] or ()
+        if ip_in(ip, cidr)
+    ]
+    return interfaces, endpoints
+
+
 async def _ips_in_subnet(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for a in await interface_addresses(ctx):
+    if await answers.ip_index_ready(ctx.store):
+        interfaces, endpoints = await _indexed_addresses(ctx, params.cidr)
+    else:
+        interfaces = await interface_addresses(ctx)
+        endpoints = (
+            await endpoint_addresses(ctx, params.cidr) if params.vrf in ("", DEFAULT_VRF) else []
+        )
+    for a in interfaces:
         if ip_in(a["ip"], params.cidr) and params.vrf in ("", a["vrf"]):
             rows.append({**a, "kind": "interface", "mac": None})
     if params.vrf in ("", DEFAULT_VRF):
-        for e in await endpoint_addresses(ctx, params.cidr):
+        for e in endpoints:
             if ip_in(e["ip"], params.cidr):
                 rows.append(
                     {
@@ -188,7 +228,27 @@ def _covered(ip: str, known: dict[tuple[int, int], set[int]]) -> bool:
     return False
 
 
+async def _indexed_orphans(ctx: QueryContext, cidr: str) -> list[dict[str, Any]]:
+    """The endpoint addresses no subnet covers, from the IP index's buckets that hold one."""
+    wanted: set[tuple[str, str]] = set()
+    for bucket in await ip_index.candidate_buckets(ctx.store, "orphans", cidr):
+        wanted.update(
+            (e[2], e[1]) for e in bucket.endpoints() if not e[3] and (not cidr or ip_in(e[1], cidr))
+        )
+    live = await ip_index.live_endpoints(ctx.store, {mac for mac, _ in wanted})
+    return [
+        {**row, "ip": ip, "_key": ip_key(ip)}
+        for mac, row in live.items()
+        for ip in row["ips"] or ()
+        if (mac, ip) in wanted
+    ]
+
+
 async def _orphaned_ips(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
+    columns = ("ip", "mac", "hostname", "device", "interface", "vlan")
+    if await answers.ip_index_ready(ctx.store):
+        found = await _indexed_orphans(ctx, params.cidr)
+        return [{c: row[c] for c in columns} for row in ordered(found, "_key", "mac")]
     subnets = await ctx.store.execute("MATCH (s:Subnet) RETURN s.cidr AS cidr")
     known = _known_networks([row["cidr"] for row in subnets])
     rows = []
@@ -197,7 +257,6 @@ async def _orphaned_ips(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
             continue
         if not _covered(e["ip"], known):
             rows.append({**e, "_key": ip_key(e["ip"])})
-    columns = ("ip", "mac", "hostname", "device", "interface", "vlan")
     return [{c: row[c] for c in columns} for row in ordered(rows, "_key", "mac")]
 
 

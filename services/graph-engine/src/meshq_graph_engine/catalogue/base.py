@@ -7,12 +7,18 @@ output schema), the license feature that gates it, and Cypher — written once, 
 per-dialect variant only where Memgraph and LadybugDB disagree. Values reach Cypher as
 parameters only. Where Cypher cannot say it portably (list comprehensions, IP arithmetic),
 ``post`` finishes the answer in Python.
+
+An answer can be asked for a page at a time (``limit``, ``offset``). A query whose Cypher
+ends in ``ORDER BY`` over a stable key (and returns no aggregate) is paged in the store: the
+page with ``SKIP``/``LIMIT``, its size with a count of the same match. Any other answer is
+worked out whole and sliced. Either way ``row_count`` is the size of the whole answer.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +29,8 @@ from meshq_runtime.graph.store import GraphStore
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 __all__ = [
+    "MAX_LIMIT",
+    "MAX_OFFSET",
     "NoParams",
     "Params",
     "Query",
@@ -107,6 +115,10 @@ class QueryContext:
     engine: Any = None  # the GraphEngine, for queries that write (metadata patches)
 
 
+#: The largest page (``limit``) and the farthest start (``offset``) an answer is asked for.
+MAX_LIMIT = 10_000
+MAX_OFFSET = 100_000_000
+
 Post = Callable[[list[dict[str, Any]], Any], list[dict[str, Any]]]
 Runner = Callable[[QueryContext, Any], Awaitable[list[dict[str, Any]]]]
 
@@ -127,19 +139,51 @@ class Query:
     post: Post | None = None
     run: Runner | None = None
     writes: bool = False
+    #: Cypher used instead when the parameter it is keyed by is set (not ``""``): the same
+    #: answer with that key looked up, where ``$x = '' OR n.prop = $x`` would scan.
+    keyed: Mapping[str, str] = field(default_factory=dict)
 
-    def cypher_for(self, dialect: str) -> str:
-        text = self.variants.get(dialect, self.cypher)
-        if text is None:
+    def cypher_for(self, dialect: str, params: Mapping[str, Any] | None = None) -> str:
+        for name, text in self.keyed.items():
+            if params is not None and params.get(name) not in (None, ""):
+                return text
+        found = self.variants.get(dialect, self.cypher)
+        if found is None:
             raise RuntimeError(f"query {self.name} has no Cypher for {dialect}")
-        return text
+        return found
 
 
 @dataclass(frozen=True)
 class QueryResult:
     name: str
+    #: The answer, or the page of it that was asked for.
     rows: list[dict[str, Any]]
     elapsed_ms: float
+    #: Rows in the whole answer (None: ``rows`` is the whole answer).
+    total: int | None = None
+    offset: int = 0
+    limit: int | None = None
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows) if self.total is None else self.total
+
+
+#: The last ``RETURN … ORDER BY …`` of a query that can be paged in the store.
+_PAGEABLE = re.compile(r"^(?P<match>.*)\sRETURN\s(?P<columns>.*?)\sORDER BY\s[^()]*$", re.S)
+_AGGREGATE = re.compile(r"\b(?:count|collect|sum|avg|min|max)\s*\(|\bDISTINCT\b", re.I)
+
+
+def paged_cypher(text: str) -> tuple[str, str] | None:
+    """(the page, the count) of a query whose answer ends in ``ORDER BY``; None when the
+    answer cannot be paged in the store (no final ordering, or an aggregate in it)."""
+    found = _PAGEABLE.match(text)
+    if found is None or " RETURN " in f" {found['columns']} ":
+        return None
+    if _AGGREGATE.search(found["columns"]):
+        return None
+    page = f"{text} SKIP $page_skip LIMIT $page_limit"
+    return page, f"{found['match']} RETURN count(*) AS page_total"
 
 
 def describe(query: Query) -> dict[str, Any]:
@@ -188,20 +232,58 @@ def validate_params(query: Query, raw: Mapping[str, Any]) -> Params:
     raise QueryError(422, "Invalid parameters", detail, errors) from None
 
 
+def _check_page(limit: int | None, offset: int) -> None:
+    errors = []
+    if limit is not None and not 1 <= limit <= MAX_LIMIT:
+        errors.append({"field": "limit", "message": f"must be between 1 and {MAX_LIMIT}"})
+    if not 0 <= offset <= MAX_OFFSET:
+        errors.append({"field": "offset", "message": f"must be between 0 and {MAX_OFFSET}"})
+    if errors:
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise QueryError(422, "Invalid page", detail, errors)
+
+
 async def run_query(
-    registry: Mapping[str, Query], name: str, raw: Mapping[str, Any], ctx: QueryContext
+    registry: Mapping[str, Query],
+    name: str,
+    raw: Mapping[str, Any],
+    ctx: QueryContext,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> QueryResult:
+    """Run one query; with ``limit`` (and ``offset``), only that page of its answer."""
     query = registry.get(name)
     if query is None:
         raise QueryError(404, "Unknown query", f"no query named {name!r}; GET /queries lists them")
     params = validate_params(query, raw)
+    _check_page(limit, offset)
+    paged = limit is not None or offset > 0
     started = time.monotonic()
+    total: int | None = None
     if query.run is not None:
         rows = await query.run(ctx, params)
     else:
-        rows = await ctx.store.execute(
-            query.cypher_for(ctx.store.dialect), params.model_dump(mode="json")
-        )
-        if query.post is not None:
-            rows = query.post(rows, params)
-    return QueryResult(name, rows, round((time.monotonic() - started) * 1000, 3))
+        values = params.model_dump(mode="json")
+        text = query.cypher_for(ctx.store.dialect, values)
+        split = paged_cypher(text) if paged and query.post is None else None
+        if split is not None:
+            page, count = split
+            window = {"page_skip": offset, "page_limit": limit if limit is not None else MAX_OFFSET}
+            rows = await ctx.store.execute(page, {**values, **window})
+            if rows and (limit is None or len(rows) < limit):
+                total = offset + len(rows)  # a short page is the end: no count needed
+            else:
+                counted = await ctx.store.execute(count, values)
+                total = int(counted[0]["page_total"]) if counted else 0
+        else:
+            rows = await ctx.store.execute(text, values)
+            if query.post is not None:
+                rows = query.post(rows, params)
+    if paged and total is None:
+        total = len(rows)
+        rows = rows[offset : None if limit is None else offset + limit]
+    elapsed = round((time.monotonic() - started) * 1000, 3)
+    if not paged:
+        return QueryResult(name, rows, elapsed)
+    return QueryResult(name, rows, elapsed, total=total, offset=offset, limit=limit)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
+from meshq_graph_engine import answers
+from meshq_graph_engine.answers import ip_index
 from meshq_graph_engine.catalogue._common import DeviceName, InterfaceParam, IpParam, MacParam
-from meshq_graph_engine.catalogue.base import Params, Query, Row
+from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, Row
 
 __all__ = ["ENDPOINT_COLUMNS", "QUERIES", "EndpointRow"]
 
@@ -55,13 +59,31 @@ class OnInterfaceParams(Params):
     interface: InterfaceParam
 
 
+_BY_IP = "MATCH (e:Endpoint) WHERE $ip IN e.ips " + _LOCATION
+# The endpoints the IP index names, each looked up by its MAC and checked again.
+_BY_IP_INDEXED = "UNWIND $macs AS m MATCH (e:Endpoint) WHERE e.id = m AND $ip IN e.ips " + _LOCATION
+
+
+async def _locate_by_ip(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
+    """From the address's bucket of the IP index (one key), or a scan while it is not ready."""
+    if not await answers.ip_index_ready(ctx.store):
+        return await ctx.store.execute(_BY_IP, {"ip": params.ip})
+    found = await ip_index.read_buckets(ctx.store, [ip_index.bucket_of(params.ip)])
+    macs = sorted(
+        {e[2] for bucket in found.values() for e in bucket.endpoints() if e[1] == params.ip}
+    )
+    if not macs:
+        return []
+    return await ctx.store.execute(_BY_IP_INDEXED, {"macs": macs, "ip": params.ip})
+
+
 LOCATE_ENDPOINT_BY_IP = Query(
     name="locate_endpoint_by_ip",
     category="Endpoints",
     summary="The endpoints using an IPv4 or IPv6 address, with the switch port each is on.",
     params=ByIpParams,
     row=LocatedEndpointRow,
-    cypher="MATCH (e:Endpoint) WHERE $ip IN e.ips " + _LOCATION,
+    run=_locate_by_ip,
 )
 
 LOCATE_ENDPOINT_BY_MAC = Query(

@@ -12,6 +12,8 @@ from typing import Any, Literal
 from network_discovery.model import InterfaceMode, InterfaceStatus
 from pydantic import Field
 
+from meshq_graph_engine import answers
+from meshq_graph_engine.answers import ip_index
 from meshq_graph_engine.catalogue._common import (
     DeviceFilter,
     SiteFilter,
@@ -131,6 +133,8 @@ class DuplicateAddressRow(Row):
 
 _DEVICE_FILTER = "(d.managed = true OR $managed_only = false) AND ($site = '' OR d.site = $site)"
 
+# A device's ``degree`` (the devices it has a link with, kept by the projection) is 0
+# exactly when no link touches any of its interfaces: a property test, not a count per device.
 DEVICES_WITHOUT_NEIGHBORS = Query(
     name="devices_without_neighbors",
     category="Hygiene",
@@ -138,9 +142,7 @@ DEVICES_WITHOUT_NEIGHBORS = Query(
     params=ManagedDevicesParams,
     row=IsolatedDeviceRow,
     cypher=(
-        "MATCH (d:Device) WHERE " + _DEVICE_FILTER + " "
-        "OPTIONAL MATCH (d)-[:HAS_INTERFACE]->(:Interface)-[l:CONNECTED_TO]-(:Interface) "
-        "WITH d, count(l) AS links WHERE links = 0 "
+        "MATCH (d:Device) WHERE " + _DEVICE_FILTER + " AND d.degree = 0 "
         "RETURN d.id AS device, d.role AS role, d.site AS site, d.platform AS platform, "
         "d.managed AS managed ORDER BY device"
     ),
@@ -156,6 +158,14 @@ def _layer3_only(rows: list[dict[str, Any]], params: Any) -> list[dict[str, Any]
     return ordered(out, "device", "interface")
 
 
+_UNADDRESSED = (
+    "OPTIONAL MATCH (i)-[h:HAS_IP]->(:IPAddress) "
+    "WITH d, i, count(h) AS addresses WHERE addresses = 0 "
+    "RETURN d.id AS device, i.name AS interface, i.mode AS mode, "
+    "i.admin_status AS admin_status, i.oper_status AS oper_status, "
+    "i.description AS description"
+)
+
 INTERFACES_WITHOUT_IPS = Query(
     name="interfaces_without_ips",
     category="Hygiene",
@@ -163,16 +173,37 @@ INTERFACES_WITHOUT_IPS = Query(
     params=DeviceScopeParams,
     row=UnaddressedInterfaceRow,
     cypher=(
-        "MATCH (d:Device)-[:HAS_INTERFACE]->(i:Interface) "
-        "WHERE d.managed = true AND ($device = '' OR d.id = $device) "
-        "OPTIONAL MATCH (i)-[h:HAS_IP]->(:IPAddress) "
-        "WITH d, i, count(h) AS addresses WHERE addresses = 0 "
-        "RETURN d.id AS device, i.name AS interface, i.mode AS mode, "
-        "i.admin_status AS admin_status, i.oper_status AS oper_status, "
-        "i.description AS description"
+        "MATCH (d:Device)-[:HAS_INTERFACE]->(i:Interface) WHERE d.managed = true " + _UNADDRESSED
     ),
+    keyed={
+        "device": "MATCH (d:Device)-[:HAS_INTERFACE]->(i:Interface) "
+        "WHERE d.id = $device AND d.managed = true " + _UNADDRESSED
+    },
     post=_layer3_only,
 )
+
+# Located means placed on a port (a LOCATED_AT to it), which the projection draws exactly for
+# the endpoints whose interface is known (an interface always comes with its device): a
+# property test, not a count of relationships per endpoint. The endpoints the test finds are
+# kept at ingest (answers.unlocated), so the store looks up those alone.
+_UNLOCATED = (
+    "MATCH (e:Endpoint) WHERE e.interface IS NULL AND ($vlan = 0 OR e.vlan = $vlan) "
+    "RETURN " + ENDPOINT_COLUMNS + " ORDER BY mac"
+)
+_UNLOCATED_KEPT = (
+    "UNWIND $macs AS m MATCH (e:Endpoint) WHERE e.id = m AND e.interface IS NULL "
+    "AND ($vlan = 0 OR e.vlan = $vlan) RETURN " + ENDPOINT_COLUMNS + " ORDER BY mac"
+)
+
+
+async def _without_location(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
+    if not await answers.unlocated_ready(ctx.store):
+        return await ctx.store.execute(_UNLOCATED, {"vlan": params.vlan})
+    macs = await answers.unlocated.macs(ctx.store, params.vlan)
+    if not macs:
+        return []
+    return await ctx.store.execute(_UNLOCATED_KEPT, {"macs": macs, "vlan": params.vlan})
+
 
 ENDPOINTS_WITHOUT_LOCATION = Query(
     name="endpoints_without_location",
@@ -180,12 +211,7 @@ ENDPOINTS_WITHOUT_LOCATION = Query(
     summary="Endpoints known (from ARP or a declaration) but not placed on any switch port.",
     params=UnlocatedParams,
     row=EndpointRow,
-    cypher=(
-        "MATCH (e:Endpoint) WHERE $vlan = 0 OR e.vlan = $vlan "
-        "OPTIONAL MATCH (e)-[r:LOCATED_AT]->(:Interface) "
-        "WITH e, count(r) AS ports WHERE ports = 0 "
-        "RETURN " + ENDPOINT_COLUMNS + " ORDER BY mac"
-    ),
+    run=_without_location,
 )
 
 DEVICES_MISSING_OS_VERSION = Query(
@@ -229,22 +255,49 @@ def _nameless(rows: list[dict[str, Any]], params: Any) -> list[dict[str, Any]]:
     return ordered(out, "device")
 
 
+_NAMELESS = (
+    "MATCH (d:Device) WHERE d.hostname IS NULL OR d.hostname = '' "
+    "OR d.id STARTS WITH 'chassis:' OR d.id STARTS WITH 'ip:' "
+    "RETURN d.id AS device, d.chassis_id AS chassis_id, d.management_ip AS management_ip, "
+    "d.model AS model, d.description AS description, d.managed AS managed"
+)
+# each device looked up by its key, its links followed from it (OPTIONAL MATCH: the store
+# walks from the device rather than joining every link)
+_SEEN_BY = (
+    "UNWIND $ids AS x MATCH (d:Device) WHERE d.id = x "
+    "OPTIONAL MATCH (d)-[:HAS_INTERFACE]->(:Interface)-[:CONNECTED_TO]-(:Interface)"
+    "<-[:HAS_INTERFACE]-(n:Device) RETURN DISTINCT d.id AS device, n.id AS neighbor"
+)
+
+
+async def _missing_hostname(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
+    """The nameless devices first (a property test), then who is linked to those alone."""
+    rows = await ctx.store.execute(_NAMELESS)
+    seen: dict[str, list[str]] = defaultdict(list)
+    if rows:
+        ids = sorted(row["device"] for row in rows)
+        for link in await ctx.store.execute(_SEEN_BY, {"ids": ids}):
+            if link["neighbor"] is not None:
+                seen[link["device"]].append(link["neighbor"])
+    return _nameless([{**row, "seen_by": seen.get(row["device"], [])} for row in rows], params)
+
+
 DEVICES_MISSING_HOSTNAME = Query(
     name="devices_missing_hostname",
     category="Hygiene",
     summary="Devices known only by chassis id or management address, without a system name.",
     params=MissingHostnameParams,
     row=NamelessDeviceRow,
-    cypher=(
-        "MATCH (d:Device) WHERE d.hostname IS NULL OR d.hostname = '' "
-        "OR d.id STARTS WITH 'chassis:' OR d.id STARTS WITH 'ip:' "
-        "OPTIONAL MATCH (d)-[:HAS_INTERFACE]->(:Interface)-[:CONNECTED_TO]-(:Interface)"
-        "<-[:HAS_INTERFACE]-(n:Device) "
-        "WITH d, collect(DISTINCT n.id) AS seen_by "
-        "RETURN d.id AS device, d.chassis_id AS chassis_id, d.management_ip AS management_ip, "
-        "d.model AS model, d.description AS description, d.managed AS managed, seen_by"
-    ),
-    post=_nameless,
+    run=_missing_hostname,
+)
+
+_UNDESCRIBED = (
+    "AND (i.description IS NULL OR i.description = '') "
+    "OPTIONAL MATCH (i)-[l:CONNECTED_TO]-(:Interface) "
+    "WITH d, i, count(l) AS links WHERE links > 0 OR i.oper_status = 'up' "
+    "RETURN d.id AS device, i.name AS interface, i.mode AS mode, "
+    "i.admin_status AS admin_status, i.oper_status AS oper_status, "
+    "links > 0 AS connected ORDER BY device, interface"
 )
 
 INTERFACES_NO_DESCRIPTION = Query(
@@ -254,27 +307,52 @@ INTERFACES_NO_DESCRIPTION = Query(
     params=DeviceScopeParams,
     row=UndescribedInterfaceRow,
     cypher=(
-        "MATCH (d:Device)-[:HAS_INTERFACE]->(i:Interface) "
-        "WHERE d.managed = true AND ($device = '' OR d.id = $device) "
-        "AND (i.description IS NULL OR i.description = '') "
-        "OPTIONAL MATCH (i)-[l:CONNECTED_TO]-(:Interface) "
-        "WITH d, i, count(l) AS links WHERE links > 0 OR i.oper_status = 'up' "
-        "RETURN d.id AS device, i.name AS interface, i.mode AS mode, "
-        "i.admin_status AS admin_status, i.oper_status AS oper_status, "
-        "links > 0 AS connected ORDER BY device, interface"
+        "MATCH (d:Device)-[:HAS_INTERFACE]->(i:Interface) WHERE d.managed = true " + _UNDESCRIBED
     ),
+    keyed={
+        "device": "MATCH (d:Device)-[:HAS_INTERFACE]->(i:Interface) "
+        "WHERE d.id = $device AND d.managed = true " + _UNDESCRIBED
+    },
 )
 
 
+#: (vrf, ip) -> its holders as (kind, device, interface, mac): one per interface or MAC
+_Holders = dict[tuple[str, str], set[tuple[str, Any, Any, Any]]]
+
+
 async def _duplicates(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
-    # (vrf, ip) -> its holders as (kind, device, interface, mac): one per interface or MAC
-    holders: dict[tuple[str, str], set[tuple[str, Any, Any, Any]]] = defaultdict(set)
+    if await answers.ip_index_ready(ctx.store):
+        return _duplicate_rows(await _indexed_holders(ctx), params)
+    holders: _Holders = defaultdict(set)
     for a in await interface_addresses(ctx):
         if a["virtual"]:
             continue  # an anycast gateway: on every leaf by design
         holders[(a["vrf"], a["ip"])].add(("interface", a["device"], a["interface"], None))
     for e in await endpoint_addresses(ctx):
         holders[(DEFAULT_VRF, e["ip"])].add(("endpoint", e["device"], e["interface"], e["mac"]))
+    return _duplicate_rows(holders, params)
+
+
+async def _indexed_holders(ctx: QueryContext) -> _Holders:
+    """The holders of the addresses in the IP index's buckets that hold a duplicate: the
+    interface addresses as indexed, the endpoints as the store holds them now."""
+    buckets = await ip_index.candidate_buckets(ctx.store, "dups")
+    holders: _Holders = defaultdict(set)
+    macs: set[str] = set()
+    for bucket in buckets:
+        for e in bucket.interfaces():
+            if not e[6]:  # an anycast gateway: on every leaf by design
+                holders[(e[2], e[1])].add(("interface", e[4], e[5], None))
+        macs.update(e[2] for e in bucket.endpoints())
+    keys = {bucket.key for bucket in buckets}
+    for mac, row in (await ip_index.live_endpoints(ctx.store, macs)).items():
+        for ip in row["ips"] or ():
+            if ip_index.bucket_of(ip) in keys:
+                holders[(DEFAULT_VRF, ip)].add(("endpoint", row["device"], row["interface"], mac))
+    return holders
+
+
+def _duplicate_rows(holders: _Holders, params: Any) -> list[dict[str, Any]]:
     rows = []
     for (vrf, ip), group in holders.items():
         if len(group) < 2 or params.vrf not in ("", vrf):

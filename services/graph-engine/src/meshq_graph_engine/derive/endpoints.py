@@ -45,8 +45,12 @@ def _multicast(mac: str) -> bool:
 def _non_edge(
     interfaces: Iterable[Interface], links: Iterable[Link], index: DeviceIndex
 ) -> tuple[set[str], set[str]]:
-    """(ports toward a collected device, including their LAGs and members; trunk/LAGs)."""
-    uplinks = uplink_ports(links, set(index.by_id))
+    """(ports toward a collected device, including their LAGs and members; trunk/LAGs).
+
+    A LAG and its members are uplinks together when any of them is a link end toward a
+    collected device (one level: a LAG nested in another is not followed)."""
+    base = uplink_ports(links, set(index.by_id))
+    uplinks = set(base)
     members: dict[str, set[str]] = defaultdict(set)
     trunks: set[str] = set()
     for iface in interfaces:
@@ -56,7 +60,7 @@ def _non_edge(
         if iface.mode is InterfaceMode.TRUNK or _AGGREGATE.match(iface.name):
             trunks.add(iface.id)
     for lag, ports in members.items():
-        if lag in uplinks or ports & uplinks:
+        if lag in base or ports & base:
             uplinks |= ports | {lag}
     return uplinks, trunks
 

@@ -226,7 +226,8 @@ def derive_unmanaged(
 
     It carries what the entries tell: the system name (short form), chassis id,
     description, platform (as model), capabilities and management address; several
-    entries for the same neighbour (LLDP and CDP, several ports) are merged.
+    entries for the same neighbour (LLDP and CDP, several ports) are merged. Entries that
+    give no valid device record (a free-text name, no chassis id or address) make none.
     """
     index = DeviceIndex.build(devices, interfaces, ip_addresses)
     merged: dict[str, dict[str, object]] = {}
@@ -247,9 +248,14 @@ def derive_unmanaged(
             if value is not None:
                 fields.setdefault(key, value)
         caps[target.device].update(obs.capabilities)
-    result = [
-        Device(**fields, capabilities=tuple(sorted(caps[key]))) for key, fields in merged.items()
-    ]
+    result = []
+    for key, fields in merged.items():
+        try:
+            device = Device(**fields, capabilities=tuple(sorted(caps[key])))
+        except ValueError:
+            continue  # entries that name no usable device (free text, no chassis or address)
+        if device.id == key:
+            result.append(device)
     return sorted(result, key=lambda d: d.id)
 
 

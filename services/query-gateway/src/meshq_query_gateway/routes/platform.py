@@ -45,7 +45,8 @@ async def _timed(check: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
 
 @get("/health/platform", tags=["probes"])
 async def platform_health(request: Request[Any, Any, Any], deps: Deps) -> dict[str, Any]:
-    """The API, the graph engine, Redis and the license, each with its state."""
+    """The API, the graph engine, Redis and the license, each with its state; and this pod's
+    answer cache."""
     gw = deps
 
     async def graph() -> None:
@@ -75,7 +76,10 @@ async def platform_health(request: Request[Any, Any, Any], deps: Deps) -> dict[s
         "license": license_part,
     }
     ok = all(c["state"] == "up" for c in components.values())
-    return {"status": "ok" if ok else "degraded", "components": components}
+    body: dict[str, Any] = {"status": "ok" if ok else "degraded", "components": components}
+    if gw.cache is not None:  # this pod's answer cache: the revision it serves, its counts
+        body["answer_cache"] = gw.cache.describe()
+    return body
 
 
 ROUTES = [license_state, platform_health]

@@ -15,8 +15,9 @@ from litestar import Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from meshq_runtime.http import ProblemError
 
+from meshq_query_gateway.answer_cache import Revision
 from meshq_query_gateway.audit import audit_note
-from meshq_query_gateway.context import Deps, Gateway, authorize, forward, principal, quoted
+from meshq_query_gateway.context import Deps, Gateway, authorize, principal
 from meshq_query_gateway.openapi import problems
 
 __all__ = ["ROUTES", "query_string_params"]
@@ -158,21 +159,74 @@ async def _run(
     gw.gate.require_query(who, entry)
     authorize(gw, who, "execute", name)
     offset = _offset(cursor, name)
-    result = await forward(gw.graph, "POST", f"/internal/queries/{quoted(name)}", params)
-    rows = result.get("rows", [])
     size = limit or DEFAULT_LIMIT
-    page = rows[offset : offset + size]
-    note.row_count = result.get("row_count", len(rows))
+    # only after the gates, RBAC and the rate limit: a cached answer is served to whoever may
+    # run the query, and audited like any other
+    result, cached = await _answer(gw, name, params, entry, offset=offset, size=size)
+    note.cached = cached
+    rows = result.get("rows", [])
+    if not isinstance(rows, list):
+        rows = []
+    total = result.get("row_count", len(rows))
+    total = int(total) if isinstance(total, int) and not isinstance(total, bool) else len(rows)
+    if "offset" in result:  # graph-engine paged: ``rows`` is the page, ``row_count`` the total
+        page = rows[:size]
+        following = offset + len(page)
+        more = bool(page) and following < total
+    else:  # a graph-engine that answers every row: the page is cut here
+        page = rows[offset : offset + size]
+        following = offset + size
+        more = following < len(rows)
+    note.row_count = total
     note.sample_rows = page[:SAMPLE_ROWS]
-    more = offset + size < len(rows)
     return QueryAnswer(
         query=str(result.get("query", name)),
         rows=page,
-        row_count=int(result.get("row_count", len(rows))),
+        row_count=total,
         elapsed_ms=float(result.get("elapsed_ms", 0.0)),
         offset=offset,
-        next_cursor=_cursor(name, offset + size) if more else None,
+        next_cursor=_cursor(name, following) if more else None,
     )
+
+
+async def _answer(
+    gw: Gateway,
+    name: str,
+    params: dict[str, Any],
+    entry: Mapping[str, Any],
+    *,
+    offset: int,
+    size: int,
+) -> tuple[dict[str, Any], bool]:
+    """graph-engine's answer for one page, from the answer cache when the query may be cached
+    and the page is there; ``(answer, cached)``."""
+    cache = gw.cache
+    # only queries that change nothing; their answers depend on the graph alone
+    cacheable = cache is not None and entry.get("writes") is False
+    if cacheable:
+        assert cache is not None
+        key = cache.key(name, params, offset=offset, limit=size)
+        if key is not None:
+            hit = await cache.get(key)
+            if hit is not None:
+                return hit, True
+    if gw.hop is None:  # the lifespan has not built it
+        raise ProblemError(503, "Starting", "the gateway is not ready to run queries yet")
+    answer = await gw.hop.run(name, params, offset=offset, limit=size)
+    if cache is not None:
+        revision = Revision.parse(answer.body.get("revision"), answer.body.get("revision_at"))
+        cache.learn(revision, via="answer")
+        if cacheable:
+            cache.put(
+                name,
+                params,
+                offset=offset,
+                limit=size,
+                revision=revision,
+                raw=answer.raw,
+                answer=answer.body,
+            )
+    return answer.body, False
 
 
 @post(

@@ -16,6 +16,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, JSONBody, Parameter
 from meshq_runtime.http import ProblemError
 
+from meshq_query_gateway.answer_cache import Revision
 from meshq_query_gateway.audit import audit_note
 from meshq_query_gateway.context import Deps, forward, principal, quoted, requires
 from meshq_query_gateway.openapi import problems
@@ -192,7 +193,14 @@ async def snapshot_status(
         ) from exc
     if answer.status_code != 200:
         await _raise_problem(answer)
-    return answer.json()
+    body = answer.json()
+    result = body.get("result") if isinstance(body, dict) else None
+    if gw.cache is not None and body.get("status") == "applied" and isinstance(result, dict):
+        # the caller reads the graph next: its answers here are of this revision or later
+        gw.cache.learn(
+            Revision.parse(result.get("revision"), result.get("revision_at")), via="snapshot"
+        )
+    return body
 
 
 @get(
