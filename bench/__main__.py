@@ -13,6 +13,7 @@ report's run history: when, the machine, the sections and the scale.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import platform
@@ -124,6 +125,29 @@ def _run_record(
     return {"when": when, "machine": _machine(), "sections": sections, "scale": scale}
 
 
+def _merged(
+    path: Path, when: str, only: set[str], fresh: dict[str, Any], record: dict[str, Any]
+) -> dict[str, Any]:
+    """The report at ``path`` with this run's sections (``fresh``) and its record added."""
+    report: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    sections = report.setdefault("sections_when", {})
+    for name in SECTIONS:  # when each kept section was measured
+        if KEYS[name] in report:
+            sections.setdefault(name, report.get("when", "earlier"))
+    runs = report.setdefault("runs", [])
+    if not runs:  # a report from before the history was kept: its runs, as far as known
+        for earlier in sorted(set(sections.values())):
+            kept = [name for name in SECTIONS if sections.get(name) == earlier]
+            runs.append({"when": earlier, "machine": report["machine"], "sections": kept})
+    runs[:] = [*runs, record][-HISTORY:]
+    report["when"] = when
+    report["machine"] = _machine()
+    report.update(fresh)
+    for name in only:
+        sections[name] = when
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
     parser.add_argument("--devices", type=int, default=10_000)
@@ -170,64 +194,50 @@ def main() -> None:
     from bench import graph
 
     sizes = graph.sizes_for(args.devices, args.sizes)
-    previous = args.output / "latest.json"
-    report: dict[str, Any] = json.loads(previous.read_text()) if previous.exists() else {}
     when = datetime.now(UTC).isoformat(timespec="seconds")
-    sections = report.setdefault("sections_when", {})
-    for name in SECTIONS:  # when each kept section was measured
-        if KEYS[name] in report:
-            sections.setdefault(name, report.get("when", "earlier"))
-    runs = report.setdefault("runs", [])
-    if not runs:  # a report from before the history was kept: its runs, as far as known
-        for earlier in sorted(set(sections.values())):
-            kept = [name for name in SECTIONS if sections.get(name) == earlier]
-            runs.append({"when": earlier, "machine": report["machine"], "sections": kept})
-    runs[:] = [*runs, _run_record(when, only, args, sizes)][-HISTORY:]
-    report["when"] = when
-    report["machine"] = _machine()
+    fresh: dict[str, Any] = {}  # this run's sections, by report key
     if "graph" in only:
-        report["graph_engine"] = graph.run(args.devices, sizes, args.repeats, args.graph_writes)
-        sections["graph"] = when
+        fresh["graph_engine"] = graph.run(args.devices, sizes, args.repeats, args.graph_writes)
     if "store" in only:
         from bench import store_writes
 
         rows = tuple(int(n) for n in args.store_rows.split(",") if n.strip())
-        report["store_writes"] = store_writes.run(sizes=rows)
-        sections["store"] = when
+        fresh["store_writes"] = store_writes.run(sizes=rows)
     if "gateway" in only:
         from bench import gateway
 
-        report["query_gateway"] = gateway.run(
+        fresh["query_gateway"] = gateway.run(
             sequential=args.gateway_requests, concurrent=args.gateway_requests
         )
-        sections["gateway"] = when
     if "audit" in only:
         from bench import audit
 
-        report["audit_soar"] = audit.run(events=args.audit_events, queries=args.soar_queries)
-        sections["audit"] = when
+        fresh["audit_soar"] = audit.run(events=args.audit_events, queries=args.soar_queries)
     if "firewall" in only:
         from bench import firewall
 
-        report["firewall"] = firewall.run(
+        fresh["firewall"] = firewall.run(
             args.devices, args.firewalls, args.firewall_rules, args.path_flows
         )
-        sections["firewall"] = when
     if "blast" in only:
         from bench import blast
 
-        report["blast_radius"] = blast.run(
+        fresh["blast_radius"] = blast.run(
             args.blast_devices or args.devices, args.blast_repeats, args.blast_networkx_repeats
         )
-        sections["blast"] = when
     if "discovery" in only:
         from bench import discovery
 
-        report["discovery"] = discovery.run()
-        sections["discovery"] = when
+        fresh["discovery"] = discovery.run()
     args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.output / "latest.md").write_text(_markdown(report))
+    # runs of other sections may finish meanwhile: merge into the report as it is now
+    with open(args.output / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        report = _merged(
+            args.output / "latest.json", when, only, fresh, _run_record(when, only, args, sizes)
+        )
+        (args.output / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+        (args.output / "latest.md").write_text(_markdown(report))
     print(_markdown(report))
 
 

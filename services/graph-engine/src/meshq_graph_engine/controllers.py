@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -56,22 +57,28 @@ async def _forward(
 ) -> Response[Any]:
     """The writer's answer to the same request, status and body as they came; the writer
     audits a write under the name of the service that called this replica."""
-    client = deps.writer
     caller = request.scope.get("state", {}).get("service_caller") if request else None
     headers = {CALLER_HEADER: caller} if caller else None
+    if body is None:
+        return await _relay(deps.writer.get(path, headers=headers))
+    return await _relay(deps.writer.post(path, json=body, headers=headers))
+
+
+async def _relay(call: Awaitable[httpx.Response], *, location: bool = False) -> Response[Any]:
+    """The writer's answer to ``call`` as this replica's (with its ``Location`` when asked);
+    503 when the writer does not answer."""
     try:
-        if body is None:
-            answer = await client.get(path, headers=headers)
-        else:
-            answer = await client.post(path, json=body, headers=headers)
+        answer = await call
     except httpx.HTTPError as exc:
         raise ProblemError(
             503, "Writer unavailable", f"the graph-engine writer did not answer: {exc}"
         ) from None
+    where = answer.headers.get("location") if location else None
     return Response(
         answer.content,
         status_code=answer.status_code,
         media_type=answer.headers.get("content-type", "application/json"),
+        headers={"Location": where} if where else None,
     )
 
 
@@ -225,7 +232,6 @@ def stored_reference(record: dict[str, Any], correlation_id: str | None = None) 
 
 async def _forward_stream(deps: ReaderDeps, request: Request[Any, Any, Any]) -> Response[Any]:
     """A submission that reached a query-only replica, streamed on to the writer."""
-    client = deps.writer
     headers = {
         k: v
         for k, v in request.headers.items()
@@ -234,23 +240,13 @@ async def _forward_stream(deps: ReaderDeps, request: Request[Any, Any, Any]) -> 
     caller = request.scope.get("state", {}).get("service_caller")
     if caller:
         headers[CALLER_HEADER] = caller
-    try:
-        answer = await client.post(
-            "/internal/snapshots",
-            content=request.stream(),
-            headers=headers,
-            timeout=httpx.Timeout(600.0, connect=10.0),
-        )
-    except httpx.HTTPError as exc:
-        raise ProblemError(
-            503, "Writer unavailable", f"the graph-engine writer did not answer: {exc}"
-        ) from None
-    return Response(
-        answer.content,
-        status_code=answer.status_code,
-        media_type=answer.headers.get("content-type", "application/json"),
-        headers={"Location": answer.headers["location"]} if "location" in answer.headers else None,
+    call = deps.writer.post(
+        "/internal/snapshots",
+        content=request.stream(),
+        headers=headers,
+        timeout=httpx.Timeout(600.0, connect=10.0),
     )
+    return await _relay(call, location=True)
 
 
 @post(

@@ -229,20 +229,7 @@ class EventConsumer:
         async def deliver(message: KafkaMessage) -> None:
             await handler(cast(E, await _event(message)))
 
-        # One router per subscription: its middlewares are the subscription's steps.
-        router = KafkaRouter(
-            middlewares=[partial(step, sub=sub) for step in (_Observe, _Commit, _Decode, _Retry)]
-        )
-        router.subscriber(
-            self._settings.topic(topic.name),
-            group_id=group_id,
-            ack_policy=AckPolicy.MANUAL,
-            auto_offset_reset=offset_reset,
-            session_timeout_ms=10_000,
-            heartbeat_interval_ms=1_000,
-            decoder=decode,
-        )(deliver)
-        self._broker.include_router(router)
+        self._register(sub, (_Observe, _Commit, _Decode, _Retry), decode, deliver, offset_reset)
         return group_id
 
     def subscribe_batch(
@@ -287,21 +274,41 @@ class EventConsumer:
             await handler(list(batch.handing))
 
         steps = (_BatchObserve, _BatchCommit, _BatchDecode, _BatchRetry)
-        router = KafkaRouter(middlewares=[partial(step, sub=sub) for step in steps])
-        router.subscriber(
-            self._settings.topic(topic.name),
+        self._register(
+            sub,
+            steps,
+            decode,
+            deliver,
+            offset_reset,
             batch=True,
             max_records=max_records,
             batch_timeout_ms=max_wait_ms,
-            group_id=group_id,
+        )
+        return group_id
+
+    def _register(
+        self,
+        sub: _Subscription,
+        steps: Sequence[Callable[..., BaseMiddleware[Any, Any]]],
+        decode: Callable[[StreamMessage[Any]], Awaitable[Any]],
+        deliver: Callable[[KafkaMessage], Awaitable[None]],
+        offset_reset: Literal["earliest", "latest"],
+        **options: Any,
+    ) -> None:
+        """One router per subscription, its middlewares the subscription's steps, with one
+        subscriber on the subscription's topic and group (manual commits)."""
+        router = KafkaRouter(middlewares=[partial(step, sub=sub) for step in steps])
+        router.subscriber(
+            self._settings.topic(sub.topic),
+            group_id=sub.group_id,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset=offset_reset,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
             decoder=decode,
+            **options,
         )(deliver)
         self._broker.include_router(router)
-        return group_id
 
     def probe(self, name: str = "consumer") -> Probe:
         """A readiness probe that fails, saying why, while a subscription waits for its store."""
