@@ -103,6 +103,11 @@ class GraphEngine:
         #: Sends a patch through the ingest topic and returns once it is applied (set by the
         #: service's handlers; without them a patch is applied here directly).
         self.command: Callable[[MetadataPatch], Awaitable[dict[str, Any]]] | None = None
+        #: Told of every change once the store holds it and the revision has moved: the new
+        #: revision and the change's difference (None where it is not known key by key).
+        #: Views kept up to date from changes (blast radius, path analysis) register here;
+        #: a listener must not raise.
+        self.applied: list[Callable[[int, GraphDiff | None], None]] = []
 
     @property
     def projection(self) -> Projection:
@@ -277,7 +282,7 @@ class GraphEngine:
             # store holds (and a restart finishes this one from the journal)
             self._stale = True
             raise
-        await self._advance()
+        await self._advance(d)
         result = dataclasses.replace(
             result, elapsed_ms=round((time.monotonic() - started) * 1000, 1)
         )
@@ -323,7 +328,7 @@ class GraphEngine:
                 if d.writes():
                     await apply_diff(self.store, d)
                     self._behind = None
-                    await self._advance()
+                    await self._advance(d)
                     changed = True
             except Exception:
                 self._stale = True
@@ -331,10 +336,13 @@ class GraphEngine:
             log.info("patch.applied", device=patch.device_id, source=str(patch.source))
             return merged, changed
 
-    async def _advance(self) -> None:
-        """Move the revision, here and in the store (the last write of a change)."""
+    async def _advance(self, d: GraphDiff | None = None) -> None:
+        """Move the revision, here and in the store (the last write of a change), then tell
+        :attr:`applied` what changed."""
         self.revision += 1
         await write_revision(self.store, self.revision)
+        for listener in self.applied:
+            listener(self.revision, d)
 
     def _restore(self, saved: dict[FactKey, tuple[Any, Any, Any]]) -> None:
         for key, (facts, origin, seen) in saved.items():

@@ -14,7 +14,8 @@ from meshq_graph_engine.blast._analysis import (
     simulate,
     upstream,
 )
-from meshq_graph_engine.blast._load import load_topology, read_topology
+from meshq_graph_engine.blast._live import load_topology
+from meshq_graph_engine.blast._load import read_topology
 from meshq_graph_engine.blast._model import Device, Failure, Link, LinkEnd, Topology
 from meshq_graph_engine.blast._scoring import (
     CRITICALITY_WEIGHTS,

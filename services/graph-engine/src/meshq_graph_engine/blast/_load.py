@@ -1,8 +1,8 @@
-"""Reading the device graph from the store (parameters only), cached per graph revision."""
+"""Reading the device graph from the store whole (parameters only); ``_live`` keeps it current."""
 
 from __future__ import annotations
 
-import weakref
+from dataclasses import dataclass, field
 from typing import Any
 
 from meshq_runtime.graph.store import GraphStore
@@ -10,7 +10,13 @@ from network_discovery.model import ids
 
 from meshq_graph_engine.blast._model import Device, Link, LinkEnd, Topology
 
-__all__ = ["carried_vlans", "load_topology", "read_topology"]
+__all__ = [
+    "TopologyRows",
+    "aggregate_of",
+    "carried_vlans",
+    "read_rows",
+    "read_topology",
+]
 
 _DEVICES = (
     "MATCH (d:Device) RETURN d.id AS id, d.managed AS managed, d.role AS role, "
@@ -28,12 +34,11 @@ _LINKS = (
     + ", "
     + _PORT.format(n="b")
 )
-_AGGREGATES = "MATCH (i:Interface) WHERE i.id IN $ids RETURN " + _PORT.format(n="i")
+# by key, one lookup per id (``IN $ids`` would scan every interface)
+_AGGREGATES = "UNWIND $ids AS k MATCH (i:Interface) WHERE i.id = k RETURN " + _PORT.format(n="i")
 _ENDPOINTS = (
     "MATCH (e:Endpoint)-[:LOCATED_AT]->(i:Interface) RETURN i.device AS device, count(e) AS n"
 )
-
-_CACHE: weakref.WeakKeyDictionary[Any, tuple[int, Topology]] = weakref.WeakKeyDictionary()
 
 
 def carried_vlans(port: dict[str, Any]) -> frozenset[int] | None:
@@ -60,9 +65,10 @@ def _port(row: dict[str, Any], n: str) -> dict[str, Any]:
 
 def _end(port: dict[str, Any], aggregates: dict[str, dict[str, Any]]) -> LinkEnd:
     config = port
-    if port.get("mode") is None and port.get("lag"):
+    agg = aggregate_of(port)
+    if agg is not None:
         # a LAG member takes its switchport settings from the aggregate
-        config = aggregates.get(ids.interface_id(port["device"], port["lag"]), port)
+        config = aggregates.get(agg, port)
     return LinkEnd(
         interface=port["id"],
         device=port["device"],
@@ -73,49 +79,86 @@ def _end(port: dict[str, Any], aggregates: dict[str, dict[str, Any]]) -> LinkEnd
     )
 
 
-async def read_topology(store: GraphStore) -> Topology:
-    device_rows = await store.execute(_DEVICES)
-    link_rows = await store.execute(_LINKS)
-    counts = {r["device"]: int(r["n"]) for r in await store.execute(_ENDPOINTS)}
-    ports = [(_port(r, "a"), _port(r, "b")) for r in link_rows]
-    wanted = sorted(
-        {
-            ids.interface_id(p["device"], p["lag"])
-            for pair in ports
+@dataclass
+class TopologyRows:
+    """What the topology is built from, as read from the store: device rows, endpoint
+    counts, each link's two ports (by ``(src, dst)`` interface ids) and the aggregates (LAG
+    interfaces) whose settings their members take."""
+
+    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    links: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = field(
+        default_factory=dict
+    )
+    aggregates: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def wanted_aggregates(self) -> set[str]:
+        """The aggregates some link end takes its settings from."""
+        return {
+            agg
+            for pair in self.links.values()
             for p in pair
-            if p.get("lag") and p.get("mode") is None
+            if (agg := aggregate_of(p)) is not None
         }
-    )
-    aggregates = (
-        {r["i_id"]: _port(r, "i") for r in await store.execute(_AGGREGATES, {"ids": wanted})}
-        if wanted
-        else {}
-    )
-    devices = [
-        Device(
-            id=r["id"],
-            managed=bool(r["managed"]),
-            role=r["role"],
-            criticality=r["criticality"],
-            endpoints=counts.get(r["id"], 0),
-        )
-        for r in device_rows
-    ]
-    links = [
-        Link(ids.link_id(a["id"], b["id"]), _end(a, aggregates), _end(b, aggregates))
-        for a, b in ports
-    ]
-    return Topology(devices, links)
+
+    def build(self) -> Topology:
+        """The topology (devices and links in id order, so that any two reads of the same
+        graph give the same one)."""
+        devices = [
+            Device(
+                id=r["id"],
+                managed=bool(r["managed"]),
+                role=r["role"],
+                criticality=r["criticality"],
+                endpoints=self.counts.get(r["id"], 0),
+            )
+            for _, r in sorted(self.devices.items())
+        ]
+        links = [
+            Link(ids.link_id(a["id"], b["id"]), _end(a, self.aggregates), _end(b, self.aggregates))
+            for _, (a, b) in sorted(self.links.items())
+        ]
+        return Topology(devices, links)
 
 
-async def load_topology(store: GraphStore, engine: Any = None) -> Topology:
-    """The topology, re-read only when the engine's graph revision has moved."""
-    revision = getattr(engine, "revision", None)
-    if engine is None or revision is None:
-        return await read_topology(store)
-    cached = _CACHE.get(engine)
-    if cached is not None and cached[0] == revision:
-        return cached[1]
-    topology = await read_topology(store)
-    _CACHE[engine] = (revision, topology)
-    return topology
+def aggregate_of(port: dict[str, Any]) -> str | None:
+    """The aggregate a LAG member without switchport settings of its own takes them from."""
+    if port.get("lag") and port.get("mode") is None:
+        return ids.interface_id(port["device"], port["lag"])
+    return None
+
+
+def device_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("id", "managed", "role", "criticality")}
+
+
+def link_rows(
+    rows: list[dict[str, Any]],
+) -> dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]]:
+    out = {}
+    for r in rows:
+        a, b = _port(r, "a"), _port(r, "b")
+        out[(a["id"], b["id"])] = (a, b)
+    return out
+
+
+async def read_aggregates(store: GraphStore, wanted: list[str]) -> dict[str, dict[str, Any]]:
+    if not wanted:
+        return {}
+    return {r["i_id"]: _port(r, "i") for r in await store.execute(_AGGREGATES, {"ids": wanted})}
+
+
+async def read_rows(store: GraphStore) -> TopologyRows:
+    """Everything the topology is built from, read whole."""
+    rows = TopologyRows(
+        devices={r["id"]: device_row(r) for r in await store.execute(_DEVICES)},
+        links=link_rows(await store.execute(_LINKS)),
+        counts={r["device"]: int(r["n"]) for r in await store.execute(_ENDPOINTS)},
+    )
+    rows.aggregates = await read_aggregates(store, sorted(rows.wanted_aggregates()))
+    return rows
+
+
+async def read_topology(store: GraphStore) -> Topology:
+    """The topology as the store holds it now, read whole."""
+    return (await read_rows(store)).build()

@@ -245,7 +245,7 @@ async def _deny_rules_summary(ctx: QueryContext, params: Any) -> list[dict[str, 
 async def _unreachable(ctx: QueryContext, device: str) -> list[Unreachable]:
     """The unreachable lines of every filter of every device (or of one), bound or not;
     computed once per version of the graph."""
-    graph = await _load.view(ctx.store)
+    graph = await _load.view(ctx.store, ctx.engine)
     found: list[Unreachable] | None = graph.shadow.get(device)
     if found is None and device and "" in graph.shadow:
         found = [u for u in graph.shadow[""] if u.rule.device == device]

@@ -157,7 +157,7 @@ async def _test_filter(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
 
 
 async def _route_lookup(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
-    graph = await _load.view(ctx.store)
+    graph = await _load.view(ctx.store, ctx.engine)
     table = graph.topology.routes.get(params.device)
     route = table.lookup(params.destination, params.vrf) if table else None
     if route is None:
@@ -189,7 +189,7 @@ async def _route_lookup(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
 
 
 async def _path_analysis(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
-    graph = await _load.view(ctx.store)
+    graph = await _load.view(ctx.store, ctx.engine)
     answer = analyse(
         graph.topology,
         params.source,

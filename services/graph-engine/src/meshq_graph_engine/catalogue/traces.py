@@ -85,7 +85,7 @@ def _end(row: dict[str, Any]) -> str:
 
 
 async def _traceroute(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
-    graph = await _load.view(ctx.store)
+    graph = await _load.view(ctx.store, ctx.engine)
     out: list[dict[str, Any]] = []
     for row in _walk(graph.topology, params).rows():
         hops = row["hops"]
@@ -147,7 +147,7 @@ class BulkRow(Row):
 
 
 async def _bulk(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
-    graph = await _load.view(ctx.store)
+    graph = await _load.view(ctx.store, ctx.engine)
     out = []
     for n, flow in enumerate(params.flows, 1):
         rows = _walk(graph.topology, flow).rows()

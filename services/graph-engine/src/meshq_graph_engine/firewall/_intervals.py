@@ -103,8 +103,38 @@ def encode_address(text: str) -> int:
     return int(address) + (V6_BASE if address.version == 6 else 0)
 
 
+def _v4(text: str) -> tuple[int, int] | None:
+    """An IPv4 address or ``address/length`` as its range, read without ``ipaddress`` (rule
+    sets hold many thousands); None for anything else, which ``ipaddress`` reads instead."""
+    address, slash, length = text.partition("/")
+    parts = address.split(".")
+    if len(parts) != 4:
+        return None
+    value = 0
+    for part in parts:
+        if not (part.isascii() and part.isdigit()) or len(part) > 3:
+            return None
+        if len(part) > 1 and part[0] == "0":
+            return None  # leading zeros: left to ipaddress, which refuses them
+        octet = int(part)
+        if octet > 255:
+            return None
+        value = value << 8 | octet
+    bits = 32
+    if slash:
+        if not (length.isascii() and length.isdigit()) or len(length) > 2:
+            return None
+        bits = int(length)
+        if bits > 32:
+            return None
+    host = (1 << (32 - bits)) - 1
+    return (value & ~host, value | host)
+
+
 def _one(item: str) -> tuple[int, int] | Ranges:
     text = item.strip().lower()
+    if (fast := _v4(text)) is not None:
+        return fast
     if text in ("any", "*", "all"):
         return ANY_ADDRESS
     if text == "any4":

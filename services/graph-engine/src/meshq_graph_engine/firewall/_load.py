@@ -1,14 +1,15 @@
 """From graph rows to compiled policies, routing tables and the layer-3 view.
 
-Everything is read from the graph store with fixed Cypher (no user text) and kept per store
-while the graph does not change: the cache key is the set of applied snapshots (their count
-and the newest ``applied_at``), read before the data so a cached view is never older than
-its key.
+Everything is read from the graph store with fixed Cypher (no user text). On the writer the
+view is kept up to date from each change (``_live``); elsewhere it is kept per store while the
+graph does not change: the cache key is the set of applied snapshots (their count and the
+newest ``applied_at``), read before the data so a cached view is never older than its key.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable
@@ -40,6 +41,7 @@ from meshq_graph_engine.firewall.topology import (
 )
 
 __all__ = [
+    "CompiledRuleSets",
     "GraphView",
     "compile_nat",
     "compile_rule",
@@ -50,6 +52,9 @@ __all__ = [
     "load_rule_sets",
     "netfilter_of",
     "parse_binding",
+    "policies_from_rows",
+    "read_view",
+    "routes_from_rows",
     "view",
 ]
 
@@ -190,35 +195,91 @@ async def load_rule_set(store: GraphStore, device: str, name: str) -> RuleSet | 
     return found[0] if found else None
 
 
-async def load_policies(store: GraphStore, device: str = "") -> dict[str, DevicePolicy]:
-    """Every device's policy (or one device's): zones, rule sets, bindings, compiled rules."""
-    params = {"device": device}
-    rules: dict[tuple[str, str], list[Rule]] = defaultdict(list)
-    for row in await store.execute(_RULES, params):
-        rules[(row["device"], row["ruleset"])].append(compile_rule(row))
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+class CompiledRuleSets:
+    """Compiled rule sets kept by device and name with a digest of each row they were
+    compiled from: a rule set whose rows are the same again is not compiled again, and one
+    whose rows changed compiles only the rules whose rows changed (a compiled rule is a
+    function of its row alone)."""
+
+    def __init__(self) -> None:
+        #: (device, name) -> (digest of the whole set, the set, its rules by row digest)
+        self._sets: dict[tuple[str, str], tuple[bytes, RuleSet, dict[bytes, Rule]]] = {}
+        #: rule sets built again (not reused) so far, and rules compiled
+        self.compiled = 0
+        self.rules_compiled = 0
+
+    def get(
+        self, device: str, name: str, default_action: str, rows: list[dict[str, Any]]
+    ) -> RuleSet:
+        ordered = sorted(rows, key=lambda r: int(r["position"]))
+        digests = [_digest(repr(sorted(r.items()))) for r in ordered]
+        whole = _digest(repr(default_action) + b"".join(sorted(digests)).hex())
+        kept = self._sets.get((device, name))
+        if kept is not None and kept[0] == whole:
+            return kept[1]
+        known = kept[2] if kept is not None else {}
+        by_digest: dict[bytes, Rule] = {}
+        rules = []
+        for digest, row in zip(digests, ordered, strict=True):
+            rule = known.get(digest)
+            if rule is None:
+                rule = compile_rule(row)
+                self.rules_compiled += 1
+            by_digest[digest] = rule
+            rules.append(rule)
+        rule_set = RuleSet(device, name, default_action, rules)
+        self._sets[(device, name)] = (whole, rule_set, by_digest)
+        self.compiled += 1
+        return rule_set
+
+    def keep_only(self, keys: set[tuple[str, str]], devices: set[str]) -> None:
+        """Forget the rule sets of ``devices`` that are not among ``keys`` any more."""
+        for key in [k for k in self._sets if k[0] in devices and k not in keys]:
+            del self._sets[key]
+
+
+def policies_from_rows(
+    zone_rows: Iterable[dict[str, Any]],
+    rule_set_rows: Iterable[dict[str, Any]],
+    rule_rows: Iterable[dict[str, Any]],
+    compiled: CompiledRuleSets | None = None,
+) -> dict[str, DevicePolicy]:
+    """Each device's policy from its zone, rule set and rule rows."""
+    compiled = compiled or CompiledRuleSets()
+    rules: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rule_rows:
+        rules[(row["device"], row["ruleset"])].append(row)
     out: dict[str, DevicePolicy] = {}
-    for row in await store.execute(_ZONES, params):
+    for row in zone_rows:
         policy = out.setdefault(row["device"], DevicePolicy(row["device"]))
         for name in row["interfaces"] or ():
             policy.zones[name] = row["name"]
     bindings: dict[str, list[Binding]] = defaultdict(list)
-    for row in sorted(await store.execute(_RULESETS, params), key=lambda r: r["name"]):
-        rule_set = RuleSet(
-            row["device"],
-            row["name"],
-            str(row["default_action"]),
-            rules[(row["device"], row["name"])],
-        )
-        out.setdefault(row["device"], DevicePolicy(row["device"]))
+    for row in sorted(rule_set_rows, key=lambda r: (r["name"], r["device"])):
+        device, name = row["device"], row["name"]
+        rule_set = compiled.get(device, name, str(row["default_action"]), rules[(device, name)])
+        out.setdefault(device, DevicePolicy(device))
         table, hook, family = netfilter_of(row)
         for text in row["bindings"] or ():
             direction, interface = parse_binding(text)
-            bindings[row["device"]].append(
-                Binding(rule_set, direction, interface, table, hook, family)
-            )
+            bindings[device].append(Binding(rule_set, direction, interface, table, hook, family))
     for name, policy in out.items():
         policy.bindings = tuple(bindings.get(name, ()))
     return out
+
+
+async def load_policies(store: GraphStore, device: str = "") -> dict[str, DevicePolicy]:
+    """Every device's policy (or one device's): zones, rule sets, bindings, compiled rules."""
+    params = {"device": device}
+    return policies_from_rows(
+        await store.execute(_ZONES, params),
+        await store.execute(_RULESETS, params),
+        await store.execute(_RULES, params),
+    )
 
 
 def _hops(row: dict[str, Any]) -> tuple[NextHop, ...]:
@@ -248,11 +309,22 @@ def forwarding_routes(routes: list[RouteEntry]) -> list[RouteEntry]:
     return printed or routes
 
 
-async def load_routes(store: GraphStore, device: str = "") -> dict[str, RouteTable]:
+def routes_from_rows(rows: Iterable[dict[str, Any]]) -> dict[str, RouteTable]:
     grouped: dict[str, list[RouteEntry]] = defaultdict(list)
-    for row in await store.execute(_ROUTES, {"device": device}):
+    for row in rows:
         grouped[row["device"]].append(route_entry(row))
-    return {name: RouteTable(forwarding_routes(routes)) for name, routes in grouped.items()}
+    return {
+        name: RouteTable(forwarding_routes(sorted(routes, key=_route_order)))
+        for name, routes in grouped.items()
+    }
+
+
+def _route_order(r: RouteEntry) -> tuple[str, str, str, str]:
+    return (r.vrf, r.prefix, r.protocol, r.origin)
+
+
+async def load_routes(store: GraphStore, device: str = "") -> dict[str, RouteTable]:
+    return routes_from_rows(await store.execute(_ROUTES, {"device": device}))
 
 
 @dataclass
@@ -273,28 +345,56 @@ async def _key(store: GraphStore) -> tuple[Any, ...]:
     return (rows[0]["n"], rows[0]["last"]) if rows else (0, None)
 
 
-async def view(store: GraphStore) -> GraphView:
-    """The cached view of the current graph, rebuilt when a snapshot has been applied."""
-    key = await _key(store)
-    cached = _CACHE.get(store)
-    if cached is not None and cached.key == key:
-        return cached
-    interfaces = [
-        L3Interface(r["device"], r["interface"], r["ip"], r["network"], vrf_name(r["vrf"]))
-        for r in await store.execute(_ADDRESSES)
+def l3_interface(row: dict[str, Any]) -> L3Interface:
+    return L3Interface(
+        row["device"], row["interface"], row["ip"], row["network"], vrf_name(row["vrf"])
+    )
+
+
+def endpoint_addresses(row: dict[str, Any]) -> list[EndpointAddress]:
+    return [
+        EndpointAddress(ip, row["mac"], row["device"], row["interface"]) for ip in row["ips"] or ()
     ]
-    endpoints = [
-        EndpointAddress(ip, r["mac"], r["device"], r["interface"])
-        for r in await store.execute(_ENDPOINTS)
-        for ip in r["ips"] or ()
-    ]
-    topology = Topology(interfaces, endpoints, await load_routes(store), await load_policies(store))
-    built = GraphView(key, topology)
-    _CACHE[store] = built
+
+
+async def read_view(
+    store: GraphStore, key: tuple[Any, ...], compiled: CompiledRuleSets | None = None
+) -> GraphView:
+    """The view of the graph the store holds now, read and compiled whole."""
+    interfaces = [l3_interface(r) for r in await store.execute(_ADDRESSES)]
+    endpoints = [e for r in await store.execute(_ENDPOINTS) for e in endpoint_addresses(r)]
+    policies = policies_from_rows(
+        await store.execute(_ZONES, {"device": ""}),
+        await store.execute(_RULESETS, {"device": ""}),
+        await store.execute(_RULES, {"device": ""}),
+        compiled,
+    )
+    topology = Topology(interfaces, endpoints, await load_routes(store), policies)
     log.info(
         "firewall.view.built",
         interfaces=len(interfaces),
         routed_devices=len(topology.routes),
         policies=len(topology.policies),
     )
+    return GraphView(key, topology)
+
+
+async def view(store: GraphStore, engine: Any = None) -> GraphView:
+    """The view of the current graph.
+
+    On the writer (an engine that tells of each change's difference, ``engine.applied``) it
+    is kept up to date from the changes (``_live.LiveView``): the first call after a change
+    reads again and recompiles only the devices, rule sets, route tables and endpoints the
+    change touched. Elsewhere it is read whole again once a snapshot has been applied.
+    """
+    if isinstance(getattr(engine, "applied", None), list):
+        from meshq_graph_engine.firewall._live import live_view
+
+        return await live_view(store, engine).current(engine)
+    key = await _key(store)
+    cached = _CACHE.get(store)
+    if cached is not None and cached.key == key:
+        return cached
+    built = await read_view(store, key)
+    _CACHE[store] = built
     return built

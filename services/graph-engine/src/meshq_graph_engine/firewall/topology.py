@@ -121,7 +121,21 @@ def _net(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(text, strict=False)
 
 
+def _interface_order(i: L3Interface) -> tuple[str, str, str, str, str]:
+    return (i.device, i.interface, i.ip, i.network, i.vrf)
+
+
+def _endpoint_order(e: EndpointAddress) -> tuple[str, str, str, str]:
+    return (e.ip, e.mac, e.device or "", e.interface or "")
+
+
 class Topology:
+    """Interfaces and endpoints indexed for lookups, with each device's routes and policy.
+
+    Every list an index holds is kept in one order (device, interface, address), so that a
+    topology built whole and one brought up to date change by change (:meth:`replace_devices`,
+    :meth:`replace_endpoints`) answer alike."""
+
     def __init__(
         self,
         interfaces: Iterable[L3Interface],
@@ -129,10 +143,6 @@ class Topology:
         routes: dict[str, RouteTable] | None = None,
         policies: dict[str, DevicePolicy] | None = None,
     ) -> None:
-        self.interfaces = [
-            L3Interface(i.device, i.interface, i.ip, str(_net(i.network)), vrf_name(i.vrf))
-            for i in interfaces
-        ]
         self.routes = routes or {}
         self.policies = policies or {}
         self.by_ip: dict[str, list[L3Interface]] = defaultdict(list)
@@ -140,23 +150,102 @@ class Topology:
         self.by_network: dict[tuple[str, str], list[L3Interface]] = defaultdict(list)
         #: per device: (version, first, last, prefix length, interface) of each subnet
         self._spans: dict[str, list[tuple[int, int, int, int, L3Interface]]] = defaultdict(list)
-        for i in self.interfaces:
-            self.by_ip[i.ip].append(i)
-            self.by_device[i.device].append(i)
-            self.by_network[(i.network, i.vrf)].append(i)
-            n = _net(i.network)
-            span = (n.version, int(n.network_address), int(n.broadcast_address), n.prefixlen, i)
-            self._spans[i.device].append(span)
-        self.endpoints: dict[str, list[EndpointAddress]] = defaultdict(list)
-        for e in endpoints:
-            self.endpoints[e.ip].append(e)
         # interfaces by (version, prefix length) and network, for "who is connected to this"
         self._nets: dict[int, dict[int, list[L3Interface]]] = defaultdict(lambda: defaultdict(list))
-        for i in self.interfaces:
-            n = _net(i.network)
-            self._nets[n.version * 1000 + n.prefixlen][int(n.network_address)].append(i)
-        self._net_keys = sorted(self._nets, reverse=True)
+        self._net_keys: list[int] = []
         self._adjacent: dict[str, list[tuple[str, L3Interface, L3Interface]]] | None = None
+        self.endpoints: dict[str, list[EndpointAddress]] = defaultdict(list)
+        self.replace_devices((), interfaces)
+        self.replace_endpoints((), endpoints)
+
+    @property
+    def interfaces(self) -> list[L3Interface]:
+        return [i for device in sorted(self.by_device) for i in self.by_device[device]]
+
+    def replace_devices(self, devices: Iterable[str], interfaces: Iterable[L3Interface]) -> None:
+        """Drop the layer-3 interfaces of ``devices`` and add ``interfaces`` (theirs now)."""
+        gone = set(devices)
+        ips: set[str] = set()
+        networks: set[tuple[str, str]] = set()
+        nets: set[tuple[int, int]] = set()
+        for device in gone:
+            for i, (version, first, _, length, _) in zip(
+                self.by_device.pop(device, ()), self._spans.pop(device, ()), strict=True
+            ):
+                ips.add(i.ip)
+                networks.add((i.network, i.vrf))
+                nets.add((version * 1000 + length, first))
+        for ip in ips:
+            self.by_ip[ip] = [i for i in self.by_ip[ip] if i.device not in gone]
+        for network in networks:
+            self.by_network[network] = [i for i in self.by_network[network] if i.device not in gone]
+        for k, base in nets:
+            self._nets[k][base] = [i for i in self._nets[k][base] if i.device not in gone]
+        devices_now: set[str] = set()
+        for given in interfaces:
+            n = _net(given.network)
+            i = L3Interface(given.device, given.interface, given.ip, str(n), vrf_name(given.vrf))
+            devices_now.add(i.device)
+            self.by_ip[i.ip].append(i)
+            ips.add(i.ip)
+            self.by_device[i.device].append(i)
+            self.by_network[(i.network, i.vrf)].append(i)
+            networks.add((i.network, i.vrf))
+            slot = (n.version * 1000 + n.prefixlen, int(n.network_address))
+            self._nets[slot[0]][slot[1]].append(i)
+            nets.add(slot)
+        for device in devices_now:
+            self.by_device[device].sort(key=_interface_order)
+            spans: list[tuple[int, int, int, int, L3Interface]] = []
+            for i in self.by_device[device]:
+                n = _net(i.network)
+                first, last = int(n.network_address), int(n.broadcast_address)
+                spans.append((n.version, first, last, n.prefixlen, i))
+            self._spans[device] = spans
+        for ip in ips:
+            if self.by_ip[ip]:
+                self.by_ip[ip].sort(key=_interface_order)
+            else:
+                del self.by_ip[ip]
+        for network in networks:
+            if self.by_network[network]:
+                self.by_network[network].sort(key=_interface_order)
+            else:
+                del self.by_network[network]
+        for k, base in nets:
+            members = self._nets[k][base]
+            if members:
+                members.sort(key=_interface_order)
+            else:
+                del self._nets[k][base]
+                if not self._nets[k]:
+                    del self._nets[k]
+        self._net_keys = sorted(self._nets, reverse=True)
+        self._adjacent = None
+
+    def replace_endpoints(self, macs: Iterable[str], endpoints: Iterable[EndpointAddress]) -> None:
+        """Drop the addresses of the endpoints ``macs`` and add ``endpoints`` (theirs now)."""
+        gone = set(macs)
+        touched: set[str] = set()
+        if gone:
+            touched.update(
+                ip
+                for ip, found in self.endpoints.items()
+                if found[0].mac in gone or (len(found) > 1 and any(e.mac in gone for e in found))
+            )
+            for ip in touched:
+                self.endpoints[ip] = [e for e in self.endpoints[ip] if e.mac not in gone]
+        for e in endpoints:
+            found = self.endpoints[e.ip]
+            found.append(e)
+            if len(found) > 1:
+                touched.add(e.ip)
+        for ip in touched:
+            found = self.endpoints[ip]
+            if found:
+                found.sort(key=_endpoint_order)
+            else:
+                del self.endpoints[ip]
 
     # --- lookups ----------------------------------------------------------------------
 
@@ -207,7 +296,7 @@ class Topology:
                         if a.device != b.device:
                             adj[a.device].append((b.device, a, b))
             for items in adj.values():
-                items.sort(key=lambda t: (t[0], t[1].interface, t[2].interface))
+                items.sort(key=lambda t: (t[0], _interface_order(t[1]), _interface_order(t[2])))
             self._adjacent = adj
         return self._adjacent.get(device, [])
 
