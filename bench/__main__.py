@@ -177,7 +177,7 @@ def main() -> None:
         help="run only this section (repeatable); default: all of them",
     )
     parser.add_argument("--gateway-requests", type=int, default=500)
-    parser.add_argument("--audit-events", type=int, default=2000)
+    parser.add_argument("--audit-events", type=int, default=10_000)
     parser.add_argument("--soar-queries", type=int, default=50)
     parser.add_argument("--firewalls", type=int, default=20, help="firewall section")
     parser.add_argument("--firewall-rules", type=int, default=5000, help="rules per firewall")

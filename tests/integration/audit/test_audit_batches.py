@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 from meshq_audit.app import SCHEMA
 from meshq_audit.checkpoints import CheckpointLog
-from meshq_audit.repository import AuditRepository
+from meshq_audit.repository import AuditRepository, _canonical, _canonical_bodies
 from meshq_audit.service import AuditService, recorded_id, unrecordable
 from meshq_runtime.kafka import EventBus
 from meshq_runtime.outbox import OutboxRelay
@@ -115,6 +115,31 @@ async def test_a_batch_postgres_refuses_leaves_nothing_behind(pool, tmp_path, au
     assert await pool.fetchval("SELECT seq FROM audit_chain_head") == 1
     assert await pool.fetchval("SELECT count(*) FROM meshq_outbox") == 1
     assert (await service.verify()).ok
+
+
+#: Parameters whose numbers jsonb rewrites (exponents, the sign of zero) or keeps (plain
+#: decimals, integers), strings it must give back as they were, keys in no order.
+AWKWARD = [
+    {"big": 1e16, "bigger": 1.5e300, "neg": -1e22, "tiny": 1e-7, "tinier": -2.5e-300},
+    {"zero": -0.0, "third": 1 / 3, "huge": 2**70, "neg_int": -5, "float_int": 3.0},
+    {"text": 'é\u0001\u001f"\\/ \u2028 \U0001f600', "nested": {"a": [1, 2.5, {"b": None}]}},
+    {"plain": 0.1, "sum": 0.1 + 0.2, "denormal": 5e-324, "max": 1.7976931348623157e308},
+    {"z": 1, "a": 2, "aa": 3, "B": 4, "": 5},
+]
+
+
+async def test_bodies_are_hashed_as_jsonb_gives_them_back(pool, audit_event) -> None:
+    """A body is canonicalised without PostgreSQL unless it holds a number jsonb rewrites;
+    either way it is what the round trip through jsonb gives, and what verify reads back."""
+    events = [audit_event(i, params=p, sample_rows=[p]) for i, p in enumerate(AWKWARD, 1)]
+    events.append(audit_event(len(AWKWARD) + 1))  # nothing awkward
+    async with pool.acquire() as conn:
+        bodies = await _canonical_bodies(conn, events)
+        for event in events:
+            via_jsonb = await conn.fetchval("SELECT $1::jsonb::text", event.model_dump_json())
+            assert bodies[event.id] == _canonical(via_jsonb), event.data.params
+            stored = await conn.fetchval("SELECT $1::jsonb::text", bodies[event.id])
+            assert _canonical(stored) == bodies[event.id]
 
 
 class _Broker:

@@ -120,3 +120,13 @@ async def test_the_audit_subscription_records_what_decodes_and_parks_the_rest() 
     (parked,) = kafka.parked
     assert parked.headers["x-meshq-error-kind"] == "invalid"
     assert kafka.commits == 1
+
+
+def test_announcement_ids_are_the_uuid5_of_the_event_id() -> None:
+    import uuid
+
+    from meshq_audit.service import _RECORDED_NS, recorded_id
+
+    ids = [str(uuid.UUID(int=i * 7919 + 1)) for i in range(200)] + ["e1", "é-ü", "x" * 64, ""]
+    for event_id in ids:
+        assert recorded_id(event_id) == str(uuid.uuid5(_RECORDED_NS, event_id))

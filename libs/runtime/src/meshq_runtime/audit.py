@@ -64,12 +64,46 @@ def bounded(value: Any, depth: int = 0) -> Any:
 def bounded_part(value: dict[str, Any]) -> dict[str, Any]:
     """A whole part (parameters, one sample row) within :data:`MAX_PART_BYTES`, else its
     size and hash in its place."""
+    if _small_and_flat(value):  # most sample rows: nothing to cut, nothing to measure
+        return dict(value)
     cut = bounded(value)
     text = json.dumps(cut, default=str, ensure_ascii=False)
     if len(text.encode()) <= MAX_PART_BYTES:
         return cut if isinstance(cut, dict) else {}
     raw = json.dumps(value, default=str, ensure_ascii=False)
     return {"_omitted": {"bytes": len(raw.encode()), "sha256": _digest(raw)}}
+
+
+#: What one key and value of a flat part take in JSON besides the key's characters and a
+#: string value's: quotes, colon, comma, and a number's, a boolean's or null's digits.
+_ENTRY_BYTES = 32
+#: A JSON string takes at most this many bytes per ASCII character (``\u001f``).
+_ASCII_CHAR_BYTES = 6
+
+
+def _small_and_flat(value: Any) -> bool:
+    """Whether :func:`bounded` leaves ``value`` as it is and its JSON is surely within
+    :data:`MAX_PART_BYTES`: a dict of at most :data:`MAX_ITEMS` ASCII keys whose values are
+    short ASCII strings, booleans, None, floats or integers of at most 18 digits. Counted
+    from lengths, without encoding it; anything else takes the measured path."""
+    if type(value) is not dict or len(value) > MAX_ITEMS:
+        return False
+    chars = 0
+    for key, item in value.items():
+        if type(key) is not str or len(key) > MAX_VALUE_CHARS or not key.isascii():
+            return False
+        chars += len(key)
+        kind = type(item)
+        if kind is str:
+            if len(item) > MAX_VALUE_CHARS or not item.isascii():
+                return False
+            chars += len(item)
+        elif kind is int:
+            if not -(10**18) < item < 10**18:
+                return False
+        elif item is not None and kind is not bool and kind is not float:
+            return False
+    return 2 + chars * _ASCII_CHAR_BYTES + len(value) * _ENTRY_BYTES <= MAX_PART_BYTES
 
 
 def redact(params: Any) -> dict[str, Any]:

@@ -61,6 +61,8 @@ def create_app(settings: Settings) -> Litestar:
                 SERVICE,
                 republish=(RECORDED_TYPE,),
                 republish_window_s=settings.republish_window_s,
+                # a page holds at least a whole batch's announcements: one pass per batch
+                page=max(500, settings.batch_max_records),
             )
             http = httpx.AsyncClient(timeout=10)
             stack.push_async_callback(http.aclose)

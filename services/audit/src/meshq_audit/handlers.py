@@ -21,8 +21,10 @@ __all__ = ["MAX_RECORDS", "MAX_WAIT_MS", "POLICY", "register"]
 
 #: Retry until the store is back; dead-letter only what can never be recorded.
 POLICY = FailurePolicy.until_stored(permanent=unrecordable, max_delay_s=5.0, alert_after_s=30.0)
-#: The most events appended in one transaction.
-MAX_RECORDS = 500
+#: The most events appended in one transaction: bursts of thousands of events go through in
+#: a few transactions, while a batch is still small enough that the relay publishes the
+#: announcements of one while the next is recorded.
+MAX_RECORDS = 1000
 #: How long a fetch waits for a first event (a fetch never waits to fill a batch); an idle
 #: consumer takes up to this long to see the next event.
 MAX_WAIT_MS = 20

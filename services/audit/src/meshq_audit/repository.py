@@ -268,21 +268,54 @@ def plan_batch(
 async def _canonical_bodies(
     conn: asyncpg.Connection, events: Sequence[AuditRequestEvent]
 ) -> dict[str, str]:
-    """Each event's body as the chain hashes it: its JSON as jsonb gives it back (jsonb
-    rewrites numbers such as 1e+16), in canonical form, so that verify agrees. One round trip
-    for the whole batch."""
-    if not events:
-        return {}
-    # neither the order of keys nor the spelling of numbers matters here: jsonb rewrites both
-    raws = [e.model_dump_json() for e in events]
-    texts = await conn.fetch(
-        "SELECT b::jsonb::text AS body FROM unnest($1::text[]) WITH ORDINALITY AS u(b, n)"
-        " ORDER BY n",
-        raws,
-    )
-    return {e.id: _canonical(r["body"]) for e, r in zip(events, texts, strict=True)}
+    """Each event's body as the chain hashes it: its JSON as jsonb gives it back, in canonical
+    form, so that verify (which re-reads the stored jsonb) agrees.
+
+    jsonb keeps every string, integer and plain decimal as it reads it: for a body without a
+    number in exponent form or a negative zero, re-serialising its JSON here gives what the
+    round trip through jsonb would, and no query is needed. The others (jsonb writes 1e16 as
+    10000000000000000, an integer, and -0.0 as 0.0) take the round trip, all in one query."""
+    bodies: dict[str, str] = {}
+    rewritten: list[tuple[str, str]] = []  # (event id, JSON) of what jsonb would rewrite
+    for event in events:
+        raw = event.model_dump_json()
+        try:
+            bodies[event.id] = _CANONICAL.encode(_AS_JSONB.decode(raw))
+        except _JsonbRewrites:
+            rewritten.append((event.id, raw))
+    if rewritten:
+        texts = await conn.fetch(
+            "SELECT b::jsonb::text AS body FROM unnest($1::text[]) WITH ORDINALITY AS u(b, n)"
+            " ORDER BY n",
+            [raw for _, raw in rewritten],
+        )
+        for (event_id, _), r in zip(rewritten, texts, strict=True):
+            bodies[event_id] = _canonical(r["body"])
+    return bodies
+
+
+class _JsonbRewrites(ValueError):
+    """A number that jsonb would not give back as Python reads it."""
+
+
+def _plain_float(token: str) -> float:
+    """A JSON number with a fraction or an exponent, as jsonb gives it back and Python reads
+    that: jsonb keeps a plain decimal's digits (so Python reads the same float), but writes an
+    exponent out in full (``1e16`` comes back an integer) and drops the sign of zero."""
+    if "e" in token or "E" in token:
+        raise _JsonbRewrites(token)
+    value = float(token)
+    if value == 0.0 and token.startswith("-"):
+        raise _JsonbRewrites(token)
+    return value
+
+
+#: Reads an event's JSON as it reads back from jsonb (see :func:`_plain_float`).
+_AS_JSONB = json.JSONDecoder(parse_float=_plain_float)
+#: The chain's canonical form: sorted keys, no spaces, ASCII (``json.dumps`` with these).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
 def _canonical(body: str) -> str:
     """jsonb does not keep the text it was given: re-serialise canonically."""
-    return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
+    return _CANONICAL.encode(json.loads(body))

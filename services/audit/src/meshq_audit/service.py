@@ -18,6 +18,7 @@ after it. A batch that comes again after a crash is recognised event by event.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import uuid
@@ -66,12 +67,21 @@ log = structlog.get_logger(__name__)
 FAILPOINT_HOLD_BATCH = "audit.hold_batch"
 
 _RECORDED_NS = uuid.UUID("5d0c3f7e-2b8a-4f51-9a52-6b1f0e3c9d21")
+_RECORDED_NS_BYTES = _RECORDED_NS.bytes
 
 
 def recorded_id(audit_event_id: str) -> str:
     """The id of the ``audit.recorded`` event of an audit event: the same every time it is
-    announced, so consumers dedupe a repeated announcement on its id."""
-    return str(uuid.uuid5(_RECORDED_NS, audit_event_id))
+    announced, so consumers dedupe a repeated announcement on its id.
+
+    ``str(uuid.uuid5(_RECORDED_NS, audit_event_id))``, without building a ``UUID`` on the way
+    (a record's announcement costs less; the unit tests compare the two)."""
+    name = _RECORDED_NS_BYTES + audit_event_id.encode()
+    digest = bytearray(hashlib.sha1(name, usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    x = digest.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def unrecordable(exc: BaseException) -> bool:

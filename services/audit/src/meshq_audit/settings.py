@@ -59,7 +59,7 @@ class Settings(ServiceSettings, KafkaSettings, PostgresSettings, LicenseClientSe
     )
 
     batch_max_records: int = Field(
-        500,
+        1000,
         ge=1,
         le=10_000,
         alias="MESHQ_AUDIT_BATCH_MAX_RECORDS",
