@@ -24,7 +24,7 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-SECTIONS = ("graph", "store", "gateway", "audit", "firewall", "blast", "discovery")
+SECTIONS = ("graph", "store", "gateway", "audit", "firewall", "blast", "discovery", "flows")
 KEYS = {
     "graph": "graph_engine",
     "store": "store_writes",
@@ -33,6 +33,7 @@ KEYS = {
     "firewall": "firewall",
     "blast": "blast_radius",
     "discovery": "discovery",
+    "flows": "flows",
 }
 
 
@@ -78,7 +79,7 @@ def _history_markdown(runs: list[dict[str, Any]]) -> list[str]:
 
 
 def _markdown(report: dict[str, Any]) -> str:
-    from bench import audit, blast, discovery, firewall, gateway, graph, store_writes
+    from bench import audit, blast, discovery, firewall, flows, gateway, graph, store_writes
 
     machine = report["machine"]
     machine = machine if isinstance(machine, str) else _machine_text(machine)
@@ -97,6 +98,8 @@ def _markdown(report: dict[str, Any]) -> str:
         lines += blast.markdown(report["blast_radius"])
     if "discovery" in report:
         lines += discovery.markdown(report["discovery"])
+    if "flows" in report:
+        lines += flows.markdown(report["flows"])
     lines += _history_markdown(report.get("runs", []))
     return "\n".join(lines).rstrip("\n") + "\n"
 
@@ -189,6 +192,9 @@ def main() -> None:
     parser.add_argument(
         "--blast-networkx-repeats", type=int, default=1, help="runs of the networkx baseline"
     )
+    parser.add_argument(
+        "--flow-datagrams", type=int, default=5000, help="flows: datagrams of 30 records each"
+    )
     args = parser.parse_args()
     only = set(args.only or SECTIONS)
     from bench import graph
@@ -229,6 +235,10 @@ def main() -> None:
         from bench import discovery
 
         fresh["discovery"] = discovery.run()
+    if "flows" in only:
+        from bench import flows
+
+        fresh["flows"] = flows.run(args.flow_datagrams)
     args.output.mkdir(parents=True, exist_ok=True)
     # runs of other sections may finish meanwhile: merge into the report as it is now
     with open(args.output / ".lock", "w") as lock:
