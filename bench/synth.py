@@ -16,15 +16,16 @@ from typing import Any
 
 from network_discovery.model import Snapshot
 
-__all__ = ["Network", "generate", "incremental_change"]
+__all__ = ["Network", "NetworkData", "generate", "generate_data", "incremental_change"]
 
 ACCESS_PORTS = 48
 UPLINKS = ("TenGigabitEthernet1/1/1", "TenGigabitEthernet1/1/2")
 
 
 @dataclass
-class Network:
-    snapshot: Snapshot
+class NetworkData:
+    """The network as snapshot JSON (``data``), not validated, and samples of its values."""
+
     devices: list[str]
     access: list[str]
     macs: list[str]
@@ -32,12 +33,31 @@ class Network:
     subnets: list[str]
     data: dict[str, Any]
 
+    def counts(self) -> dict[str, int]:
+        return {k: len(v) for k, v in self.data.items() if isinstance(v, list)}
+
+
+@dataclass
+class Network(NetworkData):
+    """The network, its snapshot validated too."""
+
+    snapshot: Snapshot
+
 
 def _mac(n: int) -> str:
     return ":".join(f"{(n >> s) & 0xFF:02x}" for s in (40, 32, 24, 16, 8, 0))
 
 
 def generate(devices: int = 10_000, *, seed: int = 7, when: datetime | None = None) -> Network:
+    raw = generate_data(devices, seed=seed, when=when)
+    return Network(**vars(raw), snapshot=Snapshot.model_validate(raw.data))
+
+
+def generate_data(
+    devices: int = 10_000, *, seed: int = 7, when: datetime | None = None
+) -> NetworkData:
+    """The network without its snapshot validated (a validated snapshot of 50,000 devices
+    takes some 12 GB; its JSON is what a measuring process reads)."""
     rng = random.Random(seed)
     when = when or datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
     n_dist_pairs = max(1, devices // 100)
@@ -175,11 +195,10 @@ def generate(devices: int = 10_000, *, seed: int = 7, when: datetime | None = No
     data["interfaces"] = _unique(data["interfaces"], "device", "name")
     data["ip_addresses"] = _unique(data["ip_addresses"], "device", "address")
     data["arp"] = _unique(data["arp"], "device", "ip")
-    snapshot = Snapshot.model_validate(data)
-    return Network(snapshot, names, access_names, macs, ips, subnets, data)
+    return NetworkData(names, access_names, macs, ips, subnets, data)
 
 
-def incremental_change(net: Network, fraction: float = 0.01, *, seed: int = 11) -> Snapshot:
+def incremental_change(net: NetworkData, fraction: float = 0.01, *, seed: int = 11) -> Snapshot:
     """A snapshot of ``fraction`` of the access switches where a few things changed."""
     rng = random.Random(seed)
     chosen = set(rng.sample(net.access, max(1, int(len(net.access) * fraction))))

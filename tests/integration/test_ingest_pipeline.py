@@ -218,7 +218,14 @@ def test_meshq_ingest_wait_says_what_became_of_the_snapshot_when_the_gateway_goe
     import time
 
     graph = spawn(
-        "meshq_graph_engine", {**service_env, "MESHQ_LICENSING_URL": "http://127.0.0.1:9"}
+        "meshq_graph_engine",
+        {
+            **service_env,
+            "MESHQ_LICENSING_URL": "http://127.0.0.1:9",
+            # held before its first write: an apply of the demo can finish before the gateway
+            # is killed
+            "MESHQ_FAILPOINTS": "engine.pause_after_journal",
+        },
     )
     graph.wait_healthy()
     gateway = start_gateway(spawn, service_env, MESHQ_GRAPH_ENGINE_URL=graph.url)

@@ -31,6 +31,8 @@ FEATURES = {
     "Firewall": "firewall_queries",
     "Firewall hygiene": "firewall_queries",
     "Paths": "firewall_queries",
+    "InfiniBand / GPU": "nccl_visualization",
+    "NCCL / Training": "nccl_visualization",
 }
 COMMUNITY = {*NAMES["Topology"], "all_devices", "summary_stats"}
 

@@ -205,3 +205,18 @@ def test_a_receive_cut_short_by_a_crash_is_cleaned_at_start(tmp_path: Path) -> N
     (tmp_path / "incoming" / "receiving-1-2.part").write_bytes(b"{half")
     SnapshotIntake(tmp_path)
     assert not list((tmp_path / "incoming").iterdir())
+
+
+async def test_a_large_snapshot_is_not_kept_parsed_but_read_again_from_its_file(
+    tmp_path: Path, raw: bytes
+) -> None:
+    intake = SnapshotIntake(tmp_path, keep_parsed_bytes=len(raw) - 1)
+    accepted = await intake.receive(_body(raw), encoding=None, submitted_by="ana")
+    snapshot_id = accepted.snapshot.snapshot_id
+    assert snapshot_id not in intake._parsed
+    again = intake.load(snapshot_id, accepted.sha256)
+    assert again is not None and again is not accepted.snapshot
+    assert again == accepted.snapshot
+    small = SnapshotIntake(tmp_path / "small", keep_parsed_bytes=len(raw))
+    kept = await small.receive(_body(raw), encoding=None, submitted_by="ana")
+    assert small.load(snapshot_id, kept.sha256) is kept.snapshot

@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import re
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,15 @@ class SnapshotArchive:
         path = self.snapshots / f"{_safe(snapshot.snapshot_id)}.json.gz"
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(gzip.compress(snapshot.model_dump_json().encode(), compresslevel=5))
+        tmp.replace(path)
+
+    def save_json(self, snapshot_id: str, chunks: Iterable[bytes]) -> None:
+        """Keep a snapshot given as its JSON, piece by piece (never whole in memory)."""
+        path = self.snapshots / f"{_safe(snapshot_id)}.json.gz"
+        tmp = path.with_suffix(".tmp")
+        with gzip.open(tmp, "wb", compresslevel=5) as fh:
+            for chunk in chunks:
+                fh.write(chunk)
         tmp.replace(path)
 
     def load(self, snapshot_id: str) -> Snapshot | None:

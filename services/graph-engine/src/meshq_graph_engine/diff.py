@@ -52,8 +52,17 @@ COUNTED_NODES = {
     "FirewallRule": "firewall_rules",
     "FirewallObject": "firewall_objects",
     "Route": "routes",
+    "IBNode": "ib_nodes",
+    "IBPort": "ib_ports",
+    "GPU": "gpus",
+    "NcclJob": "nccl_jobs",
+    "NcclRank": "nccl_ranks",
 }
-COUNTED_RELS = {"CONNECTED_TO": "links"}
+COUNTED_RELS = {
+    "CONNECTED_TO": "links",
+    "IB_LINK": "ib_links",
+    "NCCL_CONNECTION": "nccl_connections",
+}
 
 #: Properties that move on every collection without the network changing.
 _VOLATILE = {
@@ -91,6 +100,10 @@ class Rows(Sequence[dict[str, Any]]):
         if isinstance(index, slice):
             return [self._make(k, r) for k, r in self._items[index]]
         return self._make(*self._items[index])
+
+    def part(self, start: int, stop: int) -> Rows:
+        """Some of the rows, still made only when read."""
+        return Rows(self._items[start:stop], self._make)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         make = self._make
@@ -266,8 +279,26 @@ def diff_touched(
     return out
 
 
+#: Rows handed to the writer per call: it makes a call's rows its dictionaries (and, on the
+#: embedded store, Arrow tables of up to ``writer.COPY_ROWS``) at once.
+WRITE_ROWS = 100_000
+
+
+def _parts(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """A difference's rows in parts of at most :data:`WRITE_ROWS` (made when read); none for
+    no rows."""
+    if not rows:
+        return
+    if len(rows) <= WRITE_ROWS or not isinstance(rows, Rows):
+        yield rows
+        return
+    for start in range(0, len(rows), WRITE_ROWS):
+        yield rows.part(start, start + WRITE_ROWS)  # type: ignore[misc]
+
+
 async def apply_diff(store: GraphStore, d: GraphDiff) -> None:
-    """Removals first (relationships, then nodes), then new nodes, updates, relationships."""
+    """Removals first (relationships, then nodes), then new nodes, updates, relationships;
+    large writes in parts of :data:`WRITE_ROWS` rows."""
     for name, rows in d.rels_removed.items():
         if rows:
             await writer.delete_rels(store, name, rows)
@@ -275,18 +306,18 @@ async def apply_diff(store: GraphStore, d: GraphDiff) -> None:
         if ids:
             await writer.delete_nodes(store, label, ids)
     for label, rows in d.added.items():
-        if rows:
-            await writer.create_nodes(store, label, rows)
+        for some in _parts(rows):
+            await writer.create_nodes(store, label, some)
     for part in (d.updated, d.touched):
         for label, rows in part.items():
-            if rows:
-                await writer.update_nodes(store, label, rows)
+            for some in _parts(rows):
+                await writer.update_nodes(store, label, some)
     for name, rows in d.rels_added.items():
-        if rows:
-            await writer.create_rels(store, name, rows)
+        for some in _parts(rows):
+            await writer.create_rels(store, name, some)
     for name, rows in d.rels_updated.items():
-        if rows:
-            await writer.update_rels(store, name, rows)
+        for some in _parts(rows):
+            await writer.update_rels(store, name, some)
 
 
 async def read_projection(store: GraphStore) -> Projection:

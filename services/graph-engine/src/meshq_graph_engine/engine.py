@@ -20,7 +20,7 @@ import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -32,8 +32,9 @@ from network_discovery.model import MetadataPatch, Snapshot
 
 from meshq_graph_engine import answers, journal
 from meshq_graph_engine._gc import collector_paused
+from meshq_graph_engine._memory import release_free_memory, tune_allocator
 from meshq_graph_engine.diff import GraphDiff, apply_diff, diff, read_projection
-from meshq_graph_engine.facts import FactKey, FactStore, facts_by_scope, set_json
+from meshq_graph_engine.facts import FactKey, FactStore, SnapshotFacts, set_payload
 from meshq_graph_engine.live import LiveGraph
 from meshq_graph_engine.projection import Projection
 from meshq_graph_engine.revision import read_revision, write_revision
@@ -41,6 +42,10 @@ from meshq_graph_engine.revision import read_revision, write_revision
 __all__ = ["ApplyResult", "DeviceLimitExceeded", "GraphEngine"]
 
 log = structlog.get_logger(__name__)
+
+# before the embedded store's threads first allocate (a module of the writer imports this one
+# before it opens the store); see ``_memory``
+tune_allocator()
 
 #: Fact sets written per store call.
 _FACT_SET_BATCH = 20_000
@@ -54,6 +59,8 @@ class Archive(Protocol):
     """Where snapshots are kept as they arrived (``archive.SnapshotArchive``)."""
 
     def save(self, snapshot: Snapshot) -> None: ...
+
+    def save_json(self, snapshot_id: str, chunks: Iterable[bytes]) -> None: ...
 
     def load(self, snapshot_id: str) -> Snapshot | None: ...
 
@@ -208,23 +215,29 @@ class GraphEngine:
             await self._write_record(record)
             await journal.finish(self.store, apply.snapshot_id)
 
-    async def apply_snapshot(self, snapshot: Snapshot) -> ApplyResult:
+    async def apply_snapshot(self, snapshot: Snapshot | SnapshotFacts) -> ApplyResult:
+        """Apply a snapshot, or its facts as rows (``facts.read_snapshot``: a large snapshot
+        never needs all its models in memory)."""
         async with self._lock:
-            # a large snapshot makes millions of long-lived objects: the cyclic collector
-            # would scan the whole graph again and again while it is written (see ``_gc``)
-            with collector_paused():
-                return await self._apply(snapshot)
+            try:
+                # a large snapshot makes millions of long-lived objects: the cyclic collector
+                # would scan the whole graph again and again while it is written (see ``_gc``)
+                with collector_paused():
+                    return await self._apply(snapshot)
+            finally:
+                release_free_memory()  # what the apply freed, back to the system
 
     async def _apply(
-        self, snapshot: Snapshot, *, original: dict[str, Any] | None = None
+        self, given: Snapshot | SnapshotFacts, *, original: dict[str, Any] | None = None
     ) -> ApplyResult:
         """Apply under the lock (or at start); ``original``: the record an interrupted
         apply journalled, kept as the snapshot's record."""
         if self._stale:
             await self._load(repair=False)
         started = time.monotonic()
-        grouped = facts_by_scope(snapshot)
-        collected = snapshot.collected_at.astimezone(UTC).isoformat()
+        snapshot = given if isinstance(given, SnapshotFacts) else SnapshotFacts.of(given)
+        grouped = snapshot.grouped
+        collected = snapshot.collected_iso
         saved = {
             key: (
                 self.facts.sets.get(key),
@@ -264,7 +277,10 @@ class GraphEngine:
         record = original or self._record_row(snapshot, result)
         try:
             if self.archive is not None:
-                self.archive.save(snapshot)
+                if isinstance(given, SnapshotFacts):  # written from the rows, piece by piece
+                    self.archive.save_json(given.snapshot_id, given.json_chunks())
+                else:
+                    self.archive.save(given)
             await journal.start(self.store, record, grouped, before)
             await self._hold("engine.pause_after_journal")
             await self._write_fact_sets(grouped, changed, removed)
@@ -372,13 +388,13 @@ class GraphEngine:
                     "kind": kind,
                     "snapshot_id": self.facts.origin[(device, kind)],
                     "collected_at": self.facts.seen[(device, kind)],
-                    "payload": set_json(self.facts.sets[(device, kind)]),
+                    "payload": set_payload(self.facts.sets[(device, kind)]),
                 }
                 for device, kind in changed[start : start + _FACT_SET_BATCH]
             ]
             await writer.create_nodes(self.store, "FactSet", rows)
 
-    def _result(self, snapshot: Snapshot, d: GraphDiff, started: float) -> ApplyResult:
+    def _result(self, snapshot: SnapshotFacts, d: GraphDiff, started: float) -> ApplyResult:
         added, removed, updated = d.summary()
         return ApplyResult(
             snapshot_id=snapshot.snapshot_id,
@@ -387,7 +403,7 @@ class GraphEngine:
             updated=updated,
             empty=d.empty,
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
-            scope_devices=sorted(snapshot.scope_map()),
+            scope_devices=sorted(snapshot.scope),
         )
 
     async def _hold(self, name: str) -> None:
@@ -396,11 +412,11 @@ class GraphEngine:
             log.warning("failpoint.hit", failpoint=name)
             await asyncio.Event().wait()
 
-    def _record_row(self, snapshot: Snapshot, result: ApplyResult) -> dict[str, Any]:
+    def _record_row(self, snapshot: SnapshotFacts, result: ApplyResult) -> dict[str, Any]:
         return {
             "id": snapshot.snapshot_id,
             "source": snapshot.source,
-            "collected_at": snapshot.collected_at.astimezone(UTC).isoformat(),
+            "collected_at": snapshot.collected_iso,
             "applied_at": datetime.now(UTC).isoformat(),
             "scope_devices": len(result.scope_devices),
             "summary": json.dumps(
@@ -409,13 +425,15 @@ class GraphEngine:
                     "removed": result.removed,
                     "updated": result.updated,
                     "empty": result.empty,
-                    "counts": snapshot.counts(),
+                    "counts": snapshot.counts,
                 },
                 sort_keys=True,
             ),
         }
 
-    async def _record(self, snapshot: Snapshot, result: ApplyResult, row: dict[str, Any]) -> None:
+    async def _record(
+        self, snapshot: SnapshotFacts, result: ApplyResult, row: dict[str, Any]
+    ) -> None:
         """Write the snapshot's record; a re-apply that changed nothing (a redelivery, the same
         snapshot again) keeps the record the snapshot already has."""
         if result.empty:

@@ -9,18 +9,25 @@ In memory a fact is one row: a named tuple of its model's fields in their JSON f
 as tuples, strings interned), validated once when the snapshot arrived and never kept as a
 model. A fact set is a tuple of rows in a canonical order (by the row's ``repr``), so the
 same facts in another order are the same set. In the store a set is the JSON list of its
-facts (``FactSet.payload``).
+facts, compressed (``FactSet.payload``: :func:`set_payload`, read by :func:`payload_facts`).
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import sys
+import zlib
+from array import array
 from collections import defaultdict, namedtuple
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Self, cast, get_args
 
 from network_discovery.model import (
+    FACT_LISTS,
     VLAN,
     ArpEntry,
     BGPPeer,
@@ -31,11 +38,23 @@ from network_discovery.model import (
     FirewallRule,
     FirewallRuleset,
     FirewallZone,
+    GpuAffinityFact,
+    GpuFact,
+    GpuHealthFact,
+    IBAdapterFact,
+    IBCountersFact,
+    IBLinkFact,
+    IBNodeFact,
+    IBPortFact,
     Interface,
     IPAddress,
     Link,
     MacTableEntry,
     MetadataPatch,
+    NcclConnectionFact,
+    NcclJobFact,
+    NcclRankFact,
+    NcclResultFact,
     NeighborObservation,
     Route,
     Snapshot,
@@ -43,6 +62,7 @@ from network_discovery.model import (
 from pydantic import BaseModel, TypeAdapter
 
 from meshq_graph_engine._gc import collector_paused
+from meshq_graph_engine._memory import release_free_memory
 
 __all__ = [
     "FIREWALL_PARTS",
@@ -50,10 +70,14 @@ __all__ = [
     "FactKey",
     "FactRow",
     "FactStore",
+    "SnapshotFacts",
     "facts_by_scope",
+    "payload_facts",
+    "read_snapshot",
     "row_dict",
     "set_digest",
     "set_json",
+    "set_payload",
 ]
 
 FactKey = tuple[str, str]  # (device id, fact kind, or fact kind part)
@@ -79,6 +103,18 @@ _LISTS: dict[FactKind, str] = {
     FactKind.BGP: "bgp_peers",
     FactKind.ENDPOINTS: "endpoints",
     FactKind.ROUTES: "routes",
+    FactKind.IB_NODES: "ib_nodes",
+    FactKind.IB_PORTS: "ib_ports",
+    FactKind.IB_LINKS: "ib_links",
+    FactKind.IB_COUNTERS: "ib_counters",
+    FactKind.IB_ADAPTERS: "ib_adapters",
+    FactKind.GPUS: "gpus",
+    FactKind.GPU_HEALTH: "gpu_health",
+    FactKind.GPU_AFFINITY: "gpu_affinity",
+    FactKind.NCCL_JOBS: "nccl_jobs",
+    FactKind.NCCL_RANKS: "nccl_ranks",
+    FactKind.NCCL_CONNECTIONS: "nccl_connections",
+    FactKind.NCCL_RESULTS: "nccl_results",
 }
 
 #: The model of every fact kind (and firewall part).
@@ -99,6 +135,18 @@ KIND_MODELS: dict[str, type[BaseModel]] = {
     "firewall:rulesets": FirewallRuleset,
     "firewall:rules": FirewallRule,
     "firewall:objects": FirewallObject,
+    FactKind.IB_NODES.value: IBNodeFact,
+    FactKind.IB_PORTS.value: IBPortFact,
+    FactKind.IB_LINKS.value: IBLinkFact,
+    FactKind.IB_COUNTERS.value: IBCountersFact,
+    FactKind.IB_ADAPTERS.value: IBAdapterFact,
+    FactKind.GPUS.value: GpuFact,
+    FactKind.GPU_HEALTH.value: GpuHealthFact,
+    FactKind.GPU_AFFINITY.value: GpuAffinityFact,
+    FactKind.NCCL_JOBS.value: NcclJobFact,
+    FactKind.NCCL_RANKS.value: NcclRankFact,
+    FactKind.NCCL_CONNECTIONS.value: NcclConnectionFact,
+    FactKind.NCCL_RESULTS.value: NcclResultFact,
 }
 
 _ROW_TYPES: dict[str, Any] = {
@@ -161,6 +209,28 @@ def set_json(rows: Sequence[FactRow]) -> str:
     return json.dumps([dict(zip(r._fields, r, strict=True)) for r in rows], separators=(",", ":"))
 
 
+#: What starts a compressed payload (a JSON list starts with ``[``).
+_COMPRESSED = "z:"
+
+
+def set_payload(rows: Sequence[FactRow]) -> str:
+    """A fact set as ``FactSet.payload`` keeps it: its JSON list (:func:`set_json`),
+    deflated (zlib) and in base64 after ``z:``. Fact sets are the store's largest texts (the
+    JSON repeats every field's name and default): compressed they take a tenth of the space,
+    and the store's memory for writing and checkpointing them shrinks with them."""
+    packed = zlib.compress(set_json(rows).encode(), 1)
+    return _COMPRESSED + base64.b64encode(packed).decode("ascii")
+
+
+def payload_facts(payload: str) -> list[dict[str, Any]]:
+    """The facts (their JSON form) of a ``FactSet.payload``: compressed (:func:`set_payload`)
+    or, as earlier versions wrote it, the plain JSON list."""
+    if payload.startswith(_COMPRESSED):
+        data = zlib.decompress(base64.b64decode(payload[len(_COMPRESSED) :], validate=True))
+        return list(json.loads(data))
+    return list(json.loads(payload))
+
+
 def set_digest(digest: Any, rows: Sequence[FactRow]) -> None:
     """Feed a fact set's content to a hash (its rows' values as text, in set order)."""
     for row in rows:
@@ -188,6 +258,15 @@ def facts_by_scope(snapshot: Snapshot) -> dict[FactKey, tuple[FactRow, ...]]:
     empty), each set in its canonical order."""
     with collector_paused():
         return _by_scope(snapshot)
+
+
+#: The fact kinds (and firewall parts) each list of a snapshot holds.
+_LIST_PARTS: dict[str, tuple[str, ...]] = {
+    **{attr: (kind.value,) for kind, attr in _LISTS.items()},
+    **{attr: (part,) for part, attr in FIREWALL_PARTS.items()},
+    "neighbors": (FactKind.LLDP.value, FactKind.CDP.value),
+    "links": (FactKind.LINKS.value,),
+}
 
 
 def _by_scope(snapshot: Snapshot) -> dict[FactKey, tuple[FactRow, ...]]:
@@ -226,6 +305,251 @@ def _by_scope(snapshot: Snapshot) -> dict[FactKey, tuple[FactRow, ...]]:
     return {key: tuple(sorted(rows, key=_order)) for key, rows in grouped.items()}
 
 
+@dataclass(frozen=True, slots=True)
+class SnapshotFacts:
+    """What an apply needs of a validated snapshot, without its models: its identity, its
+    scope and counts, and its facts as rows grouped by (device, kind) (:func:`facts_by_scope`).
+
+    A parsed :class:`Snapshot` holds every fact as a model (some 1.5 KB each); these rows take
+    a fraction of that. :func:`read_snapshot` makes them from the snapshot's JSON without ever
+    holding all the models; :meth:`of` from a parsed snapshot."""
+
+    snapshot_id: str
+    source: str
+    collected_at: datetime
+    scope: dict[str, frozenset[FactKind]]
+    counts: dict[str, int]
+    grouped: dict[FactKey, tuple[FactRow, ...]]
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> SnapshotFacts:
+        return cls(
+            snapshot_id=snapshot.snapshot_id,
+            source=snapshot.source,
+            collected_at=snapshot.collected_at,
+            scope=snapshot.scope_map(),
+            counts=snapshot.counts(),
+            grouped=facts_by_scope(snapshot),
+        )
+
+    def json_chunks(self) -> Iterator[bytes]:
+        """The snapshot as JSON, piece by piece (what the archive keeps): the same snapshot
+        once validated, its facts in their sets' order."""
+        head = {
+            "format_version": 1,
+            "snapshot_id": self.snapshot_id,
+            "source": self.source,
+            "collected_at": self.collected_iso,
+            "scope": [
+                {"device": device, "facts": sorted(k.value for k in kinds)}
+                for device, kinds in self.scope.items()
+            ],
+        }
+        yield json.dumps(head)[:-1].encode()
+        for name in FACT_LISTS:
+            parts = _LIST_PARTS.get(name, ())
+            yield f', "{name}": ['.encode()
+            first = True
+            for (_, part), rows in self.grouped.items():
+                if part not in parts or not rows:
+                    continue
+                text = ",".join(json.dumps(dict(zip(r._fields, r, strict=True))) for r in rows)
+                yield (text if first else "," + text).encode()
+                first = False
+            yield b"]"
+        yield b"}"
+
+    @property
+    def collected_iso(self) -> str:
+        """When it was collected, in UTC (ISO 8601), as fact sets and records keep it."""
+        return self.collected_at.astimezone(UTC).isoformat()
+
+
+class _Head(Snapshot):
+    """A snapshot's own fields and scope, validated as :class:`Snapshot` validates them; the
+    checks across its facts run on the facts' keys (:func:`read_snapshot`)."""
+
+    def _check_scope(self) -> Self:  # type: ignore[override]
+        return self
+
+
+class _Unread(Exception):
+    """The lean reading could not vouch for the snapshot: it is validated whole instead."""
+
+
+#: The model of each list's facts, from the snapshot model itself.
+_ITEM_MODELS: dict[str, type[BaseModel]] = {
+    name: get_args(Snapshot.model_fields[name].annotation)[0] for name in FACT_LISTS
+}
+_ITEM_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    name: TypeAdapter(tuple[model, ...])  # type: ignore[valid-type]
+    for name, model in _ITEM_MODELS.items()
+}
+#: What the snapshot's checks read of a fact (its key, its owners, its flags)...
+_KEY_FIELDS = ("id", "device", "devices", "managed", "protocol", "ruleset", "ruleset_id")
+#: ...kept per list, for the checks, in place of the model.
+_KEYS: dict[str, Any] = {
+    name: namedtuple(
+        f"{model.__name__}Key",
+        [f for f in _KEY_FIELDS if f in model.model_fields or hasattr(model, f)],
+    )
+    for name, model in _ITEM_MODELS.items()
+}
+_SPACE = re.compile(r"[ \t\n\r]*")
+#: The standard library's JSON decoder for one value at a place (``(value, end)``).
+_SCAN: Callable[[str, int], tuple[Any, int]] = cast(Any, json.JSONDecoder()).scan_once
+#: The snapshot model's checks across its facts (a model validator, called on their keys).
+_CHECK_ACROSS: Callable[[Snapshot], Any] = cast(Any, Snapshot)._check_scope
+
+
+def _layout(text: str) -> tuple[dict[str, tuple[int, int]], dict[str, array[int]]]:
+    """Where the snapshot's members are in its JSON: each member that is not a list of facts
+    as (start, end), each list of facts as its items' starts and ends. Items are scanned one
+    at a time and forgotten (only their places are kept)."""
+    head: dict[str, tuple[int, int]] = {}
+    lists: dict[str, array[int]] = {}
+
+    def space(i: int) -> int:
+        match = _SPACE.match(text, i)
+        return match.end() if match else i
+
+    def expect(i: int, char: str) -> int:
+        if text[i : i + 1] != char:
+            raise _Unread(f"expected {char!r} at {i}")
+        return space(i + 1)
+
+    try:
+        i = expect(space(0), "{")
+        while text[i : i + 1] != "}":
+            if text[i : i + 1] != '"':
+                raise _Unread(f"expected a member name at {i}")
+            key, i = _SCAN(text, i)
+            if key in head or key in lists:
+                raise _Unread(f"member {key!r} appears twice")
+            i = expect(space(i), ":")
+            if key in _ITEM_MODELS and text[i : i + 1] == "[":
+                places = lists[key] = array("q")
+                i = space(i + 1)
+                while text[i : i + 1] != "]":
+                    start = i
+                    _, i = _SCAN(text, i)
+                    places.append(start)
+                    places.append(i)
+                    i = space(i)
+                    if text[i : i + 1] == ",":
+                        i = space(i + 1)
+                    elif text[i : i + 1] != "]":
+                        raise _Unread(f"expected ',' or ']' at {i}")
+                i = space(i + 1)
+            else:
+                start = i
+                _, i = _SCAN(text, i)
+                head[key] = (start, i)
+                i = space(i)
+            if text[i : i + 1] == ",":
+                i = space(i + 1)
+            elif text[i : i + 1] != "}":
+                raise _Unread(f"expected ',' or '}}' at {i}")
+        if space(i + 1) != len(text):
+            raise _Unread("text after the snapshot")
+    except (StopIteration, ValueError) as exc:  # not JSON where a value should be
+        raise _Unread(str(exc)) from None
+    return head, lists
+
+
+def read_snapshot(data: bytes | str) -> SnapshotFacts:
+    """A snapshot's JSON as the facts an apply takes, validated as
+    ``Snapshot.model_validate_json`` validates it, without all of its models in memory at once:
+    its own fields and scope are validated first, then each list's facts in batches (each batch
+    dumped to rows and let go, keeping only each fact's key for the checks across facts), then
+    the snapshot's checks across its facts, the model's own, on those keys. A snapshot this
+    reading cannot vouch for is validated whole, so a snapshot that is not valid raises the
+    same ``ValidationError``, and one that is gives the same facts as
+    :meth:`SnapshotFacts.of`."""
+    try:
+        with collector_paused():
+            try:
+                return _read(data.decode() if isinstance(data, bytes) else data)
+            except (_Unread, ValueError, AttributeError, TypeError, KeyError):
+                pass  # a ValidationError is a ValueError: the whole snapshot says which
+            return SnapshotFacts.of(Snapshot.model_validate_json(data))
+    finally:
+        release_free_memory()  # the text and the batches' models, back to the system
+
+
+def _read(text: str) -> SnapshotFacts:
+    places, lists = _layout(text)
+    head = _Head.model_validate_json(
+        "{" + ",".join(f"{json.dumps(k)}:{text[a:b]}" for k, (a, b) in places.items()) + "}"
+    )
+    scope = head.scope_map()
+    grouped: dict[FactKey, list[FactRow]] = {
+        (device, part): []
+        for device, kinds in scope.items()
+        for kind in kinds
+        for part in (FIREWALL_PARTS if kind is FactKind.FIREWALL else (kind.value,))
+    }
+    keys: dict[str, tuple[Any, ...]] = {}
+    for name in FACT_LISTS:
+        spots = lists.pop(name, array("q"))
+        kept: list[Any] = []
+        make_key = _KEYS[name]._make
+        fields = _KEYS[name]._fields
+        for first in range(0, len(spots), 2 * _DUMP_BATCH):
+            ends = spots[first : first + 2 * _DUMP_BATCH]
+            batch = "[" + ",".join(text[a:b] for a, b in zip(ends[::2], ends[1::2], strict=True))
+            models = _ITEM_ADAPTERS[name].validate_json(batch + "]")
+            kept.extend(make_key([getattr(m, f) for f in fields]) for m in models)
+            for part, owned in _owned(name, models, grouped):
+                if owned:
+                    for (key, _), fact in zip(
+                        owned, _dump(part, [m for _, m in owned]), strict=True
+                    ):
+                        grouped[key].append(_encode(part, fact))
+            del models
+        keys[name] = tuple(kept)
+        del spots
+    # the model's own checks across the facts, on their keys (what they read of each fact)
+    _CHECK_ACROSS(Snapshot.model_construct(**{**dict(head), **keys}))
+    return SnapshotFacts(
+        snapshot_id=head.snapshot_id,
+        source=head.source,
+        collected_at=head.collected_at,
+        scope=scope,
+        counts={"scope": len(head.scope), **{k: len(v) for k, v in keys.items()}},
+        grouped={key: tuple(sorted(rows, key=_order)) for key, rows in grouped.items()},
+    )
+
+
+def _owned(
+    name: str, models: Sequence[Any], grouped: Mapping[FactKey, Any]
+) -> Iterator[tuple[str, list[tuple[FactKey, Any]]]]:
+    """A batch of one list's facts by the part they are kept under, each with its set's key
+    (as :func:`facts_by_scope` files them; a fact no set owns is left out)."""
+    if name == "neighbors":
+        for protocol in (FactKind.LLDP.value, FactKind.CDP.value):
+            yield (
+                protocol,
+                [
+                    ((m.device, protocol), m)
+                    for m in models
+                    if str(m.protocol) == protocol and (m.device, protocol) in grouped
+                ],
+            )
+        return
+    (part,) = _LIST_PARTS[name]
+    if name == "links":
+        owned = []
+        for m in models:
+            owner = next((d for d in m.devices if (d, part) in grouped), None)
+            if owner is not None:
+                owned.append(((owner, part), m))
+        yield part, owned
+        return
+    attr = "id" if part == FactKind.DEVICE.value else "device"
+    yield part, [((key, part), m) for m in models if ((key := getattr(m, attr)), part) in grouped]
+
+
 class FactStore:
     """In-memory view of every fact set and patch; the graph store keeps the durable copy."""
 
@@ -242,7 +566,7 @@ class FactStore:
     def _load(self, rows: Iterable[dict[str, Any]], patches: Iterable[dict[str, Any]]) -> None:
         for row in rows:
             key = (row["device"], row["kind"])
-            facts = [_encode(key[1], f) for f in json.loads(row["payload"])]
+            facts = [_encode(key[1], f) for f in payload_facts(row["payload"])]
             self.sets[key] = tuple(facts)
             self.origin[key] = row["snapshot_id"]
             self.seen[key] = row["collected_at"]

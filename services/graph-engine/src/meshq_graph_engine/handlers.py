@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from meshq_graph_engine.archive import ChunkError, SnapshotArchive
 from meshq_graph_engine.engine import DeviceLimitExceeded, GraphEngine
+from meshq_graph_engine.facts import SnapshotFacts, read_snapshot
 from meshq_graph_engine.intake import SnapshotIntake
 from meshq_graph_engine.revision import read_stamp
 
@@ -76,12 +77,14 @@ class IngestHandlers:
                 whole = self.archive.add_chunk(event.data)
                 if whole is None:
                     return
-                snapshot = Snapshot.model_validate_json(whole)
+                # its facts as rows: the whole snapshot's models are never in memory at once
+                facts = read_snapshot(whole)
             except (ChunkError, ValidationError, ValueError) as exc:
                 self.archive.drop_chunks(event.data)
                 await self._reject(event, event.data.snapshot_id, "unknown", str(exc)[:2000])
                 return
-            await self.apply(event, snapshot)
+            del whole
+            await self.apply(event, facts)
             # only now: a crash before this point redelivers the last chunk, which finds the
             # others still on disk
             self.archive.drop_chunks(event.data)
@@ -113,7 +116,9 @@ class IngestHandlers:
             self.intake.applying.discard(ref.snapshot_id)
 
     async def apply(
-        self, event: SnapshotSubmitted | SnapshotChunk | SnapshotStored, snapshot: Snapshot
+        self,
+        event: SnapshotSubmitted | SnapshotChunk | SnapshotStored,
+        snapshot: Snapshot | SnapshotFacts,
     ) -> None:
         try:
             result = await self.engine.apply_snapshot(snapshot)
@@ -122,7 +127,10 @@ class IngestHandlers:
             await self._reject(event, snapshot.snapshot_id, snapshot.source, str(exc), plan, limit)
             return
         if self.engine.archive is None:  # else the engine archived it before its first write
-            self.archive.save(snapshot)
+            if isinstance(snapshot, SnapshotFacts):
+                self.archive.save_json(snapshot.snapshot_id, snapshot.json_chunks())
+            else:
+                self.archive.save(snapshot)
         revision = await self._revision()
         data = TopologyChangedData(
             snapshot_id=snapshot.snapshot_id,

@@ -5,9 +5,9 @@ writer's disk while it is hashed and its decompressed size is bounded, and is ch
 against the snapshot model, so a malformed one is refused at once with its field errors. Only
 then is it *accepted*: its file is fsynced under ``incoming/``, its status record written, and a
 small :class:`SnapshotStored` reference is published on ``meshq.ingest.snapshots``. The
-consumer that applies it finds the file (or the parsed snapshot, still in memory) by that
-reference; it writes the final status (*applied* with its diff summary, or *rejected* with the
-reason) that ``GET /snapshots/{id}`` reports and long-polls on.
+consumer that applies it finds the file (or the parsed snapshot, still in memory when it is
+small) by that reference; it writes the final status (*applied* with its diff summary, or
+*rejected* with the reason) that ``GET /snapshots/{id}`` reports and long-polls on.
 
 Nothing accepted is lost: the file and the record are durable before the caller hears 202. A
 reference the broker lost (or could not take at submission) is published again by
@@ -36,8 +36,11 @@ from meshq_runtime.errors import field_errors
 from network_discovery.model import Snapshot
 from pydantic import ValidationError
 
+from meshq_graph_engine.facts import SnapshotFacts, read_snapshot
+
 __all__ = [
     "DEFAULT_MAX_SNAPSHOT_BYTES",
+    "PARSED_KEPT_MAX_BYTES",
     "Accepted",
     "IntakeError",
     "SnapshotIntake",
@@ -48,8 +51,12 @@ log = structlog.get_logger(__name__)
 
 #: Largest snapshot accepted, in bytes of JSON once decompressed (``MESHQ_SNAPSHOT_MAX_BYTES``).
 DEFAULT_MAX_SNAPSHOT_BYTES = 4 * 1024**3
-#: Parsed snapshots kept in memory between acceptance and apply (the consumer reuses them).
+#: Parsed snapshots (their facts as rows) kept in memory between acceptance and apply (the
+#: consumer reuses them)...
 _PARSED_KEPT = 2
+#: ...when their JSON is at most this large: a larger one is read again from its file when its
+#: turn comes, so that accepted snapshots waiting for the writer hold no memory.
+PARSED_KEPT_MAX_BYTES = 16 * 1024**2
 #: Finished status records older than this are pruned by the sweep (seconds).
 _STATUS_RETENTION = 30 * 24 * 3600
 #: Field errors reported for a refused snapshot, at most.
@@ -76,7 +83,8 @@ class IntakeError(Exception):
 
 @dataclass(frozen=True)
 class Accepted:
-    snapshot: Snapshot
+    #: The snapshot's facts as rows (validated as the snapshot model validates them).
+    snapshot: SnapshotFacts
     sha256: str
     bytes: int
     record: dict[str, Any]
@@ -162,13 +170,21 @@ class _Decoder:
 class SnapshotIntake:
     """The writer's store of submitted snapshots and their status records."""
 
-    def __init__(self, root: Path, *, max_bytes: int = DEFAULT_MAX_SNAPSHOT_BYTES) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        max_bytes: int = DEFAULT_MAX_SNAPSHOT_BYTES,
+        keep_parsed_bytes: int = PARSED_KEPT_MAX_BYTES,
+    ) -> None:
         self.incoming = root / "incoming"
         self.records = root / "intake"
         self.incoming.mkdir(parents=True, exist_ok=True)
         self.records.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
-        self._parsed: OrderedDict[str, tuple[str, Snapshot]] = OrderedDict()
+        #: Largest snapshot (bytes of JSON) kept parsed between acceptance and apply.
+        self.keep_parsed_bytes = keep_parsed_bytes
+        self._parsed: OrderedDict[str, tuple[str, SnapshotFacts]] = OrderedDict()
         self._changed: dict[str, asyncio.Event] = {}
         #: Snapshots whose apply is under way (the sweep leaves their reference alone).
         self.applying: set[str] = set()
@@ -212,7 +228,7 @@ class SnapshotIntake:
             "snapshot_id": snapshot.snapshot_id,
             "status": "accepted",
             "source": snapshot.source,
-            "collected_at": snapshot.collected_at.astimezone(UTC).isoformat(),
+            "collected_at": snapshot.collected_iso,
             "submitted_at": _now(),
             "submitted_by": submitted_by[:256],
             "finished_at": None,
@@ -226,7 +242,8 @@ class SnapshotIntake:
             "limit": None,
         }
         self._write(record)
-        self._keep(snapshot.snapshot_id, sha, snapshot)
+        if decoder.size <= self.keep_parsed_bytes:
+            self._keep(snapshot.snapshot_id, sha, snapshot)
         log.info(
             "snapshot.accepted",
             snapshot_id=snapshot.snapshot_id,
@@ -237,10 +254,10 @@ class SnapshotIntake:
         return Accepted(snapshot, sha, decoder.size, record)
 
     @staticmethod
-    def _parse(path: Path) -> Snapshot:
+    def _parse(path: Path) -> SnapshotFacts:
         data = path.read_bytes()
         try:
-            return Snapshot.model_validate_json(data)
+            return read_snapshot(data)
         except ValidationError as exc:
             errors = field_errors(exc, root="body", limit=_MAX_ERRORS)
             raise IntakeError(
@@ -253,9 +270,9 @@ class SnapshotIntake:
 
     # --- for the consumer --------------------------------------------------------------------
 
-    def load(self, snapshot_id: str, sha256: str) -> Snapshot | None:
-        """The accepted snapshot the reference names: from memory, else from its file;
-        None when it is gone or is not the one the reference was made for."""
+    def load(self, snapshot_id: str, sha256: str) -> SnapshotFacts | None:
+        """The accepted snapshot the reference names, as its facts' rows: from memory, else
+        from its file; None when it is gone or is not the one the reference was made for."""
         kept = self._parsed.get(snapshot_id)
         if kept is not None and kept[0] == sha256:
             return kept[1]
@@ -265,11 +282,11 @@ class SnapshotIntake:
         data = path.read_bytes()
         if hashlib.sha256(data).hexdigest() != sha256:
             return None
-        return Snapshot.model_validate_json(data)
+        return read_snapshot(data)
 
     def finish(
         self,
-        snapshot: Snapshot | str,
+        snapshot: Snapshot | SnapshotFacts | str,
         status: Status,
         *,
         result: dict[str, Any] | None = None,
@@ -406,7 +423,7 @@ class SnapshotIntake:
         if event is not None:
             event.set()
 
-    def _keep(self, snapshot_id: str, sha256: str, snapshot: Snapshot) -> None:
+    def _keep(self, snapshot_id: str, sha256: str, snapshot: SnapshotFacts) -> None:
         self._parsed[snapshot_id] = (sha256, snapshot)
         self._parsed.move_to_end(snapshot_id)
         while len(self._parsed) > _PARSED_KEPT:

@@ -51,6 +51,14 @@ class Settings(
         alias="MESHQ_SNAPSHOT_INTAKE_CONCURRENCY",
         description="Snapshots received at once; a further one waits up to 30 s, then 429.",
     )
+    graph_buffer_pool_mb: int | None = Field(
+        None,
+        ge=256,
+        alias="MESHQ_GRAPH_BUFFER_POOL_MB",
+        description="Pages of the embedded graph store kept in memory, in MiB; unset: an "
+        "eighth of the machine's memory, at least 512 and at most 2048. Every write must fit "
+        "in it (a write that does not fails).",
+    )
     intake_requeue_after: float = Field(
         120.0,
         ge=5,

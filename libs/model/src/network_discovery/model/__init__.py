@@ -7,6 +7,9 @@
 - :mod:`~network_discovery.model.firewall`: firewall zones, rule sets (with their bindings
   and default action), rules (objects and groups resolved) and the objects themselves.
 - :mod:`~network_discovery.model.routing`: routes per device and VRF with their next hops.
+- :mod:`~network_discovery.model.fabric` and :mod:`~network_discovery.model.fabric_facts`:
+  InfiniBand nodes, ports, cables, counters and adapters, as outputs show them and as a
+  snapshot carries them (owned by the collecting host).
 - :mod:`~network_discovery.model.snapshot`: :class:`Snapshot`, what a collection run
   publishes, with its scope; :mod:`~network_discovery.model.patch`: :class:`MetadataPatch`.
 - :mod:`~network_discovery.model.ids` and :mod:`~network_discovery.model.normalise`: ids from
@@ -24,6 +27,13 @@ from network_discovery.model.entities import (
     IPAddress,
     Link,
     Subnet,
+)
+from network_discovery.model.fabric_facts import (
+    IBAdapterFact,
+    IBCountersFact,
+    IBLinkFact,
+    IBNodeFact,
+    IBPortFact,
 )
 from network_discovery.model.fields import (
     BGPState,
@@ -52,6 +62,7 @@ from network_discovery.model.firewall import (
     Service,
     normalise_protocol,
 )
+from network_discovery.model.gpu_facts import GpuAffinityFact, GpuFact, GpuHealthFact
 from network_discovery.model.ids import (
     bgp_peer_id,
     device_id,
@@ -66,6 +77,13 @@ from network_discovery.model.ids import (
     route_id,
     subnet_id,
     vlan_id,
+)
+from network_discovery.model.nccl_facts import (
+    NcclConnectionFact,
+    NcclJobFact,
+    NcclRankFact,
+    NcclResultFact,
+    nccl_job_owner,
 )
 from network_discovery.model.normalise import (
     canonical_interface_name,
@@ -127,6 +145,14 @@ __all__ = [
     "FirewallRule",
     "FirewallRuleset",
     "FirewallZone",
+    "GpuAffinityFact",
+    "GpuFact",
+    "GpuHealthFact",
+    "IBAdapterFact",
+    "IBCountersFact",
+    "IBLinkFact",
+    "IBNodeFact",
+    "IBPortFact",
     "IPAddress",
     "Interface",
     "InterfaceMode",
@@ -139,6 +165,10 @@ __all__ = [
     "MetadataPatch",
     "NatAction",
     "NatKind",
+    "NcclConnectionFact",
+    "NcclJobFact",
+    "NcclRankFact",
+    "NcclResultFact",
     "NeighborObservation",
     "NeighborProtocol",
     "NetBoxField",
@@ -172,6 +202,7 @@ __all__ = [
     "link_id",
     "lldp_port",
     "looks_like_port_name",
+    "nccl_job_owner",
     "normalise_address",
     "normalise_asn",
     "normalise_hostname",

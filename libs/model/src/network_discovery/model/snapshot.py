@@ -26,12 +26,26 @@ from network_discovery.model.entities import (
     IPAddress,
     Link,
 )
+from network_discovery.model.fabric_facts import (
+    IBAdapterFact,
+    IBCountersFact,
+    IBLinkFact,
+    IBNodeFact,
+    IBPortFact,
+)
 from network_discovery.model.fields import DeviceRef, ModelBase
 from network_discovery.model.firewall import (
     FirewallObject,
     FirewallRule,
     FirewallRuleset,
     FirewallZone,
+)
+from network_discovery.model.gpu_facts import GpuAffinityFact, GpuFact, GpuHealthFact
+from network_discovery.model.nccl_facts import (
+    NcclConnectionFact,
+    NcclJobFact,
+    NcclRankFact,
+    NcclResultFact,
 )
 from network_discovery.model.observations import ArpEntry, MacTableEntry, NeighborObservation
 from network_discovery.model.routing import Route
@@ -75,6 +89,24 @@ class FactKind(StrEnum):
     FIREWALL = "firewall"
     #: Routing tables.
     ROUTES = "routes"
+    #: InfiniBand fabric as seen from the collecting host (ibnetdiscover, iblinkinfo):
+    #: nodes, ports, cables; port counters (perfquery, ibqueryerrors).
+    IB_NODES = "ib_nodes"
+    IB_PORTS = "ib_ports"
+    IB_LINKS = "ib_links"
+    IB_COUNTERS = "ib_counters"
+    #: The host's own InfiniBand adapters (ibstat, ibstatus).
+    IB_ADAPTERS = "ib_adapters"
+    #: A host's GPUs; the verdict on each with its reasons; GPU to RDMA adapter affinity.
+    GPUS = "gpus"
+    GPU_HEALTH = "gpu_health"
+    GPU_AFFINITY = "gpu_affinity"
+    #: An NCCL training job (owned by its ``nccl-job:<id>`` entry): the job, its ranks, the
+    #: connections between ranks, its nccl-tests results.
+    NCCL_JOBS = "nccl_jobs"
+    NCCL_RANKS = "nccl_ranks"
+    NCCL_CONNECTIONS = "nccl_connections"
+    NCCL_RESULTS = "nccl_results"
 
 
 #: Kinds a snapshot may declare.
@@ -98,6 +130,18 @@ FACT_LISTS = (
     "firewall_rules",
     "firewall_objects",
     "routes",
+    "ib_nodes",
+    "ib_ports",
+    "ib_links",
+    "ib_counters",
+    "ib_adapters",
+    "gpus",
+    "gpu_health",
+    "gpu_affinity",
+    "nccl_jobs",
+    "nccl_ranks",
+    "nccl_connections",
+    "nccl_results",
 )
 
 
@@ -149,6 +193,28 @@ class Snapshot(ModelBase):
         default=(), description="Address and service objects and groups (for reference)."
     )
     routes: tuple[Route, ...] = ()
+    ib_nodes: tuple[IBNodeFact, ...] = Field(
+        default=(), description="InfiniBand nodes, each owned by the host that collected it."
+    )
+    ib_ports: tuple[IBPortFact, ...] = ()
+    ib_links: tuple[IBLinkFact, ...] = ()
+    ib_counters: tuple[IBCountersFact, ...] = ()
+    ib_adapters: tuple[IBAdapterFact, ...] = Field(
+        default=(), description="A host's own InfiniBand adapters (ibstat, ibstatus)."
+    )
+    gpus: tuple[GpuFact, ...] = Field(default=(), description="A host's GPUs.")
+    gpu_health: tuple[GpuHealthFact, ...] = Field(
+        default=(), description="The verdict on each GPU, with its reasons."
+    )
+    gpu_affinity: tuple[GpuAffinityFact, ...] = Field(
+        default=(), description="How each GPU reaches its host's RDMA adapters (topo -m)."
+    )
+    nccl_jobs: tuple[NcclJobFact, ...] = Field(
+        default=(), description="NCCL training jobs, each owned by its nccl-job:<id> entry."
+    )
+    nccl_ranks: tuple[NcclRankFact, ...] = ()
+    nccl_connections: tuple[NcclConnectionFact, ...] = ()
+    nccl_results: tuple[NcclResultFact, ...] = Field(default=(), description="nccl-tests rows.")
 
     # --- validation -------------------------------------------------------------------
 
@@ -203,6 +269,18 @@ class Snapshot(ModelBase):
             ("firewall_rules", self.firewall_rules),
             ("firewall_objects", self.firewall_objects),
             ("routes", self.routes),
+            ("ib_nodes", self.ib_nodes),
+            ("ib_ports", self.ib_ports),
+            ("ib_links", self.ib_links),
+            ("ib_counters", self.ib_counters),
+            ("ib_adapters", self.ib_adapters),
+            ("gpus", self.gpus),
+            ("gpu_health", self.gpu_health),
+            ("gpu_affinity", self.gpu_affinity),
+            ("nccl_jobs", self.nccl_jobs),
+            ("nccl_ranks", self.nccl_ranks),
+            ("nccl_connections", self.nccl_connections),
+            ("nccl_results", self.nccl_results),
         ):
             counts = Counter(e.id for e in entities)
             errors.extend(
@@ -238,6 +316,18 @@ class Snapshot(ModelBase):
             ("firewall_rules", self.firewall_rules, FactKind.FIREWALL),
             ("firewall_objects", self.firewall_objects, FactKind.FIREWALL),
             ("routes", self.routes, FactKind.ROUTES),
+            ("ib_nodes", self.ib_nodes, FactKind.IB_NODES),
+            ("ib_ports", self.ib_ports, FactKind.IB_PORTS),
+            ("ib_links", self.ib_links, FactKind.IB_LINKS),
+            ("ib_counters", self.ib_counters, FactKind.IB_COUNTERS),
+            ("ib_adapters", self.ib_adapters, FactKind.IB_ADAPTERS),
+            ("gpus", self.gpus, FactKind.GPUS),
+            ("gpu_health", self.gpu_health, FactKind.GPU_HEALTH),
+            ("gpu_affinity", self.gpu_affinity, FactKind.GPU_AFFINITY),
+            ("nccl_jobs", self.nccl_jobs, FactKind.NCCL_JOBS),
+            ("nccl_ranks", self.nccl_ranks, FactKind.NCCL_RANKS),
+            ("nccl_connections", self.nccl_connections, FactKind.NCCL_CONNECTIONS),
+            ("nccl_results", self.nccl_results, FactKind.NCCL_RESULTS),
         )
         for i, device in enumerate(self.devices):
             yield f"devices[{i}]", device.id, [device.id], FactKind.DEVICE

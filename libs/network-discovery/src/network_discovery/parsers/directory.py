@@ -14,10 +14,12 @@ import structlog
 import yaml
 from pydantic import ValidationError
 
-from network_discovery.model import Link, Snapshot, normalise_hostname
+from network_discovery.model import FactKind, Link, ScopeEntry, Snapshot, normalise_hostname
 from network_discovery.parsers._commands import PLATFORMS
 from network_discovery.parsers._detect import detect_platform
 from network_discovery.parsers._device import DeviceFacts, parse_device
+from network_discovery.parsers._fabric_files import FabricFacts, fabric_tool, read_fabric
+from network_discovery.parsers._gpu_files import GpuHostFacts, gpu_tool, read_gpus
 from network_discovery.parsers._layout import (
     LAYOUT_FOLDERS,
     is_source_layout,
@@ -26,6 +28,7 @@ from network_discovery.parsers._layout import (
     read_source_layout,
 )
 from network_discovery.parsers._names import resolve_name
+from network_discovery.parsers._nccl_files import NcclJobFacts, is_job_folder, read_job
 from network_discovery.parsers._routing import add_protocol_routes
 from network_discovery.parsers._session import split_session
 from network_discovery.parsers.report import ParseIssue, ParseReport
@@ -201,18 +204,51 @@ def snapshot_from_facts(
     source: str,
     collected_at: datetime,
     links: Sequence[Link] = (),
+    fabric: Sequence[FabricFacts] = (),
+    gpus: Sequence[GpuHostFacts] = (),
+    nccl: Sequence[NcclJobFacts] = (),
 ) -> Snapshot:
-    """One snapshot of every device's parsed facts; a device whose scope is empty is left out."""
+    """One snapshot of every device's parsed facts (and hosts' InfiniBand facts); a device
+    whose scope is empty is left out."""
     kept = [dev for dev in parsed if dev.scope is not None]
     lists: dict[str, list[Any]] = {k: [] for k in _facts(DeviceFacts(device="x"))}
     for dev in kept:
         for key, items in _facts(dev).items():
             lists[key].extend(items)
+    scope: dict[str, tuple[FactKind, ...]] = {
+        dev.scope.device: dev.scope.facts for dev in kept if dev.scope is not None
+    }
+    for host in gpus:
+        kinds = tuple(k for k in FactKind if k in host.kinds)
+        scope[host.device] = (*scope.get(host.device, ()), *kinds)
+        lists.setdefault("gpus", []).extend(host.gpus)
+        lists.setdefault("gpu_health", []).extend(host.health)
+        lists.setdefault("gpu_affinity", []).extend(host.affinity)
+    for ib in fabric:
+        kinds = tuple(k for k in FactKind if k in ib.kinds)
+        scope[ib.device] = (*scope.get(ib.device, ()), *kinds)
+        for key, items in (
+            ("ib_nodes", ib.nodes),
+            ("ib_ports", ib.ports),
+            ("ib_links", ib.links),
+            ("ib_counters", ib.counters),
+            ("ib_adapters", ib.adapters),
+        ):
+            lists.setdefault(key, []).extend(items)
+    for job in nccl:  # owned by the job's own entry, nccl-job:<id>
+        scope[job.device] = (*scope.get(job.device, ()), *(k for k in FactKind if k in job.kinds))
+        for key, items in (
+            ("nccl_jobs", job.jobs),
+            ("nccl_ranks", job.ranks),
+            ("nccl_connections", job.connections),
+            ("nccl_results", job.results),
+        ):
+            lists.setdefault(key, []).extend(items)
     return Snapshot(
         snapshot_id=snapshot_id,
         source=source,
         collected_at=collected_at,
-        scope=tuple(dev.scope for dev in kept if dev.scope is not None),
+        scope=tuple(ScopeEntry(device=d, facts=kinds) for d, kinds in scope.items() if kinds),
         devices=tuple(dev.record for dev in kept if dev.record is not None),
         links=tuple(links),
         **{key: tuple(items) for key, items in lists.items()},
@@ -238,22 +274,53 @@ def parse_directory(
     when = collected_at or datetime.now(UTC)
     report = ParseReport()
     parsed: list[DeviceFacts] = []
+    fabric: list[FabricFacts] = []
+    gpus: list[GpuHostFacts] = []
+    nccl: list[NcclJobFacts] = []
+    if is_job_folder(root):  # the folder of one NCCL job (job.yaml)
+        if (job := read_job(root, report)) is not None:
+            nccl.append(job)
+        return snapshot_from_facts(
+            [],
+            snapshot_id=snapshot_id or _default_id(root, when),
+            source=source,
+            collected_at=when,
+            nccl=nccl,
+        ), report
     layout = is_source_layout(root)
     if layout:  # configs/ hosts/ iptables/: several devices per folder
         parsed += read_source_layout(root, report)
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if layout and folder.name in LAYOUT_FOLDERS:
             continue
-        meta = _read_meta(folder, report)
+        if is_job_folder(folder):  # an NCCL job's logs (job.yaml), not a device's outputs
+            if (job := read_job(folder, report)) is not None:
+                nccl.append(job)
+            continue
+        everything = _output_files(folder)
+        ib_files = {n: f for n, f in everything.items() if fabric_tool(n)}
+        gpu_files = {n: f for n, f in everything.items() if gpu_tool(n) and n not in ib_files}
+        host_files = len(ib_files) + len(gpu_files)
+        if host_files and host_files == len(everything) and not (folder / META_FILE).exists():
+            meta: dict[str, Any] | None = {"platform": "linux"}  # InfiniBand and GPU outputs
+        else:
+            meta = _read_meta(folder, report)
         if meta is None:
             continue
-        files = _output_files(folder)
+        files = {n: f for n, f in everything.items() if n not in ib_files and n not in gpu_files}
         hostname = str(meta.get("hostname") or folder.name)
         try:
             normalise_hostname(hostname)
         except ValueError as exc:
             where = str(folder / META_FILE) if meta.get("hostname") else str(folder)
             report.add(ParseIssue(where, f"{exc}; the device is left out", folder.name))
+            continue
+        if (ib_files or gpu_files) and not files:  # only InfiniBand and GPU outputs:
+            host = normalise_hostname(hostname)  # no device record is made
+            if ib_files and (ib := read_fabric(host, ib_files, report)) is not None:
+                fabric.append(ib)
+            if gpu_files and (gpu := read_gpus(host, gpu_files, report)) is not None:
+                gpus.append(gpu)
             continue
         own, hosted = _by_platform(meta["platform"], files)
         dev, dev_report = parse_device(hostname, meta["platform"], own, meta)
@@ -264,6 +331,10 @@ def parse_directory(
             merge_facts(dev, extra)
         if dev.scope is not None:
             parsed.append(dev)
+        if ib_files and (ib := read_fabric(dev.device, ib_files, report)) is not None:
+            fabric.append(ib)
+        if gpu_files and (gpu := read_gpus(dev.device, gpu_files, report)) is not None:
+            gpus.append(gpu)
         log.info(
             "parsers.device",
             device=dev.device,
@@ -278,6 +349,9 @@ def parse_directory(
         source=source,
         collected_at=when,
         links=links,
+        fabric=fabric,
+        gpus=gpus,
+        nccl=nccl,
     )
     return snapshot, report
 

@@ -28,6 +28,8 @@ from network_discovery.model import (
     Route,
     Subnet,
 )
+from network_discovery.model.fabric import COUNTER_FIELDS, IBNode, IBPort
+from network_discovery.model.gpu import Gpu
 from pydantic import BaseModel
 
 __all__ = [
@@ -120,6 +122,83 @@ NODES: dict[str, NodeSpec] = {
                 version="INT64",
             ),
             Route,
+        ),
+        # InfiniBand: a node (switch, channel adapter, router) by node GUID; a port by
+        # "<port GUID>|<number>", with its latest counters and what the host's ibstat said.
+        NodeSpec(
+            "IBNode",
+            _props(IBNode, firmware="STRING", ca_type="STRING", collected_by="STRING[]"),
+            IBNode,
+        ),
+        NodeSpec(
+            "IBPort",
+            _props(
+                IBPort,
+                host="STRING",
+                degraded="BOOLEAN",
+                rate_gbps="DOUBLE",
+                linked="BOOLEAN",
+                counters_extended="BOOLEAN",
+                **dict.fromkeys(COUNTER_FIELDS.values(), "INT64"),
+            ),
+            IBPort,
+        ),
+        # A GPU (id "gpu:<host>:<index>"): what it is (its NVML index as gpu_index: "index"
+        # is a reserved word of the embedded store), the verdict on it with its reasons
+        # (JSON), and the host's RDMA adapters nearest to it (topo -m).
+        NodeSpec(
+            "GPU",
+            {
+                ("gpu_index" if name == "index" else name): kind
+                for name, kind in _props(
+                    Gpu,
+                    verdict="STRING",
+                    reasons="STRING",
+                    checked="STRING[]",
+                    health_sources="STRING[]",
+                    hcas="STRING[]",
+                    hca_connection="STRING",
+                ).items()
+            },
+            Gpu,
+        ),
+        # An NCCL training job (id: the job id given at ingest), with its latest nccl-tests
+        # measurement at the largest size; a rank of one of its communicators (id
+        # "<job>|<commId or n<nranks>>|<rank>").
+        NodeSpec(
+            "NcclJob",
+            {
+                "name": "STRING",
+                "nranks": "INT64",
+                "hosts": "STRING[]",
+                "nccl_version": "STRING",
+                "comm_ids": "STRING[]",
+                "network": "STRING",
+                "ring_channels": "INT64",
+                "started_at": "STRING",
+                "ended_at": "STRING",
+                "test": "STRING",
+                "test_size_bytes": "INT64",
+                "test_algbw_gbps": "DOUBLE",
+                "test_busbw_gbps": "DOUBLE",
+                "test_results": "INT64",
+            },
+        ),
+        NodeSpec(
+            "NcclRank",
+            {
+                "job_id": "STRING",
+                "comm": "STRING",
+                "rank": "INT64",
+                "nranks": "INT64",
+                "host": "STRING",
+                "pid": "INT64",
+                "cuda_dev": "INT64",
+                "nvml_dev": "INT64",
+                "bus_id": "STRING",
+                "local_rank": "INT64",
+                "hca_ports": "STRING[]",
+            },
         ),
         NodeSpec(
             "Snapshot",
@@ -241,6 +320,29 @@ RELS: dict[str, RelSpec] = {
         RelSpec("HAS_FIREWALL_RULE", "Device", "FirewallRule"),
         RelSpec("HAS_FIREWALL_OBJECT", "Device", "FirewallObject"),
         RelSpec("HAS_ROUTE", "Device", "Route"),
+        RelSpec("HAS_IB_PORT", "IBNode", "IBPort"),
+        RelSpec("IB_LINK", "IBPort", "IBPort", {"width": "STRING", "speed": "STRING"}),
+        # a channel adapter in a host the graph knows (by its node description or ibstat)
+        RelSpec("HAS_HCA", "Device", "IBNode"),
+        RelSpec("HAS_GPU", "Device", "GPU"),
+        # a GPU and its host's nearest RDMA adapters, where the fabric knows them
+        RelSpec("NEAR_HCA", "GPU", "IBNode", {"connection": "STRING"}),
+        # NCCL: a job's ranks; the GPU a rank ran on (by host and bus id, else NVML index);
+        # the fabric port of each HCA port its connections used; the connections of a rank
+        # pair over every channel (src sends to dst).
+        RelSpec("HAS_RANK", "NcclJob", "NcclRank"),
+        RelSpec("RANK_GPU", "NcclRank", "GPU", {"matched_by": "STRING"}),
+        RelSpec("RANK_HCA_PORT", "NcclRank", "IBPort", {"hca": "STRING"}),
+        RelSpec(
+            "NCCL_CONNECTION",
+            "NcclRank",
+            "NcclRank",
+            # each a comma-separated list (sorted): channels "0,1", transports "net" ...
+            dict.fromkeys(
+                ("channels", "ring_channels", "transports", "vias", "src_hcas", "dst_hcas"),
+                "STRING",
+            ),
+        ),
     )
 }
 

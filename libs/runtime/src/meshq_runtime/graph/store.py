@@ -7,6 +7,7 @@ scans Arrow tables handed to it from Python (``COPY``/``LOAD FROM``: its bulk pa
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -17,9 +18,40 @@ from meshq_runtime.settings import GraphSettings, ServiceSettings
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["ArrowStore", "EmbeddedStore", "GraphStore", "MemgraphStore", "open_graph_store"]
+__all__ = [
+    "ArrowStore",
+    "EmbeddedStore",
+    "GraphStore",
+    "MemgraphStore",
+    "default_buffer_pool_mb",
+    "open_graph_store",
+]
 
 log = structlog.get_logger(__name__)
+
+#: The embedded store's page cache by default: this fraction of the machine's memory...
+_POOL_FRACTION = 8
+#: ...within these bounds (MiB). The store's files are read through the operating system's
+#: page cache as well, which a process's resident set does not count.
+_POOL_MIN_MB, _POOL_MAX_MB = 512, 2048
+
+
+def _machine_memory_mb() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def default_buffer_pool_mb() -> int:
+    """The embedded store's buffer pool when none is configured: an eighth of the machine's
+    memory, at least 512 MiB and at most 2 GiB (LadybugDB's own default, 80% of the memory,
+    lets the pool grow with every page the process ever touched)."""
+    memory = _machine_memory_mb()
+    if memory is None:
+        return _POOL_MIN_MB
+    return max(_POOL_MIN_MB, min(_POOL_MAX_MB, memory // _POOL_FRACTION))
+
 
 #: How the binding's C-API backend names an Arrow table it scans (in its rewritten statement).
 _SCAN_TABLE = "__lbug_capi_scan_"
@@ -49,13 +81,20 @@ class EmbeddedStore:
 
     dialect = "ladybug"
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
-        """``read_only`` opens the files as they are at that moment (no writes, no later ones)."""
+    def __init__(
+        self, path: Path, *, read_only: bool = False, buffer_pool_mb: int | None = None
+    ) -> None:
+        """``read_only`` opens the files as they are at that moment (no writes, no later ones);
+        ``buffer_pool_mb`` bounds the pages kept in memory (:func:`default_buffer_pool_mb`
+        when None)."""
         import ladybug
 
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = ladybug.Database(str(path), read_only=read_only)
+        self.buffer_pool_mb = buffer_pool_mb or default_buffer_pool_mb()
+        self._db = ladybug.Database(
+            str(path), read_only=read_only, buffer_pool_size=self.buffer_pool_mb * 2**20
+        )
         self._conn = ladybug.AsyncConnection(self._db, max_concurrent_queries=4)
 
     async def execute(
@@ -139,5 +178,9 @@ def open_graph_store(settings: Any) -> GraphStore:
         )
     base: ServiceSettings = settings
     path = graph.graph_path or (base.data_dir / "graph" / "meshq.lbug")
-    log.info("graph.store", kind="ladybug", path=str(path))
-    return EmbeddedStore(path)
+    # a service that offers the setting (graph-engine: MESHQ_GRAPH_BUFFER_POOL_MB) bounds
+    # the embedded store's page cache with it
+    pool = getattr(settings, "graph_buffer_pool_mb", None)
+    store = EmbeddedStore(path, buffer_pool_mb=pool)
+    log.info("graph.store", kind="ladybug", path=str(path), buffer_pool_mb=store.buffer_pool_mb)
+    return store

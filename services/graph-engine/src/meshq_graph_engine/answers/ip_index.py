@@ -292,8 +292,12 @@ def _rows(part: dict[str, list[dict[str, Any]]], label: str) -> list[dict[str, A
 
 async def maintain(store: GraphStore, diff: Any) -> None:
     """Bring the index up to date with one apply's diff (a ``GraphDiff``, already applied)."""
+    # each endpoint's addresses alone (its whole row, made as the diff is read, is let go: a
+    # first ingest adds every endpoint of the network)
     endpoints = {
-        row["id"]: row for part in (diff.added, diff.updated) for row in _rows(part, "Endpoint")
+        row["id"]: tuple(row.get("ips") or ())
+        for part in (diff.added, diff.updated)
+        for row in part.get("Endpoint") or ()
     }
     gone = set(diff.removed.get("Endpoint") or ())
     addresses = {
@@ -304,8 +308,8 @@ async def maintain(store: GraphStore, diff: Any) -> None:
         _cidr_of(i) for i in diff.removed.get("Subnet") or ()
     ]
     touched: set[str] = set()
-    for row in endpoints.values():
-        touched.update(bucket_of(ip) for ip in row.get("ips") or ())
+    for ips in endpoints.values():
+        touched.update(bucket_of(ip) for ip in ips)
     touched.update(bucket_of(row["ip"]) for row in addresses.values())
     touched.update(bucket_of(_address_of(i)) for i in addresses_gone)
     if gone:  # where the endpoints seen again live: most removed ones lived beside them
@@ -327,8 +331,8 @@ async def maintain(store: GraphStore, diff: Any) -> None:
         ]
         for key in keys
     }
-    for mac, row in endpoints.items():
-        for ip in row.get("ips") or ():
+    for mac, ips in endpoints.items():
+        for ip in ips:
             contents[bucket_of(ip)].append(["e", ip, mac, False])
     for row in addresses.values():
         contents[bucket_of(row["ip"])].append(_interface_entry(row))

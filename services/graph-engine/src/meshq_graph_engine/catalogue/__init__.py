@@ -6,10 +6,12 @@ from meshq_graph_engine.catalogue import (
     addressing,
     blast,
     endpoints,
+    fabric,
     firewall,
     hygiene,
     inventory,
     layer3,
+    nccl,
     netbox,
     paths,
     routing,
@@ -51,6 +53,8 @@ for _module in (
     traces,
     layer3,
     netbox,
+    fabric,
+    nccl,
 ):
     for _query in _module.QUERIES:
         if _query.name in REGISTRY:

@@ -10,7 +10,6 @@ not NetBox has any cable on that device.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import Any, Literal
 
@@ -19,6 +18,7 @@ from pydantic import Field
 
 from meshq_graph_engine.catalogue._common import DeviceFilter, SiteFilter, ordered
 from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, Row
+from meshq_graph_engine.facts import payload_facts
 
 __all__ = ["QUERIES"]
 
@@ -174,7 +174,7 @@ def _key(row: dict[str, Any]) -> tuple[str, str, str, str]:
 async def _drift(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     declared: set[tuple[str, str, str, str]] = set()
     for fact in await ctx.store.execute(_FACTS, {"kind": "links"}):
-        for raw in json.loads(fact["payload"]):
+        for raw in payload_facts(fact["payload"]):
             link = Link.model_validate(raw)
             if link.evidence is LinkEvidence.NETBOX_DECLARED:
                 declared.add((link.a.device, link.a.interface, link.b.device, link.b.interface))

@@ -30,6 +30,7 @@ from typing import Any
 from meshq_graph_engine._gc import collector_paused
 from meshq_graph_engine._policy import POLICY_KINDS, device_policy
 from meshq_graph_engine.diff import GraphDiff, diff_touched
+from meshq_graph_engine.fabric import FABRIC_KINDS, FabricView
 from meshq_graph_engine.facts import FactKey, FactRow, FactStore
 from meshq_graph_engine.live._endpoints import EndpointIndex, PortView
 from meshq_graph_engine.live._index import (
@@ -138,6 +139,7 @@ class LiveGraph:
         self.sightings: dict[RelKey, RelRow] = {}
         self.sightings_by_remote: dict[str, set[RelKey]] = {}
         self.own: dict[str, _Own] = {}
+        self.fabric = FabricView()
         self._previous: Projection | None = None
         self._recording = False
         self._before_nodes: dict[str, dict[str, NodeRow | None]] = defaultdict(dict)
@@ -294,6 +296,12 @@ class LiveGraph:
             self._interface(iface, st)
         for device in st.devices:
             self._device(device, st)
+        if any(kind in FABRIC_KINDS for _, kind in changes) or (
+            st.appeared and not self.fabric.empty
+        ):  # the InfiniBand fabric, merged over every collector (meshq_graph_engine.fabric)
+            self.fabric.refresh(
+                self.facts, self.projection.nodes["Device"], self._set_node, self._set_rel
+            )
         # relationships drawn only where their device or interface exists
         for device in st.appeared:
             st.sees |= self.sightings_by_remote.get(device, set())

@@ -1,0 +1,539 @@
+"""NCCL / Training: the training jobs in the graph, the rank pairs each job's channels
+connect (with the HCA ports and fabric cables at both ends), and the pairs and cables that
+carry the most.
+
+docs/queries.md states what each query answers; the tests pin it. Where a flow crosses the
+fabric between two leaf switches, the spine it takes is not known (that needs the switches'
+forwarding tables, which the graph does not hold): ``path`` says so and no spine is named.
+Volumes are estimates from the job's nccl-tests measurement when one was ingested, and
+``None`` otherwise.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Annotated, Any, Literal
+
+from network_discovery.model import normalise_hostname
+from pydantic import AfterValidator, Field
+
+from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, Row
+
+__all__ = ["QUERIES"]
+
+FEATURE = "nccl_visualization"
+CATEGORY = "NCCL / Training"
+
+_JOBS = (
+    "MATCH (j:NcclJob) RETURN j.id AS id, j.name AS name, j.nranks AS nranks, j.hosts AS hosts, "
+    "j.nccl_version AS nccl_version, j.comm_ids AS comm_ids, j.network AS network, "
+    "j.ring_channels AS ring_channels, j.started_at AS started_at, j.ended_at AS ended_at, "
+    "j.test AS test, j.test_size_bytes AS test_size_bytes, j.test_algbw_gbps AS algbw, "
+    "j.test_busbw_gbps AS busbw"
+)
+_RANKS = (
+    "MATCH (j:NcclJob)-[:HAS_RANK]->(r:NcclRank) WHERE j.id IN $ids "
+    "OPTIONAL MATCH (r)-[:RANK_GPU]->(g:GPU) "
+    "RETURN j.id AS job, r.id AS id, r.rank AS rank, r.comm AS comm, r.host AS host, "
+    "r.hca_ports AS hca_ports, g.id AS gpu"
+)
+_PORTS = (
+    "MATCH (j:NcclJob)-[:HAS_RANK]->(r:NcclRank)-[h:RANK_HCA_PORT]->(p:IBPort) "
+    "WHERE j.id IN $ids "
+    "OPTIONAL MATCH (p)-[:IB_LINK]-(q:IBPort) "
+    "OPTIONAL MATCH (s:IBNode)-[:HAS_IB_PORT]->(q) "
+    "RETURN r.id AS rank_id, h.hca AS hca, p.id AS port_id, p.port_guid AS port_guid, "
+    "p.port AS port, p.state AS state, q.id AS peer_id, q.port AS peer_port, "
+    "q.node_guid AS peer_guid, coalesce(s.description, q.node_description) AS peer_node, "
+    "q.node_type AS peer_type"
+)
+_CONNECTIONS = (
+    "MATCH (j:NcclJob)-[:HAS_RANK]->(a:NcclRank)-[c:NCCL_CONNECTION]->(b:NcclRank) "
+    "WHERE j.id IN $ids "
+    "RETURN j.id AS job, a.id AS src_id, a.rank AS src_rank, a.host AS src_host, "
+    "b.id AS dst_id, b.rank AS dst_rank, b.host AS dst_host, c.channels AS channels, "
+    "c.ring_channels AS ring_channels, c.transports AS transports, c.vias AS vias, "
+    "c.src_hcas AS src_hcas, c.dst_hcas AS dst_hcas"
+)
+_UNKNOWN_SPINE = (
+    "the two HCA ports hang on different switches: the switches between them are not known "
+    "without the switches' forwarding tables"
+)
+
+JobFilter = Annotated[
+    str,
+    Field(
+        default="",
+        max_length=128,
+        pattern=r"^$|^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+        description="Only this job (its id as given at ingest, case-insensitive); empty for "
+        "every job.",
+        examples=["train-42"],
+    ),
+]
+RequiredJob = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+        description="The job (its id as given at ingest, case-insensitive).",
+        examples=["train-42"],
+    ),
+]
+HostFilter = Annotated[
+    str,
+    Field(
+        default="",
+        max_length=255,
+        description="Only what runs on this host (case-insensitive); empty for every host.",
+        examples=["gpu-node-01"],
+    ),
+    AfterValidator(lambda v: normalise_hostname(v) if v else v),
+]
+Transport = Literal["net", "p2p", "shm", "collnet", "nvls", "unknown"]
+PathKind = Literal["in_host", "same_switch", "across_switches", "unknown"]
+
+
+class JobsParams(Params):
+    job_id: JobFilter
+    host: HostFilter
+
+
+class FlowsParams(Params):
+    job_id: RequiredJob
+    host: HostFilter
+    transport: Transport | Literal[""] = Field(
+        "", description="Only connections over this transport (net: the network); empty for any."
+    )
+
+
+class TalkersParams(Params):
+    job_id: JobFilter
+    by: Literal["hca", "host", "rank"] = Field(
+        "hca",
+        description="Pairs of HCA ports (hca), of hosts (host) or of ranks (rank).",
+    )
+
+
+class Measurement(Row):
+    """The nccl-tests row the volumes are estimated from (the largest size measured)."""
+
+    test: str | None
+    size_bytes: int
+    algbw_gbps: float = Field(description="GB/s, as nccl-tests reports it.")
+    busbw_gbps: float = Field(description="GB/s, as nccl-tests reports it.")
+
+
+class NcclJobRow(Row):
+    """One training job: its ranks, hosts, GPUs and HCA ports, NCCL version and window."""
+
+    job_id: str
+    name: str | None
+    nccl_version: str | None
+    network: str | None = Field(description="IB, Socket, or a network plugin's name.")
+    nranks: int | None = Field(description="The largest communicator's size.")
+    ranks: int = Field(description="Ranks in the graph, over all the job's communicators.")
+    communicators: list[str] = Field(description="NCCL's commId of each communicator.")
+    hosts: list[str]
+    gpus: list[str] = Field(description="The GPUs the ranks ran on (GPU ids), where known.")
+    ranks_without_gpu: int = Field(description="Ranks whose GPU the graph does not hold.")
+    hca_ports: list[str] = Field(description="'<host> <device>:<port>' of every HCA port used.")
+    hca_ports_in_fabric: int = Field(description="Of those, the ports the fabric view holds.")
+    connections: dict[str, int] = Field(description="Rank pairs connected, by transport.")
+    started_at: str | None
+    ended_at: str | None
+    measurement: Measurement | None
+
+
+class FabricEnd(Row):
+    """One end of a flow in the fabric: the HCA port and the switch port it is cabled to."""
+
+    hca: str = Field(description="device:port, as NCCL named it.")
+    port_guid: str | None
+    state: str | None
+    switch: str | None = Field(description="The node the HCA port is cabled to.")
+    switch_guid: str | None
+    switch_port: int | None
+    link: str | None = Field(
+        description="The cable, as '<HCA port GUID>/<port> - <switch>/<port>'; None when the "
+        "fabric view knows none on this port."
+    )
+
+
+class NcclFlowRow(Row):
+    """One rank pair of a job: src sends to dst over the listed channels."""
+
+    job_id: str
+    src_rank: int
+    src_host: str | None
+    src_gpu: str | None
+    dst_rank: int
+    dst_host: str | None
+    dst_gpu: str | None
+    transports: list[Transport]
+    via: list[str]
+    channels: list[int]
+    ring_channels: list[int] = Field(description="Channels whose ring has this pair.")
+    src_end: list[FabricEnd]
+    dst_end: list[FabricEnd]
+    fabric_links: list[str] = Field(
+        description="The cables the flow enters and leaves the fabric by, as "
+        "'<HCA port GUID>/<port> - <switch>/<port>'."
+    )
+    path: PathKind
+    path_known: bool = Field(description="Whether every cable and switch on the way is known.")
+    path_note: str | None
+    est_gb_per_s: float | None = Field(
+        description="Estimated rate (GB/s): nccl-tests' bus bandwidth times the share of the "
+        "job's rings that use this pair; None without a measurement or for non-ring pairs."
+    )
+    est_bytes_per_op: int | None = Field(
+        description="Estimated bytes this pair carries per collective of the measured size."
+    )
+
+
+class LinkLoad(Row):
+    """A cable at the edge of the fabric and the flows on it, in one direction."""
+
+    link: str
+    direction: Literal["to_fabric", "from_fabric"] = Field(
+        description="to_fabric: from the HCA into its switch; from_fabric: the other way."
+    )
+    est_gb_per_s: float | None = Field(description="Every selected flow on this cable, summed.")
+    flows: int
+
+
+class TalkerRow(Row):
+    """A pair (of HCA ports, hosts or ranks) by the traffic between them."""
+
+    src: str
+    dst: str
+    jobs: list[str]
+    rank_pairs: int
+    channels: int = Field(description="Channel connections between the pair, summed.")
+    est_gb_per_s: float | None
+    est_bytes_per_op: int | None
+    links: list[LinkLoad] = Field(
+        description="The fabric cables the pair's traffic crosses, the most loaded first."
+    )
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+async def _jobs(ctx: QueryContext, job_id: str) -> dict[str, dict[str, Any]]:
+    rows = await ctx.store.execute(_JOBS, {})
+    want = job_id.lower()
+    return {r["id"]: r for r in rows if not want or r["id"].lower() == want}
+
+
+def _measurement(job: dict[str, Any]) -> dict[str, Any] | None:
+    if job.get("busbw") is None or not job.get("algbw") or job.get("test_size_bytes") is None:
+        return None
+    return {
+        "test": job["test"],
+        "size_bytes": job["test_size_bytes"],
+        "algbw_gbps": job["algbw"],
+        "busbw_gbps": job["busbw"],
+    }
+
+
+def _link_name(end: dict[str, Any]) -> str | None:
+    if end.get("peer_id") is None:
+        return None
+    far = end["peer_node"] or end["peer_guid"]
+    return f"{end['port_guid']}/{end['port']} - {far}/{end['peer_port']}"
+
+
+async def _flows(ctx: QueryContext, jobs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every connected rank pair of ``jobs``, with both fabric ends and the estimates."""
+    ids = sorted(jobs)
+    gpus: dict[str, str | None] = {}
+    for row in await ctx.store.execute(_RANKS, {"ids": ids}):
+        gpus[row["id"]] = row["gpu"]
+    ends: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in await ctx.store.execute(_PORTS, {"ids": ids}):
+        ends[(row["rank_id"], row["hca"])] = row
+    out = []
+    for row in map(_listed, await ctx.store.execute(_CONNECTIONS, {"ids": ids})):
+        job = jobs[row["job"]]
+        src_end = [_end(ends.get((row["src_id"], h)), h) for h in row["src_hcas"] or []]
+        dst_end = [_end(ends.get((row["dst_id"], h)), h) for h in row["dst_hcas"] or []]
+        links = sorted({e["link"] for e in (*src_end, *dst_end) if e["link"] is not None})
+        transports = sorted(row["transports"] or [])
+        path, known, note = _path(row, transports, src_end, dst_end)
+        rate, per_op = _estimate(job, row)
+        out.append(
+            {
+                "job_id": row["job"],
+                "src_rank": row["src_rank"],
+                "src_host": row["src_host"],
+                "src_gpu": gpus.get(row["src_id"]),
+                "dst_rank": row["dst_rank"],
+                "dst_host": row["dst_host"],
+                "dst_gpu": gpus.get(row["dst_id"]),
+                "transports": transports,
+                "via": sorted(row["vias"] or []),
+                "channels": sorted(row["channels"] or []),
+                "ring_channels": sorted(row["ring_channels"] or []),
+                "src_end": src_end,
+                "dst_end": dst_end,
+                "fabric_links": links,
+                "path": path,
+                "path_known": known,
+                "path_note": note,
+                "est_gb_per_s": rate,
+                "est_bytes_per_op": per_op,
+            }
+        )
+    out.sort(key=lambda f: (f["job_id"], f["src_rank"], f["dst_rank"]))
+    return out
+
+
+_LISTED = ("channels", "ring_channels", "transports", "vias", "src_hcas", "dst_hcas")
+
+
+def _listed(row: dict[str, Any]) -> dict[str, Any]:
+    """A connection row with its comma-separated lists as lists (channels as numbers)."""
+    out = dict(row)
+    for key in _LISTED:
+        items = [v for v in (row.get(key) or "").split(",") if v]
+        out[key] = [int(v) for v in items] if key.endswith("channels") else items
+    return out
+
+
+def _end(row: dict[str, Any] | None, hca: str) -> dict[str, Any]:
+    row = row or {}
+    return {
+        "hca": hca,
+        "port_guid": row.get("port_guid"),
+        "state": row.get("state"),
+        "switch": row.get("peer_node"),
+        "switch_guid": row.get("peer_guid"),
+        "switch_port": row.get("peer_port"),
+        "link": _link_name(row),
+    }
+
+
+def _path(
+    row: dict[str, Any],
+    transports: list[str],
+    src_end: list[dict[str, Any]],
+    dst_end: list[dict[str, Any]],
+) -> tuple[str, bool, str | None]:
+    if "net" not in transports:
+        if row["src_host"] is not None and row["src_host"] == row["dst_host"]:
+            return "in_host", True, None
+        return "unknown", False, "the transport does not say how the pair is connected"
+    switches = {e["switch_guid"] for e in (*src_end, *dst_end)}
+    if not src_end or not dst_end or None in switches:
+        return "unknown", False, "an HCA port of the pair is not cabled in the fabric view"
+    if len(switches) == 1:
+        return "same_switch", True, None
+    return "across_switches", False, _UNKNOWN_SPINE
+
+
+def _estimate(job: dict[str, Any], row: dict[str, Any]) -> tuple[float | None, int | None]:
+    """Ring traffic from the measurement: each of a job's R rings carries 1/R of the data,
+    and every ring hop carries the collective's bus factor (busbw / algbw) times it."""
+    measured = _measurement(job)
+    rings = job.get("ring_channels") or 0
+    share = len(row["ring_channels"] or []) / rings if rings else 0.0
+    if measured is None or not share:
+        return None, None
+    rate = round(measured["busbw_gbps"] * share, 6)
+    per_op = round(measured["size_bytes"] * measured["busbw_gbps"] / measured["algbw_gbps"] * share)
+    return rate, per_op
+
+
+# --- queries --------------------------------------------------------------------------
+
+
+async def _nccl_jobs(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
+    jobs = await _jobs(ctx, params.job_id)
+    if not jobs:
+        return []
+    ranks: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in await ctx.store.execute(_RANKS, {"ids": sorted(jobs)}):
+        ranks[row["job"]].append(row)
+    in_fabric = {
+        (row["rank_id"], row["hca"])
+        for row in await ctx.store.execute(_PORTS, {"ids": sorted(jobs)})
+    }
+    kinds: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in map(_listed, await ctx.store.execute(_CONNECTIONS, {"ids": sorted(jobs)})):
+        for t in row["transports"]:
+            kinds[row["job"]][t] += 1
+    out = []
+    for job_id, job in jobs.items():
+        mine = ranks.get(job_id, [])
+        hosts = sorted({r["host"] for r in mine if r["host"]} | set(job["hosts"] or []))
+        if params.host and params.host not in hosts:
+            continue
+        ports = sorted({f"{r['host']} {p}" for r in mine for p in r["hca_ports"] or []})
+        fabric_ports = {
+            f"{r['host']} {p}"
+            for r in mine
+            for p in r["hca_ports"] or []
+            if (r["id"], p) in in_fabric
+        }
+        out.append(
+            {
+                "job_id": job_id,
+                "name": job["name"],
+                "nccl_version": job["nccl_version"],
+                "network": job["network"],
+                "nranks": job["nranks"],
+                "ranks": len(mine),
+                "communicators": sorted(job["comm_ids"] or []),
+                "hosts": hosts,
+                "gpus": sorted({r["gpu"] for r in mine if r["gpu"]}),
+                "ranks_without_gpu": sum(1 for r in mine if not r["gpu"]),
+                "hca_ports": ports,
+                "hca_ports_in_fabric": len(fabric_ports),
+                "connections": dict(sorted(kinds[job_id].items())),
+                "started_at": job["started_at"],
+                "ended_at": job["ended_at"],
+                "measurement": _measurement(job),
+            }
+        )
+    return sorted(out, key=lambda j: (j["started_at"] or "", j["job_id"]))
+
+
+async def _nccl_flows(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
+    jobs = await _jobs(ctx, params.job_id)
+    if not jobs:
+        return []
+    flows = await _flows(ctx, jobs)
+    return [
+        f
+        for f in flows
+        if (not params.transport or params.transport in f["transports"])
+        and (not params.host or params.host in (f["src_host"], f["dst_host"]))
+    ]
+
+
+def _side(flow: dict[str, Any], end: str, by: str) -> list[str]:
+    host = flow[f"{end}_host"] or "?"
+    if by == "host":
+        return [host]
+    if by == "rank":
+        return [f"{flow['job_id']} rank {flow[f'{end}_rank']}"]
+    return [f"{host} {e['hca']}" for e in flow[f"{end}_end"]] or [f"{host} ?"]
+
+
+def _sum(values: list[float | None]) -> float | None:
+    """The sum of the known values; None when none is known."""
+    known = [v for v in values if v is not None]
+    return round(sum(known), 6) if known else None
+
+
+async def _top_talkers(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
+    jobs = await _jobs(ctx, params.job_id)
+    if not jobs:
+        return []
+    flows = [f for f in await _flows(ctx, jobs) if "net" in f["transports"]]
+    loads: dict[tuple[str, str], list[float | None]] = defaultdict(list)
+
+    def edges(flow: dict[str, Any]) -> set[tuple[str, str]]:
+        return {(e["link"], "to_fabric") for e in flow["src_end"] if e["link"]} | {
+            (e["link"], "from_fabric") for e in flow["dst_end"] if e["link"]
+        }
+
+    for flow in flows:
+        for edge in edges(flow):
+            loads[edge].append(flow["est_gb_per_s"])
+    pairs: dict[tuple[str, str], dict[str, Any]] = {}
+    for flow in flows:
+        for src in _side(flow, "src", params.by):
+            for dst in _side(flow, "dst", params.by):
+                pair = pairs.setdefault(
+                    (src, dst),
+                    {
+                        "jobs": set(),
+                        "ranks": set(),
+                        "channels": 0,
+                        "rates": [],
+                        "ops": [],
+                        "links": set(),
+                    },
+                )
+                pair["jobs"].add(flow["job_id"])
+                pair["ranks"].add((flow["job_id"], flow["src_rank"], flow["dst_rank"]))
+                pair["channels"] += len(flow["channels"])
+                pair["rates"].append(flow["est_gb_per_s"])
+                pair["ops"].append(flow["est_bytes_per_op"])
+                pair["links"].update(edges(flow))
+    out = []
+    for (src, dst), pair in pairs.items():
+        ops = [o for o in pair["ops"] if o is not None]
+        links = [
+            {
+                "link": link,
+                "direction": direction,
+                "est_gb_per_s": _sum(loads[(link, direction)]),
+                "flows": len(loads[(link, direction)]),
+            }
+            for link, direction in pair["links"]
+        ]
+        links.sort(
+            key=lambda x: (-(x["est_gb_per_s"] or 0.0), -x["flows"], x["link"], x["direction"])
+        )
+        out.append(
+            {
+                "src": src,
+                "dst": dst,
+                "jobs": sorted(pair["jobs"]),
+                "rank_pairs": len(pair["ranks"]),
+                "channels": pair["channels"],
+                "est_gb_per_s": _sum(pair["rates"]),
+                "est_bytes_per_op": sum(ops) if ops else None,
+                "links": links,
+            }
+        )
+    out.sort(
+        key=lambda r: (
+            r["est_gb_per_s"] is None,
+            -(r["est_gb_per_s"] or 0.0),
+            -r["channels"],
+            r["src"],
+            r["dst"],
+        )
+    )
+    return out
+
+
+NCCL_JOBS = Query(
+    name="nccl_jobs",
+    category=CATEGORY,
+    summary="NCCL training jobs: ranks, hosts, the GPUs and HCA ports they ran on, NCCL "
+    "version, window, and the nccl-tests measurement when one was ingested.",
+    params=JobsParams,
+    row=NcclJobRow,
+    feature=FEATURE,
+    run=_nccl_jobs,
+)
+NCCL_FLOWS_BY_JOB = Query(
+    name="nccl_flows_by_job",
+    category=CATEGORY,
+    summary="A job's connected rank pairs: transport, channels, the HCA port and switch "
+    "port at each end, the fabric cables used, whether the path is known, and estimated "
+    "volume.",
+    params=FlowsParams,
+    row=NcclFlowRow,
+    feature=FEATURE,
+    run=_nccl_flows,
+)
+NCCL_TOP_TALKERS = Query(
+    name="nccl_top_talkers",
+    category=CATEGORY,
+    summary="Pairs of HCA ports, hosts or ranks by the network traffic between them, with "
+    "the fabric cables that traffic loads most.",
+    params=TalkersParams,
+    row=TalkerRow,
+    feature=FEATURE,
+    run=_top_talkers,
+)
+
+QUERIES = [NCCL_JOBS, NCCL_FLOWS_BY_JOB, NCCL_TOP_TALKERS]
