@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import structlog
+from network_discovery.contracts.metrics import COUNTERS
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -43,20 +44,6 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
-_COUNTERS = (
-    "in_octets",
-    "out_octets",
-    "in_ucast",
-    "out_ucast",
-    "in_mcast",
-    "out_mcast",
-    "in_bcast",
-    "out_bcast",
-    "in_errors",
-    "out_errors",
-    "in_discards",
-    "out_discards",
-)
 #: Sample columns, in table order; the unsigned ones are stored as bigint bit for bit.
 SAMPLE_COLUMNS = (
     "device",
@@ -64,7 +51,7 @@ SAMPLE_COLUMNS = (
     "if_index",
     "ts",
     "uptime_ticks",
-    *_COUNTERS,
+    *COUNTERS,
     "octets_bits",
     "packets_bits",
     "errors_bits",
@@ -74,7 +61,7 @@ SAMPLE_COLUMNS = (
     "discontinuity_ticks",
     "source",
 )
-_UNSIGNED = frozenset((*_COUNTERS, "speed_bps"))
+_UNSIGNED = frozenset((*COUNTERS, "speed_bps"))
 _RATES = (
     "in_bps",
     "out_bps",
@@ -106,7 +93,7 @@ _SAMPLES_DDL = (
     "CREATE TABLE IF NOT EXISTS metrics_if_samples ("
     " device text NOT NULL, interface text NOT NULL, if_index bigint, ts timestamptz NOT NULL,"
     " uptime_ticks bigint, "
-    + "".join(f"{c} bigint, " for c in _COUNTERS)
+    + "".join(f"{c} bigint, " for c in COUNTERS)
     + " octets_bits smallint, packets_bits smallint, errors_bits smallint, speed_bps bigint,"
     " oper_status smallint, last_change_ticks bigint, discontinuity_ticks bigint,"
     " source text NOT NULL, PRIMARY KEY (device, interface, ts)) PARTITION BY RANGE (ts)"
@@ -451,7 +438,7 @@ _SAMPLE_TYPES = {
     "if_index": pa.int64(),
     "ts": pa.timestamp("us", tz="UTC"),
     "uptime_ticks": pa.int64(),
-    **dict.fromkeys(_COUNTERS, pa.int64()),
+    **dict.fromkeys(COUNTERS, pa.int64()),
     "octets_bits": pa.uint8(),
     "packets_bits": pa.uint8(),
     "errors_bits": pa.uint8(),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from network_discovery.contracts.metrics import COUNTERS
+
 __all__ = [
     "COUNTERS",
     "FLAG_AMBIGUOUS",
@@ -22,21 +24,6 @@ __all__ = [
     "empty_samples",
 ]
 
-#: Counter columns, in the order they are stored.
-COUNTERS = (
-    "in_octets",
-    "out_octets",
-    "in_ucast",
-    "out_ucast",
-    "in_mcast",
-    "out_mcast",
-    "in_bcast",
-    "out_bcast",
-    "in_errors",
-    "out_errors",
-    "in_discards",
-    "out_discards",
-)
 
 SAMPLE_SCHEMA = pa.schema(
     [
