@@ -11,6 +11,7 @@ blast radius of failures on it the same answer, field for field.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import random
 import sys
@@ -21,8 +22,16 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from meshq_graph_engine.blast import Failure, Topology, load_topology, read_topology, simulate
+from meshq_graph_engine.blast import (
+    Failure,
+    Topology,
+    load_topology,
+    read_topology,
+    simulate,
+    warm_up,
+)
 from meshq_graph_engine.blast._live import live_topology
+from meshq_graph_engine.blast._segments import live_segments
 from meshq_graph_engine.engine import GraphEngine
 from meshq_runtime.graph.store import EmbeddedStore
 from network_discovery.model import MetadataPatch, Snapshot
@@ -272,5 +281,48 @@ async def test_a_missed_revision_reads_whole(tmp_path: Path) -> None:
         engine.revision += 1
         _same(await load_topology(store, engine), await read_topology(store))
         assert live.last == "read"
+    finally:
+        await store.close()
+
+
+async def _settled(views: Any, engine: GraphEngine) -> None:
+    for _ in range(2000):
+        if all(v.is_current(engine) for v in views):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the kept-warm views did not catch up")
+
+
+async def test_kept_warm_views_are_current_before_any_question(tmp_path: Path) -> None:
+    """warm_up reads the topology and segment lookups in the background, then follows each
+    change the same way: the next question finds them current (cached), equal to a read of
+    the store; once stopped, a change is left to the next question again."""
+    net = _synth().generate(40, seed=7)
+    store = EmbeddedStore(tmp_path / "graph" / "db")
+    try:
+        engine = GraphEngine(store)
+        await engine.start()
+        await engine.apply_snapshot(net.snapshot)
+        stop = warm_up(store, engine)
+        views = (live_topology(store, engine), live_segments(store, engine))
+        await _settled(views, engine)
+        assert views[0].last == "read"
+        kept = await load_topology(store, engine)
+        assert views[0].last == "cached"
+        _same(kept, await read_topology(store))
+        changes = _Changes(net, random.Random(11))
+        for _ in range(3):
+            await engine.apply_snapshot(changes.snapshot())
+            await _settled(views, engine)
+            assert views[0].last == "updated"  # brought up to date in the background
+            kept = await load_topology(store, engine)
+            assert views[0].last == "cached"
+            _same(kept, await read_topology(store))
+        await stop()
+        await engine.apply_snapshot(changes.snapshot())
+        await asyncio.sleep(0.2)
+        assert not views[0].is_current(engine)
+        _same(await load_topology(store, engine), await read_topology(store))
+        assert views[0].last == "updated"
     finally:
         await store.close()

@@ -216,7 +216,7 @@ def test_the_destination_index_decides_as_a_plain_scan() -> None:
         for n in range(1, 600)
     ]
     rs = RuleSet("fw1", "acl", "deny", rules)
-    assert rs._index is not None  # type: ignore[attr-defined]
+    assert rs._ordered()[1] is not None
     targets = [r.dst[0][0] + (r.dst[0][1] - r.dst[0][0]) // 2 for r in rules]
     for _ in range(3000):
         if rng.random() < 0.5:

@@ -20,7 +20,7 @@ import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import structlog
 from meshq_runtime.graph import writer
 from meshq_runtime.graph.store import GraphStore
-from network_discovery.model import MetadataPatch, Snapshot
+from network_discovery.model import FactKind, MetadataPatch, Snapshot
 
 from meshq_graph_engine import answers, journal
 from meshq_graph_engine._gc import collector_paused
@@ -74,6 +74,21 @@ class ApplyResult:
     empty: bool
     elapsed_ms: float
     scope_devices: list[str]
+    #: Seconds each step of the apply took, in the order they ran (``_Stages``).
+    stages: dict[str, float] = dataclasses.field(default_factory=dict)
+
+
+class _Stages:
+    """Wall-clock seconds of each step of an apply, logged with it and kept in its result."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self.times[name] = round(self.times.get(name, 0.0) + now - self._last, 3)
+        self._last = now
 
 
 class GraphEngine:
@@ -115,6 +130,12 @@ class GraphEngine:
         #: Views kept up to date from changes (blast radius, path analysis) register here;
         #: a listener must not raise.
         self.applied: list[Callable[[int, GraphDiff | None], None]] = []
+
+    @property
+    def quiet(self) -> bool:
+        """Whether the graph in memory is the one the store holds now: no change is being
+        applied and none failed midway (answers kept in memory may be served)."""
+        return not self._lock.locked() and not self._stale
 
     @property
     def projection(self) -> Projection:
@@ -235,6 +256,7 @@ class GraphEngine:
         if self._stale:
             await self._load(repair=False)
         started = time.monotonic()
+        stages = _Stages()
         snapshot = given if isinstance(given, SnapshotFacts) else SnapshotFacts.of(given)
         grouped = snapshot.grouped
         collected = snapshot.collected_iso
@@ -247,16 +269,23 @@ class GraphEngine:
             for key in grouped
         }
         before = journal.facts_digest(grouped, self.facts.sets)
-        managed_before = self.facts.managed_count()
         changed, removed = self.facts.replace(snapshot.snapshot_id, collected, grouped)
+        stages.mark("facts")
         plan, limit = self.device_limit()
-        count = self.facts.managed_count()
-        if limit is not None and count > limit and count > managed_before:
+        # the managed devices this snapshot adds (or takes away): counted over its own device
+        # records, so that the whole count is taken only when the graph grows under a limit
+        grows = sum(
+            _managed(self.facts.sets.get(key, ())) - _managed(old or ())
+            for key, (old, _, _) in saved.items()
+            if key[1] == FactKind.DEVICE.value
+        )
+        if limit is not None and grows > 0 and (count := self.facts.managed_count()) > limit:
             self._restore(saved)
             raise DeviceLimitExceeded(
                 f"snapshot {snapshot.snapshot_id} would bring the graph to {count} managed "
                 f"devices; the {plan} plan allows {limit}"
             )
+        stages.mark("limit")
         try:
             if self.live.empty():
                 # a first ingest: derived whole, without keeping every key's prior absence
@@ -267,6 +296,7 @@ class GraphEngine:
                 changes = {key: (old or (), seen) for key, (old, _, seen) in saved.items()}
                 d = self.live.update(changes)
             d = self._change(d)
+            stages.mark("derive")
         except Exception:
             # the graph in memory is part-way through the change: derive it again from the
             # store's facts before the next change
@@ -281,26 +311,35 @@ class GraphEngine:
                     self.archive.save_json(given.snapshot_id, given.json_chunks())
                 else:
                     self.archive.save(given)
+                stages.mark("archive")
             await journal.start(self.store, record, grouped, before)
+            stages.mark("journal")
             await self._hold("engine.pause_after_journal")
             await self._write_fact_sets(grouped, changed, removed)
+            stages.mark("fact_sets")
             await self._hold("engine.pause_after_facts")
             await apply_diff(self.store, d)
+            stages.mark("graph_writes")
             await answers.maintain(self.store, d)
+            stages.mark("answers")
             self._behind = None
             if original is not None:
                 await self._write_record(_recovered(original, incomplete=False))
             else:
                 await self._record(snapshot, result, record)
             await journal.finish(self.store, snapshot.snapshot_id)
+            stages.mark("record")
         except Exception:
             # the store may hold part of the change: the next apply starts from what the
             # store holds (and a restart finishes this one from the journal)
             self._stale = True
             raise
         await self._advance(d)
+        stages.mark("advance")
         result = dataclasses.replace(
-            result, elapsed_ms=round((time.monotonic() - started) * 1000, 1)
+            result,
+            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+            stages=stages.times,
         )
         log.info(
             "snapshot.applied",
@@ -309,6 +348,7 @@ class GraphEngine:
             removed=result.removed,
             updated=result.updated,
             elapsed_ms=result.elapsed_ms,
+            stages=result.stages,
         )
         return result
 
@@ -448,6 +488,11 @@ class GraphEngine:
     async def _write_record(self, row: dict[str, Any]) -> None:
         await writer.delete_nodes(self.store, "Snapshot", [row["id"]])
         await writer.create_nodes(self.store, "Snapshot", [row])
+
+
+def _managed(rows: Sequence[Any]) -> int:
+    """1 where a device's record set says it was collected (as ``managed_count`` counts)."""
+    return 1 if rows and rows[-1].managed else 0
 
 
 def _recovered(record: dict[str, Any], *, incomplete: bool) -> dict[str, Any]:

@@ -108,6 +108,13 @@ class EmbeddedStore:
             rows = [dict(zip(names, values, strict=True)) for values in res.get_all()]
         return rows
 
+    async def execute_table(self, cypher: str, params: dict[str, Any] | None = None) -> pa.Table:
+        """A read's result as one Arrow table (columns, no dictionary per row): for reads of
+        many rows, which Python would otherwise turn into objects one row at a time."""
+        result = await self._conn.execute(cypher, params or {})
+        last = result[-1] if isinstance(result, list) else result
+        return last.get_as_arrow(chunk_size=-1)
+
     async def execute_arrow(self, cypher: str, rows: pa.Table) -> list[dict[str, Any]]:
         """Run ``COPY … FROM $rows`` or ``LOAD FROM $rows …`` over an Arrow table.
 

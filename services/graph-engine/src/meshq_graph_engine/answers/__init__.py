@@ -16,6 +16,11 @@ graph is handled where it happens: a start after an apply a crash cut short mark
 missing, stale or of another version again (:func:`repair`); an apply that finds an earlier
 apply unfinished, or a failure while updating, builds them again too. Updating never fails an
 apply: a failure marks the answers stale (queries count live) and the next apply rebuilds.
+
+The writer also keeps, in its own memory, the rows of the whole-graph lists (every link for
+``topology_edges`` and ``netbox_drift``, every device for ``all_devices``; :mod:`.kept`), taken
+from the graph it holds there and brought up to date from each applied change; replicas read
+those from the store.
 """
 
 from __future__ import annotations

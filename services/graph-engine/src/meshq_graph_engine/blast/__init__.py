@@ -3,6 +3,7 @@ without redundancy. See docs/blast-radius.md for the semantics and the tables.""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from meshq_runtime.graph.store import GraphStore
@@ -14,7 +15,7 @@ from meshq_graph_engine.blast._analysis import (
     simulate,
     upstream,
 )
-from meshq_graph_engine.blast._live import load_topology
+from meshq_graph_engine.blast._live import live_topology, load_topology
 from meshq_graph_engine.blast._load import read_topology
 from meshq_graph_engine.blast._model import Device, Failure, Link, LinkEnd, Topology
 from meshq_graph_engine.blast._scoring import (
@@ -23,6 +24,12 @@ from meshq_graph_engine.blast._scoring import (
     UPSTREAM_ROLES,
     device_weight,
     severity,
+)
+from meshq_graph_engine.blast._segments import (
+    Segments,
+    live_segments,
+    load_segments,
+    read_segments,
 )
 from meshq_graph_engine.blast._targets import (
     SCENARIOS,
@@ -50,6 +57,7 @@ __all__ = [
     "Failure",
     "Link",
     "LinkEnd",
+    "Segments",
     "TargetError",
     "Topology",
     "apply_changes",
@@ -57,7 +65,9 @@ __all__ = [
     "device_failure",
     "device_weight",
     "interface_failure",
+    "load_segments",
     "load_topology",
+    "read_segments",
     "read_topology",
     "resolve",
     "run_scenario",
@@ -66,6 +76,7 @@ __all__ = [
     "subnet_failure",
     "upstream",
     "vlan_failure",
+    "warm_up",
 ]
 
 DEFAULT_DEPTH = 3
@@ -77,5 +88,21 @@ async def run_scenario(
 ) -> BlastResult:
     """Resolve ``target`` for ``scenario`` on the current graph and simulate its failure."""
     topology = await load_topology(store, engine)
-    failure = await resolve(topology, store, scenario, target)
+    failure = await resolve(topology, store, scenario, target, engine)
     return simulate(topology, failure, depth)
+
+
+def warm_up(store: GraphStore, engine: Any) -> Callable[[], Awaitable[None]]:
+    """Read the topology and the segment lookups in the background now (at start-up, once the
+    graph is loaded) and after each change, so that the blast-radius queries and
+    chaos-simulate find them current. Returns what stops it. Writer only (an engine that
+    tells of its changes)."""
+    views = (live_topology(store, engine), live_segments(store, engine))
+    for view in views:
+        view.keep_warm(engine)
+
+    async def stop() -> None:
+        for view in views:
+            await view.stop_warm()
+
+    return stop

@@ -286,7 +286,7 @@ def _result(
     degraded = sum(1 for i in impacts if i.status == "degraded" and i.info.managed)
     pct = round(100 * hit / managed, 1) if managed else 0.0
     degraded_pct = round(100 * degraded / managed, 1) if managed else 0.0
-    score = impact_score((i.info for i in affected), topology.devices.values(), extra)
+    score = impact_score((i.info for i in affected), topology.total_weight(device_weight), extra)
     return BlastResult(
         failure=failure,
         depth=depth,

@@ -10,15 +10,17 @@ read are simply read again next time.
 
 The rows are read whole instead (the first time, after a change whose difference is not
 known key by key, after a revision that was never told of, or when a change touched so much
-that a whole read is cheaper).
+that a whole read is cheaper). That bookkeeping (:class:`Follower`) is shared with the segment
+lookups VLAN and subnet failures resolve with (``_segments``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import structlog
 from meshq_runtime.graph.store import GraphStore
@@ -34,7 +36,21 @@ from meshq_graph_engine.blast._load import (
 )
 from meshq_graph_engine.blast._model import Topology
 
-__all__ = ["LiveTopology", "live_topology", "load_topology"]
+__all__ = ["Follower", "LiveTopology", "chunks", "live_topology", "load_topology"]
+
+
+class Keys(Protocol):
+    """What changes touched, waiting for the next question."""
+
+    def size(self) -> int: ...
+
+    def __bool__(self) -> bool: ...
+
+    def merge(self, other: Self) -> None: ...
+
+
+V = TypeVar("V")
+K = TypeVar("K", bound=Keys)
 
 log = structlog.get_logger(__name__)
 
@@ -84,6 +100,11 @@ class _Touched:
     def __bool__(self) -> bool:
         return self.size() > 0
 
+    def merge(self, other: _Touched) -> None:
+        self.devices |= other.devices
+        self.interfaces |= other.interfaces
+        self.located |= other.located
+
 
 def _ids(rows: Any) -> list[str]:
     return [r["id"] for r in rows]
@@ -125,64 +146,158 @@ def touched_keys(d: Any) -> _Touched | None:
     return out
 
 
-class LiveTopology:
-    """One engine's topology, brought up to date from the changes it tells of."""
+class Follower(Generic[V, K]):
+    """A view of the graph kept at the engine's revision from the changes it tells of: the
+    keys each change touched wait until the next question, which reads only those again; the
+    view is read whole the first time, after a change not known key by key or a revision it
+    was never told of, and when the keys waiting make a whole read cheaper."""
 
     def __init__(self, store: GraphStore) -> None:
         self.store = store
         self._lock = asyncio.Lock()
-        self._rows: TopologyRows | None = None
-        self._topology: Topology | None = None
-        #: the revision the kept rows (with ``_touched`` read again) stand at
+        #: the revision the kept state (with ``_touched`` read again) stands at
         self._revision: int | None = None
-        #: the last revision told of: every change up to it is in the rows or in ``_touched``
+        #: the last revision told of: every change up to it is in the state or in ``_touched``
         self._told: int | None = None
-        self._touched = _Touched()
-        #: how the last call got its topology: cached, updated or read (for the bench, logs)
+        self._touched: K = self._empty_keys()
+        self._current: V | None = None
+        #: how the last call got its view: cached, updated or read (for the bench, logs)
         self.last = ""
+        #: kept warm for this engine (``keep_warm``), and the refresh under way
+        self._warm_engine: weakref.ref[Any] | None = None
+        self._refreshing: asyncio.Task[None] | None = None
+
+    # what a view says --------------------------------------------------------------------
+
+    def _empty_keys(self) -> K:
+        raise NotImplementedError
+
+    def _keys(self, d: Any) -> K | None:
+        """The keys a change's difference touched (None: follow it no further)."""
+        raise NotImplementedError
+
+    def _too_much(self, touched: K) -> bool:
+        raise NotImplementedError
+
+    def _drop(self) -> None:
+        """Forget the kept state."""
+        raise NotImplementedError
+
+    def _held(self) -> bool:
+        """Whether there is kept state to bring up to date."""
+        raise NotImplementedError
+
+    async def _read(self) -> None:
+        raise NotImplementedError
+
+    async def _update(self, touched: K) -> None:
+        raise NotImplementedError
+
+    def _view(self) -> V:
+        raise NotImplementedError
+
+    # the bookkeeping ---------------------------------------------------------------------
 
     def on_change(self, revision: int, d: Any) -> None:
         """An engine's listener (``GraphEngine.applied``); never raises."""
         try:
             if self._told is None:
                 return  # nothing kept yet: the first question reads whole
-            touched = None if d is None or revision != self._told + 1 else touched_keys(d)
+            touched = None if d is None or revision != self._told + 1 else self._keys(d)
             if touched is None:
                 self._forget()
                 return
-            self._touched.devices |= touched.devices
-            self._touched.interfaces |= touched.interfaces
-            self._touched.located |= touched.located
+            self._touched.merge(touched)
             self._told = revision
-            known = len(self._rows.devices) if self._rows is not None else 0
-            if self._touched.size() > MAX_TOUCHED_KEYS or (
-                known and len(self._touched.devices) > MAX_TOUCHED_SHARE * known
-            ):
+            if self._too_much(self._touched):
                 self._forget()
         except Exception as exc:  # a listener must not fail the change; read whole next time
-            log.warning("blast.topology.follow_failed", error=f"{type(exc).__name__}: {exc}")
+            log.warning(
+                "blast.view.follow_failed",
+                view=type(self).__name__,
+                error=f"{type(exc).__name__}: {exc}",
+            )
             self._forget()
 
     def _forget(self) -> None:
-        self._rows = self._topology = self._revision = self._told = None
-        self._touched = _Touched()
+        self._drop()
+        self._current = self._revision = self._told = None
+        self._touched = self._empty_keys()
 
-    async def current(self, engine: Any) -> Topology:
-        """The topology at the engine's revision."""
+    # kept warm: brought up to date in the background, not by the next question ------------
+
+    def keep_warm(self, engine: Any) -> None:
+        """Read the view now in the background, and bring it up to date the same way after
+        each change the engine tells of, so that questions find it current (a question that
+        comes sooner waits only for what is left). Register after :meth:`on_change`."""
+        self._warm_engine = weakref.ref(engine)
+        engine.applied.append(self._after_change)
+        self._refresh_later()
+
+    def _after_change(self, revision: int, d: Any) -> None:
+        self._refresh_later()
+
+    def _refresh_later(self) -> None:
+        ref = self._warm_engine
+        engine = ref() if ref is not None else None
+        running = self._refreshing
+        if engine is None or (running is not None and not running.done()):
+            return  # the refresh under way goes on until the view is current
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._refreshing = loop.create_task(self._refresh(engine), name=f"{type(self).__name__}")
+
+    async def _refresh(self, engine: Any) -> None:
+        try:
+            while self._warm_engine is not None and not self.is_current(engine):
+                await asyncio.sleep(0)
+                await self.current(engine)
+        except Exception as exc:  # the next question reads it again and says why
+            log.warning(
+                "blast.view.refresh_failed",
+                view=type(self).__name__,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+
+    def is_current(self, engine: Any) -> bool:
+        """Whether the view stands at the engine's revision with nothing left to read."""
+        return (
+            self._current is not None
+            and self._revision == int(engine.revision)
+            and self._told == self._revision
+            and not self._touched
+        )
+
+    async def stop_warm(self) -> None:
+        ref = self._warm_engine
+        engine = ref() if ref is not None else None
+        self._warm_engine = None
+        if engine is not None and self._after_change in engine.applied:
+            engine.applied.remove(self._after_change)
+        task = self._refreshing
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # stopping anyway
+                await task
+
+    async def current(self, engine: Any) -> V:
+        """The view at the engine's revision."""
         async with self._lock:
             revision = int(engine.revision)
             if (
-                self._topology is not None
+                self._current is not None
                 and self._revision == revision
                 and self._told == revision
                 and not self._touched
             ):
                 self.last = "cached"
-                return self._topology
-            if self._rows is not None and self._told == revision:
-                touched, self._touched = self._touched, _Touched()
+                return self._current
+            if self._held() and self._told == revision:
+                touched, self._touched = self._touched, self._empty_keys()
                 try:
-                    await self._update(self._rows, touched)
+                    await self._update(touched)
                 except BaseException:
                     self._forget()
                     raise
@@ -190,19 +305,53 @@ class LiveTopology:
             else:
                 self._forget()
                 self._told = revision  # changes from now on are followed while it is read
-                self._rows = await read_rows(self.store)
+                await self._read()
                 self.last = "read"
             self._revision = revision
-            self._topology = self._rows.build()
-            return self._topology
+            self._current = self._view()
+            return self._current
 
-    async def _update(self, rows: TopologyRows, touched: _Touched) -> None:
-        store = self.store
+
+class LiveTopology(Follower[Topology, _Touched]):
+    """One engine's topology, brought up to date from the changes it tells of."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self._rows: TopologyRows | None = None
+        super().__init__(store)
+
+    def _empty_keys(self) -> _Touched:
+        return _Touched()
+
+    def _keys(self, d: Any) -> _Touched | None:
+        return touched_keys(d)
+
+    def _too_much(self, touched: _Touched) -> bool:
+        known = len(self._rows.devices) if self._rows is not None else 0
+        return touched.size() > MAX_TOUCHED_KEYS or bool(
+            known and len(touched.devices) > MAX_TOUCHED_SHARE * known
+        )
+
+    def _drop(self) -> None:
+        self._rows = None
+
+    def _held(self) -> bool:
+        return self._rows is not None
+
+    async def _read(self) -> None:
+        self._rows = await read_rows(self.store)
+
+    def _view(self) -> Topology:
+        assert self._rows is not None
+        return self._rows.build()
+
+    async def _update(self, touched: _Touched) -> None:
+        rows, store = self._rows, self.store
+        assert rows is not None
         if touched.devices:
             wanted = sorted(touched.devices)
             for d in wanted:
                 rows.devices.pop(d, None)
-            for chunk in _chunks(wanted):
+            for chunk in chunks(wanted):
                 for r in await store.execute(_DEVICES_IN, {"ids": chunk}):
                     rows.devices[r["id"]] = device_row(r)
         if touched.interfaces:
@@ -210,13 +359,13 @@ class LiveTopology:
                 del rows.links[key]
             for key in [k for k in rows.links if k[1] in touched.interfaces]:
                 del rows.links[key]
-            for chunk in _chunks(sorted(touched.interfaces)):
+            for chunk in chunks(sorted(touched.interfaces)):
                 rows.links.update(link_rows(await store.execute(_LINKS_AT, {"ids": chunk})))
         if touched.located:
             wanted = sorted(touched.located)
             for d in wanted:
                 rows.counts.pop(d, None)
-            for chunk in _chunks(wanted):
+            for chunk in chunks(wanted):
                 for r in await store.execute(_COUNTS_IN, {"ids": chunk}):
                     rows.counts[r["device"]] = int(r["n"])
         if touched.interfaces:
@@ -226,11 +375,11 @@ class LiveTopology:
             stale = sorted(a for a in need if a in touched.interfaces or a not in rows.aggregates)
             for a in stale:
                 rows.aggregates.pop(a, None)
-            for chunk in _chunks(stale):
+            for chunk in chunks(stale):
                 rows.aggregates.update(await read_aggregates(store, chunk))
 
 
-def _chunks(items: list[str]) -> list[list[str]]:
+def chunks(items: list[str]) -> list[list[str]]:
     return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
 
 

@@ -91,6 +91,12 @@ class TopologyRows:
         default_factory=dict
     )
     aggregates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: each link as last built, with the rows it was built from (the very objects: a row
+    #: read again is a new one), so that a build after a change makes only the links whose
+    #: ports or aggregates were read again
+    _built: dict[tuple[str, str], tuple[tuple[Any, ...], Link]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def wanted_aggregates(self) -> set[str]:
         """The aggregates some link end takes its settings from."""
@@ -114,11 +120,27 @@ class TopologyRows:
             )
             for _, r in sorted(self.devices.items())
         ]
-        links = [
-            Link(ids.link_id(a["id"], b["id"]), _end(a, self.aggregates), _end(b, self.aggregates))
-            for _, (a, b) in sorted(self.links.items())
-        ]
+        built: dict[tuple[str, str], tuple[tuple[Any, ...], Link]] = {}
+        links = []
+        for key, (a, b) in sorted(self.links.items()):
+            used = (a, b, self._aggregate(a), self._aggregate(b))
+            kept = self._built.get(key)
+            if kept is not None and all(x is y for x, y in zip(kept[0], used, strict=True)):
+                link = kept[1]
+            else:
+                link = Link(
+                    ids.link_id(a["id"], b["id"]),
+                    _end(a, self.aggregates),
+                    _end(b, self.aggregates),
+                )
+            built[key] = (used, link)
+            links.append(link)
+        self._built = built
         return Topology(devices, links)
+
+    def _aggregate(self, port: dict[str, Any]) -> dict[str, Any] | None:
+        agg = aggregate_of(port)
+        return None if agg is None else self.aggregates.get(agg)
 
 
 def aggregate_of(port: dict[str, Any]) -> str | None:

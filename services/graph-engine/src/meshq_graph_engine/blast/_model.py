@@ -9,6 +9,7 @@ Every other cable is a logical link of its own, so two plain parallel cables are
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -137,6 +138,11 @@ class Topology:
         self._climbing: list[list[tuple[int, int]]] | None = None
         self._flow_index: FlowIndex | None = None
         self._managed: int | None = None
+        self._weight: float | None = None
+        #: per VLAN, the links that carry it alone; per set of VLANs, the devices with an end
+        #: carrying exactly that set (see :meth:`vlan_links`, :meth:`vlan_devices`)
+        self._vlan_links: dict[int, list[Link]] | None = None
+        self._vlan_sets: dict[frozenset[int], set[str]] | None = None
 
     def degree(self, node: int) -> int:
         """Distinct neighbouring devices."""
@@ -147,8 +153,47 @@ class Topology:
             self._managed = sum(1 for d in self.devices.values() if d.managed)
         return self._managed
 
+    def total_weight(self, weight: Callable[[Device], float]) -> float:
+        """The sum of ``weight`` over every device (kept: ``weight`` is always the same one,
+        ``_scoring.device_weight``)."""
+        if self._weight is None:
+            self._weight = sum(weight(d) for d in self.devices.values())
+        return self._weight
+
     def links_on(self, device: str) -> list[Link]:
-        return [link for link in self.links.values() if device in (link.a.device, link.b.device)]
+        """The links with an end on ``device``, in link order."""
+        return list(self._by_device.get(device, ()))
+
+    def vlan_links(self, vlan: int) -> list[Link]:
+        """The links that carry ``vlan`` and no other VLAN (both ends narrowed to it), in link
+        order."""
+        if self._vlan_links is None:
+            self._index_vlans()
+        assert self._vlan_links is not None
+        return list(self._vlan_links.get(vlan, ()))
+
+    def vlan_devices(self, vlan: int) -> set[str]:
+        """The devices with a link end whose own VLAN list holds ``vlan``."""
+        if self._vlan_sets is None:
+            self._index_vlans()
+        assert self._vlan_sets is not None
+        out: set[str] = set()
+        for vlans, devices in self._vlan_sets.items():
+            if vlan in vlans:
+                out |= devices
+        return out
+
+    def _index_vlans(self) -> None:
+        alone: dict[int, list[Link]] = defaultdict(list)
+        sets: dict[frozenset[int], set[str]] = defaultdict(set)
+        for link in self.links.values():
+            carried = link.carried_vlans()
+            if carried is not None and len(carried) == 1:
+                alone[next(iter(carried))].append(link)
+            for end in (link.a, link.b):
+                if end.vlans is not None:
+                    sets[end.vlans].add(end.device)
+        self._vlan_links, self._vlan_sets = dict(alone), dict(sets)
 
 
 def _bundle(links: list[Link]) -> list[LogicalLink]:

@@ -72,10 +72,16 @@ def device_weight(device: Device) -> float:
     return base + ENDPOINT_WEIGHT * device.endpoints
 
 
-def impact_score(affected: Iterable[Device], everything: Iterable[Device], extra: int) -> int:
-    """0-100: the affected devices' weight over the whole network's; ``extra`` endpoints on
-    the failed segment itself (not on an affected device) add their endpoint weight."""
-    total = sum(device_weight(d) for d in everything)
+def impact_score(
+    affected: Iterable[Device], everything: Iterable[Device] | float, extra: int
+) -> int:
+    """0-100: the affected devices' weight over the whole network's (``everything``: the
+    devices, or the sum of their weights); ``extra`` endpoints on the failed segment itself
+    (not on an affected device) add their endpoint weight."""
+    if isinstance(everything, int | float):
+        total = float(everything)
+    else:
+        total = sum(device_weight(d) for d in everything)
     if total <= 0:
         return 0
     lost = sum(device_weight(d) for d in affected) + ENDPOINT_WEIGHT * extra

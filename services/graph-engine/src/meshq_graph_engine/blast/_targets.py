@@ -13,7 +13,8 @@
   irb.N, vlan.N) takes its VLAN down as a VLAN failure does. The endpoints with an address
   inside it are affected.
 
-Values reach Cypher as parameters only.
+The interface named is looked up in the store by key; VLANs and subnets resolve on the
+lookups kept per graph revision (``_segments``). Values reach Cypher as parameters only.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from meshq_runtime.graph.store import GraphStore
 from network_discovery.model import canonical_interface_name, ids, normalise_hostname
 
 from meshq_graph_engine.blast._model import Failure, Link, Topology
+from meshq_graph_engine.blast._segments import Segments, load_segments
 
 __all__ = [
     "SCENARIOS",
@@ -148,71 +150,35 @@ def parse_vlan(target: str) -> int | None:
     return vlan
 
 
-def _svi_names(vlan: int) -> list[str]:
-    return sorted({canonical_interface_name(n) for n in (f"Vlan{vlan}", f"irb.{vlan}")})
-
-
-def _located(row: dict[str, Any]) -> str | None:
-    return row["device"] if row.get("interface") else None
-
-
-async def vlan_failure(topology: Topology, store: GraphStore, vlan: int) -> Failure:
-    links = [lk for lk in topology.links.values() if lk.carried_vlans() == frozenset({vlan})]
+def vlan_failure(topology: Topology, segments: Segments, vlan: int) -> Failure:
+    links = topology.vlan_links(vlan)
     touched = {d for lk in links for d in (lk.a.device, lk.b.device)}
-    touched |= {
-        end.device
-        for lk in topology.links.values()
-        for end in (lk.a, lk.b)
-        if end.vlans is not None and vlan in end.vlans
-    }
-    owners = await store.execute(
-        "MATCH (v:VLAN) WHERE v.vlan = $vlan AND v.device IS NOT NULL RETURN v.device AS device",
-        {"vlan": vlan},
-    )
-    svis = await store.execute(
-        "MATCH (i:Interface) WHERE i.name IN $names RETURN i.id AS id, i.device AS device "
-        "ORDER BY id",
-        {"names": _svi_names(vlan)},
-    )
-    members = await store.execute(
-        "MATCH (e:Endpoint) WHERE e.vlan = $vlan "
-        "RETURN e.id AS id, e.device AS device, e.interface AS interface",
-        {"vlan": vlan},
-    )
-    touched |= {r["device"] for r in owners + svis} | {r["device"] for r in members if r["device"]}
-    touched &= set(topology.devices)
+    touched |= topology.vlan_devices(vlan)
+    svis = segments.svis_of(vlan)
+    members = segments.vlan_members(vlan)
+    touched |= segments.vlan_owners(vlan)
+    touched |= {device for _, device in svis if device is not None}
+    touched |= {device for _, device, _ in members if device}
+    touched &= topology.devices.keys()
     if not (links or touched or members):
         raise _unknown(f"VLAN {vlan} is not on any device, port or endpoint in the graph")
     return Failure(
         "vlan",
         f"vlan {vlan}",
         links=frozenset(lk.id for lk in links),
-        interfaces=tuple(r["id"] for r in svis),
+        interfaces=tuple(i for i, _ in svis),
         touched=frozenset(touched),
-        endpoints={r["id"]: _located(r) for r in members},
+        endpoints={e: located for e, _, located in members},
     )
 
 
-async def subnet_failure(topology: Topology, store: GraphStore, cidr: str) -> Failure:
+def subnet_failure(topology: Topology, segments: Segments, cidr: str) -> Failure:
     try:
         network = ipaddress.ip_network(cidr.strip(), strict=True)
     except ValueError as exc:
         raise TargetError(422, "Invalid target", f"invalid subnet {cidr!r}: {exc}") from None
-
-    def inside(ip: str) -> bool:
-        address = ipaddress.ip_address(ip)
-        return address.version == network.version and address in network
-
-    rows = await store.execute(
-        "MATCH (i:Interface)-[:HAS_IP]->(a:IPAddress) "
-        "RETURN i.device AS device, i.name AS name, a.ip AS ip"
-    )
-    pairs = sorted({(r["device"], r["name"]) for r in rows if inside(r["ip"])})
-    endpoints = await store.execute(
-        "MATCH (e:Endpoint) RETURN e.id AS id, e.ips AS ips, e.device AS device, "
-        "e.interface AS interface"
-    )
-    members = {r["id"]: _located(r) for r in endpoints if any(inside(ip) for ip in r["ips"] or ())}
+    pairs = sorted(segments.interfaces_in(network))
+    members = segments.endpoints_in(network)
     if not pairs and not members:
         raise _unknown(f"no interface or endpoint has an address in {network}")
     failure = _interface_rows(topology, pairs, "subnet")
@@ -220,7 +186,7 @@ async def subnet_failure(topology: Topology, store: GraphStore, cidr: str) -> Fa
     interfaces = list(failure.interfaces)
     for vlan in sorted({int(m.group(1)) for _, n in pairs if (m := _SVI.match(n))}):
         if 1 <= vlan <= 4094:
-            segment = await vlan_failure(topology, store, vlan)
+            segment = vlan_failure(topology, segments, vlan)
             links |= segment.links
             touched |= segment.touched
             interfaces += [i for i in segment.interfaces if i not in interfaces]
@@ -230,15 +196,17 @@ async def subnet_failure(topology: Topology, store: GraphStore, cidr: str) -> Fa
         str(network),
         links=frozenset(links),
         interfaces=tuple(interfaces),
-        touched=frozenset((touched | {d for d in members.values() if d}) & set(topology.devices)),
+        touched=frozenset((touched | {d for d in members.values() if d}) & topology.devices.keys()),
         endpoints=members,
     )
 
 
-async def vlan_or_subnet(topology: Topology, store: GraphStore, target: str) -> Failure:
+async def vlan_or_subnet(
+    topology: Topology, store: GraphStore, target: str, engine: Any = None
+) -> Failure:
     vlan = parse_vlan(target)
     if vlan is not None:
-        return await vlan_failure(topology, store, vlan)
+        return vlan_failure(topology, await load_segments(store, engine), vlan)
     if "/" not in target:
         raise TargetError(
             422,
@@ -246,11 +214,14 @@ async def vlan_or_subnet(topology: Topology, store: GraphStore, target: str) -> 
             f"a segment_failure target is a VLAN id (10, vlan10) or a subnet in CIDR form "
             f"(10.1.10.0/24), got {target!r}",
         )
-    return await subnet_failure(topology, store, target)
+    return subnet_failure(topology, await load_segments(store, engine), target)
 
 
-async def resolve(topology: Topology, store: GraphStore, scenario: str, target: str) -> Failure:
-    """The failure a chaos-simulate request names."""
+async def resolve(
+    topology: Topology, store: GraphStore, scenario: str, target: str, engine: Any = None
+) -> Failure:
+    """The failure a chaos-simulate request names (``engine``: whose revision the segment
+    lookups are kept at; without it they are read whole)."""
     if scenario == "device_failure":
         return device_failure(topology, target)
     if scenario == "link_failure":
@@ -263,7 +234,7 @@ async def resolve(topology: Topology, store: GraphStore, scenario: str, target: 
             )
         return failure
     if scenario == "segment_failure":
-        return await vlan_or_subnet(topology, store, target)
+        return await vlan_or_subnet(topology, store, target, engine)
     raise TargetError(
         422,
         "Invalid scenario",

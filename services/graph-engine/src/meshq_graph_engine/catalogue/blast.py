@@ -2,7 +2,9 @@
 
 One row per affected or degraded device (see docs/blast-radius.md for the semantics); every row
 also carries the failure's ``blast_radius_pct``, ``impact_score`` and ``severity`` so that each
-row stands alone. A target the graph does not hold has no rows.
+row stands alone. A target the graph does not hold has no rows. The topology and the lookups
+a VLAN or subnet resolves with are kept per graph revision (``blast._live``,
+``blast._segments``): a call reads the store only for an interface it names.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from meshq_graph_engine.blast import (
     Topology,
     device_failure,
     interface_failure,
+    load_segments,
     load_topology,
     simulate,
     subnet_failure,
@@ -115,11 +118,11 @@ async def _interface(topology: Topology, ctx: QueryContext, params: Any) -> Fail
 
 
 async def _vlan(topology: Topology, ctx: QueryContext, params: Any) -> Failure:
-    return await vlan_failure(topology, ctx.store, params.vlan)
+    return vlan_failure(topology, await load_segments(ctx.store, ctx.engine), params.vlan)
 
 
 async def _subnet(topology: Topology, ctx: QueryContext, params: Any) -> Failure:
-    return await subnet_failure(topology, ctx.store, params.cidr)
+    return subnet_failure(topology, await load_segments(ctx.store, ctx.engine), params.cidr)
 
 
 def _query(name: str, summary: str, params: type[Params], resolve: Resolver) -> Query:

@@ -244,15 +244,16 @@ async def _deny_rules_summary(ctx: QueryContext, params: Any) -> list[dict[str, 
 
 async def _unreachable(ctx: QueryContext, device: str) -> list[Unreachable]:
     """The unreachable lines of every filter of every device (or of one), bound or not;
-    computed once per version of the graph."""
-    graph = await _load.view(ctx.store, ctx.engine)
-    found: list[Unreachable] | None = graph.shadow.get(device)
-    if found is None and device and "" in graph.shadow:
-        found = [u for u in graph.shadow[""] if u.rule.device == device]
+    computed once per version of the graph (a device's own rule sets only: path analysis's
+    view is not needed, nor read)."""
+    cache = await _load.line_cache(ctx.store, ctx.engine)
+    found: list[Unreachable] | None = cache.found.get(device)
+    if found is None and device and "" in cache.found:
+        found = [u for u in cache.found[""] if u.rule.device == device]
     if found is None:
         sets = await _load.load_rule_sets(ctx.store, device)
         found = [u for rule_set in sets for u in unreachable_lines(rule_set)]
-        graph.shadow[device] = found
+        cache.found[device] = found
     return found
 
 

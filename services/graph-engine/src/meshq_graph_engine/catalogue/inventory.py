@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, mo
 
 from meshq_graph_engine import answers
 from meshq_graph_engine.answers import summary
+from meshq_graph_engine.answers.kept import DeviceRows, kept
 from meshq_graph_engine.catalogue._common import DeviceName, SiteFilter
 from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, QueryError, Row
 
@@ -54,6 +55,15 @@ class DeviceRow(Row):
     managed: bool = Field(description="Collected (true) or only seen as a neighbour (false).")
 
 
+def _kept_devices(ctx: QueryContext, params: Any) -> list[dict[str, Any]] | None:
+    """The devices from the rows the writer keeps (None on a replica, or while they cannot
+    be vouched for: the store is read then)."""
+    devices = kept(ctx.engine, DeviceRows)
+    if devices is None:
+        return None
+    return devices.answer(params.managed_only, params.site, params.role)
+
+
 ALL_DEVICES = Query(
     name="all_devices",
     category="Inventory",
@@ -71,6 +81,7 @@ ALL_DEVICES = Query(
         "d.management_ip AS management_ip, d.criticality AS criticality, "
         "d.managed AS managed ORDER BY device"
     ),
+    kept=_kept_devices,
 )
 
 

@@ -11,13 +11,13 @@ address.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections import defaultdict
 from typing import Any
 
 from pydantic import Field
 
 from meshq_graph_engine.catalogue._common import DeviceFilter, VrfFilter, ip_key, ordered
-from meshq_graph_engine.catalogue.addressing import interface_addresses
 from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, Row
 
 __all__ = ["QUERIES"]
@@ -39,40 +39,59 @@ class Layer3EdgeRow(Row):
     vrf: str
 
 
+#: Pairs of addresses in one segment, found by the store: two addresses of a VRF in one
+#: subnet share its ``Subnet`` node (``IN_SUBNET``), which is keyed by the VRF and the network
+#: each address's own prefix gives (``a.network``); the VRFs are compared again as written
+#: (unset is ``default``). Host routes (the whole prefix: one address) and anycast gateways are
+#: left out; so is a pair of one device's addresses, or of two holders of one address.
+_PAIRS = (
+    "MATCH (a:IPAddress)-[:IN_SUBNET]->(:Subnet)<-[:IN_SUBNET]-(b:IPAddress) "
+    "WHERE {mine} "
+    "AND coalesce(a.virtual, false) = false AND coalesce(b.virtual, false) = false "
+    "AND a.prefix_length < (CASE WHEN a.version = 4 THEN 32 ELSE 128 END) "
+    "AND a.device <> b.device AND a.ip <> b.ip "
+    "AND coalesce(a.vrf, 'default') = coalesce(b.vrf, 'default') "
+    "AND ($vrf = '' OR coalesce(a.vrf, 'default') = $vrf) "
+    "RETURN a.device AS device, a.interface AS interface, a.ip AS ip, b.device AS neighbor, "
+    "b.interface AS neighbor_interface, b.ip AS neighbor_ip, a.network AS subnet, "
+    "coalesce(a.vrf, 'default') AS vrf"
+)
+_ALL_PAIRS = _PAIRS.format(mine="$device = ''")
+_DEVICE_PAIRS = _PAIRS.format(mine="a.device = $device")
+
+
+def _ip_order(text: str) -> tuple[int, int]:
+    """:func:`ip_key`, read without ``ipaddress`` for a dotted IPv4 address (the same key)."""
+    try:
+        return (4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big"))
+    except OSError:
+        return ip_key(text)
+
+
 async def _layer3_edges(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
-    segments: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for a in await interface_addresses(ctx):
-        if a["virtual"] or (params.vrf and a["vrf"] != params.vrf):
-            continue
-        network = ipaddress.ip_interface(f"{a['ip']}/{a['prefix_length']}").network
-        if network.num_addresses == 1:
-            continue
-        segments[(a["vrf"], str(network))].append(a)
-    rows = []
-    for (vrf, subnet), members in segments.items():
-        for mine in members:
-            if params.device and mine["device"] != params.device:
-                continue
-            for theirs in members:
-                if theirs["device"] == mine["device"] or theirs["ip"] == mine["ip"]:
-                    continue
-                rows.append(
-                    {
-                        "device": mine["device"],
-                        "interface": mine["interface"],
-                        "ip": mine["ip"],
-                        "neighbor": theirs["device"],
-                        "neighbor_interface": theirs["interface"],
-                        "neighbor_ip": theirs["ip"],
-                        "subnet": subnet,
-                        "vrf": vrf,
-                        "_key": ip_key(mine["ip"]),
-                    }
-                )
-    out = ordered(rows, "device", "interface", "_key", "neighbor", "neighbor_interface")
-    for row in out:
-        del row["_key"]
-    return out
+    cypher = _DEVICE_PAIRS if params.device else _ALL_PAIRS
+    rows = await ctx.store.execute(cypher, {"device": params.device, "vrf": params.vrf})
+    keys: dict[str, tuple[int, int]] = {}
+
+    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        mine, theirs = row["ip"], row["neighbor_ip"]
+        if mine not in keys:
+            keys[mine] = _ip_order(mine)
+        if theirs not in keys:
+            keys[theirs] = _ip_order(theirs)
+        return (
+            row["device"],
+            row["interface"],
+            keys[mine],
+            row["neighbor"],
+            row["neighbor_interface"],
+            keys[theirs],
+            row["vrf"],
+            row["subnet"],
+        )
+
+    rows.sort(key=key)
+    return rows
 
 
 LAYER3_EDGES = Query(

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from network_discovery.model import Link, LinkEvidence
 from pydantic import Field
 
+from meshq_graph_engine.answers.kept import LinkRows, kept
 from meshq_graph_engine.catalogue._common import DeviceFilter, SiteFilter, ordered
 from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, Row
 from meshq_graph_engine.facts import payload_facts
@@ -161,6 +162,7 @@ _LINKS = (
     "RETURN a.id AS a_device, ia.name AS a_interface, b.id AS b_device, ib.name AS b_interface, "
     "l.evidence AS evidence"
 )
+_LINK_COLUMNS = ("a_device", "a_interface", "b_device", "b_interface", "evidence")
 _DECLARED = LinkEvidence.NETBOX_DECLARED.value
 Status = Literal["netbox_only", "discovered_only", "both"]
 
@@ -169,6 +171,15 @@ def _key(row: dict[str, Any]) -> tuple[str, str, str, str]:
     a, b = (row["a_device"], row["a_interface"]), (row["b_device"], row["b_interface"])
     (ad, ai), (bd, bi) = sorted([a, b])
     return ad, ai, bd, bi
+
+
+async def _links(ctx: QueryContext) -> list[dict[str, Any]]:
+    """Every link of the graph (from the rows the writer keeps, where it keeps them)."""
+    links = kept(ctx.engine, LinkRows)
+    listed = None if links is None else links.listed()
+    if listed is None:
+        return await ctx.store.execute(_LINKS)
+    return [dict(zip(_LINK_COLUMNS, row[:5], strict=True)) for row in listed]
 
 
 async def _drift(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
@@ -183,7 +194,7 @@ async def _drift(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     if not known:
         return []
     rows: list[dict[str, Any]] = []
-    for row in await ctx.store.execute(_LINKS):
+    for row in await _links(ctx):
         key = _key(row)
         discovered = row["evidence"] != _DECLARED
         if key in declared:

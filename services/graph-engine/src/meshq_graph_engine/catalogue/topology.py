@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from network_discovery.model import LinkEvidence
 from pydantic import Field
 
+from meshq_graph_engine.answers.kept import LinkRows, kept
 from meshq_graph_engine.catalogue._common import (
     DeviceFilter,
     DeviceName,
@@ -137,6 +138,14 @@ INTERFACE_NEIGHBORS = Query(
     cypher=_LINK_FROM_DEVICE + "WHERE d.id = $device AND i.name = $interface " + _LINK_COLUMNS,
 )
 
+
+def _kept_edges(ctx: QueryContext, params: Any) -> list[dict[str, Any]] | None:
+    """The links from the rows the writer keeps (None on a replica, or while they cannot be
+    vouched for: the store is read then)."""
+    links = kept(ctx.engine, LinkRows)
+    return None if links is None else links.answer(params.site, params.min_confidence)
+
+
 TOPOLOGY_EDGES = Query(
     name="topology_edges",
     category="Topology",
@@ -153,6 +162,7 @@ TOPOLOGY_EDGES = Query(
         "ib.name AS b_interface, l.evidence AS evidence, l.confidence AS confidence "
         "ORDER BY a_device, a_interface, b_device, b_interface"
     ),
+    kept=_kept_edges,
 )
 
 _HOP = (

@@ -5,6 +5,7 @@ Pure computation over compiled rules, routing tables and a layer-3 view of the g
 catalogue (``catalogue/firewall``) loads these from the graph store.
 """
 
+from meshq_graph_engine.firewall._live import warm_up
 from meshq_graph_engine.firewall.path import PathAnswer, analyse
 from meshq_graph_engine.firewall.policy import Decision, Flow, Rule, RuleSet, Service, make_flow
 from meshq_graph_engine.firewall.routes import NextHop, RouteEntry, RouteTable
@@ -43,4 +44,5 @@ __all__ = [
     "make_flow",
     "shadowed_rules",
     "unreachable_lines",
+    "warm_up",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from bisect import bisect_right
 from collections.abc import Iterable
+from socket import AF_INET, inet_pton
 
 __all__ = [
     "ANY_ADDRESS",
@@ -105,21 +106,14 @@ def encode_address(text: str) -> int:
 
 def _v4(text: str) -> tuple[int, int] | None:
     """An IPv4 address or ``address/length`` as its range, read without ``ipaddress`` (rule
-    sets hold many thousands); None for anything else, which ``ipaddress`` reads instead."""
+    sets hold many thousands): the address by the C library's strict dotted-quad reader,
+    which refuses what ``ipaddress`` refuses (leading zeros, short forms, octets past 255);
+    None for anything else, which ``ipaddress`` reads (or refuses) instead."""
     address, slash, length = text.partition("/")
-    parts = address.split(".")
-    if len(parts) != 4:
+    try:
+        value = int.from_bytes(inet_pton(AF_INET, address), "big")
+    except (OSError, ValueError):
         return None
-    value = 0
-    for part in parts:
-        if not (part.isascii() and part.isdigit()) or len(part) > 3:
-            return None
-        if len(part) > 1 and part[0] == "0":
-            return None  # leading zeros: left to ipaddress, which refuses them
-        octet = int(part)
-        if octet > 255:
-            return None
-        value = value << 8 | octet
     bits = 32
     if slash:
         if not (length.isascii() and length.isdigit()) or len(length) > 2:

@@ -12,7 +12,15 @@ changes that arrive while the store is being read are simply read again next tim
 
 The view is read whole instead the first time, after a change whose difference is not known
 key by key, after a revision that was never told of, or when a change touched so much that a
-whole read is cheaper.
+whole read is cheaper. A whole read is a few columnar reads (``_load.read_view``): endpoints
+stay columns, and each rule set is compiled the first time a question reaches it, the rest
+one by one in the background between questions.
+
+The service keeps the view warm (:func:`warm_up`): read in the background as soon as the
+graph is loaded, and brought up to date in the background after each change, so that a
+question finds it current instead of paying for the read. Unreachable filter lines need none
+of the view: they are kept apart (:meth:`LiveView.lines`), per device, from revision to
+revision for the devices whose policy a change did not touch.
 """
 
 from __future__ import annotations
@@ -20,15 +28,18 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from meshq_runtime.graph.store import GraphStore
 
+from meshq_graph_engine.firewall._compiled import compile_rest
 from meshq_graph_engine.firewall._load import (
     CompiledRuleSets,
     GraphView,
+    LineCache,
     endpoint_addresses,
     l3_interface,
     policies_from_rows,
@@ -36,7 +47,7 @@ from meshq_graph_engine.firewall._load import (
     routes_from_rows,
 )
 
-__all__ = ["LiveView", "live_view", "touched_keys"]
+__all__ = ["LiveView", "live_view", "touched_keys", "warm_up"]
 
 log = structlog.get_logger(__name__)
 
@@ -166,9 +177,42 @@ class LiveView:
         self.last = ""
         self.last_compiled = 0
         self.last_rules_compiled = 0
+        #: unreachable filter lines, kept apart from the view (they need none of it)
+        self._lines: LineCache | None = None
+        #: rule sets read whole, compiled between questions (``_compiled.compile_rest``)
+        self._compiling: asyncio.Task[None] | None = None
+        #: kept warm (``warm_up``): read at start-up and brought up to date after each change
+        #: in the background, by ``_refreshing``, for the engine ``_engine``
+        self._warm = False
+        self._engine: weakref.ref[Any] | None = None
+        self._refreshing: asyncio.Task[None] | None = None
+
+    def lines(self, engine: Any) -> LineCache:
+        """The unreachable filter lines kept for the engine's revision."""
+        key = ("revision", int(engine.revision))
+        if self._lines is None or self._lines.key != key:
+            self._lines = LineCache(key)
+        return self._lines
+
+    def _follow_lines(self, revision: int, d: Any) -> None:
+        lines = self._lines
+        if lines is None:
+            return
+        self._lines = None
+        touched = None if d is None or lines.key != ("revision", revision - 1) else touched_keys(d)
+        if touched is not None:
+            kept = {k: v for k, v in lines.found.items() if k and k not in touched.policy}
+            if "" in lines.found and not touched.policy:
+                kept[""] = lines.found[""]
+            self._lines = LineCache(("revision", revision), kept)
 
     def on_change(self, revision: int, d: Any) -> None:
         """An engine's listener (``GraphEngine.applied``); never raises."""
+        try:
+            self._follow_lines(revision, d)
+        except Exception as exc:  # a listener must not fail the change
+            log.warning("firewall.lines.follow_failed", error=f"{type(exc).__name__}: {exc}")
+            self._lines = None
         try:
             if self._told is None:
                 return  # nothing kept yet: the first question reads whole
@@ -183,6 +227,9 @@ class LiveView:
         except Exception as exc:  # a listener must not fail the change; read whole next time
             log.warning("firewall.view.follow_failed", error=f"{type(exc).__name__}: {exc}")
             self._forget()
+        finally:
+            if self._warm:
+                self._refresh_later()
 
     def _forget(self) -> None:
         self._view = self._told = None
@@ -223,10 +270,82 @@ class LiveView:
                 before = rules_before = 0
                 view = await read_view(self.store, key, self._compiled)
                 self.last = "read"
+                self._compile_later(view)
             self.last_compiled = self._compiled.compiled - before
             self.last_rules_compiled = self._compiled.rules_compiled - rules_before
             self._view = view
             return view
+
+    async def ready(self) -> None:
+        """Wait until the work in the background (the read at start-up, compiling the rule
+        sets no question has used) is done."""
+        for name in ("_refreshing", "_compiling"):
+            task = getattr(self, name)
+            if task is not None:
+                await asyncio.gather(task, return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Stop the work in the background (the service is stopping)."""
+        self._warm = False
+        for name in ("_refreshing", "_compiling"):
+            task = getattr(self, name)
+            setattr(self, name, None)
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+    def keep_warm(self, engine: Any) -> None:
+        """Read the view now, in the background, and bring it up to date after each change
+        the same way, so that questions find it current."""
+        self._warm = True
+        self._engine = weakref.ref(engine)
+        self._refresh_later()
+
+    def _refresh_later(self) -> None:
+        engine = self._engine() if self._engine is not None else None
+        if engine is None or (self._refreshing is not None and not self._refreshing.done()):
+            return  # the refresh under way goes on until the view is current
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._refreshing = loop.create_task(self._refresh(engine), name="firewall-refresh")
+
+    async def _refresh(self, engine: Any) -> None:
+        started = time.perf_counter()
+        try:
+            while self._warm and (
+                self._view is None or self._told != int(engine.revision) or self._touched
+            ):
+                await asyncio.sleep(0)
+                view = await self.current(engine)
+                await asyncio.sleep(0)
+                if self._view is view:
+                    view.topology.prepare()
+        except Exception as exc:  # the next question reads it again and says why
+            log.warning("firewall.view.refresh_failed", error=f"{type(exc).__name__}: {exc}")
+            return
+        log.debug(
+            "firewall.view.refreshed",
+            how=self.last,
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+
+    def _compile_later(self, view: GraphView) -> None:
+        """Compile the rule sets no question has used yet, one at a time between questions,
+        so that the questions after the first find them compiled."""
+        if self._compiling is not None:
+            self._compiling.cancel()
+        pending = [
+            b.rule_set
+            for _, policy in sorted(view.topology.policies.items())
+            for b in policy.bindings
+            if not b.rule_set.ready
+        ]
+        if pending:
+            self._compiling = asyncio.get_running_loop().create_task(
+                compile_rest(pending), name="firewall-compile"
+            )
 
     async def _rows(self, cypher: str, ids: set[str]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -268,15 +387,17 @@ class LiveView:
                     topology.policies.pop(device, None)
                 else:
                     topology.policies[device] = policy
-        # unreachable filter lines: kept for the devices whose policy did not change
-        shadow = {
-            device: found
-            for device, found in view.shadow.items()
-            if device and device not in touched.policy
-        }
-        if "" in view.shadow and not touched.policy:
-            shadow[""] = view.shadow[""]
-        return GraphView(key, topology, shadow)
+        return GraphView(key, topology)
+
+
+def warm_up(store: GraphStore, engine: Any) -> Callable[[], Awaitable[None]]:
+    """Read the view and compile its rule sets in the background now (at start-up, once the
+    graph is loaded), and bring it up to date in the background after each change, so that
+    questions find it current; a question that comes sooner waits only for what is left of
+    the work. Returns what stops it."""
+    live = live_view(store, engine)
+    live.keep_warm(engine)
+    return live.stop
 
 
 def live_view(store: GraphStore, engine: Any) -> LiveView:

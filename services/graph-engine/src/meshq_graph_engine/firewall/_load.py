@@ -9,28 +9,24 @@ newest ``applied_at``), read before the data so a cached view is never older tha
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import weakref
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import structlog
 from meshq_runtime.graph.store import GraphStore
-from network_discovery.model import NatAction
-from network_discovery.model import Service as ModelService
 
-from meshq_graph_engine.firewall._intervals import address_ranges, merge
-from meshq_graph_engine.firewall.policy import (
-    ANY_PORT,
-    Rule,
-    RuleSet,
-    Service,
-    protocol_ranges,
-    zones,
+from meshq_graph_engine.firewall._columns import endpoint_table, read_table, rule_groups
+from meshq_graph_engine.firewall._compiled import (
+    CompiledRuleSets,
+    compile_nat,
+    compile_rule,
+    compile_service,
+    no_collection,
 )
+from meshq_graph_engine.firewall.policy import Rule, RuleSet
 from meshq_graph_engine.firewall.routes import NextHop, RouteEntry, RouteTable, vrf_name
 from meshq_graph_engine.firewall.topology import (
     Binding,
@@ -43,9 +39,11 @@ from meshq_graph_engine.firewall.topology import (
 __all__ = [
     "CompiledRuleSets",
     "GraphView",
+    "LineCache",
     "compile_nat",
     "compile_rule",
     "compile_service",
+    "line_cache",
     "load_policies",
     "load_routes",
     "load_rule_set",
@@ -94,52 +92,6 @@ _ZONES = (
     "MATCH (z:FirewallZone) WHERE ($device = '' OR z.device = $device) "
     "RETURN z.device AS device, z.name AS name, z.interfaces AS interfaces"
 )
-
-
-@lru_cache(maxsize=8192)
-def compile_service(text: str) -> Service:
-    """A service as the graph stores it (``tcp dst 443``) in matching form (the same few
-    service texts recur across thousands of rules: parsed once)."""
-    model = ModelService.parse(text)
-
-    def ports(ranges: Iterable[Any]) -> tuple[tuple[int, int], ...]:
-        got = merge((r.lo, r.hi) for r in ranges)
-        return got or ANY_PORT
-
-    return Service(
-        protocol_ranges(model.protocol),
-        ports(model.src_ports),
-        ports(model.dst_ports),
-        model.icmp_type,
-        model.icmp_code,
-        model.established,
-    )
-
-
-@lru_cache(maxsize=4096)
-def compile_nat(text: str) -> NatAction:
-    """A rule's translation as the graph stores it (``dnat to 10.0.0.5 port 80``)."""
-    return NatAction.parse(text)
-
-
-def compile_rule(row: dict[str, Any]) -> Rule:
-    services = tuple(compile_service(t) for t in row.get("services") or ()) or (Service(),)
-    nat = row.get("nat")
-    return Rule(
-        device=row["device"],
-        rule_set=row["ruleset"],
-        position=int(row["position"]),
-        name=row["name"],
-        action=str(row["action"]),
-        text=row.get("text") or "",
-        enabled=row.get("enabled") is not False,
-        src_zones=zones(row.get("src_zones")),
-        dst_zones=zones(row.get("dst_zones")),
-        src=address_ranges(row.get("sources") or None),
-        dst=address_ranges(row.get("destinations") or None),
-        services=services,
-        nat=compile_nat(nat) if nat else None,
-    )
 
 
 #: The filter chains an older graph stored without their table and hook.
@@ -195,51 +147,11 @@ async def load_rule_set(store: GraphStore, device: str, name: str) -> RuleSet | 
     return found[0] if found else None
 
 
-def _digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+RowSource = Callable[[], list[dict[str, Any]]]
 
 
-class CompiledRuleSets:
-    """Compiled rule sets kept by device and name with a digest of each row they were
-    compiled from: a rule set whose rows are the same again is not compiled again, and one
-    whose rows changed compiles only the rules whose rows changed (a compiled rule is a
-    function of its row alone)."""
-
-    def __init__(self) -> None:
-        #: (device, name) -> (digest of the whole set, the set, its rules by row digest)
-        self._sets: dict[tuple[str, str], tuple[bytes, RuleSet, dict[bytes, Rule]]] = {}
-        #: rule sets built again (not reused) so far, and rules compiled
-        self.compiled = 0
-        self.rules_compiled = 0
-
-    def get(
-        self, device: str, name: str, default_action: str, rows: list[dict[str, Any]]
-    ) -> RuleSet:
-        ordered = sorted(rows, key=lambda r: int(r["position"]))
-        digests = [_digest(repr(sorted(r.items()))) for r in ordered]
-        whole = _digest(repr(default_action) + b"".join(sorted(digests)).hex())
-        kept = self._sets.get((device, name))
-        if kept is not None and kept[0] == whole:
-            return kept[1]
-        known = kept[2] if kept is not None else {}
-        by_digest: dict[bytes, Rule] = {}
-        rules = []
-        for digest, row in zip(digests, ordered, strict=True):
-            rule = known.get(digest)
-            if rule is None:
-                rule = compile_rule(row)
-                self.rules_compiled += 1
-            by_digest[digest] = rule
-            rules.append(rule)
-        rule_set = RuleSet(device, name, default_action, rules)
-        self._sets[(device, name)] = (whole, rule_set, by_digest)
-        self.compiled += 1
-        return rule_set
-
-    def keep_only(self, keys: set[tuple[str, str]], devices: set[str]) -> None:
-        """Forget the rule sets of ``devices`` that are not among ``keys`` any more."""
-        for key in [k for k in self._sets if k[0] in devices and k not in keys]:
-            del self._sets[key]
+def _no_rows() -> list[dict[str, Any]]:
+    return []
 
 
 def policies_from_rows(
@@ -247,8 +159,12 @@ def policies_from_rows(
     rule_set_rows: Iterable[dict[str, Any]],
     rule_rows: Iterable[dict[str, Any]],
     compiled: CompiledRuleSets | None = None,
+    *,
+    lazy: Mapping[tuple[str, str], RowSource] | None = None,
 ) -> dict[str, DevicePolicy]:
-    """Each device's policy from its zone, rule set and rule rows."""
+    """Each device's policy from its zone, rule set and rule rows; with ``lazy`` (each rule
+    set's rows, by device and name, instead of ``rule_rows``), rule sets are compiled on
+    first use."""
     compiled = compiled or CompiledRuleSets()
     rules: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in rule_rows:
@@ -261,7 +177,11 @@ def policies_from_rows(
     bindings: dict[str, list[Binding]] = defaultdict(list)
     for row in sorted(rule_set_rows, key=lambda r: (r["name"], r["device"])):
         device, name = row["device"], row["name"]
-        rule_set = compiled.get(device, name, str(row["default_action"]), rules[(device, name)])
+        action = str(row["default_action"])
+        if lazy is not None:
+            rule_set = compiled.lazy(device, name, action, lazy.get((device, name), _no_rows))
+        else:
+            rule_set = compiled.get(device, name, action, rules[(device, name)])
         out.setdefault(device, DevicePolicy(device))
         table, hook, family = netfilter_of(row)
         for text in row["bindings"] or ():
@@ -333,11 +253,19 @@ class GraphView:
 
     key: tuple[Any, ...]
     topology: Topology
-    #: unreachable filter lines per device ("" for every device), computed once
-    shadow: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LineCache:
+    """Unreachable filter lines by device ("" for every device) at one version of the graph
+    (``key``): worked out once each, without the rest of the view."""
+
+    key: tuple[Any, ...]
+    found: dict[str, Any] = field(default_factory=dict)
 
 
 _CACHE: weakref.WeakKeyDictionary[GraphStore, GraphView] = weakref.WeakKeyDictionary()
+_LINES: weakref.WeakKeyDictionary[GraphStore, LineCache] = weakref.WeakKeyDictionary()
 
 
 async def _key(store: GraphStore) -> tuple[Any, ...]:
@@ -357,22 +285,33 @@ def endpoint_addresses(row: dict[str, Any]) -> list[EndpointAddress]:
     ]
 
 
+async def _dicts(store: GraphStore, cypher: str, params: dict[str, Any] | None = None) -> Any:
+    """A read's rows as dictionaries, through one Arrow table where the store gives one."""
+    table = await read_table(store, cypher, params)
+    return table.to_pylist() if table is not None else await store.execute(cypher, params)
+
+
 async def read_view(
     store: GraphStore, key: tuple[Any, ...], compiled: CompiledRuleSets | None = None
 ) -> GraphView:
-    """The view of the graph the store holds now, read and compiled whole."""
-    interfaces = [l3_interface(r) for r in await store.execute(_ADDRESSES)]
-    endpoints = [e for r in await store.execute(_ENDPOINTS) for e in endpoint_addresses(r)]
-    policies = policies_from_rows(
-        await store.execute(_ZONES, {"device": ""}),
-        await store.execute(_RULESETS, {"device": ""}),
-        await store.execute(_RULES, {"device": ""}),
-        compiled,
-    )
-    topology = Topology(interfaces, endpoints, await load_routes(store), policies)
+    """The view of the graph the store holds now, read whole: a few reads, as columns where
+    the store gives them; endpoints kept as columns, rule sets compiled on first use."""
+    everywhere = {"device": ""}
+    addresses = await _dicts(store, _ADDRESSES)
+    endpoints = await endpoint_table(store, _ENDPOINTS)
+    lazy = await rule_groups(store, _RULES, everywhere)
+    zones = await _dicts(store, _ZONES, everywhere)
+    rule_sets = await _dicts(store, _RULESETS, everywhere)
+    routes = await _dicts(store, _ROUTES, everywhere)
+    with no_collection():
+        interfaces = [l3_interface(r) for r in addresses]
+        policies = policies_from_rows(zones, rule_sets, (), compiled, lazy=lazy)
+        tables = routes_from_rows(routes)
+        topology = Topology(interfaces, (), tables, policies, endpoint_table=endpoints)
     log.info(
         "firewall.view.built",
         interfaces=len(interfaces),
+        endpoints=len(endpoints.macs),
         routed_devices=len(topology.routes),
         policies=len(topology.policies),
     )
@@ -398,3 +337,18 @@ async def view(store: GraphStore, engine: Any = None) -> GraphView:
     built = await read_view(store, key)
     _CACHE[store] = built
     return built
+
+
+async def line_cache(store: GraphStore, engine: Any = None) -> LineCache:
+    """Where the unreachable filter lines of the current graph are kept: on the writer, kept
+    from change to change for the devices whose policy a change did not touch
+    (``_live.LiveView.lines``); elsewhere, until a snapshot is applied."""
+    if isinstance(getattr(engine, "applied", None), list):
+        from meshq_graph_engine.firewall._live import live_view
+
+        return live_view(store, engine).lines(engine)
+    key = await _key(store)
+    cached = _LINES.get(store)
+    if cached is None or cached.key != key:
+        cached = _LINES[store] = LineCache(key)
+    return cached

@@ -8,6 +8,7 @@ zone; a flow whose zone is unknown (an interface in no zone) matches only "any" 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -278,32 +279,50 @@ class Decision:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """An ordered rule list with its default action, owned by one device."""
+    """An ordered rule list with its default action, owned by one device.
+
+    ``rules`` may be a sequence that compiles its rules on first use (``_load``): the
+    evaluation order and the destination index are worked out on first use too, so a rule
+    set no question reaches costs nothing but its rows."""
 
     device: str
     name: str
     default_action: str
     rules: Sequence[Rule] = field(default_factory=tuple)
-    # set once from ``rules`` in __post_init__; not part of the value
-    _active: tuple[Rule, ...] = field(init=False, repr=False, compare=False)
-    _index: DestinationIndex | None = field(init=False, repr=False, compare=False)
+    # worked out once from ``rules`` on first use; not part of the value
+    _order: tuple[tuple[Rule, ...], DestinationIndex | None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
-    def __post_init__(self) -> None:
-        active = tuple(r for r in sorted(self.rules, key=_pos) if r.enabled)
-        object.__setattr__(self, "_active", active)
-        index = DestinationIndex.build(active) if len(active) >= _INDEX_FROM else None
-        object.__setattr__(self, "_index", index)
+    def _ordered(self) -> tuple[tuple[Rule, ...], DestinationIndex | None]:
+        order = self._order
+        if order is None:
+            was = gc.isenabled()
+            gc.disable()  # many long-lived objects at once (see ``_compiled.no_collection``)
+            try:
+                active = tuple(r for r in sorted(self.rules, key=_pos) if r.enabled)
+                index = DestinationIndex.build(active) if len(active) >= _INDEX_FROM else None
+            finally:
+                if was:
+                    gc.enable()
+            order = (active, index)
+            object.__setattr__(self, "_order", order)
+        return order
 
     @property
     def active(self) -> tuple[Rule, ...]:
         """The enabled rules in evaluation order."""
-        return self._active
+        return self._ordered()[0]
+
+    @property
+    def ready(self) -> bool:
+        """Whether its rules are compiled and ordered already."""
+        return self._order is not None
 
     def evaluate(self, flow: Flow) -> Decision:
         """First match in rule order; the default action when no rule matches. Large rule
         sets test only the rules whose destinations can contain the flow's (``_index``)."""
-        active = self.active
-        index = self._index
+        active, index = self._ordered()
         order = index.candidates(flow.dst) if index is not None else range(len(active))
         tested = 0
         for i in order:

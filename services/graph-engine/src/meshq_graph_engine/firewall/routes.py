@@ -12,6 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from meshq_graph_engine.firewall._intervals import _v4
+
 __all__ = ["DEFAULT_VRF", "NextHop", "RouteEntry", "RouteTable", "vrf_name"]
 
 DEFAULT_VRF = "default"
@@ -48,6 +50,17 @@ class RouteEntry:
         )
 
 
+def _prefix(text: str) -> tuple[int, int, int]:
+    """(IP version, prefix length, network as an integer); plain IPv4 read without
+    ``ipaddress``."""
+    fast = _v4(text)
+    if fast is not None:
+        first, last = fast
+        return 4, 32 - (last - first).bit_length(), first
+    network = ipaddress.ip_network(text, strict=False)
+    return network.version, network.prefixlen, int(network.network_address)
+
+
 class RouteTable:
     """The routes of one device."""
 
@@ -58,10 +71,9 @@ class RouteTable:
         self._lengths: dict[tuple[str, int], list[int]] = {}
         count = 0
         for route in routes:
-            network = ipaddress.ip_network(route.prefix, strict=False)
-            key = (vrf_name(route.vrf), network.version)
-            slot = self._by[key][network.prefixlen]
-            base = int(network.network_address)
+            version, length, base = _prefix(route.prefix)
+            key = (vrf_name(route.vrf), version)
+            slot = self._by[key][length]
             if base in slot:  # the same prefix twice: keep every next hop
                 old = slot[base]
                 hops = old.next_hops + tuple(h for h in route.next_hops if h not in old.next_hops)

@@ -12,12 +12,27 @@ import ipaddress
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from meshq_graph_engine.firewall._endpoints import (
+    EndpointAddress,
+    Endpoints,
+    EndpointTable,
+)
+from meshq_graph_engine.firewall._intervals import _v4
 from meshq_graph_engine.firewall.policy import Decision, Flow, RuleSet
 from meshq_graph_engine.firewall.routes import RouteTable, vrf_name
 
-__all__ = ["Binding", "DevicePolicy", "EndpointAddress", "L3Interface", "Topology"]
+__all__ = [
+    "Binding",
+    "DevicePolicy",
+    "EndpointAddress",
+    "EndpointTable",
+    "Endpoints",
+    "L3Interface",
+    "Topology",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,14 +42,6 @@ class L3Interface:
     ip: str
     network: str
     vrf: str = "default"
-
-
-@dataclass(frozen=True, slots=True)
-class EndpointAddress:
-    ip: str
-    mac: str
-    device: str | None = None
-    interface: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,12 +128,25 @@ def _net(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(text, strict=False)
 
 
+Span = tuple[int, int, int, int, str]
+
+
+@lru_cache(maxsize=65_536)
+def _span(text: str) -> Span:
+    """(IP version, first address, last address, prefix length, the network written as
+    ``ipaddress`` writes it) of a subnet; plain IPv4 read without ``ipaddress``."""
+    fast = _v4(text)
+    if fast is not None:
+        first, last = fast
+        length = 32 - (last - first).bit_length()
+        dotted = ".".join(str(first >> s & 255) for s in (24, 16, 8, 0))
+        return 4, first, last, length, f"{dotted}/{length}"
+    n = _net(text)
+    return n.version, int(n.network_address), int(n.broadcast_address), n.prefixlen, str(n)
+
+
 def _interface_order(i: L3Interface) -> tuple[str, str, str, str, str]:
     return (i.device, i.interface, i.ip, i.network, i.vrf)
-
-
-def _endpoint_order(e: EndpointAddress) -> tuple[str, str, str, str]:
-    return (e.ip, e.mac, e.device or "", e.interface or "")
 
 
 class Topology:
@@ -142,6 +162,8 @@ class Topology:
         endpoints: Iterable[EndpointAddress] = (),
         routes: dict[str, RouteTable] | None = None,
         policies: dict[str, DevicePolicy] | None = None,
+        *,
+        endpoint_table: EndpointTable | None = None,
     ) -> None:
         self.routes = routes or {}
         self.policies = policies or {}
@@ -154,7 +176,7 @@ class Topology:
         self._nets: dict[int, dict[int, list[L3Interface]]] = defaultdict(lambda: defaultdict(list))
         self._net_keys: list[int] = []
         self._adjacent: dict[str, list[tuple[str, L3Interface, L3Interface]]] | None = None
-        self.endpoints: dict[str, list[EndpointAddress]] = defaultdict(list)
+        self.endpoints = Endpoints(endpoint_table)
         self.replace_devices((), interfaces)
         self.replace_endpoints((), endpoints)
 
@@ -183,24 +205,23 @@ class Topology:
             self._nets[k][base] = [i for i in self._nets[k][base] if i.device not in gone]
         devices_now: set[str] = set()
         for given in interfaces:
-            n = _net(given.network)
-            i = L3Interface(given.device, given.interface, given.ip, str(n), vrf_name(given.vrf))
+            version, _, _, length, text = _span(given.network)
+            i = L3Interface(given.device, given.interface, given.ip, text, vrf_name(given.vrf))
             devices_now.add(i.device)
             self.by_ip[i.ip].append(i)
             ips.add(i.ip)
             self.by_device[i.device].append(i)
             self.by_network[(i.network, i.vrf)].append(i)
             networks.add((i.network, i.vrf))
-            slot = (n.version * 1000 + n.prefixlen, int(n.network_address))
+            slot = (version * 1000 + length, _span(text)[1])
             self._nets[slot[0]][slot[1]].append(i)
             nets.add(slot)
         for device in devices_now:
             self.by_device[device].sort(key=_interface_order)
             spans: list[tuple[int, int, int, int, L3Interface]] = []
             for i in self.by_device[device]:
-                n = _net(i.network)
-                first, last = int(n.network_address), int(n.broadcast_address)
-                spans.append((n.version, first, last, n.prefixlen, i))
+                version, first, last, length, _ = _span(i.network)
+                spans.append((version, first, last, length, i))
             self._spans[device] = spans
         for ip in ips:
             if self.by_ip[ip]:
@@ -225,27 +246,7 @@ class Topology:
 
     def replace_endpoints(self, macs: Iterable[str], endpoints: Iterable[EndpointAddress]) -> None:
         """Drop the addresses of the endpoints ``macs`` and add ``endpoints`` (theirs now)."""
-        gone = set(macs)
-        touched: set[str] = set()
-        if gone:
-            touched.update(
-                ip
-                for ip, found in self.endpoints.items()
-                if found[0].mac in gone or (len(found) > 1 and any(e.mac in gone for e in found))
-            )
-            for ip in touched:
-                self.endpoints[ip] = [e for e in self.endpoints[ip] if e.mac not in gone]
-        for e in endpoints:
-            found = self.endpoints[e.ip]
-            found.append(e)
-            if len(found) > 1:
-                touched.add(e.ip)
-        for ip in touched:
-            found = self.endpoints[ip]
-            if found:
-                found.sort(key=_endpoint_order)
-            else:
-                del self.endpoints[ip]
+        self.endpoints.replace(macs, endpoints)
 
     # --- lookups ----------------------------------------------------------------------
 
@@ -299,6 +300,10 @@ class Topology:
                 items.sort(key=lambda t: (t[0], _interface_order(t[1]), _interface_order(t[2])))
             self._adjacent = adj
         return self._adjacent.get(device, [])
+
+    def prepare(self) -> None:
+        """Build now what the first question would otherwise build (the shared-subnet map)."""
+        self.adjacent("")
 
     def distances_to(self, targets: set[str]) -> dict[str, int]:
         """Hops over shared subnets from every device to the nearest of ``targets``."""

@@ -160,6 +160,10 @@ class EndpointIndex:
         self._macs: dict[str, MacView] = {}
         self._ports: dict[str, PortView] = {}
         self._arp: dict[str, dict[str, set[str]]] = {}
+        #: the MACs an update derives again (:meth:`deriving`), and each device's ARP table
+        #: as far as it names them
+        self._wanted: frozenset[str] | set[str] | None = None
+        self._arp_wanted: dict[str, dict[str, set[str]]] = {}
         self._counts: dict[str, int] = {}
 
     def _rows(self, device: str, kind: str) -> Sequence[FactRow]:
@@ -169,7 +173,17 @@ class EndpointIndex:
         self._macs.clear()
         self._ports.clear()
         self._arp.clear()
+        self._arp_wanted.clear()
+        self._wanted = None
         self._counts.clear()
+
+    def deriving(self, macs: set[str]) -> None:
+        """The MACs :meth:`derive` is asked for next (until :meth:`clear_caches`): a device's
+        ARP table is then read for those alone. A gateway's table names a good part of the
+        network's MACs: made whole for each update, its view cost more than the MACs the
+        update derives."""
+        self._wanted = macs
+        self._arp_wanted.clear()
 
     # --- views ---------------------------------------------------------------------------
 
@@ -194,6 +208,19 @@ class EndpointIndex:
                 view.setdefault(row.mac, set()).add(row.ip)
             self._arp[device] = view
         return view
+
+    def _arp_ips(self, device: str, mac: str) -> set[str] | tuple[()]:
+        """The addresses one device's ARP table maps ``mac`` to."""
+        wanted = self._wanted
+        if wanted is None or mac not in wanted or device in self._arp:
+            return self.arp_view(device).get(mac, ())
+        view = self._arp_wanted.get(device)
+        if view is None:
+            view = self._arp_wanted[device] = {}
+            for row in self._rows(device, "arp"):
+                if row.mac in wanted:
+                    view.setdefault(row.mac, set()).add(row.ip)
+        return view.get(mac, ())
 
     # --- upkeep --------------------------------------------------------------------------
 
@@ -225,6 +252,7 @@ class EndpointIndex:
         for ip in new_ips - old_ips:
             self.ip_devices[ip] = _with(self.ip_devices.get(ip), device)
         self._arp.pop(device, None)
+        self._arp_wanted.pop(device, None)
         return {m for m, _ in before ^ after}
 
     def add_uplink(self, port: str, step: int) -> bool:
@@ -296,9 +324,7 @@ class EndpointIndex:
                     best, placed = (count, port), row
         ips: set[str] = set()
         for device in _many(self.arp_devices.get(mac)):
-            ips.update(
-                ip for ip in self.arp_view(device).get(mac, ()) if not self._index.is_own_ip(ip)
-            )
+            ips.update(ip for ip in self._arp_ips(device, mac) if not self._index.is_own_ip(ip))
         if placed is None and not ips:
             return None
         if placed is None:

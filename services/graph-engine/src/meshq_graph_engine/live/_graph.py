@@ -288,6 +288,7 @@ class LiveGraph:
         for port in st.ports:
             ports |= self.endpoints.group(port)
         st.macs |= self.endpoints.macs_on(ports)
+        self.endpoints.deriving(st.macs)
         for mac in st.macs:
             self._endpoint(mac, st)
         for subnet in st.subnets:
