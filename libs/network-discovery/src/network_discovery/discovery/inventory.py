@@ -44,10 +44,13 @@ __all__ = [
 ]
 
 Transport = Literal["ssh", "snmp"]
+#: A GPU/InfiniBand host's part: ``host`` (its own adapters, counters and GPUs) or ``sweep``
+#: (those, and the fabric-wide ibnetdiscover and iblinkinfo from it).
+FabricRole = Literal["host", "sweep"]
 #: Per-host keys copied onto the device record (like a meta.yaml of saved output).
 META_KEYS = ("role", "site", "tenant", "rack", "criticality", "tags")
 _HOST_KEYS = frozenset(
-    {"address", "port", "platform", "transport", "credentials", "hostname", *META_KEYS}
+    {"address", "port", "platform", "transport", "credentials", "hostname", "fabric", *META_KEYS}
 )
 
 
@@ -71,6 +74,8 @@ class Target:
     via: str | None = None
     #: The name a neighbour advertised for it (a crawled device), for messages only.
     seen_as: str | None = None
+    #: A GPU/InfiniBand host, collected with the fabric tools (``discovery.fabric_hosts``).
+    fabric: FabricRole | None = None
 
     @property
     def label(self) -> str:
@@ -144,6 +149,13 @@ def make_target(
         creds = profiles[profile_name]
     else:
         creds = default_credentials or Credentials()
+    fabric = _fabric_role(data.get("fabric"), where)
+    if fabric is not None:
+        if transport != "ssh":
+            raise InventoryError(f"{where}: a fabric host is collected over SSH, not {transport}")
+        data = {"platform": "linux", **data}
+        if data["platform"] != "linux":
+            raise InventoryError(f"{where}: a fabric host's platform is linux")
     platform = check_platform(data.get("platform"), where)
     if transport == "ssh" and platform is None:
         raise InventoryError(f"{where}: platform is required for SSH ({', '.join(PLATFORMS)})")
@@ -155,7 +167,18 @@ def make_target(
         transport=transport,
         credentials=creds,
         meta={k: data[k] for k in META_KEYS if data.get(k) is not None},
+        fabric=fabric,
     )
+
+
+def _fabric_role(value: Any, where: str) -> FabricRole | None:
+    if value is None or value is False:
+        return None
+    if value is True or value == "host":
+        return "host"
+    if value == "sweep":
+        return "sweep"
+    raise InventoryError(f"{where}.fabric: true, host or sweep, not {value!r}")
 
 
 def _yaml_inventory(doc: Mapping[str, Any], source: str) -> Inventory:

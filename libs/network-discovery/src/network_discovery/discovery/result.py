@@ -8,6 +8,8 @@ from enum import StrEnum
 
 from network_discovery.discovery.inventory import Target
 from network_discovery.parsers import DeviceFacts, ParseIssue
+from network_discovery.parsers._fabric_files import FabricFacts
+from network_discovery.parsers._gpu_files import GpuHostFacts
 
 __all__ = ["DeviceResult", "DeviceStatus", "RunSummary", "SkippedAddress"]
 
@@ -43,6 +45,9 @@ class DeviceResult:
     json_outputs: dict[str, str] = field(default_factory=dict)
     unavailable: list[str] = field(default_factory=list)
     facts: DeviceFacts | None = None
+    #: A fabric host's InfiniBand and GPU facts (``discovery.fabric_hosts``).
+    fabric: FabricFacts | None = None
+    gpus: GpuHostFacts | None = None
     issues: list[ParseIssue] = field(default_factory=list)
     attempts: int = 1
     connect_s: float = 0.0
@@ -51,7 +56,11 @@ class DeviceResult:
 
     @property
     def collected(self) -> bool:
-        return self.status in COLLECTED and self.facts is not None and bool(self.facts.kinds)
+        if self.status not in COLLECTED:
+            return False
+        if self.facts is not None and self.facts.kinds:
+            return True
+        return any(part is not None and part.kinds for part in (self.fabric, self.gpus))
 
     def line(self) -> str:
         name = self.hostname or self.target.label

@@ -33,6 +33,8 @@ from network_discovery.discovery.result import (
 )
 from network_discovery.model import Snapshot, normalise_hostname
 from network_discovery.parsers import CommandOutput, parse_device, snapshot_from_facts
+from network_discovery.parsers._fabric_files import FabricFacts
+from network_discovery.parsers._gpu_files import GpuHostFacts
 
 __all__ = [
     "Collector",
@@ -61,10 +63,13 @@ class DeviceLimitError(ValueError):
 @contextmanager
 def collectors(targets: Sequence[Target], timeout: float) -> Iterator[Collector]:
     """The collector for a run: SSH, and SNMP (one shared engine) for the targets that say so."""
+    from network_discovery.discovery.fabric_hosts import collect_fabric_host
     from network_discovery.discovery.snmp import SnmpCollector
     from network_discovery.discovery.ssh import collect_ssh
 
     async def ssh(target: Target) -> DeviceResult:
+        if target.fabric is not None:  # a GPU/InfiniBand host: its tools, not a CLI
+            return await collect_fabric_host(target, timeout=timeout)
         return await collect_ssh(target, timeout=timeout)
 
     if not any(t.transport == "snmp" for t in targets):
@@ -120,6 +125,10 @@ def _parse(result: DeviceResult) -> DeviceResult:
     """Parse a collected device's outputs in place (status parse_errors on any error)."""
     if result.status is not DeviceStatus.OK or result.facts is not None:
         return result
+    if result.target.fabric is not None:
+        from network_discovery.discovery.fabric_hosts import parse_fabric_host
+
+        return parse_fabric_host(result)
     started = time.perf_counter()
     target = result.target
     name = target.name or result.hostname or target.address
@@ -321,19 +330,32 @@ def build_snapshot(
     when = collected_at or datetime.now(UTC)
     seen: set[str] = set()
     facts = []
+    fabric: list[FabricFacts] = []
+    gpus: list[GpuHostFacts] = []
+    hosts: set[str | None] = set()
     for result in summary.collected:
-        assert result.facts is not None
+        if result.facts is None:  # a fabric host: its InfiniBand and GPU facts
+            if result.hostname in hosts:
+                continue  # the same host reached at a second address
+            hosts.add(result.hostname)
+            if result.fabric is not None:
+                fabric.append(result.fabric)
+            if result.gpus is not None:
+                gpus.append(result.gpus)
+            continue
         if result.facts.device in seen:
             continue  # the same device reached at a second address
         seen.add(result.facts.device)
         facts.append(result.facts)
-    if not facts:
+    if not (facts or fabric or gpus):
         return None
     return snapshot_from_facts(
         facts,
         snapshot_id=snapshot_id or f"discovery-{when.strftime('%Y%m%dT%H%M%S%fZ')}",
         source=source,
         collected_at=when,
+        fabric=fabric,
+        gpus=gpus,
     )
 
 
@@ -342,6 +364,16 @@ def save_outputs(summary: RunSummary, directory: Path) -> int:
     ``meta.yaml``: the layout ``meshq ingest`` reads. Returns how many devices were written."""
     written = 0
     for result in summary.collected:
+        if result.target.fabric is not None and result.hostname:
+            from network_discovery.discovery.fabric_hosts import FABRIC_TOOLS
+
+            folder = directory / result.hostname  # no meta.yaml: a host of fabric outputs
+            folder.mkdir(parents=True, exist_ok=True)
+            for tool in FABRIC_TOOLS:
+                if tool.command in result.outputs:
+                    (folder / tool.file).write_text(result.outputs[tool.command], "utf-8")
+            written += 1
+            continue
         if not (result.outputs or result.json_outputs) or result.facts is None:
             continue
         folder = directory / result.facts.device

@@ -16,7 +16,7 @@ is reported and its facts are left out, so the graph keeps what it knew.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from network_discovery.model import (
     IBNodeFact,
     IBPortFact,
 )
+from network_discovery.parsers._select import CommandOutput
 from network_discovery.parsers.infiniband import (
     MAX_INPUT_BYTES,
     FabricInputError,
@@ -105,9 +106,11 @@ def _collect(
     return [_merge(views) for views in grouped.values()]
 
 
-def read_fabric(device: str, files: dict[str, Path], report: ParseReport) -> FabricFacts | None:
-    """The facts of a host's InfiniBand output files (``name -> path``), owned by
-    ``device``; None when none of them could be read."""
+def read_fabric(
+    device: str, files: Mapping[str, Path | CommandOutput], report: ParseReport
+) -> FabricFacts | None:
+    """The facts of a host's InfiniBand output files (``name -> path``, or the output
+    collected live), owned by ``device``; None when none of them could be read."""
     facts = FabricFacts(device)
     by_tool: dict[str, list[FabricResult]] = {}
     for name, path in sorted(files.items()):
@@ -147,13 +150,19 @@ def read_fabric(device: str, files: dict[str, Path], report: ParseReport) -> Fab
     return facts
 
 
-def _read_one(path: Path, tool: str, device: str, report: ParseReport) -> FabricResult | None:
+def _read_one(
+    path: Path | CommandOutput, tool: str, device: str, report: ParseReport
+) -> FabricResult | None:
     where = str(path)
     try:
-        if path.stat().st_size > MAX_INPUT_BYTES:
+        size = len(path.text) if isinstance(path, CommandOutput) else path.stat().st_size
+        if size > MAX_INPUT_BYTES:
             report.add(ParseIssue(where, f"larger than {MAX_INPUT_BYTES} bytes: not read", device))
             return None
-        text = path.read_text(encoding="utf-8", errors="replace")
+        if isinstance(path, CommandOutput):
+            text = path.text
+        else:
+            text = path.read_text(encoding="utf-8", errors="replace")
         result = _PARSERS[tool](text, device)
     except (OSError, FabricInputError) as exc:
         report.add(ParseIssue(where, f"{tool}: {exc}", device))

@@ -21,12 +21,13 @@ what it knew.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from network_discovery.model import FactKind, GpuAffinityFact, GpuFact, GpuHealthFact
 from network_discovery.model.gpu import DiagResult, GpuSample
+from network_discovery.parsers._select import CommandOutput
 from network_discovery.parsers.gpu import (
     MAX_INPUT_CHARS,
     GpuFacts,
@@ -82,9 +83,11 @@ class GpuHostFacts:
     affinity: list[GpuAffinityFact] = field(default_factory=list)
 
 
-def read_gpus(device: str, files: dict[str, Path], report: ParseReport) -> GpuHostFacts | None:
-    """The GPU facts of a host's output files (``name -> path``), owned by ``device``; None
-    when none of them could be read."""
+def read_gpus(
+    device: str, files: Mapping[str, Path | CommandOutput], report: ParseReport
+) -> GpuHostFacts | None:
+    """The GPU facts of a host's output files (``name -> path``, or the output collected
+    live), owned by ``device``; None when none of them could be read."""
     read: dict[str, list[GpuFacts]] = {}
     for name, path in sorted(files.items()):
         tool = gpu_tool(name)
@@ -124,13 +127,19 @@ def read_gpus(device: str, files: dict[str, Path], report: ParseReport) -> GpuHo
     return out
 
 
-def _read_one(path: Path, tool: str, device: str, report: ParseReport) -> GpuFacts | None:
+def _read_one(
+    path: Path | CommandOutput, tool: str, device: str, report: ParseReport
+) -> GpuFacts | None:
     where = str(path)
     try:
-        if path.stat().st_size > MAX_INPUT_CHARS * 4:
+        size = len(path.text) if isinstance(path, CommandOutput) else path.stat().st_size
+        if size > MAX_INPUT_CHARS * 4:
             report.add(ParseIssue(where, f"{tool}: too large to read", device))
             return None
-        text = path.read_text(encoding="utf-8", errors="replace")
+        if isinstance(path, CommandOutput):
+            text = path.text
+        else:
+            text = path.read_text(encoding="utf-8", errors="replace")
         facts = _READERS[tool](text, device)
     except (OSError, ValueError) as exc:
         report.add(ParseIssue(where, f"{tool}: {exc}", device))

@@ -127,7 +127,13 @@ NODES: dict[str, NodeSpec] = {
         # "<port GUID>|<number>", with its latest counters and what the host's ibstat said.
         NodeSpec(
             "IBNode",
-            _props(IBNode, firmware="STRING", ca_type="STRING", collected_by="STRING[]"),
+            _props(
+                IBNode,
+                firmware="STRING",
+                ca_type="STRING",
+                collected_by="STRING[]",
+                host_candidates="STRING[]",
+            ),
             IBNode,
         ),
         NodeSpec(
@@ -158,6 +164,7 @@ NODES: dict[str, NodeSpec] = {
                     health_sources="STRING[]",
                     hcas="STRING[]",
                     hca_connection="STRING",
+                    host_candidates="STRING[]",
                 ).items()
             },
             Gpu,
@@ -198,6 +205,7 @@ NODES: dict[str, NodeSpec] = {
                 "bus_id": "STRING",
                 "local_rank": "INT64",
                 "hca_ports": "STRING[]",
+                "host_candidates": "STRING[]",
             },
         ),
         NodeSpec(
@@ -325,6 +333,8 @@ RELS: dict[str, RelSpec] = {
         # a channel adapter in a host the graph knows (by its node description or ibstat)
         RelSpec("HAS_HCA", "Device", "IBNode"),
         RelSpec("HAS_GPU", "Device", "GPU"),
+        # an NCCL rank on a host the graph knows (by the host name its log printed)
+        RelSpec("RUNS_RANK", "Device", "NcclRank"),
         # a GPU and its host's nearest RDMA adapters, where the fabric knows them
         RelSpec("NEAR_HCA", "GPU", "IBNode", {"connection": "STRING"}),
         # NCCL: a job's ranks; the GPU a rank ran on (by host and bus id, else NVML index);

@@ -15,7 +15,13 @@ from network_discovery.model import normalise_hostname
 from network_discovery.model.fabric import ERROR_COUNTERS, normalise_guid
 from pydantic import AfterValidator, Field
 
-from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, Row
+from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, QueryError, Row
+from meshq_graph_engine.fabric import (
+    FabricElementError,
+    FabricElementMissing,
+    fabric_blast,
+    load_fabric,
+)
 
 __all__ = ["ERROR_THRESHOLDS", "QUERIES"]
 
@@ -318,7 +324,8 @@ _GPUS = (
     "RETURN g.id AS id, g.host AS host, g.gpu_index AS gpu_index, g.uuid AS uuid, g.name AS name, "
     "g.pci_bus_id AS pci_bus_id, g.verdict AS verdict, g.reasons AS reasons, "
     "g.checked AS checked, g.health_sources AS sources, g.hcas AS hcas, "
-    "g.hca_connection AS hca_connection, d.id AS device, n.guid AS hca_guid"
+    "g.hca_connection AS hca_connection, d.id AS device, n.guid AS hca_guid, "
+    "g.host_candidates AS candidates"
 )
 Verdict = Literal["ok", "degraded", "failed", "unknown"]
 _NO_SAMPLE = {
@@ -360,6 +367,10 @@ class GpuHealthRow(Row):
     name: str | None
     pci_bus_id: str | None
     device: str | None = Field(description="The host's device in the graph, when it is there.")
+    device_candidates: list[str] = Field(
+        description="When the host's name could be several devices of the graph: those "
+        "(and ``device`` is empty rather than a guess)."
+    )
     verdict: Verdict
     reasons: list[GpuReason]
     checked: list[str] = Field(description="The metrics that were read and judged.")
@@ -384,6 +395,7 @@ async def _gpu_health(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
                 "name": row["name"],
                 "pci_bus_id": row["pci_bus_id"],
                 "device": row["device"],
+                "device_candidates": sorted(row["candidates"] or []),
                 "verdict": verdict,
                 "reasons": [{k: r.get(k) for k in GpuReason.model_fields} for r in reasons],
                 "checked": list(row["checked"] or []),
@@ -411,4 +423,107 @@ DCGM_GPU_HEALTH = Query(
     run=_gpu_health,
 )
 
-QUERIES = [IB_TOPOLOGY, IB_PORTS_DOWN, DCGM_GPU_HEALTH]
+# --- blast radius over the fabric --------------------------------------------------------
+
+
+class FabricBlastParams(Params):
+    element: str = Field(
+        min_length=1,
+        max_length=256,
+        pattern=r"^[\w .:;/|@#+,-]+$",
+        description="The failing InfiniBand element: a switch (its GUID, node description or "
+        "short name, e.g. leaf01) or a port (<guid>|<port number>).",
+        examples=["leaf01"],
+    )
+
+
+class FabricBlastRow(Row):
+    """One host, GPU, NCCL job or switch that the failure cuts off or degrades."""
+
+    entity: Literal["host", "gpu", "job", "switch"]
+    id: str = Field(description="The host name, GPU id, job id or switch GUID.")
+    status: Literal["affected", "degraded"] = Field(
+        description="affected: cut off (a job: interrupted); degraded: lost some paths."
+    )
+    host: str | None = Field(description="The host a GPU is in.")
+    detail: str = Field(description="Why: the ports lost, the reason, the ranks on them.")
+    failed: str = Field(description="The failed element as resolved (kind and name).")
+
+
+async def _fabric_blast(ctx: QueryContext, params: FabricBlastParams) -> list[dict[str, Any]]:
+    try:
+        answer = fabric_blast(await load_fabric(ctx.store), params.element)
+    except FabricElementMissing:
+        return []  # an element the fabric does not hold takes nothing down (as blast_radius_*)
+    except FabricElementError as exc:  # malformed, or a name several switches share
+        raise QueryError(
+            422,
+            "Ambiguous or malformed fabric element",
+            str(exc)[:500],
+            errors=[{"field": "element", "message": str(exc)[:200]}],
+        ) from None
+    failed = (
+        f"switch {answer.name or answer.element}"
+        if answer.kind == "switch"
+        else f"port {answer.element}" + (f" of {answer.name}" if answer.name else "")
+    )
+    rows: list[dict[str, Any]] = []
+    for guid in answer.switches_cut_off:
+        rows.append(
+            {
+                "entity": "switch",
+                "id": guid,
+                "status": "affected",
+                "host": None,
+                "detail": "no path left to the rest of the fabric",
+                "failed": failed,
+            }
+        )
+    for h in answer.hosts:
+        rows.append(
+            {
+                "entity": "host",
+                "id": h.host,
+                "status": "affected" if h.status == "cut" else "degraded",
+                "host": h.host,
+                "detail": f"ports lost: {', '.join(h.ports_lost)} of {h.ports_up_before} up",
+                "failed": failed,
+            }
+        )
+    for g in answer.gpus:
+        rows.append(
+            {
+                "entity": "gpu",
+                "id": g.gpu,
+                "status": "affected" if g.status == "cut" else "degraded",
+                "host": g.host,
+                "detail": g.reason,
+                "failed": failed,
+            }
+        )
+    for j in answer.jobs:
+        rows.append(
+            {
+                "entity": "job",
+                "id": j.job_id,
+                "status": "affected" if j.status == "interrupted" else "degraded",
+                "host": None,
+                "detail": "; ".join(j.reasons)[:1000] or f"{len(j.ranks)} rank(s)",
+                "failed": failed,
+            }
+        )
+    return rows
+
+
+FABRIC_BLAST = Query(
+    name="blast_radius_fabric",
+    category=CATEGORY,
+    summary="What an InfiniBand switch or port failing takes down: the hosts, GPUs and NCCL "
+    "jobs cut off (affected) or left with fewer paths (degraded), and switches cut off.",
+    params=FabricBlastParams,
+    row=FabricBlastRow,
+    feature=FEATURE,
+    run=_fabric_blast,
+)
+
+QUERIES = [IB_TOPOLOGY, IB_PORTS_DOWN, DCGM_GPU_HEALTH, FABRIC_BLAST]

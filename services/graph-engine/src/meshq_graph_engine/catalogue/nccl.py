@@ -34,8 +34,9 @@ _JOBS = (
 _RANKS = (
     "MATCH (j:NcclJob)-[:HAS_RANK]->(r:NcclRank) WHERE j.id IN $ids "
     "OPTIONAL MATCH (r)-[:RANK_GPU]->(g:GPU) "
+    "OPTIONAL MATCH (d:Device)-[:RUNS_RANK]->(r) "
     "RETURN j.id AS job, r.id AS id, r.rank AS rank, r.comm AS comm, r.host AS host, "
-    "r.hca_ports AS hca_ports, g.id AS gpu"
+    "r.hca_ports AS hca_ports, g.id AS gpu, d.id AS device, r.host_candidates AS candidates"
 )
 _PORTS = (
     "MATCH (j:NcclJob)-[:HAS_RANK]->(r:NcclRank)-[h:RANK_HCA_PORT]->(p:IBPort) "
@@ -136,6 +137,13 @@ class NcclJobRow(Row):
     ranks: int = Field(description="Ranks in the graph, over all the job's communicators.")
     communicators: list[str] = Field(description="NCCL's commId of each communicator.")
     hosts: list[str]
+    devices: list[str] = Field(
+        description="The graph's devices the ranks' hosts are (the Ethernet/IP graph's)."
+    )
+    hosts_ambiguous: dict[str, list[str]] = Field(
+        description="Hosts whose name could be several devices of the graph, with those "
+        "devices: their ranks are tied to none."
+    )
     gpus: list[str] = Field(description="The GPUs the ranks ran on (GPU ids), where known.")
     ranks_without_gpu: int = Field(description="Ranks whose GPU the graph does not hold.")
     hca_ports: list[str] = Field(description="'<host> <device>:<port>' of every HCA port used.")
@@ -388,6 +396,12 @@ async def _nccl_jobs(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
                 "ranks": len(mine),
                 "communicators": sorted(job["comm_ids"] or []),
                 "hosts": hosts,
+                "devices": sorted({r["device"] for r in mine if r["device"]}),
+                "hosts_ambiguous": {
+                    r["host"]: sorted(r["candidates"])
+                    for r in sorted(mine, key=lambda r: r["host"] or "")
+                    if r["host"] and len(r["candidates"] or []) > 1
+                },
                 "gpus": sorted({r["gpu"] for r in mine if r["gpu"]}),
                 "ranks_without_gpu": sum(1 for r in mine if not r["gpu"]),
                 "hca_ports": ports,

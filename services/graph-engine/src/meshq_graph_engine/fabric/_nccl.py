@@ -1,6 +1,6 @@
 """From NCCL facts to ``NcclJob``, ``NcclRank``, ``HAS_RANK``, ``RANK_GPU``,
-``RANK_HCA_PORT`` and ``NCCL_CONNECTION``, projected with the fabric (the ranks join its
-GPUs and HCA ports).
+``RANK_HCA_PORT``, ``RUNS_RANK`` and ``NCCL_CONNECTION``, projected with the fabric (the
+ranks join its GPUs and HCA ports, and the ``Device`` of their host).
 
 A rank joins the GPU of its host whose PCI bus id is the rank's (``busId``), else whose
 NVML index is the rank's ``nvmlDev``; never by CUDA device number, which
@@ -8,7 +8,9 @@ NVML index is the rank's ``nvmlDev``; never by CUDA device number, which
 of that number on the adapter of that name in the rank's host (the host's short name). A
 connection joins the ranks it names: the rank of that number on the printing host, in the
 job's communicator that has one there; a connection that fits no rank, or several, is left
-out rather than guessed.
+out rather than guessed. A rank hangs off its host's ``Device`` (``RUNS_RANK``) when its host
+name names one device (``fabric._hosts``); when it could name several, none is linked and the
+rank's ``host_candidates`` lists them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from meshq_graph_engine.fabric._hosts import HostIndex
 from meshq_graph_engine.facts import FactStore, row_dict
 from meshq_graph_engine.projection import NODE_PROPS, REL_PROPS, NodeRow, RelKey, RelRow, shape_node
 
@@ -34,7 +37,7 @@ def _views(facts: FactStore, kind: str) -> list[dict[str, Any]]:
 
 
 def _short(host: str | None) -> str | None:
-    return None if host is None else str(host).split(".", 1)[0]
+    return None if host is None else str(host).split(".", 1)[0].lower()
 
 
 def _column(label: str, rows: Mapping[str, NodeRow], *names: str) -> list[tuple[Any, ...]]:
@@ -77,6 +80,7 @@ def _ranks(
 
 def project_nccl(
     facts: FactStore,
+    hosts: HostIndex,
     adapters: Mapping[tuple[str, str], str],
     out_nodes: Nodes,
     out_rels: Rels,
@@ -120,10 +124,19 @@ def project_nccl(
         if job_id not in jobs:
             continue
         rank_id = f"{job_id}|{view['comm']}|{view['rank']}"
+        match = hosts.match(view.get("host"))
         out_nodes["NcclRank"][rank_id] = shape_node(
-            "NcclRank", {**view, "id": rank_id, "hca_ports": view.get("hca_ports") or []}
+            "NcclRank",
+            {
+                **view,
+                "id": rank_id,
+                "hca_ports": view.get("hca_ports") or [],
+                "host_candidates": list(match.candidates),
+            },
         )
         out_rels["HAS_RANK"][(job_id, rank_id)] = ()
+        if match.device is not None:
+            out_rels["RUNS_RANK"][(match.device, rank_id)] = ()
         host = _short(view.get("host"))
         placed[(job_id, view["rank"], host)].append(rank_id)
         anywhere[(job_id, view["rank"])].append(rank_id)

@@ -10,8 +10,10 @@ its adapters (firmware, the host itself when the node description does not name 
 the adapter's ports the fabric view could not reach (a port whose cable is cut shows down
 there only). Counters join their port by port GUID (``ibqueryerrors``) or by LID and port
 number (``perfquery``); a counter naming no port the graph knows is left out. An adapter is
-tied to its host's ``Device`` (``HAS_HCA``) when a device of that name, or a single device
-whose first name label is that name, is in the graph.
+tied to its host's ``Device`` (``HAS_HCA``), a GPU too (``HAS_GPU``) and an NCCL rank
+(``RUNS_RANK``), when the host name names one device of the graph (``fabric._hosts``: by
+name, case-insensitively, else by first label); where it could name several, none is linked
+and the node's ``host_candidates`` lists them.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from network_discovery.model.fabric import (
 )
 from network_discovery.model.gpu import TopoConnection
 
+from meshq_graph_engine.fabric._hosts import HostIndex
 from meshq_graph_engine.fabric._nccl import NCCL_KINDS, project_nccl
 from meshq_graph_engine.facts import FactStore, row_dict
 from meshq_graph_engine.projection import REL_PROPS, NodeRow, RelKey, RelRow, shape_node
@@ -83,17 +86,6 @@ def _views(facts: FactStore, kind: str) -> list[dict[str, Any]]:
     """The facts of one kind, oldest collection first (so later views win a merge)."""
     keys = sorted(facts.keys_of_kind(kind), key=lambda k: (facts.seen.get(k) or "", k))
     return [row_dict(r) for key in keys for r in facts.sets[key]]
-
-
-def _host_device(
-    host: str | None, devices: Mapping[str, Any], short: Mapping[str, list[str]]
-) -> str | None:
-    if host is None:
-        return None
-    if host in devices:
-        return host
-    named = short.get(host, [])
-    return named[0] if len(named) == 1 else None
 
 
 def project_fabric(facts: FactStore, devices: Mapping[str, Any]) -> tuple[Nodes, Rels]:
@@ -230,32 +222,34 @@ def project_fabric(facts: FactStore, devices: Mapping[str, Any]) -> tuple[Nodes,
         if owner is not None and node_guid is not None:
             out_rels["HAS_IB_PORT"][(node_guid, pid)] = ()
 
-    short: dict[str, list[str]] = defaultdict(list)
-    for name in devices:
-        short[name.split(".", 1)[0]].append(name)
+    hosts = HostIndex(devices)
     for guid, node in nodes.items():
-        row = {**node, "id": guid, "collected_by": sorted(collectors.get(guid, ()))}
+        match = hosts.match(node.get("host"))
+        row = {
+            **node,
+            "id": guid,
+            "collected_by": sorted(collectors.get(guid, ())),
+            "host_candidates": list(match.candidates),
+        }
         out_nodes["IBNode"][guid] = shape_node("IBNode", row)
-        in_host = _host_device(node.get("host"), devices, short)
-        if in_host is not None:
-            out_rels["HAS_HCA"][(in_host, guid)] = ()
+        if match.device is not None:
+            out_rels["HAS_HCA"][(match.device, guid)] = ()
     props = REL_PROPS["IB_LINK"]
     for (a, b), link in links.items():
         out_rels["IB_LINK"][(a, b)] = tuple(link.get(p) for p in props)
     adapters = {
-        (str(node["host"]).split(".", 1)[0], node["ca_name"]): guid
+        (str(node["host"]).split(".", 1)[0].lower(), node["ca_name"]): guid
         for guid, node in nodes.items()
         if node.get("host") and node.get("ca_name")
     }
-    project_gpus(facts, devices, short, adapters, out_nodes, out_rels)
-    project_nccl(facts, adapters, out_nodes, out_rels)  # NCCL jobs join the GPUs and ports
+    project_gpus(facts, hosts, adapters, out_nodes, out_rels)
+    project_nccl(facts, hosts, adapters, out_nodes, out_rels)  # NCCL jobs join the GPUs and ports
     return out_nodes, out_rels
 
 
 def project_gpus(
     facts: FactStore,
-    devices: Mapping[str, Any],
-    short: Mapping[str, list[str]],
+    hosts: HostIndex,
     adapters: Mapping[tuple[str, str], str],
     out_nodes: Nodes,
     out_rels: Rels,
@@ -291,11 +285,12 @@ def project_gpus(
         best = [o for o in options if o[0] == options[0][0]] if options else []
         row["hcas"] = [name for _, name, _ in best]
         row["hca_connection"] = best[0][2] if best else None
+        match = hosts.match(row["host"])
+        row["host_candidates"] = list(match.candidates)
         out_nodes["GPU"][gpu_id] = shape_node("GPU", {**row, "id": gpu_id})
-        device = _host_device(row["host"], devices, short)
-        if device is not None:
-            out_rels["HAS_GPU"][(device, gpu_id)] = ()
-        host_short = str(row["host"]).split(".", 1)[0]
+        if match.device is not None:
+            out_rels["HAS_GPU"][(match.device, gpu_id)] = ()
+        host_short = str(row["host"]).split(".", 1)[0].lower()
         for _, name, path in best:
             guid = adapters.get((host_short, name))
             if guid is not None:
