@@ -135,6 +135,8 @@ class Decoded:
     sequence_steps: tuple[int, ...] | None
     records: pa.Table
     templates_received: int = 0
+    #: sFlow counter samples' generic interface counters (one dict per record).
+    counters: list[dict[str, int]] = field(default_factory=list)
 
 
 def _uint(mat: np.ndarray, off: int, length: int) -> np.ndarray:
@@ -197,6 +199,8 @@ class FlowDecoder:
             return None
         version = int.from_bytes(data[:2], "big")
         try:
+            if data[:4] == b"\x00\x00\x00\x05":
+                return self._sflow(data, exporter)
             if version == 5:
                 return self._v5(data, exporter)
             if version == 9:
@@ -208,6 +212,27 @@ class FlowDecoder:
             return None
         self.errors["unknown_version"] += 1
         return None
+
+    # -- sFlow v5 ------------------------------------------------------------------------
+    def _sflow(self, data: bytes, exporter: str) -> Decoded | None:
+        from network_discovery.flows.sflow import SFLOW_VERSION, SflowError, decode_sflow
+
+        try:
+            datagram = decode_sflow(data, exporter)
+        except SflowError:
+            self.errors["malformed"] += 1
+            return None
+        if datagram.malformed:
+            self.errors["sflow_sample_malformed"] += datagram.malformed
+        return Decoded(
+            exporter,
+            SFLOW_VERSION,
+            datagram.sub_agent,
+            datagram.sequence,
+            (1,),
+            datagram.records,
+            counters=datagram.counters,
+        )
 
     # -- NetFlow v5 ----------------------------------------------------------------------
     def _v5(self, data: bytes, exporter: str) -> Decoded | None:

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-
 from network_discovery.flows.decode import Decoded, FlowDecoder, Limits
 
 

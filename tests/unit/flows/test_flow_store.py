@@ -1,0 +1,222 @@
+"""The flow store on ClickHouse's engine in-process (chdb): the rollup scaled by sampling,
+each query's answer, idempotent batches, retention, and parameters that stay values."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from network_discovery.flows.store import (
+    ExporterStatus,
+    FlowStore,
+    param_text,
+    parse_duration,
+    retention_from_env,
+)
+from support.flow_store import fresh_store, records
+
+#: The middle of the current minute; queries are asked "as of" it (and the store's TTL keeps
+#: only what is recent, so no fixed date in the past will do).
+NOW = time.time() // 60 * 60 + 30
+
+
+def _sample() -> list[dict[str, object]]:
+    return [
+        # 10.0.0.1 -> 10.0.0.2 https, and the answer
+        {
+            "src_addr": "10.0.0.1",
+            "dst_addr": "10.0.0.2",
+            "proto": 6,
+            "src_port": 40000,
+            "dst_port": 443,
+            "bytes": 100,
+            "packets": 1,
+            "input_if": 1,
+            "output_if": 2,
+        },
+        {
+            "src_addr": "10.0.0.2",
+            "dst_addr": "10.0.0.1",
+            "proto": 6,
+            "src_port": 443,
+            "dst_port": 40000,
+            "bytes": 1000,
+            "packets": 2,
+            "input_if": 2,
+            "output_if": 1,
+        },
+        # DNS, sampled 1 in 10: counts 10 times
+        {
+            "src_addr": "10.0.0.1",
+            "dst_addr": "10.0.0.3",
+            "proto": 17,
+            "src_port": 5000,
+            "dst_port": 53,
+            "bytes": 50,
+            "packets": 3,
+            "input_if": 1,
+            "output_if": 3,
+            "sampling_rate": 10,
+        },
+    ]
+
+
+@pytest.fixture(scope="module")
+def store() -> FlowStore:
+    s = fresh_store()
+    s.insert(records(_sample()), NOW, "batch-1")
+    s.insert(records([{**r, "exporter": "192.0.2.2"} for r in _sample()[:1]]), NOW - 7200, "b-2")
+    return s
+
+
+def test_top_talkers_by_each_key(store: FlowStore) -> None:
+    src = store.top_talkers("src", until=NOW)
+    assert [(r["src"], r["bytes"], r["packets"], r["flows"]) for r in src] == [
+        ("10.0.0.2", 1000, 2, 1),
+        ("10.0.0.1", 600, 31, 2),
+    ]
+    assert all(r["dst"] is None and r["port"] is None for r in src)
+    dst = store.top_talkers("dst", until=NOW)
+    assert [(r["dst"], r["bytes"]) for r in dst] == [
+        ("10.0.0.1", 1000),
+        ("10.0.0.3", 500),
+        ("10.0.0.2", 100),
+    ]
+    pair = store.top_talkers("pair", until=NOW, limit=1)
+    assert [(r["src"], r["dst"], r["bytes"]) for r in pair] == [("10.0.0.2", "10.0.0.1", 1000)]
+    app = store.top_talkers("app", until=NOW)
+    assert [(r["proto"], r["port"], r["bytes"], r["packets"]) for r in app] == [
+        (6, 443, 1100, 3),
+        (17, 53, 500, 30),
+    ]
+
+
+def test_window_exporters_and_interface_filters(store: FlowStore) -> None:
+    # the batch received two hours earlier is outside the last hour, inside the last three
+    assert sum(r["bytes"] for r in store.top_talkers("src", until=NOW)) == 1600
+    wide = store.top_talkers("src", until=NOW, minutes=180)
+    assert sum(r["bytes"] for r in wide) == 1700
+    assert store.top_talkers("src", until=NOW, exporters=["192.0.2.9"]) == []
+    only = store.top_talkers("src", until=NOW, minutes=180, exporters=["192.0.2.2"])
+    assert [(r["src"], r["bytes"]) for r in only] == [("10.0.0.1", 100)]
+    on_if3 = store.top_talkers("pair", until=NOW, exporters=["192.0.2.1"], if_index=3)
+    assert [(r["src"], r["dst"], r["bytes"]) for r in on_if3] == [("10.0.0.1", "10.0.0.3", 500)]
+    app_on_if3 = store.top_talkers("app", until=NOW, exporters=["192.0.2.1"], if_index=3)
+    assert [(r["proto"], r["port"], r["bytes"]) for r in app_on_if3] == [(17, 53, 500)]
+    convs_on_if2 = store.conversations(until=NOW, exporters=["192.0.2.1"], if_index=2)
+    assert [(r["a"], r["b"], r["bytes"]) for r in convs_on_if2] == [("10.0.0.1", "10.0.0.2", 1100)]
+    with pytest.raises(ValueError, match="ifIndex"):
+        store.top_talkers("src", until=NOW, if_index=3)
+    assert store.seen_exporters(until=NOW, minutes=180) == ["192.0.2.1", "192.0.2.2"]
+
+
+def test_conversations_sum_both_directions(store: FlowStore) -> None:
+    rows = store.conversations(until=NOW)
+    assert rows == [
+        {
+            "a": "10.0.0.1",
+            "b": "10.0.0.2",
+            "bytes_a_to_b": 100,
+            "bytes_b_to_a": 1000,
+            "packets_a_to_b": 1,
+            "packets_b_to_a": 2,
+            "flows": 2,
+            "exporters": 1,
+            "bytes": 1100,
+        },
+        {
+            "a": "10.0.0.1",
+            "b": "10.0.0.3",
+            "bytes_a_to_b": 500,
+            "bytes_b_to_a": 0,
+            "packets_a_to_b": 30,
+            "packets_b_to_a": 0,
+            "flows": 1,
+            "exporters": 1,
+            "bytes": 500,
+        },
+    ]
+
+
+def test_interfaces_in_and_out(store: FlowStore) -> None:
+    rows = {r["if_index"]: r for r in store.interfaces(until=NOW)}
+    assert (rows[1]["in_bytes"], rows[1]["out_bytes"]) == (600, 1000)
+    assert (rows[2]["in_bytes"], rows[2]["out_bytes"]) == (1000, 100)
+    assert (rows[3]["in_bytes"], rows[3]["out_packets"]) == (0, 30)
+    one = store.interfaces(until=NOW, exporters=["192.0.2.1"], if_index=3)
+    assert [r["if_index"] for r in one] == [3]
+
+
+def test_a_batch_delivered_twice_is_stored_once() -> None:
+    s = fresh_store()
+    batch = records(_sample())
+    assert s.insert(batch, NOW, "same-id") == 3
+    s.insert(batch, NOW, "same-id")
+    assert s.count() == 3
+    assert sum(r["bytes"] for r in s.top_talkers("src", until=NOW)) == 1600  # rollup too
+    s.insert(batch, NOW, "another-id")
+    assert s.count() == 6
+    assert s.insert(records([]), NOW, "empty") == 0
+
+
+def test_exporter_status_keeps_the_last_report() -> None:
+    s = fresh_store()
+    s.insert(records(_sample()), NOW - 60, "b")
+    first = ExporterStatus("192.0.2.1", NOW - 30, 10, 3, 1, 0, 3, 2, 10, 10)
+    s.record_status([first], updated=NOW - 20)
+    later = ExporterStatus("192.0.2.1", NOW - 5, 12, 30, 1, 5, 25, 2, 10, 10)
+    s.record_status([later], updated=NOW - 1)
+    [row] = s.exporters(now=NOW)
+    assert (row["packets"], row["records"], row["lost"], row["received"]) == (12, 30, 5, 25)
+    assert row["last_packet"].timestamp() == pytest.approx(NOW - 5, abs=0.01)
+    assert row["rate"] == round(3 / 300, 3)  # 3 records stored in the last 5 minutes
+    assert s.exporters(exporters=["192.0.2.7"], now=NOW) == []
+    assert ExporterStatus.from_json(later.to_json()) == later
+
+
+def test_hostile_values_stay_values() -> None:
+    s = fresh_store()
+    s.insert(records(_sample()), NOW, "x")
+    evil = "x'); DROP TABLE flows; --"
+    assert s.top_talkers("src", until=NOW, exporters=[evil, "a\\'b"]) == []
+    assert s.count() == 3
+    assert param_text(["a'b", "c\\d"]) == "['a\\'b','c\\\\d']"
+    with pytest.raises(ValueError):
+        s.top_talkers("src; DROP", until=NOW)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="database name"):
+        FlowStore(s.backend, "meshq; DROP")
+
+
+def test_retention_is_the_tables_ttl() -> None:
+    s = fresh_store(retention_s=3600, rollup_retention_s=86400)
+    ddl = s.backend.query(
+        "SELECT name, engine_full FROM system.tables WHERE database = {db:String} ORDER BY name",
+        {"db": s.database},
+    ).to_pylist()
+    by_name = {r["name"]: r["engine_full"] for r in ddl}
+    assert "toIntervalSecond(3600)" in by_name["flows"]
+    assert "toIntervalSecond(86400)" in by_name["flows_1m"]
+    # records older than the retention go when the engine applies the TTL
+    s.insert(records(_sample()), time.time() - 7200, "old")
+    s.insert(records(_sample()[:1]), time.time(), "new")
+    s.backend.execute(f"OPTIMIZE TABLE {s.database}.flows FINAL")
+    assert s.count() == 1
+    # reopening with another retention changes the tables' TTL
+    again = FlowStore(s.backend, s.database, retention_s=7200, rollup_retention_s=86400)
+    engine = again.backend.query(
+        "SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = 'flows'",
+        {"db": s.database},
+    ).to_pylist()[0]["engine_full"]
+    assert "toIntervalSecond(7200)" in engine
+
+
+def test_durations_and_the_environment() -> None:
+    assert parse_duration("7d") == 7 * 86400
+    assert parse_duration("90m") == 5400
+    assert parse_duration("3600") == 3600
+    for bad in ("", "1y", "-1d", "10s", "99999999999d"):
+        with pytest.raises(ValueError):
+            parse_duration(bad)
+    assert retention_from_env({}) == (7 * 86400, 30 * 86400)
+    assert retention_from_env({"MESHQ_FLOWS_RETENTION": "60d"}) == (60 * 86400, 60 * 86400)
+    assert FlowStore.from_env({}) is None
