@@ -24,7 +24,17 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-SECTIONS = ("graph", "store", "gateway", "audit", "firewall", "blast", "discovery", "flows")
+SECTIONS = (
+    "graph",
+    "store",
+    "gateway",
+    "audit",
+    "firewall",
+    "blast",
+    "discovery",
+    "flows",
+    "fabric",
+)
 KEYS = {
     "graph": "graph_engine",
     "store": "store_writes",
@@ -34,6 +44,7 @@ KEYS = {
     "blast": "blast_radius",
     "discovery": "discovery",
     "flows": "flows",
+    "fabric": "fabric",
 }
 
 
@@ -79,7 +90,17 @@ def _history_markdown(runs: list[dict[str, Any]]) -> list[str]:
 
 
 def _markdown(report: dict[str, Any]) -> str:
-    from bench import audit, blast, discovery, firewall, flows, gateway, graph, store_writes
+    from bench import (
+        audit,
+        blast,
+        discovery,
+        fabric,
+        firewall,
+        flows,
+        gateway,
+        graph,
+        store_writes,
+    )
 
     machine = report["machine"]
     machine = machine if isinstance(machine, str) else _machine_text(machine)
@@ -100,6 +121,8 @@ def _markdown(report: dict[str, Any]) -> str:
         lines += discovery.markdown(report["discovery"])
     if "flows" in report:
         lines += flows.markdown(report["flows"])
+    if "fabric" in report:
+        lines += fabric.markdown(report["fabric"])
     lines += _history_markdown(report.get("runs", []))
     return "\n".join(lines).rstrip("\n") + "\n"
 
@@ -124,6 +147,10 @@ def _run_record(
         scale["gateway requests"] = args.gateway_requests
     if "audit" in only:
         scale["audit events"] = args.audit_events
+    if "fabric" in only:
+        from bench.fabric import GPUS, HOSTS_PER_LEAF, LEAVES
+
+        scale["fabric GPUs"] = LEAVES * HOSTS_PER_LEAF * GPUS
     sections = [name for name in SECTIONS if name in only]
     return {"when": when, "machine": _machine(), "sections": sections, "scale": scale}
 
@@ -239,6 +266,10 @@ def main() -> None:
         from bench import flows
 
         fresh["flows"] = flows.run(args.flow_datagrams)
+    if "fabric" in only:
+        from bench import fabric
+
+        fresh["fabric"] = fabric.run(args.repeats)
     args.output.mkdir(parents=True, exist_ok=True)
     # runs of other sections may finish meanwhile: merge into the report as it is now
     with open(args.output / ".lock", "w") as lock:

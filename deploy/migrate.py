@@ -4,7 +4,7 @@ Applies the ``SCHEMA`` of ``meshq_<service>.app`` (the same statements the servi
 start) to ``MESHQ_POSTGRES_URL``, then exits 0. Running it again changes nothing; concurrent
 runs serialise on PostgreSQL's advisory lock. The Helm chart runs it as a pre-install and
 pre-upgrade hook, in the image of each service that keeps tables (licensing, audit,
-soar-dispatcher), so the schema is current before any new pod starts. Retries while
+soar-dispatcher, alerts), so the schema is current before any new pod starts. Retries while
 PostgreSQL is not reachable yet, for up to ``MESHQ_POSTGRES_MIGRATE_TIMEOUT`` seconds
 (default 120).
 """
@@ -69,7 +69,7 @@ async def migrate(settings: Settings, schema: Schema) -> None:
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print(
-            "usage: python deploy/migrate.py SERVICE  (licensing, audit or soar-dispatcher)",
+            "usage: python deploy/migrate.py SERVICE  (licensing, audit, soar-dispatcher, alerts)",
             file=sys.stderr,
         )
         return 2

@@ -39,6 +39,8 @@ COMPONENTS = (
     "soar-dispatcher",
     "netbox-sync",
     "mcp-bridge",
+    "alerts",
+    "flow-collector",
 )
 
 

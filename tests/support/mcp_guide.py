@@ -2,9 +2,9 @@
 product to it.
 
 A category listed here is built in part or whole: its tools that exist are served under
-their names, the others not at all. Categories not listed here (Metrics, Alerts,
-Compliance, Flows, Kubernetes, Synthetic, Vulnerabilities) are not built: no tool of theirs
-may appear, and ``NOT_YET`` holds the name prefixes that would give one away.
+their names, the others not at all. Categories not listed here (Compliance, Kubernetes,
+Synthetic, Vulnerabilities) are not built: no tool of theirs may appear, and ``NOT_YET`` holds
+the name prefixes that would give one away.
 """
 
 from __future__ import annotations
@@ -47,5 +47,23 @@ GUIDE_TOOLS = {
     "Routing": {"bgp_peers", "bgp_topology", "bgp_peers_down"},
     "InfiniBand / GPU": {"ib_topology", "ib_ports_down", "dcgm_gpu_health"},
     "NCCL / Training": {"nccl_jobs", "nccl_flows_by_job", "nccl_top_talkers"},
+    "Metrics": {"interface_metrics", "link_utilization"},
+    "Flows": {
+        "meshq_flows_top_talkers",
+        "meshq_flows_conversations",
+        "meshq_flows_status",
+        "meshq_flows_interfaces",
+    },
+    "Alerts": {
+        "meshq_alerts_list",
+        "meshq_alerts_acknowledge",
+        "meshq_alerts_rules_get",
+        "meshq_alerts_stream",
+    },
 }
-NOT_YET = ("interface_metrics", "link_utilization", "meshq_")
+NOT_YET = (
+    "meshq_compliance_",
+    "meshq_k8s_",
+    "meshq_synthetic_",
+    "meshq_vuln_",
+)

@@ -339,6 +339,56 @@ def test_gateway_finds_the_graph_engine_on_its_port(compose) -> None:
     )
 
 
+def test_every_url_to_one_of_our_services_uses_its_listening_port(compose) -> None:
+    services = compose["services"]
+    checked = set()
+    for name in our_services(compose):
+        for key, value in environment(services[name]).items():
+            if value is None or "://" not in value:
+                continue
+            url = urlsplit(interpolate(value))
+            if url.hostname in WORKSPACE_SERVICES:
+                assert url.port == listen_port(url.hostname, services[url.hostname]), (name, key)
+                checked.add((name, url.hostname))
+    # the internal calls DESIGN.md names, the gateway's to the alerts service among them
+    assert {
+        ("query-gateway", "graph-engine"),
+        ("query-gateway", "alerts"),
+        ("alerts", "graph-engine"),
+        ("alerts", "licensing"),
+        ("mcp-bridge", "query-gateway"),
+    } <= checked
+
+
+def udp_listeners(name: str, svc: dict[str, Any]) -> set[int]:
+    """The UDP ports a service listens on: its settings' ``*_port`` fields besides ``port``,
+    as compose sets them (0: off)."""
+    env = environment(svc)
+    ports = set()
+    for field_name, field in settings_class(name).model_fields.items():
+        if not field_name.endswith("_port"):
+            continue
+        raw = env.get(field.alias) if field.alias else None
+        ports.add(int(interpolate(raw)) if raw is not None else int(field.default))
+    return ports - {0}
+
+
+def test_flow_collector_publishes_its_udp_listeners(compose) -> None:
+    svc = compose["services"]["flow-collector"]
+    listeners = udp_listeners("flow-collector", svc)
+    assert listeners, "the flow collector listens on no UDP port"
+    published = set()
+    for entry in svc.get("ports", []):
+        spec = str(entry)
+        assert spec.endswith("/udp"), f"flow-collector publishes {spec}: only its UDP listeners"
+        host, _, container = spec.removesuffix("/udp").rpartition(":")
+        assert host.rsplit(":", 1)[-1] == container, "exporters send to the standard port"
+        published.add(int(container))
+    assert published == listeners
+    # it serves no HTTP API outside the compose network
+    assert listen_port("flow-collector", svc) not in published
+
+
 # --- start order and health ----------------------------------------------------------------
 
 

@@ -88,8 +88,10 @@ def test_topic_registry_is_complete_and_unique() -> None:
         "meshq.soar.dead-letter",
         "meshq.netbox.sync.requested",
         "meshq.dead-letter",
+        "meshq.flows.records",
+        "meshq.alerts.events",
     } == set(names)
-    # every topic but the dead-letter one (raw records) has an event contract
-    assert set(ADAPTERS) == set(names) - {topics.DEAD_LETTER.name}
+    # every topic but the raw ones (dead letters, flow records) has an event contract
+    assert set(ADAPTERS) == set(names) - {t.name for t in topics.RAW_TOPICS}
     with pytest.raises(KeyError, match="unknown topic"):
         topics.topic_by_name("meshq.nope")

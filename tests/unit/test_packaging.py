@@ -29,12 +29,20 @@ CUSTOMER = "meshoptixiq-network-discovery"
 NAMESPACES = ("network_discovery", "meshq_runtime")
 #: Imports that are guarded and name what to install when missing, per library directory.
 OPTIONAL = {
-    "network-discovery": {"meshq_runtime": "cli/main.py: 'meshq serve' needs meshq-embedded"},
+    "network-discovery": {
+        "meshq_runtime": "cli/main.py: 'meshq serve' needs meshq-embedded",
+        # imported only once meshq_runtime was (which brings it); named when missing
+        "asyncpg": "cli/metrics.py: 'meshq metrics run' needs meshq-runtime",
+    },
     # the demo network comes with the customer wheel that runs `meshq serve --demo`
     "embedded": {"network_discovery.demo": "embedded/summary.py: announced when missing"},
 }
 #: Which extra each part of a library (path under src/) may rely on, beyond its base dependencies.
-EXTRAS = {"model": {"network_discovery/licensing/_build.py": "compiled"}}
+EXTRAS = {
+    "model": {"network_discovery/licensing/_build.py": "compiled"},
+    # the in-process flow store (chdb); its import names the extra when missing
+    "flows": {"network_discovery/flows/store.py": "embedded"},
+}
 #: Distributions that come with a declared one and may be imported as its part.
 PROVIDED_BY = {"pydantic-core": "pydantic"}
 #: What discovery over SSH and SNMP brings; only a service that collects may ship it.

@@ -14,7 +14,7 @@ SERVICES = sorted(p for p in (ROOT / "services").iterdir() if (p / "pyproject.to
 MODULES = {p.name: "meshq_" + p.name.replace("-", "_") for p in SERVICES}
 
 
-def test_the_seven_services_exist() -> None:
+def test_the_nine_services_exist() -> None:
     assert set(MODULES) == {
         "licensing",
         "graph-engine",
@@ -23,6 +23,8 @@ def test_the_seven_services_exist() -> None:
         "soar-dispatcher",
         "netbox-sync",
         "mcp-bridge",
+        "alerts",
+        "flow-collector",
     }
 
 
@@ -82,6 +84,7 @@ def test_libraries_by_audience() -> None:
         "client": "meshoptixiq-client",
         "mcp": "meshoptixiq-mcp",
         "network-discovery": "meshoptixiq-network-discovery",
+        "flows": "meshoptixiq-flows",
         "runtime": "meshq-runtime",
         "embedded": "meshq-embedded",
     }

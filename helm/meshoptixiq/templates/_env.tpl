@@ -19,6 +19,7 @@
 {{ include "meshoptixiq.env.kafka" . }}
 {{ include "meshoptixiq.env.licensingUrl" . }}
 {{ include "meshoptixiq.env.memgraph" . }}
+{{ include "meshoptixiq.env.postgres" . }}
 {{- end -}}
 
 {{/* Memgraph; without memgraph.uri the writer keeps an embedded graph on its volume. */}}
@@ -40,6 +41,7 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
 {{ include "meshoptixiq.env.serviceToken" . }}
 {{ include "meshoptixiq.env.kafka" . }}
 {{ include "meshoptixiq.env.memgraph" . }}
+{{ include "meshoptixiq.env.postgres" . }}
 - name: MESHQ_GRAPH_ENGINE_ROLE
   value: reader
 - name: MESHQ_GRAPH_ENGINE_WRITER_URL
@@ -61,6 +63,8 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
   value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "audit") | quote }}
 - name: MESHQ_SOAR_DISPATCHER_URL
   value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "soar-dispatcher") | quote }}
+- name: MESHQ_ALERTS_URL
+  value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "alerts") | quote }}
 - name: AUTH_MODE
   value: {{ $g.authMode | quote }}
 {{- with $g.entra.tenantId }}
@@ -143,6 +147,13 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
   value: /etc/meshoptixiq/soar/rules.json
 - name: SOAR_MAX_ATTEMPTS
   value: {{ $s.maxAttempts | toString | quote }}
+{{- with $s.alertsMinSeverity }}
+- name: SOAR_ALERTS_MIN_SEVERITY
+  value: {{ . | quote }}
+{{- end }}
+{{- /* an alert's blast radius, from the writer (as netbox-sync and alerts read it) */}}
+- name: MESHQ_GRAPH_ENGINE_URL
+  value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "graph-engine") | quote }}
 {{- end -}}
 
 {{- define "meshoptixiq.env.netbox-sync" -}}
@@ -163,6 +174,55 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
   value: {{ $n.direction | quote }}
 - name: NETBOX_SYNC_INTERVAL
   value: {{ $n.intervalSeconds | toString | quote }}
+{{- end -}}
+
+{{- define "meshoptixiq.env.alerts" -}}
+{{- $a := .Values.alerts -}}
+{{ include "meshoptixiq.env.serviceToken" . }}
+{{ include "meshoptixiq.env.kafka" . }}
+{{ include "meshoptixiq.env.postgres" . }}
+{{ include "meshoptixiq.env.licensingUrl" . }}
+{{- /* The rules ask the writer, as netbox-sync does; query replicas serve the gateway. */}}
+- name: MESHQ_GRAPH_ENGINE_URL
+  value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "graph-engine") | quote }}
+{{- if $a.rules }}
+- name: MESHQ_ALERT_RULES_FILE
+  value: /etc/meshoptixiq/alerts/rules.yaml
+{{- end }}
+- name: MESHQ_ALERTS_INTERVAL
+  value: {{ $a.intervalSeconds | toString | quote }}
+- name: MESHQ_ALERTS_DEBOUNCE
+  value: {{ $a.debounceSeconds | toString | quote }}
+- name: MESHQ_ALERTS_MAX_ROWS
+  value: {{ $a.maxRows | toString | quote }}
+{{- with $a.alertmanagerUrls }}
+- name: MESHQ_ALERTMANAGER_URLS
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- with include "meshoptixiq.alertsPublicUrl" . }}
+- name: MESHQ_ALERTS_PUBLIC_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The collector listens on UDP and publishes to Kafka; it calls no other service. */}}
+{{- define "meshoptixiq.env.flow-collector" -}}
+{{- $f := .Values.flowCollector -}}
+{{ include "meshoptixiq.env.kafka" . }}
+- name: MESHQ_FLOWS_NETFLOW_PORT
+  value: {{ $f.netflowPort | toString | quote }}
+- name: MESHQ_FLOWS_IPFIX_PORT
+  value: {{ $f.ipfixPort | toString | quote }}
+- name: MESHQ_FLOWS_SFLOW_PORT
+  value: {{ $f.sflowPort | toString | quote }}
+- name: MESHQ_FLOWS_BATCH_RECORDS
+  value: {{ $f.batchRecords | toString | quote }}
+- name: MESHQ_FLOWS_FLUSH_S
+  value: {{ $f.flushSeconds | toString | quote }}
+- name: MESHQ_FLOWS_STATUS_S
+  value: {{ $f.statusSeconds | toString | quote }}
+- name: MESHQ_FLOWS_MAX_PENDING
+  value: {{ $f.maxPendingBatches | toString | quote }}
 {{- end -}}
 
 {{- define "meshoptixiq.env.mcp-bridge" -}}
@@ -192,6 +252,11 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
 - name: soar-rules
   configMap:
     name: {{ printf "%s-soar-rules" (include "meshoptixiq.fullname" $ctx) | quote }}
+{{- end }}
+{{- if and (eq .component "alerts") $ctx.Values.alerts.rules }}
+- name: alert-rules
+  configMap:
+    name: {{ printf "%s-alert-rules" (include "meshoptixiq.fullname" $ctx) | quote }}
 {{- end }}
 {{- if eq .component "graph-engine" }}
 - name: data
@@ -228,6 +293,11 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
 {{- if eq .component "soar-dispatcher" }}
 - name: soar-rules
   mountPath: /etc/meshoptixiq/soar
+  readOnly: true
+{{- end }}
+{{- if and (eq .component "alerts") $ctx.Values.alerts.rules }}
+- name: alert-rules
+  mountPath: /etc/meshoptixiq/alerts
   readOnly: true
 {{- end }}
 {{- end -}}

@@ -48,7 +48,7 @@ graph-engine-query listens on the graph engine's port. */}}
 
 {{/* Environment variable name of each service's port. */}}
 {{- define "meshoptixiq.portEnv" -}}
-{{- $names := dict "licensing" "MESHQ_LICENSING_PORT" "graph-engine" "MESHQ_GRAPH_ENGINE_PORT" "query-gateway" "MESHQ_GATEWAY_PORT" "audit" "MESHQ_AUDIT_PORT" "soar-dispatcher" "MESHQ_SOAR_DISPATCHER_PORT" "netbox-sync" "MESHQ_NETBOX_SYNC_PORT" "mcp-bridge" "MESHQ_MCP_PORT" -}}
+{{- $names := dict "licensing" "MESHQ_LICENSING_PORT" "graph-engine" "MESHQ_GRAPH_ENGINE_PORT" "query-gateway" "MESHQ_GATEWAY_PORT" "audit" "MESHQ_AUDIT_PORT" "soar-dispatcher" "MESHQ_SOAR_DISPATCHER_PORT" "netbox-sync" "MESHQ_NETBOX_SYNC_PORT" "mcp-bridge" "MESHQ_MCP_PORT" "alerts" "MESHQ_ALERTS_PORT" "flow-collector" "MESHQ_FLOW_COLLECTOR_PORT" -}}
 {{- index $names . -}}
 {{- end -}}
 
@@ -78,6 +78,26 @@ graph-engine-query listens on the graph engine's port. */}}
   value: /var/lib/meshq
 - name: {{ include "meshoptixiq.portEnv" .component }}
   value: {{ (index .ctx.Values.services .component).port | toString | quote }}
+{{- end -}}
+
+{{/* The link each pushed alert carries: alerts.publicUrl, else the gateway's ingress URL. */}}
+{{- define "meshoptixiq.alertsPublicUrl" -}}
+{{- $ing := .Values.gateway.ingress -}}
+{{- if .Values.alerts.publicUrl -}}
+{{- .Values.alerts.publicUrl -}}
+{{- else if $ing.enabled -}}
+{{- printf "%s://%s" (ternary "https" "http" $ing.tls.enabled) $ing.host -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The flow collector's UDP listeners that are on: name -> port. */}}
+{{- define "meshoptixiq.flowPorts" -}}
+{{- $f := .Values.flowCollector -}}
+{{- $ports := dict -}}
+{{- if $f.netflowPort }}{{ $_ := set $ports "netflow" $f.netflowPort }}{{ end -}}
+{{- if $f.ipfixPort }}{{ $_ := set $ports "ipfix" $f.ipfixPort }}{{ end -}}
+{{- if $f.sflowPort }}{{ $_ := set $ports "sflow" $f.sflowPort }}{{ end -}}
+{{- toJson $ports -}}
 {{- end -}}
 
 {{/* Kafka connection: every service but the MCP bridge, and the hook Job. */}}

@@ -61,6 +61,8 @@ def demo_api(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoAp
         API_KEY=key,
         MESHQ_API_KEYS_FILE=str(tmp / "api_keys.json"),
         RBAC_POLICY_FILE=str(tmp / "rbac.yaml"),
+        # the embedded flow store, so that the Flows tools answer (empty) like the others
+        MESHQ_FLOWS_PATH=str(tmp / "flows"),
     ) as running:
         yield DemoApi(
             url=running.gateway.url,

@@ -16,6 +16,7 @@ from typing import Any
 import helm_python as helm
 import kubernetes_validate
 import pytest
+from meshq_alerts.rules import load_rules
 from meshq_query_gateway.rbac import parse_policy
 from meshq_runtime.settings import LicenseClientSettings
 from pydantic import SecretStr
@@ -103,6 +104,13 @@ def test_every_object_validates_strictly(rendered, version) -> None:
             }
         },
         {"memgraph": {"uri": ""}},
+        {
+            "flowCollector": {
+                "ipfixPort": 0,
+                "service": {"type": "NodePort", "externalTrafficPolicy": "Cluster"},
+            },
+            "alerts": {"alertmanagerUrls": ["http://am-0:9093", "http://am-1:9093"]},
+        },
     ],
     ids=[
         "no-rbac",
@@ -114,6 +122,7 @@ def test_every_object_validates_strictly(rendered, version) -> None:
         "tls",
         "fixed-readers",
         "embedded-graph",
+        "nodeport-flows",
     ],
 )
 def test_options_render_valid_objects(toggles) -> None:
@@ -198,10 +207,18 @@ def test_security_context_everywhere(rendered) -> None:
 def test_probes_use_health_and_ready_on_the_service_port(rendered) -> None:
     name, docs = rendered
     values = values_for(name) or load_values(CHART / "values.yaml")
+    flows = values["flowCollector"]
     for component, dep in workloads(docs).items():
         c = container(dep)
         port = values["services"][service_of(component)]["port"]
-        assert c["ports"] == [{"name": "http", "containerPort": port, "protocol": "TCP"}]
+        expected = [{"name": "http", "containerPort": port, "protocol": "TCP"}]
+        if component == "flow-collector":  # the UDP listeners, beside the HTTP probes
+            expected += [
+                {"name": "ipfix", "containerPort": flows["ipfixPort"], "protocol": "UDP"},
+                {"name": "netflow", "containerPort": flows["netflowPort"], "protocol": "UDP"},
+                {"name": "sflow", "containerPort": flows["sflowPort"], "protocol": "UDP"},
+            ]
+        assert c["ports"] == expected
         assert c["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
         assert c["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
         port_env = {e["name"]: e.get("value") for e in c["env"]}
@@ -240,6 +257,10 @@ def test_replicas_of_the_services_without_an_autoscaler() -> None:
     deps = workloads(objects({"services": {"audit": {"replicas": 2}}}))
     assert deps["audit"]["spec"]["replicas"] == 2
     assert deps["netbox-sync"]["spec"]["replicas"] == 1
+    assert deps["alerts"]["spec"]["replicas"] == 1
+    assert deps["flow-collector"]["spec"]["replicas"] == 1
+    more = workloads(objects({"services": {"alerts": {"replicas": 2}}}))
+    assert more["alerts"]["spec"]["replicas"] == 2
     with pytest.raises(helm.HelmValuesError, match="/services/licensing"):
         render({"services": {"licensing": {"replicas": 2}}})  # one seat per installation
 
@@ -258,10 +279,12 @@ def test_services_for_the_http_apis_others_call(rendered) -> None:
         "audit",
         "soar-dispatcher",
         "mcp-bridge",
+        "alerts",
     }
     if query_enabled(values_for(name)):
         called.add("graph-engine-query")
-    assert services == called
+    # and the flow collector's UDP listeners, for the exporters outside the cluster
+    assert services == called | {"flow-collector"}
 
 
 def test_only_the_graph_engine_keeps_data_on_a_volume_claim(rendered) -> None:
@@ -307,7 +330,9 @@ def test_every_service_but_the_bridge_gets_one_service_credential() -> None:
         assert "graph-engine-query" in deps
         for component, dep in deps.items():
             envs = {e["name"]: e for e in container(dep)["env"]}
-            if component == "mcp-bridge":  # it calls the gateway only, with an API key
+            # The bridge calls the gateway only, with an API key; the flow collector serves
+            # no internal API and calls no service (UDP in, Kafka out).
+            if component in ("mcp-bridge", "flow-collector"):
                 assert "MESHQ_SERVICE_TOKEN" not in envs
                 continue
             ref = envs["MESHQ_SERVICE_TOKEN"]["valueFrom"]["secretKeyRef"]
@@ -406,6 +431,17 @@ def test_production_values_reach_the_services() -> None:
         env["netbox-sync"]["NETBOX_TOKEN"]["valueFrom"]["secretKeyRef"]["name"]
         == "meshoptixiq-netbox"
     )
+    assert gw["MESHQ_ALERTS_URL"]["value"] == "http://mq-meshoptixiq-alerts:8008"
+    alerts = env["alerts"]
+    # the rules ask the writer, whatever serves the gateway
+    assert alerts["MESHQ_GRAPH_ENGINE_URL"]["value"] == "http://mq-meshoptixiq-graph-engine:8001"
+    assert alerts["MESHQ_ALERTMANAGER_URLS"]["value"] == "https://alertmanager.corp.example.com"
+    # no publicUrl: the gateway's ingress
+    assert alerts["MESHQ_ALERTS_PUBLIC_URL"]["value"] == "https://meshoptixiq.corp.example.com"
+    assert alerts["MESHQ_POSTGRES_URL"]["valueFrom"]["secretKeyRef"]["name"] == "meshq-pg-app"
+    flows = env["flow-collector"]
+    assert flows["MESHQ_FLOWS_MAX_PENDING"]["value"] == "2000"
+    assert "MESHQ_LICENSING_URL" not in flows and "MESHQ_POSTGRES_URL" not in flows
     ingresses = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Ingress"}
     gw_ing = ingresses["mq-meshoptixiq-query-gateway"]
     assert gw_ing["spec"]["tls"] == [
@@ -429,6 +465,83 @@ def test_environment_values_load_through_each_settings_class(rendered, monkeypat
         cls()  # raises on any value the service would refuse at start
         for e in container(dep)["env"]:
             monkeypatch.delenv(e["name"])
+
+
+def test_alert_rules_are_a_configmap_the_service_loads(rendered) -> None:
+    name, docs = rendered
+    dep = workloads(docs)["alerts"]
+    c = container(dep)
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    rules = values_for(name).get("alerts", {}).get("rules")
+    if not rules:  # the built-in rules: nothing mounted
+        assert "MESHQ_ALERT_RULES_FILE" not in env
+        assert not [m for m in c["volumeMounts"] if m["name"] == "alert-rules"]
+        assert "mq-meshoptixiq-alert-rules" not in {d["metadata"]["name"] for d in docs}
+        return
+    mount = next(m for m in c["volumeMounts"] if m["name"] == "alert-rules")
+    assert "subPath" not in mount and mount["readOnly"] is True
+    path = env["MESHQ_ALERT_RULES_FILE"]
+    assert path.startswith(mount["mountPath"] + "/")
+    volume = next(
+        v for v in dep["spec"]["template"]["spec"]["volumes"] if v["name"] == "alert-rules"
+    )
+    cm = next(
+        d
+        for d in docs
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"] == volume["configMap"]["name"]
+    )
+    text = cm["data"][path.rsplit("/", 1)[1]]
+    # The file the chart writes is one the service accepts, with every rule of the values.
+    loaded = load_rules(text, origin="chart")
+    assert [r.name for r in loaded] == [r["name"] for r in rules]
+    assert [r.query for r in loaded] == [r["query"] for r in rules]
+    # Rules are read at start: a change of them rolls the pods.
+    annotations = dep["spec"]["template"]["metadata"]["annotations"]
+    changed = copy.deepcopy(values_for(name))
+    changed["alerts"]["rules"][0]["severity"] = "low"
+    again = workloads(objects(changed))["alerts"]["spec"]["template"]["metadata"]["annotations"]
+    assert again["checksum/alert-rules"] != annotations["checksum/alert-rules"]
+
+
+def test_flow_collector_service_takes_udp_on_the_listening_ports(rendered) -> None:
+    name, docs = rendered
+    values = values_for(name) or load_values(CHART / "values.yaml")
+    dep = workloads(docs)["flow-collector"]
+    env = {e["name"]: e.get("value") for e in container(dep)["env"]}
+    cls = settings_class("flow-collector")
+    listening = {
+        int(env[field.alias])
+        for field_name, field in cls.model_fields.items()
+        if field_name.endswith("_port") and field.alias in env
+    }
+    svc = next(
+        d
+        for d in docs
+        if d["kind"] == "Service" and d["metadata"]["name"] == "mq-meshoptixiq-flow-collector"
+    )
+    spec = svc["spec"]
+    assert {(p["port"], p["protocol"]) for p in spec["ports"]} == {(p, "UDP") for p in listening}
+    named = {p["name"]: p["containerPort"] for p in container(dep)["ports"]}
+    for port in spec["ports"]:
+        assert named[port["targetPort"]] == port["port"]
+    assert spec["selector"] == dep["spec"]["selector"]["matchLabels"]
+    assert spec["sessionAffinity"] == "ClientIP"  # an exporter's templates stay on one pod
+    wanted = values["flowCollector"]["service"]
+    assert spec["type"] == wanted["type"]
+    if wanted["type"] == "ClusterIP":
+        assert "externalTrafficPolicy" not in spec
+    else:  # exporters keep their own source address
+        assert spec["externalTrafficPolicy"] == wanted["externalTrafficPolicy"] == "Local"
+        assert spec.get("loadBalancerSourceRanges") == wanted["loadBalancerSourceRanges"]
+        assert svc["metadata"]["annotations"] == wanted["annotations"]
+
+
+def test_flow_collector_without_listeners_has_no_udp_service() -> None:
+    docs = objects({"flowCollector": {"netflowPort": 0, "ipfixPort": 0, "sflowPort": 0}})
+    names = {d["metadata"]["name"] for d in docs if d["kind"] == "Service"}
+    assert "mq-meshoptixiq-flow-collector" not in names
+    ports = container(workloads(docs)["flow-collector"])["ports"]
+    assert [p["name"] for p in ports] == ["http"]
 
 
 # --- the hook Job ----------------------------------------------------------------------------
@@ -456,13 +569,22 @@ def test_hook_job_creates_topics_then_migrates_before_install_and_upgrade(render
         ["python", "/app/deploy/kafka_topics.py"],
         ["python", "/app/deploy/migrate.py", "licensing"],
         ["python", "/app/deploy/migrate.py", "soar-dispatcher"],
+        ["python", "/app/deploy/migrate.py", "alerts"],
         ["python", "/app/deploy/migrate.py", "audit"],
     ]
     images = [
         c["image"].rsplit("/", 1)[1].split(":")[0]
         for c in pod["initContainers"] + pod["containers"]
     ]
-    assert images == ["licensing", "licensing", "soar-dispatcher", "audit"]
+    assert images == ["licensing", "licensing", "soar-dispatcher", "alerts", "audit"]
+    # Every service that keeps tables is migrated, and only those.
+    migrated = {step[2] for step in steps if step[1] == "/app/deploy/migrate.py"}
+    keeps_tables = {
+        c
+        for c in COMPONENTS
+        if getattr(importlib.import_module(f"meshq_{c.replace('-', '_')}.app"), "SCHEMA", None)
+    }
+    assert migrated == keeps_tables
 
 
 def test_a_wrong_value_fails_with_the_path_at_fault() -> None:
@@ -476,6 +598,14 @@ def test_a_wrong_value_fails_with_the_path_at_fault() -> None:
         render({"gateway": {"rateLimits": {"POST /graph/whatif": "5 per minute"}}})
     with pytest.raises(helm.HelmValuesError, match="additional properties 'replicaCount'"):
         render({"replicaCount": 3})
+    with pytest.raises(helm.HelmValuesError, match="/flowCollector/service/type"):
+        render({"flowCollector": {"service": {"type": "ExternalName"}}})
+    with pytest.raises(helm.HelmValuesError, match="/flowCollector/netflowPort"):
+        render({"flowCollector": {"netflowPort": 70000}})
+    with pytest.raises(helm.HelmValuesError, match="/alerts/alertmanagerUrls/0"):
+        render({"alerts": {"alertmanagerUrls": ["am-0:9093"]}})
+    with pytest.raises(helm.HelmValuesError, match="/alerts/intervalSeconds"):
+        render({"alerts": {"intervalSeconds": 0}})
 
 
 def test_sasl_without_a_secret_fails_with_a_message() -> None:
@@ -490,3 +620,10 @@ def test_notes_tell_how_to_reach_the_api_and_the_mcp_bridge() -> None:
     prod = render(values_for("production"))["meshoptixiq/templates/NOTES.txt"]
     assert "https://meshoptixiq.corp.example.com/" in prod
     assert "https://mcp.meshoptixiq.corp.example.com/mcp" in prod
+    # where the exporters send, and a warning while the Service is cluster-internal
+    assert "Service mq-meshoptixiq-flow-collector (ClusterIP)" in notes
+    assert "netflow: UDP 2055" in notes and "ipfix: UDP 4739" in notes
+    assert "sflow: UDP 6343" in notes
+    assert "reachable from inside the cluster only" in notes
+    assert "Service mq-meshoptixiq-flow-collector (LoadBalancer)" in prod
+    assert "reachable from inside the cluster only" not in prod

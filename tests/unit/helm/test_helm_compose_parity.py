@@ -33,7 +33,7 @@ KAFKA_SECURITY = {
 }
 #: Set by the chart only. The data directory is a mounted volume there (the image's default
 #: in compose); compose's broker is plaintext on its private network and its Memgraph has
-#: no users; named keys and SOAR rules are mounted files in the chart.
+#: no users; named keys, SOAR rules and alert rules are mounted files in the chart.
 CHART_ONLY = {
     "licensing": {"MESHQ_DATA_DIR", *KAFKA_SECURITY},
     "graph-engine": {"MESHQ_DATA_DIR", *KAFKA_SECURITY, "MEMGRAPH_USER", "MEMGRAPH_PASSWORD"},
@@ -42,6 +42,8 @@ CHART_ONLY = {
     "soar-dispatcher": {"MESHQ_DATA_DIR", *KAFKA_SECURITY, "SOAR_RULES_FILE"},
     "netbox-sync": {"MESHQ_DATA_DIR", *KAFKA_SECURITY},
     "mcp-bridge": {"MESHQ_DATA_DIR"},
+    "alerts": {"MESHQ_DATA_DIR", *KAFKA_SECURITY},
+    "flow-collector": {"MESHQ_DATA_DIR", *KAFKA_SECURITY},
 }
 #: Set by compose only: rules inline from the shell (the chart mounts them as a file).
 COMPOSE_ONLY = {"soar-dispatcher": {"SOAR_RULES"}}

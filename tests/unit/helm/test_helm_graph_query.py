@@ -64,13 +64,15 @@ def test_readers_beside_one_writer(values: dict[str, Any]) -> None:
         != by_kind(docs, "Service")[writer["metadata"]["name"]]["spec"]["selector"]
     )  # the writer's Service never sends queries to a reader, nor back
 
-    # The gateway's queries go to the readers; netbox-sync keeps reading from the writer.
+    # The gateway's queries go to the readers; netbox-sync, alerts and soar-dispatcher keep
+    # reading from the writer.
     assert env_of(deps["query-gateway"])["MESHQ_GRAPH_ENGINE_URL"] == (
         "http://mq-meshoptixiq-graph-engine-query:8001"
     )
-    assert env_of(deps["netbox-sync"])["MESHQ_GRAPH_ENGINE_URL"] == (
-        "http://mq-meshoptixiq-graph-engine:8001"
-    )
+    for component in ("netbox-sync", "alerts", "soar-dispatcher"):
+        assert env_of(deps[component])["MESHQ_GRAPH_ENGINE_URL"] == (
+            "http://mq-meshoptixiq-graph-engine:8001"
+        ), component
 
 
 def test_readers_need_memgraph() -> None:

@@ -5,9 +5,11 @@ connection from pod A to pod B on a port is possible only when one of A's polici
 (egress) and one of B's lets it in (ingress). That graph is compared with the table of who
 calls whom, and the table itself is checked against the code: a service calls the license
 agent when its settings read MESHQ_LICENSING_URL, the graph engine when they read
-MESHQ_GRAPH_ENGINE_URL, the gateway when they read MESHOPTIXIQ_API_URL, the audit service and
-the SOAR dispatcher when they read MESHQ_AUDIT_URL / MESHQ_SOAR_DISPATCHER_URL, and it reaches
-Kafka, PostgreSQL, Redis or Memgraph when its settings compose that piece.
+MESHQ_GRAPH_ENGINE_URL, the gateway when they read MESHOPTIXIQ_API_URL, the audit service, the
+SOAR dispatcher and the alerts service when they read MESHQ_AUDIT_URL /
+MESHQ_SOAR_DISPATCHER_URL / MESHQ_ALERTS_URL, and it reaches Kafka, PostgreSQL, Redis or
+Memgraph when its settings compose that piece. The flow collector's UDP listeners take datagrams
+from networkPolicy.flowExporters only, on the ports its settings listen on.
 """
 
 from __future__ import annotations
@@ -38,16 +40,21 @@ CALLS = {
     ("query-gateway", "licensing"),  # GET /license at start
     ("query-gateway", "audit"),  # GET /audit/verify, /audit/export passed on
     ("query-gateway", "soar-dispatcher"),  # POST /soar/replay passed on
+    ("query-gateway", "alerts"),  # the Alerts queries passed on
     ("graph-engine", "licensing"),
     ("audit", "licensing"),  # the audit_logging flag
     ("soar-dispatcher", "licensing"),
+    ("soar-dispatcher", "graph-engine"),  # the blast radius of an alert sent to the webhook
     ("netbox-sync", "graph-engine"),  # what a NetBox sync reads (netbox_inventory, netbox_drift)
     ("netbox-sync", "licensing"),  # the netbox_sync flag; the device limit for discovery
     ("mcp-bridge", "query-gateway"),  # the REST API on the caller's behalf
+    ("alerts", "graph-engine"),  # each rule's catalogue query
+    ("alerts", "licensing"),  # the alert_rules flag
 }
 #: With services.graph-engine.query.enabled the gateway's queries go to the query replicas
 #: (MESHQ_GRAPH_ENGINE_URL), which forward metadata updates and snapshot diffs to the writer
-#: (MESHQ_GRAPH_ENGINE_WRITER_URL); netbox-sync keeps reading from the writer.
+#: (MESHQ_GRAPH_ENGINE_WRITER_URL); netbox-sync, alerts and soar-dispatcher keep reading from
+#: the writer.
 QUERY_CALLS = (CALLS - {("query-gateway", "graph-engine")}) | {
     ("query-gateway", "graph-engine-query"),
     ("graph-engine-query", "graph-engine"),
@@ -55,14 +62,17 @@ QUERY_CALLS = (CALLS - {("query-gateway", "graph-engine")}) | {
 #: Infrastructure each service reaches.
 INFRA = {
     "licensing": {"kafka", "postgres"},
-    "graph-engine": {"kafka", "memgraph"},
+    "graph-engine": {"kafka", "memgraph", "postgres"},  # postgres: the interface metrics
     "query-gateway": {"kafka", "redis"},
     "audit": {"kafka", "postgres"},
     "soar-dispatcher": {"kafka", "postgres"},  # outcomes and dead letters
     "netbox-sync": {"kafka"},
     "mcp-bridge": set(),
+    "alerts": {"kafka", "postgres"},  # topology.changed; the alerts and their history
+    "flow-collector": {"kafka"},  # flow batches and exporter counters
     "migrations": {"kafka", "postgres"},
-    "graph-engine-query": {"kafka", "memgraph"},  # a reader: Memgraph, topology.changed
+    # a reader: Memgraph, topology.changed, the interface metrics
+    "graph-engine-query": {"kafka", "memgraph", "postgres"},
 }
 CALLEE_BY_SETTING = {
     "MESHQ_LICENSING_URL": "licensing",
@@ -70,6 +80,7 @@ CALLEE_BY_SETTING = {
     "MESHOPTIXIQ_API_URL": "query-gateway",
     "MESHQ_AUDIT_URL": "audit",
     "MESHQ_SOAR_DISPATCHER_URL": "soar-dispatcher",
+    "MESHQ_ALERTS_URL": "alerts",
 }
 INFRA_BY_PIECE = {
     KafkaSettings: "kafka",
@@ -230,9 +241,16 @@ def test_a_call_outside_the_table_is_blocked(case) -> None:
     assert not cluster.ingress_from_pod("graph-engine", "mcp-bridge", cluster.ports["graph-engine"])
     # The audit log and the SOAR dispatcher answer the gateway only (it passes the operators'
     # calls on), never the MCP bridge.
-    for callee in ("audit", "soar-dispatcher"):
+    for callee in ("audit", "soar-dispatcher", "alerts"):
         assert not cluster.ingress_from_pod(callee, "mcp-bridge", cluster.ports[callee])
         assert not cluster.ingress_from_pod(callee, "netbox-sync", cluster.ports[callee])
+    # The flow collector calls no one, and no pod of the release calls it.
+    for other in cluster.ports:
+        if other != "flow-collector":
+            assert not cluster.egress_to_pod("flow-collector", other, cluster.ports[other])
+            assert not cluster.ingress_from_pod(
+                "flow-collector", other, cluster.ports["flow-collector"]
+            )
     if "graph-engine-query" in cluster.pods:
         # Readers answer the gateway only; nobody else reaches them, and they reach no one
         # but the writer (not the license agent, not the gateway).
@@ -290,12 +308,68 @@ def test_ingress_from_outside_the_release(case) -> None:
             expected += 1  # the ingress controller
         if component == "mcp-bridge" and np["mcpClients"]:
             expected += 1
+        if component == "flow-collector" and np["flowExporters"]:
+            expected += 1  # the exporters' datagrams
         if np["metrics"]["enabled"] and component != "migrations":
             expected += 1
         assert len(outside) == expected, component
     if np["mcpClients"]:
         rules = cluster.ingress_rules("mcp-bridge")
         assert any(rule["from"] == np["mcpClients"] for rule in rules)
+
+
+def udp_listeners(values: dict[str, Any]) -> set[int]:
+    """The UDP ports the flow collector listens on with these values, through its settings."""
+    deps = [d for d in objects(values) if d["kind"] == "Deployment"]
+    dep = next(d for d in deps if d["metadata"]["labels"][LABEL] == "flow-collector")
+    containers = dep["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in containers[0]["env"] if "value" in e}
+    cls = settings_class("flow-collector")
+    ports = set()
+    for name, field in cls.model_fields.items():
+        if name.endswith("_port") and field.alias in env:
+            ports.add(int(env[field.alias]))
+    return ports - {0}
+
+
+def test_flow_exporters_reach_only_the_udp_listeners(case) -> None:
+    values, cluster = case
+    np = effective(values)["networkPolicy"]
+    listeners = udp_listeners(values)
+    assert listeners, "the flow collector listens on no UDP port"
+    udp_rules = [
+        rule
+        for rule in cluster.ingress_rules("flow-collector")
+        if any(p.get("protocol") == "UDP" for p in rule.get("ports", []))
+    ]
+    assert len(udp_rules) == 1
+    (rule,) = udp_rules
+    assert rule["from"] == np["flowExporters"]
+    assert {(p["port"], p["protocol"]) for p in rule["ports"]} == {(p, "UDP") for p in listeners}
+    # No other pod takes UDP from outside the release (DNS is egress only).
+    for component in cluster.pods:
+        if component == "flow-collector":
+            continue
+        for rule in cluster.ingress_rules(component):
+            assert all(p.get("protocol") == "TCP" for p in rule.get("ports", [])), component
+
+
+def test_a_listener_turned_off_is_closed_and_no_exporters_means_no_udp() -> None:
+    docs = objects({"flowCollector": {"ipfixPort": 0}})
+    cluster = Cluster(docs)
+    udp = {
+        p["port"]
+        for rule in cluster.ingress_rules("flow-collector")
+        for p in rule.get("ports", [])
+        if p.get("protocol") == "UDP"
+    }
+    assert udp == {2055, 6343}
+    closed = Cluster(objects({"networkPolicy": {"flowExporters": []}}))
+    assert not [
+        rule
+        for rule in closed.ingress_rules("flow-collector")
+        if any(p.get("protocol") == "UDP" for p in rule.get("ports", []))
+    ]
 
 
 def test_disabled_policies_render_none() -> None:

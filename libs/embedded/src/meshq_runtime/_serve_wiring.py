@@ -4,6 +4,7 @@ service credential. Kept apart from the supervision in :mod:`meshq_runtime.serve
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from collections.abc import Mapping
 from typing import Any
 
@@ -136,6 +137,9 @@ def child_env(
         child["MESHQ_KAFKA_PARTITIONS"] = str(infra["partitions"])
     if not env.get("MEMGRAPH_URI"):
         child["MESHQ_GRAPH_PATH"] = env.get("MESHQ_GRAPH_PATH") or str(data.root / "graph")
+    if not env.get("MESHQ_FLOWS_CLICKHOUSE_URL") and importlib.util.find_spec("chdb"):
+        # graph-engine keeps the flow store in its process (flow-collector's batches go there)
+        child["MESHQ_FLOWS_PATH"] = env.get("MESHQ_FLOWS_PATH") or str(data.root / "flows")
     if "licensing" in url:
         child["MESHQ_LICENSING_URL"] = url["licensing"]
     if "graph_engine" in url:
@@ -147,6 +151,9 @@ def child_env(
         child["MESHQ_AUDIT_URL"] = url["audit"]
     if "soar_dispatcher" in url:
         child["MESHQ_SOAR_DISPATCHER_URL"] = url["soar_dispatcher"]
+    # the gateway lists the alerts service's queries and passes them to it
+    if "alerts" in url:
+        child["MESHQ_ALERTS_URL"] = url["alerts"]
     if supervisor_url:
         child["MESHQ_SUPERVISOR_URL"] = supervisor_url  # the gateway's /ready includes it
     return child

@@ -39,6 +39,8 @@ __all__ = [
     "SAMPLE_COLUMNS",
     "MetricsSettings",
     "MetricsStore",
+    "TooManyRows",
+    "choose_resolution",
     "parse_retention",
 ]
 
@@ -130,6 +132,20 @@ MIGRATIONS = [
 ]
 
 Resolution = Literal["raw", "5m", "1h"]
+
+
+def choose_resolution(span: timedelta) -> Resolution:
+    """The table a window of ``span`` is read from: raw rates up to 6 hours, 5-minute rollups
+    up to 7 days, hourly ones beyond."""
+    if span <= timedelta(hours=6):
+        return "raw"
+    return "5m" if span <= timedelta(days=7) else "1h"
+
+
+class TooManyRows(Exception):
+    """A read would return more rows than the caller allowed."""
+
+
 #: table -> its time column
 _TABLES = {
     "metrics_if_samples": "ts",
@@ -221,6 +237,17 @@ class MetricsStore:
         self._pool = pool
         self.settings = settings or MetricsSettings()
         self._made: set[str] = set()
+        self._schema_ready = False
+
+    async def ensure_schema(self) -> None:
+        """The tables, made once per store (the migrations are idempotent and serialised
+        between processes): a reader that starts before any collector finds them there."""
+        if self._schema_ready:
+            return
+        from meshq_runtime.postgres import apply_migrations
+
+        await apply_migrations(self._pool, "metrics", MIGRATIONS)
+        self._schema_ready = True
 
     async def ensure_partitions(self, table: str, days: Iterable[date]) -> None:
         """The day partitions of ``table`` for ``days`` (made once; concurrent makers wait)."""
@@ -338,31 +365,95 @@ class MetricsStore:
         *,
         interface: str | None = None,
         resolution: Resolution | None = None,
+        max_rows: int | None = None,
     ) -> tuple[Resolution, list[dict[str, Any]]]:
         """Rates of one device (one interface) in ``[since, until)``: raw up to 6 hours, 5-minute
-        rollups up to 7 days, hourly beyond, unless ``resolution`` says."""
+        rollups up to 7 days, hourly beyond, unless ``resolution`` says. With ``max_rows``, a
+        read that would return more rows raises :class:`TooManyRows` (nothing more is read)."""
         if until <= since:
             raise ValueError("until must come after since")
-        span = until - since
-        chosen: Resolution = resolution or (
-            "raw" if span <= timedelta(hours=6) else "5m" if span <= timedelta(days=7) else "1h"
-        )
+        chosen: Resolution = resolution or choose_resolution(until - since)
         table, column = (
             ("metrics_if_rates", "ts")
             if chosen == "raw"
             else (f"metrics_if_rollup_{chosen}", "bucket")
         )
+        bound = "" if max_rows is None else f" LIMIT {int(max_rows) + 1}"
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
                 f"SELECT * FROM {table} WHERE device = $1"  # noqa: S608 - identifiers from this module, values bound
                 " AND ($2::text IS NULL OR interface = $2)"
-                f" AND {column} >= $3 AND {column} < $4 ORDER BY interface, {column}",
+                f" AND {column} >= $3 AND {column} < $4 ORDER BY interface, {column}{bound}",
                 device,
                 interface,
                 since,
                 until,
             )
+        if max_rows is not None and len(rows) > max_rows:
+            raise TooManyRows(f"more than {max_rows} rows")
         return chosen, [dict(r) for r in rows]
+
+    async def summarise(
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        device: str | None = None,
+        interface: str | None = None,
+        keys: Sequence[tuple[str, str]] | None = None,
+        resolution: Resolution | None = None,
+    ) -> tuple[Resolution, dict[tuple[str, str], dict[str, Any]]]:
+        """One summary per interface over ``[since, until)``: every rate's time-weighted mean,
+        the maxima of bit rates and utilisation, the seconds covered, the highest speed seen,
+        the status changes and the flags seen. Only ``device`` (and ``interface``), or only the
+        (device, interface) pairs of ``keys``; an interface with nothing in the window is left
+        out (its rates are unknown, not 0)."""
+        if until <= since:
+            raise ValueError("until must come after since")
+        chosen: Resolution = resolution or choose_resolution(until - since)
+        if keys is not None and not keys:
+            return chosen, {}
+        if chosen == "raw":
+            table, column, weight = "metrics_if_rates", "ts", "interval_s"
+            means = {c: c for c in _MEANS}
+            maxima = {c: c for c in _MAXED}
+            count = "count(*)"
+        else:
+            table, column, weight = f"metrics_if_rollup_{chosen}", "bucket", "covered_s"
+            means = {c: f"{c}_avg" for c in _MEANS}
+            maxima = {c: f"{c}_max" for c in _MAXED}
+            count = "sum(samples)"
+        selected = ", ".join(
+            [
+                f"sum(t.{src} * t.{weight}) / nullif(sum(t.{weight})"
+                f" FILTER (WHERE t.{src} IS NOT NULL), 0) AS {name}"
+                for name, src in means.items()
+            ]
+            + [f"max(t.{src}) AS {name}_max" for name, src in maxima.items()]
+        )
+        where = [f"t.{column} >= $1", f"t.{column} < $2"]
+        args: list[Any] = [since, until]
+        source = f"{table} t"
+        if keys is not None:
+            source += (
+                " JOIN unnest($3::text[], $4::text[]) AS k(device, interface)"
+                " USING (device, interface)"
+            )
+            args += [[k[0] for k in keys], [k[1] for k in keys]]
+        else:
+            where.append("($3::text IS NULL OR t.device = $3)")
+            where.append("($4::text IS NULL OR t.interface = $4)")
+            args += [device, interface]
+        sql = (
+            f"SELECT device, interface, {selected}, sum(t.{weight}) AS covered_s,"  # noqa: S608 - identifiers from this module, values bound
+            f" {count}::bigint AS samples, max(t.speed_bps) AS speed_bps,"
+            f" sum(t.status_changes)::bigint AS status_changes, bit_or(t.flags) AS flags,"
+            f" min(t.{column}) AS first, max(t.{column}) AS last"
+            f" FROM {source} WHERE {' AND '.join(where)} GROUP BY device, interface"
+        )
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(sql, *args)
+        return chosen, {(r["device"], r["interface"]): dict(r) for r in rows}
 
     async def rollup(self, since: datetime, until: datetime) -> dict[str, int]:
         """Recompute the 5-minute and hourly buckets that ``[since, until)`` touches."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 import structlog
@@ -26,14 +26,20 @@ def refused_data(exc: BaseException) -> bool:
 
 
 async def create_pool(
-    settings: PostgresSettings, *, min_size: int = 0, max_size: int = 5
+    settings: PostgresSettings,
+    *,
+    min_size: int = 0,
+    max_size: int = 5,
+    init: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
 ) -> asyncpg.Pool:
-    """A pool; with ``min_size=0`` connections open lazily, so a restart heals by itself."""
+    """A pool; with ``min_size=0`` connections open lazily, so a restart heals by itself.
+    ``init`` runs on every new connection (type codecs)."""
     pool = asyncpg.create_pool(
         settings.postgres_url.get_secret_value(),
         min_size=min_size,
         max_size=max_size,
         command_timeout=15,
+        init=init,
     )
     await pool
     return pool

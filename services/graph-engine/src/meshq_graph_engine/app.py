@@ -17,6 +17,8 @@ from meshq_runtime.audit_confirm import open_audit_buffer
 from meshq_runtime.graph import open_graph_store
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.license import LicenseFollower
+from meshq_runtime.metrics_store import MetricsStore
+from meshq_runtime.postgres import create_pool
 from meshq_runtime.service import kafka_probe, open_kafka
 from meshq_runtime.service_auth import (
     ServiceAuthMiddleware,
@@ -25,11 +27,12 @@ from meshq_runtime.service_auth import (
     service_credential,
 )
 
-from meshq_graph_engine import answers, handlers
+from meshq_graph_engine import answers, blast, firewall, handlers
 from meshq_graph_engine.archive import SnapshotArchive
 from meshq_graph_engine.controllers import ROUTES, stored_reference
 from meshq_graph_engine.deps import GraphDeps, ReaderDeps, WriterDeps
 from meshq_graph_engine.engine import GraphEngine
+from meshq_graph_engine.flow_intake import open_flow_store, start_flow_intake
 from meshq_graph_engine.intake import SnapshotIntake
 from meshq_graph_engine.limits import device_limit_from
 from meshq_graph_engine.reader import GraphReader, check_reader_store, follow_topology
@@ -42,6 +45,17 @@ log = structlog.get_logger(__name__)
 SERVICE = "graph-engine"
 #: Audit events of internal writes held while the broker is away; full means 503.
 AUDIT_CAPACITY = 1_000
+
+
+async def _metrics(settings: Settings, stack: AsyncExitStack) -> MetricsStore | None:
+    """The interface metrics store where MESHQ_POSTGRES_URL is set (connections open on first
+    use, so graph-engine starts and answers its graph queries while PostgreSQL is away)."""
+    if not settings.metrics_configured:
+        log.info("metrics.store.off", reason="MESHQ_POSTGRES_URL is not set")
+        return None
+    pool = await create_pool(settings, max_size=4)
+    stack.push_async_callback(pool.close)
+    return MetricsStore(pool)
 
 
 async def _writer(
@@ -66,6 +80,10 @@ async def _writer(
     await answers.mark_interrupted(store)
     await engine.start()
     await answers.repair(store)
+    # path analysis's view read and compiled in the background: the first question finds it
+    stack.push_async_callback(firewall.warm_up(store, engine))
+    # the blast-radius topology and segment lookups likewise
+    stack.push_async_callback(blast.warm_up(store, engine))
     intake = SnapshotIntake(
         settings.data_dir / "graph-engine", max_bytes=settings.snapshot_max_bytes
     )
@@ -93,6 +111,8 @@ async def _writer(
         confirming=lambda: follower.allows("audit_logging"),
     )
     state.probes[:] = [kafka_probe(kafka.broker), ("graph-store", store.ping)]
+    flows = open_flow_store()
+    await start_flow_intake(flows, settings, stack, client_id=f"meshq-{SERVICE}-flows")
     deps = WriterDeps(
         store=store,
         engine=engine,
@@ -102,6 +122,8 @@ async def _writer(
         audit=audit,
         intake=intake,
         intake_slots=asyncio.Semaphore(settings.intake_concurrency),
+        metrics=await _metrics(settings, stack),
+        flows=flows,
     )
     state.hand_out(deps, stack)
 
@@ -153,7 +175,10 @@ async def _reader(
     stack.push_async_callback(stop)
     writer = internal_client(credential, base_url=settings.writer_url, timeout=60.0)
     stack.push_async_callback(writer.aclose)
-    state.hand_out(ReaderDeps(store=store, engine=reader, writer=writer), stack)
+    metrics = await _metrics(settings, stack)
+    flows = open_flow_store(reader=True)
+    deps = ReaderDeps(store=store, engine=reader, writer=writer, metrics=metrics, flows=flows)
+    state.hand_out(deps, stack)
 
 
 def create_app(settings: Settings) -> Litestar:

@@ -151,7 +151,12 @@ async def _run(
     before = _graph_revision(deps)
     try:
         result = await run_query(
-            REGISTRY, name, params, QueryContext(engine.store, engine), limit=limit, offset=offset
+            REGISTRY,
+            name,
+            params,
+            QueryContext(engine.store, engine, metrics=deps.metrics, flows=deps.flows),
+            limit=limit,
+            offset=offset,
         )
     except QueryError as exc:
         raise ProblemError(exc.status, exc.title, exc.detail, errors=exc.errors) from None
@@ -167,6 +172,8 @@ async def _run(
     # write left the graph at
     after = _graph_revision(deps)
     query = REGISTRY.get(name)
+    if query is not None and query.source != "graph":
+        return answer  # no revision: it changes with time, so no cache may keep it
     if after == before or (query is not None and query.writes):
         stamp = await _STAMPS.of(deps.store, after)
         if stamp is not None:

@@ -12,6 +12,8 @@ from meshq_runtime.audit_buffer import AuditBuffer
 from meshq_runtime.graph import GraphStore
 from meshq_runtime.kafka import EventBus
 from meshq_runtime.license import LicenseFollower
+from meshq_runtime.metrics_store import MetricsStore
+from network_discovery.flows.store import FlowStore
 
 from meshq_graph_engine.archive import SnapshotArchive
 from meshq_graph_engine.engine import GraphEngine
@@ -27,6 +29,9 @@ class GraphDeps:
 
     store: GraphStore
     engine: GraphEngine | GraphReader
+    #: Interface metrics, where MESHQ_POSTGRES_URL is set.
+    metrics: MetricsStore | None = None
+    flows: FlowStore | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,8 @@ class WriterDeps(GraphDeps):
     intake: SnapshotIntake
     #: Snapshots received at once (``MESHQ_SNAPSHOT_INTAKE_CONCURRENCY``).
     intake_slots: asyncio.Semaphore
+    metrics: MetricsStore | None = None
+    flows: FlowStore | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,8 @@ class ReaderDeps(GraphDeps):
     engine: GraphReader
     #: The writer's internal API, with the installation's credential.
     writer: httpx.AsyncClient
+    metrics: MetricsStore | None = None
+    flows: FlowStore | None = None
 
 
 #: A handler's ``deps`` parameter (Litestar's named dependency).

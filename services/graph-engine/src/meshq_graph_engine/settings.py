@@ -7,6 +7,7 @@ from meshq_runtime.settings import (
     GraphSettings,
     KafkaSettings,
     LicenseClientSettings,
+    PostgresSettings,
     ServiceSettings,
 )
 from pydantic import Field
@@ -17,8 +18,16 @@ __all__ = ["Settings"]
 
 
 class Settings(
-    ServiceSettings, KafkaSettings, GraphSettings, LicenseClientSettings, AuditReceiptSettings
+    ServiceSettings,
+    KafkaSettings,
+    GraphSettings,
+    LicenseClientSettings,
+    AuditReceiptSettings,
+    PostgresSettings,
 ):
+    """``MESHQ_POSTGRES_URL``, when set, is where the interface metrics the Metrics queries read
+    are kept; unset, those queries answer 503 (see :attr:`metrics_configured`)."""
+
     port: int = Field(8001, alias="MESHQ_GRAPH_ENGINE_PORT")
     role: Literal["writer", "reader"] = Field(
         "writer",
@@ -66,3 +75,10 @@ class Settings(
         description="Seconds an accepted snapshot may wait for its apply before its reference "
         "is published again (the broker may have lost it).",
     )
+
+    @property
+    def metrics_configured(self) -> bool:
+        """Whether MESHQ_POSTGRES_URL was given (its default is for the services that need
+        PostgreSQL; graph-engine opens it only when told to)."""
+        given = "postgres_url" in self.model_fields_set
+        return given and bool(self.postgres_url.get_secret_value().strip())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import httpx
 import structlog
@@ -101,6 +102,14 @@ def create_app(settings: Settings) -> Litestar:
                 connections=settings.graph_connections,
             )
             stack.push_async_callback(hop.close)
+            services: dict[str, tuple[Any, QueryHop]] = {}
+            if settings.alerts_url:  # the alerts service serves the Alerts queries
+                lister = internal_client(credential, base_url=settings.alerts_url, timeout=10.0)
+                stack.push_async_callback(lister.aclose)
+                # a stream call may wait up to 30 s for a change
+                alerts_hop = QueryHop(settings.alerts_url, credential.headers(), timeout=45.0)
+                stack.push_async_callback(alerts_hop.close)
+                services["alerts"] = (lister, alerts_hop)
             cache = AnswerCache(
                 redis,
                 namespace=settings.kafka_topic_prefix,
@@ -128,6 +137,7 @@ def create_app(settings: Settings) -> Litestar:
                 audit_client=operations.audit,
                 soar_client=operations.soar,
                 hop=hop,
+                services=services,
                 cache=cache,
             )
             _announce_rbac(gw)

@@ -65,16 +65,46 @@ class Gateway:
     hop: QueryHop | None = None
     #: Answers of read-only queries, shared by every pod through Redis (``answer_cache``).
     cache: AnswerCache | None = None
+    #: Services besides graph-engine that serve catalogue queries (the alerts service): their
+    #: name -> (the client that lists their queries, the hop that runs them).
+    services: dict[str, tuple[httpx.AsyncClient, QueryHop]] = field(default_factory=dict)
     _catalogue: list[dict[str, Any]] | None = field(default=None, repr=False)
     _catalogue_at: float = 0.0
+    _routes: dict[str, str] = field(default_factory=dict, repr=False)
 
     async def catalogue(self) -> list[dict[str, Any]]:
-        """The graph engine's query list, cached for ``catalogue_ttl`` seconds."""
+        """The graph engine's query list, and those of the other services that serve
+        queries, cached for ``catalogue_ttl`` seconds. A service that does not answer leaves
+        its queries out until it does (graph-engine's queries are still served)."""
         now = time.monotonic()
         if self._catalogue is None or now - self._catalogue_at > self.catalogue_ttl:
-            self._catalogue = await forward(self.graph, "GET", "/internal/queries")
+            listing = list(await forward(self.graph, "GET", "/internal/queries"))
+            routes: dict[str, str] = {}
+            taken = {str(q.get("name")) for q in listing}
+            for service, (client, _) in self.services.items():
+                try:
+                    theirs = await forward(client, "GET", "/internal/queries")
+                except ProblemError as exc:
+                    log.warning("catalogue.service_unavailable", service=service, error=exc.title)
+                    continue
+                for entry in theirs if isinstance(theirs, list) else []:
+                    name = str(entry.get("name"))
+                    if name in taken:  # graph-engine's name wins: never two answers to one name
+                        log.error("catalogue.name_clash", service=service, query=name)
+                        continue
+                    taken.add(name)
+                    routes[name] = service
+                    listing.append(entry)
+            self._catalogue, self._routes = listing, routes
             self._catalogue_at = now
         return self._catalogue
+
+    def hop_for(self, name: str) -> QueryHop | None:
+        """The hop that runs query ``name``: its service's, else graph-engine's."""
+        service = self._routes.get(name)
+        if service is not None and service in self.services:
+            return self.services[service][1]
+        return self.hop
 
     def known_catalogue(self) -> list[dict[str, Any]] | None:
         """The query list last read from the graph engine (None before the first read)."""

@@ -21,7 +21,10 @@ import structlog
 from meshq_runtime.http import CORRELATION_HEADER, ProblemError
 from meshq_runtime.logging import current_correlation_id
 
-__all__ = ["GraphAnswer", "QueryHop", "graph_problem"]
+__all__ = ["ON_BEHALF_HEADER", "GraphAnswer", "QueryHop", "graph_problem"]
+
+#: The caller a forwarded query runs for (its principal's name).
+ON_BEHALF_HEADER = "X-MeshQ-On-Behalf-Of"
 
 log = structlog.get_logger(__name__)
 
@@ -69,7 +72,13 @@ class QueryHop:
             self._session = None
 
     async def run(
-        self, name: str, params: Mapping[str, Any], *, offset: int, limit: int
+        self,
+        name: str,
+        params: Mapping[str, Any],
+        *,
+        offset: int,
+        limit: int,
+        on_behalf: str | None = None,
     ) -> GraphAnswer:
         """Run query ``name``; graph-engine is asked for the page ``offset``/``limit`` (one
         that does not page yet answers every row, and says so by leaving ``offset`` out)."""
@@ -78,6 +87,10 @@ class QueryHop:
         cid = current_correlation_id()
         if cid:
             headers = {**headers, CORRELATION_HEADER: cid}
+        if on_behalf:
+            # who the query runs for (an acknowledgement records it); the service behind
+            # trusts it because the call carries the installation's service credential
+            headers = {**headers, ON_BEHALF_HEADER: quote(on_behalf[:255], safe="@.-_")}
         try:
             async with self._open().post(
                 self._base + path,
@@ -107,8 +120,9 @@ class QueryHop:
 
 
 def graph_problem(status: int, content: bytes, path: str) -> ProblemError:
-    """graph-engine's error answer as the gateway's problem (5xx as 502; a refusal of the
-    gateway's own credential as 502, logged)."""
+    """graph-engine's error answer as the gateway's problem (5xx as 502, but 503 as itself: a
+    store graph-engine answers from is not configured or away, and the problem says which; a
+    refusal of the gateway's own credential as 502, logged)."""
     if status == 401:  # graph-engine refused *our* credential, not the user's
         log.error(
             "graph_engine.refused_service_credential",
@@ -128,7 +142,7 @@ def graph_problem(status: int, content: bytes, path: str) -> ProblemError:
         problem = {"title": "Graph engine error"}
     extra = {k: v for k, v in problem.items() if k not in {"type", "title", "status", "detail"}}
     return ProblemError(
-        status if status < 500 else 502,
+        status if status < 500 or status == 503 else 502,
         str(problem.get("title", "Error")),
         str(problem.get("detail", "")),
         **extra,

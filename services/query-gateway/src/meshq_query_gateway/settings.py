@@ -52,6 +52,12 @@ class Settings(
         description="The SOAR dispatcher: POST /soar/replay is passed to it; unset, it "
         "answers 409.",
     )
+    alerts_url: str | None = Field(
+        None,
+        alias="MESHQ_ALERTS_URL",
+        description="The alerts service: its queries (meshq_alerts_*) join the catalogue and "
+        "are passed to it; unset, they are not listed.",
+    )
     operations_timeout: float = Field(
         300.0,
         gt=0,

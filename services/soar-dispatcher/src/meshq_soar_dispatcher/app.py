@@ -16,9 +16,14 @@ from meshq_runtime.license import LicenseFollower
 from meshq_runtime.outbox import OUTBOX_MIGRATIONS, OutboxRelay
 from meshq_runtime.postgres import Schema, apply_schema, create_pool
 from meshq_runtime.service import kafka_probe, open_kafka, postgres_probe
-from meshq_runtime.service_auth import ServiceAuthMiddleware, service_credential
+from meshq_runtime.service_auth import (
+    ServiceAuthMiddleware,
+    internal_client,
+    service_credential,
+)
 
 from meshq_soar_dispatcher import handlers
+from meshq_soar_dispatcher.alerts import BlastContext
 from meshq_soar_dispatcher.delivery import RetryPolicy, WebhookClient
 from meshq_soar_dispatcher.replay import ROUTES, SoarDeps
 from meshq_soar_dispatcher.repository import MIGRATIONS, DispatchLog
@@ -67,6 +72,12 @@ def create_app(settings: Settings, rules: list[Rule] | None = None) -> Litestar:
             stack.push_async_callback(kafka.broker.stop)
             relay = OutboxRelay(pool, kafka.bus, SERVICE)  # outcomes: nothing re-published
             store = DispatchLog(pool, SERVICE)
+            graph = None
+            if settings.graph_engine_url and settings.alerts_min_severity:
+                graph = internal_client(
+                    credential, base_url=settings.graph_engine_url, timeout=30.0
+                )
+                stack.push_async_callback(graph.aclose)
             dispatcher = Dispatcher(
                 rules,
                 client,
@@ -75,6 +86,8 @@ def create_app(settings: Settings, rules: list[Rule] | None = None) -> Litestar:
                 store=store,
                 notify=relay.notify,
                 failpoint=settings.failpoint("soar.before_delivery"),
+                alerts_min_severity=settings.alerts_min_severity,
+                blast=BlastContext(graph),
             )
             handlers.register(kafka.consumer, dispatcher)
             await kafka.start()

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import operator
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from meshq_runtime.conditions import Condition, ConditionSyntaxError
+from meshq_runtime.conditions import parse_condition as _parse
 
 __all__ = [
     "VARIABLES",
     "Condition",
+    "ConditionSyntaxError",
     "Rule",
     "RuleError",
     "load_rules",
@@ -33,134 +35,15 @@ __all__ = [
 
 VARIABLES = frozenset({"row_count", "status", "elapsed_ms"})
 SEVERITIES = frozenset({"info", "low", "warning", "medium", "high", "critical"})
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
-_TOKEN = re.compile(
-    r"\s*(?:(?P<num>-?\d+)|(?P<word>[A-Za-z_][A-Za-z_0-9]*)|(?P<op>>=|<=|==|!=|>|<)|(?P<par>[()]))"
-)
 
 
 class RuleError(ValueError):
     """A rule that cannot be used; the message names the rule and the position."""
 
 
-class ConditionSyntaxError(ValueError):
-    def __init__(self, message: str, position: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.position = position
-
-
-@dataclass(frozen=True)
-class Comparison:
-    variable: str
-    op: str
-    value: int
-
-    def __call__(self, facts: Mapping[str, float | int | None]) -> bool:
-        actual = facts.get(self.variable)
-        return actual is not None and _OPS[self.op](actual, self.value)
-
-
-@dataclass(frozen=True)
-class BoolOp:
-    kind: str  # "and" | "or"
-    parts: tuple[Condition, ...]
-
-    def __call__(self, facts: Mapping[str, float | int | None]) -> bool:
-        if self.kind == "and":
-            return all(part(facts) for part in self.parts)
-        return any(part(facts) for part in self.parts)
-
-
-Condition = Comparison | BoolOp
-
-
-def _tokenize(text: str) -> list[tuple[str, str, int]]:
-    tokens: list[tuple[str, str, int]] = []
-    pos = 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
-        match = _TOKEN.match(text, pos)
-        if match is None or match.end() == pos:
-            start = len(text) - len(text[pos:].lstrip())
-            raise ConditionSyntaxError(f"unexpected character {text[start]!r}", start)
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind), match.start(kind)))
-        pos = match.end()
-    tokens.append(("end", "", len(text)))
-    return tokens
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.tokens = _tokenize(text)
-        self.i = 0
-
-    def peek(self) -> tuple[str, str, int]:
-        return self.tokens[self.i]
-
-    def take(self) -> tuple[str, str, int]:
-        token = self.tokens[self.i]
-        self.i += 1
-        return token
-
-    def parse(self) -> Condition:
-        cond = self.expr()
-        kind, value, pos = self.peek()
-        if kind != "end":
-            raise ConditionSyntaxError(f"expected 'and', 'or' or the end, got {value!r}", pos)
-        return cond
-
-    def expr(self) -> Condition:
-        return self._chain("or", self.conj)
-
-    def conj(self) -> Condition:
-        return self._chain("and", self.term)
-
-    def _chain(self, word: str, sub: Callable[[], Condition]) -> Condition:
-        parts = [sub()]
-        while self.peek()[0] == "word" and self.peek()[1].lower() == word:
-            self.take()
-            parts.append(sub())
-        return parts[0] if len(parts) == 1 else BoolOp(word, tuple(parts))
-
-    def term(self) -> Condition:
-        kind, value, pos = self.take()
-        if kind == "par" and value == "(":
-            inner = self.expr()
-            kind, value, close = self.take()
-            if not (kind == "par" and value == ")"):
-                raise ConditionSyntaxError(f"expected ')', got {value or 'the end'!r}", close)
-            return inner
-        if kind != "word" or value not in VARIABLES:
-            got = value or "the end"
-            raise ConditionSyntaxError(
-                f"expected one of {', '.join(sorted(VARIABLES))}, got {got!r}", pos
-            )
-        op_kind, op, op_pos = self.take()
-        if op_kind != "op":
-            raise ConditionSyntaxError(
-                f"expected an operator (> >= < <= == !=), got {op or 'the end'!r}", op_pos
-            )
-        num_kind, num, num_pos = self.take()
-        if num_kind != "num":
-            raise ConditionSyntaxError(f"expected an integer, got {num or 'the end'!r}", num_pos)
-        return Comparison(value, op, int(num))
-
-
 def parse_condition(text: str) -> Condition:
-    """Parse a condition; :class:`ConditionSyntaxError` carries the 0-based position."""
-    if not text.strip():
-        raise ConditionSyntaxError("empty condition", 0)
-    return _Parser(text).parse()
+    """Parse a SOAR condition; :class:`ConditionSyntaxError` carries the 0-based position."""
+    return _parse(text, VARIABLES)
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,14 @@ from meshq_runtime.kafka import EventBus
 from meshq_runtime.postgres import refused_data
 from network_discovery.contracts.envelope import EventBase
 from network_discovery.contracts.events import (
+    AlertChanged,
     AuditRecorded,
     SoarDeadLettered,
     SoarDispatchData,
     SoarDispatched,
 )
 
+from meshq_soar_dispatcher.alerts import BlastContext, alert_payload, severe_enough
 from meshq_soar_dispatcher.delivery import Outcome, WebhookClient, idempotency_key, triggered_at
 from meshq_soar_dispatcher.repository import DispatchLog
 from meshq_soar_dispatcher.rules import Rule
@@ -62,8 +64,12 @@ class Dispatcher:
         store: DispatchLog | None = None,
         notify: Callable[[], None] | None = None,
         failpoint: bool = False,
+        alerts_min_severity: str | None = None,
+        blast: BlastContext | None = None,
     ) -> None:
         self._rules, self._client, self._bus, self._gate = rules, client, bus, gate
+        self._alerts_min = alerts_min_severity
+        self._blast = blast or BlastContext(None)
         self._store = store
         self._notify = notify  # wakes the outbox relay once an outcome is committed
         self._failpoint = failpoint
@@ -104,6 +110,36 @@ class Dispatcher:
                     log.info("soar.already_dispatched", rule=rule.label, outcome=done)
                     continue
             await self.dispatch(rule, event, build_payload(rule, event), key=key)
+
+    async def handle_alert(self, event: AlertChanged) -> None:
+        """Send an alert that fired, with its blast radius (``SOAR_ALERTS_MIN_SEVERITY``)."""
+        data = event.data
+        minimum = self._alerts_min
+        if data.change != "firing" or minimum is None or not severe_enough(data.severity, minimum):
+            return
+        if not self._gate.allows("soar_webhooks"):
+            log.warning("soar.unlicensed", alert=data.alert_id)
+            return
+        if self._client is None:
+            log.warning("soar.no_webhook_url", alert=data.alert_id)
+            return
+        label = f"alert:{data.rule}"
+        key = idempotency_key(event.id, label)
+        if self._store is not None:
+            done = await self._store.dispatched(key)
+            if done is not None:
+                self.repeats += 1
+                log.info("soar.already_dispatched", alert=data.alert_id, outcome=done)
+                return
+        blast, error = await self._blast.of(data.devices)
+        await self.deliver(
+            event,
+            label=label,
+            severity=data.severity,
+            audit_event_id=event.id,
+            payload=alert_payload(event, blast, error),
+            key=key,
+        )
 
     async def dispatch(
         self, rule: Rule, event: AuditRecorded, payload: dict[str, Any], *, key: str | None = None

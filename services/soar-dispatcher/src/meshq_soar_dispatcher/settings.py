@@ -1,6 +1,7 @@
 """SOAR dispatcher settings."""
 
 from pathlib import Path
+from typing import Literal
 
 from meshq_runtime.settings import (
     KafkaSettings,
@@ -32,6 +33,19 @@ class Settings(ServiceSettings, KafkaSettings, PostgresSettings, LicenseClientSe
     retry_base_s: float = Field(0.5, gt=0, alias="SOAR_RETRY_BASE_S")
     retry_max_s: float = Field(30.0, gt=0, alias="SOAR_RETRY_MAX_S")
     request_timeout_s: float = Field(10.0, gt=0, alias="SOAR_REQUEST_TIMEOUT_S")
+    alerts_min_severity: Literal["info", "low", "warning", "medium", "high", "critical"] | None = (
+        Field(
+            None,
+            alias="SOAR_ALERTS_MIN_SEVERITY",
+            description="Send alerts that fire with at least this severity to the webhook, with "
+            "their blast radius; unset, alerts are not sent.",
+        )
+    )
+    graph_engine_url: str | None = Field(
+        None,
+        alias="MESHQ_GRAPH_ENGINE_URL",
+        description="graph-engine, asked for the blast radius of an alert's devices.",
+    )
 
     def load_rules(self) -> list[Rule]:
         """Every rule of ``SOAR_RULES`` then ``SOAR_RULES_FILE``; :class:`RuleError` if bad."""

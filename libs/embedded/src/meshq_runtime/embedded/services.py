@@ -1,4 +1,4 @@
-"""The seven services as supervised child processes (``python -m <module>``).
+"""The services as supervised child processes (``python -m <module>``).
 
 Each service belongs to a shutdown stage (:data:`ENTRY` or :data:`PROCESSOR`): ``meshq serve``
 stops the entry points first, so that what they still send reaches processors that run.
@@ -55,6 +55,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("audit", "meshq_audit", "MESHQ_AUDIT_PORT"),
     ServiceSpec("soar_dispatcher", "meshq_soar_dispatcher", "MESHQ_SOAR_DISPATCHER_PORT"),
     ServiceSpec("netbox_sync", "meshq_netbox_sync", "MESHQ_NETBOX_SYNC_PORT"),
+    ServiceSpec("alerts", "meshq_alerts", "MESHQ_ALERTS_PORT"),
     ServiceSpec("mcp", "meshq_mcp_bridge", "MESHQ_MCP_PORT", ENTRY),
 )
 

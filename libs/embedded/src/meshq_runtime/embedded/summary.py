@@ -25,6 +25,7 @@ _LABELS = {
     "audit": "audit log",
     "soar_dispatcher": "SOAR webhooks",
     "netbox_sync": "NetBox sync",
+    "alerts": "alerts (rules, Alertmanager push)",
     "mcp": "MCP bridge",
     "supervisor": "meshq serve itself (GET /ready: what is down, restarts)",
 }

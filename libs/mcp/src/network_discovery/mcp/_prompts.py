@@ -48,6 +48,13 @@ PROMPTS: tuple[Prompt, ...] = (
         goal="Triage an incident on device {device}. Reported symptom: {symptom}.",
         steps=(
             Step(
+                "meshq_alerts_list",
+                "with device={device} (open alerts), then with no arguments (limit 20)",
+                "what the platform already raised on {device} and around it, since when, and "
+                "whether someone acknowledged it; a link-lost or peer-down alert names the far "
+                "end to check first",
+            ),
+            Step(
                 "all_devices",
                 "with managed_only=false and fields=[device,role,site,"
                 "criticality,management_ip,os_version]",

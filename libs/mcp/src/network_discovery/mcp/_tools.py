@@ -43,8 +43,16 @@ def compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def single(query: dict[str, Any]) -> bool:
+    """A query that answers one object (an acknowledgement), not a list of rows: its tool
+    takes only the query's own arguments and answers that object as it is."""
+    return query.get("answer") == "object"
+
+
 def own_arguments(query: dict[str, Any]) -> set[str]:
     """The arguments this layer adds to a query (never one the query already has)."""
+    if single(query):
+        return set()
     taken = set((query.get("parameters") or {}).get("properties", {}))
     return {"confirm"} - taken if query.get("writes") else {"limit", "fields", "cursor"} - taken
 
@@ -52,6 +60,11 @@ def own_arguments(query: dict[str, Any]) -> set[str]:
 def output_schema(query: dict[str, Any]) -> dict[str, Any]:
     """The schema of what the tool answers: the rows (typed by the query's published row
     schema) inside the list envelope, or for a write also the dry-run answer."""
+    if single(query):
+        published = query.get("row_schema")
+        if isinstance(published, dict) and published.get("type") == "object":
+            return copy.deepcopy(published)
+        return {"type": "object"}
     schema: dict[str, Any] = {"type": "object", "additionalProperties": False}
     row: dict[str, Any] = {"type": "object"}
     published = query.get("row_schema")
@@ -111,11 +124,12 @@ def tool_from_query(query: dict[str, Any]) -> types.Tool:
         }
     summary = str(query.get("summary") or query["name"]).strip()
     gate = query.get("feature") or "api_access"
-    extra = (
-        "Changes data: without confirm=true it only answers what it would change."
-        if writes
-        else f"Read-only. Answers rows (limit {DEFAULT_LIMIT} by default; use fields to trim)."
-    )
+    if single(query):
+        extra = "Records what it is asked and answers one object."
+    elif writes:
+        extra = "Changes data: without confirm=true it only answers what it would change."
+    else:
+        extra = f"Read-only. Answers rows (limit {DEFAULT_LIMIT} by default; use fields to trim)."
     category = query.get("category", "Other")
     description = f"{summary} {extra} Category: {category}; plan flag: {gate}."
     return types.Tool(
@@ -126,7 +140,7 @@ def tool_from_query(query: dict[str, Any]) -> types.Tool:
         outputSchema=output_schema(query),
         annotations=types.ToolAnnotations(
             readOnlyHint=not writes,
-            destructiveHint=writes,
+            destructiveHint=writes and not single(query),
             idempotentHint=True,
             openWorldHint=False,
         ),
@@ -226,7 +240,13 @@ async def call_tool(
             raise ToolError(f"no tool named {name!r}; tools/list names every tool")
         own = own_arguments(query)
         params = {k: v for k, v in arguments.items() if k not in own}
-        if query.get("writes"):
+        if single(query):
+            answer = await gateway.run(name, params, credential)
+            rows = answer.get("rows") if isinstance(answer, dict) else None
+            if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict):
+                raise ToolError(f"{name}: the gateway answered no object")
+            result = rows[0]
+        elif query.get("writes"):
             if "confirm" in own and arguments.get("confirm") is not True:
                 result = await _dry_run(gateway, query, params, credential)
             else:

@@ -50,6 +50,15 @@ RESOURCES: dict[str, tuple[str, str, str | None]] = {
         "Devices with collected firewall rules.",
         "all_firewall_devices",
     ),
+    "network://alerts/active": (
+        "alerts-active",
+        "Alerts firing now and not yet acknowledged.",
+        "meshq_alerts_list",
+    ),
+}
+#: Parameters a resource's query is read with (the others take none).
+RESOURCE_PARAMS: dict[str, dict[str, Any]] = {
+    "network://alerts/active": {"state": "firing"},
 }
 
 
@@ -130,7 +139,7 @@ def build_server(gateway: Gateway) -> Server[Any, Any]:
                         "(not in this version, or hidden from you); resources/list names what "
                         "can be read"
                     )
-                body = await gateway.run(query, {}, cred)
+                body = await gateway.run(query, RESOURCE_PARAMS.get(key, {}), cred)
             except GatewayError as exc:
                 raise ValueError(str(exc)) from exc
         return [ReadResourceContents(content=compact(body), mime_type="application/json")]

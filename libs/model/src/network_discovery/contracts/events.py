@@ -13,6 +13,9 @@ from network_discovery.model import MetadataPatch, Snapshot
 
 __all__ = [
     "ADAPTERS",
+    "AlertChanged",
+    "AlertChangedData",
+    "AlertEvent",
     "AuditEvent",
     "AuditRecorded",
     "AuditRecordedData",
@@ -323,6 +326,37 @@ class NetboxSyncRequested(EventBase):
 NetboxSyncEvent = Annotated[NetboxSyncRequested, Field(discriminator="type")]
 
 
+# --- meshq.alerts.events ----------------------------------------------------------------
+
+
+class AlertChangedData(Payload):
+    """One alert moved (fired, acknowledged, resolved), as the alerts service keeps it."""
+
+    alert_id: str = Field(max_length=32, description="alert-<number>.")
+    rule: str = Field(max_length=128)
+    query: str = Field(max_length=64, description="The catalogue query the rule watches.")
+    change: Literal["firing", "acknowledged", "resolved"]
+    severity: str = Field(max_length=16)
+    summary: str = Field(max_length=1_000)
+    labels: dict[str, str] = Field(default_factory=dict)
+    key: dict[str, Any] = Field(default_factory=dict, description="The row's key columns.")
+    devices: list[str] = Field(default_factory=list, max_length=16)
+    row: dict[str, Any] = Field(default_factory=dict, description="The row that raised it.")
+    fingerprint: str = Field(max_length=64)
+    starts_at: str = Field(max_length=64)
+    at: str = Field(max_length=64, description="When it moved (RFC 3339).")
+    actor: str | None = Field(default=None, max_length=255, description="Who acknowledged.")
+
+
+class AlertChanged(EventBase):
+    topic: ClassVar[str] = topics.ALERTS_EVENTS.name
+    type: Literal["alert.changed"] = "alert.changed"
+    data: AlertChangedData
+
+
+AlertEvent = Annotated[AlertChanged, Field(discriminator="type")]
+
+
 #: The events of one topic (``Topic[E]``).
 E = TypeVar("E", bound=EventBase)
 
@@ -343,6 +377,7 @@ ADAPTERS: dict[str, TypeAdapter[Any]] = dict(
         _contract(topics.SOAR_DISPATCHED, TypeAdapter(SoarDispatchedEvent)),
         _contract(topics.SOAR_DEAD_LETTER, TypeAdapter(SoarDeadLetterEvent)),
         _contract(topics.NETBOX_SYNC_REQUESTED, TypeAdapter(NetboxSyncEvent)),
+        _contract(topics.ALERTS_EVENTS, TypeAdapter(AlertEvent)),
     ]
 )
 

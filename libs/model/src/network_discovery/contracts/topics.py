@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, Never, TypeVar
 if TYPE_CHECKING:
     from network_discovery.contracts.envelope import EventBase
     from network_discovery.contracts.events import (
+        AlertEvent,
         AuditEvent,
         AuditRecordedEvent,
         IngestEvent,
@@ -30,13 +31,16 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "ALERTS_EVENTS",
     "ALL_TOPICS",
     "AUDIT_EVENTS",
     "AUDIT_RECORDED",
     "DEAD_LETTER",
+    "FLOW_RECORDS",
     "INGEST_SNAPSHOTS",
     "LICENSE_EVENTS",
     "NETBOX_SYNC_REQUESTED",
+    "RAW_TOPICS",
     "SOAR_DEAD_LETTER",
     "SOAR_DISPATCHED",
     "TOPOLOGY_CHANGED",
@@ -101,6 +105,11 @@ NETBOX_SYNC_REQUESTED: Topic[NetboxSyncEvent] = Topic(
     key="target",
     description="Requests to push to or pull from NetBox.",
 )
+ALERTS_EVENTS: Topic[AlertEvent] = Topic(
+    "meshq.alerts.events",
+    key="fingerprint",
+    description="Alerts that fired, were acknowledged or resolved (after PostgreSQL has them).",
+)
 #: Records of any topic, kept raw: no contract decodes them (``Topic[Never]``).
 DEAD_LETTER: Topic[Never] = Topic(
     "meshq.dead-letter",
@@ -108,6 +117,15 @@ DEAD_LETTER: Topic[Never] = Topic(
     description=(
         "Records a consumer could not decode or kept failing on, with the reason in headers."
     ),
+)
+
+#: Decoded flow records as they are: an Arrow IPC stream of the flow decoder's columns per
+#: record, no JSON envelope (``Topic[Never]``); headers carry the batch id and the exporter's
+#: counters (docs/flows.md).
+FLOW_RECORDS: Topic[Never] = Topic(
+    "meshq.flows.records",
+    key="exporter",
+    description="Batches of decoded NetFlow/IPFIX records (Arrow IPC), for the flow store.",
 )
 
 ALL_TOPICS: tuple[Topic[Any], ...] = (
@@ -119,8 +137,13 @@ ALL_TOPICS: tuple[Topic[Any], ...] = (
     SOAR_DISPATCHED,
     SOAR_DEAD_LETTER,
     NETBOX_SYNC_REQUESTED,
+    ALERTS_EVENTS,
     DEAD_LETTER,
+    FLOW_RECORDS,
 )
+
+#: The topics whose records are kept raw: no event contract decodes them.
+RAW_TOPICS: tuple[Topic[Never], ...] = (DEAD_LETTER, FLOW_RECORDS)
 
 _BY_NAME = {t.name: t for t in ALL_TOPICS}
 

@@ -17,6 +17,7 @@ from network_discovery.cli.discover import discover
 from network_discovery.cli.export import export
 from network_discovery.cli.graph import ingest, query, snapshots
 from network_discovery.cli.license import install as install_license
+from network_discovery.cli.metrics import metrics
 from network_discovery.cli.simulate import simulate
 from network_discovery.cli.sync import sync
 
@@ -126,6 +127,7 @@ install_audit(cli)
 cli.add_command(discover)
 cli.add_command(export)
 cli.add_command(ingest)
+cli.add_command(metrics)
 cli.add_command(query)
 cli.add_command(snapshots)
 cli.add_command(simulate)

@@ -8,9 +8,11 @@ from meshq_graph_engine.catalogue import (
     endpoints,
     fabric,
     firewall,
+    flows,
     hygiene,
     inventory,
     layer3,
+    metrics,
     nccl,
     netbox,
     paths,
@@ -55,6 +57,8 @@ for _module in (
     netbox,
     fabric,
     nccl,
+    metrics,
+    flows,
 ):
     for _query in _module.QUERIES:
         if _query.name in REGISTRY:

@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 
 from meshq_runtime.errors import field_errors as _field_errors
 from meshq_runtime.graph.store import GraphStore
+from meshq_runtime.metrics_store import MetricsStore
+from network_discovery.flows.store import FlowStore
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 __all__ = [
@@ -113,6 +115,10 @@ class QueryError(Exception):
 class QueryContext:
     store: GraphStore
     engine: Any = None  # the GraphEngine, for queries that write (metadata patches)
+    #: Interface metrics (PostgreSQL), for the Metrics queries; None where none is configured.
+    metrics: MetricsStore | None = None
+    #: Flow records and rollups, for the Flows queries; None where no flow store is configured.
+    flows: FlowStore | None = None
 
 
 #: The largest page (``limit``) and the farthest start (``offset``) an answer is asked for.
@@ -121,6 +127,8 @@ MAX_OFFSET = 100_000_000
 
 Post = Callable[[list[dict[str, Any]], Any], list[dict[str, Any]]]
 Runner = Callable[[QueryContext, Any], Awaitable[list[dict[str, Any]]]]
+#: The whole answer from rows kept in memory (``answers.kept``), or None to read the store.
+Kept = Callable[[QueryContext, Any], list[dict[str, Any]] | None]
 
 
 @dataclass(frozen=True)
@@ -138,7 +146,12 @@ class Query:
     variants: Mapping[str, str] = field(default_factory=dict)
     post: Post | None = None
     run: Runner | None = None
+    #: Asked first: the answer from rows the writer keeps in memory, or None (the store).
+    kept: Kept | None = None
     writes: bool = False
+    #: Where the answer's data lives: "graph", or the QueryContext handle it also reads
+    #: ("metrics"); such an answer changes with time, not with the graph's revision.
+    source: str = "graph"
     #: Cypher used instead when the parameter it is keyed by is set (not ``""``): the same
     #: answer with that key looked up, where ``$x = '' OR n.prop = $x`` would scan.
     keyed: Mapping[str, str] = field(default_factory=dict)
@@ -261,7 +274,10 @@ async def run_query(
     paged = limit is not None or offset > 0
     started = time.monotonic()
     total: int | None = None
-    if query.run is not None:
+    kept = query.kept(ctx, params) if query.kept is not None else None
+    if kept is not None:
+        rows = kept
+    elif query.run is not None:
         rows = await query.run(ctx, params)
     else:
         values = params.model_dump(mode="json")

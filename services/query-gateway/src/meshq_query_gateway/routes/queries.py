@@ -162,7 +162,9 @@ async def _run(
     size = limit or DEFAULT_LIMIT
     # only after the gates, RBAC and the rate limit: a cached answer is served to whoever may
     # run the query, and audited like any other
-    result, cached = await _answer(gw, name, params, entry, offset=offset, size=size)
+    result, cached = await _answer(
+        gw, name, params, entry, offset=offset, size=size, on_behalf=who.name
+    )
     note.cached = cached
     rows = result.get("rows", [])
     if not isinstance(rows, list):
@@ -197,12 +199,13 @@ async def _answer(
     *,
     offset: int,
     size: int,
+    on_behalf: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """graph-engine's answer for one page, from the answer cache when the query may be cached
     and the page is there; ``(answer, cached)``."""
     cache = gw.cache
-    # only queries that change nothing; their answers depend on the graph alone
-    cacheable = cache is not None and entry.get("writes") is False
+    # only queries that change nothing and whose answers depend on the graph alone
+    cacheable = cache is not None and entry.get("writes") is False and entry.get("cacheable", True)
     if cacheable:
         assert cache is not None
         key = cache.key(name, params, offset=offset, limit=size)
@@ -210,10 +213,15 @@ async def _answer(
             hit = await cache.get(key)
             if hit is not None:
                 return hit, True
-    if gw.hop is None:  # the lifespan has not built it
+    hop = gw.hop_for(name)
+    if hop is None:  # the lifespan has not built it
         raise ProblemError(503, "Starting", "the gateway is not ready to run queries yet")
-    answer = await gw.hop.run(name, params, offset=offset, limit=size)
-    if cache is not None:
+    # the services besides graph-engine learn who the query runs for (an acknowledgement
+    # records it)
+    answer = await hop.run(
+        name, params, offset=offset, limit=size, on_behalf=on_behalf if hop is not gw.hop else None
+    )
+    if cache is not None and hop is gw.hop:
         revision = Revision.parse(answer.body.get("revision"), answer.body.get("revision_at"))
         cache.learn(revision, via="answer")
         if cacheable:

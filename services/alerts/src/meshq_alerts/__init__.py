@@ -1,0 +1,1 @@
+"""The alerts service: rules over the graph's answers, the alert lifecycle, Alertmanager."""
