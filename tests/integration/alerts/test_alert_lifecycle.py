@@ -3,16 +3,12 @@ with hysteresis, absent keys, history as the stream's cursor, and bounded open a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from meshq_alerts import store as store_module
 from meshq_alerts.rules import load_rules
-from meshq_alerts.store import MIGRATIONS, AlertStore, init_connection, parse_alert_id
-from meshq_runtime.postgres import apply_schema, create_pool
-from meshq_runtime.settings import PostgresSettings
-from support.pgdb import fresh_database
+from meshq_alerts.store import AlertStore, parse_alert_id
 
 pytestmark = pytest.mark.integration
 
@@ -40,19 +36,6 @@ rules:
 """
 )
 PEER, BUSY, LOST = RULES
-
-
-@pytest.fixture
-async def alerts(stack) -> AsyncIterator[AlertStore]:
-    async with fresh_database(stack.postgres_url, "meshq_alerts") as url:
-        pool = await create_pool(
-            PostgresSettings.model_validate({"postgres_url": url}), init=init_connection
-        )
-        try:
-            await apply_schema(pool, (("alerts", MIGRATIONS),))
-            yield AlertStore(pool)
-        finally:
-            await pool.close()
 
 
 async def test_fire_hold_acknowledge_resolve_and_fire_again(alerts: AlertStore) -> None:

@@ -3,7 +3,7 @@ fire (acknowledged ones too), and resolved there when they resolve here."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,12 +11,9 @@ import httpx
 import pytest
 from meshq_alerts.alertmanager import AlertmanagerPush
 from meshq_alerts.rules import load_rules
-from meshq_alerts.store import MIGRATIONS, AlertStore, init_connection, parse_alert_id
+from meshq_alerts.store import AlertStore, parse_alert_id
 from meshq_runtime.embedded import free_port
-from meshq_runtime.postgres import apply_schema, create_pool
-from meshq_runtime.settings import PostgresSettings
 from support import alertmanager_lab
-from support.pgdb import fresh_database
 
 pytestmark = [
     pytest.mark.integration,
@@ -42,19 +39,6 @@ pytestmark = [
 def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with alertmanager_lab.serve(tmp_path_factory.mktemp("alertmanager"), free_port()) as url:
         yield url
-
-
-@pytest.fixture
-async def alerts(stack) -> AsyncIterator[AlertStore]:
-    async with fresh_database(stack.postgres_url, "meshq_am") as url:
-        pool = await create_pool(
-            PostgresSettings.model_validate({"postgres_url": url}), init=init_connection
-        )
-        try:
-            await apply_schema(pool, (("alerts", MIGRATIONS),))
-            yield AlertStore(pool)
-        finally:
-            await pool.close()
 
 
 async def _shown(client: httpx.AsyncClient, url: str) -> list[dict]:

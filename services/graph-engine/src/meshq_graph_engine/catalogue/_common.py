@@ -33,6 +33,7 @@ __all__ = [
     "MacParam",
     "SiteFilter",
     "VrfFilter",
+    "interface_or_any",
     "ip_in",
     "ip_key",
     "network_key",
@@ -65,6 +66,11 @@ def _interface(value: str) -> str:
             "(any vendor spelling: Gi1/0/1, Et1, xe-0/0/1.0)"
         )
     return name
+
+
+def interface_or_any(value: str) -> str:
+    """An interface name, or empty for any."""
+    return value if value == "" else _interface(value)
 
 
 def _network_or_any(value: str) -> str:

@@ -25,7 +25,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from meshq_graph_engine import answers
 from meshq_graph_engine.answers import ip_index
-from meshq_graph_engine.catalogue._common import DeviceFilter, SiteFilter, _interface
+from meshq_graph_engine.catalogue._common import DeviceFilter, SiteFilter, interface_or_any
 from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, QueryError, Row
 
 __all__ = ["CATEGORY", "FEATURE", "QUERIES"]
@@ -70,10 +70,6 @@ def _window(text: str) -> str:
     return text
 
 
-def _interface_or_any(text: str) -> str:
-    return text if text == "" else _interface(text)
-
-
 WindowParam = Annotated[
     str,
     Field(
@@ -94,7 +90,7 @@ InterfaceFilter = Annotated[
         "its ifIndex as the graph holds it); empty for every interface.",
         examples=["Gi1/0/1"],
     ),
-    AfterValidator(_interface_or_any),
+    AfterValidator(interface_or_any),
 ]
 
 

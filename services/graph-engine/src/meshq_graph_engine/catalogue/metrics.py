@@ -19,7 +19,7 @@ import asyncpg
 from meshq_runtime.metrics_store import MetricsStore, Resolution, TooManyRows, choose_resolution
 from pydantic import AfterValidator, Field, model_validator
 
-from meshq_graph_engine.catalogue._common import DeviceName, SiteFilter, _interface
+from meshq_graph_engine.catalogue._common import DeviceName, SiteFilter, interface_or_any
 from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, QueryError, Row
 
 __all__ = ["FEATURE", "MAX_POINTS", "MAX_WINDOW", "QUERIES"]
@@ -95,10 +95,6 @@ def _moment_or_none(text: str) -> str:
     return text
 
 
-def _interface_or_any(text: str) -> str:
-    return text if text == "" else _interface(text)
-
-
 WindowParam = Annotated[
     str,
     Field(
@@ -129,7 +125,7 @@ InterfaceFilter = Annotated[
         "empty for every interface of the device.",
         examples=["Ethernet1"],
     ),
-    AfterValidator(_interface_or_any),
+    AfterValidator(interface_or_any),
 ]
 RoleFilter = Annotated[
     str,
