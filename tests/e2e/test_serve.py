@@ -1,4 +1,4 @@
-"""``meshq serve`` on the embedded default: all seven services up, endpoints.json written,
+"""``meshq serve`` on the embedded default: all eight of its services up, endpoints.json written,
 a child killed with SIGKILL comes back while the rest keeps running, Ctrl-C stops everything
 in dependency order, and neither Ctrl-C nor the supervisor's death leaves a process behind.
 
@@ -319,7 +319,7 @@ def test_sigint_stops_everything(
     endpoints: dict[str, Any], serve_run: ServeRun, data_dir: Path, modes_before: dict[Path, int]
 ) -> None:
     pids = serve_run.collect_descendants()
-    assert len(pids) >= 10  # seven services, Tansu, PostgreSQL (and its workers), Redis
+    assert len(pids) >= 10  # eight services, Tansu, PostgreSQL (and its workers), Redis
     assert serve_run.proc is not None and serve_run.proc.poll() is None, "survived the kills"
     started = time.monotonic()
     serve_run.signal(signal.SIGINT)
@@ -338,7 +338,14 @@ def test_sigint_stops_everything(
     children = {e["stage"]: set(e["children"]) for e in events if e["event"] == "serve.stop_stage"}
     assert children == {
         "entry": {"gateway", "mcp"},
-        "processor": {"licensing", "graph_engine", "audit", "soar_dispatcher", "netbox_sync"},
+        "processor": {
+            "licensing",
+            "graph_engine",
+            "audit",
+            "soar_dispatcher",
+            "netbox_sync",
+            "alerts",
+        },
         "store": {"postgres", "redis"},
         "broker": {"kafka"},
     }

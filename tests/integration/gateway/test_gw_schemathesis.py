@@ -91,12 +91,14 @@ def demo_gateway(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
     }
     kafka = KafkaSettings(**{k: v for k, v in env.items() if k.startswith("MESHQ_KAFKA_")})
     asyncio.run(ensure_topics(kafka))
-    graph = _proc("meshq_graph_engine", "MESHQ_GRAPH_ENGINE_PORT", env, tmp)
-    gateway = None
-    # the services behind /audit/* and /soar/replay, so that those routes are fuzzed for real
     database = f"meshq_fuzz_{tag}"
     asyncio.run(_database(stack.postgres_url, f'CREATE DATABASE "{database}"'))
     postgres = _with_db(stack.postgres_url, database)
+    # with its metrics store (PostgreSQL) and flow store, so that every query is fuzzed for real
+    graph_env = {**env, "MESHQ_POSTGRES_URL": postgres, "MESHQ_FLOWS_PATH": str(tmp / "flows")}
+    graph = _proc("meshq_graph_engine", "MESHQ_GRAPH_ENGINE_PORT", graph_env, tmp)
+    gateway = None
+    # the services behind /audit/* and /soar/replay, so that those routes are fuzzed for real
     audit = _proc(
         "meshq_audit",
         "MESHQ_AUDIT_PORT",

@@ -3,7 +3,7 @@
 Each of ``MESHQ_KAFKA_BOOTSTRAP``, ``MESHQ_POSTGRES_URL`` and ``MESHQ_REDIS_URL``, when set,
 replaces its embedded part (Tansu, PostgreSQL, Redis); ``MEMGRAPH_URI`` replaces the embedded
 graph store (which the graph engine opens at ``MESHQ_GRAPH_PATH``, default
-``$MESHQ_DATA_DIR/graph``). The seven services run as child processes; the supervisor waits for
+``$MESHQ_DATA_DIR/graph``). The eight services run as child processes; the supervisor waits for
 each ``GET /health``, writes ``$MESHQ_DATA_DIR/run/endpoints.json`` and prints where everything
 listens. From then on it supervises (:mod:`meshq_runtime.embedded.supervisor`): a child that
 exits, embedded part or service, is restarted on its port with a growing backoff while the
