@@ -103,6 +103,7 @@ def _params_for(query: Any, net: Values, rng: random.Random) -> dict[str, Any]:
         # the generated network has no InfiniBand fabric or training jobs: the fabric
         # queries are timed on an empty fabric here
         "job_id": "bench-job",
+        "element": "leaf01",
     }
     fields = query.params.model_fields
     params = {name: values[name] for name in fields if name in values}

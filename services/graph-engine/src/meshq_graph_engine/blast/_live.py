@@ -54,6 +54,9 @@ K = TypeVar("K", bound=Keys)
 
 log = structlog.get_logger(__name__)
 
+#: Seconds a kept-warm view waits after a change before it follows it.
+WARM_DELAY_S = 0.5
+
 # by key, one lookup per id (``IN $ids`` would scan every device)
 _DEVICES_IN = (
     "UNWIND $ids AS k MATCH (d:Device) WHERE d.id = k RETURN d.id AS id, "
@@ -235,9 +238,11 @@ class Follower(Generic[V, K]):
         self._refresh_later()
 
     def _after_change(self, revision: int, d: Any) -> None:
-        self._refresh_later()
+        # a little later: a burst of changes (patches, snapshots of a discovery round) is
+        # followed once, and the writes themselves do not wait for the rebuild
+        self._refresh_later(WARM_DELAY_S)
 
-    def _refresh_later(self) -> None:
+    def _refresh_later(self, delay: float = 0.0) -> None:
         ref = self._warm_engine
         engine = ref() if ref is not None else None
         running = self._refreshing
@@ -247,10 +252,13 @@ class Follower(Generic[V, K]):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        self._refreshing = loop.create_task(self._refresh(engine), name=f"{type(self).__name__}")
+        self._refreshing = loop.create_task(
+            self._refresh(engine, delay), name=f"{type(self).__name__}"
+        )
 
-    async def _refresh(self, engine: Any) -> None:
+    async def _refresh(self, engine: Any, delay: float) -> None:
         try:
+            await asyncio.sleep(delay)
             while self._warm_engine is not None and not self.is_current(engine):
                 await asyncio.sleep(0)
                 await self.current(engine)
