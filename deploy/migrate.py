@@ -69,7 +69,8 @@ async def migrate(settings: Settings, schema: Schema) -> None:
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print(
-            "usage: python deploy/migrate.py SERVICE  (licensing, audit, soar-dispatcher, alerts)",
+            "usage: python deploy/migrate.py SERVICE"
+            "  (licensing, audit, soar-dispatcher, alerts, prober)",
             file=sys.stderr,
         )
         return 2

@@ -8,16 +8,28 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
+from meshq_runtime.embedded import free_port
 from support.procs import wait_for
 
-__all__ = ["Recovery", "ServeRun", "alive", "clean_env", "kill_child", "log_events"]
+__all__ = [
+    "Recovery",
+    "ServeRun",
+    "alive",
+    "clean_env",
+    "kill_child",
+    "log_events",
+    "refused_at_start",
+    "serving",
+    "stop_with_sigint",
+]
 
 #: Variables that would make the stack use something other than its embedded parts.
 _REPLACING = {
@@ -169,6 +181,41 @@ class ServeRun:
                     proc.kill()
             except psutil.NoSuchProcess:
                 pass
+
+
+@contextmanager
+def serving(root: Path, env: dict[str, str]) -> Iterator[ServeRun]:
+    """``meshq serve`` started with ``env`` under ``root`` (``data/``, ``out/``); every process
+    it started is gone once the block ends."""
+    run = ServeRun(data_dir=root / "data", out_dir=root / "out", gateway_port=free_port(), env=env)
+    run.start()
+    try:
+        yield run
+    finally:
+        run.kill_everything()
+
+
+def stop_with_sigint(run: ServeRun) -> None:
+    """SIGINT stops the stack with status 0 and leaves none of its processes behind."""
+    pids = run.collect_descendants()
+    run.signal(signal.SIGINT)
+    assert run.wait_exit(timeout=90) == 0, run.stderr()[-3000:]
+    wait_for(lambda: not alive(pids), timeout=15, what="no process left")
+
+
+def refused_at_start(data_dir: Path, env: dict[str, str]) -> str:
+    """The stderr of a ``meshq serve`` that refuses to start: status 1, well within 30 s."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "network_discovery.cli", "serve", "--data-dir", str(data_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert time.monotonic() - started < 30
+    return done.stderr
 
 
 def log_events(text: str, *names: str) -> list[dict[str, Any]]:

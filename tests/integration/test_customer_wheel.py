@@ -27,7 +27,13 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 CUSTOMER = "meshoptixiq-network-discovery"
 #: Built from the workspace, in this order; the customer wheel is installed with [mcp].
-DISTRIBUTIONS = ("meshoptixiq-model", "meshoptixiq-client", "meshoptixiq-mcp", CUSTOMER)
+DISTRIBUTIONS = (
+    "meshoptixiq-model",
+    "meshoptixiq-client",
+    "meshoptixiq-mcp",
+    "meshoptixiq-vuln",
+    CUSTOMER,
+)
 #: What a customer's install must not bring: the services and what they run on.
 NOT_SHIPPED = (
     "meshq_runtime",

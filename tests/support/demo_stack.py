@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from network_discovery.demo import load_snapshot
 from support.procs import ServiceProc, free_port, new_service_token
 from support.submit import submit
 
-__all__ = ["DemoStack", "demo_stack", "load_demo"]
+__all__ = ["DemoStack", "demo_stack", "keyed_demo_stack", "load_demo"]
 
 
 @dataclass
@@ -76,3 +77,19 @@ def demo_stack(stack: Any, tmp: Path, **extra: str) -> Iterator[DemoStack]:
     finally:
         for proc in reversed(procs):
             proc.stop()
+
+
+@contextmanager
+def keyed_demo_stack(stack: Any, tmp: Path) -> Iterator[tuple[str, DemoStack]]:
+    """``demo_stack`` in demo mode, with no licensing server to reach, a fresh API key and a
+    key file under ``tmp``: (that key, the stack)."""
+    key = secrets.token_urlsafe(24)
+    with demo_stack(
+        stack,
+        tmp,
+        MESHQ_LICENSING_URL="http://127.0.0.1:9",
+        MESHOPTIXIQ_DEMO_MODE="true",
+        API_KEY=key,
+        MESHQ_API_KEYS_FILE=str(tmp / "api_keys.json"),
+    ) as running:
+        yield key, running

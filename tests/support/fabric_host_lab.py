@@ -3,6 +3,12 @@ collector: each host answers exec requests with canned outputs (the real capture
 ``tests/fixtures/real``), a command it does not have as a shell does (``command not found``,
 exit status 127), and a failing command with its exit status and standard error.
 
+A host may also run what it is not given (``run``: the command's words, and whether it came
+through sudo, to its exit status, stdout and stderr; the real infiniband-diags against
+ibsim, say), and may stand for a login user allowed ``sudo -n`` (``sudo``): then a ``sudo
+-n`` command runs as the command itself, as root; otherwise sudo answers as it does when it
+wants a password.
+
 Run in a thread of the test's process (``serve``), one server per host on its own port;
 every command a host receives is kept in ``FabricHostLab.received``.
 """
@@ -10,8 +16,9 @@ every command a host receives is kept in ``FabricHostLab.received``.
 from __future__ import annotations
 
 import asyncio
+import shlex
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +39,11 @@ class FabricHost:
     outputs: dict[str, str] = field(default_factory=dict)
     #: command -> (exit status, standard error)
     failing: dict[str, tuple[int, str]] = field(default_factory=dict)
+    #: what runs a command given neither above: (its words, through sudo) -> (exit status,
+    #: stdout, stderr)
+    run: Callable[[list[str], bool], tuple[int, str, str]] | None = None
+    #: whether ``sudo -n`` may run commands (None: no sudo on the host)
+    sudo: bool | None = None
 
 
 @dataclass
@@ -55,6 +67,17 @@ def _handler(host: FabricHost, received: list[str]):  # type: ignore[no-untyped-
     def handle(process: asyncssh.SSHServerProcess[str]) -> None:
         command = (process.command or "").strip()
         received.append(command)
+        root = command.startswith("sudo -n ")
+        if root:
+            if host.sudo is None:
+                process.stderr.write("bash: line 1: sudo: command not found\n")
+                process.exit(127)
+                return
+            if not host.sudo:
+                process.stderr.write("sudo: a password is required\n")
+                process.exit(1)
+                return
+            command = command.removeprefix("sudo -n ")
         if command == "hostname":
             process.stdout.write(host.name + "\n")
             process.exit(0)
@@ -64,6 +87,11 @@ def _handler(host: FabricHost, received: list[str]):  # type: ignore[no-untyped-
         elif command in host.failing:
             status, stderr = host.failing[command]
             process.stderr.write(stderr)
+            process.exit(status)
+        elif host.run is not None:
+            status, out, err = host.run(shlex.split(command), root)
+            process.stdout.write(out)
+            process.stderr.write(err)
             process.exit(status)
         else:
             tool = command.split()[0] if command else ""

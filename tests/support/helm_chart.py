@@ -40,6 +40,7 @@ COMPONENTS = (
     "netbox-sync",
     "mcp-bridge",
     "alerts",
+    "prober",
     "flow-collector",
 )
 

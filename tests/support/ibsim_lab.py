@@ -18,7 +18,16 @@ from support.procs import wait_for
 
 __all__ = ["IbSim", "missing_tools"]
 
-TOOLS = ("ibsim", "ibsim-run", "opensm", "ibnetdiscover", "iblinkinfo", "perfquery")
+TOOLS = (
+    "ibsim",
+    "ibsim-run",
+    "opensm",
+    "ibnetdiscover",
+    "iblinkinfo",
+    "perfquery",
+    "ibroute",
+    "ibtracert",
+)
 _TIMEOUT = 60.0
 
 
@@ -94,6 +103,22 @@ class IbSim:
         if check and proc.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} exited {proc.returncode}: {proc.stderr!r}")
         return proc.stdout.decode()
+
+    def execute(self, words: list[str], host: str | None = None) -> tuple[int, str, str]:
+        """Any command against the simulator: (exit status, stdout, stderr); a tool the
+        machine lacks exits 127 as in a shell."""
+        if not words or shutil.which(words[0]) is None:
+            return 127, "", f"bash: line 1: {words[0] if words else ''}: command not found\n"
+        env = {**self.env, **({"SIM_HOST": host} if host else {})}
+        proc = subprocess.run(
+            ["ibsim-run", *words],
+            capture_output=True,
+            env=env,
+            cwd=self.workdir,
+            timeout=_TIMEOUT,
+            check=False,
+        )
+        return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
 
     def console(self, command: str) -> None:
         """One ibsim console command; waits until the simulator has answered it."""

@@ -42,6 +42,10 @@ EXTRAS = {
     "model": {"network_discovery/licensing/_build.py": "compiled"},
     # the in-process flow store (chdb); its import names the extra when missing
     "flows": {"network_discovery/flows/store.py": "embedded"},
+    # the Kubernetes API source (kubernetes-asyncio); reading inventories needs none
+    "k8s": {"network_discovery/k8s/_api.py": "api"},
+    # the advisory store in PostgreSQL (asyncpg); its import names the extra when missing
+    "vuln": {"network_discovery/vuln/store.py": "postgres"},
 }
 #: Distributions that come with a declared one and may be imported as its part.
 PROVIDED_BY = {"pydantic-core": "pydantic"}

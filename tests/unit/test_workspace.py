@@ -25,6 +25,7 @@ def test_the_nine_services_exist() -> None:
         "mcp-bridge",
         "alerts",
         "flow-collector",
+        "prober",
     }
 
 
@@ -85,6 +86,8 @@ def test_libraries_by_audience() -> None:
         "mcp": "meshoptixiq-mcp",
         "network-discovery": "meshoptixiq-network-discovery",
         "flows": "meshoptixiq-flows",
+        "vuln": "meshoptixiq-vuln",
+        "k8s": "meshoptixiq-k8s",
         "runtime": "meshq-runtime",
         "embedded": "meshq-embedded",
     }

@@ -65,6 +65,8 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
   value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "soar-dispatcher") | quote }}
 - name: MESHQ_ALERTS_URL
   value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "alerts") | quote }}
+- name: MESHQ_PROBER_URL
+  value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "prober") | quote }}
 - name: AUTH_MODE
   value: {{ $g.authMode | quote }}
 {{- with $g.entra.tenantId }}
@@ -185,6 +187,9 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
 {{- /* The rules ask the writer, as netbox-sync does; query replicas serve the gateway. */}}
 - name: MESHQ_GRAPH_ENGINE_URL
   value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "graph-engine") | quote }}
+{{- /* Rules over the Synthetic queries ask the prober. */}}
+- name: MESHQ_PROBER_URL
+  value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "prober") | quote }}
 {{- if $a.rules }}
 - name: MESHQ_ALERT_RULES_FILE
   value: /etc/meshoptixiq/alerts/rules.yaml
@@ -195,6 +200,10 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
   value: {{ $a.debounceSeconds | toString | quote }}
 - name: MESHQ_ALERTS_MAX_ROWS
   value: {{ $a.maxRows | toString | quote }}
+- name: MESHQ_ALERTS_BLAST_FULL_INTERVAL
+  value: {{ $a.blastFullIntervalSeconds | default 3600 | toString | quote }}
+- name: MESHQ_ALERTS_BLAST_CONCURRENCY
+  value: {{ $a.blastConcurrency | default 4 | toString | quote }}
 {{- with $a.alertmanagerUrls }}
 - name: MESHQ_ALERTMANAGER_URLS
   value: {{ join "," . | quote }}
@@ -203,6 +212,29 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
 - name: MESHQ_ALERTS_PUBLIC_URL
   value: {{ . | quote }}
 {{- end }}
+{{- end -}}
+
+{{- define "meshoptixiq.env.prober" -}}
+{{- $p := .Values.prober -}}
+{{ include "meshoptixiq.env.serviceToken" . }}
+{{ include "meshoptixiq.env.kafka" . }}
+{{ include "meshoptixiq.env.postgres" . }}
+{{ include "meshoptixiq.env.licensingUrl" . }}
+{{- /* A failing probe's path: path_analysis on the writer, as alerts asks it. */}}
+- name: MESHQ_GRAPH_ENGINE_URL
+  value: {{ include "meshoptixiq.url" (dict "ctx" . "component" "graph-engine") | quote }}
+{{- if $p.probes }}
+- name: MESHQ_PROBES_FILE
+  value: /etc/meshoptixiq/prober/probes.yaml
+{{- end }}
+- name: MESHQ_SYNTHETIC_RETENTION
+  value: {{ $p.retention | toString | quote }}
+- name: MESHQ_PROBER_MAX_PROBES
+  value: {{ $p.maxProbes | toString | quote }}
+- name: MESHQ_PROBER_MIN_INTERVAL
+  value: {{ $p.minIntervalSeconds | toString | quote }}
+- name: MESHQ_PROBER_MAX_TIMEOUT
+  value: {{ $p.maxTimeoutSeconds | toString | quote }}
 {{- end -}}
 
 {{/* The collector listens on UDP and publishes to Kafka; it calls no other service. */}}
@@ -258,6 +290,11 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
   configMap:
     name: {{ printf "%s-alert-rules" (include "meshoptixiq.fullname" $ctx) | quote }}
 {{- end }}
+{{- if and (eq .component "prober") $ctx.Values.prober.probes }}
+- name: probes
+  configMap:
+    name: {{ printf "%s-probes" (include "meshoptixiq.fullname" $ctx) | quote }}
+{{- end }}
 {{- if eq .component "graph-engine" }}
 - name: data
   {{- if (index $ctx.Values.services "graph-engine").persistence.enabled }}
@@ -298,6 +335,11 @@ writes (metadata updates) and snapshot diffs to the writer. */}}
 {{- if and (eq .component "alerts") $ctx.Values.alerts.rules }}
 - name: alert-rules
   mountPath: /etc/meshoptixiq/alerts
+  readOnly: true
+{{- end }}
+{{- if and (eq .component "prober") $ctx.Values.prober.probes }}
+- name: probes
+  mountPath: /etc/meshoptixiq/prober
   readOnly: true
 {{- end }}
 {{- end -}}

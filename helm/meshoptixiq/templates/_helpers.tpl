@@ -48,7 +48,7 @@ graph-engine-query listens on the graph engine's port. */}}
 
 {{/* Environment variable name of each service's port. */}}
 {{- define "meshoptixiq.portEnv" -}}
-{{- $names := dict "licensing" "MESHQ_LICENSING_PORT" "graph-engine" "MESHQ_GRAPH_ENGINE_PORT" "query-gateway" "MESHQ_GATEWAY_PORT" "audit" "MESHQ_AUDIT_PORT" "soar-dispatcher" "MESHQ_SOAR_DISPATCHER_PORT" "netbox-sync" "MESHQ_NETBOX_SYNC_PORT" "mcp-bridge" "MESHQ_MCP_PORT" "alerts" "MESHQ_ALERTS_PORT" "flow-collector" "MESHQ_FLOW_COLLECTOR_PORT" -}}
+{{- $names := dict "licensing" "MESHQ_LICENSING_PORT" "graph-engine" "MESHQ_GRAPH_ENGINE_PORT" "query-gateway" "MESHQ_GATEWAY_PORT" "audit" "MESHQ_AUDIT_PORT" "soar-dispatcher" "MESHQ_SOAR_DISPATCHER_PORT" "netbox-sync" "MESHQ_NETBOX_SYNC_PORT" "mcp-bridge" "MESHQ_MCP_PORT" "alerts" "MESHQ_ALERTS_PORT" "prober" "MESHQ_PROBER_PORT" "flow-collector" "MESHQ_FLOW_COLLECTOR_PORT" -}}
 {{- index $names . -}}
 {{- end -}}
 

@@ -1,23 +1,27 @@
-"""An alert store on a PostgreSQL database of the test's own."""
+"""An alert store on a PostgreSQL database of the test's own, and graph-engine's catalogue
+served in process over the demo network (the internal query API the evaluator asks)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from meshq_alerts.store import MIGRATIONS, AlertStore, init_connection
-from meshq_runtime.postgres import apply_schema, create_pool
-from meshq_runtime.settings import PostgresSettings
-from support.pgdb import fresh_database
+from network_discovery.demo import load_snapshot
+from support.graph_lab import GraphLab, graph_lab
+from support.pgdb import migrated_pool
 
 
 @pytest.fixture
 async def alerts(stack) -> AsyncIterator[AlertStore]:
-    async with fresh_database(stack.postgres_url, "meshq_alerts") as url:
-        settings = PostgresSettings.model_validate({"postgres_url": url})
-        pool = await create_pool(settings, init=init_connection)
-        try:
-            await apply_schema(pool, (("alerts", MIGRATIONS),))
-            yield AlertStore(pool)
-        finally:
-            await pool.close()
+    schema = (("alerts", MIGRATIONS),)
+    async with migrated_pool(stack.postgres_url, "meshq_alerts", schema, init_connection) as pool:
+        yield AlertStore(pool)
+
+
+@pytest.fixture
+async def demo_graph(tmp_path: Path) -> AsyncIterator[GraphLab]:
+    """The demo network in a graph of the test's own."""
+    async with graph_lab(tmp_path / "graph", load_snapshot()) as lab:
+        yield lab

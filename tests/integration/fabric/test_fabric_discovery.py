@@ -117,7 +117,13 @@ def test_fabric_hosts_are_collected_and_read_as_ingest_reads_them(
     assert snapshot is not None
 
     a, b, c = results["gpu-a"], results["gpu-b"], results["gpu-c"]
-    assert (a.status, a.detail, a.unavailable) == (DeviceStatus.OK, "", [])
+    # the capture's switches: their counters and routes are asked for, which this host lacks
+    switch_commands = [t.command for t in fabric_hosts.switch_tools(_capture("ibnetdiscover"))[0]]
+    assert switch_commands and a.status is DeviceStatus.OK
+    assert (a.detail, a.unavailable) == (
+        "not installed: perfquery, ibroute",
+        ["perfquery", "ibroute"],
+    )
     # missing tools are reported, not fatal
     assert b.status is DeviceStatus.OK
     assert b.unavailable == ["ibstat", "perfquery -x", "dcgmi discovery -l"]
@@ -127,7 +133,9 @@ def test_fabric_hosts_are_collected_and_read_as_ingest_reads_them(
     assert c.detail.startswith("ibnetdiscover: exit status 1 (ibwarn: [4131] mad_rpc_open_port")
     # a host marked fabric: true never sweeps the fabric
     assert received["gpu-b"] == ["hostname", *(t.command for t in fabric_hosts.HOST_TOOLS)]
-    assert received["gpu-a"][1:] == [t.command for t in fabric_hosts.FABRIC_TOOLS]
+    first = len(fabric_hosts.FABRIC_TOOLS) + 1
+    assert received["gpu-a"][1:first] == [t.command for t in fabric_hosts.FABRIC_TOOLS]
+    assert sorted(received["gpu-a"][first:]) == sorted(switch_commands)  # 4 at a time
 
     # every host owns what it collected; no device record is made
     assert snapshot.devices == ()
@@ -227,8 +235,15 @@ def test_meshq_discover_saves_what_ingest_reads(
 
 @pytest.mark.parametrize(
     ("value", "error"),
-    [("yes", "true, host or sweep"), ("sweep", None), (True, None)],
-    ids=["bad", "sweep", "true"],
+    [
+        ("yes", "true, host or sweep"),
+        ("sweep", None),
+        (True, None),
+        ({"role": "sweep", "sudo": True}, None),
+        ({"sudo": "yes"}, "true or false"),
+        ({"role": "sweep", "become": True}, "become"),
+    ],
+    ids=["bad", "sweep", "true", "mapping", "bad-sudo", "unknown-key"],
 )
 def test_the_inventory_marks_fabric_hosts(tmp_path: Path, value: object, error: str | None) -> None:
     path = tmp_path / "inv.yaml"
@@ -246,4 +261,6 @@ def test_the_inventory_marks_fabric_hosts(tmp_path: Path, value: object, error: 
             load_inventory(path)
         return
     (target,) = load_inventory(path).targets
-    assert target.platform == "linux" and target.fabric == ("sweep" if value == "sweep" else "host")
+    sweep = value == "sweep" or (isinstance(value, dict) and value.get("role") == "sweep")
+    assert target.platform == "linux" and target.fabric == ("sweep" if sweep else "host")
+    assert target.fabric_sudo is (isinstance(value, dict) and value.get("sudo") is True)

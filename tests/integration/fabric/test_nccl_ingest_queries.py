@@ -8,16 +8,21 @@ file say."""
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from meshq_graph_engine.catalogue import REGISTRY, QueryContext, run_query
 from meshq_graph_engine.engine import GraphEngine
 from meshq_runtime.graph.store import EmbeddedStore
+from network_discovery.model import Snapshot
 from network_discovery.parsers import parse_directory
+from network_discovery.parsers.infiniband import parse_ibnetdiscover
 from support.front_door import ADMIN_KEY, start_gateway
 from support.ib_fabric import FatTree, fat_tree
 from support.ibsim_lab import IbSim, missing_tools
@@ -54,7 +59,17 @@ def tree() -> FatTree:
     return fat_tree(leaves=2, spines=2, hosts_per_leaf=2, hcas_per_host=GPUS, uplinks_per_spine=1)
 
 
-async def _ingest(tree: FatTree, tmp: Path) -> AsyncIterator[tuple[QueryContext, object]]:
+def _switch_lids(sim: IbSim) -> dict[str, int]:
+    """Each switch's node description -> its LID, as ibnetdiscover prints them."""
+    nodes = parse_ibnetdiscover(sim.run("ibnetdiscover")).nodes
+    return {n.description or n.guid: n.lid for n in nodes if n.lid}
+
+
+async def _ingest(
+    tree: FatTree, tmp: Path, *, routes: bool = False
+) -> AsyncIterator[tuple[QueryContext, Any]]:
+    """The job ingested with the fabric; with ``routes``, every switch's ``ibroute`` too, and
+    the simulator kept running (the third item) until the block ends."""
     (tmp / "sim").mkdir()
     sim = IbSim(tree.netfile(), tmp / "sim").start()
     root = tmp / "out"
@@ -62,30 +77,33 @@ async def _ingest(tree: FatTree, tmp: Path) -> AsyncIterator[tuple[QueryContext,
         sm = root / "ib-sm01"
         sm.mkdir(parents=True)
         (sm / "ibnetdiscover.txt").write_text(sim.run("ibnetdiscover"))
+        if routes:
+            for lid in _switch_lids(sim).values():
+                (sm / f"ibroute_{lid}.txt").write_text(sim.run("ibroute", str(lid)))
+        for host in HOSTS:  # each host's GPUs, as a real 8-GPU server's topo -m shows them
+            (root / host).mkdir()
+            (root / host / "nvidia-smi topo -m.txt").write_text(TOPO.read_text())
+        layout = write_job_log(hosts=4, gpus=GPUS, style="2.2x")
+        text = layout.text
+        for n, host in enumerate(HOSTS):
+            text = text.replace(f"gpu-node-{n + 1:02d}", host)
+        job = root / "train-llm"
+        job.mkdir()
+        (job / "job.yaml").write_text("job_id: train-42\nstarted_at: 2026-12-01T10:00:00Z\n")
+        (job / "ranks.log").write_text(text)
+        (job / "all_reduce_perf.txt").write_text(TABLE.read_text())
+        snapshot, report = parse_directory(root)
+        assert [i for i in report.issues if i.severity == "error"] == []
+        store = EmbeddedStore(tmp / "db" / "g")
+        engine = GraphEngine(store)
+        await engine.start()
+        await engine.apply_snapshot(snapshot)
+        try:
+            yield QueryContext(store, engine), (layout, snapshot, sim, root)
+        finally:
+            await store.close()
     finally:
         sim.stop()
-    for host in HOSTS:  # each host's GPUs, as a real 8-GPU server's topo -m shows them
-        (root / host).mkdir()
-        (root / host / "nvidia-smi topo -m.txt").write_text(TOPO.read_text())
-    layout = write_job_log(hosts=4, gpus=GPUS, style="2.2x")
-    text = layout.text
-    for n, host in enumerate(HOSTS):
-        text = text.replace(f"gpu-node-{n + 1:02d}", host)
-    job = root / "train-llm"
-    job.mkdir()
-    (job / "job.yaml").write_text("job_id: train-42\nstarted_at: 2026-12-01T10:00:00Z\n")
-    (job / "ranks.log").write_text(text)
-    (job / "all_reduce_perf.txt").write_text(TABLE.read_text())
-    snapshot, report = parse_directory(root)
-    assert [i for i in report.issues if i.severity == "error"] == []
-    store = EmbeddedStore(tmp / "db" / "g")
-    engine = GraphEngine(store)
-    await engine.start()
-    await engine.apply_snapshot(snapshot)
-    try:
-        yield QueryContext(store, engine), (layout, snapshot)
-    finally:
-        await store.close()
 
 
 async def _rows(ctx: QueryContext, name: str, params: dict) -> list[dict]:
@@ -100,7 +118,7 @@ async def test_the_job_its_flows_and_top_talkers_follow_the_layout(
     tree: FatTree, tmp_path: Path
 ) -> None:
     leaf = _leaf_of(tree)
-    async for ctx, (layout, snapshot) in _ingest(tree, tmp_path):
+    async for ctx, (layout, snapshot, _sim, _root) in _ingest(tree, tmp_path):
         (job,) = await _rows(ctx, "nccl_jobs", {"job_id": "TRAIN-42"})
         assert (job["ranks"], job["nranks"], job["hosts"]) == (32, 32, HOSTS)
         assert job["nccl_version"] == layout.version and job["communicators"] == [layout.comm_id]
@@ -136,9 +154,11 @@ async def test_the_job_its_flows_and_top_talkers_follow_the_layout(
                 ends.append(switch)
             if ends[0] == ends[1]:
                 assert (f["path"], f["path_known"]) == ("same_switch", True)
-            else:  # across the spines: never named
+            else:  # across the spines: never named without the forwarding tables
                 assert (f["path"], f["path_known"]) == ("across_switches", False)
                 assert "forwarding tables" in f["path_note"]
+                assert f["fabric_path"] == []
+                assert f["spine_candidates"] == ["MF0;spine01:MQM8700/U1", "MF0;spine02:MQM8700/U1"]
             assert not any("spine" in link for link in f["fabric_links"])
             # each pair is in one of the job's two rings: half the bus bandwidth
             assert f["ring_channels"] and len(f["ring_channels"]) == 1
@@ -163,6 +183,69 @@ async def test_the_job_its_flows_and_top_talkers_follow_the_layout(
         assert {(t["src"], t["dst"]) for t in by_host} == {
             (_host(s), _host(d)) for s, d in crossings
         }
+
+
+_TRACE = re.compile(
+    r"^\[(?P<out>\d+)\] -> (?P<kind>switch|ca) port \{(?P<guid>0x[0-9a-f]+)\}\[(?P<in>\d+)\]"
+)
+
+
+def _traced(sim: IbSim, src_lid: int, dst_lid: int) -> list[tuple[str, int, int]]:
+    """The switches ibtracert (the real tool) crosses from one LID to another: (GUID, port
+    in, port out) each."""
+    hops: list[list[Any]] = []
+    for line in sim.run("ibtracert", str(src_lid), str(dst_lid)).splitlines():
+        m = _TRACE.match(line)
+        if m is None:
+            continue
+        if hops:
+            hops[-1][2] = int(m["out"])
+        if m["kind"] == "switch":
+            hops.append([f"0x{int(m['guid'], 16):016x}", int(m["in"]), None])
+    return [(h[0], h[1], h[2]) for h in hops]
+
+
+async def test_flow_paths_follow_the_forwarding_tables(tree: FatTree, tmp_path: Path) -> None:
+    async for ctx, (_layout, _snapshot, sim, root) in _ingest(tree, tmp_path, routes=True):
+        flows = await _rows(ctx, "nccl_flows_by_job", {"job_id": "train-42", "transport": "net"})
+        across = [f for f in flows if f["path"] == "across_switches"]
+        assert across and all(f["path_known"] for f in across)
+        for f in across:
+            (src,), (dst,) = f["src_end"], f["dst_end"]
+            hops = [(h["switch_guid"], h["in_port"], h["out_port"]) for h in f["fabric_path"]]
+            assert hops == _traced(sim, src["lid"], dst["lid"])  # leaf, spine, leaf
+            assert len(hops) == 3 and "spine" in (f["fabric_path"][1]["switch"] or "")
+            assert f["spine_candidates"] == [] and f["path_note"] is None
+        same = [f for f in flows if f["path"] == "same_switch"]
+        assert same and all(len(f["fabric_path"]) == 1 for f in same)
+        # the spines' cables carry the flows, and top talkers say which
+        talkers = await _rows(ctx, "nccl_top_talkers", {"job_id": "train-42"})
+        inner = {
+            link["link"]
+            for t in talkers
+            for link in t["links"]
+            if link["direction"] == "between_switches"
+        }
+        assert inner and all("spine" in link for link in inner)
+
+        # the next sweep has no spine's table: no spine is named as if known
+        spines = {lid for name, lid in _switch_lids(sim).items() if "spine" in name}
+        for lid in spines:
+            (root / "ib-sm01" / f"ibroute_{lid}.txt").unlink()
+        for folder in ("train-llm", *HOSTS):
+            shutil.rmtree(root / folder)
+        again, report = parse_directory(root)
+        assert report.errors == []
+        assert ctx.engine is not None
+        await ctx.engine.apply_snapshot(
+            Snapshot.model_validate({**again.model_dump(mode="json"), "snapshot_id": "later"})
+        )
+        flows = await _rows(ctx, "nccl_flows_by_job", {"job_id": "train-42", "transport": "net"})
+        across = [f for f in flows if f["path"] == "across_switches"]
+        for f in across:
+            assert (f["path_known"], f["fabric_path"]) == (False, [])
+            assert "no forwarding table of MF0;spine0" in f["path_note"]
+            assert f["spine_candidates"] == ["MF0;spine01:MQM8700/U1", "MF0;spine02:MQM8700/U1"]
 
 
 @pytest.mark.integration

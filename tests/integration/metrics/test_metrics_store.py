@@ -96,7 +96,7 @@ async def _exercise(url: str) -> None:
         assert (await store.write_rates(rates, now=NOW)).written == 40
         await store.rollup(START, NOW)
         resolution, rows = await store.read_rates(
-            "sw1", START - timedelta(days=1), NOW + timedelta(days=1), interface="Et1"
+            "sw1", START - timedelta(days=1), NOW + timedelta(days=1), interface="Et1", now=NOW
         )
         assert resolution == "5m"
         # 125 MB/s is 1 Gbit/s in every interval, the wrap included; 10 % of 10 Gbit/s
@@ -107,7 +107,7 @@ async def _exercise(url: str) -> None:
             assert row["in_util_pct_avg"] == pytest.approx(10.0)
             assert row["out_bps_avg"] == pytest.approx(0.5e9)
         resolution, raw = await store.read_rates(
-            "sw2", START, NOW + timedelta(minutes=1), interface="Et2"
+            "sw2", START, NOW + timedelta(minutes=1), interface="Et2", now=NOW
         )
         assert resolution == "raw" and len(raw) == 10
         assert {r["in_bps"] for r in raw} == {1e7}

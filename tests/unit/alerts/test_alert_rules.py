@@ -84,6 +84,27 @@ def test_unknown_or_null_values_never_fire() -> None:
         ),
         ("rules: [{name: a, query: q, key: [x]}, {name: a, query: q, key: [x]}]", "duplicate"),
         ("rules: [a", "not valid YAML at line 1"),
+        (
+            "rules: [{name: a, query: q, key: [x], resolve_condition: 'x < 1'}]",
+            "resolve_condition needs a condition",
+        ),
+        (
+            "rules: [{name: a, query: q, key: [x], condition: 'x > 2', resolve_condition: 'x <'}]",
+            "resolve_condition 'x <'",
+        ),
+        ("rules: [{name: a, query: q, key: [x], blast_labels: 'yes'}]", "blast_labels must be"),
+        (
+            "rules: [{name: a, query: interface_window, key: [x], params: {window: 30s}}]",
+            "between 1m and 24h",
+        ),
+        (
+            "rules: [{name: a, query: interface_window, key: [x], params: {top: 5}}]",
+            "takes device, window, not top",
+        ),
+        ("rules: [{name: a, query: device_blast, key: [x], params: {depth: 9}}]", "1 to 6"),
+        ("rules: [{name: a, query: device_blast, key: [x], params: {depth: true}}]", "1 to 6"),
+        ("rules: [{name: a, query: device_redundancy, key: [x], params: {role: [1]}}]", "role"),
+        ("rules: [{name: a, query: device_visibility, key: [x], params: {x: 1}}]", "takes"),
     ],
     ids=lambda v: str(v)[:40],
 )
@@ -111,3 +132,39 @@ def test_condition_grammar_is_bounded_and_typed() -> None:
         parse_condition("rows > 1", {"row_count"})
     with pytest.raises(ConditionSyntaxError, match="longer than"):
         parse_condition("a > 1" + " " * 3000)
+
+
+def test_hysteresis_and_the_local_questions() -> None:
+    busy, blast, redundancy = load_rules(
+        """
+rules:
+  - name: busy
+    query: interface_window
+    params: {window: 10m, device: edge1}
+    key: [device, interface]
+    condition: "util_pct > 80"
+    resolve_condition: "util_pct < 70"
+    blast_labels: true
+  - name: blast
+    query: device_blast
+    key: [device]
+    condition: "isolated_endpoints > 100"
+  - name: redundancy
+    query: device_redundancy
+    params: {role: Access-Layer, depth: 2}
+    key: [device]
+    condition: "single_points > 0"
+"""
+    )
+    assert busy.params == {"window_s": 600.0, "device": "edge1"}
+    assert busy.blast_labels and not blast.blast_labels
+    # over 80 fires; between 70 and 80, or unknown, holds an open alert; under 70 resolves it
+    assert busy.matches({"util_pct": 81})
+    assert not busy.matches({"util_pct": 75}) and busy.holds({"util_pct": 75})
+    assert not busy.holds({"util_pct": 69.9})
+    assert busy.holds({"util_pct": None})  # unknown: neither fires nor resolves
+    assert not blast.holds({"isolated_endpoints": 5})  # no resolve_condition: never holds
+    assert blast.params == {"depth": 3}
+    assert redundancy.params == {"depth": 2, "role": "access_layer"}
+    described = busy.describe()
+    assert described["resolve_condition"] == "util_pct < 70" and described["blast_labels"]

@@ -17,8 +17,9 @@ from support.mcp_guide import GUIDE_TOOLS
 
 CASES = load_cases()
 #: The guide's categories (all built now) and the queries beyond its table.
-#: (the Alerts queries are the alerts service's, not graph-engine's: tests/integration/alerts)
-SERVED_ELSEWHERE = {"Alerts"}
+#: (the Alerts queries are the alerts service's, not graph-engine's: tests/integration/alerts;
+#: the Synthetic ones the prober's: tests/integration/prober)
+SERVED_ELSEWHERE = {"Alerts", "Synthetic"}
 NAMES = {
     **{
         category: names
@@ -32,6 +33,7 @@ NAMES = {
 }
 # beyond the guide's table, in its category
 NAMES["InfiniBand / GPU"] = NAMES["InfiniBand / GPU"] | {"blast_radius_fabric"}
+NAMES["Kubernetes"] = NAMES["Kubernetes"] | {"meshq_k8s_blast_radius"}
 FEATURES = {
     "Routing": "bgp_intelligence",
     "NetBox": "netbox_sync",
@@ -43,6 +45,9 @@ FEATURES = {
     "NCCL / Training": "nccl_visualization",
     "Metrics": "server_metrics",
     "Flows": "flow_analytics",
+    "Compliance": "compliance_reporting",
+    "Vulnerabilities": "vulnerability_correlation",
+    "Kubernetes": "k8s_observability",
 }
 COMMUNITY = {*NAMES["Topology"], "all_devices", "summary_stats"}
 

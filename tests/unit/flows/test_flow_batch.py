@@ -108,3 +108,89 @@ def test_counters_go_with_records_or_alone_and_not_while_silent() -> None:
     [with_rows] = batcher.take(force=True)
     assert with_rows.records.num_rows == 1
     assert with_rows.status is not None and with_rows.status.records == 1
+
+
+def test_sflow_counters_and_options_travel_in_batches_of_no_rows() -> None:
+    from pathlib import Path
+
+    from network_discovery.flows.batch import COUNTERS_HEADER, OPTIONS_HEADER
+    from network_discovery.flows.sflow import decode_sflow
+    from support.flow_encode import varlen
+
+    # a real sFlow datagram of seven counter samples (tcpdump's test capture, see
+    # tests/fixtures/real/sflow/PROVENANCE.md): its UDP payload starts at byte 42 of the frame
+    pcap = Path(__file__).resolve().parents[2] / "fixtures/real/sflow"
+    frame = (pcap / "sflow_multiple_counter_30_pdus.pcap").read_bytes()[40 : 40 + 1330]
+    payload = frame[42:]
+    collector = FlowCollector()
+    batcher = FlowBatcher(collector)
+    collector.on_records = batcher.add
+    collector.datagram(payload, EXPORTER)
+    opts = template_set(3, 400, [field_spec(10, 4), field_spec(34, 4), field_spec(82, 0xFFFF)], 1)
+    names = [(1000 + i).to_bytes(4, "big") + (0).to_bytes(4, "big") + varlen(b"Gi1/%d" % i)
+             for i in range(2500)]  # fmt: skip
+    rate = (7).to_bytes(4, "big") + (64).to_bytes(4, "big") + varlen(b"Gi1/x")
+    for start in range(0, 2500, 500):
+        collector.datagram(ipfix([opts, data_set(400, names[start : start + 500])]), EXPORTER)
+    collector.datagram(ipfix([opts, data_set(400, [rate])]), EXPORTER)
+    out = [
+        decode_record(EXPORTER.encode(), b.value(), {k: v.encode() for k, v in b.headers().items()})
+        for b in batcher.take(force=True)
+    ]
+    assert all(b.records.num_rows == 0 for b in out)
+    [counters] = [b.counters for b in out if b.counters is not None]
+    assert counters.to_pylist() == [
+        {"exporter": EXPORTER, "domain": 2, **c} for c in decode_sflow(payload, EXPORTER).counters
+    ]
+    options = [o for b in out for o in b.options]
+    assert [len(o.interface_names) for o in options] == [2000, 501]  # in chunks
+    assert (options[0].domain, options[0].sampling_rate) == (1, 64)
+    assert {**options[0].interface_names, **options[1].interface_names}[1499] == "Gi1/499"
+    # nothing changed: nothing sent again; a renamed interface: the domain's names again
+    assert [b for b in batcher.take(force=True) if b.options] == []
+    renamed = (1000).to_bytes(4, "big") + (0).to_bytes(4, "big") + varlen(b"uplink")
+    collector.datagram(ipfix([opts, data_set(400, [renamed])]), EXPORTER)
+    again = [o for b in batcher.take(force=True) for o in b.options]
+    assert sum(len(o.interface_names) for o in again) == 2501
+    # what is not such a header is refused
+    for header, value, reason in (
+        (COUNTERS_HEADER, '[{"domain": 1}]', "counters"),
+        (COUNTERS_HEADER, "[" + ",".join(["{}"] * 501) + "]", "counters"),
+        (OPTIONS_HEADER, '[{"exporter": "192.0.2.99", "version": 10, "domain": 1}]', "another"),
+        (OPTIONS_HEADER, "not json", "options"),
+    ):
+        with pytest.raises(BatchError, match=reason):
+            decode_record(
+                EXPORTER.encode(), encode_records(_rows(0)), {**_headers(), header: value.encode()}
+            )
+
+
+async def test_the_intake_stores_counter_samples_and_options_it_reads() -> None:
+    import time
+
+    from meshq_graph_engine.flow_intake import FlowWriter
+    from network_discovery.flows.batch import FlowBatch
+    from network_discovery.flows.decode import DomainOptions
+    from network_discovery.flows.sflow import COUNTER_SCHEMA, counters_table
+    from support.flow_store import fresh_store
+
+    store = fresh_store()
+    writer = FlowWriter(store)
+    now = time.time()
+    sample = {name: 0 for name in COUNTER_SCHEMA.names[2:]} | {"if_index": 3}
+    batches = [
+        FlowBatch(
+            EXPORTER,
+            f"side-{i}",
+            now - 30 + 10 * i,
+            _rows(0),
+            counters=counters_table(EXPORTER, 0, [{**sample, "out_octets": 100 * (i + 1)}]),
+            options=(DomainOptions(EXPORTER, 9, 0, 0, {}, {3: "uplink"}),),
+        )
+        for i in range(3)
+    ]
+    batches.append(batches[-1])  # delivered again
+    assert writer.write(batches, await writer.enrich(batches)) == 0
+    [row] = store.interface_counters(until=now)
+    assert (row["samples"], row["out_octets"], row["seconds"]) == (3, 200, 20)
+    assert [(r["if_index"], r["name"]) for r in store.interface_names()] == [(3, "uplink")]

@@ -133,6 +133,21 @@ def test_the_http_client_answers_as_the_embedded_engine(server: str) -> None:
     assert remote.conversations(until=now) == embedded.conversations(until=now)
     assert remote.interfaces(until=now) == embedded.interfaces(until=now)
     assert remote.top_talkers("src", until=now)[0]["bytes"] == 4000
+    # counter samples and options records' names and rates, the same both ways
+    from network_discovery.flows.decode import DomainOptions
+    from network_discovery.flows.sflow import COUNTER_SCHEMA, counters_table
+
+    sample = {name: 0 for name in COUNTER_SCHEMA.names[2:]} | {"if_index": 5, "if_speed": 10**9}
+    for store in (remote, embedded):
+        for i, octets in enumerate((1000, 4000)):
+            counters = counters_table("192.0.2.1", 0, [{**sample, "in_octets": octets}])
+            store.insert_counters(counters, now - 20 + 10 * i, f"c-{i}")
+        store.record_options([DomainOptions("192.0.2.1", 10, 1, 100, {2: 50}, {5: "Et5"})], now)
+    assert remote.interface_counters(until=now) == embedded.interface_counters(until=now)
+    assert remote.interface_counters(until=now)[0]["in_octets"] == 3000
+    assert remote.interface_names() == embedded.interface_names()
+    assert [r["name"] for r in remote.interface_names()] == ["Et5"]
+    assert remote.sampling_rates() == embedded.sampling_rates()
     # parameters travel as param_<name>, never in the statement
     selects = [s["query"] for s in _Handler.seen if "param_exporters" in s["query"]]
     assert selects and all(s["param_exporters"] == "[]" for s in selects)

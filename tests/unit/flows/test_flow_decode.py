@@ -128,8 +128,8 @@ def test_sequence_tracker_counts_gaps_in_either_convention() -> None:
         t.observe(seq, steps)
     assert t.lost == 20
     post = SequenceTracker()  # the number after the datagram's own records
-    for seq, steps in [(24, (25, 24)), (56, (32, 32)), (60, (4, 4))]:
-        post.observe(seq, steps)
+    for seq, pair in [(24, (25, 24)), (56, (32, 32)), (60, (4, 4))]:
+        post.observe(seq, pair)
     assert post.lost == 0
     wrap = SequenceTracker()
     wrap.observe(2**32 - 2, (1,))
@@ -186,3 +186,57 @@ def test_template_flood_is_bounded() -> None:
     d.decode(ipfix(sets), "e")
     assert d.templates_known("e") == 10
     assert d.errors["template_limit"] == 40
+
+
+def test_floods_of_domains_samplers_names_and_fields_are_bounded() -> None:
+    limits = Limits(max_exporters=5, max_samplers=3, max_interfaces=4, max_total_fields=15)
+    d = FlowDecoder(limits)
+    for domain in range(8):  # observation domains beyond the limit are not kept
+        d.decode(ipfix([template_set(2, 256, FLOW_FIELDS[:2])], domain=domain), "e")
+    assert len(d.domains) == 5 and d.errors["exporter_limit"] == 3
+    assert d.total_fields == 10
+    # 7 fields more would pass 15 in all: refused, though the domain has room
+    d.decode(ipfix([template_set(2, 257, FLOW_FIELDS)], domain=0), "e")
+    assert d.errors["template_limit"] == 1 and d.total_fields == 10
+    # a withdrawal gives its fields back
+    d.decode(ipfix([struct.pack("!HHHH", 2, 8, 256, 0)], domain=0), "e")
+    assert d.total_fields == 8
+    # samplers and interface names from options records, each kept up to its limit
+    d = FlowDecoder(limits)
+    sampler = template_set(3, 400, [field_spec(48, 4), field_spec(34, 4)], 1)
+    named = template_set(3, 401, [field_spec(10, 4), field_spec(82, 0xFFFF)], 1)
+    rows = [struct.pack("!II", i, 10 + i) for i in range(6)]
+    names = [struct.pack("!I", i) + varlen(b"x" * 300) for i in range(6)]
+    d.decode(ipfix([sampler, named, data_set(400, rows), data_set(401, names)]), "e")
+    state = d.domains[("e", 10, 1)]
+    assert state.sampler_rates == {0: 10, 1: 11, 2: 12} and d.errors["sampler_limit"] == 3
+    assert sorted(state.interface_names) == [0, 1, 2, 3]
+    assert {len(n) for n in state.interface_names.values()} == {255}  # ifName is <= 255
+    # a "rate" wider than the 32-bit column is no rate
+    wide = template_set(3, 402, [field_spec(10, 4), field_spec(34, 8)], 1)
+    d.decode(ipfix([wide, data_set(402, [struct.pack("!IQ", 1, 2**40)])]), "e")
+    assert d.errors["bad_sampling_rate"] == 1 and state.sampling_rate == 0
+
+
+def test_options_per_exporter_and_domain_round_trip() -> None:
+    d = FlowDecoder()
+    opts = template_set(3, 400, [field_spec(10, 4), field_spec(34, 4), field_spec(82, 0xFFFF)], 1)
+    for domain, name in ((1, b"Ethernet1/3"), (2, b"ge-0/0/1")):
+        rec = struct.pack("!II", 3, 100 * domain) + varlen(name)
+        d.decode(ipfix([opts, data_set(400, [rec])], domain=domain), "192.0.2.1")
+    d.decode(ipfix([template_set(2, 256, FLOW_FIELDS)], domain=3), "192.0.2.1")
+    options = d.options("192.0.2.1")
+    assert [(o.domain, o.sampling_rate, dict(o.interface_names)) for o in options] == [
+        (1, 100, {3: "Ethernet1/3"}),
+        (2, 200, {3: "ge-0/0/1"}),
+    ]
+    assert d.options("192.0.2.99") == []
+    from network_discovery.flows.decode import DomainOptions
+
+    assert [DomainOptions.from_dict(o.to_dict()) for o in options] == options
+    with pytest.raises(ValueError):
+        DomainOptions.from_dict({**options[0].to_dict(), "domain": -1})
+    with pytest.raises(ValueError):
+        DomainOptions.from_dict(
+            {**options[0].to_dict(), "interface_names": {str(i): "x" for i in range(70000)}}
+        )

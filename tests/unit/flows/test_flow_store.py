@@ -4,11 +4,13 @@ each query's answer, idempotent batches, retention, and parameters that stay val
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from network_discovery.flows.store import (
     ExporterStatus,
     FlowStore,
+    _addr_text,
     param_text,
     parse_duration,
     retention_from_env,
@@ -154,6 +156,9 @@ def test_a_batch_delivered_twice_is_stored_once() -> None:
     s.insert(batch, NOW, "same-id")
     assert s.count() == 3
     assert sum(r["bytes"] for r in s.top_talkers("src", until=NOW)) == 1600  # rollup too
+    for table in ("flows_1h", "flows_src_1h", "flows_dst_1h", "flows_app_1h", "flows_if_1h"):
+        hourly = s.backend.query(f"SELECT sum(bytes) AS b FROM {s.database}.{table}")
+        assert int(hourly["b"][0].as_py()) == (3200 if table == "flows_if_1h" else 1600), table
     s.insert(batch, NOW, "another-id")
     assert s.count() == 6
     assert s.insert(records([]), NOW, "empty") == 0
@@ -220,3 +225,145 @@ def test_durations_and_the_environment() -> None:
     assert retention_from_env({}) == (7 * 86400, 30 * 86400)
     assert retention_from_env({"MESHQ_FLOWS_RETENTION": "60d"}) == (60 * 86400, 60 * 86400)
     assert FlowStore.from_env({}) is None
+
+
+def test_long_windows_read_whole_hours_from_the_hourly_rollups() -> None:
+    s = fresh_store()
+    hour = int(NOW) // 3600 * 3600
+    # flows in 7 different minutes over three hours, some in the current (partial) hour
+    times = [hour - 3 * 3600 + 1500, hour - 2 * 3600 + 59, hour - 3600, hour - 1, hour + 5]
+    times += [hour - 3 * 3600 + 1800, int(NOW)]
+    for i, when in enumerate(times):
+        rows = [{**r, "bytes": int(r["bytes"]) * (i + 1)} for r in _sample()]  # type: ignore[call-overload]
+        s.insert(records(rows), when, f"h{i}")
+    hourly = s.backend.query(f"SELECT count() AS n FROM {s.database}.flows_src_1h")
+    assert int(hourly["n"][0].as_py()) > 0
+    for minutes in (1, 30, 61, 95, 120, 150, 180, 240, 600):
+        since = (int(NOW) // 60 + 1) * 60 - minutes * 60
+        inside = [i for i, t in enumerate(times) if t >= since]
+        expected = {
+            # 100 bytes, and 50 sampled 1 in 10; each batch's bytes times its number
+            "10.0.0.1": sum(600 * (i + 1) for i in inside),
+            "10.0.0.2": sum(1000 * (i + 1) for i in inside),
+        }
+        got = {r["src"]: r["bytes"] for r in s.top_talkers("src", until=NOW, minutes=minutes)}
+        assert got == {k: v for k, v in expected.items() if v}, minutes
+        pairs = s.top_talkers("pair", until=NOW, minutes=minutes, limit=100)
+        assert sum(r["bytes"] for r in pairs) == sum(expected.values())
+        convs = s.conversations(until=NOW, minutes=minutes)
+        assert sum(r["bytes"] for r in convs) == sum(expected.values())
+        ifs = s.interfaces(until=NOW, minutes=minutes)
+        assert sum(r["in_bytes"] for r in ifs) == sum(expected.values())
+        apps = s.top_talkers("app", until=NOW, minutes=minutes, exporters=["192.0.2.1"], if_index=3)
+        assert sum(r["bytes"] for r in apps) == sum(500 * (i + 1) for i in inside)
+
+
+def test_options_names_and_rates_per_exporter_and_domain() -> None:
+    from network_discovery.flows.decode import DomainOptions
+
+    s = fresh_store()
+    s.record_options(
+        [
+            DomainOptions("192.0.2.1", 10, 1, 100, {7: 1000}, {3: "Ethernet1/3", 4: "Eth1/4"}),
+            DomainOptions("192.0.2.1", 9, 0, 0, {}, {3: "ge-0/0/3"}),
+            DomainOptions("192.0.2.2", 10, 1, 0, {}, {1: "x'); DROP TABLE flows; --"}),
+        ],
+        updated=NOW - 10,
+    )
+    # a later report renames one interface
+    s.record_options([DomainOptions("192.0.2.1", 10, 1, 0, {}, {3: "Et1/3"})], updated=NOW)
+    names = s.interface_names(exporters=["192.0.2.1"])
+    assert [(r["version"], r["domain"], r["if_index"], r["name"]) for r in names] == [
+        (9, 0, 3, "ge-0/0/3"),
+        (10, 1, 3, "Et1/3"),
+        (10, 1, 4, "Eth1/4"),
+    ]
+    assert [r["name"] for r in s.interface_names(if_index=1)] == ["x'); DROP TABLE flows; --"]
+    rates = s.sampling_rates()
+    assert [(r["exporter"], r["domain"], r["sampler"], r["rate"]) for r in rates] == [
+        ("192.0.2.1", 1, None, 100),
+        ("192.0.2.1", 1, 7, 1000),
+    ]
+    assert s.sampling_rates(exporters=["192.0.2.2"]) == []
+    s.record_options([])
+
+
+def _many_flows(s: FlowStore, n: int, skewed: bool) -> None:
+    """``n`` flows over the last 90 minutes made by the engine: 4,000 clients and 1,000
+    servers, drawn Zipf-like (``skewed``) or uniformly; half of them answers."""
+    draw = (
+        "toUInt32(floor(exp((intHash64(number * 4 + {k}) / 18446744073709551616.0) * log({n}))))"
+        if skewed
+        else "toUInt32(1 + intHash64(number * 4 + {k}) % {n})"
+    )
+    client, server = draw.format(k=1, n=4000), draw.format(k=2, n=1000)
+    s.backend.execute(
+        f"INSERT INTO {s.database}.flows (time, exporter, src_addr, dst_addr, proto, "
+        "src_port, dst_port, bytes, packets, input_if, output_if) "
+        f"SELECT toDateTime({int(NOW) - 5400} + number * 5400 DIV {n}, 'UTC'), "
+        "'192.0.2.1', if(reply, s, c), if(reply, c, s), 6, 40000, 443, "
+        "1 + intHash64(number * 4 + 3) % 10000, 1, 1, 2 FROM (SELECT number, "
+        f"toIPv6(toIPv4(167772160 + {client})) AS c, "
+        f"toIPv6(toIPv4(2886729728 + {server})) AS s, number % 2 = 1 AS reply "
+        f"FROM numbers({n}))"
+    )
+
+
+class _Counting:
+    """The store's backend, counting the queries it runs."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend, self.queries = backend, 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.backend, name)
+
+    def query(self, sql: str, params: object = None) -> object:
+        self.queries += 1
+        return self.backend.query(sql, params)
+
+
+@pytest.mark.parametrize("skewed", [True, False], ids=["zipf", "uniform"])
+def test_top_pairs_and_conversations_among_the_busiest_hosts_are_exact(skewed: bool) -> None:
+    from network_discovery.flows.store import _conversations_sql, _top_sql
+
+    s = fresh_store()
+    _many_flows(s, 60_000, skewed)
+    counting = _Counting(s.backend)
+    s.backend = counting  # type: ignore[assignment]
+    for minutes, limit in ((120, 10), (30, 25), (120, 1)):
+        params = s._filters(minutes, NOW, None, 0, limit)
+        every = counting.backend.query(_top_sql(s.database, "pair", False), params).to_pylist()
+        counting.queries = 0
+        pairs = s.top_talkers("pair", until=NOW, minutes=minutes, limit=limit)
+        assert [p["bytes"] for p in pairs] == [r["bytes"] for r in every]
+        assert {(p["src"], p["dst"], p["bytes"]) for p in pairs} == {
+            (_addr_text(r["src"]), _addr_text(r["dst"]), int(r["bytes"])) for r in every
+        }
+        # skewed traffic is answered among the busiest hosts' pairs (hosts, then pairs)
+        assert counting.queries == (2 if skewed else 5)
+        every = counting.backend.query(_conversations_sql(s.database, False), params)
+        convs = s.conversations(until=NOW, minutes=minutes, limit=limit)
+        assert [(c["a"], c["b"], c["bytes"]) for c in convs] == [
+            (_addr_text(r["a"]), _addr_text(r["b"]), int(r["total_bytes"]))
+            for r in every.to_pylist()
+        ]
+
+
+def test_a_store_made_before_the_hourly_rollups_gets_them_filled() -> None:
+    s = fresh_store()
+    hour = int(NOW) // 3600 * 3600
+    for i, when in enumerate((hour - 3 * 3600 + 600, hour - 2 * 3600 + 60, int(NOW))):
+        s.insert(records(_sample()), when, f"old-{i}")
+    before = s.top_talkers("src", until=NOW, minutes=240)
+    # as the store was: minute rollups only
+    for name in ("flows_1h", "flows_src_1h", "flows_dst_1h", "flows_app_1h", "flows_if_1h"):
+        s.backend.execute(f"DROP TABLE {s.database}.{name}_mv")
+        s.backend.execute(f"DROP TABLE {s.database}.{name}")
+    again = FlowStore(s.backend, s.database)
+    assert again.top_talkers("src", until=NOW, minutes=240) == before
+    assert [r["bytes"] for r in before] == [3000, 1800]
+    assert sum(r["in_bytes"] for r in again.interfaces(until=NOW, minutes=240)) == 4800
+    # opened once more: nothing filled twice
+    third = FlowStore(s.backend, s.database)
+    assert third.top_talkers("src", until=NOW, minutes=240) == before

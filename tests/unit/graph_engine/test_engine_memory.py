@@ -4,9 +4,11 @@ in the store, and the embedded store's bounded buffer pool."""
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import sys
+import zlib
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -143,8 +145,16 @@ def test_fact_sets_are_stored_compressed_and_read_back_either_way() -> None:
     for rows in grouped.values():
         want = [row_dict(r) for r in rows]
         assert payload_facts(set_payload(rows)) == want
-        # a payload an earlier version wrote (the plain JSON list) still reads
+        # payloads earlier versions wrote (the JSON list of facts, plain or deflated) still read
         assert payload_facts(set_json(rows)) == want
+        deflated = base64.b64encode(zlib.compress(set_json(rows).encode())).decode()
+        assert payload_facts("z:" + deflated) == want
+    # the packed form keeps each field's name once: smaller than the list of facts deflated
+    deflated_lists = sum(
+        len(base64.b64encode(zlib.compress(set_json(rows).encode(), 1)))
+        for rows in grouped.values()
+    )
+    assert packed < deflated_lists
     again = FactStore()
     again.load(
         [

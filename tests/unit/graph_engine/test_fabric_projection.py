@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from meshq_graph_engine.diff import read_projection
 from meshq_graph_engine.engine import GraphEngine
-from meshq_graph_engine.projection import project
 from meshq_runtime.graph.store import EmbeddedStore
 from network_discovery.model import Snapshot
+from support.projection_check import apply_and_check
 
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 SW = "0x0c42a10300000100"
@@ -98,15 +97,9 @@ async def engine(tmp_path: Path) -> AsyncIterator[GraphEngine]:
 
 
 async def _apply(engine: GraphEngine, snapshot: Snapshot) -> None:
-    await engine.apply_snapshot(snapshot)
-    whole = project(engine.facts)
-    stored = await read_projection(engine.store)
-    for label in ("IBNode", "IBPort"):
-        assert dict(engine.projection.nodes[label]) == dict(whole.nodes[label]), label
-        assert dict(stored.nodes[label]) == dict(whole.nodes[label]), label
-    for rel in ("HAS_IB_PORT", "IB_LINK", "HAS_HCA"):
-        assert dict(engine.projection.rels[rel]) == dict(whole.rels[rel]), rel
-        assert dict(stored.rels[rel]) == dict(whole.rels[rel]), rel
+    await apply_and_check(
+        engine, snapshot, ("IBNode", "IBPort"), ("HAS_IB_PORT", "IB_LINK", "HAS_HCA")
+    )
 
 
 async def test_views_merge_and_each_collector_replaces_only_its_own(engine: GraphEngine) -> None:

@@ -280,6 +280,7 @@ def test_services_for_the_http_apis_others_call(rendered) -> None:
         "soar-dispatcher",
         "mcp-bridge",
         "alerts",
+        "prober",
     }
     if query_enabled(values_for(name)):
         called.add("graph-engine-query")
@@ -570,13 +571,14 @@ def test_hook_job_creates_topics_then_migrates_before_install_and_upgrade(render
         ["python", "/app/deploy/migrate.py", "licensing"],
         ["python", "/app/deploy/migrate.py", "soar-dispatcher"],
         ["python", "/app/deploy/migrate.py", "alerts"],
+        ["python", "/app/deploy/migrate.py", "prober"],
         ["python", "/app/deploy/migrate.py", "audit"],
     ]
     images = [
         c["image"].rsplit("/", 1)[1].split(":")[0]
         for c in pod["initContainers"] + pod["containers"]
     ]
-    assert images == ["licensing", "licensing", "soar-dispatcher", "alerts", "audit"]
+    assert images == ["licensing", "licensing", "soar-dispatcher", "alerts", "prober", "audit"]
     # Every service that keeps tables is migrated, and only those.
     migrated = {step[2] for step in steps if step[1] == "/app/deploy/migrate.py"}
     keeps_tables = {

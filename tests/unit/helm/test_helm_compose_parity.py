@@ -43,6 +43,7 @@ CHART_ONLY = {
     "netbox-sync": {"MESHQ_DATA_DIR", *KAFKA_SECURITY},
     "mcp-bridge": {"MESHQ_DATA_DIR"},
     "alerts": {"MESHQ_DATA_DIR", *KAFKA_SECURITY},
+    "prober": {"MESHQ_DATA_DIR", *KAFKA_SECURITY},
     "flow-collector": {"MESHQ_DATA_DIR", *KAFKA_SECURITY},
 }
 #: Set by compose only: rules inline from the shell (the chart mounts them as a file).

@@ -41,6 +41,7 @@ CALLS = {
     ("query-gateway", "audit"),  # GET /audit/verify, /audit/export passed on
     ("query-gateway", "soar-dispatcher"),  # POST /soar/replay passed on
     ("query-gateway", "alerts"),  # the Alerts queries passed on
+    ("query-gateway", "prober"),  # the Synthetic queries passed on
     ("graph-engine", "licensing"),
     ("audit", "licensing"),  # the audit_logging flag
     ("soar-dispatcher", "licensing"),
@@ -50,6 +51,9 @@ CALLS = {
     ("mcp-bridge", "query-gateway"),  # the REST API on the caller's behalf
     ("alerts", "graph-engine"),  # each rule's catalogue query
     ("alerts", "licensing"),  # the alert_rules flag
+    ("alerts", "prober"),  # rules over the Synthetic queries
+    ("prober", "graph-engine"),  # path_analysis for a failing probe
+    ("prober", "licensing"),  # the synthetic_monitoring flag
 }
 #: With services.graph-engine.query.enabled the gateway's queries go to the query replicas
 #: (MESHQ_GRAPH_ENGINE_URL), which forward metadata updates and snapshot diffs to the writer
@@ -69,6 +73,7 @@ INFRA = {
     "netbox-sync": {"kafka"},
     "mcp-bridge": set(),
     "alerts": {"kafka", "postgres"},  # topology.changed; the alerts and their history
+    "prober": {"kafka", "postgres"},  # license events; definitions and results
     "flow-collector": {"kafka"},  # flow batches and exporter counters
     "migrations": {"kafka", "postgres"},
     # a reader: Memgraph, topology.changed, the interface metrics
@@ -81,6 +86,7 @@ CALLEE_BY_SETTING = {
     "MESHQ_AUDIT_URL": "audit",
     "MESHQ_SOAR_DISPATCHER_URL": "soar-dispatcher",
     "MESHQ_ALERTS_URL": "alerts",
+    "MESHQ_PROBER_URL": "prober",
 }
 INFRA_BY_PIECE = {
     KafkaSettings: "kafka",

@@ -206,6 +206,8 @@ async def test_resources_follow_the_queries_behind_them(connect, fake) -> None:
             await session.read_resource("network://firewall/devices")
         with pytest.raises(McpError, match="meshq_alerts_list query"):
             await session.read_resource("network://alerts/active")
-        with pytest.raises(McpError, match="no resource"):
+        with pytest.raises(McpError, match="meshq_compliance_results query"):
             await session.read_resource("network://compliance/latest")
+        with pytest.raises(McpError, match="no resource"):
+            await session.read_resource("network://compliance/nothing")
     assert not [r for r in fake.seen if r.url.path.endswith("/all_firewall_devices")]

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import socket
 from collections.abc import Mapping
 from typing import Any
+
+import structlog
 
 from meshq_runtime.embedded import free_port, port_is_free
 from meshq_runtime.embedded.datadir import DataDir
 from meshq_runtime.embedded.ports import LOOPBACK
-from meshq_runtime.embedded.services import ServiceSpec
+from meshq_runtime.embedded.services import FLOW_COLLECTOR, ServiceSpec
 from meshq_runtime.embedded.tansu import AUTO_CREATE_PARTITIONS
 from meshq_runtime.service_auth import check_token, load_or_create_token
 
@@ -21,12 +24,23 @@ __all__ = [
     "child_env",
     "embedded_partitions",
     "ensure_topics",
+    "flow_store_available",
     "pick_ports",
     "port_from_env",
     "service_token",
+    "udp_port_is_free",
+    "with_flow_collector",
 ]
 
+log = structlog.get_logger(__name__)
+
 DEFAULT_GATEWAY_PORT = 8000
+#: The flow collector's UDP listeners: (variable, default port, protocol).
+FLOW_LISTENERS = (
+    ("MESHQ_FLOWS_NETFLOW_PORT", 2055, "NetFlow"),
+    ("MESHQ_FLOWS_IPFIX_PORT", 4739, "IPFIX"),
+    ("MESHQ_FLOWS_SFLOW_PORT", 6343, "sFlow"),
+)
 
 
 class ServeError(RuntimeError):
@@ -154,6 +168,9 @@ def child_env(
     # the gateway lists the alerts service's queries and passes them to it
     if "alerts" in url:
         child["MESHQ_ALERTS_URL"] = url["alerts"]
+    # and the prober's (the Synthetic queries)
+    if "prober" in url:
+        child["MESHQ_PROBER_URL"] = url["prober"]
     if supervisor_url:
         child["MESHQ_SUPERVISOR_URL"] = supervisor_url  # the gateway's /ready includes it
     return child
@@ -168,3 +185,74 @@ def service_token(env: Mapping[str, str], data: DataDir) -> str:
         except ValueError as exc:
             raise ServeError(str(exc)) from None
     return load_or_create_token(data.service_token_file)
+
+
+def flow_store_available(env: Mapping[str, str]) -> bool:
+    """Whether graph-engine will keep flows: a ClickHouse server named, or chdb installed."""
+    return bool(env.get("MESHQ_FLOWS_CLICKHOUSE_URL")) or (
+        importlib.util.find_spec("chdb") is not None
+    )
+
+
+def udp_port_is_free(host: str, port: int) -> bool:
+    """Whether a UDP socket can bind ``host:port`` now."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0][0]
+    except OSError:
+        return False
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _udp_port(env: Mapping[str, str], name: str) -> int:
+    raw = (env.get(name) or "").strip()
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ServeError(f"{name}={raw!r} is not a port number (0 turns it off)") from None
+    if not 0 <= port < 65536:
+        raise ServeError(f"{name}={raw} is not a port number (1-65535, or 0 for off)")
+    return port
+
+
+def with_flow_collector(
+    services: tuple[ServiceSpec, ...], env: dict[str, str]
+) -> tuple[ServiceSpec, ...]:
+    """``services`` and the flow collector, with its UDP ports written into ``env`` (which the
+    children inherit): on ``MESHQ_FLOWS_LISTEN_HOST`` (default the loopback, as every part of
+    the stack), ports ``MESHQ_FLOWS_NETFLOW_PORT`` (2055), ``MESHQ_FLOWS_IPFIX_PORT`` (4739)
+    and ``MESHQ_FLOWS_SFLOW_PORT`` (6343). A port set and in use stops the start; a default
+    port in use turns that listener off (0), with a warning. Left out when no listener is
+    left, or when graph-engine has no flow store to keep the flows in."""
+    if any(s.key == FLOW_COLLECTOR.key for s in services) or not flow_store_available(env):
+        return services
+    host = (env.get("MESHQ_FLOWS_LISTEN_HOST") or "").strip() or LOOPBACK
+    env["MESHQ_FLOWS_LISTEN_HOST"] = host
+    listening = 0
+    for name, default, protocol in FLOW_LISTENERS:
+        if (env.get(name) or "").strip():
+            port = _udp_port(env, name)
+            if port and not udp_port_is_free(host, port):
+                raise ServeError(
+                    f"UDP port {port} ({protocol}) on {host} is in use; set {name} to a free "
+                    f"port, or to 0 to turn {protocol} off"
+                )
+        else:
+            port = default if udp_port_is_free(host, default) else 0
+            if not port:
+                log.warning(
+                    "serve.flows.port_in_use",
+                    protocol=protocol,
+                    port=default,
+                    host=host,
+                    hint=f"set {name} to a free port",
+                )
+        env[name] = str(port)
+        listening += bool(port)
+    if not listening:
+        return services
+    return (*services, FLOW_COLLECTOR)

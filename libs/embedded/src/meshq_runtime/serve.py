@@ -3,16 +3,17 @@
 Each of ``MESHQ_KAFKA_BOOTSTRAP``, ``MESHQ_POSTGRES_URL`` and ``MESHQ_REDIS_URL``, when set,
 replaces its embedded part (Tansu, PostgreSQL, Redis); ``MEMGRAPH_URI`` replaces the embedded
 graph store (which the graph engine opens at ``MESHQ_GRAPH_PATH``, default
-``$MESHQ_DATA_DIR/graph``). The eight services run as child processes; the supervisor waits for
-each ``GET /health``, writes ``$MESHQ_DATA_DIR/run/endpoints.json`` and prints where everything
-listens. From then on it supervises (:mod:`meshq_runtime.embedded.supervisor`): a child that
-exits, embedded part or service, is restarted on its port with a growing backoff while the
-others keep running; its own ``GET /ready`` (the ``supervisor`` entry of endpoints.json, and
-part of the gateway's ``/ready``) says which child is down, since when and how often it was
-restarted. On Ctrl-C (or SIGTERM) it stops everything in dependency order within
-``MESHQ_SERVE_STOP_TIMEOUT`` seconds (default 30): the entry points (gateway, MCP bridge),
-then, once their last events are consumed, the processors, then PostgreSQL and Redis, and the
-broker last.
+``$MESHQ_DATA_DIR/graph``). The eight services run as child processes (and, with
+``MESHQ_METRICS_INVENTORY`` set, the interface counter collector, which serves no HTTP and is
+up while it runs); the supervisor waits for each ``GET /health``, writes
+``$MESHQ_DATA_DIR/run/endpoints.json`` and prints where everything listens. From then on it
+supervises (:mod:`meshq_runtime.embedded.supervisor`): a child that exits, embedded part or
+service, is restarted on its port with a growing backoff while the others keep running; its
+own ``GET /ready`` (the ``supervisor`` entry of endpoints.json, and part of the gateway's
+``/ready``) says which child is down, since when and how often it was restarted. On Ctrl-C (or
+SIGTERM) it stops everything in dependency order within ``MESHQ_SERVE_STOP_TIMEOUT`` seconds
+(default 30): the entry points (gateway, MCP bridge), then, once their last events are
+consumed, the processors, then PostgreSQL and Redis, and the broker last.
 
 Secrets are generated once into ``$MESHQ_DATA_DIR/run`` (0600) and reused across restarts: the
 admin API key (unless ``API_KEY``), the service credential of internal HTTP (unless
@@ -28,7 +29,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -47,6 +48,7 @@ from meshq_runtime._serve_wiring import (
     ensure_topics,
     pick_ports,
     service_token,
+    with_flow_collector,
 )
 from meshq_runtime.embedded import (
     EmbeddedError,
@@ -64,6 +66,7 @@ from meshq_runtime.embedded.datadir import (
 )
 from meshq_runtime.embedded.drain import wait_drained
 from meshq_runtime.embedded.services import (
+    METRICS_COLLECTOR,
     SERVICES,
     ServiceChild,
     ServiceSpec,
@@ -71,7 +74,7 @@ from meshq_runtime.embedded.services import (
     wait_healthy,
 )
 from meshq_runtime.embedded.status import StatusServer
-from meshq_runtime.embedded.summary import load_demo, summary
+from meshq_runtime.embedded.summary import load_demo, summary, ui_link
 from meshq_runtime.embedded.supervisor import BROKER, STORE, Backoff, Supervisor, Unit
 from meshq_runtime.logging import configure_logging
 
@@ -187,6 +190,21 @@ def _resolve_data_dir(options: ServeOptions, env: Mapping[str, str]) -> Path:
     return (raw or default_data_dir()).expanduser().absolute()
 
 
+def _with_collectors(
+    services: tuple[ServiceSpec, ...], env: dict[str, str]
+) -> tuple[ServiceSpec, ...]:
+    """``services`` and, when ``MESHQ_METRICS_INVENTORY`` names an inventory, the interface
+    counter collector (docs/metrics.md); the children get the inventory's absolute path."""
+    inventory = (env.get("MESHQ_METRICS_INVENTORY") or "").strip()
+    if not inventory or any(s.key == METRICS_COLLECTOR.key for s in services):
+        return services
+    path = Path(inventory).expanduser().absolute()
+    if not path.is_file():
+        raise ServeError(f"MESHQ_METRICS_INVENTORY={inventory!r} is not a file")
+    env["MESHQ_METRICS_INVENTORY"] = str(path)
+    return (*services, METRICS_COLLECTOR)
+
+
 def _start_parts(
     data: DataDir, env: Mapping[str, str], stack: _Stack, stopping: Callable[[], bool]
 ) -> dict[str, Any]:
@@ -252,6 +270,8 @@ def serve(options: ServeOptions) -> int:
         parse_demo_mode(env.get("MESHOPTIXIQ_DEMO_MODE"))
     except ValueError as exc:
         raise ServeError(str(exc)) from None
+    options = replace(options, services=_with_collectors(options.services, env))
+    options = replace(options, services=with_flow_collector(options.services, env))
     data = DataDir(_resolve_data_dir(options, env))
     data.prepare()
     lock_fd = data.lock()
@@ -317,7 +337,7 @@ def _serve_ready(
 ) -> int:
     """Announce the stack, then supervise it until a signal."""
     assert stack.status is not None
-    endpoints: dict[str, Any] = {c.name: c.url for c in children}
+    endpoints: dict[str, Any] = {c.name: c.url for c in children if c.spec.http}
     if "mcp" in endpoints:
         endpoints["mcp_endpoint"] = f"{endpoints['mcp']}/mcp"
     endpoints.update(
@@ -334,6 +354,10 @@ def _serve_ready(
     )
     if "postgres_data" in infra:
         endpoints["postgres_data"] = infra["postgres_data"]
+    if "gateway" in endpoints:  # the web UI's one-time sign-in link (no API key in it)
+        link = ui_link(endpoints["gateway"], environment["API_KEY"])
+        if link is not None:
+            endpoints["ui"] = link
     data.write_endpoints(endpoints)
     demo_mode = parse_demo_mode(env.get("MESHOPTIXIQ_DEMO_MODE"))
     print(summary(endpoints, data, demo_mode=demo_mode), flush=True)

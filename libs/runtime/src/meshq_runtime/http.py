@@ -340,11 +340,14 @@ def build_app(
     openapi_title: str | None = None,
     middleware_extra: Sequence[Any] = (),
     openapi_json: Any = None,
+    render_plugins: Sequence[Any] | None = None,
     **kwargs: Any,
 ) -> Litestar:
     """A Litestar app with /health, /ready, correlation ids and problem+json errors.
     ``openapi_json``: a render plugin serving ``/schema/openapi.json`` in place of the plain
-    one (the other pages under ``/schema`` stay)."""
+    one (the other pages under ``/schema`` stay). ``render_plugins``: the pages under
+    ``/schema`` in place of Litestar's (whose scripts come from a CDN); the first answers
+    ``/schema`` itself."""
     from litestar.openapi import OpenAPIConfig
     from litestar.openapi.plugins import (
         RapidocRenderPlugin,
@@ -379,10 +382,16 @@ def build_app(
             path="/schema",
             # the same pages as Litestar's defaults (ReDoc first: it answers /schema itself)
             render_plugins=[
-                RedocRenderPlugin(),
-                SwaggerRenderPlugin(),
-                StoplightRenderPlugin(),
-                RapidocRenderPlugin(),
+                *(
+                    render_plugins
+                    if render_plugins is not None
+                    else [
+                        RedocRenderPlugin(),
+                        SwaggerRenderPlugin(),
+                        StoplightRenderPlugin(),
+                        RapidocRenderPlugin(),
+                    ]
+                ),
                 YamlRenderPlugin(path=["/openapi.yaml", "/openapi.yml"]),
                 openapi_json,
             ]

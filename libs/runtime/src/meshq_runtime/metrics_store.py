@@ -1,10 +1,11 @@
-"""Interface metrics in PostgreSQL: counter samples, their rates, and 5-minute / 1-hour rollups.
+"""Interface metrics in PostgreSQL: counter samples, their rates, and 5-minute, hourly and daily
+rollups.
 
 Every table is partitioned by day (declarative range partitioning on its time column, UTC
 days). Partitions are made on demand before a batch lands and dropped whole once past their
-retention: ``MESHQ_METRICS_RETENTION`` for samples and rates, ``MESHQ_METRICS_ROLLUP_5M_RETENTION``
-and ``MESHQ_METRICS_ROLLUP_1H_RETENTION`` for the rollups. Dropping a partition costs the
-same whatever it holds, and leaves no dead rows behind.
+retention: ``MESHQ_METRICS_RETENTION`` for samples and rates, ``MESHQ_METRICS_ROLLUP_5M_RETENTION``,
+``MESHQ_METRICS_ROLLUP_1H_RETENTION`` and ``MESHQ_METRICS_ROLLUP_1D_RETENTION`` for the
+rollups. Dropping a partition costs the same whatever it holds, and leaves no dead rows behind.
 
 Batches arrive as Arrow tables (the columns of ``network_discovery.metrics``) and go in with
 one ``COPY`` into a staging table, then one ``INSERT … ON CONFLICT DO NOTHING``: writing a
@@ -12,8 +13,11 @@ batch again (at-least-once delivery) adds nothing. Unsigned 64-bit counters are 
 ``bigint`` columns bit for bit (two's complement) and read back as unsigned.
 
 Rollups are time-weighted averages (each rate weighs by its interval) and maxima over the
-rates whose interval ends in the bucket; :meth:`MetricsStore.rollup` recomputes whole buckets,
-so running it again over the same window gives the same rows.
+rates whose interval ends in the bucket; a daily bucket is made of the day's hourly buckets
+(their means weighted by the seconds each covers). :meth:`MetricsStore.rollup` recomputes whole
+buckets, so running it again over the same window gives the same rows. A read picks the finest
+tier that suits the window's length and still holds the window's start (see
+:meth:`MetricsStore.resolution_for`).
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "MEASURES",
     "MIGRATIONS",
+    "RESOLUTIONS",
     "SAMPLE_COLUMNS",
     "MetricsSettings",
     "MetricsStore",
@@ -89,7 +95,10 @@ RATE_COLUMNS = (
 )
 #: Rollup measures: every rate's time-weighted mean; the maximum of bit rates and utilisation.
 _MAXED = ("in_bps", "out_bps", "in_util_pct", "out_util_pct")
-_MEANS = (*_RATES, "in_util_pct", "out_util_pct")
+#: Every measure of a rate row (and the mean of it a rollup bucket keeps), in table order.
+MEASURES = (*_RATES, "in_util_pct", "out_util_pct")
+#: A rollup bucket's measure columns, in table order.
+_ROLLUP_MEASURES = (*(f"{c}_avg" for c in MEASURES), *(f"{c}_max" for c in _MAXED))
 
 _SAMPLES_DDL = (
     "CREATE TABLE IF NOT EXISTS metrics_if_samples ("
@@ -116,7 +125,7 @@ def _rollup_ddl(table: str) -> str:
         f"CREATE TABLE IF NOT EXISTS {table} ("
         " device text NOT NULL, interface text NOT NULL, bucket timestamptz NOT NULL,"
         " covered_s double precision NOT NULL, samples integer NOT NULL, "
-        + "".join(f"{c}_avg double precision, " for c in _MEANS)
+        + "".join(f"{c}_avg double precision, " for c in MEASURES)
         + "".join(f"{c}_max double precision, " for c in _MAXED)
         + " speed_bps double precision, status_changes integer NOT NULL,"
         " flags integer NOT NULL, PRIMARY KEY (device, interface, bucket))"
@@ -129,17 +138,29 @@ MIGRATIONS = [
     _RATES_DDL,
     _rollup_ddl("metrics_if_rollup_5m"),
     _rollup_ddl("metrics_if_rollup_1h"),
+    _rollup_ddl("metrics_if_rollup_1d"),
 ]
 
-Resolution = Literal["raw", "5m", "1h"]
+Resolution = Literal["raw", "5m", "1h", "1d"]
+#: Finest first.
+RESOLUTIONS: tuple[Resolution, ...] = ("raw", "5m", "1h", "1d")
+#: resolution -> (table, its time column)
+_SOURCE: dict[str, tuple[str, str]] = {
+    "raw": ("metrics_if_rates", "ts"),
+    "5m": ("metrics_if_rollup_5m", "bucket"),
+    "1h": ("metrics_if_rollup_1h", "bucket"),
+    "1d": ("metrics_if_rollup_1d", "bucket"),
+}
 
 
 def choose_resolution(span: timedelta) -> Resolution:
     """The table a window of ``span`` is read from: raw rates up to 6 hours, 5-minute rollups
-    up to 7 days, hourly ones beyond."""
+    up to 7 days, hourly ones up to 90 days, daily ones beyond."""
     if span <= timedelta(hours=6):
         return "raw"
-    return "5m" if span <= timedelta(days=7) else "1h"
+    if span <= timedelta(days=7):
+        return "5m"
+    return "1h" if span <= timedelta(days=90) else "1d"
 
 
 class TooManyRows(Exception):
@@ -152,6 +173,7 @@ _TABLES = {
     "metrics_if_rates": "ts",
     "metrics_if_rollup_5m": "bucket",
     "metrics_if_rollup_1h": "bucket",
+    "metrics_if_rollup_1d": "bucket",
 }
 _PARTITION = re.compile(r"^(metrics_if_[a-z0-9_]+)_p(\d{8})$")
 _DURATION = re.compile(r"^\s*(\d+)\s*([dhw])\s*$")
@@ -183,8 +205,17 @@ class MetricsSettings(BaseSettings):
     rollup_1h_retention: timedelta = Field(
         timedelta(days=400), alias="MESHQ_METRICS_ROLLUP_1H_RETENTION"
     )
+    rollup_1d_retention: timedelta = Field(
+        timedelta(days=1830), alias="MESHQ_METRICS_ROLLUP_1D_RETENTION"
+    )
 
-    @field_validator("retention", "rollup_5m_retention", "rollup_1h_retention", mode="before")
+    @field_validator(
+        "retention",
+        "rollup_5m_retention",
+        "rollup_1h_retention",
+        "rollup_1d_retention",
+        mode="before",
+    )
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_retention(value) if isinstance(value, str) else value
@@ -194,7 +225,13 @@ class MetricsSettings(BaseSettings):
             return self.rollup_5m_retention
         if table.endswith("_1h"):
             return self.rollup_1h_retention
+        if table.endswith("_1d"):
+            return self.rollup_1d_retention
         return self.retention
+
+    def for_resolution(self, resolution: Resolution) -> timedelta:
+        """How long the rows a resolution is read from are kept."""
+        return self.for_table(_SOURCE[resolution][0])
 
 
 @dataclass(frozen=True)
@@ -248,6 +285,20 @@ class MetricsStore:
 
         await apply_migrations(self._pool, "metrics", MIGRATIONS)
         self._schema_ready = True
+
+    def resolution_for(
+        self, since: datetime, until: datetime, *, now: datetime | None = None
+    ) -> Resolution:
+        """The tier a window ``[since, until)`` is read from: the one its length calls for
+        (:func:`choose_resolution`), or the first coarser one whose retention still holds
+        ``since`` (a short window long ago is read from the rollups once the raw rates of
+        those days are dropped); the coarsest when none does."""
+        now = now or datetime.now(UTC)
+        chosen = choose_resolution(until - since)
+        for tier in RESOLUTIONS[RESOLUTIONS.index(chosen) :]:
+            if since >= now - self.settings.for_resolution(tier):
+                return tier
+        return RESOLUTIONS[-1]
 
     async def ensure_partitions(self, table: str, days: Iterable[date]) -> None:
         """The day partitions of ``table`` for ``days`` (made once; concurrent makers wait)."""
@@ -366,18 +417,16 @@ class MetricsStore:
         interface: str | None = None,
         resolution: Resolution | None = None,
         max_rows: int | None = None,
+        now: datetime | None = None,
     ) -> tuple[Resolution, list[dict[str, Any]]]:
-        """Rates of one device (one interface) in ``[since, until)``: raw up to 6 hours, 5-minute
-        rollups up to 7 days, hourly beyond, unless ``resolution`` says. With ``max_rows``, a
-        read that would return more rows raises :class:`TooManyRows` (nothing more is read)."""
+        """Rates of one device (one interface) in ``[since, until)``, from the tier
+        :meth:`resolution_for` picks unless ``resolution`` says. With ``max_rows``, a read that
+        would return more rows raises :class:`TooManyRows` (nothing more is read). ``now``: the
+        moment the retentions count back from (default: the clock)."""
         if until <= since:
             raise ValueError("until must come after since")
-        chosen: Resolution = resolution or choose_resolution(until - since)
-        table, column = (
-            ("metrics_if_rates", "ts")
-            if chosen == "raw"
-            else (f"metrics_if_rollup_{chosen}", "bucket")
-        )
+        chosen: Resolution = resolution or self.resolution_for(since, until, now=now)
+        table, column = _SOURCE[chosen]
         bound = "" if max_rows is None else f" LIMIT {int(max_rows) + 1}"
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
@@ -402,6 +451,7 @@ class MetricsStore:
         interface: str | None = None,
         keys: Sequence[tuple[str, str]] | None = None,
         resolution: Resolution | None = None,
+        now: datetime | None = None,
     ) -> tuple[Resolution, dict[tuple[str, str], dict[str, Any]]]:
         """One summary per interface over ``[since, until)``: every rate's time-weighted mean,
         the maxima of bit rates and utilisation, the seconds covered, the highest speed seen,
@@ -410,17 +460,17 @@ class MetricsStore:
         out (its rates are unknown, not 0)."""
         if until <= since:
             raise ValueError("until must come after since")
-        chosen: Resolution = resolution or choose_resolution(until - since)
+        chosen: Resolution = resolution or self.resolution_for(since, until, now=now)
         if keys is not None and not keys:
             return chosen, {}
         if chosen == "raw":
             table, column, weight = "metrics_if_rates", "ts", "interval_s"
-            means = {c: c for c in _MEANS}
+            means = {c: c for c in MEASURES}
             maxima = {c: c for c in _MAXED}
             count = "count(*)"
         else:
-            table, column, weight = f"metrics_if_rollup_{chosen}", "bucket", "covered_s"
-            means = {c: f"{c}_avg" for c in _MEANS}
+            (table, column), weight = _SOURCE[chosen], "covered_s"
+            means = {c: f"{c}_avg" for c in MEASURES}
             maxima = {c: f"{c}_max" for c in _MAXED}
             count = "sum(samples)"
         selected = ", ".join(
@@ -456,7 +506,8 @@ class MetricsStore:
         return chosen, {(r["device"], r["interface"]): dict(r) for r in rows}
 
     async def rollup(self, since: datetime, until: datetime) -> dict[str, int]:
-        """Recompute the 5-minute and hourly buckets that ``[since, until)`` touches."""
+        """Recompute the 5-minute and hourly buckets that ``[since, until)`` touches (from the
+        rates), then the daily buckets of the days it touches (from the hourly ones)."""
         start = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         end = until.astimezone(UTC)
         if end > end.replace(minute=0, second=0, microsecond=0):
@@ -471,6 +522,17 @@ class MetricsStore:
             async with self._pool.acquire() as conn:
                 status = await conn.execute(_rollup_sql(table, width), start, end)
             done[table] = int(status.rsplit(" ", 1)[-1])
+        first_day = datetime.combine(start.date(), time.min, tzinfo=UTC)
+        last_day = datetime.combine(end.date(), time.min, tzinfo=UTC)
+        if last_day < end:
+            last_day += timedelta(days=1)
+        await self.ensure_partitions(
+            "metrics_if_rollup_1d",
+            [(first_day + timedelta(days=i)).date() for i in range((last_day - first_day).days)],
+        )
+        async with self._pool.acquire() as conn:
+            status = await conn.execute(_DAILY_SQL, first_day, last_day)
+        done["metrics_if_rollup_1d"] = int(status.rsplit(" ", 1)[-1])
         return done
 
     async def apply_retention(self, *, now: datetime | None = None) -> list[str]:
@@ -499,29 +561,58 @@ class MetricsStore:
         return sorted(dropped)
 
 
-def _rollup_sql(table: str, width: str) -> str:
-    weighted = ", ".join(
-        f"sum({c} * interval_s) / nullif(sum(interval_s) FILTER (WHERE {c} IS NOT NULL), 0)"
-        for c in _MEANS
-    )
-    maxima = ", ".join(f"max({c})" for c in _MAXED)
-    columns = [f"{c}_avg" for c in _MEANS] + [f"{c}_max" for c in _MAXED]
+def _rollup_upsert(table: str, select: str) -> str:
+    """Rollup buckets into ``table`` from ``select`` (device, interface, bucket, covered
+    seconds, samples, the measures, speed, status changes and flags, in that order); a bucket
+    stored before is replaced."""
     updates = ", ".join(
         f"{c} = EXCLUDED.{c}"
-        for c in ("covered_s", "samples", *columns, "speed_bps", "status_changes", "flags")
+        for c in ("covered_s", "samples", *_ROLLUP_MEASURES, "speed_bps", "status_changes", "flags")
     )
     return (
-        f"INSERT INTO {table} (device, interface, bucket, covered_s, samples,"  # noqa: S608 - identifiers from this module, values bound
-        f" {', '.join(columns)}, speed_bps, status_changes, flags)"
-        f" SELECT device, interface,"
-        f" date_bin('{width}', ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,"
-        f" sum(interval_s), count(*)::integer, {weighted}, {maxima}, max(speed_bps),"
-        f" sum(status_changes)::integer, bit_or(flags)"
-        f" FROM metrics_if_rates WHERE ts >= $1 AND ts < $2"
-        f" GROUP BY device, interface, bucket"
+        f"INSERT INTO {table} (device, interface, bucket, covered_s, samples,"
+        f" {', '.join(_ROLLUP_MEASURES)}, speed_bps, status_changes, flags) {select}"
         f" ON CONFLICT (device, interface, bucket) DO UPDATE SET {updates}"
     )
 
+
+def _rollup_sql(table: str, width: str) -> str:
+    weighted = ", ".join(
+        f"sum({c} * interval_s) / nullif(sum(interval_s) FILTER (WHERE {c} IS NOT NULL), 0)"
+        for c in MEASURES
+    )
+    maxima = ", ".join(f"max({c})" for c in _MAXED)
+    return _rollup_upsert(
+        table,
+        "SELECT device, interface,"  # noqa: S608 - identifiers from this module, values bound
+        f" date_bin('{width}', ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,"
+        f" sum(interval_s), count(*)::integer, {weighted}, {maxima}, max(speed_bps),"
+        " sum(status_changes)::integer, bit_or(flags)"
+        " FROM metrics_if_rates WHERE ts >= $1 AND ts < $2"
+        " GROUP BY device, interface, bucket",
+    )
+
+
+def _daily_sql() -> str:
+    """Daily buckets from the hourly ones: means weighted by the seconds each hour covers,
+    maxima of maxima, sums of counts."""
+    means = ", ".join(
+        f"sum({c}_avg * covered_s) / nullif(sum(covered_s) FILTER (WHERE {c}_avg IS NOT NULL), 0)"
+        for c in MEASURES
+    )
+    maxima = ", ".join(f"max({c}_max)" for c in _MAXED)
+    return _rollup_upsert(
+        "metrics_if_rollup_1d",
+        "SELECT device, interface,"  # noqa: S608 - identifiers from this module, values bound
+        " date_bin('1 day', bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS day,"
+        f" sum(covered_s), sum(samples)::integer, {means}, {maxima}, max(speed_bps),"
+        " sum(status_changes)::integer, bit_or(flags)"
+        " FROM metrics_if_rollup_1h WHERE bucket >= $1 AND bucket < $2"
+        " GROUP BY device, interface, day",
+    )
+
+
+_DAILY_SQL = _daily_sql()
 
 _SAMPLE_TYPES = {
     "device": pa.string(),

@@ -37,6 +37,7 @@ from meshq_alerts.alertmanager import AlertmanagerPush
 from meshq_alerts.evaluator import Evaluator, GraphQueries
 from meshq_alerts.rules import AlertRule
 from meshq_alerts.settings import Settings
+from meshq_alerts.sources import BlastFigures, InterfaceWindow
 from meshq_alerts.store import MIGRATIONS, SERVICE, AlertStore, init_connection
 
 __all__ = ["ON_BEHALF_HEADER", "SCHEMA", "SERVICE", "create_app"]
@@ -85,9 +86,16 @@ class Scheduler:
                 self._wake.clear()
 
 
-def register(consumer: EventConsumer, scheduler: Scheduler) -> None:
+def register(
+    consumer: EventConsumer, scheduler: Scheduler, blast: BlastFigures | None = None
+) -> None:
     async def on_topology(event: TopologyChanged | SnapshotRejected) -> None:
         if isinstance(event, TopologyChanged) and not event.data.empty:
+            if blast is not None:
+                # a metadata patch (a role, say) can move every figure: ask about every device
+                data = event.data
+                known = data.kind == "snapshot" and bool(data.scope_devices)
+                blast.note_change(data.scope_devices if known else None)
             scheduler.wake()
 
     consumer.subscribe(topics.TOPOLOGY_CHANGED, on_topology, group=f"{SERVICE}.topology")
@@ -138,6 +146,7 @@ async def status(deps: Deps) -> dict[str, Any]:
     return {
         "rules": len(deps.evaluator.rules),
         "last_round": last.summary() if last is not None else None,
+        "blast": deps.evaluator.blast.last if deps.evaluator.blast is not None else {},
         "alertmanagers": deps.evaluator.push.urls if deps.evaluator.push else [],
     }
 
@@ -165,13 +174,31 @@ def create_app(settings: Settings, rules: list[AlertRule] | None = None) -> Lite
             stack.push_async_callback(http.aclose)
             urls = [u.strip() for u in settings.alertmanager_urls.split(",") if u.strip()]
             push = AlertmanagerPush(urls, http, generator_url=settings.public_url) if urls else None
+            routes = {}
+            if settings.prober_url:  # rules over the Synthetic queries ask the prober
+                prober = internal_client(credential, base_url=settings.prober_url, timeout=30.0)
+                stack.push_async_callback(prober.aclose)
+                routes["meshq_synthetic_"] = prober
+            queries_ = GraphQueries(graph, routes)
+            blast = BlastFigures(
+                store,
+                queries_,
+                concurrency=settings.blast_concurrency,
+                full_every_s=settings.blast_full_interval_s,
+            )
             evaluator = Evaluator(
-                rules, store, GraphQueries(graph), push=push, max_rows=settings.max_rows
+                rules,
+                store,
+                queries_,
+                push=push,
+                metrics=InterfaceWindow(pool),
+                blast=blast,
+                max_rows=settings.max_rows,
             )
             scheduler = Scheduler(evaluator, settings.interval_s, settings.debounce_s)
             kafka = open_kafka(settings, service=SERVICE)
             stack.push_async_callback(kafka.broker.stop)
-            register(kafka.consumer, scheduler)
+            register(kafka.consumer, scheduler, blast)
             await kafka.start()
             # every change's alert.changed event leaves through the outbox, once committed
             relay = OutboxRelay(pool, kafka.bus, SERVICE)

@@ -21,7 +21,13 @@ import structlog
 
 from meshq_alerts.alertmanager import AlertmanagerPush
 from meshq_alerts.rules import AlertRule
-from meshq_alerts.store import AlertStore, Evaluation, Transition
+from meshq_alerts.sources import (
+    BlastFigures,
+    InterfaceWindow,
+    redundancy_rows,
+    visibility_rows,
+)
+from meshq_alerts.store import AlertStore, Evaluation, Transition, device_names
 
 __all__ = ["Answer", "Evaluator", "GraphQueries", "QuerySource", "Round"]
 
@@ -29,6 +35,8 @@ log = structlog.get_logger(__name__)
 
 #: Rows asked for per page (graph-engine's largest page).
 PAGE = 10_000
+#: The depth of the blast figures an alert's labels carry (``blast_labels``).
+LABEL_DEPTH = 3
 
 
 @dataclass(frozen=True)
@@ -46,18 +54,26 @@ class QueryFailed(Exception):
 
 
 class GraphQueries:
-    """Catalogue answers from graph-engine's internal API."""
+    """Catalogue answers from graph-engine's internal API; ``routes`` sends the queries whose
+    name starts with a prefix to the service that serves them (``meshq_synthetic_``: the
+    prober), over the same internal query API."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
+    def __init__(
+        self, client: httpx.AsyncClient, routes: Mapping[str, httpx.AsyncClient] | None = None
+    ) -> None:
+        self._graph = client
+        self._routes = dict(routes or {})
 
     async def answer(self, name: str, params: Mapping[str, Any], max_rows: int) -> Answer:
+        client = next(
+            (c for prefix, c in self._routes.items() if name.startswith(prefix)), self._graph
+        )
         rows: list[dict[str, Any]] = []
         offset = 0
         while True:
             limit = min(PAGE, max_rows - len(rows))
             try:
-                response = await self._client.post(
+                response = await client.post(
                     f"/internal/queries/{quote(name, safe='')}",
                     params={"limit": limit, "offset": offset},
                     json=dict(params),
@@ -122,6 +138,8 @@ class Evaluator:
         source: QuerySource,
         *,
         push: AlertmanagerPush | None = None,
+        metrics: InterfaceWindow | None = None,
+        blast: BlastFigures | None = None,
         max_rows: int = 200_000,
         push_resolved_for: timedelta = timedelta(minutes=15),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -130,6 +148,8 @@ class Evaluator:
         self.store = store
         self.source = source
         self.push = push
+        self.metrics = metrics
+        self.blast = blast
         self.max_rows = max_rows
         self.push_resolved_for = push_resolved_for
         self.clock = clock
@@ -143,15 +163,23 @@ class Evaluator:
             started = time.monotonic()
             now = self.clock()
             result = Round(started_at=now)
-            for rule in self.rules:
+            refreshed: dict[int, str | None] = {}
+            # the rules that need the blast figures last: a long pass (the first, at start)
+            # holds back only them
+            ordered = sorted(
+                self.rules,
+                key=lambda r: (r.query in ("device_blast", "device_redundancy"), r.blast_labels),
+            )
+            for rule in ordered:
                 try:
-                    answer = await self.source.answer(rule.query, rule.params, self.max_rows)
+                    answer = await self._answer(rule, now, refreshed)
+                    labels = await self._labels(rule, answer.rows, now, refreshed)
                 except QueryFailed as exc:
                     result.failed[rule.name] = str(exc)
                     log.warning("alerts.rule.failed", rule=rule.name, error=str(exc))
                     continue
                 evaluation = await self.store.evaluate(
-                    rule, answer.rows, now, complete=answer.complete
+                    rule, answer.rows, now, complete=answer.complete, extra_labels=labels
                 )
                 if evaluation.over_limit:
                     log.warning(
@@ -168,3 +196,62 @@ class Evaluator:
         for listener in self.listeners:
             await listener(result)
         return result
+
+    async def _refresh(self, depth: int, now: datetime, refreshed: dict[int, str | None]) -> None:
+        """The blast figures at ``depth`` brought up to date, once per round."""
+        if self.blast is None:
+            raise QueryFailed("blast figures are not available in this process")
+        if depth not in refreshed:
+            try:
+                await self.blast.refresh(depth, now)
+                refreshed[depth] = None
+            except QueryFailed as exc:
+                refreshed[depth] = str(exc)
+        if refreshed[depth] is not None:
+            raise QueryFailed(str(refreshed[depth]))
+
+    async def _answer(
+        self, rule: AlertRule, now: datetime, refreshed: dict[int, str | None]
+    ) -> Answer:
+        if rule.query == "interface_window":
+            if self.metrics is None:
+                raise QueryFailed("the metrics store is not available in this process")
+            return await self.metrics.answer(rule.params, now, self.max_rows)
+        if rule.query == "device_visibility":
+            links = await self.source.answer("lldp_neighbors", {}, 5_000_000)
+            if not links.complete:
+                raise QueryFailed("lldp_neighbors answered more links than can be read")
+            rows = visibility_rows(links.rows)
+            return Answer(rows[: self.max_rows], complete=len(rows) <= self.max_rows)
+        if rule.query in ("device_blast", "device_redundancy"):
+            depth = int(rule.params["depth"])
+            await self._refresh(depth, now, refreshed)
+            figures = await self.store.blast_rows(depth)
+            if rule.query == "device_blast":
+                rows = figures
+            else:
+                affected = await self.store.blast_affected(depth)
+                rows = redundancy_rows(figures, affected, rule.params.get("role"))
+            return Answer(rows[: self.max_rows], complete=len(rows) <= self.max_rows)
+        return await self.source.answer(rule.query, rule.params, self.max_rows)
+
+    async def _labels(
+        self,
+        rule: AlertRule,
+        rows: Sequence[Mapping[str, Any]],
+        now: datetime,
+        refreshed: dict[int, str | None],
+    ) -> dict[str, dict[str, str]]:
+        """Blast-size labels for the devices of the rows that match a ``blast_labels`` rule;
+        none (the alert goes out without them) when the figures cannot be had."""
+        if not rule.blast_labels or self.blast is None:
+            return {}
+        try:
+            await self._refresh(LABEL_DEPTH, now, refreshed)
+        except QueryFailed as exc:
+            log.warning("alerts.blast_labels.unavailable", rule=rule.name, error=str(exc))
+        if rule.when == "absent":
+            # what fires is what the answer lacks: any device held may be named
+            return await self.blast.labels(None, LABEL_DEPTH)
+        devices = {d for row in rows if rule.matches(row) for d in device_names(row)}
+        return await self.blast.labels(devices, LABEL_DEPTH) if devices else {}

@@ -9,11 +9,13 @@ topology, routing, hygiene, blast radius), and raises one alert per row it picks
         params: {}                       # its parameters
         key: [device, peer_ip]           # the row columns that tell one alert from another
         condition: ""                    # optional, over the row's numeric columns
+        resolve_condition: ""            # optional: an open alert holds until the row meets it
         when: present                    # present (default) | absent
         for: 0s                          # how long it must hold before the alert fires
         resolve_after: 0s                # how long it must be gone before the alert resolves
         severity: high                   # info | low | warning | medium | high | critical
         labels: {team: netops}           # added to the alert (and sent to Alertmanager)
+        blast_labels: false              # add the device's blast size (blast_endpoints, ...)
         summary: "BGP peer {peer_ip} of {device} is down"
 
 - ``when: present`` fires for every row of the answer that meets ``condition`` (every row
@@ -23,6 +25,11 @@ topology, routing, hygiene, blast radius), and raises one alert per row it picks
 - ``for`` holds an alert back until its row has matched for that long (on every evaluation
   in between); ``resolve_after`` keeps a firing alert open until its row has stayed away for
   that long, so a flapping row does not open a new alert on each flap.
+- ``resolve_condition`` is hysteresis: an open alert whose row no longer meets ``condition``
+  stays open until the row meets it (fire above 80, resolve below 70; unknown holds).
+- ``query`` may also name a question the service answers itself (:data:`LOCAL_QUERIES`:
+  metric windows, blast figures, redundancy, visibility; ``meshq_alerts.sources``), whose
+  ``params`` are checked here.
 
 Conditions use the same grammar as SOAR rules (``meshq_runtime.conditions``, never ``eval``),
 with decimals, over the numeric columns of a row: ``utilization_pct > 80 and in_errors > 0``.
@@ -72,7 +79,14 @@ _FIELDS = {
     "labels",
     "summary",
     "description",
+    "resolve_condition",
+    "blast_labels",
 }
+#: Questions the alerts service answers itself (every other ``query`` is a catalogue query
+#: asked of graph-engine), with their parameters' bounds.
+LOCAL_QUERIES = ("interface_window", "device_blast", "device_redundancy", "device_visibility")
+MAX_DEPTH = 6
+MAX_WINDOW_S = 24 * 3600.0
 #: Labels an alert always has, which a rule may not set.
 RESERVED_LABELS = frozenset({"alertname", "severity", "alert_id", "fingerprint"})
 
@@ -148,9 +162,18 @@ class AlertRule:
     labels: dict[str, str] = field(default_factory=dict)
     summary: str = ""
     description: str = ""
+    resolve_condition_text: str = ""
+    resolve_condition: Condition | None = None
+    blast_labels: bool = False
 
     def matches(self, row: Mapping[str, Any]) -> bool:
         return self.condition is None or self.condition(row)
+
+    def holds(self, row: Mapping[str, Any]) -> bool:
+        """An open alert's row that no longer meets ``condition`` still holds it until it meets
+        ``resolve_condition`` (hysteresis: fire above 80, resolve below 70); an unknown value
+        meets neither, so it holds too."""
+        return self.resolve_condition is not None and not self.resolve_condition(row)
 
     def key_of(self, row: Mapping[str, Any]) -> tuple[str, ...] | None:
         """The row's key; None when a key column is missing or null (no alert can be told
@@ -177,6 +200,8 @@ class AlertRule:
             "labels": self.labels,
             "summary": self.summary or None,
             "description": self.description or None,
+            "resolve_condition": self.resolve_condition_text or None,
+            "blast_labels": self.blast_labels,
         }
 
 
@@ -223,21 +248,20 @@ def _rule(index: int, raw: Any) -> AlertRule:
         or len(set(key)) != len(key)
     ):
         raise RuleError(f"{where}: key must list 1 to {MAX_KEY_COLUMNS} distinct column names")
-    condition_text = _text(raw, "condition", where)
-    condition = None
-    if condition_text:
-        try:
-            condition = parse_condition(condition_text, decimals=True)
-        except ConditionSyntaxError as exc:
-            raise RuleError(
-                f"{where}: condition {condition_text!r}: {exc.message} at position "
-                f"{exc.position + 1}"
-            ) from None
+    if query in LOCAL_QUERIES:
+        params = _local_params(query, params, where)
+    condition_text, condition = _condition(raw, "condition", where)
+    resolve_text, resolve_condition = _condition(raw, "resolve_condition", where)
     when = raw.get("when", "present")
     if when not in ("present", "absent"):
         raise RuleError(f"{where}: when must be present or absent")
     if when == "absent" and condition is not None:
         raise RuleError(f"{where}: a rule with when: absent takes no condition")
+    if resolve_condition is not None and condition is None:
+        raise RuleError(f"{where}: resolve_condition needs a condition to fire on")
+    blast_labels = raw.get("blast_labels", False)
+    if not isinstance(blast_labels, bool):
+        raise RuleError(f"{where}: blast_labels must be true or false")
     severity = raw.get("severity", "warning")
     if not isinstance(severity, str) or severity.lower() not in SEVERITIES:
         raise RuleError(f"{where}: severity must be one of {', '.join(SEVERITIES)}")
@@ -270,7 +294,62 @@ def _rule(index: int, raw: Any) -> AlertRule:
         labels=clean,
         summary=_check_template(_text(raw, "summary", where), f"{where}: summary"),
         description=_check_template(_text(raw, "description", where), f"{where}: description"),
+        resolve_condition_text=resolve_text,
+        resolve_condition=resolve_condition,
+        blast_labels=blast_labels,
     )
+
+
+def _condition(raw: Mapping[str, Any], name: str, where: str) -> tuple[str, Condition | None]:
+    text = _text(raw, name, where)
+    if not text:
+        return "", None
+    try:
+        return text, parse_condition(text, decimals=True)
+    except ConditionSyntaxError as exc:
+        raise RuleError(
+            f"{where}: {name} {text!r}: {exc.message} at position {exc.position + 1}"
+        ) from None
+
+
+def _local_params(query: str, params: dict[str, Any], where: str) -> dict[str, Any]:
+    """The parameters of a question the service answers itself, checked and with defaults."""
+    allowed = {
+        "interface_window": {"window", "device"},
+        "device_blast": {"depth"},
+        "device_redundancy": {"depth", "role"},
+        "device_visibility": set(),
+    }[query]
+    unknown = set(params) - allowed
+    if unknown:
+        raise RuleError(
+            f"{where}: params: {query} takes {', '.join(sorted(allowed))}, not "
+            f"{', '.join(sorted(unknown))}"
+        )
+    out: dict[str, Any] = {}
+    if query == "interface_window":
+        window = parse_duration(params.get("window", "5m"), f"{where}: params.window")
+        if not 60 <= window <= MAX_WINDOW_S:
+            raise RuleError(f"{where}: params.window must be between 1m and 24h")
+        out["window_s"] = window
+        device = params.get("device", "")
+        if not isinstance(device, str) or len(device) > 255:
+            raise RuleError(f"{where}: params.device must be a device name")
+        if device:
+            out["device"] = device
+        return out
+    if query == "device_visibility":
+        return out
+    depth = params.get("depth", 3)
+    if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= MAX_DEPTH:
+        raise RuleError(f"{where}: params.depth must be a whole number from 1 to {MAX_DEPTH}")
+    out["depth"] = depth
+    role = params.get("role", "")
+    if not isinstance(role, str) or len(role) > 64:
+        raise RuleError(f"{where}: params.role must be a role name")
+    if role:
+        out["role"] = role.strip().lower().replace("-", "_").replace(" ", "_")
+    return out
 
 
 def load_rules(text: str, *, origin: str = "alert rules") -> list[AlertRule]:

@@ -21,6 +21,11 @@ DEFAULT_RULES = Path(__file__).with_name("default_rules.yaml")
 class Settings(ServiceSettings, KafkaSettings, PostgresSettings, LicenseClientSettings):
     port: int = Field(8008, alias="MESHQ_ALERTS_PORT")
     graph_engine_url: str = Field("http://127.0.0.1:8001", alias="MESHQ_GRAPH_ENGINE_URL")
+    prober_url: str | None = Field(
+        None,
+        alias="MESHQ_PROBER_URL",
+        description="The prober: rules over the Synthetic queries (meshq_synthetic_*) ask it.",
+    )
     rules_file: Path | None = Field(
         None,
         alias="MESHQ_ALERT_RULES_FILE",
@@ -56,6 +61,22 @@ class Settings(ServiceSettings, KafkaSettings, PostgresSettings, LicenseClientSe
         None,
         alias="MESHQ_ALERTS_PUBLIC_URL",
         description="The gateway's URL, for the link each pushed alert carries.",
+    )
+
+    blast_full_interval_s: float = Field(
+        3600.0,
+        ge=60.0,
+        le=7 * 86_400.0,
+        alias="MESHQ_ALERTS_BLAST_FULL_INTERVAL",
+        description="Seconds between rounds that ask the blast radius of every device (between "
+        "them, only devices near a change are asked again).",
+    )
+    blast_concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        alias="MESHQ_ALERTS_BLAST_CONCURRENCY",
+        description="Blast radius questions in flight at once to graph-engine.",
     )
 
     def load_rules(self) -> list[AlertRule]:

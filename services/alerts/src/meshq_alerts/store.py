@@ -7,6 +7,8 @@
 - ``alert_history``: every change of state, in order (``seq``): what the stream reads from.
 - ``alert_pending``: rows that match a rule with ``for:`` but have not matched long enough.
 - ``alert_baseline``: for ``when: absent`` rules, the keys the query has answered.
+- ``alert_blast``: what each device's failure would take down (``device_blast``), kept
+  between rounds so that a round asks graph-engine only about devices near a change.
 
 One evaluation of one rule runs in one transaction (:meth:`AlertStore.evaluate`), so a crash
 leaves the state of before or of after, and evaluating the same answer twice changes nothing
@@ -34,6 +36,7 @@ __all__ = [
     "AlertStore",
     "Transition",
     "alert_id",
+    "device_names",
     "fingerprint",
     "init_connection",
     "parse_alert_id",
@@ -82,6 +85,10 @@ MIGRATIONS = [
     "CREATE TABLE IF NOT EXISTS alert_baseline ("
     " rule text NOT NULL, fingerprint text NOT NULL, key jsonb NOT NULL,"
     " seen_at timestamptz NOT NULL, PRIMARY KEY (rule, fingerprint))",
+    # what each device's failure takes down, at a depth (device_blast, device_redundancy)
+    "CREATE TABLE IF NOT EXISTS alert_blast ("
+    " depth int NOT NULL, device text NOT NULL, figures jsonb NOT NULL,"
+    " affected text[] NOT NULL, computed_at timestamptz NOT NULL, PRIMARY KEY (depth, device))",
 ]
 
 _ALERT_COLUMNS = (
@@ -123,6 +130,11 @@ def _bounded_row(row: Mapping[str, Any], key_columns: Iterable[str]) -> dict[str
     if len(text) <= MAX_ROW_BYTES:
         return dict(json.loads(text))
     return {c: row.get(c) for c in key_columns} | {"truncated": True}
+
+
+def device_names(row: Mapping[str, Any]) -> list[str]:
+    """The device names a row holds, in :data:`DEVICE_COLUMNS` order."""
+    return _devices(row)
 
 
 def _devices(row: Mapping[str, Any]) -> list[str]:
@@ -236,10 +248,13 @@ class AlertStore:
         now: datetime,
         *,
         complete: bool = True,
+        extra_labels: Mapping[str, Mapping[str, str]] | None = None,
     ) -> Evaluation:
         """Move the rule's alerts to what ``rows`` (the query's answer) says. An answer that is
         not ``complete`` (cut at the row bound) raises and holds alerts but resolves none, and
-        an absent rule is not evaluated on it at all: what it lacks may only have been cut."""
+        an absent rule is not evaluated on it at all: what it lacks may only have been cut.
+        ``extra_labels``: labels by device name, added to an alert that fires for a row naming
+        that device (its blast size, for routing)."""
         if not complete and rule.when == "absent":
             return Evaluation(rule=rule.name, skipped=True)
         result = Evaluation(rule=rule.name)
@@ -250,8 +265,17 @@ class AlertStore:
                     "SELECT pg_advisory_xact_lock(hashtext('meshq_alerts'), hashtext($1))",
                     rule.name,
                 )
-                matched = await self._matched(conn, rule, rows, now)
-                await self._apply(conn, rule, matched, now, result, resolve=complete)
+                matched, holding = await self._matched(conn, rule, rows, now)
+                await self._apply(
+                    conn,
+                    rule,
+                    matched,
+                    now,
+                    result,
+                    resolve=complete,
+                    holding=holding,
+                    extra_labels=extra_labels or {},
+                )
         return result
 
     async def _matched(
@@ -260,17 +284,25 @@ class AlertStore:
         rule: AlertRule,
         rows: Sequence[Mapping[str, Any]],
         now: datetime,
-    ) -> dict[str, tuple[tuple[str, ...], Mapping[str, Any]]]:
+    ) -> tuple[
+        dict[str, tuple[tuple[str, ...], Mapping[str, Any]]],
+        dict[str, Mapping[str, Any]],
+    ]:
+        """The rows that match (by fingerprint), and those that no longer match but do not
+        meet the rule's ``resolve_condition`` either (they hold an open alert)."""
         answered: dict[str, tuple[tuple[str, ...], Mapping[str, Any]]] = {}
+        holding: dict[str, Mapping[str, Any]] = {}
         for row in rows:
             key = rule.key_of(row)
             if key is None:
                 continue
             if rule.when == "present" and not rule.matches(row):
+                if rule.holds(row):
+                    holding.setdefault(fingerprint(rule.name, key), row)
                 continue
             answered.setdefault(fingerprint(rule.name, key), (key, row))
         if rule.when == "present":
-            return answered
+            return answered, holding
         # absent: the keys known before that the answer no longer holds
         known = await conn.fetch(
             "SELECT fingerprint, key FROM alert_baseline WHERE rule = $1", rule.name
@@ -287,7 +319,7 @@ class AlertStore:
                 " DO UPDATE SET seen_at = EXCLUDED.seen_at",
                 [(rule.name, fp, list(key), now) for fp, (key, _) in answered.items()],
             )
-        return missing
+        return missing, holding
 
     async def _apply(
         self,
@@ -298,6 +330,8 @@ class AlertStore:
         result: Evaluation,
         *,
         resolve: bool,
+        holding: Mapping[str, Mapping[str, Any]],
+        extra_labels: Mapping[str, Mapping[str, str]],
     ) -> None:
         open_rows = await conn.fetch(
             f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE rule = $1 AND state <> 'resolved'",  # noqa: S608
@@ -320,6 +354,15 @@ class AlertStore:
                 [(fp, now, _bounded_row(matched[fp][1], rule.key)) for fp in still],
             )
             result.held = len(still)
+        # hysteresis: off the condition but not yet on the resolve condition
+        kept = [fp for fp in holding if fp in open_by_fp and fp not in matched]
+        if kept:
+            await conn.executemany(
+                "UPDATE alerts SET cleared_at = NULL, row = $2, updated_at = now()"
+                " WHERE fingerprint = $1 AND state <> 'resolved'",
+                [(fp, _bounded_row(holding[fp], rule.key)) for fp in kept],
+            )
+            result.held += len(kept)
         # rows that are new: raised now, or once they have matched for ``for:``
         open_count = len(open_by_fp)
         fire: list[str] = []
@@ -353,7 +396,10 @@ class AlertStore:
             )
         for fp in fire:
             key, row = matched[fp]
+            devices = _devices(row) or _devices(dict(zip(rule.key, key, strict=True)))
+            weight = next((extra_labels[d] for d in devices if d in extra_labels), {})
             labels = {
+                **weight,
                 **rule.labels,
                 **{c: v[:500] for c, v in zip(rule.key, key, strict=True)},
                 "alertname": rule.name,
@@ -372,7 +418,7 @@ class AlertStore:
                 render(rule.summary, row) if rule.summary else f"{rule.name}: {', '.join(key)}",
                 render(rule.description, row) if rule.description else "",
                 _bounded_row(row, rule.key),
-                _devices(row) or _devices(dict(zip(rule.key, key, strict=True))),
+                devices,
                 now,
                 rule.query,
             )
@@ -380,7 +426,7 @@ class AlertStore:
             result.fired.append(Transition(public(record), "firing"))
         # open alerts whose row is gone: resolved now, or after ``resolve_after``
         for fp, record in open_by_fp.items():
-            if fp in matched or not resolve:
+            if fp in matched or fp in holding or not resolve:
                 continue
             cleared = record["cleared_at"] or now
             if (now - cleared).total_seconds() < rule.resolve_after_s:
@@ -549,3 +595,54 @@ class AlertStore:
                 since,
             )
         return [public(r) for r in records]
+
+    # --- what each device's failure takes down (device_blast) -------------------------------
+
+    async def blast_affected(self, depth: int) -> dict[str, list[str]]:
+        """Every device held at ``depth``, with the devices its failure takes down."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT device, affected FROM alert_blast WHERE depth = $1", depth
+            )
+        return {r["device"]: list(r["affected"]) for r in rows}
+
+    async def blast_save(
+        self,
+        depth: int,
+        figures: Sequence[tuple[str, Mapping[str, Any], Sequence[str]]],
+        now: datetime,
+        *,
+        keep: Sequence[str] | None = None,
+    ) -> None:
+        """Store ``(device, figures, affected)`` at ``depth``; with ``keep``, forget every
+        device not in it (gone from the graph)."""
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                if keep is not None:
+                    await conn.execute(
+                        "DELETE FROM alert_blast WHERE depth = $1"
+                        " AND NOT (device = ANY($2::text[]))",
+                        depth,
+                        list(keep),
+                    )
+                if figures:
+                    await conn.executemany(
+                        "INSERT INTO alert_blast (depth, device, figures, affected, computed_at)"
+                        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (depth, device) DO UPDATE SET"
+                        " figures = EXCLUDED.figures, affected = EXCLUDED.affected,"
+                        " computed_at = EXCLUDED.computed_at",
+                        [(depth, d, dict(f), list(a), now) for d, f, a in figures],
+                    )
+
+    async def blast_rows(
+        self, depth: int, devices: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The stored figures at ``depth`` (of ``devices`` only, when given), by device."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT figures FROM alert_blast WHERE depth = $1"
+                " AND ($2::text[] IS NULL OR device = ANY($2::text[])) ORDER BY device",
+                depth,
+                None if devices is None else list(devices),
+            )
+        return [dict(r["figures"]) for r in rows]

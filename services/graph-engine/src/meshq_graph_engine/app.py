@@ -26,9 +26,20 @@ from meshq_runtime.service_auth import (
     internal_client,
     service_credential,
 )
+from network_discovery.contracts import topics
+from network_discovery.k8s import InventoryStore
+from network_discovery.vuln.feed import start_watch
+from network_discovery.vuln.store import AdvisoryStore, PostgresAdvisoryStore, SqliteAdvisoryStore
 
 from meshq_graph_engine import answers, blast, firewall, handlers
 from meshq_graph_engine.archive import SnapshotArchive
+from meshq_graph_engine.compliance import (
+    ComplianceService,
+    ConfigStore,
+    FileHistory,
+    History,
+    PostgresHistory,
+)
 from meshq_graph_engine.controllers import ROUTES, stored_reference
 from meshq_graph_engine.deps import GraphDeps, ReaderDeps, WriterDeps
 from meshq_graph_engine.engine import GraphEngine
@@ -56,6 +67,31 @@ async def _metrics(settings: Settings, stack: AsyncExitStack) -> MetricsStore | 
     pool = await create_pool(settings, max_size=4)
     stack.push_async_callback(pool.close)
     return MetricsStore(pool)
+
+
+async def _compliance(settings: Settings, stack: AsyncExitStack, store: Any) -> ComplianceService:
+    """Compliance runs over the graph; their history in PostgreSQL where MESHQ_POSTGRES_URL
+    is set, else in the state directory (see docs/compliance.md)."""
+    base = settings.data_dir / "graph-engine" / "compliance"
+    history: History
+    if settings.metrics_configured:
+        pool = await create_pool(settings, max_size=2)
+        stack.push_async_callback(pool.close)
+        history = PostgresHistory(pool)
+    else:
+        history = FileHistory(base / "runs")
+    packs = settings.compliance_packs_dir or None
+    service = ComplianceService(store, history, ConfigStore(base / "configs"), packs_dir=packs)
+    stack.push_async_callback(service.close)
+    return service
+
+
+def _vulns(settings: Settings) -> AdvisoryStore:
+    """The advisory store: PostgreSQL where MESHQ_POSTGRES_URL is set, else SQLite in the data
+    directory (where 'meshq vuln load' writes too; see docs/vulnerabilities.md)."""
+    if settings.metrics_configured:
+        return PostgresAdvisoryStore(settings.postgres_url.get_secret_value())
+    return SqliteAdvisoryStore(settings.data_dir / "vuln" / "advisories.sqlite3")
 
 
 async def _writer(
@@ -89,7 +125,18 @@ async def _writer(
     )
     kafka = open_kafka(settings, service=SERVICE)
     stack.push_async_callback(kafka.broker.stop)
-    handlers.register(kafka.consumer, handlers.IngestHandlers(engine, kafka.bus, archive, intake))
+    compliance = await _compliance(settings, stack, store)
+    handlers.register(
+        kafka.consumer,
+        handlers.IngestHandlers(engine, kafka.bus, archive, intake, configs=compliance.configs),
+    )
+    if settings.compliance_after_snapshot:
+        kafka.consumer.subscribe(
+            topics.TOPOLOGY_CHANGED,
+            compliance.on_topology_changed,
+            offset_reset="latest",
+            group=f"{SERVICE}-compliance",
+        )
     await kafka.start()
     sweeper = asyncio.create_task(
         _sweep(intake, kafka.bus, settings.intake_requeue_after), name="snapshot-intake-sweep"
@@ -111,8 +158,19 @@ async def _writer(
         confirming=lambda: follower.allows("audit_logging"),
     )
     state.probes[:] = [kafka_probe(kafka.broker), ("graph-store", store.ping)]
+    vulns = _vulns(settings)
+    stop_feed = await start_watch(vulns)  # MESHQ_VULN_FEED_DIR: the scheduled load
+    if stop_feed is not None:
+        stack.push_async_callback(stop_feed)
     flows = open_flow_store()
-    await start_flow_intake(flows, settings, stack, client_id=f"meshq-{SERVICE}-flows")
+    await start_flow_intake(
+        flows,
+        settings,
+        stack,
+        client_id=f"meshq-{SERVICE}-flows",
+        graph=store,
+        revision=lambda: engine.revision,
+    )
     deps = WriterDeps(
         store=store,
         engine=engine,
@@ -124,6 +182,9 @@ async def _writer(
         intake_slots=asyncio.Semaphore(settings.intake_concurrency),
         metrics=await _metrics(settings, stack),
         flows=flows,
+        compliance=compliance,
+        vulns=vulns,
+        k8s=InventoryStore(settings.data_dir / "k8s"),  # what 'meshq k8s sync' writes
     )
     state.hand_out(deps, stack)
 
@@ -177,7 +238,15 @@ async def _reader(
     stack.push_async_callback(writer.aclose)
     metrics = await _metrics(settings, stack)
     flows = open_flow_store(reader=True)
-    deps = ReaderDeps(store=store, engine=reader, writer=writer, metrics=metrics, flows=flows)
+    deps = ReaderDeps(
+        store=store,
+        engine=reader,
+        writer=writer,
+        metrics=metrics,
+        flows=flows,
+        vulns=_vulns(settings),
+        k8s=InventoryStore(settings.data_dir / "k8s"),
+    )
     state.hand_out(deps, stack)
 
 

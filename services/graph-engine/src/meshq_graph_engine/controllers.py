@@ -154,7 +154,15 @@ async def _run(
             REGISTRY,
             name,
             params,
-            QueryContext(engine.store, engine, metrics=deps.metrics, flows=deps.flows),
+            QueryContext(
+                engine.store,
+                engine,
+                metrics=deps.metrics,
+                flows=deps.flows,
+                compliance=deps.compliance,
+                vulns=deps.vulns,
+                k8s=deps.k8s,
+            ),
             limit=limit,
             offset=offset,
         )

@@ -4,7 +4,7 @@ the writer's store and sends writes on to it)."""
 
 import asyncio
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import httpx
 from litestar.di import NamedDependency
@@ -16,6 +16,7 @@ from meshq_runtime.metrics_store import MetricsStore
 from network_discovery.flows.store import FlowStore
 
 from meshq_graph_engine.archive import SnapshotArchive
+from meshq_graph_engine.compliance.service import ComplianceService
 from meshq_graph_engine.engine import GraphEngine
 from meshq_graph_engine.intake import SnapshotIntake
 from meshq_graph_engine.reader import GraphReader
@@ -32,6 +33,12 @@ class GraphDeps:
     #: Interface metrics, where MESHQ_POSTGRES_URL is set.
     metrics: MetricsStore | None = None
     flows: FlowStore | None = None
+    #: Compliance runs and their history (None: this process keeps none).
+    compliance: ComplianceService | None = None
+    #: Loaded advisories (``network_discovery.vuln.store.AdvisoryStore``).
+    vulns: Any = None
+    #: Kubernetes inventories (``network_discovery.k8s.InventoryStore``).
+    k8s: Any = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,11 @@ class WriterDeps(GraphDeps):
     intake_slots: asyncio.Semaphore
     metrics: MetricsStore | None = None
     flows: FlowStore | None = None
+    compliance: ComplianceService | None = None
+    #: Loaded advisories (``network_discovery.vuln.store.AdvisoryStore``).
+    vulns: Any = None
+    #: Kubernetes inventories (``network_discovery.k8s.InventoryStore``).
+    k8s: Any = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,11 @@ class ReaderDeps(GraphDeps):
     writer: httpx.AsyncClient
     metrics: MetricsStore | None = None
     flows: FlowStore | None = None
+    compliance: ComplianceService | None = None
+    #: Loaded advisories (``network_discovery.vuln.store.AdvisoryStore``).
+    vulns: Any = None
+    #: Kubernetes inventories (``network_discovery.k8s.InventoryStore``).
+    k8s: Any = None
 
 
 #: A handler's ``deps`` parameter (Litestar's named dependency).

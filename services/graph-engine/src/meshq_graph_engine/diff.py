@@ -304,15 +304,17 @@ REL_BATCH = 5_000
 
 
 def _ends(name: str) -> str:
-    """A relationship between two ends found by key, on LadybugDB: each end is a key lookup
-    and the relationship is then matched between the two nodes found. (One pattern that names
-    the relationship and filters both ends, the writer's form, is planned as a join of the
-    whole relationship table with every row: a 1% change's thousand removed endpoint
-    placements took 30 s at 20,000 devices, this form about one scan of the table.)"""
+    """A relationship between two ends found by key, on LadybugDB: the source is a key lookup,
+    and the relationship is then followed from it (``OPTIONAL MATCH``: one that is no longer
+    there is a null, which ``DELETE`` and ``SET`` pass over). The planner makes every other
+    form we measured a hash join that scans the whole relationship table (and the source's
+    node table) per statement: with the ends matched first, 1,000 removed placements took
+    1.6 s against a million ``LOCATED_AT`` rows and 4 s against three million; this form
+    follows only the source's own relationships (0.46 s at a million)."""
     spec = RELS[name]
     return (
         f"UNWIND $rows AS r MATCH (a:{spec.src}) WHERE a.id = r.src"
-        f" MATCH (b:{spec.dst}) WHERE b.id = r.dst MATCH (a)-[e:{name}]->(b)"
+        f" OPTIONAL MATCH (a)-[e:{name}]->(b:{spec.dst}) WHERE b.id = r.dst"
     )
 
 

@@ -34,7 +34,7 @@ from meshq_graph_engine import answers, journal
 from meshq_graph_engine._gc import collector_paused
 from meshq_graph_engine._memory import release_free_memory, tune_allocator
 from meshq_graph_engine.diff import GraphDiff, apply_diff, diff, read_projection
-from meshq_graph_engine.facts import FactKey, FactStore, SnapshotFacts, set_payload
+from meshq_graph_engine.facts import FactKey, FactStore, SnapshotFacts
 from meshq_graph_engine.live import LiveGraph
 from meshq_graph_engine.projection import Projection
 from meshq_graph_engine.revision import read_revision, write_revision
@@ -312,10 +312,11 @@ class GraphEngine:
                 else:
                     self.archive.save(given)
                 stages.mark("archive")
-            await journal.start(self.store, record, grouped, before)
+            digest, payloads = journal.packed_sets(grouped, changed)
+            await journal.start(self.store, record, grouped, before, digest=digest)
             stages.mark("journal")
             await self._hold("engine.pause_after_journal")
-            await self._write_fact_sets(grouped, changed, removed)
+            await self._write_fact_sets(changed, removed, payloads)
             stages.mark("fact_sets")
             await self._hold("engine.pause_after_facts")
             await apply_diff(self.store, d)
@@ -414,12 +415,12 @@ class GraphEngine:
                 )
 
     async def _write_fact_sets(
-        self, grouped: dict[FactKey, Any], changed: list[FactKey], removed: list[FactKey]
+        self, changed: list[FactKey], removed: list[FactKey], payloads: dict[FactKey, str]
     ) -> None:
+        """The changed sets' payloads (made with the journal's digest), in batches."""
         ids = [f"{d}|{k}" for d, k in changed + removed]
         if ids:
             await writer.delete_nodes(self.store, "FactSet", ids)
-        # in batches, so that a large snapshot's payloads are never all in memory at once
         for start in range(0, len(changed), _FACT_SET_BATCH):
             rows = [
                 {
@@ -428,7 +429,7 @@ class GraphEngine:
                     "kind": kind,
                     "snapshot_id": self.facts.origin[(device, kind)],
                     "collected_at": self.facts.seen[(device, kind)],
-                    "payload": set_payload(self.facts.sets[(device, kind)]),
+                    "payload": payloads.pop((device, kind)),
                 }
                 for device, kind in changed[start : start + _FACT_SET_BATCH]
             ]

@@ -22,7 +22,7 @@ import zlib
 from array import array
 from collections import defaultdict, namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Self, cast, get_args
 
@@ -32,6 +32,7 @@ from network_discovery.model import (
     ArpEntry,
     BGPPeer,
     Device,
+    DeviceConfig,
     Endpoint,
     FactKind,
     FirewallObject,
@@ -72,10 +73,11 @@ __all__ = [
     "FactStore",
     "SnapshotFacts",
     "facts_by_scope",
+    "pack",
     "payload_facts",
     "read_snapshot",
     "row_dict",
-    "set_digest",
+    "set_bytes",
     "set_json",
     "set_payload",
 ]
@@ -205,37 +207,51 @@ def row_dict(row: FactRow) -> dict[str, Any]:
 
 
 def set_json(rows: Sequence[FactRow]) -> str:
-    """A fact set as the JSON list of its facts (what ``FactSet.payload`` holds)."""
+    """A fact set as the JSON list of its facts (their JSON form, one object per fact)."""
     return json.dumps([dict(zip(r._fields, r, strict=True)) for r in rows], separators=(",", ":"))
 
 
-#: What starts a compressed payload (a JSON list starts with ``[``).
+def set_bytes(rows: Sequence[FactRow]) -> bytes:
+    """A fact set's content as compact JSON: the names of its model's fields once, then each
+    fact as the list of its values (``{"f": [...], "r": [[...], ...]}``; ``[]`` for none).
+    Half the text of :func:`set_json` and made in half the time (no dictionary per fact): what
+    ``FactSet.payload`` keeps and what the apply journal's digest hashes."""
+    if not rows:
+        return b"[]"
+    return json.dumps({"f": rows[0]._fields, "r": rows}, separators=(",", ":")).encode()
+
+
+#: What starts a payload of :func:`set_bytes`, deflated (zlib) and in base64.
+_PACKED = "c:"
+#: What starts a payload of :func:`set_json`, deflated and in base64 (earlier versions).
 _COMPRESSED = "z:"
 
 
+def pack(data: bytes) -> str:
+    """:func:`set_bytes` as ``FactSet.payload`` keeps it: deflated, in base64 after ``c:``.
+    Fact sets are the store's largest texts: compressed they take a tenth of the space, and
+    the store's memory for writing and checkpointing them shrinks with them."""
+    return _PACKED + base64.b64encode(zlib.compress(data, 1)).decode("ascii")
+
+
 def set_payload(rows: Sequence[FactRow]) -> str:
-    """A fact set as ``FactSet.payload`` keeps it: its JSON list (:func:`set_json`),
-    deflated (zlib) and in base64 after ``z:``. Fact sets are the store's largest texts (the
-    JSON repeats every field's name and default): compressed they take a tenth of the space,
-    and the store's memory for writing and checkpointing them shrinks with them."""
-    packed = zlib.compress(set_json(rows).encode(), 1)
-    return _COMPRESSED + base64.b64encode(packed).decode("ascii")
+    """A fact set as ``FactSet.payload`` keeps it (:func:`pack` of :func:`set_bytes`)."""
+    return pack(set_bytes(rows))
 
 
 def payload_facts(payload: str) -> list[dict[str, Any]]:
-    """The facts (their JSON form) of a ``FactSet.payload``: compressed (:func:`set_payload`)
-    or, as earlier versions wrote it, the plain JSON list."""
+    """The facts (their JSON form) of a ``FactSet.payload``: packed (:func:`set_payload`) or,
+    as earlier versions wrote it, the JSON list of facts, compressed or plain."""
+    if payload.startswith(_PACKED):
+        doc = json.loads(zlib.decompress(base64.b64decode(payload[len(_PACKED) :], validate=True)))
+        if isinstance(doc, list):
+            return list(doc)
+        fields = doc["f"]
+        return [dict(zip(fields, values, strict=True)) for values in doc["r"]]
     if payload.startswith(_COMPRESSED):
         data = zlib.decompress(base64.b64decode(payload[len(_COMPRESSED) :], validate=True))
         return list(json.loads(data))
     return list(json.loads(payload))
-
-
-def set_digest(digest: Any, rows: Sequence[FactRow]) -> None:
-    """Feed a fact set's content to a hash (its rows' values as text, in set order)."""
-    for row in rows:
-        digest.update(repr(tuple(row)).encode())
-        digest.update(b"\n")
 
 
 #: Facts dumped to their JSON form per call (bounds the dictionaries alive at once).
@@ -320,6 +336,9 @@ class SnapshotFacts:
     scope: dict[str, frozenset[FactKind]]
     counts: dict[str, int]
     grouped: dict[FactKey, tuple[FactRow, ...]]
+    #: Configuration texts the snapshot carried (never facts: the ingest handler hands them
+    #: to the compliance store after the apply, then empties this list).
+    configs: list[DeviceConfig] = field(default_factory=list)
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> SnapshotFacts:
@@ -330,6 +349,7 @@ class SnapshotFacts:
             scope=snapshot.scope_map(),
             counts=snapshot.counts(),
             grouped=facts_by_scope(snapshot),
+            configs=list(snapshot.configs),
         )
 
     def json_chunks(self) -> Iterator[bytes]:
@@ -518,6 +538,7 @@ def _read(text: str) -> SnapshotFacts:
         scope=scope,
         counts={"scope": len(head.scope), **{k: len(v) for k, v in keys.items()}},
         grouped={key: tuple(sorted(rows, key=_order)) for key, rows in grouped.items()},
+        configs=list(head.configs),
     )
 
 

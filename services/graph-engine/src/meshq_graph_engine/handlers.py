@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC
 from typing import Any
 
 import structlog
@@ -26,6 +27,7 @@ from network_discovery.model import MetadataPatch, Snapshot
 from pydantic import ValidationError
 
 from meshq_graph_engine.archive import ChunkError, SnapshotArchive
+from meshq_graph_engine.compliance.configs import ConfigStore
 from meshq_graph_engine.engine import DeviceLimitExceeded, GraphEngine
 from meshq_graph_engine.facts import SnapshotFacts, read_snapshot
 from meshq_graph_engine.intake import SnapshotIntake
@@ -55,8 +57,11 @@ class IngestHandlers:
         bus: EventBus,
         archive: SnapshotArchive,
         intake: SnapshotIntake,
+        configs: ConfigStore | None = None,
     ) -> None:
         self.engine, self.bus, self.archive, self.intake = engine, bus, archive, intake
+        #: Where the configuration texts snapshots carry are kept (compliance); None: dropped.
+        self.configs = configs
         engine.patched = self.announce_patch  # a patch applied by a query is announced too
         engine.command = self.command_patch
         #: Patch commands waiting for their event to be applied, by event id.
@@ -126,6 +131,8 @@ class IngestHandlers:
             plan, limit = self.engine.device_limit()
             await self._reject(event, snapshot.snapshot_id, snapshot.source, str(exc), plan, limit)
             return
+        # before topology.changed: the compliance run that follows reads them
+        await self._keep_configs(snapshot)
         if self.engine.archive is None:  # else the engine archived it before its first write
             if isinstance(snapshot, SnapshotFacts):
                 self.archive.save_json(snapshot.snapshot_id, snapshot.json_chunks())
@@ -166,6 +173,41 @@ class IngestHandlers:
                 **revision,
             },
         )
+
+    async def _keep_configs(self, snapshot: Snapshot | SnapshotFacts) -> None:
+        """The configuration texts the snapshot carried, into the compliance store (a device
+        the snapshot has none for keeps the one it has); then let go of them."""
+        configs = snapshot.configs
+        if not configs:
+            return
+        store = self.configs
+        when = snapshot.collected_at
+        try:
+            if store is not None:
+                rows = [
+                    (
+                        c.device,
+                        c.text,
+                        (c.collected_at or when).astimezone(UTC).isoformat(),
+                        c.source,
+                    )
+                    for c in configs
+                ]
+                changed = await asyncio.to_thread(_put_all, store, rows, snapshot.snapshot_id)
+                log.info(
+                    "snapshot.configs_kept",
+                    snapshot_id=snapshot.snapshot_id,
+                    configs=len(rows),
+                    changed=changed,
+                )
+                del rows
+        except OSError as exc:  # the snapshot is applied all the same; the rules say unknown
+            log.error(
+                "snapshot.configs_unkept", snapshot_id=snapshot.snapshot_id, error=str(exc)[:300]
+            )
+        finally:
+            if isinstance(configs, list):
+                configs.clear()  # the rows outlive the apply (the intake keeps them a while)
 
     async def command_patch(
         self, patch: MetadataPatch, *, timeout: float = COMMAND_TIMEOUT
@@ -235,6 +277,15 @@ class IngestHandlers:
             )
         )
         self.intake.finish(snapshot_id, "rejected", reason=reason, plan=plan, limit=limit)
+
+
+def _put_all(store: ConfigStore, rows: list[tuple[str, str, str, str]], snapshot_id: str) -> int:
+    changed = 0
+    for device, text, collected_at, source in rows:
+        changed += store.put(
+            device, text, collected_at=collected_at, source=source, snapshot_id=snapshot_id
+        )
+    return changed
 
 
 def register(consumer: EventConsumer, handlers: IngestHandlers) -> None:

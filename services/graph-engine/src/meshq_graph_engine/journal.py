@@ -31,9 +31,9 @@ from typing import Any
 from meshq_runtime.graph import writer
 from meshq_runtime.graph.store import GraphStore
 
-from meshq_graph_engine.facts import FactKey, FactRow, set_digest
+from meshq_graph_engine.facts import FactKey, FactRow, pack, set_bytes
 
-__all__ = ["PendingApply", "facts_digest", "finish", "pending", "start"]
+__all__ = ["PendingApply", "facts_digest", "finish", "packed_sets", "pending", "start"]
 
 LABEL = "SnapshotApply"
 
@@ -48,14 +48,35 @@ class PendingApply:
     before: str  # of the same fact sets before the apply
 
 
+def _feed(digest: Any, key: FactKey, data: bytes) -> None:
+    digest.update(f"{json.dumps(list(key))}\n".encode())
+    digest.update(data)
+    digest.update(b"\n")
+
+
 def facts_digest(keys: Iterable[FactKey], facts: Mapping[FactKey, Sequence[FactRow]]) -> str:
     """The content the fact sets of ``keys`` have (an absent set counts as empty), hashed
-    one set at a time."""
+    one set at a time (its :func:`~meshq_graph_engine.facts.set_bytes`)."""
     digest = hashlib.sha256()
-    for device, kind in sorted(keys):
-        digest.update(f"{json.dumps([device, kind])}\n".encode())
-        set_digest(digest, facts.get((device, kind)) or ())
+    for key in sorted(keys):
+        _feed(digest, key, set_bytes(facts.get(key) or ()))
     return digest.hexdigest()
+
+
+def packed_sets(
+    grouped: Mapping[FactKey, Sequence[FactRow]], wanted: Iterable[FactKey]
+) -> tuple[str, dict[FactKey, str]]:
+    """:func:`facts_digest` of ``grouped``, and the payloads of the ``wanted`` sets among them,
+    from one encoding of each set (the digest and the payload hash and keep the same text)."""
+    want = set(wanted)
+    digest = hashlib.sha256()
+    payloads: dict[FactKey, str] = {}
+    for key in sorted(grouped):
+        data = set_bytes(grouped[key] or ())
+        _feed(digest, key, data)
+        if key in want:
+            payloads[key] = pack(data)
+    return digest.hexdigest(), payloads
 
 
 async def start(
@@ -63,16 +84,19 @@ async def start(
     record: dict[str, Any],
     grouped: Mapping[FactKey, Sequence[FactRow]],
     before: str,
+    *,
+    digest: str | None = None,
 ) -> None:
     """Journal an apply before its first fact is written; ``before``: the digest of the same
-    fact sets as the store holds them now."""
+    fact sets as the store holds them now; ``digest``: that of ``grouped`` where already
+    taken (:func:`packed_sets`)."""
     keys = sorted(grouped)
     row = {
         "id": record["id"],
         "started_at": datetime.now(UTC).isoformat(),
         "record": json.dumps(record, sort_keys=True),
         "keys": json.dumps(keys),
-        "digest": facts_digest(keys, grouped),
+        "digest": digest if digest is not None else facts_digest(keys, grouped),
         "before": before,
     }
     await writer.delete_nodes(store, LABEL, [record["id"]])

@@ -76,6 +76,18 @@ class Settings(
         "is published again (the broker may have lost it).",
     )
 
+    compliance_packs_dir: str = Field(
+        "",
+        alias="MESHQ_COMPLIANCE_PACKS_DIR",
+        description="A directory of customer compliance packs (YAML), read beside the "
+        "built-in ones at the start of every run (docs/compliance.md).",
+    )
+    compliance_after_snapshot: bool = Field(
+        True,
+        alias="MESHQ_COMPLIANCE_AFTER_SNAPSHOT",
+        description="Start a compliance run after every applied snapshot (the writer only).",
+    )
+
     @property
     def metrics_configured(self) -> bool:
         """Whether MESHQ_POSTGRES_URL was given (its default is for the services that need

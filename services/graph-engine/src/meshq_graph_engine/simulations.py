@@ -22,9 +22,12 @@ from meshq_graph_engine.blast import (
     apply_changes,
     compare,
     load_topology,
-    run_scenario,
+    resolve,
+    simulate,
 )
+from meshq_graph_engine.blast._traffic import traffic_at_risk
 from meshq_graph_engine.catalogue.base import Params, field_errors, validate_json
+from meshq_graph_engine.catalogue.metrics import MAX_WINDOW, WindowParam, parse_window
 from meshq_graph_engine.deps import Deps
 
 __all__ = ["ROUTES", "ChaosRequest", "WhatIfRequest", "validated"]
@@ -50,6 +53,12 @@ class ChaosRequest(Params):
         ge=1,
         le=MAX_DEPTH,
         description=f"Hops from the failed element within which devices count (1-{MAX_DEPTH}).",
+    )
+    traffic_window: WindowParam = Field(
+        "15m",
+        max_length=8,
+        description="Traffic at risk: the recent load is the mean over this much time back "
+        f"from now (15m, 1h, 24h; at most {MAX_WINDOW.days} days).",
     )
 
 
@@ -132,12 +141,17 @@ async def chaos_simulate(deps: Deps, data: JSONBody[Any] = None) -> dict[str, An
     """Simulate one failure on the live graph (read only) and answer its blast radius."""
     request = validated(ChaosRequest, data)
     engine = deps.engine
+    topology = await load_topology(engine.store, engine)
     try:
-        result = await run_scenario(
-            engine.store, engine, request.scenario_type, request.target, request.depth
+        failure = await resolve(
+            topology, engine.store, request.scenario_type, request.target, engine
         )
     except TargetError as exc:
         raise _problem(exc) from None
+    result = simulate(topology, failure, request.depth)
+    traffic = await traffic_at_risk(
+        topology, result, deps.metrics, parse_window(request.traffic_window)
+    )
     log.info(
         "chaos.simulated",
         scenario=request.scenario_type,
@@ -151,6 +165,7 @@ async def chaos_simulate(deps: Deps, data: JSONBody[Any] = None) -> dict[str, An
         "scenario_type": request.scenario_type,
         "target": request.target,
         **result.summary(),
+        "traffic_at_risk": traffic,
     }
 
 

@@ -37,6 +37,9 @@ from meshq_query_gateway.redis_guard import CircuitBreaker, GuardedRedis
 from meshq_query_gateway.routes import collect_routes
 from meshq_query_gateway.routes.operations import open_operations
 from meshq_query_gateway.settings import Settings
+from meshq_query_gateway.ui.routes import ui_routes
+from meshq_query_gateway.ui.schema_pages import schema_pages
+from meshq_query_gateway.ui.session import SessionCookies
 
 __all__ = ["SERVICE", "create_app"]
 
@@ -47,6 +50,7 @@ log = structlog.get_logger(__name__)
 
 def create_app(settings: Settings) -> Litestar:
     state: ServiceState[Gateway] = ServiceState(service=SERVICE)
+    cookies = SessionCookies.from_api_key(settings.api_key, settings.ui_session_ttl)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -110,6 +114,14 @@ def create_app(settings: Settings) -> Litestar:
                 alerts_hop = QueryHop(settings.alerts_url, credential.headers(), timeout=45.0)
                 stack.push_async_callback(alerts_hop.close)
                 services["alerts"] = (lister, alerts_hop)
+            if settings.prober_url:  # the prober serves the Synthetic queries
+                prober_lister = internal_client(
+                    credential, base_url=settings.prober_url, timeout=10.0
+                )
+                stack.push_async_callback(prober_lister.aclose)
+                prober_hop = QueryHop(settings.prober_url, credential.headers(), timeout=30.0)
+                stack.push_async_callback(prober_hop.close)
+                services["prober"] = (prober_lister, prober_hop)
             cache = AnswerCache(
                 redis,
                 namespace=settings.kafka_topic_prefix,
@@ -158,12 +170,13 @@ def create_app(settings: Settings) -> Litestar:
 
     app = build_app(
         service=SERVICE,
-        route_handlers=collect_routes(),
+        route_handlers=[*collect_routes(), *ui_routes(settings, cookies)],
         lifespan=lifespan,
         request_max_body_size=settings.max_body_bytes,
         state=state,
         openapi_title="MeshOptixIQ API",
         openapi_json=CatalogueJson(),
+        render_plugins=schema_pages(),
         middleware_extra=[
             AuditMiddleware(state),
             ApiKeyMiddleware(
@@ -171,6 +184,7 @@ def create_app(settings: Settings) -> Litestar:
                 KeyFile(settings.keys_path),
                 oidc=_oidc(settings),
                 mode=settings.auth_mode,
+                sessions=cookies,
             ),
             RateLimitMiddleware(state),
         ],

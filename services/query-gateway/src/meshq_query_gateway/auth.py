@@ -16,16 +16,22 @@ from meshq_query_gateway.apikeys import KeyFile
 __all__ = [
     "ADMIN",
     "PUBLIC_PATHS",
+    "SESSION_COOKIE",
     "ApiKeyMiddleware",
     "AuthError",
     "Principal",
+    "SessionVerifier",
     "TokenVerifier",
     "is_public",
     "principal_of",
 ]
 
-#: Paths open without a key: probes and the API description.
-PUBLIC_PATHS = ("/health", "/ready", "/schema")
+#: Paths open without a key: probes, the API description, and the web UI's own files and
+#: sign-in (its data comes from the routes below, which authenticate).
+PUBLIC_PATHS = ("/health", "/ready", "/schema", "/ui")
+
+#: The web UI's session cookie (``ui.session``): it stands for the admin key.
+SESSION_COOKIE = "meshq_session"
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,10 @@ class TokenVerifier(Protocol):
     async def verify(self, token: str) -> Principal: ...
 
 
+class SessionVerifier(Protocol):
+    def verify(self, value: str) -> Principal: ...
+
+
 class ApiKeyMiddleware(ASGIMiddleware):
     """``X-API-Key`` (the admin key or a named key) and, with ``AUTH_MODE`` oidc or both,
     ``Authorization: Bearer <JWT>``. Anything else on a non-public path is a 401 problem."""
@@ -74,12 +84,14 @@ class ApiKeyMiddleware(ASGIMiddleware):
         *,
         oidc: TokenVerifier | None = None,
         mode: str = "api_key",
+        sessions: SessionVerifier | None = None,
     ) -> None:
         self._key = api_key.get_secret_value().encode() if api_key else None
         self._keys = keys
         self._oidc = oidc
         self._api_keys_on = mode in {"api_key", "both"}
         self._oidc_on = mode in {"oidc", "both"} and oidc is not None
+        self._sessions = sessions if self._api_keys_on else None
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if scope["type"] != "http" or is_public(scope["path"]):
@@ -106,6 +118,11 @@ class ApiKeyMiddleware(ASGIMiddleware):
         if bearer is not None and self._oidc_on:
             assert self._oidc is not None
             return await self._oidc.verify(bearer)
+        if self._sessions is not None:
+            cookie = _cookie(scope, SESSION_COOKIE)
+            if cookie is not None:
+                _same_origin(scope)
+                return self._sessions.verify(cookie)
         if self._api_keys_on and self._key is None and self._keys is None and not self._oidc_on:
             raise AuthError("this gateway has no API key configured: set API_KEY")
         if self._api_keys_on and self._oidc_on:
@@ -143,6 +160,30 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
         if key.lower() == name:
             return bytes(value)
     return None
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    raw = _header(scope, b"cookie")
+    if raw is None:
+        return None
+    for part in raw.decode("latin-1").split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name and value:
+            return value
+    return None
+
+
+def _same_origin(scope: Scope) -> None:
+    """A cookie-authenticated call that changes something must come from this origin (the
+    cookie is SameSite=Strict already; this also refuses a sibling site's request)."""
+    if scope.get("method", "GET") in {"GET", "HEAD", "OPTIONS"}:
+        return
+    origin = _header(scope, b"origin")
+    host = _header(scope, b"host")
+    if origin is None:
+        return
+    if host is None or origin.split(b"://", 1)[-1].lower() != host.lower():
+        raise AuthError("a cross-origin request may not use the sign-in session")
 
 
 def principal_of(scope: Any) -> Principal | None:

@@ -58,6 +58,12 @@ class Settings(
         description="The alerts service: its queries (meshq_alerts_*) join the catalogue and "
         "are passed to it; unset, they are not listed.",
     )
+    prober_url: str | None = Field(
+        None,
+        alias="MESHQ_PROBER_URL",
+        description="The prober: its queries (meshq_synthetic_*) join the catalogue and are "
+        "passed to it; unset, they are not listed.",
+    )
     operations_timeout: float = Field(
         300.0,
         gt=0,
@@ -178,6 +184,20 @@ class Settings(
         le=10_000,
         alias="MESHQ_GRAPH_ENGINE_CONNECTIONS",
         description="Kept-alive connections to graph-engine for query calls.",
+    )
+    ui_link_ttl: float = Field(
+        900.0,
+        ge=10,
+        le=86_400,
+        alias="MESHQ_UI_LINK_TTL",
+        description="Seconds a one-time sign-in link of the web UI stays usable.",
+    )
+    ui_session_ttl: float = Field(
+        43_200.0,
+        ge=60,
+        le=7 * 86_400,
+        alias="MESHQ_UI_SESSION_TTL",
+        description="Seconds a web UI session (its cookie) lasts.",
     )
 
     @property

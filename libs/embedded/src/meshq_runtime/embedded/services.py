@@ -23,6 +23,8 @@ from meshq_runtime.embedded.process import child_setup, tail
 
 __all__ = [
     "ENTRY",
+    "FLOW_COLLECTOR",
+    "METRICS_COLLECTOR",
     "PROCESSOR",
     "SERVICES",
     "ServiceChild",
@@ -46,6 +48,8 @@ class ServiceSpec:
     module: str  #: run as ``python -m module``
     port_env: str  #: the variable the service reads its port from
     stage: str = PROCESSOR  #: :data:`ENTRY` or :data:`PROCESSOR`
+    #: Whether it serves ``GET /health``; a child that does not counts as up while it runs.
+    http: bool = True
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
@@ -56,7 +60,25 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("soar_dispatcher", "meshq_soar_dispatcher", "MESHQ_SOAR_DISPATCHER_PORT"),
     ServiceSpec("netbox_sync", "meshq_netbox_sync", "MESHQ_NETBOX_SYNC_PORT"),
     ServiceSpec("alerts", "meshq_alerts", "MESHQ_ALERTS_PORT"),
+    ServiceSpec("prober", "meshq_prober", "MESHQ_PROBER_PORT"),
     ServiceSpec("mcp", "meshq_mcp_bridge", "MESHQ_MCP_PORT", ENTRY),
+)
+
+#: The flow collector (NetFlow, IPFIX and sFlow over UDP; ``meshq_runtime._serve_wiring``
+#: gives it its UDP ports). It takes datagrams from outside: stopped first, so that the
+#: batches it holds reach the broker while graph-engine still consumes them.
+FLOW_COLLECTOR = ServiceSpec(
+    "flow_collector", "meshq_flow_collector", "MESHQ_FLOW_COLLECTOR_PORT", ENTRY
+)
+
+#: The interface counter collector (``meshq metrics run``): run when ``MESHQ_METRICS_INVENTORY``
+#: is set. It serves no HTTP (the port is unused) and has nothing to drain: stopped first.
+METRICS_COLLECTOR = ServiceSpec(
+    "metrics_collector",
+    "network_discovery.metrics",
+    "MESHQ_METRICS_COLLECTOR_PORT",
+    ENTRY,
+    http=False,
 )
 
 
@@ -117,6 +139,8 @@ class ServiceChild:
         """Whether it runs and its ``GET /health`` answers 200 (one short try)."""
         if not self.running:
             return False
+        if not self.spec.http:
+            return True
         try:
             return client.get(f"{self.url}/health", timeout=1.0).status_code == 200
         except httpx.HTTPError:
@@ -170,6 +194,10 @@ def wait_healthy(
                         f"service {name} exited with code {code} while starting "
                         f"(log {child.log_path}):\n{child.tail()}"
                     )
+                if not child.spec.http:
+                    log.info("service.running", service=name, pid=child.pid)
+                    del pending[name]
+                    continue
                 try:
                     if client.get(f"{child.url}/health").status_code == 200:
                         log.info("service.healthy", service=name, url=child.url)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import structlog
 
 from meshq_runtime.embedded.datadir import DataDir
 
-__all__ = ["DEMO_PENDING", "load_demo", "redact_url", "summary"]
+__all__ = ["DEMO_PENDING", "load_demo", "redact_url", "summary", "ui_link"]
 
 log = structlog.get_logger(__name__)
 
@@ -26,6 +27,7 @@ _LABELS = {
     "soar_dispatcher": "SOAR webhooks",
     "netbox_sync": "NetBox sync",
     "alerts": "alerts (rules, Alertmanager push)",
+    "prober": "synthetic probes (ICMP, TCP, HTTP, DNS)",
     "mcp": "MCP bridge",
     "supervisor": "meshq serve itself (GET /ready: what is down, restarts)",
 }
@@ -44,6 +46,22 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
 
 
+def ui_link(gateway: str, api_key: str, *, timeout: float = 10.0) -> str | None:
+    """A one-time sign-in link to the web UI for the local admin (``POST /admin/ui-links``
+    with the admin key, which stays out of the link), or None when the gateway cannot make one
+    (the reason is logged, never the link)."""
+    try:
+        response = httpx.post(
+            f"{gateway}/admin/ui-links", headers={"X-API-Key": api_key}, timeout=timeout
+        )
+        response.raise_for_status()
+        path = response.json()["path"]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        log.warning("serve.ui_link_unavailable", error=f"{type(exc).__name__}: {exc}"[:300])
+        return None
+    return f"{gateway}{path}"
+
+
 def summary(endpoints: dict[str, Any], data: DataDir, *, demo_mode: bool) -> str:
     embedded = set(endpoints.get("embedded", ()))
     width = max(len(k) for k in _LABELS) + 2
@@ -60,6 +78,14 @@ def summary(endpoints: dict[str, Any], data: DataDir, *, demo_mode: bool) -> str
     if gateway:
         lines += [
             f"  browser  {gateway}/schema",
+        ]
+    if endpoints.get("ui"):
+        lines += [
+            f"  web UI   {endpoints['ui']}",
+            "           (a one-time sign-in link: it works once, for a short time)",
+        ]
+    if gateway:
+        lines += [
             f'  curl     curl -H "X-API-Key: $(cat {key_file})" {gateway}/queries',
         ]
     if "mcp" in endpoints:

@@ -2,12 +2,13 @@
 per-exporter statistics, and per-conversation aggregation."""
 
 from network_discovery.flows.aggregate import conversation_dict, conversations
-from network_discovery.flows.decode import SCHEMA, Decoded, FlowDecoder, Limits
+from network_discovery.flows.decode import SCHEMA, Decoded, DomainOptions, FlowDecoder, Limits
 from network_discovery.flows.listener import FlowCollector, SequenceTracker, listen
 
 __all__ = [
     "SCHEMA",
     "Decoded",
+    "DomainOptions",
     "FlowCollector",
     "FlowDecoder",
     "Limits",

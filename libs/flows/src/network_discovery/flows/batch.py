@@ -8,7 +8,13 @@ exporter's counters alone); its headers carry
   batch delivered twice is stored once);
 - ``x-meshq-received``: when the batch's last datagram arrived (epoch seconds);
 - ``x-meshq-exporter``: the exporter's counters as JSON
-  (:class:`~network_discovery.flows.store.ExporterStatus`).
+  (:class:`~network_discovery.flows.store.ExporterStatus`);
+- ``x-meshq-if-counters`` (batches of no rows only): sFlow counter samples' generic interface
+  counters as a JSON list (at most :data:`MAX_COUNTER_ROWS`), each with its sub-agent
+  (``domain``) and the fields of :data:`~network_discovery.flows.sflow.COUNTER_SCHEMA`;
+- ``x-meshq-options`` (batches of no rows only): what options records told, a JSON list of
+  :class:`~network_discovery.flows.decode.DomainOptions` (sampling rates, interface names; at
+  most :data:`MAX_OPTION_NAMES` names in all), sent again whenever they change.
 
 :class:`FlowBatcher` builds them from a :class:`~network_discovery.flows.FlowCollector`'s
 output; :func:`decode_record` reads one back, refusing anything that is not such a batch.
@@ -16,6 +22,7 @@ output; :func:`decode_record` reads one back, refusing anything that is not such
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Mapping
@@ -23,15 +30,18 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from network_discovery.flows.decode import SCHEMA
+from network_discovery.flows.decode import SCHEMA, DomainOptions
 from network_discovery.flows.listener import FlowCollector
+from network_discovery.flows.sflow import COUNTER_SCHEMA
 from network_discovery.flows.store import ExporterStatus
 
 __all__ = [
     "BATCH_HEADER",
     "CONTENT_TYPE",
+    "COUNTERS_HEADER",
     "EXPORTER_HEADER",
     "MAX_BATCH_BYTES",
+    "OPTIONS_HEADER",
     "RECEIVED_HEADER",
     "BatchError",
     "FlowBatch",
@@ -43,11 +53,26 @@ __all__ = [
 BATCH_HEADER = "x-meshq-batch"
 RECEIVED_HEADER = "x-meshq-received"
 EXPORTER_HEADER = "x-meshq-exporter"
+COUNTERS_HEADER = "x-meshq-if-counters"
+OPTIONS_HEADER = "x-meshq-options"
+#: Counter sample rows one batch carries (about 500 bytes of JSON each).
+MAX_COUNTER_ROWS = 500
+#: Interface names one batch carries, over all its domains.
+MAX_OPTION_NAMES = 2_000
+#: Domains one batch's options may name.
+MAX_OPTION_DOMAINS = 64
+_COUNTER_FIELDS = COUNTER_SCHEMA.names[1:]  # the domain, then the counters
+_COUNTER_TOP = {
+    f.name: (2**32 - 1 if f.type == pa.uint32() else 2**64 - 1) for f in list(COUNTER_SCHEMA)[1:]
+}
 CONTENT_TYPE = "application/vnd.apache.arrow.stream"
 #: The largest value a batch is encoded to (under a broker's default 1 MiB message limit).
 MAX_BATCH_BYTES = 768 * 1024
 #: Rows a record may hold when read back.
 MAX_ROWS = 1_000_000
+
+
+_EMPTY = SCHEMA.empty_table()
 
 
 class BatchError(ValueError):
@@ -61,6 +86,9 @@ class FlowBatch:
     received: float
     records: pa.Table
     status: ExporterStatus | None = None
+    #: sFlow counter samples (:data:`~network_discovery.flows.sflow.COUNTER_SCHEMA`)
+    counters: pa.Table | None = None
+    options: tuple[DomainOptions, ...] = ()
 
     def headers(self) -> dict[str, str]:
         out = {
@@ -70,6 +98,13 @@ class FlowBatch:
         }
         if self.status is not None:
             out[EXPORTER_HEADER] = self.status.to_json()
+        if self.counters is not None and self.counters.num_rows:
+            rows = self.counters.select(list(_COUNTER_FIELDS)).to_pylist()
+            out[COUNTERS_HEADER] = json.dumps(rows, separators=(",", ":"))
+        if self.options:
+            out[OPTIONS_HEADER] = json.dumps(
+                [o.to_dict() for o in self.options], separators=(",", ":")
+            )
         return out
 
     def value(self) -> bytes:
@@ -131,7 +166,47 @@ def decode_record(
             raise BatchError(f"unreadable exporter counters: {exc}") from None
         if status.exporter != exporter:
             raise BatchError("counters of another exporter than the key")
-    return FlowBatch(exporter, batch_id, received, records, status)
+    counters = _counters(exporter, _text(headers, COUNTERS_HEADER))
+    options = _options(exporter, _text(headers, OPTIONS_HEADER))
+    return FlowBatch(exporter, batch_id, received, records, status, counters, options)
+
+
+def _counters(exporter: str, text: str | None) -> pa.Table | None:
+    if not text:
+        return None
+    try:
+        rows = json.loads(text)
+        if not isinstance(rows, list) or len(rows) > MAX_COUNTER_ROWS:
+            raise ValueError(f"a list of at most {MAX_COUNTER_ROWS} counter records")
+        columns: dict[str, list[int]] = {name: [] for name in _COUNTER_FIELDS}
+        for row in rows:
+            for name in _COUNTER_FIELDS:
+                value = row[name]
+                if not isinstance(value, int) or not 0 <= value <= _COUNTER_TOP[name]:
+                    raise ValueError(f"{name} out of range")
+                columns[name].append(value)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BatchError(f"unreadable interface counters: {exc}") from None
+    arrays = {"exporter": pa.array([exporter] * len(rows), pa.string())}
+    arrays.update({k: pa.array(v, COUNTER_SCHEMA.field(k).type) for k, v in columns.items()})
+    return pa.table(arrays, schema=COUNTER_SCHEMA)
+
+
+def _options(exporter: str, text: str | None) -> tuple[DomainOptions, ...]:
+    if not text:
+        return ()
+    try:
+        raw = json.loads(text)
+        if not isinstance(raw, list) or len(raw) > MAX_OPTION_DOMAINS:
+            raise ValueError(f"a list of at most {MAX_OPTION_DOMAINS} domains")
+        options = tuple(DomainOptions.from_dict(o) for o in raw)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BatchError(f"unreadable options: {exc}") from None
+    if any(o.exporter != exporter for o in options):
+        raise BatchError("options of another exporter than the key")
+    if sum(len(o.interface_names) for o in options) > MAX_OPTION_NAMES:
+        raise BatchError(f"more than {MAX_OPTION_NAMES} interface names")
+    return options
 
 
 @dataclass
@@ -165,6 +240,8 @@ class FlowBatcher:
         #: packets counted at each exporter's last report: a silent exporter is not reported
         self._reported_packets: dict[str, int] = {}
         self._rates: dict[str, int] = {}
+        #: each domain's options serial as last sent
+        self._options_sent: dict[tuple[str, int, int], int] = {}
 
     def add(self, records: pa.Table) -> None:
         """The collector's ``on_records``: one datagram's records (one exporter)."""
@@ -242,7 +319,9 @@ class FlowBatcher:
             batches = self._split(exporter, pending) if due and pending is not None else []
             if due:
                 self._pending.pop(exporter, None)
+            side = self._side_batches(exporter, now)
             if not batches and not report_due:
+                out.extend(side)
                 continue
             status = self.status(exporter)
             if not batches:
@@ -256,4 +335,34 @@ class FlowBatcher:
             self._reported[exporter] = now
             self._reported_packets[exporter] = packets
             out.extend(batches)
+            out.extend(side)
+        return out
+
+    def _side_batches(self, exporter: str, now: float) -> list[FlowBatch]:
+        """Batches of no rows carrying ``exporter``'s counter samples, and its domains'
+        options where they changed since last sent (every name again, in chunks)."""
+        out = []
+        counters = self.collector.take_counters(exporter)
+        if counters is not None:
+            for start in range(0, counters.num_rows, MAX_COUNTER_ROWS):
+                chunk = counters.slice(start, MAX_COUNTER_ROWS)
+                out.append(FlowBatch(exporter, uuid.uuid4().hex, now, _EMPTY, counters=chunk))
+        for (e, version, domain), st in self.collector.decoder.domains.items():
+            key = (e, version, domain)
+            if e != exporter or self._options_sent.get(key, 0) == st.options_serial:
+                continue
+            self._options_sent[key] = st.options_serial
+            names = sorted(st.interface_names.items())
+            first = True
+            for start in range(0, max(1, len(names)), MAX_OPTION_NAMES):
+                part = DomainOptions(
+                    exporter,
+                    version,
+                    domain,
+                    st.sampling_rate if first else 0,
+                    dict(st.sampler_rates) if first else {},
+                    dict(names[start : start + MAX_OPTION_NAMES]),
+                )
+                first = False
+                out.append(FlowBatch(exporter, uuid.uuid4().hex, now, _EMPTY, options=(part,)))
         return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import struct
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +49,8 @@ IE_SAMPLING_PACKET_INTERVAL = 305
 IE_SAMPLING_PACKET_SPACE = 306
 
 VARIABLE = 0xFFFF
+#: Characters of an interface name kept (ifName and ifDescr are at most 255 octets).
+MAX_INTERFACE_NAME = 255
 
 #: The columns of a decoded batch, in order.
 SCHEMA = pa.schema(
@@ -76,6 +79,8 @@ _IPFIX_HEADER = struct.Struct("!HHIII")
 _SET = struct.Struct("!HH")
 _V5_RECORD = 48
 _V4_MAPPED = bytes(10) + b"\xff\xff"
+#: The largest sampling rate kept (the column is 32 bits; a larger one is no rate).
+_MAX_RATE = 0xFFFFFFFF
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,11 @@ class Limits:
     max_templates: int = 1024  # per exporter, version and observation domain
     max_fields: int = 512  # per template
     max_interfaces: int = 65536  # interface names kept per exporter and domain
-    max_exporters: int = 10000
+    max_samplers: int = 4096  # sampler (selector) rates kept per exporter and domain
+    max_exporters: int = 10000  # (exporter, version, domain) states kept
+    #: fields of all the templates kept, over every exporter and domain (a template flood
+    #: spread over many domains or spoofed exporters stays bounded in memory)
+    max_total_fields: int = 1_000_000
 
 
 @dataclass
@@ -118,6 +127,8 @@ class DomainState:
     sampling_rate: int = 0
     sampler_rates: dict[int, int] = field(default_factory=dict)
     interface_names: dict[int, str] = field(default_factory=dict)
+    #: bumped whenever an options record changes a rate or a name (what to report again)
+    options_serial: int = 0
 
 
 @dataclass
@@ -137,6 +148,61 @@ class Decoded:
     templates_received: int = 0
     #: sFlow counter samples' generic interface counters (one dict per record).
     counters: list[dict[str, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DomainOptions:
+    """What one exporter's observation domain (v9: source id) told in options records: its
+    sampling rate (0: none told), its samplers' rates, and its interfaces' names by ifIndex."""
+
+    exporter: str
+    version: int
+    domain: int
+    sampling_rate: int = 0
+    sampler_rates: Mapping[int, int] = field(default_factory=dict)
+    interface_names: Mapping[int, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "exporter": self.exporter,
+            "version": self.version,
+            "domain": self.domain,
+            "sampling_rate": self.sampling_rate,
+            "sampler_rates": {str(k): v for k, v in self.sampler_rates.items()},
+            "interface_names": {str(k): v for k, v in self.interface_names.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, raw: object, limits: Limits | None = None) -> DomainOptions:
+        """The inverse of :meth:`to_dict`, bounded as the decoder is (:class:`Limits`);
+        ``ValueError`` when it is not such a dict."""
+        lim = limits or Limits()
+        if not isinstance(raw, dict):
+            raise ValueError("domain options are a JSON object")
+        samplers, names = raw.get("sampler_rates") or {}, raw.get("interface_names") or {}
+        if not isinstance(samplers, dict) or not isinstance(names, dict):
+            raise ValueError("sampler rates and interface names are JSON objects")
+        if len(samplers) > lim.max_interfaces or len(names) > lim.max_interfaces:
+            raise ValueError("too many samplers or interface names")
+        return cls(
+            exporter=str(raw["exporter"])[:255],
+            version=_bounded(raw["version"], 255),
+            domain=_bounded(raw["domain"], 2**32 - 1),
+            sampling_rate=_bounded(raw.get("sampling_rate", 0), 2**32 - 1),
+            sampler_rates={
+                _bounded(k, 2**64 - 1): _bounded(v, 2**32 - 1) for k, v in samplers.items()
+            },
+            interface_names={
+                _bounded(k, 2**32 - 1): str(v)[:MAX_INTERFACE_NAME] for k, v in names.items()
+            },
+        )
+
+
+def _bounded(value: object, top: int) -> int:
+    number = int(value)  # type: ignore[call-overload]
+    if not 0 <= number <= top:
+        raise ValueError(f"{number} out of range")
+    return number
 
 
 def _uint(mat: np.ndarray, off: int, length: int) -> np.ndarray:
@@ -173,6 +239,8 @@ class FlowDecoder:
         self.limits = limits or Limits()
         self.domains: dict[tuple[str, int, int], DomainState] = {}
         self.errors: Counter[str] = Counter()
+        #: fields of all the templates kept (bounded by ``limits.max_total_fields``)
+        self.total_fields = 0
 
     # -- state ---------------------------------------------------------------------------
     def domain(self, exporter: str, version: int, domain: int) -> DomainState | None:
@@ -184,6 +252,26 @@ class FlowDecoder:
                 return None
             state = self.domains[key] = DomainState()
         return state
+
+    def options(self, exporter: str | None = None) -> list[DomainOptions]:
+        """What options records told per exporter (all, or ``exporter``) and domain: the
+        domains that told a sampling rate or an interface name."""
+        out = []
+        for (e, version, domain), st in sorted(self.domains.items()):
+            if exporter is not None and e != exporter:
+                continue
+            if st.sampling_rate or st.sampler_rates or st.interface_names:
+                out.append(
+                    DomainOptions(
+                        e,
+                        version,
+                        domain,
+                        st.sampling_rate,
+                        dict(st.sampler_rates),
+                        dict(st.interface_names),
+                    )
+                )
+        return out
 
     def templates_known(self, exporter: str) -> int:
         return sum(len(s.templates) for (e, _, _), s in self.domains.items() if e == exporter)
@@ -362,11 +450,14 @@ class FlowDecoder:
                 pos += 4
             if version == 10 and count == 0:  # withdrawal (RFC 7011 8.1)
                 if tid in (2, 3):  # all templates / all options templates of the domain
-                    st.templates = {
-                        k: t for k, t in st.templates.items() if t.options != (tid == 3)
-                    }
+                    kept = {k: t for k, t in st.templates.items() if t.options != (tid == 3)}
+                    self.total_fields -= sum(
+                        len(t.fields) for k, t in st.templates.items() if k not in kept
+                    )
+                    st.templates = kept
                 else:
-                    st.templates.pop(tid, None)
+                    gone = st.templates.pop(tid, None)
+                    self.total_fields -= len(gone.fields) if gone else 0
                 continue
             if tid < 256:
                 if tid == 0 and count == 0:
@@ -398,6 +489,12 @@ class FlowDecoder:
             if tmpl.fixed_len == 0 and not tmpl.variable:
                 self.errors["bad_template"] += 1
                 continue
+            before = st.templates.get(tid)
+            grows = len(fields) - (len(before.fields) if before else 0)
+            if self.total_fields + grows > self.limits.max_total_fields:
+                self.errors["template_limit"] += 1
+                continue
+            self.total_fields += grows
             st.templates[tid] = tmpl
             added += 1
         return added
@@ -458,13 +555,24 @@ class FlowDecoder:
             interval = val(i, IE_SAMPLING_PACKET_INTERVAL)
             if rate is None and interval:
                 rate = (interval + (val(i, IE_SAMPLING_PACKET_SPACE) or 0)) // interval
-            if rate:
+            if rate and rate > _MAX_RATE:
+                self.errors["bad_sampling_rate"] += 1
+            elif rate:
                 sampler = val(i, IE_SAMPLER_ID)
                 sampler = sampler if sampler is not None else val(i, IE_SELECTOR_ID)
                 if sampler is not None and t.scope_count:
-                    st.sampler_rates[sampler] = rate
-                else:
+                    if (
+                        sampler in st.sampler_rates
+                        or len(st.sampler_rates) < self.limits.max_samplers
+                    ):
+                        if st.sampler_rates.get(sampler) != rate:
+                            st.sampler_rates[sampler] = rate
+                            st.options_serial += 1
+                    else:
+                        self.errors["sampler_limit"] += 1
+                elif st.sampling_rate != rate:
                     st.sampling_rate = rate
+                    st.options_serial += 1
             ifindex = val(i, IE_INPUT_IF)
             name_loc = t.layout.get((IE_INTERFACE_NAME, 0))
             name: bytes | None = None
@@ -477,7 +585,10 @@ class FlowDecoder:
                     ifindex in st.interface_names
                     or len(st.interface_names) < self.limits.max_interfaces
                 ):
-                    st.interface_names[ifindex] = name.rstrip(b"\0").decode("utf-8", "replace")
+                    text = name.rstrip(b"\0").decode("utf-8", "replace")[:MAX_INTERFACE_NAME]
+                    if st.interface_names.get(ifindex) != text:
+                        st.interface_names[ifindex] = text
+                        st.options_serial += 1
 
     def _flows(
         self,
@@ -519,6 +630,7 @@ class FlowDecoder:
         loc = first(IE_SAMPLING_INTERVAL)
         if loc:
             rate = _uint(mat, *loc)
+            rate[rate > _MAX_RATE] = 0  # not a rate: unknown
         else:
             rate = np.full(n, st.sampling_rate, np.uint64)
             sloc = first(IE_SAMPLER_ID, IE_SELECTOR_ID)

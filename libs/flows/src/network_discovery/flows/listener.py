@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 from network_discovery.flows.decode import Decoded, FlowDecoder, Limits
+from network_discovery.flows.sflow import counters_table
+
+#: sFlow counter sample rows a collector holds until they are taken.
+MAX_PENDING_COUNTERS = 100_000
 
 
 @dataclass
@@ -73,6 +77,11 @@ class FlowCollector:
         self.decoder = FlowDecoder(limits)
         self.on_records = on_records
         self.exporters: dict[str, ExporterStats] = {}
+        #: sFlow counter samples waiting per exporter (:meth:`take_counters`), at most
+        #: :data:`MAX_PENDING_COUNTERS` rows in all; beyond, dropped and counted
+        self._counters: dict[str, list[pa.Table]] = {}
+        self._counter_rows = 0
+        self.counters_dropped = 0
 
     def datagram(self, data: bytes, exporter: str) -> Decoded | None:
         stats = self.exporters.get(exporter)
@@ -96,7 +105,24 @@ class FlowCollector:
         stats.records += decoded.records.num_rows
         if self.on_records is not None and decoded.records.num_rows:
             self.on_records(decoded.records)
+        if decoded.counters:
+            if self._counter_rows + len(decoded.counters) > MAX_PENDING_COUNTERS:
+                self.counters_dropped += len(decoded.counters)
+            else:
+                table = counters_table(exporter, decoded.domain, decoded.counters)
+                self._counters.setdefault(exporter, []).append(table)
+                self._counter_rows += table.num_rows
         return decoded
+
+    def take_counters(self, exporter: str) -> pa.Table | None:
+        """The counter samples (:data:`~network_discovery.flows.sflow.COUNTER_SCHEMA`) that
+        ``exporter`` sent since the last call; None when none."""
+        tables = self._counters.pop(exporter, None)
+        if not tables:
+            return None
+        table = pa.concat_tables(tables)
+        self._counter_rows -= table.num_rows
+        return table
 
 
 class FlowProtocol(asyncio.DatagramProtocol):

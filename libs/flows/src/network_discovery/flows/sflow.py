@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,14 @@ import numpy as np
 import pyarrow as pa
 from network_discovery.flows.decode import SCHEMA
 
-__all__ = ["SFLOW_VERSION", "SflowDatagram", "decode_sflow", "is_sflow"]
+__all__ = [
+    "COUNTER_SCHEMA",
+    "SFLOW_VERSION",
+    "SflowDatagram",
+    "counters_table",
+    "decode_sflow",
+    "is_sflow",
+]
 
 #: The ``version`` of sFlow records (NetFlow's are 5 and 9, IPFIX's 10).
 SFLOW_VERSION = 105
@@ -57,6 +65,35 @@ _GENERIC_COUNTERS = (
     "out_errors",
     "promiscuous_mode",
 )
+#: The generic counters' fields that are 32 bits wide (the others are 64).
+_COUNTER_U32 = frozenset(_GENERIC_COUNTERS) - {"if_speed", "in_octets", "out_octets"}
+
+
+#: Counter samples' generic interface counters as columns: the exporter and sub-agent that sent
+#: them, then the fields of the format (sflow.org, "sFlow Version 5", counters_sample format 1).
+COUNTER_SCHEMA = pa.schema(
+    [
+        ("exporter", pa.string()),
+        ("domain", pa.uint32()),
+        *(
+            (name, pa.uint32() if name in _COUNTER_U32 else pa.uint64())
+            for name in _GENERIC_COUNTERS
+        ),
+    ]
+)
+
+
+def counters_table(exporter: str, domain: int, counters: Sequence[Mapping[str, int]]) -> pa.Table:
+    """One datagram's generic interface counters (:attr:`SflowDatagram.counters`) as
+    :data:`COUNTER_SCHEMA` columns."""
+    n = len(counters)
+    columns: dict[str, pa.Array] = {
+        "exporter": pa.array([exporter] * n, pa.string()),
+        "domain": pa.array([domain] * n, pa.uint32()),
+    }
+    for name in _GENERIC_COUNTERS:
+        columns[name] = pa.array([c[name] for c in counters], COUNTER_SCHEMA.field(name).type)
+    return pa.table(columns, schema=COUNTER_SCHEMA)
 
 
 class SflowError(ValueError):

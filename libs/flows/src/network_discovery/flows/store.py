@@ -15,7 +15,11 @@ Tables (in one database, ``meshq_flows`` unless told otherwise):
 - ``flows_1m`` and the narrower rollups: per minute, exporter, addresses, protocol and
   interfaces (or fewer keys: source, destination, service port, interface), the bytes and
   packets scaled by the sampling rate and the number of records; filled by materialized views
-  on every insert, kept ``MESHQ_FLOWS_ROLLUP_RETENTION``;
+  on every insert, kept ``MESHQ_FLOWS_ROLLUP_RETENTION``; and the same per hour (``*_1h``),
+  which a query reads for the whole hours of its window;
+- ``flow_if_counters``: sFlow counter samples' generic interface counters as received;
+  ``flow_interface_names`` and ``flow_sampling``: what options records told (ifName by
+  ifIndex, sampling rates) per exporter and observation domain;
 - ``flow_exporters``: what each exporter's collector last reported (packets, records,
   templates known, sequence gaps, sampling rate), one row per exporter after merges.
 
@@ -42,7 +46,8 @@ import httpx
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from network_discovery.flows.decode import SCHEMA
+from network_discovery.flows.decode import SCHEMA, DomainOptions
+from network_discovery.flows.sflow import COUNTER_SCHEMA
 
 __all__ = [
     "DEDUP_WINDOW",
@@ -147,37 +152,100 @@ _ROLLUPS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "flows_if_1m": (("if_index", "UInt32", "if_index"), ("direction", "UInt8", "direction")),
 }
 _ARRAY_JOIN = {"flows_if_1m": " ARRAY JOIN [input_if, output_if] AS if_index, [0, 1] AS direction"}
+#: The minute rollups filled from ``flows_1m``'s inserts rather than the raw table.
+_FROM_PAIRS = ("flows_src_1m", "flows_dst_1m", "flows_if_1m")
 _SETTINGS = (
     f"SETTINGS non_replicated_deduplication_window = {DEDUP_WINDOW}, ttl_only_drop_parts = 1"
 )
 
 
-def _rollup_ddl(db: str, name: str, rollup_retention: int) -> list[str]:
+def _hourly(name: str) -> str:
+    """The hourly rollup of a minute one (``flows_src_1m`` -> ``flows_src_1h``)."""
+    return name[: -len("_1m")] + "_1h"
+
+
+def _rollup_table(db: str, name: str, grain: str, rollup_retention: int) -> str:
     keys = _ROLLUPS[name]
     columns = ", ".join(f"{c} {t}" for c, t, _ in keys)
-    order = ", ".join(["minute", "exporter", *(c for c, _, _ in keys)])
-    select = ", ".join(e if e == c else f"{e} AS {c}" for c, _, e in keys)
-    return [
-        f"CREATE TABLE IF NOT EXISTS {db}.{name} (minute DateTime('UTC'), "
-        f"exporter LowCardinality(String), {columns}, bytes UInt64, packets UInt64, "
-        "flows UInt64) ENGINE = SummingMergeTree((bytes, packets, flows)) "
-        f"PARTITION BY toYYYYMMDD(minute) ORDER BY ({order}) "
-        f"TTL minute + toIntervalSecond({rollup_retention}) {_SETTINGS}",
+    order = ", ".join([grain, "exporter", *(c for c, _, _ in keys)])
+    return (
+        f"CREATE TABLE IF NOT EXISTS {db}.{name if grain == 'minute' else _hourly(name)} "
+        f"({grain} DateTime('UTC'), exporter LowCardinality(String), {columns}, bytes UInt64, "
+        "packets UInt64, flows UInt64) ENGINE = SummingMergeTree((bytes, packets, flows)) "
+        f"PARTITION BY toYYYYMMDD({grain}) ORDER BY ({order}) "
+        f"TTL {grain} + toIntervalSecond({rollup_retention}) {_SETTINGS}"
+    )
+
+
+def _minute_view(db: str, name: str, select: str, order: str) -> str:
+    """The view filling the minute rollup ``name``: from the raw table (scaling by the sampling
+    rate), or, for those whose keys ``flows_1m`` holds, from what the view of ``flows_1m``
+    writes (already scaled, and folded by minute, pair and interfaces: fewer rows to group)."""
+    join = _ARRAY_JOIN.get(name, "")
+    if name in _FROM_PAIRS:
+        return (
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.{name}_mv TO {db}.{name} AS "  # noqa: S608 - identifiers from this module
+            f"SELECT minute, exporter, {select}, sum(bytes) AS bytes, sum(packets) AS packets, "
+            f"sum(flows) AS flows FROM {db}.flows_1m{join} GROUP BY {order}"
+        )
+    return (
         f"CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.{name}_mv TO {db}.{name} AS "  # noqa: S608 - identifiers from this module
         f"SELECT toStartOfMinute(time) AS minute, exporter, {select}, {_SUMS} "
-        f"FROM {db}.flows{_ARRAY_JOIN.get(name, '')} GROUP BY {order}",
+        f"FROM {db}.flows{join} GROUP BY {order}"
+    )
+
+
+def _rollup_ddl(db: str, name: str, rollup_retention: int, backfill: bool = False) -> list[str]:
+    """The minute rollup ``name`` (filled as :func:`_minute_view` says) and its hourly one
+    (filled from the minute rollup's inserts: it only folds what the minute view folded).
+    ``backfill``: the hourly one is new beside a minute one that may hold rows: it is filled
+    from them before its view is made (a store made before the hourly rollups existed)."""
+    keys = _ROLLUPS[name]
+    order = ", ".join(["minute", "exporter", *(c for c, _, _ in keys)])
+    hour_order = ", ".join(["hour", "exporter", *(c for c, _, _ in keys)])
+    select = ", ".join(e if e == c else f"{e} AS {c}" for c, _, e in keys)
+    hourly = _hourly(name)
+    return [
+        _rollup_table(db, name, "minute", rollup_retention),
+        _minute_view(db, name, select, order),
         f"ALTER TABLE {db}.{name} MODIFY TTL minute + toIntervalSecond({rollup_retention})",
+        _rollup_table(db, name, "hour", rollup_retention),
+        *(
+            [
+                f"INSERT INTO {db}.{hourly} SELECT toStartOfHour(minute) AS hour, exporter, "  # noqa: S608 - identifiers from this module
+                f"{', '.join(c for c, _, _ in keys)}, sum(bytes) AS bytes, "
+                f"sum(packets) AS packets, sum(flows) AS flows FROM {db}.{name} "
+                f"GROUP BY {hour_order}"
+            ]
+            if backfill
+            else []
+        ),
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.{hourly}_mv TO {db}.{hourly} AS "  # noqa: S608 - identifiers from this module
+        f"SELECT toStartOfHour(minute) AS hour, exporter, "
+        f"{', '.join(c for c, _, _ in keys)}, sum(bytes) AS bytes, sum(packets) AS packets, "
+        f"sum(flows) AS flows FROM {db}.{name} GROUP BY {hour_order}",
+        f"ALTER TABLE {db}.{hourly} MODIFY TTL hour + toIntervalSecond({rollup_retention})",
     ]
 
 
-def _ddl(db: str, retention: int, rollup_retention: int) -> list[str]:
+def _ddl(
+    db: str, retention: int, rollup_retention: int, tables: frozenset[str] = frozenset()
+) -> list[str]:
+    """The statements making (or bringing up to date) the store's tables; ``tables``: those
+    the database already holds."""
     columns = ", ".join(f"{c} {_RAW_TYPES[c]}" for c in RAW_COLUMNS)
     return [
         f"CREATE DATABASE IF NOT EXISTS {db}",
         f"CREATE TABLE IF NOT EXISTS {db}.flows ({columns}) "
         "ENGINE = MergeTree PARTITION BY toYYYYMMDD(time) ORDER BY (time, exporter) "
         f"TTL time + toIntervalSecond({retention}) {_SETTINGS}",
-        *(stmt for name in _ROLLUPS for stmt in _rollup_ddl(db, name, rollup_retention)),
+        *(
+            stmt
+            for name in _ROLLUPS
+            for stmt in _rollup_ddl(
+                db, name, rollup_retention, name in tables and _hourly(name) not in tables
+            )
+        ),
         f"CREATE TABLE IF NOT EXISTS {db}.flow_exporters (exporter String, "
         "updated DateTime64(3, 'UTC'), last_packet DateTime64(3, 'UTC'), packets UInt64, "
         "records UInt64, dropped UInt64, lost UInt64, received UInt64, templates UInt32, "
@@ -185,21 +253,122 @@ def _ddl(db: str, retention: int, rollup_retention: int) -> list[str]:
         "ENGINE = ReplacingMergeTree(updated) ORDER BY exporter",
         # an existing store takes the retention configured now
         f"ALTER TABLE {db}.flows MODIFY TTL time + toIntervalSecond({retention})",
+        f"CREATE TABLE IF NOT EXISTS {db}.flow_if_counters (time DateTime64(3, 'UTC'), "
+        f"{', '.join(f'{c} {t}' for c, t in _COUNTER_TYPES.items())}) ENGINE = MergeTree "
+        "PARTITION BY toYYYYMMDD(time) ORDER BY (exporter, domain, if_index, time) "
+        f"TTL time + toIntervalSecond({rollup_retention}) {_SETTINGS}",
+        f"ALTER TABLE {db}.flow_if_counters MODIFY TTL time + toIntervalSecond({rollup_retention})",
+        f"CREATE TABLE IF NOT EXISTS {db}.flow_interface_names (exporter String, version UInt8, "
+        "domain UInt32, if_index UInt32, name String, updated DateTime64(3, 'UTC')) "
+        "ENGINE = ReplacingMergeTree(updated) ORDER BY (exporter, version, domain, if_index)",
+        f"CREATE TABLE IF NOT EXISTS {db}.flow_sampling (exporter String, version UInt8, "
+        "domain UInt32, scope UInt8, sampler UInt64, rate UInt32, updated DateTime64(3, 'UTC')) "
+        "ENGINE = ReplacingMergeTree(updated) ORDER BY (exporter, version, domain, scope, sampler)",
     ]
+
+
+#: sFlow counter samples' generic interface counters, as received.
+_COUNTER_TYPES = {
+    "exporter": "LowCardinality(String)",
+    "domain": "UInt32",
+    **{
+        name: "UInt32" if field.type == pa.uint32() else "UInt64"
+        for name, field in zip(COUNTER_SCHEMA.names[2:], list(COUNTER_SCHEMA)[2:], strict=True)
+    },
+}
+#: The counters summed into deltas: (the answer's name, the sum of counters it is).
+_COUNTER_DELTAS = (
+    ("in_octets", "in_octets"),
+    ("out_octets", "out_octets"),
+    ("in_packets", "in_ucast_pkts + in_multicast_pkts + in_broadcast_pkts"),
+    ("out_packets", "out_ucast_pkts + out_multicast_pkts + out_broadcast_pkts"),
+    ("in_errors", "in_errors"),
+    ("out_errors", "out_errors"),
+    ("in_discards", "in_discards"),
+    ("out_discards", "out_discards"),
+)
+
+
+def _counter_intervals_sql(db: str) -> str:
+    """Per interface (exporter, sub-agent, ifIndex), each counter sample of the window: after
+    the interface's first (``after_first``), the seconds since the one before and each
+    counter's increase; ``ok`` false on the first and where a counter went down (the agent
+    restarted, or a 32-bit counter wrapped): the increase over that interval is not known."""
+    current = ", ".join(f"toInt64({expr}) AS {name}" for name, expr in _COUNTER_DELTAS)
+    previous = ", ".join(f"lagInFrame({name}) OVER w AS p_{name}" for name, _ in _COUNTER_DELTAS)
+    deltas = ", ".join(f"{name} - p_{name} AS d_{name}" for name, _ in _COUNTER_DELTAS)
+    ok = " AND ".join(f"{name} >= p_{name}" for name, _ in _COUNTER_DELTAS)
+    names = ", ".join(name for name, _ in _COUNTER_DELTAS)
+    return (
+        f"SELECT exporter, domain, if_index, time, if_speed, if_status, "  # noqa: S608 - identifiers from this module, values bound
+        "(toUnixTimestamp64Milli(time) - toUnixTimestamp64Milli(p_time)) / 1000 AS seconds, "
+        f"{deltas}, n > 1 AS after_first, n > 1 AND {ok} AS ok FROM ("
+        f"SELECT exporter, domain, if_index, time, if_speed, if_status, {names}, "
+        f"row_number() OVER w AS n, lagInFrame(time) OVER w AS p_time, {previous} FROM ("
+        f"SELECT exporter, domain, if_index, time, if_speed, if_status, {current} "
+        f"FROM {db}.flow_if_counters WHERE time >= {{since:DateTime('UTC')}} "
+        "AND time < {until:DateTime('UTC')} AND " + _EXPORTERS + " "
+        "AND ({if_index:UInt32} = 0 OR if_index = {if_index:UInt32})) "
+        "WINDOW w AS (PARTITION BY exporter, domain, if_index ORDER BY time "
+        "ROWS BETWEEN 1 PRECEDING AND CURRENT ROW))"
+    )
+
+
+def _counters_sql(db: str) -> str:
+    sums = ", ".join(f"sumIf(d_{name}, ok) AS {name}" for name, _ in _COUNTER_DELTAS)
+    return (
+        "SELECT exporter, domain, if_index, count() AS samples, "  # noqa: S608 - identifiers from this module, values bound
+        "argMax(if_speed, time) AS if_speed, argMax(if_status, time) AS if_status, "
+        "max(time) AS last_sample, sumIf(seconds, ok) AS seconds, "
+        "countIf(after_first AND NOT ok) AS "
+        f"discontinuities, {sums} FROM ({_counter_intervals_sql(db)}) "
+        "GROUP BY exporter, domain, if_index "
+        "ORDER BY in_octets + out_octets DESC, exporter, domain, if_index LIMIT {limit:UInt32}"
+    )
+
+
+def _counter_series_sql(db: str) -> str:
+    columns = ", ".join(f"d_{name} AS {name}" for name, _ in _COUNTER_DELTAS)
+    return (
+        "SELECT exporter, domain, if_index, time, seconds, ok, if_speed, if_status, "  # noqa: S608 - identifiers from this module, values bound
+        f"{columns} FROM ({_counter_intervals_sql(db)}) WHERE after_first "
+        "ORDER BY exporter, domain, if_index, time LIMIT {limit:UInt32}"
+    )
 
 
 _INSERT_SETTINGS = (
     "SETTINGS insert_deduplicate = 1, insert_deduplication_token = {batch:String}, "
-    "deduplicate_blocks_in_dependent_materialized_views = 1"
+    "deduplicate_blocks_in_dependent_materialized_views = 1, "
+    # the views' blocks are grouped by their keys already: nothing to fold on insert
+    "optimize_on_insert = 0"
 )
 
-#: The conditions every flow query shares: the window and the exporters (none: all).
-_WINDOW = (
+#: The exporters a flow query keeps (none: all).
+_EXPORTERS = "(empty({exporters:Array(String)}) OR has({exporters:Array(String)}, exporter))"
+#: The window of a flow query, ``[since, until)`` in whole minutes, read as its whole hours
+#: ``[hours_from, hours_to)`` from an hourly rollup and the minutes outside them from the
+#: minute rollup (both exact: an hour row is the sum of its minute rows).
+_HOURS = "hour >= {hours_from:DateTime('UTC')} AND hour < {hours_to:DateTime('UTC')}"
+_MINUTES = (
     "minute >= {since:DateTime('UTC')} AND minute < {until:DateTime('UTC')} "
-    "AND (empty({exporters:Array(String)}) OR has({exporters:Array(String)}, exporter))"
+    "AND (minute < {hours_from:DateTime('UTC')} OR minute >= {hours_to:DateTime('UTC')})"
 )
-#: ... and, on ``flows_1m``, the interface (an ifIndex of those exporters, in or out).
+#: ... and, on ``flows_*`` and ``flows_app_*``, the interface (an ifIndex of those exporters,
+#: in or out).
 _ON_INTERFACE = " AND (input_if = {if_index:UInt32} OR output_if = {if_index:UInt32})"
+_MEASURES = ("bytes", "packets", "flows")
+
+
+def _rollup_union(db: str, table: str, columns: Sequence[str], where: str = "") -> str:
+    """``columns`` of the minute rollup ``table`` and its hourly one over the query's window
+    and exporters (and ``where``), as one subquery to aggregate."""
+    cols = ", ".join(columns)
+    extra = f" AND {where}" if where else ""
+    return (
+        f"(SELECT {cols} FROM {db}.{_hourly(table)} WHERE {_HOURS} AND {_EXPORTERS}{extra} "  # noqa: S608 - identifiers from this module, values bound
+        f"UNION ALL SELECT {cols} FROM {db}.{table} WHERE {_MINUTES} AND {_EXPORTERS}{extra})"
+    )
+
 
 TopBy = Literal["src", "dst", "pair", "app"]
 
@@ -231,22 +400,47 @@ _TOP_KEYS: dict[str, tuple[str, str, str]] = {
 _WITH_INTERFACES = {"flows_1m", "flows_app_1m"}
 
 
-def _top_sql(db: str, by: str, on_interface: bool) -> str:
+#: Top pairs and conversations are first asked among the pairs of the hosts that move the most
+#: bytes (these many, then these many): exact when the last answered moved more bytes than
+#: the first host left out did (see :meth:`FlowStore._bounded`), else asked of every pair.
+BOUND_HOSTS = (256, 2048)
+_AMONG_SOURCES = "src_addr IN {among:Array(IPv6)}"
+_AMONG_HOSTS = "(src_addr IN {among:Array(IPv6)} OR dst_addr IN {among:Array(IPv6)})"
+
+
+def _hosts_sql(db: str, both: bool) -> str:
+    """Addresses by the bytes they sent (``both``: sent and received) in the window."""
+    sent = _rollup_union(db, "flows_src_1m", ["src_addr", "bytes"])
+    parts = [f"SELECT src_addr AS addr, bytes FROM {sent}"]  # noqa: S608 - identifiers from this module
+    if both:
+        received = _rollup_union(db, "flows_dst_1m", ["dst_addr", "bytes"])
+        parts.append(f"SELECT dst_addr AS addr, bytes FROM {received}")  # noqa: S608 - identifiers from this module
+    return (
+        f"SELECT addr, sum(bytes) AS bytes FROM ({' UNION ALL '.join(parts)}) "  # noqa: S608 - identifiers from this module, values bound
+        "GROUP BY addr ORDER BY bytes DESC LIMIT {hosts:UInt32}"
+    )
+
+
+def _top_sql(db: str, by: str, on_interface: bool, among: str = "") -> str:
     columns, group, table = _TOP_KEYS[by]
-    where = _WINDOW
+    where = among
     if on_interface:
         if table not in _WITH_INTERFACES:
             table = "flows_1m"
-        where = _WINDOW + _ON_INTERFACE
+        where = " AND ".join(w for w in (_ON_INTERFACE[len(" AND ") :], among) if w)
+    source = _rollup_union(db, table, [*group.split(", "), *_MEASURES], where)
     return (
         f"SELECT {columns}, sum(bytes) AS bytes, sum(packets) AS packets, "  # noqa: S608 - identifiers from this module, values bound
-        f"sum(flows) AS flows FROM {db}.{table} WHERE {where} GROUP BY {group} "
+        f"sum(flows) AS flows FROM {source} GROUP BY {group} "
         "ORDER BY bytes DESC, packets DESC LIMIT {limit:UInt32}"
     )
 
 
-def _conversations_sql(db: str, on_interface: bool) -> str:
-    where = _WINDOW + _ON_INTERFACE if on_interface else _WINDOW
+def _conversations_sql(db: str, on_interface: bool, among: str = "") -> str:
+    where = " AND ".join(
+        w for w in (_ON_INTERFACE[len(" AND ") :] if on_interface else "", among) if w
+    )
+    source = _rollup_union(db, "flows_1m", ["src_addr", "dst_addr", "exporter", *_MEASURES], where)
     return (
         "SELECT least(src_addr, dst_addr) AS a, greatest(src_addr, dst_addr) AS b, "  # noqa: S608 - identifiers from this module, values bound
         "sumIf(bytes, src_addr <= dst_addr) AS bytes_a_to_b, "
@@ -255,19 +449,24 @@ def _conversations_sql(db: str, on_interface: bool) -> str:
         "sumIf(packets, src_addr > dst_addr) AS packets_b_to_a, "
         "sum(flows) AS flows, uniqExact(exporter) AS exporters, "
         "sum(bytes) AS total_bytes "
-        f"FROM {db}.flows_1m WHERE {where} GROUP BY a, b "
+        f"FROM {source} GROUP BY a, b "
         "ORDER BY total_bytes DESC, a, b LIMIT {limit:UInt32}"
     )
 
 
 def _interfaces_sql(db: str) -> str:
+    source = _rollup_union(
+        db,
+        "flows_if_1m",
+        ["exporter", "if_index", "direction", *_MEASURES],
+        "if_index != 0 AND ({if_index:UInt32} = 0 OR if_index = {if_index:UInt32})",
+    )
     return (
         "SELECT exporter, if_index, sumIf(bytes, direction = 0) AS in_bytes, "  # noqa: S608 - identifiers from this module, values bound
         "sumIf(bytes, direction = 1) AS out_bytes, sumIf(packets, direction = 0) AS in_packets, "
         "sumIf(packets, direction = 1) AS out_packets, sumIf(flows, direction = 0) AS in_flows, "
         "sumIf(flows, direction = 1) AS out_flows "
-        f"FROM {db}.flows_if_1m WHERE {_WINDOW} AND if_index != 0 "
-        "AND ({if_index:UInt32} = 0 OR if_index = {if_index:UInt32}) GROUP BY exporter, if_index "
+        f"FROM {source} GROUP BY exporter, if_index "
         "ORDER BY in_bytes + out_bytes DESC, exporter, if_index LIMIT {limit:UInt32}"
     )
 
@@ -286,6 +485,27 @@ def _status_sql(db: str) -> str:
         "ORDER BY exporter LIMIT {limit:UInt32}"
     )
 
+
+_DELTA_NAMES = tuple(name for name, _ in _COUNTER_DELTAS)
+_NAME_COLUMNS = ("exporter", "version", "domain", "if_index", "name", "updated")
+_NAME_TYPES = {
+    "exporter": pa.string(),
+    "version": pa.uint8(),
+    "domain": pa.uint32(),
+    "if_index": pa.uint32(),
+    "name": pa.string(),
+    "updated": pa.timestamp("ms", tz="UTC"),
+}
+_SAMPLING_COLUMNS = ("exporter", "version", "domain", "scope", "sampler", "rate", "updated")
+_SAMPLING_TYPES = {
+    "exporter": pa.string(),
+    "version": pa.uint8(),
+    "domain": pa.uint32(),
+    "scope": pa.uint8(),
+    "sampler": pa.uint64(),
+    "rate": pa.uint32(),
+    "updated": pa.timestamp("ms", tz="UTC"),
+}
 
 _EXPORTER_COLUMNS = (
     "exporter",
@@ -526,6 +746,18 @@ def _addr_text(raw: bytes | None) -> str | None:
     return str(address.ipv4_mapped) if address.ipv4_mapped else str(address)
 
 
+def _selection(
+    exporters: Sequence[str] | None, limit: int, if_index: int | None = None
+) -> dict[str, str]:
+    """The parameters naming the exporters a read keeps (none: all), its ifIndex (0: any;
+    left out when ``None``) and its row limit, each bounded."""
+    params = {"exporters": param_text(list(exporters or []))}
+    if if_index is not None:
+        params["if_index"] = param_text(max(0, min(if_index, 2**32 - 1)))
+    params["limit"] = param_text(max(1, min(limit, MAX_ROWS)))
+    return params
+
+
 def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
@@ -549,7 +781,13 @@ class FlowStore:
         self.database = database
         self.retention_s = retention_s
         self.rollup_retention_s = rollup_retention_s
-        for statement in _ddl(database, int(retention_s), int(rollup_retention_s)):
+        existing = backend.query(
+            "SELECT name FROM system.tables WHERE database = {db:String}", {"db": database}
+        )
+        tables = frozenset(
+            str(n) for n in (existing.column("name").to_pylist() if existing.num_rows else [])
+        )
+        for statement in _ddl(database, int(retention_s), int(rollup_retention_s), tables):
             backend.execute(statement)
 
     @classmethod
@@ -588,12 +826,43 @@ class FlowStore:
         if records.num_rows == 0:
             return 0
         data = records.select(list(SCHEMA.names)).cast(SCHEMA)
-        stamp = pa.array(np.full(data.num_rows, int(received), dtype="int64")).cast(
-            pa.timestamp("s", tz="UTC")
-        )
-        data = data.add_column(0, "time", stamp)
+        return self._insert_at("flows", data, int(received), "s", batch_id)
+
+    def insert_many(self, batches: Sequence[tuple[pa.Table, float]], token: str) -> int:
+        """Several decoded batches (each with the time it was received) in one insert, under
+        one deduplication token (the same token again is skipped, as in :meth:`insert`): one
+        part per table for all of them. Returns the rows sent."""
+        parts = []
+        for records, received in batches:
+            if records.num_rows:
+                data = records.select(list(SCHEMA.names)).cast(SCHEMA)
+                stamp = pa.array(np.full(data.num_rows, int(received), dtype="int64")).cast(
+                    pa.timestamp("s", tz="UTC")
+                )
+                parts.append(data.add_column(0, "time", stamp))
+        if not parts:
+            return 0
+        data = pa.concat_tables(parts)
         self.backend.insert(
-            f"{self.database}.flows", data, _INSERT_SETTINGS, {"batch": batch_id[:200]}
+            f"{self.database}.flows", data, _INSERT_SETTINGS, {"batch": token[:200]}
+        )
+        return data.num_rows
+
+    def insert_counters_many(self, batches: Sequence[tuple[pa.Table, float]], token: str) -> int:
+        """Several batches of sFlow counter samples in one insert (see :meth:`insert_many`)."""
+        parts = []
+        for counters, received in batches:
+            if counters.num_rows:
+                data = counters.select(list(COUNTER_SCHEMA.names)).cast(COUNTER_SCHEMA)
+                stamp = pa.array(
+                    np.full(data.num_rows, round(received * 1000), dtype="int64")
+                ).cast(pa.timestamp("ms", tz="UTC"))
+                parts.append(data.add_column(0, "time", stamp))
+        if not parts:
+            return 0
+        data = pa.concat_tables(parts)
+        self.backend.insert(
+            f"{self.database}.flow_if_counters", data, _INSERT_SETTINGS, {"batch": token[:200]}
         )
         return data.num_rows
 
@@ -619,15 +888,76 @@ class FlowStore:
         )
         self.backend.insert(f"{self.database}.flow_exporters", table, "", {})
 
+    def insert_counters(self, counters: pa.Table, received: float, batch_id: str) -> int:
+        """Store sFlow counter samples (:data:`~network_discovery.flows.sflow.COUNTER_SCHEMA`
+        rows, e.g. from :func:`~network_discovery.flows.sflow.counters_table`) received at
+        ``received``; idempotent per batch id as :meth:`insert` is. Returns the rows sent."""
+        if counters.num_rows == 0:
+            return 0
+        data = counters.select(list(COUNTER_SCHEMA.names)).cast(COUNTER_SCHEMA)
+        return self._insert_at("flow_if_counters", data, round(received * 1000), "ms", batch_id)
+
+    def _insert_at(self, table: str, data: pa.Table, stamp: int, unit: str, batch_id: str) -> int:
+        """Insert ``data`` into ``table`` with a first ``time`` column of ``stamp`` (in
+        ``unit``s since the epoch), deduplicated by ``batch_id``; the rows sent."""
+        times = pa.array(np.full(data.num_rows, stamp, dtype="int64")).cast(
+            pa.timestamp(unit, tz="UTC")
+        )
+        data = data.add_column(0, "time", times)
+        self.backend.insert(
+            f"{self.database}.{table}", data, _INSERT_SETTINGS, {"batch": batch_id[:200]}
+        )
+        return data.num_rows
+
+    def record_options(
+        self, options: Sequence[DomainOptions], updated: float | None = None
+    ) -> None:
+        """Keep what exporters' options records told (interface names, sampling rates), per
+        exporter, version and observation domain; a later report replaces an earlier one,
+        name by name and rate by rate."""
+        now = int((time.time() if updated is None else updated) * 1000)
+        names: dict[str, list[Any]] = {k: [] for k in _NAME_COLUMNS}
+        rates: dict[str, list[Any]] = {k: [] for k in _SAMPLING_COLUMNS}
+        for o in options:
+            for if_index, name in o.interface_names.items():
+                for k, v in zip(
+                    _NAME_COLUMNS,
+                    (o.exporter, o.version, o.domain, if_index, name, now),
+                    strict=True,
+                ):
+                    names[k].append(v)
+            scoped = [(0, 0, o.sampling_rate)] if o.sampling_rate else []
+            scoped += [(1, sampler, rate) for sampler, rate in o.sampler_rates.items()]
+            for scope, sampler, rate in scoped:
+                for k, v in zip(
+                    _SAMPLING_COLUMNS,
+                    (o.exporter, o.version, o.domain, scope, sampler, rate, now),
+                    strict=True,
+                ):
+                    rates[k].append(v)
+        for table, columns, types in (
+            ("flow_interface_names", names, _NAME_TYPES),
+            ("flow_sampling", rates, _SAMPLING_TYPES),
+        ):
+            if columns["exporter"]:
+                data = pa.table({k: pa.array(v, types[k]) for k, v in columns.items()})
+                self.backend.insert(f"{self.database}.{table}", data, "", {})
+
     # --- reading
 
     @staticmethod
     def _window(minutes: int, until: float | None) -> dict[str, str]:
         end = time.time() if until is None else until
         end_minute = (int(end) // 60 + 1) * 60  # the current minute included
+        since = end_minute - max(1, minutes) * 60
+        hours_from, hours_to = -(-since // 3600) * 3600, end_minute // 3600 * 3600
+        if hours_from >= hours_to:  # no whole hour: the minutes only
+            hours_from = hours_to = since
         return {
-            "since": param_text(end_minute - minutes * 60),
+            "since": param_text(since),
             "until": param_text(end_minute),
+            "hours_from": param_text(hours_from),
+            "hours_to": param_text(hours_to),
         }
 
     def _filters(
@@ -640,12 +970,7 @@ class FlowStore:
     ) -> dict[str, str]:
         if if_index and not exporters:
             raise ValueError("an interface is named by its exporters and its ifIndex")
-        return {
-            **self._window(minutes, until),
-            "exporters": param_text(list(exporters or [])),
-            "if_index": param_text(max(0, min(if_index, 2**32 - 1))),
-            "limit": param_text(max(1, min(limit, MAX_ROWS))),
-        }
+        return {**self._window(minutes, until), **_selection(exporters, limit, if_index)}
 
     def top_talkers(
         self,
@@ -661,10 +986,17 @@ class FlowStore:
         the most bytes in the last ``minutes`` (whole minutes, the current one included)."""
         if by not in _TOP_KEYS:
             raise ValueError(f"top talkers by src, dst, pair or app, not {by!r}")
-        table = self.backend.query(
-            _top_sql(self.database, by, bool(if_index)),
-            self._filters(minutes, until, exporters, if_index, limit),
-        )
+        params = self._filters(minutes, until, exporters, if_index, limit)
+        if by == "pair":
+            table = self._bounded(
+                _top_sql(self.database, by, bool(if_index)),
+                _top_sql(self.database, by, bool(if_index), _AMONG_SOURCES),
+                params,
+                both=False,
+                key="bytes",
+            )
+        else:
+            table = self.backend.query(_top_sql(self.database, by, bool(if_index)), params)
         out = []
         for row in table.to_pylist():
             out.append(
@@ -690,9 +1022,12 @@ class FlowStore:
         limit: int = 100,
     ) -> list[dict[str, Any]]:
         """Address pairs, both directions summed apart (``a`` the lower address)."""
-        table = self.backend.query(
+        table = self._bounded(
             _conversations_sql(self.database, bool(if_index)),
+            _conversations_sql(self.database, bool(if_index), _AMONG_HOSTS),
             self._filters(minutes, until, exporters, if_index, limit),
+            both=True,
+            key="total_bytes",
         )
         rows = table.to_pylist()
         for row in rows:
@@ -702,6 +1037,29 @@ class FlowStore:
             row["bytes"] = int(row.pop("total_bytes"))
             row["flows"], row["exporters"] = int(row["flows"]), int(row["exporters"])
         return rows
+
+    def _bounded(
+        self, every: str, among: str, params: dict[str, str], *, both: bool, key: str
+    ) -> pa.Table:
+        """The answer of ``every`` (a ranking of pairs by bytes, ``LIMIT {limit}``), found
+        among the pairs of the busiest hosts first: a pair moves no more bytes than its source
+        sent (a conversation no more than either end sent and received), so when the last of
+        the answer among the ``n`` busiest hosts' pairs moved more than the next host did, no
+        other pair can be in it: that answer is the exact one. Otherwise again with more
+        hosts, then over every pair."""
+        limit = int(params["limit"])
+        for n in BOUND_HOSTS:
+            hosts = self.backend.query(
+                _hosts_sql(self.database, both), {**params, "hosts": param_text(n + 1)}
+            )
+            if hosts.num_rows <= n:
+                break  # every host is among them: ask every pair
+            bound = int(hosts.column("bytes")[n].as_py())
+            busiest = [str(ipaddress.IPv6Address(a)) for a in hosts.column("addr").to_pylist()[:n]]
+            table = self.backend.query(among, {**params, "among": param_text(busiest)})
+            if table.num_rows >= limit and int(table.column(key)[limit - 1].as_py()) > bound:
+                return table
+        return self.backend.query(every, params)
 
     def interfaces(
         self,
@@ -740,17 +1098,133 @@ class FlowStore:
         since = (int(end) // 60 - rate_minutes) * 60
         table = self.backend.query(
             _status_sql(self.database),
-            {
-                "since": param_text(since),
-                "exporters": param_text(list(exporters or [])),
-                "limit": param_text(max(1, min(limit, MAX_ROWS))),
-            },
+            {"since": param_text(since), **_selection(exporters, limit)},
         )
         out = []
         for row in table.to_pylist():
             recent = row.pop("recent_flows")
             row["rate"] = round(int(recent or 0) / (rate_minutes * 60), 3)
             out.append(row)
+        return out
+
+    def interface_counters(
+        self,
+        *,
+        minutes: int = 60,
+        until: float | None = None,
+        exporters: Sequence[str] | None = None,
+        if_index: int = 0,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """Per interface (exporter, sFlow sub-agent, ifIndex) that sent counter samples in the
+        window: how much its counters grew (octets, packets, errors, discards in and out) over
+        the ``seconds`` between its samples, and the rates that makes (``None`` without two
+        samples). An interval where a counter went down (a restart, a 32-bit counter's wrap)
+        is left out and counted in ``discontinuities``: the figures are over the intervals
+        known."""
+        table = self.backend.query(
+            _counters_sql(self.database),
+            self._counter_filters(minutes, until, exporters, if_index, limit),
+        )
+        out = []
+        for row in table.to_pylist():
+            seconds = round(float(row.pop("seconds") or 0), 3)
+            item: dict[str, Any] = {
+                k: (v if k in ("exporter", "last_sample") else int(v or 0)) for k, v in row.items()
+            }
+            item["seconds"] = seconds
+            for direction in ("in", "out"):
+                item[f"{direction}_bps"] = (
+                    round(item[f"{direction}_octets"] * 8 / seconds, 3) if seconds else None
+                )
+                item[f"{direction}_pps"] = (
+                    round(item[f"{direction}_packets"] / seconds, 3) if seconds else None
+                )
+            out.append(item)
+        return out
+
+    def interface_counter_series(
+        self,
+        *,
+        minutes: int = 60,
+        until: float | None = None,
+        exporters: Sequence[str] | None = None,
+        if_index: int = 0,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """Each interval between an interface's counter samples in the window, oldest first:
+        when it ended, its ``seconds`` and each counter's increase (``None`` where a counter
+        went down: not known)."""
+        table = self.backend.query(
+            _counter_series_sql(self.database),
+            self._counter_filters(minutes, until, exporters, if_index, limit),
+        )
+        out = []
+        for row in table.to_pylist():
+            ok = bool(row.pop("ok"))
+            item: dict[str, Any] = {
+                "exporter": row.pop("exporter"),
+                "time": row.pop("time"),
+                "seconds": round(float(row.pop("seconds")), 3),
+                **{k: int(v) for k, v in row.items() if k not in _DELTA_NAMES},
+            }
+            for name in _DELTA_NAMES:
+                item[name] = int(row[name]) if ok else None
+            out.append(item)
+        return out
+
+    def _counter_filters(
+        self,
+        minutes: int,
+        until: float | None,
+        exporters: Sequence[str] | None,
+        if_index: int,
+        limit: int,
+    ) -> dict[str, str]:
+        window = self._window(minutes, until)
+        return {
+            "since": window["since"],
+            "until": window["until"],
+            **_selection(exporters, limit, if_index),
+        }
+
+    def interface_names(
+        self,
+        *,
+        exporters: Sequence[str] | None = None,
+        if_index: int = 0,
+        limit: int = MAX_ROWS,
+    ) -> list[dict[str, Any]]:
+        """The interface names exporters told in options records (ifName/ifDescr by ifIndex),
+        per exporter, version and observation domain: the last told of each."""
+        table = self.backend.query(
+            "SELECT exporter, version, domain, if_index, name, updated "  # noqa: S608 - identifiers from this module, values bound
+            f"FROM {self.database}.flow_interface_names FINAL WHERE {_EXPORTERS} "
+            "AND ({if_index:UInt32} = 0 OR if_index = {if_index:UInt32}) "
+            "ORDER BY exporter, version, domain, if_index LIMIT {limit:UInt32}",
+            _selection(exporters, limit, if_index),
+        )
+        return [
+            {**r, "version": int(r["version"]), "domain": int(r["domain"])}
+            for r in table.to_pylist()
+        ]
+
+    def sampling_rates(
+        self, *, exporters: Sequence[str] | None = None, limit: int = MAX_ROWS
+    ) -> list[dict[str, Any]]:
+        """The sampling rates exporters told in options records, per exporter, version and
+        observation domain: the domain's own (``sampler`` None) and each sampler's (its
+        samplerId / selectorId); the last told of each."""
+        table = self.backend.query(
+            "SELECT exporter, version, domain, scope, sampler, rate, updated "  # noqa: S608 - identifiers from this module, values bound
+            f"FROM {self.database}.flow_sampling FINAL WHERE {_EXPORTERS} "
+            "ORDER BY exporter, version, domain, scope, sampler LIMIT {limit:UInt32}",
+            _selection(exporters, limit),
+        )
+        out = []
+        for r in table.to_pylist():
+            scope = r.pop("scope")
+            out.append({**r, "sampler": int(r["sampler"]) if scope else None})
         return out
 
     def seen_exporters(self, *, minutes: int = 60, until: float | None = None) -> list[str]:

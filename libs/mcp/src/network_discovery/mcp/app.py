@@ -55,6 +55,11 @@ RESOURCES: dict[str, tuple[str, str, str | None]] = {
         "Alerts firing now and not yet acknowledged.",
         "meshq_alerts_list",
     ),
+    "network://compliance/latest": (
+        "compliance-latest",
+        "Results of the most recent compliance run, per device and rule.",
+        "meshq_compliance_results",
+    ),
 }
 #: Parameters a resource's query is read with (the others take none).
 RESOURCE_PARAMS: dict[str, dict[str, Any]] = {

@@ -116,15 +116,18 @@ from network_discovery.model.patch import (
 )
 from network_discovery.model.routing import NextHop, Route, RouteProtocol
 from network_discovery.model.snapshot import (
+    CONFIG_MAX_CHARS,
     FACT_LISTS,
     SNAPSHOT_FORMAT_VERSION,
     SUPPORTED_FACT_KINDS,
+    DeviceConfig,
     FactKind,
     ScopeEntry,
     Snapshot,
 )
 
 __all__ = [
+    "CONFIG_MAX_CHARS",
     "FACT_LISTS",
     "NETBOX_ONLY_FIELDS",
     "PATCHABLE_FIELDS",
@@ -139,6 +142,7 @@ __all__ = [
     "BindingDirection",
     "Criticality",
     "Device",
+    "DeviceConfig",
     "Endpoint",
     "FactKind",
     "FirewallObject",

@@ -73,6 +73,8 @@ Guid = Annotated[
 ]
 #: A LID: 0 when no subnet manager has assigned one; 0xC000-0xFFFE are multicast.
 Lid = Annotated[int, Field(ge=0, le=0xFFFF)]
+#: Unicast LIDs a forwarding table can hold (0x0001-0xBFFF).
+MAX_ROUTES = 0xBFFF
 PortNumber = Annotated[int, Field(ge=0, le=255, description="0 is a switch's management port.")]
 Counter = Annotated[int | None, Field(default=None, ge=0, le=2**64 - 1)]
 
@@ -224,6 +226,13 @@ class IBNode(ModelBase):
         description="The adapter's device name on its host (mlx5_0; HCA-1 on older stacks), "
         "from the node description, when it names one; how NCCL and ibstat name it.",
     )
+    route_lids: tuple[Lid, ...] = Field(
+        default=(),
+        max_length=MAX_ROUTES,
+        description="A switch's unicast forwarding table (ibroute): the destination LIDs, "
+        "ascending; route_ports gives the port each leaves by (0: the switch itself).",
+    )
+    route_ports: tuple[PortNumber, ...] = Field(default=(), max_length=MAX_ROUTES)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -231,6 +240,12 @@ class IBNode(ModelBase):
             raise ValueError("only a switch has a node LID; a channel adapter's LIDs are per port")
         if self.node_type is IBNodeType.SWITCH and (self.host or self.ca_name):
             raise ValueError("a switch is no host's adapter")
+        if len(self.route_lids) != len(self.route_ports):
+            raise ValueError("route_lids and route_ports go in pairs")
+        if self.route_lids and self.node_type is not IBNodeType.SWITCH:
+            raise ValueError("only a switch has a forwarding table")
+        if any(a >= b for a, b in zip(self.route_lids, self.route_lids[1:], strict=False)):
+            raise ValueError("route_lids must ascend, each LID once")
         return self
 
     @property

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from enum import StrEnum
 from typing import Any, Literal, Protocol, Self
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from network_discovery.model.entities import (
     VLAN,
@@ -51,9 +51,11 @@ from network_discovery.model.observations import ArpEntry, MacTableEntry, Neighb
 from network_discovery.model.routing import Route
 
 __all__ = [
+    "CONFIG_MAX_CHARS",
     "FACT_LISTS",
     "SNAPSHOT_FORMAT_VERSION",
     "SUPPORTED_FACT_KINDS",
+    "DeviceConfig",
     "FactKind",
     "ScopeEntry",
     "Snapshot",
@@ -61,6 +63,9 @@ __all__ = [
 
 SNAPSHOT_FORMAT_VERSION: Literal[1] = 1
 _MAX_ERRORS = 20
+#: The longest configuration text a snapshot carries: 4 MiB, and one character more, so that
+#: a collector that cuts a longer one there says that it was cut.
+CONFIG_MAX_CHARS = 4 * 1024 * 1024 + 1
 
 
 class _OwnedFact(Protocol):
@@ -158,6 +163,28 @@ class ScopeEntry(ModelBase):
         return self
 
 
+class DeviceConfig(BaseModel):
+    """The configuration text of one collected device, as it printed it (not trimmed: its
+    line numbers are the device's)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    device: DeviceRef
+    text: str = Field(
+        max_length=CONFIG_MAX_CHARS,
+        description="The whole configuration as collected (show running-config, Junos show "
+        "configuration); at most 4 MiB, a longer one cut there plus one character.",
+    )
+    source: str = Field(
+        "",
+        max_length=200,
+        description="Where the text came from: the command, or the file it was read from.",
+    )
+    collected_at: AwareDatetime | None = Field(
+        None, description="When it was collected; the snapshot's collected_at when not given."
+    )
+
+
 class Snapshot(ModelBase):
     """Facts from one collection run, with the scope they cover."""
 
@@ -215,6 +242,11 @@ class Snapshot(ModelBase):
     nccl_ranks: tuple[NcclRankFact, ...] = ()
     nccl_connections: tuple[NcclConnectionFact, ...] = ()
     nccl_results: tuple[NcclResultFact, ...] = Field(default=(), description="nccl-tests rows.")
+    configs: tuple[DeviceConfig, ...] = Field(
+        default=(),
+        description="Configuration texts of devices in the scope, at most one each (kept for "
+        "the compliance rules, not made into facts).",
+    )
 
     # --- validation -------------------------------------------------------------------
 
@@ -286,6 +318,17 @@ class Snapshot(ModelBase):
             errors.extend(
                 f"{label}: {key!r} appears {n} times" for key, n in counts.items() if n > 1
             )
+
+        for i, config in enumerate(self.configs):
+            if config.device not in declared:
+                errors.append(
+                    f"configs[{i}]: device {config.device!r} is not in the snapshot's scope"
+                )
+        errors.extend(
+            f"configs: {device!r} appears {n} times"
+            for device, n in Counter(c.device for c in self.configs).items()
+            if n > 1
+        )
 
         rulesets = {r.id for r in self.firewall_rulesets}
         errors.extend(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +10,8 @@ import click
 
 from network_discovery.cli._api import api
 from network_discovery.cli._common import CliError, echo_outcome, submit, wait_option
+from network_discovery.cli._render import render_answer
+from network_discovery.cli._render import render_rows as _render
 from network_discovery.parsers import ParseReport
 
 __all__ = ["ingest", "query", "snapshots"]
@@ -82,50 +82,6 @@ def _parse_param(text: str) -> tuple[str, Any]:
     return key.strip(), parsed
 
 
-def _render(rows: list[dict[str, Any]], fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(rows, indent=2, sort_keys=False)
-    columns: list[str] = []
-    for row in rows:
-        columns.extend(k for k in row if k not in columns)
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
-        return out.getvalue().rstrip("\n")
-    if not rows:
-        return "(no rows)"
-    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
-    return "\n".join(line.rstrip() for line in lines)
-
-
-#: A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: Any) -> str:
-    """A cell a spreadsheet shows as text: what it would run as a formula is quoted with a
-    leading apostrophe (numbers are left alone)."""
-    text = _cell(value)
-    if isinstance(value, str) and text.startswith(_FORMULA):
-        return "'" + text
-    return text
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    return str(value)
-
-
 @click.command()
 @click.argument("name")
 @click.option("--param", "-p", "params", multiple=True, help="A parameter as k=v (repeatable).")
@@ -147,7 +103,10 @@ def query(name: str, params: tuple[str, ...], fmt: str) -> None:
                 )
             return
         result = client.run_query(name, body)
-    click.echo(_render(result.get("rows", []), fmt))
+    rows = result.get("rows", [])
+    click.echo(render_answer(rows, fmt, params=body))
+    if fmt == "table" and result.get("next_cursor"):
+        click.echo(f"(the first {len(rows)} of {result.get('row_count')} rows)", err=True)
 
 
 @click.command()

@@ -13,13 +13,16 @@ import click
 from network_discovery.cli._common import CliError
 from network_discovery.cli.apikey import apikey
 from network_discovery.cli.audit import install as install_audit
+from network_discovery.cli.compliance import compliance
 from network_discovery.cli.discover import discover
 from network_discovery.cli.export import export
 from network_discovery.cli.graph import ingest, query, snapshots
+from network_discovery.cli.k8s import k8s
 from network_discovery.cli.license import install as install_license
 from network_discovery.cli.metrics import metrics
 from network_discovery.cli.simulate import simulate
 from network_discovery.cli.sync import sync
+from network_discovery.cli.vuln import vuln
 
 __all__ = ["cli", "main"]
 
@@ -123,15 +126,18 @@ def contracts_export(directory: Path) -> None:
 
 
 cli.add_command(apikey)
+cli.add_command(compliance)
 install_audit(cli)
 cli.add_command(discover)
 cli.add_command(export)
 cli.add_command(ingest)
+cli.add_command(k8s)
 cli.add_command(metrics)
 cli.add_command(query)
 cli.add_command(snapshots)
 cli.add_command(simulate)
 cli.add_command(sync)
+cli.add_command(vuln)
 install_license(cli)
 
 

@@ -8,13 +8,21 @@ standard output read up to a bound and its exit status kept. What is run:
   port's 64-bit counters), ``nvidia-smi -q -x``, ``nvidia-smi topo -m``,
   ``dcgmi discovery -l``;
 - a host marked ``fabric: sweep`` also runs the fabric-wide ``ibnetdiscover`` and
-  ``iblinkinfo`` (one host of the fabric is enough; each sweep reads every switch).
+  ``iblinkinfo`` (one host of the fabric is enough; each sweep reads every switch), then,
+  for every switch ``ibnetdiscover`` printed with a LID (at most :data:`MAX_SWITCHES`),
+  ``perfquery -l <LID> 255`` (the counters of each of its ports) and ``ibroute <LID>`` (its
+  unicast forwarding table, which the paths of NCCL flows follow).
 
-A tool the host does not have (exit status 127, the shell's "command not found") is listed
-in the result's ``unavailable`` and the rest go on; a tool that fails otherwise (a sweep
-without access to ``/dev/infiniband/umad*``) is named in the detail with its exit status,
-and its output is not read. An output over its bound (the readers' own input limits) is
-not collected at all: a cut output would give a part of the fabric as if it were all of it.
+The tools that talk to the fabric's management interface (``/dev/infiniband/umad*``) run
+through ``sudo -n`` when the inventory says ``fabric: {sudo: true}`` (the login user must be
+allowed them without a password); the others (``ibstat``, ``nvidia-smi``, ``dcgmi``) never
+do. A tool the host does not have (exit status 127, the shell's "command not found", or
+sudo's) is listed in the result's ``unavailable`` and the rest go on; a tool that fails
+otherwise is named in the detail with its exit status, and its output is not read. When it
+failed because the login user may not open the management device, or sudo asked for a
+password, the detail says so and names the fix. An output over its bound (the readers' own
+input limits) is not collected at all: a cut output would give a part of the fabric as if
+it were all of it.
 The outputs are read by the same readers as ``meshq ingest`` (InfiniBand and GPU outputs
 of a host's folder), owned by the host's name; no device record is made for the host (its
 Ethernet side is collected as a device of its own, or not at all).
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,16 +48,19 @@ from network_discovery.parsers import CommandOutput
 from network_discovery.parsers._fabric_files import read_fabric
 from network_discovery.parsers._gpu_files import read_gpus
 from network_discovery.parsers.gpu import MAX_INPUT_CHARS
-from network_discovery.parsers.infiniband import MAX_INPUT_BYTES
+from network_discovery.parsers.infiniband import MAX_INPUT_BYTES, parse_ibnetdiscover
 from network_discovery.parsers.report import ParseReport
 
 __all__ = [
     "FABRIC_TOOLS",
     "HOST_TOOLS",
+    "MAX_SWITCHES",
     "SWEEP_TOOLS",
     "FabricTool",
     "collect_fabric_host",
+    "output_files",
     "parse_fabric_host",
+    "switch_tools",
     "tools_for",
 ]
 
@@ -57,28 +69,54 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class FabricTool:
-    """One command, the file name its output is read (and saved) as, and its bound."""
+    """One command, the file name its output is read (and saved) as, and its bound;
+    ``management``: it opens the fabric's management device (run through sudo when asked)."""
 
     command: str
     file: str
     max_bytes: int
+    management: bool = False
 
 
 _GPU_BYTES = MAX_INPUT_CHARS
 HOST_TOOLS = (
     FabricTool("ibstat", "ibstat.txt", MAX_INPUT_BYTES),
-    FabricTool("perfquery -x", "perfquery.txt", MAX_INPUT_BYTES),
+    FabricTool("perfquery -x", "perfquery.txt", MAX_INPUT_BYTES, management=True),
     FabricTool("nvidia-smi -q -x", "nvidia-smi -q -x.xml", _GPU_BYTES),
     FabricTool("nvidia-smi topo -m", "nvidia-smi topo -m.txt", _GPU_BYTES),
     FabricTool("dcgmi discovery -l", "dcgmi discovery -l.txt", _GPU_BYTES),
 )
 SWEEP_TOOLS = (
-    FabricTool("ibnetdiscover", "ibnetdiscover.txt", MAX_INPUT_BYTES),
-    FabricTool("iblinkinfo", "iblinkinfo.txt", MAX_INPUT_BYTES),
+    FabricTool("ibnetdiscover", "ibnetdiscover.txt", MAX_INPUT_BYTES, management=True),
+    FabricTool("iblinkinfo", "iblinkinfo.txt", MAX_INPUT_BYTES, management=True),
 )
 FABRIC_TOOLS = (*SWEEP_TOOLS, *HOST_TOOLS)
+#: Switches whose port counters and forwarding table a sweep reads, at most (two commands
+#: each); the rest are named in the detail, their counters and routes unknown.
+MAX_SWITCHES = 1024
+#: Per-switch commands run at once (an SSH server allows 10 sessions by default).
+_PARALLEL = 4
+#: Per-switch failures named in the detail, at most (the rest are counted).
+_SWITCH_FAILURES = 3
 #: The shell's exit status for a command it cannot find.
 _NOT_FOUND = 127
+_SUDO_NOT_FOUND = re.compile(r"^sudo: [^:\n]+: command not found", re.M)
+_SUDO_PASSWORD = re.compile(r"sudo: (?:a )?password is required|sudo: a terminal is required")
+_UMAD = re.compile(
+    r"can't open UMAD port|Failed to open '[^']*' port|umad_open_port|"
+    r"/dev/infiniband/umad\d*: Permission denied",
+    re.I,
+)
+_UMAD_FIX = (
+    "the login user cannot open the fabric's management device (/dev/infiniband/umad*): "
+    "give it read/write access there (a udev rule or group), log in as root, or set "
+    "'fabric: {sudo: true}' in the inventory with passwordless sudo for the InfiniBand tools"
+)
+_SUDO_FIX = (
+    "sudo asked for a password: allow the InfiniBand tools without one (NOPASSWD in "
+    "sudoers) or set 'fabric: {sudo: false}' and give the login user access to "
+    "/dev/infiniband/umad*"
+)
 #: Standard error kept per command (for the detail's first line), at most.
 _STDERR_BYTES = 4096
 _CHUNK = 1 << 16
@@ -88,6 +126,38 @@ _HOSTNAME_BYTES = 512
 def tools_for(target: Target) -> tuple[FabricTool, ...]:
     """The tools run on ``target``: a sweep host's fabric-wide ones first."""
     return FABRIC_TOOLS if target.fabric == "sweep" else HOST_TOOLS
+
+
+def switch_tools(ibnetdiscover: str) -> tuple[tuple[FabricTool, ...], int]:
+    """The per-switch commands for the switches an ``ibnetdiscover`` output names with a
+    LID (by LID, at most :data:`MAX_SWITCHES`), and how many switches were left out."""
+    lids = sorted({n.lid for n in parse_ibnetdiscover(ibnetdiscover).nodes if n.lid and not n.host})
+    tools = tuple(
+        tool
+        for lid in lids[:MAX_SWITCHES]
+        for tool in (
+            FabricTool(
+                f"perfquery -l {lid} 255", f"perfquery_-l_{lid}_255.txt", MAX_INPUT_BYTES, True
+            ),
+            FabricTool(f"ibroute {lid}", f"ibroute_{lid}.txt", MAX_INPUT_BYTES, True),
+        )
+    )
+    return tools, max(0, len(lids) - MAX_SWITCHES)
+
+
+_SWITCH_COMMAND = re.compile(r"^(perfquery -l|ibroute) (\d{1,5})(?: 255)?$")
+
+
+def output_files(outputs: Mapping[str, str]) -> dict[str, str]:
+    """The file each collected output is read (and saved) as: ``file name -> command``."""
+    known = {tool.command: tool.file for tool in FABRIC_TOOLS}
+    files: dict[str, str] = {}
+    for command in outputs:
+        if command in known:
+            files[known[command]] = command
+        elif _SWITCH_COMMAND.match(command):
+            files[command.replace(" ", "_") + ".txt"] = command
+    return files
 
 
 class _TooLarge(Exception):
@@ -148,6 +218,46 @@ def _first_line(text: str) -> str:
     return line[:160]
 
 
+def _command(tool: FabricTool, target: Target) -> str:
+    return f"sudo -n {tool.command}" if tool.management and target.fabric_sudo else tool.command
+
+
+async def _one(
+    conn: asyncssh.SSHClientConnection,
+    target: Target,
+    tool: FabricTool,
+    result: DeviceResult,
+    timeout: float,
+) -> str | None:
+    """Run one tool into ``result``; why it failed, or None."""
+    try:
+        ran = await _run(conn, _command(tool, target), tool.max_bytes, timeout)
+    except _TooLarge:
+        return f"{tool.command}: output over {tool.max_bytes} bytes, not collected"
+    except TimeoutError:
+        return f"{tool.command}: timed out"
+    if ran.exit_status == _NOT_FOUND or (
+        ran.exit_status != 0 and _SUDO_NOT_FOUND.search(ran.stderr)
+    ):
+        # a per-switch command is named once, by its tool
+        name = tool.command.split()[0] if _SWITCH_COMMAND.match(tool.command) else tool.command
+        if name not in result.unavailable:
+            result.unavailable.append(name)
+        return None
+    if ran.exit_status != 0:
+        why = _first_line(ran.stderr) or _first_line(ran.stdout)
+        text = f"{tool.command}: exit status {ran.exit_status}" + (f" ({why})" if why else "")
+        if tool.management and target.fabric_sudo and _SUDO_PASSWORD.search(ran.stderr):
+            return f"{text}: {_SUDO_FIX}"
+        if tool.management and _UMAD.search(ran.stderr + ran.stdout):
+            return f"{text}: {_UMAD_FIX}"
+        return text
+    if not ran.stdout.strip():
+        return f"{tool.command}: printed nothing"
+    result.outputs[tool.command] = ran.stdout
+    return None
+
+
 async def _collect(
     conn: asyncssh.SSHClientConnection, target: Target, result: DeviceResult, timeout: float
 ) -> list[str]:
@@ -160,26 +270,37 @@ async def _collect(
             with contextlib.suppress(ValueError):
                 result.hostname = normalise_hostname(name)
     for tool in tools_for(target):
-        try:
-            ran = await _run(conn, tool.command, tool.max_bytes, timeout)
-        except _TooLarge:
-            failed.append(f"{tool.command}: output over {tool.max_bytes} bytes, not collected")
-            continue
-        except TimeoutError:
-            failed.append(f"{tool.command}: timed out")
-            continue
-        if ran.exit_status == _NOT_FOUND:
-            result.unavailable.append(tool.command)
-        elif ran.exit_status != 0:
-            why = _first_line(ran.stderr) or _first_line(ran.stdout)
+        why = await _one(conn, target, tool, result, timeout)
+        if why is not None:
+            failed.append(why)
+    sweep = result.outputs.get("ibnetdiscover")
+    if target.fabric == "sweep" and sweep is not None:
+        tools, left_out = switch_tools(sweep)
+        gate = asyncio.Semaphore(_PARALLEL)
+
+        async def each(tool: FabricTool) -> str | None:
+            async with gate:
+                return await _one(conn, target, tool, result, timeout)
+
+        per_switch = [w for w in await asyncio.gather(*map(each, tools)) if w is not None]
+        failed += per_switch[:_SWITCH_FAILURES]
+        if len(per_switch) > _SWITCH_FAILURES:
+            failed.append(f"and {len(per_switch) - _SWITCH_FAILURES} more per-switch failures")
+        if left_out:
             failed.append(
-                f"{tool.command}: exit status {ran.exit_status}" + (f" ({why})" if why else "")
+                f"{left_out} switch(es) over {MAX_SWITCHES}: their counters and forwarding "
+                "tables not collected"
             )
-        elif ran.stdout.strip():
-            result.outputs[tool.command] = ran.stdout
-        else:
-            failed.append(f"{tool.command}: printed nothing")
+    # the per-switch outputs in LID order, whatever order they finished in
+    files = output_files(result.outputs)
+    order = {command: n for n, command in enumerate(sorted(files.values(), key=_by_lid))}
+    result.outputs = dict(sorted(result.outputs.items(), key=lambda kv: order.get(kv[0], -1)))
     return failed
+
+
+def _by_lid(command: str) -> tuple[int, str]:
+    match = _SWITCH_COMMAND.match(command)
+    return (int(match.group(2)) if match else -1, command)
 
 
 async def collect_fabric_host(
@@ -231,9 +352,8 @@ def parse_fabric_host(result: DeviceResult) -> DeviceResult:
         host = target.address
     result.hostname = host
     files = {
-        tool.file: CommandOutput(f"ssh://{host}/{tool.command}", result.outputs[tool.command])
-        for tool in FABRIC_TOOLS
-        if tool.command in result.outputs
+        file: CommandOutput(f"ssh://{host}/{command}", result.outputs[command])
+        for file, command in output_files(result.outputs).items()
     }
     report = ParseReport()
     ib = {n: f for n, f in files.items() if not n.startswith(("nvidia", "dcgmi"))}

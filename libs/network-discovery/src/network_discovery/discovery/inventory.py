@@ -76,6 +76,8 @@ class Target:
     seen_as: str | None = None
     #: A GPU/InfiniBand host, collected with the fabric tools (``discovery.fabric_hosts``).
     fabric: FabricRole | None = None
+    #: A fabric host's management tools run through ``sudo -n`` (``fabric: {sudo: true}``).
+    fabric_sudo: bool = False
 
     @property
     def label(self) -> str:
@@ -149,7 +151,7 @@ def make_target(
         creds = profiles[profile_name]
     else:
         creds = default_credentials or Credentials()
-    fabric = _fabric_role(data.get("fabric"), where)
+    fabric, fabric_sudo = _fabric_role(data.get("fabric"), where)
     if fabric is not None:
         if transport != "ssh":
             raise InventoryError(f"{where}: a fabric host is collected over SSH, not {transport}")
@@ -168,16 +170,29 @@ def make_target(
         credentials=creds,
         meta={k: data[k] for k in META_KEYS if data.get(k) is not None},
         fabric=fabric,
+        fabric_sudo=fabric_sudo,
     )
 
 
-def _fabric_role(value: Any, where: str) -> FabricRole | None:
+def _fabric_role(value: Any, where: str) -> tuple[FabricRole | None, bool]:
+    """A fabric host's role and whether its management tools run through sudo: ``fabric:
+    true | host | sweep``, or ``fabric: {role: host | sweep, sudo: true | false}``."""
+    sudo = False
+    if isinstance(value, Mapping):
+        if message := unknown_key(value, frozenset({"role", "sudo"}), f"{where}.fabric"):
+            raise InventoryError(message)
+        sudo = value.get("sudo", False)
+        if not isinstance(sudo, bool):
+            raise InventoryError(f"{where}.fabric.sudo: true or false, not {sudo!r}")
+        value = value.get("role", "host")
+        if value is None or value is False:
+            raise InventoryError(f"{where}.fabric.role: host or sweep, not {value!r}")
     if value is None or value is False:
-        return None
+        return None, False
     if value is True or value == "host":
-        return "host"
+        return "host", sudo
     if value == "sweep":
-        return "sweep"
+        return "sweep", sudo
     raise InventoryError(f"{where}.fabric: true, host or sweep, not {value!r}")
 
 

@@ -365,13 +365,12 @@ def save_outputs(summary: RunSummary, directory: Path) -> int:
     written = 0
     for result in summary.collected:
         if result.target.fabric is not None and result.hostname:
-            from network_discovery.discovery.fabric_hosts import FABRIC_TOOLS
+            from network_discovery.discovery.fabric_hosts import output_files
 
             folder = directory / result.hostname  # no meta.yaml: a host of fabric outputs
             folder.mkdir(parents=True, exist_ok=True)
-            for tool in FABRIC_TOOLS:
-                if tool.command in result.outputs:
-                    (folder / tool.file).write_text(result.outputs[tool.command], "utf-8")
+            for file, command in output_files(result.outputs).items():
+                (folder / file).write_text(result.outputs[command], "utf-8")
             written += 1
             continue
         if not (result.outputs or result.json_outputs) or result.facts is None:

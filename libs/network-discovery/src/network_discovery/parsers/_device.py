@@ -9,10 +9,12 @@ from typing import Any
 import structlog
 
 from network_discovery.model import (
+    CONFIG_MAX_CHARS,
     VLAN,
     ArpEntry,
     BGPPeer,
     Device,
+    DeviceConfig,
     FactKind,
     FirewallObject,
     FirewallRule,
@@ -54,6 +56,9 @@ log = structlog.get_logger(__name__)
 
 #: meta.yaml keys copied onto the device record.
 _META_FIELDS = ("role", "site", "tenant", "rack", "management_ip", "criticality", "tags")
+#: The commands that print the whole running configuration (``show run`` is an alias of the
+#: first; Junos ``show configuration | display set`` a variant of the second).
+_RUNNING_CONFIG = frozenset({"show running-config", "show configuration"})
 
 
 @dataclass
@@ -79,6 +84,8 @@ class DeviceFacts:
     routing: Any = None
     #: Whether a routing table the device printed was read.
     routes_collected: bool = False
+    #: The running configuration's text as printed (for the compliance rules), if collected.
+    config: DeviceConfig | None = None
 
     @property
     def scope(self) -> ScopeEntry | None:
@@ -201,6 +208,9 @@ def parse_device(
         ctx.local_asn = junos_local_as([*unread, *(o.text for o in selected)])
     for out in selected:
         spec, where = out.spec, out.where
+        if _is_running_config(out):
+            text = out.text[:CONFIG_MAX_CHARS]  # a longer one cut there, and so marked cut
+            facts.config = DeviceConfig(device=device, text=text, source=where[-200:])
         partials = _run(out, ctx, report)
         if partials is None:
             if not out.filters:
@@ -272,6 +282,19 @@ def parse_device(
             )
         )
     return facts, report
+
+
+def _is_running_config(out: Output) -> bool:
+    """Whether ``out`` is the device's whole running configuration, as text (not the startup
+    configuration, not a filtered or partial one)."""
+    return (
+        out.spec.command in _RUNNING_CONFIG
+        and out.fmt == "text"
+        and not out.filters
+        and not out.args
+        and not any("startup" in w for w in out.words)
+        and bool(out.text.strip())
+    )
 
 
 def _arp_vrfs(facts: DeviceFacts) -> None:

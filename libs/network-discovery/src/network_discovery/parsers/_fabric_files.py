@@ -4,7 +4,8 @@ the snapshot facts they give.
 A file is an InfiniBand output when the first word of its name (before a space, ``_``,
 ``-`` or ``.``) is the tool's name: ``ibnetdiscover.txt``, ``ibnetdiscover_-p.txt``,
 ``iblinkinfo --line.txt``, ``perfquery_12_1.txt``, ``ibqueryerrors.txt``, ``ibstat.txt``,
-``ibstatus.txt``. The folder's host is the collecting host: it owns what the fabric-wide
+``ibstatus.txt``, ``ibroute_12.txt`` (a switch's forwarding table; ``dump_lfts.txt`` holds
+every switch's). The folder's host is the collecting host: it owns what the fabric-wide
 tools printed (fact kinds ``ib_nodes``, ``ib_ports``, ``ib_links``, ``ib_counters``) and its
 own adapters (``ib_adapters``). Views of one node, port or cable from several files are
 merged: a value one output leaves unknown is taken from another, and where two outputs both
@@ -37,6 +38,7 @@ from network_discovery.parsers.infiniband import (
     parse_iblinkinfo,
     parse_ibnetdiscover,
     parse_ibqueryerrors,
+    parse_ibroute,
     parse_ibstat,
     parse_ibstatus,
     parse_perfquery,
@@ -46,10 +48,20 @@ from network_discovery.parsers.report import ParseIssue, ParseReport
 __all__ = ["FABRIC_TOOLS", "FabricFacts", "fabric_tool", "read_fabric"]
 
 #: The tools read, in the order their views are merged (a later one's values win).
-FABRIC_TOOLS = ("ibnetdiscover", "iblinkinfo", "ibstatus", "ibstat", "perfquery", "ibqueryerrors")
+FABRIC_TOOLS = (
+    "ibnetdiscover",
+    "iblinkinfo",
+    "ibstatus",
+    "ibstat",
+    "perfquery",
+    "ibqueryerrors",
+    "ibroute",
+)
 #: Problems reported per file before a summary line.
 _MAX_ISSUES = 20
 _FIRST_WORD = re.compile(r"^([a-z]+)(?:[\s_.\-]|$)")
+#: ``dump_lfts.sh`` prints ibroute's blocks for every switch
+_DUMP_LFTS = re.compile(r"^dump_lfts(?:\.sh)?(?:[\s_.\-]|$)")
 
 _Parser = Callable[[str, str], FabricResult]
 _PARSERS: dict[str, _Parser] = {
@@ -59,11 +71,14 @@ _PARSERS: dict[str, _Parser] = {
     "ibstatus": lambda text, host: parse_ibstatus(text, host=host),
     "perfquery": lambda text, host: parse_perfquery(text),
     "ibqueryerrors": lambda text, host: parse_ibqueryerrors(text),
+    "ibroute": lambda text, host: parse_ibroute(text),
 }
 
 
 def fabric_tool(file_name: str) -> str | None:
     """The InfiniBand tool a file's name says it holds, or None."""
+    if _DUMP_LFTS.match(file_name.lower()):
+        return "ibroute"
     match = _FIRST_WORD.match(file_name.lower())
     if match and match.group(1) in _PARSERS:
         return match.group(1)
@@ -126,6 +141,17 @@ def read_fabric(
     topology = [*by_tool.get("ibnetdiscover", []), *by_tool.get("iblinkinfo", [])]
     if any(r.nodes for r in topology):
         facts.kinds.add(FactKind.IB_NODES)
+    elif "ibroute" in by_tool:  # tables of switches no topology output of the host names
+        report.add(
+            ParseIssue(
+                device,
+                "ibroute: forwarding tables are read with the host's ibnetdiscover or "
+                "iblinkinfo output; left out",
+                device,
+                severity="warning",
+            )
+        )
+        results = [r for r in results if r not in by_tool["ibroute"]]
     if topology:
         facts.kinds |= {FactKind.IB_PORTS, FactKind.IB_LINKS}
     if "perfquery" in by_tool or "ibqueryerrors" in by_tool:

@@ -66,6 +66,8 @@ class Output:
     fmt: str
     filters: tuple[str, ...] = ()
     args: tuple[str, ...] = ()
+    #: The command as written (a variant's own words: ``show startup-config``).
+    words: tuple[str, ...] = ()
 
 
 def _ignore(report: ParseReport, where: str, device: str, reason: str) -> None:
@@ -115,6 +117,7 @@ def _outputs(
                         sniff_format(item.output),
                         inner.filters,
                         inner.args,
+                        inner.words,
                     )
                 )
             continue
@@ -127,6 +130,7 @@ def _outputs(
                 sniff_format(text),
                 resolution.filters,
                 resolution.args,
+                resolution.words,
             )
         )
     return found

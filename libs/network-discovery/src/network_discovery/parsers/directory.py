@@ -251,6 +251,7 @@ def snapshot_from_facts(
         scope=tuple(ScopeEntry(device=d, facts=kinds) for d, kinds in scope.items() if kinds),
         devices=tuple(dev.record for dev in kept if dev.record is not None),
         links=tuple(links),
+        configs=tuple(dev.config for dev in kept if dev.config is not None),
         **{key: tuple(items) for key, items in lists.items()},
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +10,8 @@ from meshq_runtime.graph.store import GraphStore
 from network_discovery.model import ids
 
 from meshq_graph_engine.blast._model import Device, Link, LinkEnd, Topology
+
+_intern = sys.intern
 
 __all__ = [
     "TopologyRows",
@@ -60,7 +63,13 @@ def carried_vlans(port: dict[str, Any]) -> frozenset[int] | None:
 
 
 def _port(row: dict[str, Any], n: str) -> dict[str, Any]:
-    return {key[len(n) + 1 :]: value for key, value in row.items() if key.startswith(n + "_")}
+    """One end's columns (``a_id`` -> ``id``), names and texts interned: the same ids the
+    live graph holds (and one copy of each column name), not a fresh copy per row read."""
+    return {
+        _intern(key[len(n) + 1 :]): _intern(value) if type(value) is str else value
+        for key, value in row.items()
+        if key.startswith(n + "_")
+    }
 
 
 def _end(port: dict[str, Any], aggregates: dict[str, dict[str, Any]]) -> LinkEnd:
@@ -150,8 +159,11 @@ def aggregate_of(port: dict[str, Any]) -> str | None:
     return None
 
 
+_DEVICE_KEYS = ("id", "managed", "role", "criticality")
+
+
 def device_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("id", "managed", "role", "criticality")}
+    return {k: _intern(v) if type(v := row[k]) is str else v for k in _DEVICE_KEYS}
 
 
 def link_rows(

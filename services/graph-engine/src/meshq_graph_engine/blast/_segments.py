@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import sys
 import weakref
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ __all__ = [
 ]
 
 _LOW = (1 << 64) - 1
+_intern = sys.intern
 _ENDPOINT = "e.id AS id, e.ips AS ips, e.vlan AS vlan, e.device AS device, e.interface AS interface"
 _ENDPOINTS = "MATCH (e:Endpoint) RETURN " + _ENDPOINT
 _ENDPOINTS_IN = "UNWIND $ids AS k MATCH (e:Endpoint) WHERE e.id = k RETURN " + _ENDPOINT
@@ -299,8 +301,9 @@ class Segments:
 
     def load_endpoints(self, rows: list[dict[str, Any]]) -> None:
         """Every endpoint, from rows (``id``, ``ips``, ``vlan``, ``device``, ``interface``)."""
-        self.ids = [r["id"] for r in rows]
-        self.slot = {e: s for s, e in enumerate(r["id"] for r in rows)}
+        ids = [_intern(r["id"]) for r in rows]
+        self.ids = list(ids)
+        self.slot = {e: s for s, e in enumerate(ids)}
         n = len(rows)
         device = [self._name(r["device"]) for r in rows]
         self.device = np.array(device, dtype=np.int32).reshape(n)
@@ -332,7 +335,8 @@ class Segments:
         def column(name: str) -> Any:
             return table.column(name).chunk(0)
 
-        ids: list[str] = column("id").to_pylist()
+        # interned: the endpoint ids the live graph holds already, not a copy per read
+        ids: list[str] = list(map(_intern, column("id").to_pylist()))
         self.ids = list(ids)
         self.slot = {e: s for s, e in enumerate(ids)}
         encoded = pc.dictionary_encode(column("device"))
@@ -374,8 +378,9 @@ class Segments:
             self.located = _grow(self.located, s + 1)
             self.vlan = _grow(self.vlan, s + 1)
         device = self._name(row["device"])
-        self.slot[row["id"]] = s
-        self.ids[s] = row["id"]
+        endpoint = _intern(row["id"])
+        self.slot[endpoint] = s
+        self.ids[s] = endpoint
         self.device[s] = device
         self.located[s] = device if row.get("interface") else -1
         self.vlan[s] = -1 if row["vlan"] is None else row["vlan"]

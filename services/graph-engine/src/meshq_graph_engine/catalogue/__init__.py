@@ -5,12 +5,14 @@ from __future__ import annotations
 from meshq_graph_engine.catalogue import (
     addressing,
     blast,
+    compliance,
     endpoints,
     fabric,
     firewall,
     flows,
     hygiene,
     inventory,
+    k8s,
     layer3,
     metrics,
     nccl,
@@ -19,6 +21,7 @@ from meshq_graph_engine.catalogue import (
     routing,
     topology,
     traces,
+    vulns,
 )
 from meshq_graph_engine.catalogue.base import (
     Query,
@@ -59,6 +62,9 @@ for _module in (
     nccl,
     metrics,
     flows,
+    compliance,
+    vulns,
+    k8s,
 ):
     for _query in _module.QUERIES:
         if _query.name in REGISTRY:

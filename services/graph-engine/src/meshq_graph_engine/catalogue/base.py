@@ -119,6 +119,15 @@ class QueryContext:
     metrics: MetricsStore | None = None
     #: Flow records and rollups, for the Flows queries; None where no flow store is configured.
     flows: FlowStore | None = None
+    #: Compliance runs and their history (``compliance.ComplianceService``); None where the
+    #: process keeps none.
+    compliance: Any = None
+    #: Loaded advisories (``network_discovery.vuln.store``), for the Vulnerabilities queries;
+    #: None where this process keeps none.
+    vulns: Any = None
+    #: Kubernetes inventories (``network_discovery.k8s.InventoryStore``), for the Kubernetes
+    #: queries; None where this process keeps none.
+    k8s: Any = None
 
 
 #: The largest page (``limit``) and the farthest start (``offset``) an answer is asked for.

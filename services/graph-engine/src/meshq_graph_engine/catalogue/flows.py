@@ -21,12 +21,20 @@ from typing import Annotated, Any, Literal
 
 from meshq_runtime.graph.store import GraphStore
 from network_discovery.flows.store import FlowStore, FlowStoreError, parse_duration
+from network_discovery.model.normalise import canonical_interface_name
 from pydantic import AfterValidator, Field, model_validator
 
-from meshq_graph_engine import answers
-from meshq_graph_engine.answers import ip_index
 from meshq_graph_engine.catalogue._common import DeviceFilter, SiteFilter, interface_or_any
+from meshq_graph_engine.catalogue._flow_failure import (
+    FailureParams,
+    counter_bytes,
+    enriched_flows,
+    failure_cut,
+)
 from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, QueryError, Row
+from meshq_graph_engine.flow_enrich import exporter_devices as _exporter_devices
+from meshq_graph_engine.flow_enrich import holders as _holders
+from meshq_graph_engine.flow_enriched import GROUPS, EnrichedFilters
 
 __all__ = ["CATEGORY", "FEATURE", "QUERIES"]
 
@@ -40,17 +48,6 @@ _NOT_CONFIGURED = (
     "the flow-collector service (see docs/flows.md)"
 )
 
-_EXPORTER_BY_MANAGEMENT = (
-    "UNWIND $ips AS ip MATCH (d:Device) WHERE d.management_ip = ip RETURN ip, d.id AS device"
-)
-_ADDRESS_HOLDERS = (
-    "UNWIND $ips AS ip MATCH (a:IPAddress) WHERE a.ip = ip "
-    "RETURN ip, a.device AS device, a.interface AS interface"
-)
-_ENDPOINTS_BY_IP = (
-    "UNWIND $ips AS ip MATCH (e:Endpoint) WHERE ip IN e.ips "
-    "RETURN ip, e.id AS mac, e.hostname AS hostname"
-)
 _SITES = "UNWIND $ids AS k MATCH (d:Device) WHERE d.id = k RETURN d.id AS device, d.site AS site"
 _IF_NAMES = (
     "UNWIND $ids AS k MATCH (d:Device)-[:HAS_INTERFACE]->(i:Interface) "
@@ -110,6 +107,38 @@ class _FlowParams(Params):
         "every exporter.",
     )
     interface: InterfaceFilter = ""
+    src_site: str = Field(
+        "",
+        max_length=64,
+        pattern=r"^[\w .:/@-]*$",
+        description="Only flows whose source address the graph places at this site (its "
+        "device's, its switch's or its subnet's, when the flow was stored); empty for any.",
+    )
+    dst_site: str = Field(
+        "",
+        max_length=64,
+        pattern=r"^[\w .:/@-]*$",
+        description="Only flows whose destination address is at this site; empty for any.",
+    )
+    src_zone: str = Field(
+        "",
+        max_length=200,
+        pattern=r"^[\w .:/@|-]*$",
+        description="Only flows whose source address is in this firewall zone: its id "
+        "(<firewall>|zone|<name>) or its name; empty for any.",
+        examples=["trust"],
+    )
+    dst_zone: str = Field(
+        "",
+        max_length=200,
+        pattern=r"^[\w .:/@|-]*$",
+        description="Only flows whose destination address is in this firewall zone; empty for any.",
+    )
+
+    def enriched_filters(self, exporters: list[str], if_index: int) -> EnrichedFilters:
+        return EnrichedFilters(
+            tuple(exporters), if_index, self.src_site, self.dst_site, self.src_zone, self.dst_zone
+        )
 
     @model_validator(mode="after")
     def _interface_needs_device(self) -> _FlowParams:
@@ -119,16 +148,39 @@ class _FlowParams(Params):
 
 
 class TopTalkersParams(_FlowParams):
-    by: Literal["src", "dst", "pair", "app"] = Field(
+    by: Literal[
+        "src",
+        "dst",
+        "pair",
+        "app",
+        "src_site",
+        "dst_site",
+        "src_zone",
+        "dst_zone",
+        "src_subnet",
+        "dst_subnet",
+        "src_device",
+        "dst_device",
+        "link",
+    ] = Field(
         "src",
         description="What to rank: source addresses, destination addresses, source and "
-        "destination pairs, or application ports (protocol and the lower of the two ports).",
+        "destination pairs, application ports (protocol and the lower of the two ports), or "
+        "what the graph said of the flows when they were stored: the site, firewall zone, "
+        "subnet or device of their source or destination, or the links they crossed at "
+        "their exporter.",
     )
     top: int = Field(10, ge=1, le=1000, description="How many to rank (1-1000).")
 
 
-class ConversationsParams(_FlowParams):
+class ConversationsParams(_FlowParams, FailureParams):
     top: int = Field(100, ge=1, le=10000, description="How many pairs, largest first (1-10000).")
+
+    @model_validator(mode="after")
+    def _failed_interface_needs_device(self) -> ConversationsParams:
+        if self.failed_interface and not self.failed_device:
+            raise ValueError("failed_interface: name its device in failed_device too")
+        return self
 
 
 class InterfacesParams(_FlowParams):
@@ -163,6 +215,10 @@ class TopTalkerRow(Row):
     dst_hostname: str | None
     proto: int | None = Field(description="IP protocol (by app).")
     port: int | None = Field(description="The lower of the two ports (by app).")
+    group: str | None = Field(
+        description="The site, zone, subnet, device or link ranked (by one of them); null "
+        "for the flows the graph said nothing of."
+    )
     bytes: int = Field(description="Bytes, scaled by each record's sampling rate.")
     packets: int
     flows: int = Field(description="Flow records summed.")
@@ -186,13 +242,26 @@ class ConversationRow(Row):
     exporters: int = Field(
         description="Exporters that reported the pair (a flow seen by two counts twice)."
     )
+    cut: list[str] | None = Field(
+        description="With a failure named: why it cuts the pair (through_failed_device, "
+        "through_failed_interface, over_failed_link: an exporter saw the pair's flows cross "
+        "it; a_isolated, b_isolated: that end's device or switch loses its path); null "
+        "otherwise."
+    )
 
 
 class InterfaceFlowRow(Row):
     exporter: str
     device: str | None = Field(description="The exporter's device in the graph.")
     if_index: int
-    interface: str | None = Field(description="The device's interface with this ifIndex.")
+    interface: str | None = Field(
+        description="The interface's name: the device's interface with this ifIndex in the "
+        "graph, else the name the exporter's options records give the ifIndex."
+    )
+    interface_source: Literal["graph", "options"] | None = Field(
+        description="What named `interface`: the graph, or the exporter's options records "
+        "(one name in all its observation domains); null when neither does."
+    )
     in_bytes: int
     out_bytes: int
     in_packets: int
@@ -200,6 +269,21 @@ class InterfaceFlowRow(Row):
     in_bps: float = Field(description="Average bits per second in over the window.")
     out_bps: float
     flows: int
+    counter_source: Literal["snmp", "sflow"] | None = Field(
+        description="Whose counters the counter_ columns are: the metrics store's (snmp), "
+        "else the exporter's sFlow counter samples (sflow); null without either."
+    )
+    counter_in_bytes: int | None = Field(
+        description="Bytes in by the interface's counters over the seconds they cover in the "
+        "window; null without counters for the interface."
+    )
+    counter_out_bytes: int | None
+    counter_covered_s: float | None = Field(description="Seconds of the window counters cover.")
+    in_ratio: float | None = Field(
+        description="in_bytes over counter_in_bytes (1: flows account for every byte); null "
+        "unless counters cover 90% of the window elapsed and counted bytes."
+    )
+    out_ratio: float | None
 
 
 class ExporterStatusRow(Row):
@@ -224,68 +308,6 @@ class ExporterStatusRow(Row):
 # --- the graph side -------------------------------------------------------------------------------
 
 
-def _one(values: Iterable[str | None]) -> str | None:
-    """The one value named, or None when none or several are."""
-    found = {v for v in values if v}
-    return next(iter(found)) if len(found) == 1 else None
-
-
-async def _holders(store: GraphStore, ips: list[str]) -> dict[str, dict[str, str | None]]:
-    """Per address: the device whose interface holds it, the endpoint (MAC) using it and its
-    host name; each None when the graph names none or several."""
-    devices: dict[str, set[str]] = defaultdict(set)
-    macs: dict[str, set[str]] = defaultdict(set)
-    hostnames: dict[str, str | None] = {}
-    if not ips:
-        return {}
-    if await answers.ip_index_ready(store):
-        keys = sorted({ip_index.bucket_of(ip) for ip in ips})
-        wanted = set(ips)
-        for bucket in (await ip_index.read_buckets(store, keys)).values():
-            for entry in bucket.interfaces():
-                if entry[1] in wanted and entry[4]:
-                    devices[entry[1]].add(entry[4])
-            for entry in bucket.endpoints():
-                if entry[1] in wanted:
-                    macs[entry[1]].add(entry[2])
-        live = await ip_index.live_endpoints(store, {m for s in macs.values() for m in s})
-        for ip in list(macs):
-            # an entry is a candidate: the endpoint must still hold the address
-            macs[ip] = {m for m in macs[ip] if m in live and ip in (live[m]["ips"] or ())}
-        hostnames = {m: live[m]["hostname"] for m in live}
-    else:
-        for row in await store.execute(_ADDRESS_HOLDERS, {"ips": ips}):
-            if row["device"]:
-                devices[row["ip"]].add(row["device"])
-        for row in await store.execute(_ENDPOINTS_BY_IP, {"ips": ips}):
-            macs[row["ip"]].add(row["mac"])
-            hostnames[row["mac"]] = row["hostname"]
-    out: dict[str, dict[str, str | None]] = {}
-    for ip in ips:
-        mac = _one(macs.get(ip, ()))
-        out[ip] = {
-            "device": _one(devices.get(ip, ())),
-            "endpoint": mac,
-            "hostname": hostnames.get(mac) if mac else None,
-        }
-    return out
-
-
-async def _exporter_devices(store: GraphStore, exporters: list[str]) -> dict[str, str | None]:
-    """Per exporter address: its device (by management address, else the one device with an
-    interface holding it), or None."""
-    if not exporters:
-        return {}
-    by_management: dict[str, set[str]] = defaultdict(set)
-    for row in await store.execute(_EXPORTER_BY_MANAGEMENT, {"ips": exporters}):
-        by_management[row["ip"]].add(row["device"])
-    rest = [e for e in exporters if e not in by_management]
-    holders = await _holders(store, rest)
-    return {
-        e: _one(by_management[e]) if e in by_management else holders[e]["device"] for e in exporters
-    }
-
-
 async def _sites(store: GraphStore, devices: Iterable[str | None]) -> dict[str, str | None]:
     ids = sorted({d for d in devices if d})
     if not ids:
@@ -304,6 +326,22 @@ async def _if_names(store: GraphStore, devices: Iterable[str | None]) -> dict[tu
 
 
 # --- the flow store side --------------------------------------------------------------------------
+
+
+async def _option_names(flows: FlowStore, exporters: list[str]) -> dict[tuple[str, int], str]:
+    """(exporter, ifIndex) -> the name its options records told, where every observation
+    domain of the exporter that named the ifIndex told the same one."""
+    if not exporters:
+        return {}
+    told: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for row in await _call(flows.interface_names, exporters=exporters):
+        try:
+            name = canonical_interface_name(row["name"]) if row["name"] else ""
+        except ValueError:
+            name = ""
+        # a domain that names the ifIndex unreadably still counts: no guess between names
+        told[(row["exporter"], int(row["if_index"]))].add(name)
+    return {k: v.pop() for k, v in told.items() if len(v) == 1 and "" not in v}
 
 
 def _flows(ctx: QueryContext) -> FlowStore:
@@ -375,19 +413,34 @@ def _named(
     }
 
 
+def _needs_enriched(params: Any) -> bool:
+    filters = params.enriched_filters([], 0)
+    return filters.any or getattr(params, "by", "") in GROUPS
+
+
 async def _top_talkers(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     flows = _flows(ctx)
     scope = await _scope(ctx, flows, params)
     if scope is None:
         return []
-    rows = await _call(
-        flows.top_talkers,
-        params.by,
-        minutes=_minutes(params),
-        exporters=scope[0],
-        if_index=scope[1],
-        limit=params.top,
-    )
+    if _needs_enriched(params):
+        enriched = await _call(enriched_flows, flows)
+        rows = await _call(
+            enriched.top,
+            params.by,
+            minutes=_minutes(params),
+            filters=params.enriched_filters(*scope),
+            limit=params.top,
+        )
+    else:
+        rows = await _call(
+            flows.top_talkers,
+            params.by,
+            minutes=_minutes(params),
+            exporters=scope[0],
+            if_index=scope[1],
+            limit=params.top,
+        )
     ips = sorted({ip for r in rows for ip in (r["src"], r["dst"]) if ip})
     holders = await _holders(ctx.store, ips)
     return [
@@ -399,6 +452,7 @@ async def _top_talkers(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
             **_named("dst", r["dst"], holders),
             "proto": r["proto"],
             "port": r["port"],
+            "group": r.get("group"),
             "bytes": r["bytes"],
             "packets": r["packets"],
             "flows": r["flows"],
@@ -407,18 +461,40 @@ async def _top_talkers(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     ]
 
 
+_CONVERSATION_COUNTS = (
+    "bytes_a_to_b",
+    "bytes_b_to_a",
+    "packets_a_to_b",
+    "packets_b_to_a",
+    "bytes",
+    "flows",
+    "exporters",
+)
+
+
 async def _conversations(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     flows = _flows(ctx)
     scope = await _scope(ctx, flows, params)
     if scope is None:
         return []
-    rows = await _call(
-        flows.conversations,
-        minutes=_minutes(params),
-        exporters=scope[0],
-        if_index=scope[1],
-        limit=params.top,
-    )
+    cut = await failure_cut(ctx, params)
+    if cut is not None or _needs_enriched(params):
+        enriched = await _call(enriched_flows, flows)
+        rows = await _call(
+            enriched.conversations,
+            minutes=_minutes(params),
+            filters=params.enriched_filters(*scope),
+            cut=cut,
+            limit=params.top,
+        )
+    else:
+        rows = await _call(
+            flows.conversations,
+            minutes=_minutes(params),
+            exporters=scope[0],
+            if_index=scope[1],
+            limit=params.top,
+        )
     holders = await _holders(ctx.store, sorted({ip for r in rows for ip in (r["a"], r["b"])}))
     return [
         {
@@ -426,18 +502,8 @@ async def _conversations(ctx: QueryContext, params: Any) -> list[dict[str, Any]]
             **_named("a", r["a"], holders),
             "b": r["b"],
             **_named("b", r["b"], holders),
-            **{
-                k: r[k]
-                for k in (
-                    "bytes_a_to_b",
-                    "bytes_b_to_a",
-                    "packets_a_to_b",
-                    "packets_b_to_a",
-                    "bytes",
-                    "flows",
-                    "exporters",
-                )
-            },
+            **{k: r[k] for k in _CONVERSATION_COUNTS},
+            "cut": r.get("cut"),
         }
         for r in rows
     ]
@@ -454,16 +520,30 @@ async def _interfaces(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     )
     devices = await _exporter_devices(ctx.store, sorted({r["exporter"] for r in rows}))
     names = await _if_names(ctx.store, devices.values())
+    unnamed = sorted(
+        {
+            r["exporter"]
+            for r in rows
+            if names.get((devices.get(r["exporter"]) or "", r["if_index"])) is None
+        }
+    )
+    told = await _option_names(flows, unnamed)
     seconds = minutes * 60
     out = []
     for r in rows:
         device = devices.get(r["exporter"])
+        name = names.get((device, r["if_index"])) if device else None
+        source = "graph" if name else None
+        if name is None:
+            name = told.get((r["exporter"], r["if_index"]))
+            source = "options" if name else None
         out.append(
             {
                 "exporter": r["exporter"],
                 "device": device,
                 "if_index": r["if_index"],
-                "interface": names.get((device, r["if_index"])) if device else None,
+                "interface": name,
+                "interface_source": source,
                 "in_bytes": r["in_bytes"],
                 "out_bytes": r["out_bytes"],
                 "in_packets": r["in_packets"],
@@ -473,7 +553,7 @@ async def _interfaces(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
                 "flows": r["flows"],
             }
         )
-    return out
+    return await counter_bytes(ctx, out, minutes, flows=flows)
 
 
 def _iso(moment: datetime) -> str:

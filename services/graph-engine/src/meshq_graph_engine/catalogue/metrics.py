@@ -2,10 +2,11 @@
 
 The rates live in PostgreSQL (``meshq_runtime.metrics_store``), written by the metrics
 collector (``meshq metrics run``); the links come from the graph. A window is read from the
-raw rates up to 6 hours, from the 5-minute rollups up to 7 days and from the hourly rollups
-beyond (or the resolution asked for); every row says which. A rate nobody measured is null
-(unknown), never 0. Without a metrics store (no ``MESHQ_POSTGRES_URL``) both queries answer
-503 saying what to configure.
+raw rates up to 6 hours, from the 5-minute rollups up to 7 days, from the hourly rollups up to
+90 days and from the daily ones beyond, or from a coarser tier when the finer one no longer
+holds the window's start (or the resolution asked for); every row says which. A rate nobody
+measured is null (unknown), never 0. Without a metrics store (no ``MESHQ_POSTGRES_URL``) both
+queries answer 503 saying what to configure.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import asyncpg
-from meshq_runtime.metrics_store import MetricsStore, Resolution, TooManyRows, choose_resolution
+from meshq_runtime.metrics_store import MEASURES, MetricsStore, Resolution, TooManyRows
 from pydantic import AfterValidator, Field, model_validator
 
 from meshq_graph_engine.catalogue._common import DeviceName, SiteFilter, interface_or_any
@@ -25,8 +26,8 @@ from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, Query
 __all__ = ["FEATURE", "MAX_POINTS", "MAX_WINDOW", "QUERIES"]
 
 FEATURE = "server_metrics"
-#: The longest window a query reads (the hourly rollups' default retention).
-MAX_WINDOW = timedelta(days=400)
+#: The longest window a query reads (the daily rollups' default retention).
+MAX_WINDOW = timedelta(days=1830)
 #: The most rows one interface_metrics series answers (a summary is one row per interface).
 MAX_POINTS = 20_000
 #: The most links link_utilization ranks.
@@ -35,7 +36,11 @@ MAX_TOP = 10_000
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 _UNITS["w"] = timedelta(weeks=1)
 _WINDOW = re.compile(r"^(\d{1,6})([mhdw])$")
-_WIDTH: dict[Resolution, timedelta] = {"5m": timedelta(minutes=5), "1h": timedelta(hours=1)}
+_WIDTH: dict[Resolution, timedelta] = {
+    "5m": timedelta(minutes=5),
+    "1h": timedelta(hours=1),
+    "1d": timedelta(days=1),
+}
 _FLAGS = (
     (1, "wrapped"),
     (2, "reset"),
@@ -138,7 +143,7 @@ RoleFilter = Annotated[
         examples=["core"],
     ),
 ]
-ResolutionParam = Literal["auto", "raw", "5m", "1h"]
+ResolutionParam = Literal["auto", "raw", "5m", "1h", "1d"]
 
 
 class _WindowParams(Params):
@@ -156,8 +161,9 @@ class _WindowParams(Params):
     )
     resolution: ResolutionParam = Field(
         "auto",
-        description="Which rates to read: raw (every poll), 5m or 1h rollups; auto picks raw up "
-        "to 6 h, 5m up to 7 d, 1h beyond.",
+        description="Which rates to read: raw (every poll), 5m, 1h or 1d rollups; auto picks raw "
+        "up to 6 h, 5m up to 7 d, 1h up to 90 d, 1d beyond, and a coarser tier when the finer "
+        "one's retention no longer holds the start of the window.",
     )
 
     @model_validator(mode="after")
@@ -187,9 +193,9 @@ class _WindowParams(Params):
             raise QueryError(422, "Invalid parameters", f"since: {message}", errors)
         return since, until
 
-    def chosen(self, since: datetime, until: datetime) -> Resolution:
+    def chosen(self, store: MetricsStore, since: datetime, until: datetime) -> Resolution:
         if self.resolution == "auto":
-            return choose_resolution(until - since)
+            return store.resolution_for(since, until)
         return self.resolution
 
 
@@ -234,9 +240,9 @@ class InterfaceMetricsRow(Row):
     interface: str
     start: str = Field(description="Start of what the row covers (ISO 8601, UTC).")
     end: str = Field(description="End of what the row covers (ISO 8601, UTC).")
-    resolution: Literal["raw", "5m", "1h"] = Field(
-        description="Where the values come from: the raw rates of every poll, or the 5-minute "
-        "or hourly rollups."
+    resolution: Literal["raw", "5m", "1h", "1d"] = Field(
+        description="Where the values come from: the raw rates of every poll, or the 5-minute, "
+        "hourly or daily rollups."
     )
     covered_s: float = Field(description="Seconds of the row that rates were measured over.")
     samples: int = Field(description="Poll intervals the row's values are made of.")
@@ -301,7 +307,7 @@ class LinkUtilizationRow(Row):
     measured: Literal["both", "a", "b", "none"] = Field(
         description="Which ends had metrics in the window."
     )
-    resolution: Literal["raw", "5m", "1h"]
+    resolution: Literal["raw", "5m", "1h", "1d"]
 
 
 def _store(ctx: QueryContext) -> MetricsStore:
@@ -343,33 +349,19 @@ def _status(value: int | None) -> str | None:
     return None if value is None else _OPER_STATUS.get(int(value), "unknown")
 
 
-_MEASURES = (
-    "in_bps",
-    "out_bps",
-    "in_pps",
-    "out_pps",
-    "in_errors_ps",
-    "out_errors_ps",
-    "in_discards_ps",
-    "out_discards_ps",
-    "in_util_pct",
-    "out_util_pct",
-)
-
-
 def _point(row: dict[str, Any], resolution: Resolution) -> dict[str, Any]:
     """A stored rate or rollup bucket as an answer row."""
     if resolution == "raw":
         end = row["ts"]
         start = end - timedelta(seconds=row["interval_s"])
-        values = {m: row[m] for m in _MEASURES}
+        values = {m: row[m] for m in MEASURES}
         peaks = {"in_bps": row["in_bps"], "out_bps": row["out_bps"]}
         util = {"in": row["in_util_pct"], "out": row["out_util_pct"]}
         covered, samples, status = row["interval_s"], 1, _status(row["oper_status"])
     else:
         start = row["bucket"]
         end = start + _WIDTH[resolution]
-        values = {m: row[f"{m}_avg"] for m in _MEASURES}
+        values = {m: row[f"{m}_avg"] for m in MEASURES}
         peaks = {"in_bps": row["in_bps_max"], "out_bps": row["out_bps_max"]}
         util = {"in": row["in_util_pct_max"], "out": row["out_util_pct_max"]}
         covered, samples, status = row["covered_s"], row["samples"], None
@@ -404,7 +396,7 @@ def _summary(
         "resolution": resolution,
         "covered_s": float(row["covered_s"] or 0.0),
         "samples": int(row["samples"] or 0),
-        **{m: row[m] for m in _MEASURES},
+        **{m: row[m] for m in MEASURES},
         "in_bps_max": row["in_bps_max"],
         "out_bps_max": row["out_bps_max"],
         "speed_bps": row["speed_bps"],
@@ -419,7 +411,7 @@ def _summary(
 async def _interface_metrics(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     store = _store(ctx)
     since, until = params.bounds(datetime.now(UTC))
-    resolution = params.chosen(since, until)
+    resolution = params.chosen(store, since, until)
     interface = params.interface or None
     try:
         await store.ensure_schema()
@@ -559,7 +551,7 @@ def _rank(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 async def _link_utilization(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     store = _store(ctx)
     since, until = params.bounds(datetime.now(UTC))
-    resolution = params.chosen(since, until)
+    resolution = params.chosen(store, since, until)
     links = await ctx.store.execute(_LINKS, {"site": params.site, "role": params.role})
     ends = sorted(
         {(row["a_device"], row["a_interface"]) for row in links}

@@ -3,14 +3,19 @@ connect (with the HCA ports and fabric cables at both ends), and the pairs and c
 carry the most.
 
 docs/queries.md states what each query answers; the tests pin it. Where a flow crosses the
-fabric between two leaf switches, the spine it takes is not known (that needs the switches'
-forwarding tables, which the graph does not hold): ``path`` says so and no spine is named.
-Volumes are estimates from the job's nccl-tests measurement when one was ingested, and
-``None`` otherwise.
+fabric between two switches, its way is followed through the switches' unicast forwarding
+tables (``ibroute``, collected by a sweep) toward the destination port's LID, cable by cable:
+then ``fabric_path`` lists every switch with the ports the flow enters and leaves it by and
+the path is known. Without a table on the way (or when a table leads off the cables the
+graph holds, or not to the destination's switch), no spine is named as if known: the
+switches cabled to both ends' switches are listed as ``spine_candidates`` and the path is
+not known. Volumes are estimates from the job's nccl-tests measurement when one was
+ingested, and ``None`` otherwise.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from typing import Annotated, Any, Literal
 
@@ -44,7 +49,7 @@ _PORTS = (
     "OPTIONAL MATCH (p)-[:IB_LINK]-(q:IBPort) "
     "OPTIONAL MATCH (s:IBNode)-[:HAS_IB_PORT]->(q) "
     "RETURN r.id AS rank_id, h.hca AS hca, p.id AS port_id, p.port_guid AS port_guid, "
-    "p.port AS port, p.state AS state, q.id AS peer_id, q.port AS peer_port, "
+    "p.port AS port, p.state AS state, p.lid AS lid, q.id AS peer_id, q.port AS peer_port, "
     "q.node_guid AS peer_guid, coalesce(s.description, q.node_description) AS peer_node, "
     "q.node_type AS peer_type"
 )
@@ -60,6 +65,19 @@ _UNKNOWN_SPINE = (
     "the two HCA ports hang on different switches: the switches between them are not known "
     "without the switches' forwarding tables"
 )
+#: The switches and their forwarding tables; the cables between switches.
+_TABLES = (
+    "MATCH (n:IBNode) WHERE n.node_type = 'switch' "
+    "RETURN n.guid AS guid, n.description AS name, n.route_lids AS lids, n.route_ports AS ports"
+)
+_TRUNKS = (
+    "MATCH (a:IBPort)-[:IB_LINK]-(b:IBPort) "
+    "WHERE a.node_type = 'switch' AND b.node_type = 'switch' "
+    "RETURN a.node_guid AS a, a.port AS a_port, a.state AS a_state, "
+    "b.node_guid AS b, b.port AS b_port"
+)
+#: Switches a route may cross before it is taken for a loop.
+_MAX_HOPS = 16
 
 JobFilter = Annotated[
     str,
@@ -159,6 +177,7 @@ class FabricEnd(Row):
 
     hca: str = Field(description="device:port, as NCCL named it.")
     port_guid: str | None
+    lid: int | None = Field(description="The HCA port's LID (what switches forward by).")
     state: str | None
     switch: str | None = Field(description="The node the HCA port is cabled to.")
     switch_guid: str | None
@@ -167,6 +186,15 @@ class FabricEnd(Row):
         description="The cable, as '<HCA port GUID>/<port> - <switch>/<port>'; None when the "
         "fabric view knows none on this port."
     )
+
+
+class PathHop(Row):
+    """A switch on a flow's way through the fabric, with the ports it enters and leaves by."""
+
+    switch: str | None = Field(description="The switch's node description.")
+    switch_guid: str
+    in_port: int | None = Field(description="The port the flow enters by.")
+    out_port: int | None = Field(description="The port the flow leaves by.")
 
 
 class NcclFlowRow(Row):
@@ -192,6 +220,15 @@ class NcclFlowRow(Row):
     path: PathKind
     path_known: bool = Field(description="Whether every cable and switch on the way is known.")
     path_note: str | None
+    fabric_path: list[PathHop] = Field(
+        description="The switches the flow crosses, in order (leaf, spine, leaf), when known: "
+        "one switch when both ends hang on it, else as the switches' forwarding tables route "
+        "toward the destination's LID; empty when not known."
+    )
+    spine_candidates: list[str] = Field(
+        description="When the path across switches is not known: the switches cabled to both "
+        "ends' switches, one of which a two-tier fat tree would use (not known which)."
+    )
     est_gb_per_s: float | None = Field(
         description="Estimated rate (GB/s): nccl-tests' bus bandwidth times the share of the "
         "job's rings that use this pair; None without a measurement or for non-ring pairs."
@@ -205,8 +242,10 @@ class LinkLoad(Row):
     """A cable at the edge of the fabric and the flows on it, in one direction."""
 
     link: str
-    direction: Literal["to_fabric", "from_fabric"] = Field(
-        description="to_fabric: from the HCA into its switch; from_fabric: the other way."
+    direction: Literal["to_fabric", "from_fabric", "between_switches"] = Field(
+        description="to_fabric: from the HCA into its switch; from_fabric: the other way; "
+        "between_switches: a cable between two switches, in the direction named, on a path "
+        "known from the forwarding tables."
     )
     est_gb_per_s: float | None = Field(description="Every selected flow on this cable, summed.")
     flows: int
@@ -254,6 +293,82 @@ def _link_name(end: dict[str, Any]) -> str | None:
     return f"{end['port_guid']}/{end['port']} - {far}/{end['peer_port']}"
 
 
+class _Fabric:
+    """The switches' forwarding tables and the cables between switches, read once a query
+    has a flow across switches."""
+
+    def __init__(self, tables: list[dict[str, Any]], trunks: list[dict[str, Any]]) -> None:
+        self.names: dict[str, str | None] = {}
+        self.routes: dict[str, dict[int, int]] = {}
+        for row in tables:
+            self.names[row["guid"]] = row["name"]
+            lids, ports = row["lids"] or [], row["ports"] or []
+            if lids and len(lids) == len(ports):
+                self.routes[row["guid"]] = dict(zip(lids, ports, strict=True))
+        #: (switch, port) -> (switch, port) at the cable's other end, and whether it is up
+        self.cables: dict[tuple[str, int], tuple[str, int, bool]] = {}
+        #: switch -> switches cabled to it (up)
+        self.neighbours: dict[str, set[str]] = defaultdict(set)
+        for row in trunks:
+            up = row["a_state"] != "down"
+            self.cables[(row["a"], row["a_port"])] = (row["b"], row["b_port"], up)
+            if up:
+                self.neighbours[row["a"]].add(row["b"])
+
+    def route(
+        self, src: dict[str, Any], dst: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]] | None, str | None]:
+        """The switches from ``src``'s switch to ``dst``'s (both ends), as the forwarding
+        tables send a packet to ``dst``'s LID; None and why when they do not tell."""
+        lid, first, last = dst.get("lid"), src["switch_guid"], dst["switch_guid"]
+        if not lid:
+            return None, "the destination port's LID is not known"
+        hops: list[dict[str, Any]] = []
+        here, entered = first, src["switch_port"]
+        for _ in range(_MAX_HOPS):
+            name = self.names.get(here) or here
+            table = self.routes.get(here)
+            if table is None:
+                return None, f"no forwarding table of {name} was collected"
+            out = table.get(lid)
+            if out is None:
+                return None, f"{name}'s forwarding table has no route to LID {lid}"
+            hops.append(
+                {
+                    "switch": self.names.get(here),
+                    "switch_guid": here,
+                    "in_port": entered,
+                    "out_port": out,
+                }
+            )
+            if here == last:
+                if out != dst["switch_port"]:
+                    return None, (
+                        f"{name} forwards LID {lid} by port {out}, not the port "
+                        f"{dst['switch_port']} the destination is cabled to"
+                    )
+                return hops, None
+            cable = self.cables.get((here, out))
+            if cable is None:
+                return None, f"{name} forwards LID {lid} by port {out}: no cable known there"
+            if not cable[2]:
+                return None, f"{name} forwards LID {lid} by port {out}, which is down"
+            here, entered = cable[0], cable[1]
+            if any(h["switch_guid"] == here for h in hops):
+                return None, f"the forwarding tables loop at {self.names.get(here) or here}"
+        return None, f"no arrival within {_MAX_HOPS} switches"
+
+    def candidates(self, a: str, b: str) -> list[str]:
+        """Switches cabled to both ``a`` and ``b`` (their names, else GUIDs)."""
+        both = (self.neighbours.get(a, set()) & self.neighbours.get(b, set())) - {a, b}
+        return sorted(self.names.get(g) or g for g in both)
+
+
+def _across(src_end: list[dict[str, Any]], dst_end: list[dict[str, Any]]) -> bool:
+    switches = {e["switch_guid"] for e in (*src_end, *dst_end)}
+    return bool(src_end and dst_end) and None not in switches and len(switches) > 1
+
+
 async def _flows(ctx: QueryContext, jobs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Every connected rank pair of ``jobs``, with both fabric ends and the estimates."""
     ids = sorted(jobs)
@@ -263,14 +378,26 @@ async def _flows(ctx: QueryContext, jobs: dict[str, dict[str, Any]]) -> list[dic
     ends: dict[tuple[str, str], dict[str, Any]] = {}
     for row in await ctx.store.execute(_PORTS, {"ids": ids}):
         ends[(row["rank_id"], row["hca"])] = row
+    connections = list(map(_listed, await ctx.store.execute(_CONNECTIONS, {"ids": ids})))
+    fabric: _Fabric | None = None
     out = []
-    for row in map(_listed, await ctx.store.execute(_CONNECTIONS, {"ids": ids})):
+    for row in connections:
         job = jobs[row["job"]]
         src_end = [_end(ends.get((row["src_id"], h)), h) for h in row["src_hcas"] or []]
         dst_end = [_end(ends.get((row["dst_id"], h)), h) for h in row["dst_hcas"] or []]
         links = sorted({e["link"] for e in (*src_end, *dst_end) if e["link"] is not None})
         transports = sorted(row["transports"] or [])
         path, known, note = _path(row, transports, src_end, dst_end)
+        hops: list[dict[str, Any]] = []
+        spines: list[str] = []
+        if path == "same_switch":
+            hops = [_hop(src_end[0], dst_end[0])] if len(src_end) == len(dst_end) == 1 else []
+        elif path == "across_switches" and _across(src_end, dst_end):
+            if fabric is None:
+                fabric = _Fabric(
+                    await ctx.store.execute(_TABLES, {}), await ctx.store.execute(_TRUNKS, {})
+                )
+            hops, note, known, spines = _walk(fabric, src_end, dst_end)
         rate, per_op = _estimate(job, row)
         out.append(
             {
@@ -291,6 +418,8 @@ async def _flows(ctx: QueryContext, jobs: dict[str, dict[str, Any]]) -> list[dic
                 "path": path,
                 "path_known": known,
                 "path_note": note,
+                "fabric_path": hops,
+                "spine_candidates": spines,
                 "est_gb_per_s": rate,
                 "est_bytes_per_op": per_op,
             }
@@ -316,6 +445,7 @@ def _end(row: dict[str, Any] | None, hca: str) -> dict[str, Any]:
     return {
         "hca": hca,
         "port_guid": row.get("port_guid"),
+        "lid": row.get("lid") or None,
         "state": row.get("state"),
         "switch": row.get("peer_node"),
         "switch_guid": row.get("peer_guid"),
@@ -340,6 +470,35 @@ def _path(
     if len(switches) == 1:
         return "same_switch", True, None
     return "across_switches", False, _UNKNOWN_SPINE
+
+
+def _hop(src: dict[str, Any], dst: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "switch": src["switch"],
+        "switch_guid": src["switch_guid"],
+        "in_port": src["switch_port"],
+        "out_port": dst["switch_port"],
+    }
+
+
+def _walk(
+    fabric: _Fabric, src_end: list[dict[str, Any]], dst_end: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], str | None, bool, list[str]]:
+    """The hops of a flow across switches, its note, whether known, and the candidate spines
+    when not. A flow over several HCA ports at an end is not routed (which port pairs with
+    which is not known)."""
+    if len(src_end) != 1 or len(dst_end) != 1:
+        note = "the flow uses several HCA ports at an end: which pairs with which is not known"
+        return [], note, False, []
+    src, dst = src_end[0], dst_end[0]
+    hops, why = fabric.route(src, dst)
+    if hops is not None:
+        return hops, None, True, []
+    spines = fabric.candidates(src["switch_guid"], dst["switch_guid"])
+    note = f"{_UNKNOWN_SPINE} ({why})"
+    if spines:
+        note += "; the switches cabled to both are listed as candidates"
+    return [], note, False, spines
 
 
 def _estimate(job: dict[str, Any], row: dict[str, Any]) -> tuple[float | None, int | None]:
@@ -451,9 +610,23 @@ async def _top_talkers(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     loads: dict[tuple[str, str], list[float | None]] = defaultdict(list)
 
     def edges(flow: dict[str, Any]) -> set[tuple[str, str]]:
-        return {(e["link"], "to_fabric") for e in flow["src_end"] if e["link"]} | {
-            (e["link"], "from_fabric") for e in flow["dst_end"] if e["link"]
-        }
+        inner = (
+            {  # the cables between the switches of a known path, in the flow's direction
+                (
+                    f"{a['switch'] or a['switch_guid']}/{a['out_port']} - "
+                    f"{b['switch'] or b['switch_guid']}/{b['in_port']}",
+                    "between_switches",
+                )
+                for a, b in itertools.pairwise(flow["fabric_path"])
+            }
+            if flow["path_known"]
+            else set()
+        )
+        return (
+            {(e["link"], "to_fabric") for e in flow["src_end"] if e["link"]}
+            | {(e["link"], "from_fabric") for e in flow["dst_end"] if e["link"]}
+            | inner
+        )
 
     for flow in flows:
         for edge in edges(flow):

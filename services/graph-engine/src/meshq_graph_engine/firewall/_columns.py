@@ -9,6 +9,7 @@ address to row; rules stay an Arrow table until their rule set is first used. Ot
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 from meshq_runtime.graph.store import GraphStore
 
 from meshq_graph_engine.firewall.topology import EndpointTable
+
+_intern = sys.intern
 
 __all__ = ["endpoint_table", "read_table", "rule_groups"]
 
@@ -69,7 +72,9 @@ async def endpoint_table(store: GraphStore, cypher: str) -> EndpointTable:
     if not table.num_rows:
         return EndpointTable([], [], [], {})
     lists = table.column("ips").chunk(0)
-    ips, owners = lists.flatten().to_pylist(), lists.value_parent_indices().to_pylist()
+    # addresses interned: the texts the live graph holds already, not a copy per read
+    ips = [ip if ip is None else _intern(ip) for ip in lists.flatten().to_pylist()]
+    owners = lists.value_parent_indices().to_pylist()
     if len(ips) != len(owners):  # values behind null lists: made row by row instead
         rows = lists.to_pylist()
         ips = [ip for found in rows for ip in found or ()]

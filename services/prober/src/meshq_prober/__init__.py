@@ -1,0 +1,1 @@
+"""The prober service: synthetic probes, their results in PostgreSQL, the Synthetic queries."""

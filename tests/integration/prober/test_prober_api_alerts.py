@@ -1,0 +1,185 @@
+"""The prober's HTTP routes (the probe API, the Synthetic queries, the license gate) served in
+process, and an alert rule over ``meshq_synthetic_probes`` raising an alert that carries the
+failing probe's path — the alerts service's evaluator asking the prober."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from meshq_alerts.evaluator import Evaluator, GraphQueries
+from meshq_alerts.rules import load_rules
+from meshq_alerts.store import MIGRATIONS as ALERT_MIGRATIONS
+from meshq_alerts.store import AlertStore
+from meshq_alerts.store import init_connection as alert_connection
+from meshq_prober.app import (
+    ProberDeps,
+    create_probe,
+    delete_probe,
+    execute_query,
+    list_queries,
+    run_probe,
+)
+from meshq_prober.checks import Prober
+from meshq_prober.explain import PathExplainer
+from meshq_prober.runner import Runner
+from meshq_prober.settings import Settings
+from meshq_prober.store import ProbeStore
+from meshq_runtime.http import ServiceState, build_app
+from meshq_runtime.license import LicenseFollower
+from meshq_runtime.postgres import apply_schema, create_pool
+from meshq_runtime.settings import PostgresSettings
+from support.pgdb import fresh_database
+
+pytestmark = pytest.mark.integration
+
+RULES = """
+rules:
+  - name: synthetic-probe-failing
+    query: meshq_synthetic_probes
+    params: {state: down}
+    key: [name]
+    condition: "failures >= 2"
+    severity: high
+    summary: "probe {name} to {target} fails: {last_error}"
+"""
+
+
+@dataclass
+class ProberLab:
+    client: httpx.AsyncClient
+    runner: Runner
+    store: ProbeStore
+
+
+@pytest.fixture
+async def prober_lab(
+    probe_store: ProbeStore, graph_client: httpx.AsyncClient
+) -> AsyncIterator[ProberLab]:
+    settings = Settings.model_validate(
+        {"MESHQ_PROBER_MIN_INTERVAL": 1, "MESHQ_PROBER_MAX_PROBES": 3}
+    )
+    prober = Prober()
+    runner = Runner(
+        probe_store, prober, PathExplainer(graph_client), settings.limits(), retention_s=3600
+    )
+    state: ServiceState[ProberDeps] = ServiceState(service="prober")
+    # the agent is never asked here: the plan is Community until demo mode opens the gates
+    state.deps = ProberDeps(
+        store=probe_store, runner=runner, license=LicenseFollower(settings), settings=settings
+    )
+    app = build_app(
+        service="prober",
+        route_handlers=[list_queries, execute_query, create_probe, delete_probe, run_probe],
+        state=state,
+    )
+    # in the test's own event loop, where the store's pool lives
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://prober") as client:
+            yield ProberLab(client, runner, probe_store)
+    finally:
+        await prober.aclose()
+
+
+@pytest.fixture
+async def alert_store(stack) -> AsyncIterator[AlertStore]:
+    async with fresh_database(stack.postgres_url, "meshq_alerts") as url:
+        settings = PostgresSettings.model_validate({"postgres_url": url})
+        pool = await create_pool(settings, init=alert_connection)
+        try:
+            await apply_schema(pool, (("alerts", ALERT_MIGRATIONS),))
+            yield AlertStore(pool)
+        finally:
+            await pool.close()
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_gated_by_synthetic_monitoring(
+    prober_lab: ProberLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MESHOPTIXIQ_DEMO_MODE", raising=False)
+    listed = await prober_lab.client.get("/internal/queries")
+    assert {q["name"] for q in listed.json()} == {
+        "meshq_synthetic_probes",
+        "meshq_synthetic_results",
+    }
+    assert {q["feature"] for q in listed.json()} == {"synthetic_monitoring"}
+    refused = await prober_lab.client.post("/internal/queries/meshq_synthetic_probes", json={})
+    assert refused.status_code == 403
+    assert refused.json()["feature"] == "synthetic_monitoring"
+    created = await prober_lab.client.post(
+        "/internal/probes", json={"name": "x", "kind": "icmp", "host": "192.0.2.1"}
+    )
+    assert created.status_code == 403
+
+
+async def test_probe_api(prober_lab: ProberLab, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MESHOPTIXIQ_DEMO_MODE", "true")
+    c = prober_lab.client
+    body = {"name": "db", "kind": "tcp", "host": "127.0.0.1", "port": closed_port()}
+    created = await c.post("/internal/probes", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["interval_s"] == 60.0
+    assert (await c.post("/internal/probes", json=body)).status_code == 409
+    bad = await c.post("/internal/probes", json={**body, "name": "b", "interval_s": 0.5})
+    assert bad.status_code == 422
+    assert "interval_s: at least 1" in bad.json()["detail"]
+    ran = await c.post("/internal/probes/db/run")
+    assert ran.status_code == 200
+    assert ran.json()["success"] is False
+    rows = (await c.post("/internal/queries/meshq_synthetic_probes", json={"state": "down"})).json()
+    assert [r["name"] for r in rows["rows"]] == ["db"]
+    assert (await c.delete("/internal/probes/db")).status_code == 204
+    assert (await c.delete("/internal/probes/db")).status_code == 404
+    assert (await c.post("/internal/probes/db/run")).status_code == 404
+
+
+async def test_failing_probe_raises_an_alert_with_its_path(
+    prober_lab: ProberLab, alert_store: AlertStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MESHOPTIXIQ_DEMO_MODE", "true")
+    # the port is closed, and in the graph telnet from 10.10.10.101 stops at hq-fw-01
+    spec = {
+        "name": "telnet-out",
+        "kind": "tcp",
+        "host": "127.0.0.1",
+        "port": closed_port(),
+        "source": "10.10.10.101",
+    }
+    assert (await prober_lab.client.post("/internal/probes", json=spec)).status_code == 201
+    evaluator = Evaluator(
+        load_rules(RULES, origin="test rules"),
+        alert_store,
+        GraphQueries(prober_lab.client, {"meshq_synthetic_": prober_lab.client}),
+    )
+    await prober_lab.client.post("/internal/probes/telnet-out/run")
+    first = await evaluator.run_once()
+    assert first.failed == {}
+    assert await alert_store.find(
+        states=("firing",), severity=None, device=None, rule=None, since=None, limit=10, offset=0
+    ) == ([], 0)
+    await prober_lab.client.post("/internal/probes/telnet-out/run")
+    second = await evaluator.run_once()
+    assert second.failed == {}
+    alerts, total = await alert_store.find(
+        states=("firing",), severity=None, device=None, rule=None, since=None, limit=10, offset=0
+    )
+    assert total == 1
+    (alert,) = alerts
+    assert alert["rule"] == "synthetic-probe-failing"
+    assert alert["summary"].startswith("probe telnet-out to 127.0.0.1:")
+    assert alert["row"]["failures"] == 2
+    path = alert["row"]["path"]
+    assert path["status"] == "known"
+    assert path["flow"]["source"] == "10.10.10.101"
+    assert datetime.fromisoformat(alert["starts_at"]) <= datetime.now(UTC)
