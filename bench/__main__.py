@@ -36,6 +36,7 @@ SECTIONS = (
     "fabric",
     "compliance",
     "ui",
+    "vuln",
 )
 KEYS = {
     "graph": "graph_engine",
@@ -49,6 +50,7 @@ KEYS = {
     "fabric": "fabric",
     "compliance": "compliance",
     "ui": "web_ui",
+    "vuln": "vulnerabilities",
 }
 
 
@@ -135,6 +137,10 @@ def _markdown(report: dict[str, Any]) -> str:
         from bench import ui
 
         lines += ui.markdown(report["web_ui"])
+    if "vulnerabilities" in report:
+        from bench import vuln
+
+        lines += vuln.markdown(report["vulnerabilities"])
     lines += _history_markdown(report.get("runs", []))
     return "\n".join(lines).rstrip("\n") + "\n"
 
@@ -304,6 +310,10 @@ def main() -> None:
         from bench import ui
 
         fresh["web_ui"] = ui.run(args.ui_devices or args.devices, args.ui_repeats)
+    if "vuln" in only:
+        from bench import vuln
+
+        fresh["vulnerabilities"] = vuln.run(args.devices, advisories=1000, repeat=3)
     args.output.mkdir(parents=True, exist_ok=True)
     # runs of other sections may finish meanwhile: merge into the report as it is now
     with open(args.output / ".lock", "w") as lock:

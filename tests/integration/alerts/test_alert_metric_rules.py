@@ -31,10 +31,10 @@ from meshq_alerts.store import MIGRATIONS, AlertStore, init_connection
 from meshq_runtime.embedded import free_port
 from meshq_runtime.metrics_store import MetricsStore
 from network_discovery.discovery import Credentials, SecretRef, Target
-from network_discovery.metrics import SAMPLE_SCHEMA
 from network_discovery.metrics.pipeline import CounterPipeline
 from network_discovery.metrics.snmp import PollResult, SnmpCounterPoller
 from support import metrics_lab
+from support.metrics_samples import samples
 from support.pgdb import migrated_pool
 
 pytestmark = pytest.mark.integration
@@ -100,15 +100,7 @@ def _poll(first: datetime, n: int) -> pa.Table:
         "in_bcast": 0,
         "out_bcast": 0,
         "out_ucast": 10**9,
-        "out_errors": 0,
-        "in_discards": 0,
-        "out_discards": 0,
-        "octets_bits": 64,
-        "packets_bits": 64,
-        "errors_bits": 32,
         "speed_bps": G,
-        "discontinuity_ticks": 0,
-        "source": "snmp",
     }
     last_flap = max((m for m in range(1, n + 1) if _status(m) != _status(m - 1)), default=0)
     rows = [
@@ -143,7 +135,7 @@ def _poll(first: datetime, n: int) -> pa.Table:
             "last_change_ticks": 10_000_000 + last_flap * STEP * 100 if last_flap else 0,
         },
     ]
-    return pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA)
+    return samples(rows)
 
 
 @dataclass

@@ -10,31 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 from click.testing import CliRunner
 from network_discovery.cli import cli
+from support.gateway_cli import meshq, query_rows
 
 pytestmark = pytest.mark.integration
 
 
-def _meshq(gw: Any, *args: str) -> str:
-    result = CliRunner().invoke(cli, ["--api-url", gw.url, "--api-key", gw.key, *args])
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
 def _api(gw: Any, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    response = httpx.post(
-        f"{gw.url}/queries/{name}",
-        headers={"X-API-Key": gw.key},
-        json=params,
-        params={"limit": "10000"},
-        timeout=120,
-    )
-    assert response.status_code == 200, response.text
-    rows: list[dict[str, Any]] = response.json()["rows"]
-    return rows
+    return query_rows(gw, name, params, limit=10_000, timeout=120)
 
 
 async def _after_snapshot_runs(url: str) -> int:
@@ -59,16 +44,16 @@ async def test_a_run_follows_the_applied_snapshot(compliance_gateway: Any, stack
 
 def test_run_results_diff_and_export(compliance_gateway: Any, tmp_path: Path) -> None:
     gw = compliance_gateway
-    (run,) = json.loads(_meshq(gw, "compliance", "run", "--format", "json"))
+    (run,) = json.loads(meshq(gw, "compliance", "run", "--format", "json"))
     assert run["devices"] > 0 and run["trigger"] == "on_demand"
     total = sum(run[k] for k in ("passed", "failed", "not_applicable", "unknown"))
     rows = json.loads(
-        _meshq(gw, "compliance", "results", "--run", run["run_id"], "--format", "json")
+        meshq(gw, "compliance", "results", "--run", run["run_id"], "--format", "json")
     )
     assert len(rows) == total
     assert rows == _api(gw, "meshq_compliance_results", {"run_id": run["run_id"]})
     failing = json.loads(
-        _meshq(
+        meshq(
             gw,
             "compliance",
             "results",
@@ -81,15 +66,13 @@ def test_run_results_diff_and_export(compliance_gateway: Any, tmp_path: Path) ->
         )
     )
     assert len(failing) == run["failed"] and {r["status"] for r in failing} <= {"fail"}
-    table = _meshq(gw, "compliance", "results", "--run", run["run_id"], "--status", "fail")
+    table = meshq(gw, "compliance", "results", "--run", run["run_id"], "--status", "fail")
     if failing:
         assert failing[0]["rule"] in table
-    same = _meshq(gw, "compliance", "diff", run["run_id"], run["run_id"], "--format", "json")
+    same = meshq(gw, "compliance", "diff", run["run_id"], run["run_id"], "--format", "json")
     assert json.loads(same) == []
     report = tmp_path / "report.html"
-    _meshq(
-        gw, "compliance", "export", "--run", run["run_id"], "--format", "html", "-o", str(report)
-    )
+    meshq(gw, "compliance", "export", "--run", run["run_id"], "--format", "html", "-o", str(report))
     page = report.read_text()
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page and run["run_id"] in page
 

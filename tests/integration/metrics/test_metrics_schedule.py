@@ -5,13 +5,11 @@ Metrics queries answer what the agent's recording says; a schedule stops when as
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from click.testing import CliRunner
 from meshq_graph_engine.catalogue import REGISTRY, QueryContext, run_query
@@ -24,7 +22,7 @@ from network_discovery.cli.main import cli
 from network_discovery.metrics.schedule import MetricsSchedule
 from network_discovery.model import Snapshot
 from support.metrics_lab import ADDRESS, COMMUNITY, Agent
-from support.pgdb import with_database
+from support.pgdb import fresh_database_sync
 
 pytestmark = pytest.mark.integration
 
@@ -77,20 +75,8 @@ def _graph_snapshot() -> Snapshot:
 
 @pytest.fixture
 def metrics_db(stack) -> Iterator[str]:
-    name = f"meshq_msch_{uuid.uuid4().hex[:10]}"  # generated here, never user input
-    asyncio.run(_admin(stack.postgres_url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield with_database(stack.postgres_url, name)
-    finally:
-        asyncio.run(_admin(stack.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(url: str, statement: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
+    with fresh_database_sync(stack.postgres_url, "meshq_msch") as url:
+        yield url
 
 
 async def _ask(url: str, graph_dir: Path) -> dict[str, Any]:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pyarrow as pa
 import pytest
@@ -22,7 +20,7 @@ from meshq_runtime.postgres import create_pool
 from meshq_runtime.settings import PostgresSettings
 from network_discovery.metrics import SAMPLE_SCHEMA, compute_rates
 from support.demo_stack import DemoStack, demo_stack
-from support.pgdb import with_database
+from support.pgdb import fresh_database_sync
 
 pytestmark = pytest.mark.integration
 
@@ -33,24 +31,13 @@ NAMES = ("interface_metrics", "link_utilization")
 @pytest.fixture(scope="module")
 def served(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoStack, str]]:
     tmp = tmp_path_factory.mktemp("metrics-served")
-    name = f"meshq_ms_{uuid.uuid4().hex[:10]}"  # generated here, never user input
-    asyncio.run(_admin(stack.postgres_url, f'CREATE DATABASE "{name}"'))
-    url = with_database(stack.postgres_url, name)
-    try:
-        with demo_stack(
+    with (
+        fresh_database_sync(stack.postgres_url, "meshq_ms") as url,
+        demo_stack(
             stack, tmp, MESHOPTIXIQ_DEMO_MODE="true", API_KEY=KEY, MESHQ_POSTGRES_URL=url
-        ) as running:
-            yield running, url
-    finally:
-        asyncio.run(_admin(stack.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(url: str, statement: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
+        ) as running,
+    ):
+        yield running, url
 
 
 def _call(running: DemoStack, method: str, path: str, body: Any = None) -> httpx.Response:

@@ -20,9 +20,9 @@ from meshq_runtime.metrics_store import MetricsSettings, MetricsStore
 from meshq_runtime.postgres import create_pool
 from meshq_runtime.settings import PostgresSettings
 from network_discovery.discovery import Target
-from network_discovery.metrics import SAMPLE_SCHEMA
 from network_discovery.metrics.pipeline import CounterPipeline
 from network_discovery.metrics.snmp import PollResult
+from support.metrics_samples import samples
 from support.pgdb import fresh_database
 
 pytestmark = pytest.mark.integration
@@ -55,20 +55,9 @@ def _poll(epoch: Epoch, n: int) -> pa.Table:
         "out_octets": 10**12,
         "in_ucast": 10**9,
         "out_ucast": 10**9,
-        "in_errors": 0,
-        "out_errors": 0,
-        "in_discards": 0,
-        "out_discards": 0,
-        "octets_bits": 64,
-        "packets_bits": 64,
-        "errors_bits": 32,
         "speed_bps": 10_000 * M,
-        "oper_status": 1,
-        "last_change_ticks": 0,
-        "discontinuity_ticks": 0,
-        "source": "snmp",
     }
-    return pa.Table.from_pylist([row], schema=SAMPLE_SCHEMA)
+    return samples([row])
 
 
 @dataclass

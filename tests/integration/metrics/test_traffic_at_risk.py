@@ -32,10 +32,10 @@ from meshq_runtime.metrics_store import MetricsStore
 from meshq_runtime.postgres import create_pool
 from meshq_runtime.settings import PostgresSettings
 from network_discovery.discovery import Target
-from network_discovery.metrics import SAMPLE_SCHEMA
 from network_discovery.metrics.pipeline import CounterPipeline
 from network_discovery.metrics.snmp import PollResult
 from network_discovery.model import Snapshot
+from support.metrics_samples import samples
 from support.pgdb import fresh_database
 
 pytestmark = pytest.mark.integration
@@ -77,21 +77,10 @@ def _poll(first: datetime, n: int) -> pa.Table:
                 "out_octets": _counter(tx0, tx1, n),
                 "in_ucast": 10**9 + n * 1000,
                 "out_ucast": 10**9 + n * 1000,
-                "in_errors": 0,
-                "out_errors": 0,
-                "in_discards": 0,
-                "out_discards": 0,
-                "octets_bits": 64,
-                "packets_bits": 64,
-                "errors_bits": 32,
                 "speed_bps": speed,
-                "oper_status": 1,
-                "last_change_ticks": 0,
-                "discontinuity_ticks": 0,
-                "source": "snmp",
             }
         )
-    return pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA)
+    return samples(rows)
 
 
 @dataclass

@@ -31,9 +31,7 @@ from meshq_prober.settings import Settings
 from meshq_prober.store import ProbeStore
 from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.license import LicenseFollower
-from meshq_runtime.postgres import apply_schema, create_pool
-from meshq_runtime.settings import PostgresSettings
-from support.pgdb import fresh_database
+from support.pgdb import migrated_pool
 
 pytestmark = pytest.mark.integration
 
@@ -88,14 +86,9 @@ async def prober_lab(
 
 @pytest.fixture
 async def alert_store(stack) -> AsyncIterator[AlertStore]:
-    async with fresh_database(stack.postgres_url, "meshq_alerts") as url:
-        settings = PostgresSettings.model_validate({"postgres_url": url})
-        pool = await create_pool(settings, init=alert_connection)
-        try:
-            await apply_schema(pool, (("alerts", ALERT_MIGRATIONS),))
-            yield AlertStore(pool)
-        finally:
-            await pool.close()
+    schema = (("alerts", ALERT_MIGRATIONS),)
+    async with migrated_pool(stack.postgres_url, "meshq_alerts", schema, alert_connection) as pool:
+        yield AlertStore(pool)
 
 
 def closed_port() -> int:

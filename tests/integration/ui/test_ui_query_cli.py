@@ -9,10 +9,8 @@ import io
 import json
 from typing import Any
 
-import httpx
 import pytest
-from click.testing import CliRunner
-from network_discovery.cli import cli
+from support.gateway_cli import meshq, query_rows
 
 pytestmark = pytest.mark.integration
 
@@ -22,28 +20,13 @@ Gateway = Any
 FLOW = {"source": "10.1.10.50", "destination": "10.130.0.20", "protocol": "tcp", "port": 5432}
 
 
-def _meshq(gw: Gateway, *args: str) -> str:
-    result = CliRunner().invoke(cli, ["--api-url", gw.url, "--api-key", gw.key, *args])
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
-def _api(gw: Gateway, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    response = httpx.post(
-        f"{gw.url}/queries/{name}", headers={"X-API-Key": gw.key}, json=params, timeout=60
-    )
-    assert response.status_code == 200, response.text
-    rows: list[dict[str, Any]] = response.json()["rows"]
-    return rows
-
-
 def _params(params: dict[str, Any]) -> list[str]:
     return [a for k, v in params.items() for a in ("-p", f"{k}={v}")]
 
 
 def test_a_path_prints_as_hop_tables_with_the_deciding_rule(gateway: Gateway) -> None:
-    rows = _api(gateway, "path_analysis", FLOW)
-    out = _meshq(gateway, "query", "path_analysis", *_params(FLOW))
+    rows = query_rows(gateway, "path_analysis", FLOW)
+    out = meshq(gateway, "query", "path_analysis", *_params(FLOW))
     assert out.startswith("Flow tcp 10.1.10.50 -> 10.130.0.20 port 5432\n")
     assert f"Verdict: denied ({len(rows)} paths)" in out
     for row in rows:
@@ -54,8 +37,8 @@ def test_a_path_prints_as_hop_tables_with_the_deciding_rule(gateway: Gateway) ->
 
 def test_a_blast_radius_prints_as_grouped_lists(gateway: Gateway) -> None:
     params = {"device": "hq-dist-01"}
-    rows = _api(gateway, "blast_radius_device", params)
-    out = _meshq(gateway, "query", "blast_radius_device", *_params(params))
+    rows = query_rows(gateway, "blast_radius_device", params)
+    out = meshq(gateway, "query", "blast_radius_device", *_params(params))
     degraded = [r for r in rows if r["status"] == "degraded"]
     assert out.startswith("Blast radius of hq-dist-01")
     assert f"Degraded (still reachable, fewer upstream paths): {len(degraded)} devices" in out
@@ -63,10 +46,10 @@ def test_a_blast_radius_prints_as_grouped_lists(gateway: Gateway) -> None:
 
 
 def test_json_and_csv_are_the_answer_exactly(gateway: Gateway) -> None:
-    rows = _api(gateway, "path_analysis", FLOW)
-    as_json = _meshq(gateway, "query", "path_analysis", *_params(FLOW), "--format", "json")
+    rows = query_rows(gateway, "path_analysis", FLOW)
+    as_json = meshq(gateway, "query", "path_analysis", *_params(FLOW), "--format", "json")
     assert as_json == json.dumps(rows, indent=2) + "\n"
-    as_csv = _meshq(gateway, "query", "path_analysis", *_params(FLOW), "--format", "csv")
+    as_csv = meshq(gateway, "query", "path_analysis", *_params(FLOW), "--format", "csv")
     expected = io.StringIO()
     columns = list(dict.fromkeys(k for row in rows for k in row))
     writer = csv.DictWriter(expected, fieldnames=columns)

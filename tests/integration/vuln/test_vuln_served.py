@@ -4,18 +4,15 @@ scheduled load), and the gateway lists and answers the two queries under their g
 
 from __future__ import annotations
 
-import asyncio
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from support.demo_stack import DemoStack, demo_stack
-from support.pgdb import with_database
+from support.pgdb import fresh_database_sync
 
 pytestmark = pytest.mark.integration
 
@@ -23,31 +20,21 @@ KEY = "vuln-served-test-key-0123456789abcd"
 FEED = Path(__file__).resolve().parents[2] / "fixtures" / "vuln"
 
 
-async def _admin(url: str, statement: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="module")
 def served(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
     tmp = tmp_path_factory.mktemp("vuln-served")
-    name = f"meshq_vs_{uuid.uuid4().hex[:10]}"  # generated here, never user input
-    asyncio.run(_admin(stack.postgres_url, f'CREATE DATABASE "{name}"'))
-    try:
-        with demo_stack(
+    with (
+        fresh_database_sync(stack.postgres_url, "meshq_vs") as url,
+        demo_stack(
             stack,
             tmp,
             MESHOPTIXIQ_DEMO_MODE="true",
             API_KEY=KEY,
-            MESHQ_POSTGRES_URL=with_database(stack.postgres_url, name),
+            MESHQ_POSTGRES_URL=url,
             MESHQ_VULN_FEED_DIR=str(FEED),
-        ) as running:
-            yield running
-    finally:
-        asyncio.run(_admin(stack.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        ) as running,
+    ):
+        yield running
 
 
 def _call(running: DemoStack, method: str, path: str, body: Any = None) -> httpx.Response:

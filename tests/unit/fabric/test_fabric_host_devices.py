@@ -5,7 +5,6 @@ where a name could be two devices, nothing is linked and the node says which."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,8 @@ from meshq_graph_engine.engine import GraphEngine
 from meshq_graph_engine.fabric._hosts import HostIndex, HostMatch
 from meshq_runtime.graph.store import EmbeddedStore
 from network_discovery.model import Snapshot
-from support.projection_check import apply_and_check
+from support.projection_check import apply_and_check, scoped_snapshot
 
-T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 SW = "0x0c42a10300000100"
 NCCL = ["nccl_jobs", "nccl_ranks", "nccl_connections", "nccl_results"]
 RELS = ("HAS_HCA", "HAS_GPU", "RUNS_RANK", "RANK_GPU", "RANK_HCA_PORT")
@@ -76,18 +74,6 @@ def test_host_index(devices: list[str], host: str | None, want: HostMatch) -> No
     match = HostIndex(devices).match(host)
     assert match == want
     assert match.ambiguous == (len(want.candidates) > 1)
-
-
-def _snapshot(sid: str, minutes: int, scope: dict[str, list[str]], **lists: Any) -> Snapshot:
-    return Snapshot.model_validate(
-        {
-            "snapshot_id": sid,
-            "source": "test",
-            "collected_at": (T0 + timedelta(minutes=minutes)).isoformat(),
-            "scope": [{"device": d, "facts": kinds} for d, kinds in scope.items()],
-            **lists,
-        }
-    )
 
 
 def _ca(n: int) -> str:
@@ -213,12 +199,12 @@ async def test_a_mixed_snapshot_hangs_gpus_and_ranks_off_the_ethernet_device(
     engine: GraphEngine, order: str
 ) -> None:
     steps = [
-        _snapshot("f", 0, {"ib-sm": ["ib_nodes", "ib_ports", "ib_links"]}, **_fabric()),
-        _snapshot("g", 1, {"gpu-0101": ["gpus"], "gpu-0102": ["gpus"]}, **_gpus()),
-        _snapshot("j", 2, {"nccl-job:j1": NCCL}, **_job()),
+        scoped_snapshot("f", 0, {"ib-sm": ["ib_nodes", "ib_ports", "ib_links"]}, **_fabric()),
+        scoped_snapshot("g", 1, {"gpu-0101": ["gpus"], "gpu-0102": ["gpus"]}, **_gpus()),
+        scoped_snapshot("j", 2, {"nccl-job:j1": NCCL}, **_job()),
     ]
     eth = _ethernet()
-    ethernet = _snapshot(
+    ethernet = scoped_snapshot(
         "e",
         3,
         {d["hostname"]: ["device", "interfaces"] for d in eth["devices"]}
@@ -275,12 +261,12 @@ async def test_a_mixed_snapshot_hangs_gpus_and_ranks_off_the_ethernet_device(
 async def test_a_second_namesake_device_unlinks_the_rank(
     engine: GraphEngine,
 ) -> None:
-    await _apply(engine, _snapshot("j", 0, {"nccl-job:j1": NCCL}, **_job()))
+    await _apply(engine, scoped_snapshot("j", 0, {"nccl-job:j1": NCCL}, **_job()))
     one = {"hostname": "gpu-0103.dc1.example", "platform": "linux"}
-    await _apply(engine, _snapshot("d1", 1, {one["hostname"]: ["device"]}, devices=[one]))
+    await _apply(engine, scoped_snapshot("d1", 1, {one["hostname"]: ["device"]}, devices=[one]))
     assert engine.projection.rel("RUNS_RANK", ("gpu-0103.dc1.example", "j1|0xabc|2")) is not None
     two = {"hostname": "gpu-0103.dc2.example", "platform": "linux"}
-    await _apply(engine, _snapshot("d2", 2, {two["hostname"]: ["device"]}, devices=[two]))
+    await _apply(engine, scoped_snapshot("d2", 2, {two["hostname"]: ["device"]}, devices=[two]))
     assert not engine.projection.rels["RUNS_RANK"]
     node = engine.projection.node("NcclRank", "j1|0xabc|2")
     assert node is not None

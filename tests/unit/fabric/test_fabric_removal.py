@@ -7,7 +7,6 @@ the same facts and the one the store holds, and ``ib_topology``, ``dcgm_gpu_heal
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,8 @@ from meshq_graph_engine.engine import GraphEngine
 from meshq_graph_engine.fabric import FABRIC_KINDS
 from meshq_runtime.graph.store import EmbeddedStore
 from network_discovery.model import Snapshot
-from support.projection_check import apply_and_check
+from support.projection_check import apply_and_check, scoped_snapshot
 
-T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 SPINE = "0x0c42a10300000a00"
 LEAF = {1: "0x0c42a10300000100", 2: "0x0c42a10300000200"}
 #: host -> (its leaf, the leaf port its adapter is cabled to, the adapter's node GUID)
@@ -47,18 +45,6 @@ RELS = (
 
 def _ca_port(host: str) -> str:
     return f"0x{int(HOSTS[host][2], 16) + 1:016x}"
-
-
-def _snapshot(sid: str, minutes: int, scope: dict[str, list[str]], **lists: Any) -> Snapshot:
-    return Snapshot.model_validate(
-        {
-            "snapshot_id": sid,
-            "source": "test",
-            "collected_at": (T0 + timedelta(minutes=minutes)).isoformat(),
-            "scope": [{"device": d, "facts": kinds} for d, kinds in scope.items()],
-            **lists,
-        }
-    )
 
 
 def _sweep(*, hosts: tuple[str, ...] = tuple(HOSTS), spine: bool = True) -> dict[str, Any]:
@@ -224,7 +210,7 @@ async def _everything(ctx: QueryContext) -> None:
     for host in HOSTS:
         for kind, rows in _gpus(host).items():
             lists.setdefault(kind, []).extend(rows)
-    await _apply(ctx, _snapshot("all", 0, scope, **lists))
+    await _apply(ctx, scoped_snapshot("all", 0, scope, **lists))
     engine = ctx.engine
     assert engine is not None
     for rel in ("HAS_HCA", "HAS_GPU", "RUNS_RANK"):
@@ -239,7 +225,7 @@ async def _everything(ctx: QueryContext) -> None:
 
 async def test_an_adapter_the_sweep_no_longer_sees_leaves_the_graph(ctx: QueryContext) -> None:
     await _everything(ctx)
-    await _apply(ctx, _snapshot("s2", 5, {"sm": SWEEP}, **_sweep(hosts=("gpu-01",))))
+    await _apply(ctx, scoped_snapshot("s2", 5, {"sm": SWEEP}, **_sweep(hosts=("gpu-01",))))
     engine = ctx.engine
     assert engine is not None
     assert engine.projection.node("IBNode", HOSTS["gpu-02"][2]) is None
@@ -261,7 +247,7 @@ async def test_an_adapter_the_sweep_no_longer_sees_leaves_the_graph(ctx: QueryCo
     assert by_src["gpu-02"]["path_known"] is False
 
     # seen again: tied again
-    await _apply(ctx, _snapshot("s3", 10, {"sm": SWEEP}, **_sweep()))
+    await _apply(ctx, scoped_snapshot("s3", 10, {"sm": SWEEP}, **_sweep()))
     assert ("gpu-02", HOSTS["gpu-02"][2]) in engine.projection.rels["HAS_HCA"]
     blast = await _rows(ctx, "blast_radius_fabric", {"element": "leaf02"})
     assert _blast_ids(blast, "host") == {"gpu-02"}
@@ -272,7 +258,7 @@ async def test_a_host_whose_device_and_gpus_go_is_untied(ctx: QueryContext) -> N
     # eth-sw1 no longer sees gpu-02 (its device goes), and gpu-02 reports no GPUs
     await _apply(
         ctx,
-        _snapshot(
+        scoped_snapshot(
             "h2",
             5,
             {"eth-sw1": ["lldp"], "gpu-02": HOST_KINDS},
@@ -297,7 +283,7 @@ async def test_a_host_whose_device_and_gpus_go_is_untied(ctx: QueryContext) -> N
     # seen again: its adapter, GPU and rank hang off its device again
     await _apply(
         ctx,
-        _snapshot(
+        scoped_snapshot(
             "h3",
             10,
             {"eth-sw1": ["lldp"], "gpu-02": HOST_KINDS},
@@ -314,7 +300,7 @@ async def test_a_switch_that_goes_takes_its_cables_and_answers(ctx: QueryContext
     assert _blast_ids(await _rows(ctx, "blast_radius_fabric", {"element": "spine01"}), "job") == {
         "j1"
     }
-    await _apply(ctx, _snapshot("s2", 5, {"sm": SWEEP}, **_sweep(spine=False)))
+    await _apply(ctx, scoped_snapshot("s2", 5, {"sm": SWEEP}, **_sweep(spine=False)))
     topology = await _rows(ctx, "ib_topology", {})
     assert SPINE not in {r["node_guid"] for r in topology}
     assert SPINE not in {r["peer_node_guid"] for r in topology}
@@ -328,7 +314,7 @@ async def test_a_switch_that_goes_takes_its_cables_and_answers(ctx: QueryContext
 
 async def test_a_job_that_goes_takes_its_ranks_and_flows(ctx: QueryContext) -> None:
     await _everything(ctx)
-    await _apply(ctx, _snapshot("j2", 5, {"nccl-job:j1": NCCL}))
+    await _apply(ctx, scoped_snapshot("j2", 5, {"nccl-job:j1": NCCL}))
     engine = ctx.engine
     assert engine is not None
     assert not engine.projection.nodes["NcclRank"] and not engine.projection.nodes["NcclJob"]
@@ -358,8 +344,8 @@ async def test_only_fabric_kinds_or_a_device_change_projects_the_fabric_again(
 
     monkeypatch.setattr(view, "refresh", counting)
     iface = {"device": "gpu-01", "name": "eth0"}
-    await _apply(ctx, _snapshot("i", 5, {"gpu-01": ["interfaces"]}, interfaces=[iface]))
+    await _apply(ctx, scoped_snapshot("i", 5, {"gpu-01": ["interfaces"]}, interfaces=[iface]))
     assert calls == []
-    await _apply(ctx, _snapshot("d", 6, {"eth-sw1": ["lldp"]}, neighbors=_lldp("gpu-01")))
+    await _apply(ctx, scoped_snapshot("d", 6, {"eth-sw1": ["lldp"]}, neighbors=_lldp("gpu-01")))
     assert calls == [1]  # gpu-02's device went
     assert set(FABRIC_KINDS) >= set(SWEEP) | set(HOST_KINDS) | set(NCCL)

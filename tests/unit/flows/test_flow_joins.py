@@ -33,6 +33,7 @@ IF_INDEX = {("hq-core-01", "Et1"): 1, ("hq-core-01", "Et2"): 2}
 CORE1 = "10.255.0.2"  # hq-core-01's management address
 CORE2 = "10.255.2.6"  # an interface address of hq-core-02
 NOW = time.time()
+RATE = 160  # bytes a second an sFlow agent counts in on CORE1 ifIndex 3
 
 
 def _snapshot() -> Snapshot:
@@ -103,20 +104,25 @@ async def lab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lab]:
         ],
         NOW - 60,
     )
-    # sFlow counter samples: CORE1 ifIndex 3 over 870 s (in: 140,000 bytes, out: 0);
-    # CORE2 ifIndex 4 from two sub-agents (not one interface), ifIndex 5 sampled once
-    for i, (when, octets) in enumerate(((NOW - 880, 1_000_000), (NOW - 10, 1_140_000))):
-        flows.insert_counters(
-            counters_table(CORE1, 0, [_counters(if_index=3, in_octets=octets, out_octets=9)]),
-            when,
-            f"c1-{i}",
-        )
-        for agent in (0, 1):
-            flows.insert_counters(
-                counters_table(CORE2, agent, [_counters(if_index=4, in_octets=octets)]),
-                when,
-                f"c2-{agent}-{i}",
-            )
+    # sFlow counter samples every 10 s over the last 1,700 s: CORE1 ifIndex 3 counting
+    # RATE bytes a second in; CORE2 ifIndex 4 from two sub-agents (not one interface) and
+    # ifIndex 5 sampled once
+    times = [NOW - 1700 + 10 * k for k in range(170)]
+    flows.insert_counters_many(
+        [
+            (counters_table(CORE1, 0, [_counters(if_index=3, in_octets=RATE * 10 * k)]), t)
+            for k, t in enumerate(times)
+        ],
+        "c1",
+    )
+    flows.insert_counters_many(
+        [
+            (counters_table(CORE2, agent, [_counters(if_index=4, in_octets=k)]), t)
+            for agent in (0, 1)
+            for k, t in enumerate(times)
+        ],
+        "c2",
+    )
     flows.insert_counters(counters_table(CORE2, 0, [_counters(if_index=5)]), NOW - 20, "c2-5")
     yield Lab(QueryContext(graph, engine, flows=flows), engine, graph)
     await graph.close()
@@ -148,20 +154,21 @@ async def test_flow_bytes_beside_sflow_counter_samples(lab: Lab) -> None:
     et3 = table[(CORE1, 3)]
     assert et3["in_bytes"] == 70000 and et3["out_bytes"] == 5000
     assert et3["counter_source"] == "sflow"
-    assert (et3["counter_in_bytes"], et3["counter_out_bytes"]) == (140_000, 0)
-    assert et3["counter_covered_s"] == pytest.approx(870, abs=0.01)
-    assert et3["in_ratio"] == 0.5  # covered >= 90% of the window elapsed
+    covered = et3["counter_covered_s"]
+    assert 820 <= covered <= 900 and covered % 10 == 0  # whole intervals in the window
+    assert (et3["counter_in_bytes"], et3["counter_out_bytes"]) == (RATE * covered, 0)
+    assert et3["in_ratio"] == round(70000 / (RATE * covered), 4)  # covers >= 90%
     assert et3["out_ratio"] is None  # no bytes counted out
     # no counters for ifIndex 1; ifIndex 4 counted by two sub-agents; 5 sampled once
     for key in ((CORE1, 1), (CORE2, 4), (CORE2, 5)):
         row = table[key]
         assert (row["counter_source"], row["counter_in_bytes"], row["in_ratio"]) == (None,) * 3
-    # a shorter window covered in part: the figure, not the ratio
-    rows = (await run_query(REGISTRY, "meshq_flows_interfaces", {"window": "30m"}, lab.ctx)).rows
+    # a window the samples cover in part: the figure, not the ratio
+    rows = (await run_query(REGISTRY, "meshq_flows_interfaces", {"window": "1h"}, lab.ctx)).rows
     [wide] = [r for r in rows if (r["exporter"], r["if_index"]) == (CORE1, 3)]
     assert (wide["counter_source"], wide["counter_in_bytes"], wide["in_ratio"]) == (
         "sflow",
-        140_000,
+        RATE * 1690,
         None,
     )
 

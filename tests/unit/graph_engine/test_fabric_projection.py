@@ -6,7 +6,6 @@ one the store holds."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,24 +13,11 @@ import pytest
 from meshq_graph_engine.engine import GraphEngine
 from meshq_runtime.graph.store import EmbeddedStore
 from network_discovery.model import Snapshot
-from support.projection_check import apply_and_check
+from support.projection_check import apply_and_check, scoped_snapshot
 
-T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 SW = "0x0c42a10300000100"
 CA = "0xb8cef60300000010"  # node GUID; its port GUID is CA + 1
 CA_PORT = "0xb8cef60300000011"
-
-
-def _snapshot(sid: str, minutes: int, scope: dict[str, list[str]], **lists: Any) -> Snapshot:
-    return Snapshot.model_validate(
-        {
-            "snapshot_id": sid,
-            "source": "test",
-            "collected_at": (T0 + timedelta(minutes=minutes)).isoformat(),
-            "scope": [{"device": d, "facts": kinds} for d, kinds in scope.items()],
-            **lists,
-        }
-    )
 
 
 def _view(collector: str, *, ca_state: str, with_ca: bool = True) -> dict[str, Any]:
@@ -103,8 +89,12 @@ async def _apply(engine: GraphEngine, snapshot: Snapshot) -> None:
 
 
 async def test_views_merge_and_each_collector_replaces_only_its_own(engine: GraphEngine) -> None:
-    await _apply(engine, _snapshot("a", 0, {"sm-a": _FABRIC}, **_view("sm-a", ca_state="down")))
-    await _apply(engine, _snapshot("b", 5, {"sm-b": _FABRIC}, **_view("sm-b", ca_state="active")))
+    await _apply(
+        engine, scoped_snapshot("a", 0, {"sm-a": _FABRIC}, **_view("sm-a", ca_state="down"))
+    )
+    await _apply(
+        engine, scoped_snapshot("b", 5, {"sm-b": _FABRIC}, **_view("sm-b", ca_state="active"))
+    )
     port = engine.projection.node("IBPort", f"{CA_PORT}|1")
     assert port is not None and port["state"] == "active"  # the later collection wins
     node = engine.projection.node("IBNode", CA)
@@ -114,7 +104,7 @@ async def test_views_merge_and_each_collector_replaces_only_its_own(engine: Grap
     # sm-b no longer sees the adapter: sm-a's older view still has it
     await _apply(
         engine,
-        _snapshot("b2", 10, {"sm-b": _FABRIC}, **_view("sm-b", ca_state="x", with_ca=False)),
+        scoped_snapshot("b2", 10, {"sm-b": _FABRIC}, **_view("sm-b", ca_state="x", with_ca=False)),
     )
     port = engine.projection.node("IBPort", f"{CA_PORT}|1")
     assert port is not None and port["state"] == "down"
@@ -123,7 +113,7 @@ async def test_views_merge_and_each_collector_replaces_only_its_own(engine: Grap
     # and once sm-a's view drops it too, it is gone
     await _apply(
         engine,
-        _snapshot("a2", 15, {"sm-a": _FABRIC}, **_view("sm-a", ca_state="x", with_ca=False)),
+        scoped_snapshot("a2", 15, {"sm-a": _FABRIC}, **_view("sm-a", ca_state="x", with_ca=False)),
     )
     assert engine.projection.node("IBNode", CA) is None
     assert engine.projection.node("IBPort", f"{CA_PORT}|1") is None
@@ -134,7 +124,9 @@ async def test_views_merge_and_each_collector_replaces_only_its_own(engine: Grap
 async def test_a_hosts_ibstat_names_its_adapter_and_ties_it_to_the_device(
     engine: GraphEngine,
 ) -> None:
-    await _apply(engine, _snapshot("a", 0, {"sm-a": _FABRIC}, **_view("sm-a", ca_state="active")))
+    await _apply(
+        engine, scoped_snapshot("a", 0, {"sm-a": _FABRIC}, **_view("sm-a", ca_state="active"))
+    )
     node = engine.projection.node("IBNode", CA)
     assert node is not None and node["host"] is None  # a vendor-default description
     adapter = {
@@ -148,7 +140,9 @@ async def test_a_hosts_ibstat_names_its_adapter_and_ties_it_to_the_device(
             {"port": 2, "state": "down", "phys_state": "polling", "port_guid": "0x22"},
         ],
     }
-    await _apply(engine, _snapshot("h", 5, {"gpu-01": ["ib_adapters"]}, ib_adapters=[adapter]))
+    await _apply(
+        engine, scoped_snapshot("h", 5, {"gpu-01": ["ib_adapters"]}, ib_adapters=[adapter])
+    )
     node = engine.projection.node("IBNode", CA)
     assert node is not None
     assert (node["host"], node["ca_name"], node["firmware"]) == ("gpu-01", "mlx5_0", "20.31.1014")
@@ -158,14 +152,16 @@ async def test_a_hosts_ibstat_names_its_adapter_and_ties_it_to_the_device(
     assert not engine.projection.rels["HAS_HCA"]  # no device gpu-01 in the graph yet
 
     device = {"hostname": "gpu-01.example.net", "managed": True, "platform": "linux"}
-    await _apply(engine, _snapshot("d", 10, {"gpu-01.example.net": ["device"]}, devices=[device]))
+    await _apply(
+        engine, scoped_snapshot("d", 10, {"gpu-01.example.net": ["device"]}, devices=[device])
+    )
     assert engine.projection.rel("HAS_HCA", ("gpu-01.example.net", CA)) is not None
 
 
 async def test_gpus_tie_to_their_host_and_nearest_adapter(engine: GraphEngine) -> None:
     view = _view("sm-a", ca_state="active")
     view["ib_nodes"][1]["description"] = "gpu-01 mlx5_0"  # the adapter names its host
-    await _apply(engine, _snapshot("a", 0, {"sm-a": _FABRIC}, **view))
+    await _apply(engine, scoped_snapshot("a", 0, {"sm-a": _FABRIC}, **view))
     host = ["gpus", "gpu_health", "gpu_affinity"]
     gpu_facts: dict[str, Any] = {
         "gpus": [{"host": "gpu-01", "index": 0, "name": "NVIDIA H100 80GB HBM3"}],
@@ -191,7 +187,7 @@ async def test_gpus_tie_to_their_host_and_nearest_adapter(engine: GraphEngine) -
             {"host": "gpu-01", "gpu_index": 1, "hca": "mlx5_1", "connection": "PXB"},
         ],
     }
-    await _apply(engine, _snapshot("g", 5, {"gpu-01": host}, **gpu_facts))
+    await _apply(engine, scoped_snapshot("g", 5, {"gpu-01": host}, **gpu_facts))
     gpu = engine.projection.node("GPU", "gpu:gpu-01:0")
     assert gpu is not None
     assert (gpu["verdict"], gpu["hcas"], gpu["hca_connection"]) == ("degraded", ["mlx5_0"], "PIX")
@@ -207,7 +203,7 @@ async def test_gpus_tie_to_their_host_and_nearest_adapter(engine: GraphEngine) -
     assert not engine.projection.rels["HAS_GPU"]
 
     device = {"hostname": "gpu-01", "managed": True, "platform": "linux"}
-    await _apply(engine, _snapshot("d", 10, {"gpu-01": ["device"]}, devices=[device]))
+    await _apply(engine, scoped_snapshot("d", 10, {"gpu-01": ["device"]}, devices=[device]))
     assert set(engine.projection.rels["HAS_GPU"]) == {
         ("gpu-01", "gpu:gpu-01:0"),
         ("gpu-01", "gpu:gpu-01:1"),
@@ -217,7 +213,7 @@ async def test_gpus_tie_to_their_host_and_nearest_adapter(engine: GraphEngine) -
     # the host's next snapshot without topo -m and health replaces only those kinds
     await _apply(
         engine,
-        _snapshot("g2", 15, {"gpu-01": ["gpu_affinity", "gpu_health"]}),
+        scoped_snapshot("g2", 15, {"gpu-01": ["gpu_affinity", "gpu_health"]}),
     )
     gpu = engine.projection.node("GPU", "gpu:gpu-01:0")
     assert gpu is not None and gpu["name"] == "NVIDIA H100 80GB HBM3"

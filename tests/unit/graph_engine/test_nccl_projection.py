@@ -5,7 +5,6 @@ the graph kept up to date step by step equal to the graph built whole and the on
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,27 +12,14 @@ import pytest
 from meshq_graph_engine.engine import GraphEngine
 from meshq_runtime.graph.store import EmbeddedStore
 from network_discovery.model import Snapshot
-from support.projection_check import apply_and_check
+from support.projection_check import apply_and_check, scoped_snapshot
 
-T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 SW = "0x0c42a10300000100"
 CA = "0xb8cef60300000010"
 CA_PORT = "0xb8cef60300000011"
 NCCL = ["nccl_jobs", "nccl_ranks", "nccl_connections", "nccl_results"]
 LABELS = ("NcclJob", "NcclRank")
 RELS = ("HAS_RANK", "RANK_GPU", "RANK_HCA_PORT", "NCCL_CONNECTION")
-
-
-def _snapshot(sid: str, minutes: int, scope: dict[str, list[str]], **lists: Any) -> Snapshot:
-    return Snapshot.model_validate(
-        {
-            "snapshot_id": sid,
-            "source": "test",
-            "collected_at": (T0 + timedelta(minutes=minutes)).isoformat(),
-            "scope": [{"device": d, "facts": kinds} for d, kinds in scope.items()],
-            **lists,
-        }
-    )
 
 
 FABRIC = {
@@ -112,12 +98,12 @@ async def _apply(engine: GraphEngine, snapshot: Snapshot) -> None:
 
 async def test_ranks_join_gpus_ports_and_each_other(engine: GraphEngine) -> None:
     # the job first: it joins the fabric and the GPUs as they arrive
-    await _apply(engine, _snapshot("j", 0, {"nccl-job:j1": NCCL}, **_job("j1", 3)))
+    await _apply(engine, scoped_snapshot("j", 0, {"nccl-job:j1": NCCL}, **_job("j1", 3)))
     assert set(engine.projection.nodes["NcclRank"]) == {"j1|0xabc|0", "j1|0xabc|1", "j1|0xabc|2"}
     assert not engine.projection.rels["RANK_GPU"] and not engine.projection.rels["RANK_HCA_PORT"]
     assert len(engine.projection.rels["NCCL_CONNECTION"]) == 3
-    await _apply(engine, _snapshot("f", 5, {"sm": list(FABRIC)}, **FABRIC))
-    await _apply(engine, _snapshot("g", 10, {"gpu-01": ["gpus"]}, **GPUS))
+    await _apply(engine, scoped_snapshot("f", 5, {"sm": list(FABRIC)}, **FABRIC))
+    await _apply(engine, scoped_snapshot("g", 10, {"gpu-01": ["gpus"]}, **GPUS))
     gpu = engine.projection.rels["RANK_GPU"]
     assert dict(gpu) == {
         ("j1|0xabc|0", "gpu:gpu-01:0"): ("bus_id",),
@@ -132,14 +118,14 @@ async def test_ranks_join_gpus_ports_and_each_other(engine: GraphEngine) -> None
 
 
 async def test_a_job_ingested_again_replaces_that_job_only(engine: GraphEngine) -> None:
-    await _apply(engine, _snapshot("a", 0, {"nccl-job:j1": NCCL}, **_job("j1", 3)))
-    await _apply(engine, _snapshot("b", 1, {"nccl-job:j2": NCCL}, **_job("j2", 3)))
-    await _apply(engine, _snapshot("c", 2, {"nccl-job:j1": NCCL}, **_job("j1", 2)))
+    await _apply(engine, scoped_snapshot("a", 0, {"nccl-job:j1": NCCL}, **_job("j1", 3)))
+    await _apply(engine, scoped_snapshot("b", 1, {"nccl-job:j2": NCCL}, **_job("j2", 3)))
+    await _apply(engine, scoped_snapshot("c", 2, {"nccl-job:j1": NCCL}, **_job("j1", 2)))
     ranks = set(engine.projection.nodes["NcclRank"])
     assert {r for r in ranks if r.startswith("j1|")} == {"j1|0xabc|0", "j1|0xabc|1"}
     assert len([r for r in ranks if r.startswith("j2|")]) == 3
     job = engine.projection.node("NcclJob", "j1")
     assert job is not None and job["nranks"] == 2
-    await _apply(engine, _snapshot("d", 3, {"nccl-job:j1": NCCL}))  # the job is gone
+    await _apply(engine, scoped_snapshot("d", 3, {"nccl-job:j1": NCCL}))  # the job is gone
     assert engine.projection.node("NcclJob", "j1") is None
     assert all(r.startswith("j2|") for r in engine.projection.nodes["NcclRank"])

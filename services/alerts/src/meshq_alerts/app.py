@@ -18,11 +18,12 @@ import structlog
 from litestar import Litestar, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
-from meshq_runtime.http import ProblemError, ServiceState, build_app
+from meshq_runtime.http import ServiceState, build_app
 from meshq_runtime.kafka import EventConsumer
 from meshq_runtime.license import LicenseFollower
 from meshq_runtime.outbox import OUTBOX_MIGRATIONS, OutboxRelay
 from meshq_runtime.postgres import Schema, apply_schema, create_pool
+from meshq_runtime.served_queries import require_feature
 from meshq_runtime.service import kafka_probe, open_kafka, postgres_probe
 from meshq_runtime.service_auth import (
     ServiceAuthMiddleware,
@@ -117,14 +118,7 @@ async def execute_query(
     offset: Annotated[int, Parameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """Run one Alerts query for the calling service (and the caller it names)."""
-    if not deps.license.allows(queries.FEATURE):
-        raise ProblemError(
-            403,
-            "Not in your plan",
-            f"the {queries.FEATURE} feature is not in this installation's plan",
-            type_="https://meshoptixiq.com/problems/feature-not-available",
-            feature=queries.FEATURE,
-        )
+    require_feature(deps.license, queries.FEATURE)
     caller = request.scope.get("state", {}).get("service_caller") or "service"
     on_behalf = unquote((request.headers.get(ON_BEHALF_HEADER) or "")[:1024]).strip()[:255]
     actor = on_behalf or caller

@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from meshq_runtime.http import ProblemError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from meshq_runtime.served_queries import answer, called
+from pydantic import BaseModel, ConfigDict, Field
 
 from meshq_alerts.evaluator import Evaluator
 from meshq_alerts.rules import SEVERITIES
@@ -274,31 +275,6 @@ def describe(query: AlertQuery) -> dict[str, Any]:
 async def run(
     ctx: Context, name: str, raw: dict[str, Any], *, limit: int | None, offset: int
 ) -> dict[str, Any]:
-    query = QUERIES.get(name)
-    if query is None:
-        raise ProblemError(404, "Unknown query", f"no query named {name[:80]!r}", field="name")
-    try:
-        params = query.params.model_validate(raw)
-    except ValidationError as exc:
-        raise ProblemError(
-            422,
-            "Invalid parameters",
-            "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()
-            )[:1000],
-            errors=[
-                {"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()
-            ],
-        ) from None
-    loop = asyncio.get_running_loop()
-    started = loop.time()
+    query, params = called(QUERIES, name, raw)
     size = min(limit or MAX_LIMIT, MAX_LIMIT)
-    rows, total = await query.run(ctx, params, offset, size)
-    return {
-        "query": name,
-        "rows": rows,
-        "row_count": total,
-        "elapsed_ms": round((loop.time() - started) * 1000, 3),
-        "offset": offset,
-        "limit": size,
-    }
+    return await answer(name, query.run(ctx, params, offset, size), offset=offset, limit=size)

@@ -9,7 +9,8 @@ interfaces and links crossed there, and each address's device, endpoint, switch 
 site and firewall zone) as the graph stood at that batch's revision, with bytes and packets
 scaled by the sampling rate, and the records. Empty text is unknown. The names are part of the
 key: a minute in which the graph changed keeps both answers apart, never one in place of the
-other. Kept as long as the store's rollups.
+other. Kept as long as the store's rollups. Its hourly twin ``flows_enriched_1h`` is filled
+from every minute insert; a window reads its whole hours there and the other minutes here.
 """
 
 from __future__ import annotations

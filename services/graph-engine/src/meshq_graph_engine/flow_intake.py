@@ -10,8 +10,11 @@ ClickHouse server; the embedded store lives in the writer alone (one process may
 
 Given the graph, the writer also enriches each batch with what the graph says at its current
 revision (``flow_enrich``) and stores it folded per minute in ``flows_enriched_1m``
-(``flow_enriched``), under the same batch id. A batch the graph cannot be read for is stored
-with its enrichment empty (unknown) and counted, rather than held back.
+(``flow_enriched``), under the same deduplication token. The batches of each fetch (up to
+``MAX_ROWS`` flows, waiting at most ``MAX_WAIT_S`` for more) are stored together: one insert
+per table for all of them (see :class:`FlowWriter` for how they stay counted once). A batch
+the graph cannot be read for is stored with its enrichment empty (unknown) and counted,
+rather than held back.
 """
 
 from __future__ import annotations

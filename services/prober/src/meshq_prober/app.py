@@ -17,6 +17,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 from meshq_runtime.http import ProblemError, ServiceState, build_app
 from meshq_runtime.license import LicenseFollower
 from meshq_runtime.postgres import Schema, apply_schema, create_pool
+from meshq_runtime.served_queries import require_feature
 from meshq_runtime.service import postgres_probe
 from meshq_runtime.service_auth import ServiceAuthMiddleware, internal_client, service_credential
 
@@ -52,14 +53,7 @@ Deps = NamedDependency[ProberDeps]
 
 
 def _gate(deps: ProberDeps) -> None:
-    if not deps.license.allows(queries.FEATURE):
-        raise ProblemError(
-            403,
-            "Not in your plan",
-            f"the {queries.FEATURE} feature is not in this installation's plan",
-            type_="https://meshoptixiq.com/problems/feature-not-available",
-            feature=queries.FEATURE,
-        )
+    require_feature(deps.license, queries.FEATURE)
 
 
 @get("/internal/queries", tags=["internal"])

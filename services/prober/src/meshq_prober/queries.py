@@ -9,13 +9,12 @@ gate (``synthetic_monitoring``), RBAC and audit in front.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from meshq_runtime.http import ProblemError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from meshq_runtime.served_queries import answer, called
+from pydantic import BaseModel, ConfigDict, Field
 
 from meshq_prober.store import ProbeStore
 
@@ -151,36 +150,9 @@ def describe(query: SyntheticQuery) -> dict[str, Any]:
     }
 
 
-def problem_from(exc: ValidationError) -> ProblemError:
-    return ProblemError(
-        422,
-        "Invalid parameters",
-        "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())[
-            :1000
-        ],
-        errors=[{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()],
-    )
-
-
 async def run(
     ctx: Context, name: str, raw: dict[str, Any], *, limit: int | None, offset: int
 ) -> dict[str, Any]:
-    query = QUERIES.get(name)
-    if query is None:
-        raise ProblemError(404, "Unknown query", f"no query named {name[:80]!r}", field="name")
-    try:
-        params = query.params.model_validate(raw)
-    except ValidationError as exc:
-        raise problem_from(exc) from None
-    loop = asyncio.get_running_loop()
-    started = loop.time()
+    _, params = called(QUERIES, name, raw)
     size = min(limit or MAX_LIMIT, MAX_LIMIT)
-    rows, total = await _RUN[name](ctx, params, offset, size)
-    return {
-        "query": name,
-        "rows": rows,
-        "row_count": total,
-        "elapsed_ms": round((loop.time() - started) * 1000, 3),
-        "offset": offset,
-        "limit": size,
-    }
+    return await answer(name, _RUN[name](ctx, params, offset, size), offset=offset, limit=size)

@@ -432,7 +432,8 @@ def _top_sql(db: str, by: str, on_interface: bool, among: str = "") -> str:
     return (
         f"SELECT {columns}, sum(bytes) AS bytes, sum(packets) AS packets, "  # noqa: S608 - identifiers from this module, values bound
         f"sum(flows) AS flows FROM {source} GROUP BY {group} "
-        "ORDER BY bytes DESC, packets DESC LIMIT {limit:UInt32}"
+        # ties in the order of the keys: the same answer however the ranking was reached
+        f"ORDER BY bytes DESC, packets DESC, {group} LIMIT {{limit:UInt32}}"
     )
 
 

@@ -5,7 +5,8 @@ The records live in the flow store (``network_discovery.flows.store``: ClickHous
 this process), written by the flow consumer from the flow-collector's batches. Every answer
 reads the 1-minute rollup over a window of whole minutes ending with the current one. The graph
 names what it can: the exporter's device (its management address, or exactly one interface
-address), an ifIndex's interface (the device's ``if_index``), and for each address the device
+address), an ifIndex's interface (the device's ``if_index``; else, for the interfaces query,
+the name the exporter's options records give it), and for each address the device
 whose interface holds it and the endpoint (MAC, host name) that uses it; where the graph holds
 no such thing, or more than one, the column is null. Without a flow store (neither
 ``MESHQ_FLOWS_PATH`` nor ``MESHQ_FLOWS_CLICKHOUSE_URL``) every query answers 503 saying so.
@@ -631,7 +632,8 @@ INTERFACES = Query(
     name="meshq_flows_interfaces",
     category=CATEGORY,
     summary="Bytes and packets in and out of each exporter interface, from its flows, with "
-    "the interface's name from the graph.",
+    "the interface's name (the graph's, else the exporter's options records') and its "
+    "counters (SNMP metrics, else sFlow counter samples).",
     params=InterfacesParams,
     row=InterfaceFlowRow,
     feature=FEATURE,
