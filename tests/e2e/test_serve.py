@@ -347,6 +347,7 @@ def test_sigint_stops_everything(
             "soar_dispatcher",
             "netbox_sync",
             "alerts",
+            "prober",
         },
         "store": {"postgres", "redis"},
         "broker": {"kafka"},

@@ -32,6 +32,7 @@ DISTRIBUTIONS = (
     "meshoptixiq-client",
     "meshoptixiq-mcp",
     "meshoptixiq-vuln",
+    "meshoptixiq-k8s",
     CUSTOMER,
 )
 #: What a customer's install must not bring: the services and what they run on.

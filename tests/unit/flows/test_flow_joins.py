@@ -155,9 +155,13 @@ async def test_flow_bytes_beside_sflow_counter_samples(lab: Lab) -> None:
     assert et3["in_bytes"] == 70000 and et3["out_bytes"] == 5000
     assert et3["counter_source"] == "sflow"
     covered = et3["counter_covered_s"]
-    assert 820 <= covered <= 900 and covered % 10 == 0  # whole intervals in the window
+    # whole intervals in the window (the window ends when the query runs: a slow run sees
+    # fewer of the samples written at import)
+    assert 0 < covered <= 900 and covered % 10 == 0
     assert (et3["counter_in_bytes"], et3["counter_out_bytes"]) == (RATE * covered, 0)
-    assert et3["in_ratio"] == round(70000 / (RATE * covered), 4)  # covers >= 90%
+    # the ratio only where the samples cover at least 90% of the window
+    want = round(70000 / (RATE * covered), 4) if covered >= 810 else None
+    assert et3["in_ratio"] == want
     assert et3["out_ratio"] is None  # no bytes counted out
     # no counters for ifIndex 1; ifIndex 4 counted by two sub-agents; 5 sampled once
     for key in ((CORE1, 1), (CORE2, 4), (CORE2, 5)):

@@ -270,12 +270,13 @@ def serve(options: ServeOptions) -> int:
         parse_demo_mode(env.get("MESHOPTIXIQ_DEMO_MODE"))
     except ValueError as exc:
         raise ServeError(str(exc)) from None
-    options = replace(options, services=_with_collectors(options.services, env))
-    options = replace(options, services=with_flow_collector(options.services, env))
+    # the data directory first: a second stack on it is refused before it probes any port
     data = DataDir(_resolve_data_dir(options, env))
     data.prepare()
     lock_fd = data.lock()
     try:
+        options = replace(options, services=_with_collectors(options.services, env))
+        options = replace(options, services=with_flow_collector(options.services, env))
         ports = pick_ports(options.services, options.gateway_port, env)
     except ServeError:
         os.close(lock_fd)

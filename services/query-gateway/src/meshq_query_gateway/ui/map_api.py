@@ -207,6 +207,9 @@ def level_of_detail(net: Network, expand: Iterable[str], show: Iterable[str]) ->
         group["devices"] += 1
         group["managed"] += 1 if device.get("managed") else 0
     everything = len(net.devices) <= DETAIL_BELOW
+    asked = sorted(set(expand) - set(groups))
+    if asked:  # named, so known, however small the network
+        raise ProblemError(422, "Unknown group", f"no group {asked[0]!r}", field="expand")
     wanted = set(groups) if everything else set(expand)
     for name in show:
         if name in net.devices:  # a device not (or no longer) there draws nothing
