@@ -47,13 +47,19 @@ _REPLACING = {
 }
 
 
+_FLOW_PORTS = ("MESHQ_FLOWS_NETFLOW_PORT", "MESHQ_FLOWS_IPFIX_PORT", "MESHQ_FLOWS_SFLOW_PORT")
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in _REPLACING and not (k.startswith("MESHQ_") and k.endswith("_PORT"))
     }
-    env.update(MESHQ_LOG_FORMAT="json", **extra)
+    # the flow collector's default UDP ports are the machine's own: stacks of other tests
+    # (run at the same time) would race for them, so a stack listens only where its test asks
+    env.update({name: "0" for name in _FLOW_PORTS}, MESHQ_LOG_FORMAT="json")
+    env.update(extra)
     return env
 
 
