@@ -85,18 +85,18 @@ async def start(
     grouped: Mapping[FactKey, Sequence[FactRow]],
     before: str,
     *,
-    digest: str | None = None,
+    digest: str,
 ) -> None:
-    """Journal an apply before its first fact is written; ``before``: the digest of the same
-    fact sets as the store holds them now; ``digest``: that of ``grouped`` where already
-    taken (:func:`packed_sets`)."""
+    """Journal an apply before its first fact is written; ``digest``: that of ``grouped``
+    (:func:`packed_sets`); ``before``: that of the same fact sets as the store holds them
+    now."""
     keys = sorted(grouped)
     row = {
         "id": record["id"],
         "started_at": datetime.now(UTC).isoformat(),
         "record": json.dumps(record, sort_keys=True),
         "keys": json.dumps(keys),
-        "digest": digest if digest is not None else facts_digest(keys, grouped),
+        "digest": digest,
         "before": before,
     }
     await writer.delete_nodes(store, LABEL, [record["id"]])

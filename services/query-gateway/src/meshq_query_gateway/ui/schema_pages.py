@@ -93,6 +93,25 @@ def serve_asset(request: Request[Any, Any, Any], name: FromPath[str]) -> Respons
     return Response(content, media_type=media_type, headers=headers)
 
 
+def _page(
+    plugin: OpenAPIRenderPlugin,
+    request: Request[Any, Any, Any],
+    openapi_schema: dict[str, Any],
+    head: str,
+    body: str,
+) -> bytes:
+    """A docs page of ``plugin``: its title, icon and style, ``head`` in the head and
+    ``body`` (where ``{spec}`` is the document's URL, escaped) in the body."""
+    title = html.escape(str(openapi_schema.get("info", {}).get("title", "API")))
+    spec = html.escape(plugin.get_openapi_json_route(request), quote=True)
+    return (
+        "<!DOCTYPE html><html lang='en'><head>"
+        f"<title>{title}</title>{plugin.favicon}<meta charset='utf-8'/>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"{head}{plugin.style}</head><body>{body.replace('{spec}', spec)}</body></html>"
+    ).encode()
+
+
 class RedocPage(OpenAPIRenderPlugin):
     """Redoc 3 (an ES module), loading the document from ``/schema/openapi.json``; it also
     registers the asset route on the ``/schema`` router."""
@@ -101,19 +120,16 @@ class RedocPage(OpenAPIRenderPlugin):
         super().__init__(path=path, favicon=_FAVICON)
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        title = html.escape(str(openapi_schema.get("info", {}).get("title", "API")))
-        spec = html.escape(self.get_openapi_json_route(request), quote=True)
-        return (
-            "<!DOCTYPE html><html lang='en'><head>"
-            f"<title>{title}</title>{self.favicon}<meta charset='utf-8'/>"
-            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"{self.style}</head><body><div id='redoc-container' data-spec='{spec}'></div>"
-            "<script type='module'>"
+        return _page(
+            self,
+            request,
+            openapi_schema,
+            "",
+            "<div id='redoc-container' data-spec='{spec}'></div><script type='module'>"
             f"import {{ init }} from '{ASSET_PREFIX}/redoc.standalone.js';"
             "const el = document.getElementById('redoc-container');"
-            "init(el.dataset.spec, {}, el);"
-            "</script></body></html>"
-        ).encode()
+            "init(el.dataset.spec, {}, el);</script>",
+        )
 
     def receive_router(self, router: Router) -> None:
         router.register(serve_asset)
@@ -126,15 +142,13 @@ class RapidocPage(OpenAPIRenderPlugin):
         super().__init__(path=path, favicon=_FAVICON)
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        title = html.escape(str(openapi_schema.get("info", {}).get("title", "API")))
-        spec = html.escape(self.get_openapi_json_route(request), quote=True)
-        return (
-            "<!DOCTYPE html><html lang='en'><head>"
-            f"<title>{title}</title>{self.favicon}<meta charset='utf-8'/>"
-            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<script type='module' src='{ASSET_PREFIX}/rapidoc-min.js'></script>"
-            f"{self.style}</head><body><rapi-doc spec-url='{spec}'></rapi-doc></body></html>"
-        ).encode()
+        return _page(
+            self,
+            request,
+            openapi_schema,
+            f"<script type='module' src='{ASSET_PREFIX}/rapidoc-min.js'></script>",
+            "<rapi-doc spec-url='{spec}'></rapi-doc>",
+        )
 
 
 def schema_pages() -> list[OpenAPIRenderPlugin]:
