@@ -43,6 +43,7 @@ EXPECTED = {
     ("iosxe1", "CVE-2018-0171", "affected if configured"),
     ("iosxe164-d1", "CVE-2018-0171", "affected if configured"),
     ("np02", "CVE-2023-24509", "affected if configured"),
+    ("nxos92-nxos1", "CVE-2021-1227", "affected if configured"),
 }
 
 
@@ -74,18 +75,18 @@ async def _loaded(store: AdvisoryStore) -> AdvisoryStore:
 async def test_load_is_idempotent_and_replaces_a_revision(advisory_store: AdvisoryStore) -> None:
     first = await load_path(advisory_store, ADVISORIES)
     if first.counts.new == 0:  # the PostgreSQL database is shared by this module's tests
-        assert first.counts.unchanged + first.counts.updated == 4
+        assert first.counts.unchanged + first.counts.updated == 5
     else:
-        assert first.counts == LoadCounts(new=4)
+        assert first.counts == LoadCounts(new=5)
     again = await load_path(advisory_store, ADVISORIES)
-    assert again.counts == LoadCounts(unchanged=4)
-    assert (again.files, again.records, again.skipped, again.errors) == (4, 4, 0, ())
+    assert again.counts == LoadCounts(unchanged=5)
+    assert (again.files, again.records, again.skipped, again.errors) == (5, 5, 0, ())
     records = await advisory_store.all()
     nvd = next(r for r in records if r.source == "nvd")
     revised = nvd.model_copy(update={"exploited": True})
     assert await advisory_store.load([revised]) == LoadCounts(updated=1)
     assert next(r for r in await advisory_store.all() if r.key == nvd.key).exploited is True
-    assert await advisory_store.count() >= 4
+    assert await advisory_store.count() >= 5
     await advisory_store.load([nvd])  # back as the file says
 
 
@@ -117,7 +118,7 @@ async def test_scan(graph: Any, advisory_store: AdvisoryStore) -> None:
     affected = await run_query(REGISTRY, "meshq_vuln_scan", {"status": "affected"}, ctx)
     assert [(r["device"], r["cve"]) for r in affected.rows] == [("iosxe1", "CVE-2023-20198")]
     page = await run_query(REGISTRY, "meshq_vuln_scan", {}, ctx, limit=2, offset=1)
-    assert page.row_count == 5 and page.rows == rows[1:3]
+    assert page.row_count == 6 and page.rows == rows[1:3]
 
 
 async def test_by_device(graph: Any, tmp_path: Path) -> None:
@@ -152,7 +153,7 @@ def test_cli_load_into_sqlite_then_again(tmp_path: Path) -> None:
     assert first.exit_code == 0, first.output
     database = tmp_path / "vuln" / "advisories.sqlite3"
     assert first.output.strip() == (
-        f"4 advisories from 4 file(s) into {database}: 4 new, 0 updated, 0 unchanged; "
+        f"5 advisories from 5 file(s) into {database}: 5 new, 0 updated, 0 unchanged; "
         "0 about other products left out"
     )
     again = runner.invoke(cli, ["vuln", "load", str(ADVISORIES / "nvd")], env=env)

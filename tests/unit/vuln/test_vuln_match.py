@@ -4,6 +4,7 @@ tests/fixtures/vuln/README.md ("Expected matches")."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -19,6 +20,7 @@ LABS = [
     FIXTURES / "real" / "ios" / "configs",
     FIXTURES / "real" / "eos" / "lab-validation" / "text",
     FIXTURES / "real" / "junos" / "configs" / "juniper_resolution",
+    FIXTURES / "real" / "routing" / "nxos_ebgp_loop_prevention",
 ]
 
 
@@ -54,6 +56,7 @@ def _findings(facts: DeviceFacts) -> set[tuple[str, str, tuple[str, ...]]]:
 
 
 SMI = ("CVE-2018-0171", "affected if configured", ())
+NXAPI_IF_CONFIGURED = ("CVE-2021-1227", "affected if configured", ())
 LAB_EXPECTED = {
     # 15.2(4)S5 and 15.7(3)M3: trains the Smart Install advisory does not list
     "ios152-c7200": set(),
@@ -62,7 +65,11 @@ LAB_EXPECTED = {
     "iosxe164-d1": {SMI, ("CVE-2023-20198", "affected if configured", ())},
     # IOS XE 16.4.1 whose configuration has "ip http server": the web UI one is affected
     "iosxe1": {SMI, ("CVE-2023-20198", "affected", ())},
-    "nxos92-nxos1": set(),
+    # NX-OS 9.2(3) is listed by the NX-API CSRF advisory (Nexus 3000 and 9000); without a
+    # configuration NX-API may be on, with one that has no "feature nxapi" it is off
+    "nxos92-nxos1": {NXAPI_IF_CONFIGURED},
+    **{f"d{i}_nxos": {("CVE-2021-1227", "not affected (feature off)", ())} for i in range(1, 7)},
+    # 10.3(9) came after every release the advisory lists
     "nxos103-r1": set(),
     # 4.21.1.1F is before 4.23; 4.23.0.1F is in [4.23, 4.23.13m]
     "d-aristaeos": set(),
@@ -91,6 +98,23 @@ def test_the_exploited_web_ui_finding_says_why() -> None:
     assert finding.advisory.exploited is True
     assert finding.advisory.cvss_score == 10.0
     assert "HTTP/HTTPS server" in finding.reason and "is on" in finding.reason
+
+
+def test_the_nxapi_advisory_reads_the_nxapi_feature() -> None:
+    (off,) = match_device(lab_devices()["d1_nxos"], advisories())
+    assert (off.advisory.feature, off.advisory.advisory_id) == (
+        "http_server",
+        "cisco-sa-nxos-nxapi-csrf-wRMzWL9z",
+    )
+    assert "is off in its configuration" in off.reason
+    assert (off.advisory.cvss_score, off.advisory.severity) == (8.1, "high")
+    # the same 9.2(3) with NX-API on (HTTPS, what "feature nxapi" starts by default)
+    on = replace(lab_devices()["d1_nxos"], remote_access=("https", "ssh"))
+    assert [f.status for f in match_device(on, advisories())] == ["affected"]
+    # 9.3(2) is the last release the advisory lists for the Nexus 9000; 9.3(3) is not listed
+    listed = match_device(replace(on, os_version="9.3(2)"), advisories())
+    assert [(f.advisory.cve, f.status) for f in listed] == [("CVE-2021-1227", "affected")]
+    assert match_device(replace(on, os_version="9.3(3)"), advisories()) == []
 
 
 EX = "EX4300-48T"

@@ -181,7 +181,9 @@ _FEATURES: tuple[tuple[re.Pattern[str], Feature], ...] = (
     (
         re.compile(
             r"web ui|web-based (?:user interface|management)|\bhttps? server|\bj-web\b|"
-            r"web-management|\bip http\b|http\(s\) server|web services? management",
+            r"web-management|\bip http\b|http\(s\) server|web services? management|"
+            # NX-OS's NX-API answers over HTTP(S) (feature nxapi), as the eAPI does on EOS
+            r"\bnx-api\b|\beapi\b",
             re.I,
         ),
         "http_server",
@@ -189,12 +191,12 @@ _FEATURES: tuple[tuple[re.Pattern[str], Feature], ...] = (
     (re.compile(r"\bsnmp\b", re.I), "snmp"),
     (re.compile(r"\btelnet\b", re.I), "telnet"),
     (re.compile(r"\bssh\b", re.I), "ssh"),
-    (re.compile(r"\bbgp\b", re.I), "bgp"),
+    (re.compile(r"\bbgp\b|border gateway protocol", re.I), "bgp"),
 )
 _PROTOCOLS = re.compile(
     r"\b(ospf(?:v3)?|eigrp|is-is|isis|cdp|discovery protocol|lldp|ikev2|ikev1|ipsec|nat|dhcp"
     r"(?:v6)?|pim|igmp|msdp|vxlan|evpn|mpls|ldp|rsvp|l2tp|ntp|radius|tacacs\+?|netconf|"
-    r"restconf|grpc|gnmi|nx-api|dns|udld|profinet|ethernet/ip|cip|ptp|vrrp|hsrp|bfd|"
+    r"restconf|grpc|gnmi|dns|udld|profinet|ethernet/ip|cip|ptp|vrrp|hsrp|bfd|"
     r"sip alg|dot1x|802\.1x|macsec|openflow|guestshell|lisp|sd-access|nbar|utd|appqoe|"
     r"vpn|anyconnect|ssl vpn|webvpn|wccp|ipv6 multicast|redundancy protocol)\b",
     re.I,
