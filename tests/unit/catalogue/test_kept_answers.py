@@ -3,11 +3,12 @@ same rows as the store gives, after a snapshot, a change, a patch and a failed u
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from conftest import Graph, load_snapshot
-from meshq_graph_engine.answers.kept import DeviceRows, LinkRows, kept
+from meshq_graph_engine.answers.kept import DeviceRows, LinkRows, keep_warm, kept
 from meshq_graph_engine.catalogue import REGISTRY, QueryContext, run_query
 
 EDGE_PARAMS: list[dict[str, Any]] = [
@@ -142,3 +143,35 @@ async def test_no_kept_rows_without_a_writer_or_during_a_change(lady: Graph) -> 
         assert links.current() is None
         assert links.answer("", 0.0) is None
     assert links.current() is not None
+
+
+async def test_kept_warm_rows_are_ready_before_the_first_question(lady: Graph) -> None:
+    stop = keep_warm(lady.engine)
+    try:
+        links, devices = _links(lady), _devices(lady)
+        async with lady.engine._lock:  # a change under way: the build waits for it
+            await asyncio.sleep(0.05)
+            assert links.revision is None and devices.revision is None
+        for _ in range(100):  # built on the event loop once the writer's lock is free
+            if links._sorted is not None and devices._sorted is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert links.revision == devices.revision == lady.engine.revision
+        assert (links.builds, devices.builds) == (1, 1)
+
+        snapshot = load_snapshot()
+        changed = snapshot.model_copy(
+            update={"snapshot_id": "catalogue-fixture-4", "links": snapshot.links[1:]}
+        )
+        await lady.engine.apply_snapshot(changed)
+        assert links._sorted is None  # the change dropped the order: the background redoes it
+        for _ in range(100):
+            if links._sorted is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert links._sorted is not None and links.revision == lady.engine.revision
+        assert (links.builds, links.updates) == (1, 1)
+        await _same_everywhere(lady)
+    finally:
+        stop()
+    assert links._after_change not in lady.engine.applied

@@ -32,6 +32,7 @@ from network_discovery.vuln.feed import start_watch
 from network_discovery.vuln.store import AdvisoryStore, PostgresAdvisoryStore, SqliteAdvisoryStore
 
 from meshq_graph_engine import answers, blast, firewall, handlers
+from meshq_graph_engine.answers.kept import keep_warm
 from meshq_graph_engine.archive import SnapshotArchive
 from meshq_graph_engine.compliance import (
     ComplianceService,
@@ -120,6 +121,8 @@ async def _writer(
     stack.push_async_callback(firewall.warm_up(store, engine))
     # the blast-radius topology and segment lookups likewise
     stack.push_async_callback(blast.warm_up(store, engine))
+    # the whole-graph answers kept in memory (topology_edges, all_devices) likewise
+    stack.callback(keep_warm(engine))
     intake = SnapshotIntake(
         settings.data_dir / "graph-engine", max_bytes=settings.snapshot_max_bytes
     )

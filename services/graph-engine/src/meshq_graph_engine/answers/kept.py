@@ -17,8 +17,9 @@ would overlap a change, an update that failed), the query reads the store as bef
 
 from __future__ import annotations
 
+import asyncio
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import structlog
@@ -26,12 +27,23 @@ import structlog
 from meshq_graph_engine.diff import GraphDiff
 from meshq_graph_engine.projection import NODE_PROPS, REL_PROPS, Projection
 
-__all__ = ["DEVICE_COLUMNS", "EDGE_COLUMNS", "DeviceRows", "KeptRows", "LinkRows", "kept"]
+__all__ = [
+    "DEVICE_COLUMNS",
+    "EDGE_COLUMNS",
+    "DeviceRows",
+    "KeptRows",
+    "LinkRows",
+    "keep_warm",
+    "kept",
+]
 
 log = structlog.get_logger(__name__)
 
 #: A change touching more than this share of an answer's keys rebuilds it whole.
 WHOLE_SHARE = 0.25
+#: Kept warm: how long after a change the rows are brought into the answer's order (a burst
+#: of changes is followed once), and how long to wait while a change is being applied.
+WARM_DELAY_S = 0.5
 
 #: topology_edges' columns, in order.
 EDGE_COLUMNS = ("a_device", "a_interface", "b_device", "b_interface", "evidence", "confidence")
@@ -63,6 +75,40 @@ _EVIDENCE = REL_PROPS["CONNECTED_TO"].index("evidence")
 _CONFIDENCE = REL_PROPS["CONNECTED_TO"].index("confidence")
 
 
+def _edge(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A topology_edges row as its answer's dictionary (a dictionary display: twice as fast as
+    ``dict(zip(...))``, which counts at 100,000 rows)."""
+    return {
+        "a_device": row[0],
+        "a_interface": row[1],
+        "b_device": row[2],
+        "b_interface": row[3],
+        "evidence": row[4],
+        "confidence": row[5],
+    }
+
+
+def _device(row: tuple[Any, ...]) -> dict[str, Any]:
+    """An all_devices row as its answer's dictionary (see :func:`_edge`)."""
+    return {
+        "device": row[0],
+        "hostname": row[1],
+        "vendor": row[2],
+        "platform": row[3],
+        "model": row[4],
+        "os_version": row[5],
+        "serial": row[6],
+        "role": row[7],
+        "site": row[8],
+        "tenant": row[9],
+        "rack": row[10],
+        "netbox_platform_slug": row[11],
+        "management_ip": row[12],
+        "criticality": row[13],
+        "managed": row[14],
+    }
+
+
 def _ids(rows: Iterable[Any], key: str = "id") -> Iterable[Any]:
     for row in rows:
         yield row if isinstance(row, str) else row[key]
@@ -82,6 +128,9 @@ class KeptRows:
         self.builds = 0
         self.updates = 0
         self._sorted: list[tuple[Any, ...]] | None = None
+        #: kept warm (``keep_warm``): the next build or sort, scheduled on the event loop
+        self._warm: asyncio.TimerHandle | None = None
+        self._warming = False
         engine.applied.append(self.on_change)
 
     # --- what an answer defines ---------------------------------------------------------
@@ -119,6 +168,45 @@ class KeptRows:
                 answer=type(self).__name__,
                 error=f"{type(exc).__name__}: {exc}"[:300],
             )
+
+    # --- kept warm: built and ordered in the background, not by the next question ----------
+
+    def keep_warm(self) -> None:
+        """Build the rows now (on the running event loop, once no change is being applied) and
+        bring them into the answer's order after each change, so that a question finds them
+        ready. Writer only."""
+        engine = self._engine()
+        if engine is None or self._warming:
+            return
+        self._warming = True
+        engine.applied.append(self._after_change)
+        self._warm_later(0.0)
+
+    def stop_warm(self) -> None:
+        self._warming = False
+        engine = self._engine()
+        if engine is not None and self._after_change in engine.applied:
+            engine.applied.remove(self._after_change)
+        if self._warm is not None:
+            self._warm.cancel()
+            self._warm = None
+
+    def _after_change(self, revision: int, d: GraphDiff | None) -> None:
+        self._warm_later(WARM_DELAY_S)
+
+    def _warm_later(self, delay: float) -> None:
+        if not self._warming or self._warm is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._warm = loop.call_later(delay, self._warm_now)
+
+    def _warm_now(self) -> None:
+        self._warm = None
+        if self._warming and self.current() is None and self._engine() is not None:
+            self._warm_later(WARM_DELAY_S)  # a change is being applied: once it is written
 
     def current(self) -> list[tuple[Any, ...]] | None:
         """The rows in the answer's order, or None when they are not those of the engine's
@@ -250,7 +338,7 @@ class LinkRows(KeptRows):
                 continue
             if site and sites[row[0]] != site and sites[row[2]] != site:
                 continue
-            out.append(dict(zip(EDGE_COLUMNS, row, strict=True)))
+            out.append(_edge(row))
         return out
 
 
@@ -297,7 +385,7 @@ class DeviceRows(KeptRows):
         at = DEVICE_COLUMNS.index
         i_site, i_role, i_managed = at("site"), at("role"), at("managed")
         return [
-            dict(zip(DEVICE_COLUMNS, row, strict=True))
+            _device(row)
             for row in rows
             if (row[i_managed] is True or not managed_only)
             and (not site or row[i_site] == site)
@@ -308,6 +396,20 @@ class DeviceRows(KeptRows):
 K = TypeVar("K", bound=KeptRows)
 
 _KEPT: weakref.WeakKeyDictionary[Any, dict[type[KeptRows], KeptRows]] = weakref.WeakKeyDictionary()
+
+
+def keep_warm(engine: Any) -> Callable[[], None]:
+    """Keep every whole-graph answer of the writer ``engine`` built and ordered in the
+    background (from now, and after each change); returns what stops it."""
+    warm = [k for k in (kept(engine, LinkRows), kept(engine, DeviceRows)) if k is not None]
+    for rows in warm:
+        rows.keep_warm()
+
+    def stop() -> None:
+        for rows in warm:
+            rows.stop_warm()
+
+    return stop
 
 
 def kept(engine: Any, kind: type[K]) -> K | None:

@@ -25,6 +25,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 import structlog
 from meshq_runtime.graph.store import GraphStore
 
+from meshq_graph_engine.blast._analysis import flow_index
 from meshq_graph_engine.blast._load import (
     _PORT,
     TopologyRows,
@@ -199,6 +200,10 @@ class Follower(Generic[V, K]):
     def _view(self) -> V:
         raise NotImplementedError
 
+    def _warmed(self, view: V) -> None:
+        """What a question would otherwise work out from the view on first use, done in the
+        background once the view is current (``keep_warm``)."""
+
     # the bookkeeping ---------------------------------------------------------------------
 
     def on_change(self, revision: int, d: Any) -> None:
@@ -261,7 +266,9 @@ class Follower(Generic[V, K]):
             await asyncio.sleep(delay)
             while self._warm_engine is not None and not self.is_current(engine):
                 await asyncio.sleep(0)
-                await self.current(engine)
+                view = await self.current(engine)
+                if self.is_current(engine):
+                    self._warmed(view)
         except Exception as exc:  # the next question reads it again and says why
             log.warning(
                 "blast.view.refresh_failed",
@@ -351,6 +358,11 @@ class LiveTopology(Follower[Topology, _Touched]):
     def _view(self) -> Topology:
         assert self._rows is not None
         return self._rows.build()
+
+    def _warmed(self, view: Topology) -> None:
+        # every device's upstream flows, which each blast radius starts from: built once per
+        # revision, here rather than in the first question after a change
+        flow_index(view)
 
     async def _update(self, touched: _Touched) -> None:
         rows, store = self._rows, self.store
