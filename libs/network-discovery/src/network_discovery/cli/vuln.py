@@ -1,4 +1,4 @@
-"""``meshq vuln load FILE|DIR``: read advisories (CSAF 2.0, NVD CVE API 2.0, CVE JSON 5) into
+"""``meshq vuln load FILE|DIR|URL``: read advisories (CSAF 2.0, NVD CVE API 2.0, CVE JSON 5) into
 the advisory store the ``meshq_vuln_*`` queries read.
 
 The store is PostgreSQL at ``MESHQ_POSTGRES_URL``, else the one ``meshq serve`` runs here,
@@ -51,17 +51,29 @@ def vuln() -> None:
 
 
 @vuln.command("load")
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
-def load(path: Path) -> None:
-    """Load the advisories in PATH (a .json or .json.gz file, or a directory of them)."""
-    from network_discovery.vuln.feed import load_path
+@click.argument("source")
+def load(source: str) -> None:
+    """Load the advisories in SOURCE: a .json or .json.gz file, a directory of them, or the
+    http(s) URL of one such file."""
+    from network_discovery.vuln.feed import LoadResult, load_path, load_url
     from network_discovery.vuln.load import FileError
+    from network_discovery.vuln.remote import UrlError, shown
     from network_discovery.vuln.store import StoreUnavailable
 
+    is_url = source.startswith(("http://", "https://"))
+    path = Path(source)
+    if not is_url and not path.exists():
+        raise CliError(f"{source}: no such file or directory"[:500])
     store, where = _store()
     try:
-        result = asyncio.run(load_path(store, path))
-    except FileError as exc:
+        if is_url:
+            fetched = asyncio.run(load_url(store, source))
+            if fetched.result is None:  # a 304 to a request that asked for none
+                raise CliError(f"{shown(source)}: HTTP {fetched.status} without a body")
+            result: LoadResult = fetched.result
+        else:
+            result = asyncio.run(load_path(store, path))
+    except (FileError, UrlError) as exc:
         raise CliError(str(exc)) from None
     except StoreUnavailable as exc:
         raise CliError(f"advisory store: {exc}"[:500]) from None

@@ -20,7 +20,15 @@ from network_discovery.vuln.cve5 import is_cve5, read_cve5
 from network_discovery.vuln.model import Advisory
 from network_discovery.vuln.nvd import is_nvd, read_nvd
 
-__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "FileError", "ReadReport", "read_document", "read_path"]
+__all__ = [
+    "MAX_FILES",
+    "MAX_FILE_BYTES",
+    "FileError",
+    "ReadReport",
+    "read_data",
+    "read_document",
+    "read_path",
+]
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_FILES = 100_000
@@ -56,16 +64,24 @@ def _read_bytes(path: Path) -> bytes:
 
 def read_file(path: Path) -> list[Advisory]:
     try:
-        doc = json.loads(_read_bytes(path))
+        data = _read_bytes(path)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise FileError(f"{path}: {exc}") from None
+    return read_data(data, str(path))
+
+
+def read_data(data: bytes, name: str) -> list[Advisory]:
+    """The records of one advisory file's (decompressed) bytes; ``name`` says where it came
+    from in a ``FileError``."""
+    try:
+        doc = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise FileError(f"{path}: not JSON ({exc})") from None
+        raise FileError(f"{name}: not JSON ({exc})"[:500]) from None
     try:
         return read_document(doc)
     except ValueError as exc:  # pydantic's ValidationError is one
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise FileError(f"{path}: {message}") from None
+        raise FileError(f"{name}: {message}"[:500]) from None
 
 
 def _files(root: Path) -> Iterator[Path]:

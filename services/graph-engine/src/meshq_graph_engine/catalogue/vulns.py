@@ -1,8 +1,9 @@
 """Vulnerabilities: the advisories loaded into the advisory store, matched to every collected
 device by its software family and version, and by the configuration facts the graph holds.
 
-Advisories come from ``meshq vuln load FILE|DIR`` or the scheduled load of
-``MESHQ_VULN_FEED_DIR`` (``network_discovery.vuln``): CSAF 2.0, NVD CVE API 2.0 and CVE JSON 5.
+Advisories come from ``meshq vuln load FILE|DIR|URL`` or the scheduled load of
+``MESHQ_VULN_FEED_DIR`` and ``MESHQ_VULN_FEED_URL`` (``network_discovery.vuln``): CSAF 2.0,
+NVD CVE API 2.0 and CVE JSON 5.
 A device is matched when its platform and version name a family the advisories describe (IOS,
 IOS XE, NX-OS, EOS, Junos); a device without a version is not matched (the hygiene query
 ``devices_missing_os_version`` lists them). Without an advisory store every query answers 503.
