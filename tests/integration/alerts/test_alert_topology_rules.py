@@ -24,12 +24,13 @@ pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 DEMO = load_snapshot()
-#: The built-in rules that read the graph (the metric ones need a metrics store), and a blast
-#: rule with a threshold the demo network can cross.
+#: The built-in rules that read the graph (the metric ones need a metrics store, the probe one
+#: the prober), and a blast rule with a threshold the demo network can cross.
 RULES = [
     r
     for r in load_rules(DEFAULT_RULES.read_text())
     if r.query not in ("interface_window", "link_utilization", "device_blast")
+    and not r.query.startswith("meshq_synthetic_")
 ] + load_rules(
     """
 rules:

@@ -1,6 +1,7 @@
 """The prober's HTTP routes (the probe API, the Synthetic queries, the license gate) served in
-process, and an alert rule over ``meshq_synthetic_probes`` raising an alert that carries the
-failing probe's path — the alerts service's evaluator asking the prober."""
+process, and the alerts service's built-in probe rule raising an alert that carries the failing
+probe's path, and resolving it once the probe recovers — the alerts service's evaluator asking
+the prober."""
 
 from __future__ import annotations
 
@@ -8,22 +9,16 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
 from meshq_alerts.evaluator import Evaluator, GraphQueries
-from meshq_alerts.rules import load_rules
+from meshq_alerts.settings import Settings as AlertSettings
 from meshq_alerts.store import MIGRATIONS as ALERT_MIGRATIONS
 from meshq_alerts.store import AlertStore
 from meshq_alerts.store import init_connection as alert_connection
-from meshq_prober.app import (
-    ProberDeps,
-    create_probe,
-    delete_probe,
-    execute_query,
-    list_queries,
-    run_probe,
-)
+from meshq_prober.app import ROUTES, ProberDeps
 from meshq_prober.checks import Prober
 from meshq_prober.explain import PathExplainer
 from meshq_prober.runner import Runner
@@ -35,16 +30,7 @@ from support.pgdb import migrated_pool
 
 pytestmark = pytest.mark.integration
 
-RULES = """
-rules:
-  - name: synthetic-probe-failing
-    query: meshq_synthetic_probes
-    params: {state: down}
-    key: [name]
-    condition: "failures >= 2"
-    severity: high
-    summary: "probe {name} to {target} fails: {last_error}"
-"""
+PROBE_RULE = "synthetic-probe-failing"
 
 
 @dataclass
@@ -72,7 +58,7 @@ async def prober_lab(
     )
     app = build_app(
         service="prober",
-        route_handlers=[list_queries, execute_query, create_probe, delete_probe, run_probe],
+        route_handlers=ROUTES,
         state=state,
     )
     # in the test's own event loop, where the store's pool lives
@@ -132,47 +118,112 @@ async def test_probe_api(prober_lab: ProberLab, monkeypatch: pytest.MonkeyPatch)
     assert ran.json()["success"] is False
     rows = (await c.post("/internal/queries/meshq_synthetic_probes", json={"state": "down"})).json()
     assert [r["name"] for r in rows["rows"]] == ["db"]
+    one = await c.get("/internal/probes/db")
+    assert one.status_code == 200
+    assert (one.json()["state"], one.json()["origin"], one.json()["failures"]) == ("down", "api", 1)
+    # a new definition replaces the old one in the store and in the runner's schedule
+    changed = await c.put("/internal/probes/db", json={**body, "interval_s": 2, "timeout_s": 1})
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["interval_s"], changed.json()["timeout_s"]) == (2.0, 1.0)
+    assert (await c.get("/internal/probes/db")).json()["definition"]["interval_s"] == 2.0
+    await prober_lab.runner._sync()  # what the runner's wake-up does
+    assert prober_lab.runner.running == ["db"]
+    assert prober_lab.runner._tasks["db"][0].interval_s == 2.0
+    renamed = await c.put("/internal/probes/db", json={**body, "name": "other"})
+    assert renamed.status_code == 422 and renamed.json()["field"] == "name"
+    out_of_bounds = await c.put("/internal/probes/db", json={**body, "interval_s": 0.1})
+    assert out_of_bounds.status_code == 422
+    assert (await c.put("/internal/probes/nope", json=body | {"name": "nope"})).status_code == 404
     assert (await c.delete("/internal/probes/db")).status_code == 204
     assert (await c.delete("/internal/probes/db")).status_code == 404
     assert (await c.post("/internal/probes/db/run")).status_code == 404
+    assert (await c.get("/internal/probes/db")).status_code == 404
+    await prober_lab.runner._sync()
+    assert prober_lab.runner.running == []
+    await prober_lab.runner.stop()
 
 
-async def test_failing_probe_raises_an_alert_with_its_path(
+async def test_failing_probe_raises_an_alert_and_resolves(
     prober_lab: ProberLab, alert_store: AlertStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MESHOPTIXIQ_DEMO_MODE", "true")
+    # the alerts service's built-in rules, as it loads them when it has a prober to ask
+    builtin = AlertSettings.model_validate({"MESHQ_PROBER_URL": "http://prober"}).load_rules()
+    assert PROBE_RULE not in {r.name for r in AlertSettings().load_rules()}
+    rules = [r for r in builtin if r.name == PROBE_RULE]
+    assert len(rules) == 1
     # the port is closed, and in the graph telnet from 10.10.10.101 stops at hq-fw-01
+    port = closed_port()
     spec = {
         "name": "telnet-out",
         "kind": "tcp",
         "host": "127.0.0.1",
-        "port": closed_port(),
+        "port": port,
         "source": "10.10.10.101",
     }
     assert (await prober_lab.client.post("/internal/probes", json=spec)).status_code == 201
     evaluator = Evaluator(
-        load_rules(RULES, origin="test rules"),
+        rules,
         alert_store,
         GraphQueries(prober_lab.client, {"meshq_synthetic_": prober_lab.client}),
     )
+
+    async def firing() -> list[dict[str, Any]]:
+        alerts, _ = await alert_store.find(
+            states=("firing",),
+            severity=None,
+            device=None,
+            rule=None,
+            since=None,
+            limit=10,
+            offset=0,
+        )
+        return alerts
+
     await prober_lab.client.post("/internal/probes/telnet-out/run")
     first = await evaluator.run_once()
     assert first.failed == {}
-    assert await alert_store.find(
-        states=("firing",), severity=None, device=None, rule=None, since=None, limit=10, offset=0
-    ) == ([], 0)
+    assert await firing() == []  # one failure is not yet an alert
     await prober_lab.client.post("/internal/probes/telnet-out/run")
     second = await evaluator.run_once()
     assert second.failed == {}
-    alerts, total = await alert_store.find(
-        states=("firing",), severity=None, device=None, rule=None, since=None, limit=10, offset=0
+    (alert,) = await firing()
+    assert alert["rule"] == PROBE_RULE and alert["severity"] == "high"
+    assert alert["summary"].startswith(f"probe telnet-out to 127.0.0.1:{port} fails: ")
+    assert alert["description"] == (
+        "path denied, stopped at hq-fw-01: denied by the default action of security on hq-fw-01"
     )
-    assert total == 1
-    (alert,) = alerts
-    assert alert["rule"] == "synthetic-probe-failing"
-    assert alert["summary"].startswith("probe telnet-out to 127.0.0.1:")
     assert alert["row"]["failures"] == 2
     path = alert["row"]["path"]
     assert path["status"] == "known"
     assert path["flow"]["source"] == "10.10.10.101"
+    assert path["stopped_at"]["device"] == "hq-fw-01"
+    assert path["stopped_at"]["decision"]["action"] == "deny"
     assert datetime.fromisoformat(alert["starts_at"]) <= datetime.now(UTC)
+    # the device that stops the flow names the alert
+    by_device, _ = await alert_store.find(
+        states=("firing",),
+        severity=None,
+        device="hq-fw-01",
+        rule=None,
+        since=None,
+        limit=10,
+        offset=0,
+    )
+    assert [a["alert_id"] for a in by_device] == [alert["alert_id"]]
+    assert alert["devices"] == ["hq-fw-01"]
+
+    # the target answers again: the next run succeeds and the alert resolves
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", port))
+        server.listen(8)
+        ran = await prober_lab.client.post("/internal/probes/telnet-out/run")
+        assert ran.json()["success"] is True, ran.json()
+    third = await evaluator.run_once()
+    assert third.failed == {}
+    assert [t.alert["alert_id"] for t in third.resolved] == [alert["alert_id"]]
+    assert await firing() == []
+    resolved, _ = await alert_store.find(
+        states=("resolved",), severity=None, device=None, rule=None, since=None, limit=10, offset=0
+    )
+    assert [a["alert_id"] for a in resolved] == [alert["alert_id"]]

@@ -16,6 +16,8 @@ __all__ = ["Settings"]
 
 #: The rules in force when no file is configured.
 DEFAULT_RULES = Path(__file__).with_name("default_rules.yaml")
+#: Queries the prober serves: built-in rules over them need MESHQ_PROBER_URL.
+PROBER_QUERIES = "meshq_synthetic_"
 
 
 class Settings(ServiceSettings, KafkaSettings, PostgresSettings, LicenseClientSettings):
@@ -82,4 +84,7 @@ class Settings(ServiceSettings, KafkaSettings, PostgresSettings, LicenseClientSe
     def load_rules(self) -> list[AlertRule]:
         if self.rules_file is not None:
             return load_rules_file(self.rules_file)
-        return load_rules(DEFAULT_RULES.read_text(), origin="built-in alert rules")
+        rules = load_rules(DEFAULT_RULES.read_text(), origin="built-in alert rules")
+        if not self.prober_url:  # no prober to ask: its built-in rules would only fail
+            rules = [r for r in rules if not r.query.startswith(PROBER_QUERIES)]
+        return rules

@@ -53,6 +53,7 @@ DEVICE_COLUMNS = (
     "remote_device",
     "source_device",
     "target_device",
+    "stopped_at_device",
 )
 #: The most open alerts one rule may hold; rows past it are counted, not raised.
 MAX_OPEN_PER_RULE = 10_000

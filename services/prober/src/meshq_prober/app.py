@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import structlog
-from litestar import Litestar, delete, get, post
+from litestar import Litestar, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 from meshq_runtime.http import ProblemError, ServiceState, build_app
@@ -33,7 +33,7 @@ from meshq_prober.runner import Runner
 from meshq_prober.settings import Settings
 from meshq_prober.store import MIGRATIONS, SERVICE, ProbeStore, init_connection
 
-__all__ = ["SCHEMA", "SERVICE", "create_app"]
+__all__ = ["ROUTES", "SCHEMA", "SERVICE", "create_app"]
 
 log = structlog.get_logger(__name__)
 
@@ -98,6 +98,50 @@ async def create_probe(deps: Deps, data: JSONBody[dict[str, Any]]) -> dict[str, 
     return body
 
 
+@get("/internal/probes/{name:str}", tags=["internal"])
+async def get_probe(name: FromPath[str], deps: Deps) -> dict[str, Any]:
+    """One probe: its definition and state (a row of ``meshq_synthetic_probes``)."""
+    _gate(deps)
+    rows, _ = await deps.store.probes(kind=None, name=name[:128], limit=1, offset=0)
+    if not rows:
+        raise ProblemError(404, "Unknown probe", f"no probe named {name[:128]!r}", field="name")
+    return rows[0]
+
+
+@put("/internal/probes/{name:str}", tags=["internal"], status_code=200)
+async def update_probe(
+    name: FromPath[str], deps: Deps, data: JSONBody[dict[str, Any]]
+) -> dict[str, Any]:
+    """Replace a probe created through the API (the body is a whole definition; its ``name``,
+    when given, must be the path's). The runner picks the new definition up at once."""
+    _gate(deps)
+    body = dict(data)
+    if body.setdefault("name", name) != name:
+        raise ProblemError(
+            422,
+            "Invalid probe",
+            "name: a probe cannot be renamed; delete it and create the new name",
+            field="name",
+        )
+    try:
+        spec = parse_probe(body, deps.settings.limits())
+    except ProbeDefinitionError as exc:
+        raise ProblemError(422, "Invalid probe", str(exc)) from None
+    definition = spec.model_dump(mode="json")
+    result = await deps.store.update(definition, datetime.now(UTC))
+    if result == "not_found":
+        raise ProblemError(404, "Unknown probe", f"no probe named {name[:128]!r}", field="name")
+    if result == "file":
+        raise ProblemError(
+            409,
+            "Probe from file",
+            f"{name[:128]!r} is defined in MESHQ_PROBES_FILE: change it there",
+            field="name",
+        )
+    deps.runner.reload()
+    return definition
+
+
 @delete("/internal/probes/{name:str}", tags=["internal"], status_code=204)
 async def delete_probe(name: FromPath[str], deps: Deps) -> None:
     """Delete a probe created through the API (its results stay until they expire)."""
@@ -121,9 +165,23 @@ async def run_probe(name: FromPath[str], deps: Deps) -> dict[str, Any]:
     _gate(deps)
     for raw in await deps.store.definitions():
         if raw.get("name") == name:
-            spec = parse_probe(raw, deps.settings.limits())
+            try:
+                spec = parse_probe(raw, deps.settings.limits())
+            except ProbeDefinitionError as exc:  # stored under looser bounds than today's
+                raise ProblemError(409, "Probe out of bounds", str(exc), field="name") from None
             return asdict(await deps.runner.run_once(spec))
     raise ProblemError(404, "Unknown probe", f"no probe named {name[:128]!r}", field="name")
+
+
+ROUTES = [
+    list_queries,
+    execute_query,
+    create_probe,
+    get_probe,
+    update_probe,
+    delete_probe,
+    run_probe,
+]
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -177,7 +235,7 @@ def create_app(settings: Settings) -> Litestar:
 
     return build_app(
         service=SERVICE,
-        route_handlers=[list_queries, execute_query, create_probe, delete_probe, run_probe],
+        route_handlers=ROUTES,
         lifespan=lifespan,
         state=state,
         middleware_extra=[ServiceAuthMiddleware(credential)],

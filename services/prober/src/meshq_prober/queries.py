@@ -63,6 +63,15 @@ class ProbeRow(BaseModel):
     last_status_code: int | None
     last_error: str | None
     failures: int = Field(description="Runs failed in a row up to the last one (0 when up).")
+    path_verdict: str | None = Field(
+        description="For a failing probe: what path_analysis says of its flow (allowed, "
+        "denied, no_path; unknown: it "
+        "could not be computed; allowed: the graph lets it through, the fault lies beyond)."
+    )
+    path_reason: str | None = Field(description="Why the flow stops (or why the path is unknown).")
+    stopped_at_device: str | None = Field(
+        description="The device where a route or a filter stops the failing probe's flow."
+    )
     path: dict[str, Any] | None = Field(
         description="For a failing probe: path_analysis from its source to its target, and the "
         "hop where a route or filter stops it (status unknown when it could not be computed)."

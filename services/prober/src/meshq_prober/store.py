@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-__all__ = ["MIGRATIONS", "SERVICE", "ProbeStore", "init_connection"]
+__all__ = ["MIGRATIONS", "SERVICE", "ProbeStore", "init_connection", "path_brief"]
 
 SERVICE = "prober"
 #: Rows deleted per statement by :meth:`ProbeStore.expire`.
@@ -98,6 +98,26 @@ class ProbeStore:
                 return "file"
             await conn.execute("DELETE FROM synthetic_probes WHERE name = $1", name)
             return "deleted"
+
+    async def update(self, spec: dict[str, Any], now: datetime) -> str:
+        """Replace an API probe's definition: ``updated``, ``not_found`` or ``file`` (defined
+        in the file: change the file). Its results stay, under the same name."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            origin = await conn.fetchval(
+                "SELECT origin FROM synthetic_probes WHERE name = $1 FOR UPDATE", spec["name"]
+            )
+            if origin is None:
+                return "not_found"
+            if origin == "file":
+                return "file"
+            await conn.execute(
+                "UPDATE synthetic_probes SET kind = $2, spec = $3, updated_at = $4 WHERE name = $1",
+                spec["name"],
+                spec["kind"],
+                spec,
+                now,
+            )
+            return "updated"
 
     async def definitions(self) -> list[dict[str, Any]]:
         rows = await self._pool.fetch("SELECT spec FROM synthetic_probes ORDER BY name")
@@ -198,6 +218,7 @@ class ProbeStore:
                     "last_status_code": r["status_code"],
                     "last_error": r["error"],
                     "failures": int(r["failures"]),
+                    **path_brief(r["path"] if r["state"] == "down" else None),
                     "path": r["path"],
                 }
             )
@@ -257,6 +278,26 @@ class ProbeStore:
                 }
             )
         return out, total
+
+
+def path_brief(path: dict[str, Any] | None) -> dict[str, Any]:
+    """A failing probe's path in three plain columns (what an alert's summary can name):
+    ``path_verdict`` (allowed, denied, no_path; unknown when it could not be computed),
+    ``path_reason``, and ``stopped_at_device``, the hop where a route or a filter stops it."""
+    if not path:
+        return {"path_verdict": None, "path_reason": None, "stopped_at_device": None}
+    if path.get("status") != "known":
+        return {
+            "path_verdict": "unknown",
+            "path_reason": str(path.get("reason") or "")[:300] or None,
+            "stopped_at_device": None,
+        }
+    stop = path.get("stopped_at") or {}
+    return {
+        "path_verdict": path.get("verdict"),
+        "path_reason": str(path.get("reason") or "")[:300] or None,
+        "stopped_at_device": stop.get("device"),
+    }
 
 
 def _target(spec: dict[str, Any]) -> str:
