@@ -5,6 +5,7 @@ rows as the REST API answers."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import asyncpg
 import pytest
 from click.testing import CliRunner
 from network_discovery.cli import cli
+from pypdf import PdfReader
 from support.gateway_cli import meshq, query_rows
 
 pytestmark = pytest.mark.integration
@@ -75,6 +77,11 @@ def test_run_results_diff_and_export(compliance_gateway: Any, tmp_path: Path) ->
     meshq(gw, "compliance", "export", "--run", run["run_id"], "--format", "html", "-o", str(report))
     page = report.read_text()
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page and run["run_id"] in page
+    if shutil.which("chromium") is not None:  # graph-engine prints it with the same chromium
+        pdf = tmp_path / "report.pdf"
+        meshq(gw, "compliance", "export", "--run", run["run_id"], "--format", "pdf", "-o", str(pdf))
+        text = "".join(p.extract_text() for p in PdfReader(pdf).pages)
+        assert "Compliance report" in text and run["run_id"] in text
 
 
 def test_an_unknown_run_is_one_line_and_non_zero(compliance_gateway: Any) -> None:

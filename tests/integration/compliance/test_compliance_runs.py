@@ -5,9 +5,11 @@ and the history in files and in PostgreSQL."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from meshq_runtime.graph.store import EmbeddedStore
 from meshq_runtime.postgres import create_pool
 from meshq_runtime.settings import PostgresSettings
 from network_discovery.model import Snapshot
+from pypdf import PdfReader
 from support.pgdb import fresh_database
 
 REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real"
@@ -257,6 +260,25 @@ async def test_exports(lab: Lab) -> None:
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page
     assert "<script" not in page and "src=" not in page and "href=" not in page
     assert "ios-no-http-server" in page
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+async def test_pdf_export_is_the_report_printed(lab: Lab) -> None:
+    lab.configs.put("a1", D_IOSXE.read_text())
+    (run,) = await lab.run("meshq_compliance_run")
+    (as_pdf,) = await lab.run("meshq_compliance_export", format="pdf")
+    assert (as_pdf["media_type"], as_pdf["encoding"]) == ("application/pdf", "base64")
+    assert as_pdf["filename"] == f"compliance-{run['run_id']}.pdf"
+    data = base64.b64decode(as_pdf["content"], validate=True)
+    document = PdfReader(io.BytesIO(data))
+    text = " ".join(page.extract_text() for page in document.pages)
+    assert "Compliance report" in text
+    failures = await lab.run("meshq_compliance_results", status="fail")
+    assert failures and f"Failures ({len(failures)})" in text
+    for rule in {r["rule"] for r in failures}:
+        assert rule in text.replace("\n", ""), rule
+    (as_html,) = await lab.run("meshq_compliance_export", format="html")
+    assert as_html["encoding"] == "utf-8"
 
 
 async def test_errors(lab: Lab, graph: tuple[EmbeddedStore, GraphEngine]) -> None:

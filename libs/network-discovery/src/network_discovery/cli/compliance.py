@@ -1,9 +1,11 @@
 """``meshq compliance``: run the compliance packs, read a run's results, compare two runs,
-and export a run as a JSON, CSV or HTML report, through the REST API (the
+and export a run as a JSON, CSV, HTML or PDF report, through the REST API (the
 ``meshq_compliance_*`` queries; Enterprise plan, ``compliance_reporting``)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import sys
 from pathlib import Path
 from typing import Any
@@ -104,7 +106,7 @@ def diff(before: str, after: str, device: str, fmt: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["json", "csv", "html"]),
+    type=click.Choice(["json", "csv", "html", "pdf"]),
     default="html",
     show_default=True,
 )
@@ -119,7 +121,8 @@ def diff(before: str, after: str, device: str, fmt: str) -> None:
     help="The file to write; standard output if not given.",
 )
 def export(fmt: str, run_id: str, device: str, status: str | None, output: Path | None) -> None:
-    """A run as a report: JSON, CSV, or HTML with its charts inline (opens offline)."""
+    """A run as a report: JSON, CSV, HTML with its charts inline (opens offline), or that
+    report as PDF (printed by Chromium on graph-engine's host)."""
     params: dict[str, Any] = {"format": fmt, "run_id": run_id, "device": device}
     if status:
         params["status"] = status
@@ -127,12 +130,22 @@ def export(fmt: str, run_id: str, device: str, status: str | None, output: Path 
         rows = client.run_query("meshq_compliance_export", params).get("rows", [])
     if not rows:
         raise CliError("no compliance run yet: start one with 'meshq compliance run'")
-    content = str(rows[0]["content"])
+    row = rows[0]
+    if row.get("encoding") == "base64":
+        try:
+            data = base64.b64decode(str(row["content"]), validate=True)
+        except binascii.Error as exc:
+            raise CliError(f"the {fmt} report did not arrive whole: {exc}") from None
+    else:
+        data = str(row["content"]).encode("utf-8")
     if output is None:
-        sys.stdout.write(content)
+        if fmt == "pdf" and sys.stdout.isatty():
+            raise CliError("a PDF is not written to a terminal: give -o FILE or redirect")
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
         return
     try:
-        output.write_text(content, encoding="utf-8")
+        output.write_bytes(data)
     except OSError as exc:
         raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
-    click.echo(f"wrote {output} ({rows[0]['filename']})", err=True)
+    click.echo(f"wrote {output} ({row['filename']})", err=True)

@@ -9,6 +9,7 @@ PostgreSQL) every query answers 503 saying so.
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Any, Literal
 
 from pydantic import Field
@@ -17,6 +18,7 @@ from meshq_graph_engine.catalogue._common import DeviceFilter
 from meshq_graph_engine.catalogue.base import Params, Query, QueryContext, QueryError, Row
 from meshq_graph_engine.compliance.export import FORMATS, export_run
 from meshq_graph_engine.compliance.packs import PackError
+from meshq_graph_engine.compliance.pdf import PdfError, PdfUnavailable, render_pdf
 from meshq_graph_engine.compliance.service import ComplianceService, diff_rows
 
 __all__ = ["CATEGORY", "FEATURE", "QUERIES"]
@@ -81,8 +83,10 @@ class ResultsParams(Params):
 
 class ExportParams(Params):
     run_id: str = RunId
-    format: Literal["json", "csv", "html"] = Field(
-        "json", description="json, csv, or html (a report with its charts inline, offline)."
+    format: Literal["json", "csv", "html", "pdf"] = Field(
+        "json",
+        description="json, csv, html (a report with its charts inline, offline), or pdf (that "
+        "report printed by Chromium; content in base64).",
     )
     device: DeviceFilter = ""
     status: Status = Field("", description="Only results of this status; empty for all.")
@@ -132,6 +136,9 @@ class ExportRow(Row):
     media_type: str
     filename: str
     content: str
+    encoding: str = Field(
+        "utf-8", description="utf-8: content is the text itself; base64: the bytes (pdf)."
+    )
 
 
 def _service(ctx: QueryContext) -> ComplianceService:
@@ -246,13 +253,26 @@ async def _export(ctx: QueryContext, params: ExportParams) -> list[dict[str, Any
     if run is None:
         return []
     rows = await service.history.rows(run["run_id"], device=params.device, status=params.status)
+    encoding = "utf-8"
+    if params.format == "pdf":
+        try:
+            data = await render_pdf(export_run(run, rows, "html"))
+        except PdfUnavailable as exc:
+            raise QueryError(503, "PDF renderer not available", str(exc)) from None
+        except PdfError as exc:
+            raise QueryError(503, "PDF rendering failed", str(exc)) from None
+        content = base64.b64encode(data).decode("ascii")
+        encoding = "base64"
+    else:
+        content = export_run(run, rows, params.format)
     return [
         {
             "run_id": run["run_id"],
             "format": params.format,
             "media_type": FORMATS[params.format],
             "filename": f"compliance-{run['run_id']}.{params.format}",
-            "content": export_run(run, rows, params.format),
+            "content": content,
+            "encoding": encoding,
         }
     ]
 
@@ -283,7 +303,7 @@ QUERIES = [
     Query(
         name="meshq_compliance_export",
         category=CATEGORY,
-        summary="A compliance run as a JSON, CSV or HTML report (charts inline, no CDN).",
+        summary="A compliance run as a JSON, CSV, HTML (charts inline, no CDN) or PDF report.",
         params=ExportParams,
         row=ExportRow,
         feature=FEATURE,

@@ -1,4 +1,5 @@
-"""A run's results as a file: JSON, CSV, or a self-contained HTML report.
+"""A run's results as a file: JSON, CSV, or a self-contained HTML report (which ``pdf.py``
+prints to PDF).
 
 The HTML report carries its charts as inline SVG and its style inline: it opens offline and
 loads nothing. Every value from a device or a pack is escaped.
@@ -22,6 +23,7 @@ FORMATS: dict[str, str] = {
     "json": "application/json",
     "csv": "text/csv",
     "html": "text/html",
+    "pdf": "application/pdf",
 }
 _COLOURS = {
     "pass": "#2e7d32",
