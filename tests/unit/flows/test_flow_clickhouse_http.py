@@ -164,3 +164,41 @@ def test_a_server_error_is_a_store_error(server: str) -> None:
     with pytest.raises(FlowStoreError, match="ClickHouse at"):
         away.query("SELECT 1")
     away.close()
+
+
+def test_the_writer_journal_recovers_through_the_http_client(server: str) -> None:
+    """A group journaled through the HTTP client (Arrow IPC payloads as String values), its
+    writer failing before it noted its ids: a new writer completes it from the journal, and
+    the batches delivered again in other groups count once."""
+    import uuid
+
+    from meshq_graph_engine.flow_enrich import FlowEnricher
+    from meshq_graph_engine.flow_intake import FlowWriter
+    from support.flow_writer_proc import make_batch, totals
+
+    remote = FlowStore(ClickHouseHTTP(server), f"j_{uuid.uuid4().hex[:12]}")
+    first = FlowWriter(remote)
+    insert = remote.backend.insert
+
+    def failing(table: str, data: pa.Table, settings: str, params: Any) -> None:
+        if table.endswith(".flow_batches"):
+            raise FlowStoreError("the writer stopped")
+        insert(table, data, settings, params)
+
+    remote.backend.insert = failing  # type: ignore[method-assign]
+    group = [make_batch(i) for i in (0, 1, 2)]
+    with pytest.raises(FlowStoreError):
+        first.write(group, [FlowEnricher.blank(b.records) for b in group])
+    remote.backend.insert = insert  # type: ignore[method-assign]
+    once = totals(remote)
+    writer = FlowWriter(remote)  # a new writer on the same server
+    again = [make_batch(i) for i in (2, 1)]
+    writer.write(again, [FlowEnricher.blank(b.records) for b in again])
+    assert writer.counts["recovered"] == 1 and writer.counts["already_stored"] == 2
+    after = totals(remote)
+    assert after["journal"] == [0] and after["ledger"] == [3]
+    assert {k: v for k, v in after.items() if k not in ("journal", "ledger")} == {
+        k: v for k, v in once.items() if k not in ("journal", "ledger")
+    }
+    assert after["flows"][0] == 30
+    remote.close()

@@ -26,7 +26,15 @@ from network_discovery.flows.store import DEDUP_WINDOW, MAX_ROWS, FlowStore, par
 
 from meshq_graph_engine.flow_enrich import ENRICHED_COLUMNS, address_text
 
-__all__ = ["CUT_REASONS", "GROUPS", "TABLE", "Cut", "EnrichedFilters", "EnrichedFlows"]
+__all__ = [
+    "CUT_REASONS",
+    "GROUPS",
+    "INSERT_SETTINGS",
+    "TABLE",
+    "Cut",
+    "EnrichedFilters",
+    "EnrichedFlows",
+]
 
 TABLE = "flows_enriched_1m"
 #: Its hourly twin, filled from what is written to the minute table (exact: an hour row is the
@@ -51,7 +59,8 @@ GROUPS = {
     },
     "link": "link",
 }
-_INSERT = (
+#: The settings of an insert deduplicated by its token (the ``batch`` parameter).
+INSERT_SETTINGS = (
     "SETTINGS insert_deduplicate = 1, insert_deduplication_token = {batch:String}, "
     "deduplicate_blocks_in_dependent_materialized_views = 1"
 )
@@ -199,12 +208,18 @@ class EnrichedFlows:
     def insert_many(self, batches: Sequence[tuple[pa.Table, float]], token: str) -> int:
         """Several enriched batches (each with the time it was received) in one insert under
         one deduplication token. Returns the rows written."""
-        folded = [_fold(t, r) for t, r in batches if t.num_rows]
-        if not folded:
+        out = self.rows_many(batches)
+        if out is None:
             return 0
-        out = pa.concat_tables(folded)
-        self.backend.insert(self.table, out, _INSERT, {"batch": token[:200]})
+        self.backend.insert(self.table, out, INSERT_SETTINGS, {"batch": token[:200]})
         return out.num_rows
+
+    @staticmethod
+    def rows_many(batches: Sequence[tuple[pa.Table, float]]) -> pa.Table | None:
+        """The rows :meth:`insert_many` writes for ``batches``, folded per minute and key
+        (None: no rows)."""
+        folded = [_fold(t, r) for t, r in batches if t.num_rows]
+        return pa.concat_tables(folded) if folded else None
 
     # --- reading
 

@@ -37,12 +37,20 @@ from meshq_runtime.kafka.security import client_options
 from meshq_runtime.settings import KafkaSettings
 from network_discovery.contracts.topics import FLOW_RECORDS
 from network_discovery.flows.batch import BatchError, FlowBatch, decode_record
-from network_discovery.flows.store import FlowStore, FlowStoreError, param_text
+from network_discovery.flows.store import (
+    INSERT_SETTINGS,
+    OPTION_TABLES,
+    FlowStore,
+    FlowStoreError,
+    param_text,
+)
 
 from meshq_graph_engine.flow_enrich import FlowEnricher
+from meshq_graph_engine.flow_enriched import INSERT_SETTINGS as ENRICHED_SETTINGS
+from meshq_graph_engine.flow_enriched import TABLE as ENRICHED_TABLE
 from meshq_graph_engine.flow_enriched import EnrichedFlows
 
-__all__ = ["FlowIntake", "FlowWriter", "open_flow_store", "start_flow_intake"]
+__all__ = ["JOURNAL", "LEDGER", "FlowIntake", "FlowWriter", "open_flow_store", "start_flow_intake"]
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +64,10 @@ MAX_ROWS = 100_000
 MAX_WAIT_S = 1.0
 #: The batch ids stored (a redelivered batch is left out of later inserts).
 LEDGER = "flow_batches"
+#: The combined inserts written ahead of running them (see :class:`FlowWriter`).
+JOURNAL = "flow_journal"
+#: Journal entries read back at once when recovering.
+RECOVER_GROUPS = 16
 
 
 def open_flow_store(
@@ -78,6 +90,24 @@ def open_flow_store(
     return store
 
 
+def _journal_key(token: str) -> int:
+    """A group's journal partition: its token hashed to 63 bits."""
+    return int.from_bytes(hashlib.sha256(token.encode()).digest()[:8], "big") >> 1
+
+
+def _ipc(data: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    options = pa.ipc.IpcWriteOptions(compression="lz4")
+    with pa.ipc.new_stream(sink, data.schema, options=options) as writer:
+        writer.write_table(data)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _from_ipc(payload: bytes | str) -> pa.Table:
+    raw = payload.encode() if isinstance(payload, str) else payload
+    return pa.ipc.open_stream(pa.BufferReader(raw)).read_all()
+
+
 def _token(batch_ids: Sequence[str]) -> str:
     """The deduplication token of a combined insert: its batches' ids, in order, hashed."""
     return "m-" + hashlib.sha256("\n".join(batch_ids).encode()).hexdigest()
@@ -88,10 +118,20 @@ class FlowWriter:
 
     Several batches go into one insert (at most ``max_rows`` records), so that each table gets
     one part for all of them. A combined insert carries one deduplication token (its batch ids
-    hashed): the same group written again (a retry after a store failure) is dropped by the
-    engine. Once stored, every batch id of the group is kept in ``flow_batches`` and a batch
-    whose id is there is left out of later inserts, so a group delivered again in part, or in
-    other company, is not counted twice either."""
+    hashed), and is stored exactly once however the batches come again:
+
+    1. what the group writes (the raw rows, counter samples, options and enriched rows, as the
+       tables they are inserted as) goes first into the journal, ``flow_journal``, as one
+       part: the group is either wholly there or not at all;
+    2. its inserts run, each under the group's token (the views' inserts too);
+    3. its batch ids go into ``flow_batches``, and its journal entry is dropped.
+
+    A batch whose id is in ``flow_batches`` is left out of later inserts. A writer stopped
+    after 1 (killed, or a store that failed) finds the entry when it writes next (or starts)
+    and runs the same inserts again, same rows, same token, before anything else: the engine
+    drops what it had stored already, table by table, and stores what it had not, and the
+    ids are noted. So a group delivered again in another grouping finds its ids noted and is
+    not counted twice; a writer stopped before 1 stored nothing of the group."""
 
     def __init__(
         self, store: FlowStore, enricher: FlowEnricher | None = None, *, max_rows: int = MAX_ROWS
@@ -103,6 +143,9 @@ class FlowWriter:
         self.enriched: EnrichedFlows | None = None
         self.counts: Counter[str] = Counter()
         self._ledger_ready = False
+        self._journal_ready = False
+        #: the journal may hold groups not yet stored (at start, and after a failed write)
+        self._unsettled = True
         self._names_loaded = enricher is None
 
     def _ledger(self) -> str:
@@ -115,6 +158,30 @@ class FlowWriter:
             )
             self._ledger_ready = True
         return table
+
+    def _journal(self) -> str:
+        table = f"{self.store.database}.{JOURNAL}"
+        if not self._journal_ready:
+            # one partition per group: dropped at once when the group is stored
+            self.store.backend.execute(
+                f"CREATE TABLE IF NOT EXISTS {table} (key UInt64, token String, "
+                "ids Array(String), staged DateTime('UTC'), seq UInt8, parts UInt8, "
+                "target String, payload String CODEC(NONE)) "
+                "ENGINE = MergeTree PARTITION BY key ORDER BY seq"
+            )
+            self._journal_ready = True
+        return table
+
+    def _targets(self) -> dict[str, str]:
+        """The tables a group writes, with the settings of their inserts (the only tables the
+        journal may name)."""
+        db = self.store.database
+        return {
+            self.store.flows_table: INSERT_SETTINGS,
+            self.store.counters_table: INSERT_SETTINGS,
+            f"{db}.{ENRICHED_TABLE}": ENRICHED_SETTINGS,
+            **{f"{db}.{name}": "" for name in OPTION_TABLES},
+        }
 
     def stored(self, batch_ids: Sequence[str]) -> set[str]:
         """Of ``batch_ids``, those stored before (blocking)."""
@@ -168,7 +235,17 @@ class FlowWriter:
 
     def write(self, batches: list[FlowBatch], enriched: list[pa.Table | None]) -> int:
         """Store ``batches`` (and their enriched records), several per insert; blocking.
-        Returns the rows stored."""
+        Returns the rows stored. The groups a stopped writer left in the journal are stored
+        first."""
+        try:
+            if self._unsettled:
+                self.recover()
+            return self._write(batches, enriched)
+        except BaseException:
+            self._unsettled = True
+            raise
+
+    def _write(self, batches: list[FlowBatch], enriched: list[pa.Table | None]) -> int:
         seen = self.stored([b.batch_id for b in batches])
         todo = []
         for b, e in zip(batches, enriched, strict=True):
@@ -195,26 +272,128 @@ class FlowWriter:
     def _write_group(self, group: list[tuple[FlowBatch, pa.Table | None]]) -> int:
         ids = [b.batch_id for b, _ in group]
         token = ids[0] if len(ids) == 1 else _token(ids)
-        rows = self.store.insert_many([(b.records, b.received) for b, _ in group], token)
+        inserts: list[tuple[str, pa.Table]] = []
+        data = FlowStore.flow_rows([(b.records, b.received) for b, _ in group])
+        rows = 0
+        if data is not None:
+            inserts.append((self.store.flows_table, data))
+            rows = data.num_rows
         counters = [(b.counters, b.received) for b, _ in group if b.counters is not None]
-        if counters:  # sFlow counter samples
-            self.store.insert_counters_many(counters, token)
+        samples = FlowStore.counter_rows(counters)
+        if samples is not None:  # sFlow counter samples
+            inserts.append((self.store.counters_table, samples))
         options = [o for b, _ in group for o in b.options]
         if options:  # interface names and sampling rates from options records
-            self.store.record_options(options, max(b.received for b, _ in group))
-        names = [(e, b.received) for b, e in group if e is not None]
-        if names:
+            inserts += self.store.option_rows(options, max(b.received for b, _ in group))
+        names = EnrichedFlows.rows_many([(e, b.received) for b, e in group if e is not None])
+        if names is not None:
             if self.enriched is None:
                 self.enriched = EnrichedFlows(self.store)
-            self.enriched.insert_many(names, token)
+            inserts.append((self.enriched.table, names))
+        if inserts:
+            key = _journal_key(token)
+            self._journal_write(key, token, ids, inserts)
+            self._apply(token, inserts)
+            self._note(ids)
+            self._journal_drop(key)
+        else:
+            self._note(ids)
+        self.counts["inserts"] += 1
+        return rows
+
+    def _journal_write(
+        self, key: int, token: str, ids: Sequence[str], inserts: Sequence[tuple[str, pa.Table]]
+    ) -> None:
+        """The group's inserts into the journal, in one part."""
+        n = len(inserts)
+        entry = pa.table(
+            {
+                "key": pa.array([key] * n, pa.uint64()),
+                "token": pa.array([token] * n, pa.string()),
+                "ids": pa.array([list(ids)] * n, pa.list_(pa.string())),
+                "staged": pa.array(np.full(n, int(time.time()), dtype="int64")).cast(
+                    pa.timestamp("s", tz="UTC")
+                ),
+                "seq": pa.array(range(n), pa.uint8()),
+                "parts": pa.array([n] * n, pa.uint8()),
+                "target": pa.array([t for t, _ in inserts], pa.string()),
+                "payload": pa.array([_ipc(d) for _, d in inserts], pa.binary()),
+            }
+        )
+        self.store.backend.insert(self._journal(), entry, "", {})
+
+    def _apply(self, token: str, inserts: Sequence[tuple[str, pa.Table]]) -> None:
+        targets = self._targets()
+        for table, data in inserts:
+            settings = targets[table]
+            self.store.backend.insert(
+                table, data, settings, {"batch": token[:200]} if settings else {}
+            )
+
+    def _note(self, ids: Sequence[str]) -> None:
+        """The group's batch ids into the ledger: stored."""
         stamp = pa.array(np.full(len(ids), int(time.time()), dtype="int64")).cast(
             pa.timestamp("s", tz="UTC")
         )
         self.store.backend.insert(
             self._ledger(), pa.table({"batch": pa.array(ids, pa.string()), "stored": stamp}), "", {}
         )
-        self.counts["inserts"] += 1
-        return rows
+
+    def _journal_drop(self, key: int) -> None:
+        self.store.backend.execute(f"ALTER TABLE {self._journal()} DROP PARTITION {int(key)}")
+
+    def recover(self) -> int:
+        """Store the groups the journal holds (left by a writer stopped before it noted
+        them), as they were first written: the same rows under the same token, so the engine
+        keeps what was stored and adds what was not. Returns the groups recovered."""
+        journal = self._journal()
+        targets = self._targets()
+        recovered = 0
+        while True:
+            groups = self.store.backend.query(
+                "SELECT key, any(token) AS token, any(ids) AS ids, uniqExact(seq) AS n, "  # noqa: S608 - identifiers from this module, values bound
+                f"any(parts) AS parts FROM {journal} GROUP BY key "
+                "ORDER BY min(staged), key LIMIT {groups:UInt32}",
+                {"groups": param_text(RECOVER_GROUPS)},
+            )
+            if not groups.num_rows:
+                break
+            for entry in groups.to_pylist():
+                key, token = int(entry["key"]), str(entry["token"])
+                ids = [str(i) for i in entry["ids"]]
+                if entry["n"] != entry["parts"] or key != _journal_key(token):
+                    # not what this writer journals: nothing of it was stored from here
+                    log.error("flows.journal.invalid", key=key, token=token[:200])
+                    self.counts["journal_invalid"] += 1
+                    self._journal_drop(key)
+                    continue
+                parts = self.store.backend.query(
+                    f"SELECT target, payload FROM {journal} "  # noqa: S608 - identifiers from this module, values bound
+                    "WHERE key = {key:UInt64} ORDER BY seq LIMIT 1 BY seq "
+                    # the payload as bytes (Arrow IPC), not as text
+                    "SETTINGS output_format_arrow_string_as_string = 0",
+                    {"key": param_text(key)},
+                )
+                inserts = []
+                for raw, payload in zip(
+                    parts.column("target").to_pylist(),
+                    parts.column("payload").to_pylist(),
+                    strict=True,
+                ):
+                    target = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+                    if target not in targets:
+                        raise FlowStoreError(f"the flow journal names {str(target)[:100]!r}")
+                    if target.endswith(f".{ENRICHED_TABLE}") and self.enriched is None:
+                        self.enriched = EnrichedFlows(self.store)
+                    inserts.append((target, _from_ipc(payload)))
+                self._apply(token, inserts)
+                self._note(ids)
+                self._journal_drop(key)
+                recovered += 1
+                self.counts["recovered"] += 1
+                log.warning("flows.journal.recovered", batches=len(ids), token=token[:200])
+        self._unsettled = False
+        return recovered
 
 
 class FlowIntake:

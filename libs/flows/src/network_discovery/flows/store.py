@@ -51,6 +51,8 @@ from network_discovery.flows.sflow import COUNTER_SCHEMA
 
 __all__ = [
     "DEDUP_WINDOW",
+    "INSERT_SETTINGS",
+    "OPTION_TABLES",
     "ChdbBackend",
     "ClickHouseHTTP",
     "ExporterStatus",
@@ -336,7 +338,9 @@ def _counter_series_sql(db: str) -> str:
     )
 
 
-_INSERT_SETTINGS = (
+#: The settings of an insert deduplicated by its token (the ``batch`` parameter), on the table
+#: and on every rollup its views write.
+INSERT_SETTINGS = (
     "SETTINGS insert_deduplicate = 1, insert_deduplication_token = {batch:String}, "
     "deduplicate_blocks_in_dependent_materialized_views = 1, "
     # the views' blocks are grouped by their keys already: nothing to fold on insert
@@ -487,6 +491,8 @@ def _status_sql(db: str) -> str:
     )
 
 
+#: The tables of what options records told (replacing: a row written twice is kept once).
+OPTION_TABLES = ("flow_interface_names", "flow_sampling")
 _DELTA_NAMES = tuple(name for name, _ in _COUNTER_DELTAS)
 _NAME_COLUMNS = ("exporter", "version", "domain", "if_index", "name", "updated")
 _NAME_TYPES = {
@@ -833,6 +839,25 @@ class FlowStore:
         """Several decoded batches (each with the time it was received) in one insert, under
         one deduplication token (the same token again is skipped, as in :meth:`insert`): one
         part per table for all of them. Returns the rows sent."""
+        data = self.flow_rows(batches)
+        if data is None:
+            return 0
+        self.backend.insert(self.flows_table, data, INSERT_SETTINGS, {"batch": token[:200]})
+        return data.num_rows
+
+    @property
+    def flows_table(self) -> str:
+        """The raw table, qualified by the database (the rollups' views fill from it)."""
+        return f"{self.database}.flows"
+
+    @property
+    def counters_table(self) -> str:
+        return f"{self.database}.flow_if_counters"
+
+    @staticmethod
+    def flow_rows(batches: Sequence[tuple[pa.Table, float]]) -> pa.Table | None:
+        """The rows :meth:`insert_many` writes to the raw table for ``batches`` (None: no
+        rows): the decoder's columns after each batch's time."""
         parts = []
         for records, received in batches:
             if records.num_rows:
@@ -841,16 +866,11 @@ class FlowStore:
                     pa.timestamp("s", tz="UTC")
                 )
                 parts.append(data.add_column(0, "time", stamp))
-        if not parts:
-            return 0
-        data = pa.concat_tables(parts)
-        self.backend.insert(
-            f"{self.database}.flows", data, _INSERT_SETTINGS, {"batch": token[:200]}
-        )
-        return data.num_rows
+        return pa.concat_tables(parts) if parts else None
 
-    def insert_counters_many(self, batches: Sequence[tuple[pa.Table, float]], token: str) -> int:
-        """Several batches of sFlow counter samples in one insert (see :meth:`insert_many`)."""
+    @staticmethod
+    def counter_rows(batches: Sequence[tuple[pa.Table, float]]) -> pa.Table | None:
+        """The rows :meth:`insert_counters_many` writes for ``batches`` (None: no rows)."""
         parts = []
         for counters, received in batches:
             if counters.num_rows:
@@ -859,12 +879,14 @@ class FlowStore:
                     np.full(data.num_rows, round(received * 1000), dtype="int64")
                 ).cast(pa.timestamp("ms", tz="UTC"))
                 parts.append(data.add_column(0, "time", stamp))
-        if not parts:
+        return pa.concat_tables(parts) if parts else None
+
+    def insert_counters_many(self, batches: Sequence[tuple[pa.Table, float]], token: str) -> int:
+        """Several batches of sFlow counter samples in one insert (see :meth:`insert_many`)."""
+        data = self.counter_rows(batches)
+        if data is None:
             return 0
-        data = pa.concat_tables(parts)
-        self.backend.insert(
-            f"{self.database}.flow_if_counters", data, _INSERT_SETTINGS, {"batch": token[:200]}
-        )
+        self.backend.insert(self.counters_table, data, INSERT_SETTINGS, {"batch": token[:200]})
         return data.num_rows
 
     def record_status(
@@ -906,7 +928,7 @@ class FlowStore:
         )
         data = data.add_column(0, "time", times)
         self.backend.insert(
-            f"{self.database}.{table}", data, _INSERT_SETTINGS, {"batch": batch_id[:200]}
+            f"{self.database}.{table}", data, INSERT_SETTINGS, {"batch": batch_id[:200]}
         )
         return data.num_rows
 
@@ -916,6 +938,14 @@ class FlowStore:
         """Keep what exporters' options records told (interface names, sampling rates), per
         exporter, version and observation domain; a later report replaces an earlier one,
         name by name and rate by rate."""
+        for table, data in self.option_rows(options, updated):
+            self.backend.insert(table, data, "", {})
+
+    def option_rows(
+        self, options: Sequence[DomainOptions], updated: float | None = None
+    ) -> list[tuple[str, pa.Table]]:
+        """The (table, rows) :meth:`record_options` writes: replacing rows (the same rows
+        written again change nothing)."""
         now = int((time.time() if updated is None else updated) * 1000)
         names: dict[str, list[Any]] = {k: [] for k in _NAME_COLUMNS}
         rates: dict[str, list[Any]] = {k: [] for k in _SAMPLING_COLUMNS}
@@ -936,13 +966,15 @@ class FlowStore:
                     strict=True,
                 ):
                     rates[k].append(v)
+        out = []
         for table, columns, types in (
-            ("flow_interface_names", names, _NAME_TYPES),
-            ("flow_sampling", rates, _SAMPLING_TYPES),
+            (OPTION_TABLES[0], names, _NAME_TYPES),
+            (OPTION_TABLES[1], rates, _SAMPLING_TYPES),
         ):
             if columns["exporter"]:
                 data = pa.table({k: pa.array(v, types[k]) for k, v in columns.items()})
-                self.backend.insert(f"{self.database}.{table}", data, "", {})
+                out.append((f"{self.database}.{table}", data))
+        return out
 
     # --- reading
 
