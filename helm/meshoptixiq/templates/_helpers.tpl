@@ -222,3 +222,90 @@ imagePullSecrets:
 {{- $component := ternary "graph-engine-query" "graph-engine" (index .Values.services "graph-engine").query.enabled -}}
 {{- include "meshoptixiq.url" (dict "ctx" . "component" $component) -}}
 {{- end -}}
+
+{{/* The Kubernetes collector's ServiceAccount. */}}
+{{- define "meshoptixiq.k8sServiceAccountName" -}}
+{{- if .Values.k8s.serviceAccount.create -}}
+{{- default (printf "%s-k8s-collector" (include "meshoptixiq.fullname" .)) .Values.k8s.serviceAccount.name -}}
+{{- else -}}
+{{- required "k8s.serviceAccount.name: name the ServiceAccount the collector runs as (or set create: true)" .Values.k8s.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Kubernetes collector, a container of each graph-engine pod (k8s.enabled): it writes
+the cluster's inventory into the pod's data directory, where the graph engine reads it. */}}
+{{- define "meshoptixiq.k8sCollector" -}}
+{{- $ctx := .ctx -}}
+{{- $k := $ctx.Values.k8s -}}
+- name: k8s-collector
+  image: {{ include "meshoptixiq.image" (dict "ctx" $ctx "component" "graph-engine") | quote }}
+  imagePullPolicy: {{ $ctx.Values.image.pullPolicy }}
+  command:
+    - python
+    - -m
+    - network_discovery.k8s
+    - --cluster
+    - {{ required "k8s.cluster: name the cluster (lower-case letters, digits, '.', '_', '-')" $k.cluster | quote }}
+    - --watch
+    - --directory
+    - /var/lib/meshq/k8s
+    {{- if $k.kubeconfigSecret.name }}
+    - --kubeconfig
+    - /etc/meshoptixiq/kubeconfig/{{ $k.kubeconfigSecret.key }}
+    {{- if $k.kubeconfigSecret.context }}
+    - --context
+    - {{ $k.kubeconfigSecret.context | quote }}
+    {{- end }}
+    {{- else }}
+    - --in-cluster
+    {{- end }}
+  resources:
+    {{- toYaml $k.resources | nindent 4 }}
+  securityContext:
+    {{- include "meshoptixiq.containerSecurityContext" $ctx | nindent 4 }}
+  volumeMounts:
+    - name: tmp
+      mountPath: /tmp
+    - name: data
+      mountPath: /var/lib/meshq
+    {{- if $k.kubeconfigSecret.name }}
+    - name: k8s-kubeconfig
+      mountPath: /etc/meshoptixiq/kubeconfig
+      readOnly: true
+    {{- else }}
+    # The ServiceAccount's token, here only: where the in-cluster client looks for it.
+    - name: k8s-token
+      mountPath: /var/run/secrets/kubernetes.io/serviceaccount
+      readOnly: true
+    {{- end }}
+{{- end -}}
+
+{{- define "meshoptixiq.k8sVolumes" -}}
+{{- $k := .Values.k8s -}}
+{{- if $k.kubeconfigSecret.name }}
+- name: k8s-kubeconfig
+  secret:
+    secretName: {{ $k.kubeconfigSecret.name | quote }}
+    items:
+      - key: {{ $k.kubeconfigSecret.key | quote }}
+        path: {{ $k.kubeconfigSecret.key | quote }}
+{{- else }}
+- name: k8s-token
+  projected:
+    defaultMode: 0440
+    sources:
+      - serviceAccountToken:
+          path: token
+          expirationSeconds: 3600
+      - configMap:
+          name: kube-root-ca.crt
+          items:
+            - key: ca.crt
+              path: ca.crt
+      - downwardAPI:
+          items:
+            - path: namespace
+              fieldRef:
+                fieldPath: metadata.namespace
+{{- end }}
+{{- end -}}

@@ -1,11 +1,15 @@
 """The Kubernetes source against an API server built from the API's published schema
 (``support.k8s_api``), through the product's own client (kubernetes_asyncio): paged lists,
-watches that resume from bookmarks, 410 Gone answered by a fresh list, the CLI end to end."""
+watches that resume from bookmarks, 410 Gone answered by a fresh list, the CLI and the
+in-cluster collector module end to end."""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
+import signal
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -177,3 +181,71 @@ def test_the_cli_says_what_is_wrong(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["k8s", "sync", "--cluster", "lab", str(bad)])
     assert result.exit_code == 1
     assert "Pod.metadata.name: missing" in result.output
+
+
+async def test_the_collector_module_follows_the_cluster(
+    api: tuple[K8sApiServer, Path], tmp_path: Path
+) -> None:
+    """``python -m network_discovery.k8s --watch``, what the chart runs beside the graph
+    engine: the inventory is written, rewritten after a change, and SIGTERM ends it cleanly."""
+    server, config = api
+    out = tmp_path / "inventories"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "network_discovery.k8s",
+        "--cluster",
+        "lab",
+        "--kubeconfig",
+        str(config),
+        "--watch",
+        "--directory",
+        str(out),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        store = InventoryStore(out)
+
+        def pods() -> int:
+            return len(store.load()[0].pods) if (out / "lab.json").exists() else -1
+
+        await _until(lambda: pods() == 5, "the first inventory", timeout=30)
+        pod = copy.deepcopy(next(o for o in CLUSTER if o["kind"] == "Pod"))
+        pod["metadata"] = {**pod["metadata"], "name": "late-pod", "uid": "late-pod-uid"}
+        pod["metadata"].pop("resourceVersion", None)
+        await server.put(pod)
+        await _until(lambda: pods() == 6, "the new pod in the inventory", timeout=30)
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
+    assert proc.returncode == 0, stderr.decode()
+    lines = stdout.decode().splitlines()  # the inventory lines only: logs go to stderr
+    assert '"event": "k8s.listed"' in stderr.decode()
+    assert lines[0].startswith("cluster lab: 5 nodes, 5 pods, 2 services")
+    assert any("6 pods" in line for line in lines[1:])
+
+
+async def test_the_collector_module_says_what_is_wrong(
+    api: tuple[K8sApiServer, Path], tmp_path: Path
+) -> None:
+    _, config = api
+    wrong = kubeconfig(tmp_path / "wrong", _url(config), "not-the-token")
+    for args, message in (
+        (["--cluster", "lab", "--kubeconfig", str(wrong)], "k8s: Kubernetes API: 401"),
+        (["--cluster", "Not A Name", "--kubeconfig", str(config)], "k8s: cluster name"),
+    ):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "network_discovery.k8s",
+            *args,
+            "--directory",
+            str(tmp_path / "out"),
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
+        assert proc.returncode == 1
+        assert stderr.decode().strip().splitlines()[-1].startswith(message), stderr.decode()
+    assert not (tmp_path / "out" / "lab.json").exists()

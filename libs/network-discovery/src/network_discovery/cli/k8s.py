@@ -10,8 +10,6 @@ cannot reach the API.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 from pathlib import Path
 
 import click
@@ -24,49 +22,6 @@ __all__ = ["k8s"]
 @click.group()
 def k8s() -> None:
     """Kubernetes: clusters' nodes, pods and services on the physical network."""
-
-
-def _summary(inventory: object, where: Path) -> str:
-    from network_discovery.k8s import ClusterInventory
-
-    assert isinstance(inventory, ClusterInventory)
-    endpoints = sum(len(s.endpoints) for s in inventory.services)
-    return (
-        f"cluster {inventory.cluster}: {len(inventory.nodes)} nodes, {len(inventory.pods)} pods, "
-        f"{len(inventory.services)} services ({endpoints} endpoints) into {where}"
-    )
-
-
-async def _from_api(
-    cluster: str,
-    store: object,
-    *,
-    kubeconfig: Path | None,
-    context: str | None,
-    in_cluster: bool,
-    watch: bool,
-) -> None:
-    from network_discovery.k8s import ClusterInventory, InventoryStore
-    from network_discovery.k8s._api import ApiSource, open_api_client
-
-    assert isinstance(store, InventoryStore)
-    api = await open_api_client(kubeconfig=kubeconfig, context=context, in_cluster=in_cluster)
-    async with api:
-        source = ApiSource(api, cluster)
-        inventory = await source.list_all()
-        click.echo(_summary(inventory, store.save(inventory)))
-        if not watch:
-            return
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-
-        def save(current: ClusterInventory) -> None:
-            click.echo(_summary(current, store.save(current)))
-
-        await source.follow(save, stop)
 
 
 @k8s.command("sync")
@@ -119,19 +74,24 @@ def sync_cluster(
             read = read_files(files, cluster=cluster)
         except (K8sObjectError, OSError) as exc:
             raise CliError(str(exc)[:500]) from None
-        click.echo(_summary(read.inventory, store.save(read.inventory)))
+        from network_discovery.k8s._collect import summary
+
+        click.echo(summary(read.inventory, store.save(read.inventory)))
         for kind, count in sorted(read.skipped.items()):
             click.echo(f"meshq: left out {count} {kind} object(s) (not read)", err=True)
         return
+    from network_discovery.k8s._collect import sync_from_api
+
     try:
         asyncio.run(
-            _from_api(
+            sync_from_api(
                 cluster,
                 store,
                 kubeconfig=kubeconfig,
                 context=context,
                 in_cluster=in_cluster,
                 watch=watch,
+                report=click.echo,
             )
         )
     except K8sObjectError as exc:
