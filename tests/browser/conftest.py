@@ -44,10 +44,23 @@ def artefacts() -> Path:
     return folder
 
 
+#: The RBAC policy of the browser tests' gateway: the admin (its key, or a one-time link) may do
+#: anything; a key in the ``Viewers`` group may only look at the map.
+POLICY = """\
+roles:
+  viewer:
+    resources: ["all_devices", "topology_edges", "device_neighbors", "subnets_on_device"]
+    verbs: ["list", "execute"]
+groups:
+  "Viewers": {roles: [viewer]}
+"""
+
+
 @dataclass
 class Gateway:
     url: str
     key: str
+    keys_file: Path
 
     def api(self, method: str, path: str, body: Any = None) -> httpx.Response:
         return httpx.request(
@@ -63,6 +76,17 @@ class Gateway:
         assert answer.status_code == 201, answer.text
         return str(answer.json()["url"])
 
+    def named_key(self, name: str, *groups: str) -> str:
+        from click.testing import CliRunner
+        from network_discovery.cli.apikey import apikey
+
+        args = ["create", name, "--file", str(self.keys_file)]
+        for group in groups:
+            args += ["--group", group]
+        result = CliRunner().invoke(apikey, args)
+        assert result.exit_code == 0, result.output
+        return result.stdout.strip().splitlines()[0]
+
 
 @pytest.fixture(scope="package")
 def ui_gateway(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
@@ -70,8 +94,10 @@ def ui_gateway(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     if missing:
         pytest.skip(missing)
     tmp = tmp_path_factory.mktemp("browser-gateway")
-    with keyed_demo_stack(stack, tmp) as (key, running):
-        yield Gateway(url=running.gateway.url, key=key)
+    policy = tmp / "rbac.yaml"
+    policy.write_text(POLICY)
+    with keyed_demo_stack(stack, tmp, RBAC_POLICY_FILE=str(policy)) as (key, running):
+        yield Gateway(url=running.gateway.url, key=key, keys_file=tmp / "api_keys.json")
 
 
 @pytest.fixture(scope="package")

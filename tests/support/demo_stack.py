@@ -80,9 +80,9 @@ def demo_stack(stack: Any, tmp: Path, **extra: str) -> Iterator[DemoStack]:
 
 
 @contextmanager
-def keyed_demo_stack(stack: Any, tmp: Path) -> Iterator[tuple[str, DemoStack]]:
+def keyed_demo_stack(stack: Any, tmp: Path, **extra: str) -> Iterator[tuple[str, DemoStack]]:
     """``demo_stack`` in demo mode, with no licensing server to reach, a fresh API key and a
-    key file under ``tmp``: (that key, the stack)."""
+    key file under ``tmp`` (``extra`` environment on top): (that key, the stack)."""
     key = secrets.token_urlsafe(24)
     with demo_stack(
         stack,
@@ -91,5 +91,6 @@ def keyed_demo_stack(stack: Any, tmp: Path) -> Iterator[tuple[str, DemoStack]]:
         MESHOPTIXIQ_DEMO_MODE="true",
         API_KEY=key,
         MESHQ_API_KEYS_FILE=str(tmp / "api_keys.json"),
+        **extra,
     ) as running:
         yield key, running

@@ -75,6 +75,12 @@ class KeyFile:
         except (OSError, ValueError, TypeError, KeyError) as exc:
             log.error("apikeys.file_rejected", file=str(self.path), error=type(exc).__name__)
 
+    def by_id(self, ident: str) -> NamedKey | None:
+        """The key with this id, unless it was revoked (a web UI session made with it ends
+        when it is revoked; the file is re-read as for :meth:`lookup`)."""
+        self._refresh()
+        return self._keys.get(ident)
+
     def lookup(self, token: str) -> NamedKey | None:
         ident = key_id(token)
         if ident is None:

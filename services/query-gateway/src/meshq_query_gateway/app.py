@@ -19,12 +19,17 @@ from meshq_runtime.service import (
     open_kafka,
     stack_probe,
 )
-from meshq_runtime.service_auth import internal_client, service_credential
+from meshq_runtime.service_auth import (
+    internal_client,
+    load_or_create_token,
+    service_credential,
+    token_file,
+)
 
 from meshq_query_gateway.answer_cache import AnswerCache, RevisionWatcher
 from meshq_query_gateway.apikeys import KeyFile
 from meshq_query_gateway.audit import AUDIT_FEATURE, AuditMiddleware, open_audit_buffer
-from meshq_query_gateway.auth import ApiKeyMiddleware
+from meshq_query_gateway.auth import ApiKeyMiddleware, KeyChecker
 from meshq_query_gateway.catalogue_openapi import CatalogueJson
 from meshq_query_gateway.context import Gateway
 from meshq_query_gateway.gates import LicenseGate
@@ -50,7 +55,9 @@ log = structlog.get_logger(__name__)
 
 def create_app(settings: Settings) -> Litestar:
     state: ServiceState[Gateway] = ServiceState(service=SERVICE)
-    cookies = SessionCookies.from_api_key(settings.api_key, settings.ui_session_ttl)
+    keys = KeyFile(settings.keys_path)
+    oidc = _oidc(settings)
+    cookies = _session_cookies(settings, keys)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -170,7 +177,10 @@ def create_app(settings: Settings) -> Litestar:
 
     app = build_app(
         service=SERVICE,
-        route_handlers=[*collect_routes(), *ui_routes(settings, cookies)],
+        route_handlers=[
+            *collect_routes(),
+            *ui_routes(settings, cookies, KeyChecker(settings.api_key, keys), oidc),
+        ],
         lifespan=lifespan,
         request_max_body_size=settings.max_body_bytes,
         state=state,
@@ -181,8 +191,8 @@ def create_app(settings: Settings) -> Litestar:
             AuditMiddleware(state),
             ApiKeyMiddleware(
                 settings.api_key,
-                KeyFile(settings.keys_path),
-                oidc=_oidc(settings),
+                keys,
+                oidc=oidc,
                 mode=settings.auth_mode,
                 sessions=cookies,
             ),
@@ -203,6 +213,23 @@ async def _read_catalogue(gw: Gateway, pause: float = 5.0) -> None:
         except Exception as exc:  # graph-engine still starting: try again
             log.debug("catalogue.not_yet", error=type(exc).__name__)
             await asyncio.sleep(pause)
+
+
+def _session_cookies(settings: Settings, keys: KeyFile) -> SessionCookies:
+    """The web UI's cookie signer: keyed from ``API_KEY`` (changing it ends every session),
+    else from the services' shared credential (named keys and single sign-on still sign in;
+    there is no local admin then)."""
+    ttl = settings.ui_session_ttl
+    from_admin = SessionCookies.from_api_key(settings.api_key, ttl, keys=keys)
+    if from_admin is not None:
+        return from_admin
+    token = settings.service_token
+    secret = (
+        token.get_secret_value()
+        if token is not None
+        else load_or_create_token(token_file(settings.data_dir))
+    )
+    return SessionCookies.from_service_secret(secret, ttl, keys=keys)
 
 
 def _oidc(settings: Settings) -> OidcVerifier | None:

@@ -19,18 +19,20 @@ __all__ = [
     "SESSION_COOKIE",
     "ApiKeyMiddleware",
     "AuthError",
+    "KeyChecker",
     "Principal",
     "SessionVerifier",
     "TokenVerifier",
     "is_public",
     "principal_of",
+    "same_origin",
 ]
 
 #: Paths open without a key: probes, the API description, and the web UI's own files and
 #: sign-in (its data comes from the routes below, which authenticate).
 PUBLIC_PATHS = ("/health", "/ready", "/schema", "/ui")
 
-#: The web UI's session cookie (``ui.session``): it stands for the admin key.
+#: The web UI's session cookie (``ui.session``): it stands for the principal that signed in.
 SESSION_COOKIE = "meshq_session"
 
 
@@ -73,6 +75,34 @@ class SessionVerifier(Protocol):
     def verify(self, value: str) -> Principal: ...
 
 
+class KeyChecker:
+    """An API key as presented: the admin key (``API_KEY``) or a named key of the key file,
+    compared in constant time. The middleware uses it per request, the web UI's sign-in form
+    once per session."""
+
+    def __init__(self, api_key: SecretStr | None, keys: KeyFile | None = None) -> None:
+        self._key = api_key.get_secret_value().encode() if api_key else None
+        self.keys = keys
+
+    @property
+    def configured(self) -> bool:
+        return self._key is not None or self.keys is not None
+
+    def check(self, presented: bytes) -> Principal:
+        if self._key is not None and hmac.compare_digest(presented, self._key):
+            return ADMIN
+        if self.keys is not None:
+            try:
+                named = self.keys.lookup(presented.decode("ascii"))
+            except UnicodeDecodeError:
+                named = None
+            if named is not None:
+                return Principal(named.name, "api_key", named.groups, key_id=named.id)
+        if not self.configured:
+            raise AuthError("this gateway has no API key configured: set API_KEY")
+        raise AuthError("the X-API-Key is not valid")
+
+
 class ApiKeyMiddleware(ASGIMiddleware):
     """``X-API-Key`` (the admin key or a named key) and, with ``AUTH_MODE`` oidc or both,
     ``Authorization: Bearer <JWT>``. Anything else on a non-public path is a 401 problem."""
@@ -86,12 +116,11 @@ class ApiKeyMiddleware(ASGIMiddleware):
         mode: str = "api_key",
         sessions: SessionVerifier | None = None,
     ) -> None:
-        self._key = api_key.get_secret_value().encode() if api_key else None
-        self._keys = keys
+        self._checker = KeyChecker(api_key, keys)
         self._oidc = oidc
         self._api_keys_on = mode in {"api_key", "both"}
         self._oidc_on = mode in {"oidc", "both"} and oidc is not None
-        self._sessions = sessions if self._api_keys_on else None
+        self._sessions = sessions
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if scope["type"] != "http" or is_public(scope["path"]):
@@ -121,9 +150,15 @@ class ApiKeyMiddleware(ASGIMiddleware):
         if self._sessions is not None:
             cookie = _cookie(scope, SESSION_COOKIE)
             if cookie is not None:
-                _same_origin(scope)
-                return self._sessions.verify(cookie)
-        if self._api_keys_on and self._key is None and self._keys is None and not self._oidc_on:
+                same_origin(scope)
+                who = self._sessions.verify(cookie)
+                # a session stands for a credential of a kind this gateway still accepts
+                if who.auth_method == "oidc" and not self._oidc_on:
+                    raise AuthError("single sign-on is off on this gateway: sign in again")
+                if who.auth_method != "oidc" and not self._api_keys_on:
+                    raise AuthError("API keys are off on this gateway: sign in again")
+                return who
+        if self._api_keys_on and not self._checker.configured and not self._oidc_on:
             raise AuthError("this gateway has no API key configured: set API_KEY")
         if self._api_keys_on and self._oidc_on:
             raise AuthError(
@@ -134,18 +169,7 @@ class ApiKeyMiddleware(ASGIMiddleware):
         raise AuthError("send your API key in X-API-Key")
 
     def _check_key(self, presented: bytes) -> Principal:
-        if self._key is not None and hmac.compare_digest(presented, self._key):
-            return ADMIN
-        if self._keys is not None:
-            try:
-                named = self._keys.lookup(presented.decode("ascii"))
-            except UnicodeDecodeError:
-                named = None
-            if named is not None:
-                return Principal(named.name, "api_key", named.groups, key_id=named.id)
-        if self._key is None and self._keys is None:
-            raise AuthError("this gateway has no API key configured: set API_KEY")
-        raise AuthError("the X-API-Key is not valid")
+        return self._checker.check(presented)
 
 
 def _bearer(value: bytes | None) -> str | None:
@@ -173,7 +197,7 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return None
 
 
-def _same_origin(scope: Scope) -> None:
+def same_origin(scope: Scope) -> None:
     """A cookie-authenticated call that changes something must come from this origin (the
     cookie is SameSite=Strict already; this also refuses a sibling site's request)."""
     if scope.get("method", "GET") in {"GET", "HEAD", "OPTIONS"}:

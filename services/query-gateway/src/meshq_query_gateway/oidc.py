@@ -20,7 +20,7 @@ import structlog
 
 from meshq_query_gateway.auth import AuthError, Principal
 
-__all__ = ["OidcVerifier", "entra_endpoints"]
+__all__ = ["OidcVerifier", "entra_endpoints", "principal_of_claims"]
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +58,11 @@ class OidcVerifier:
         self.fetches = 0
 
     async def verify(self, token: str) -> Principal:
+        return principal_of_claims(await self.claims(token))
+
+    async def claims(self, token: str, *, audiences: list[str] | None = None) -> dict[str, Any]:
+        """The token's claims once its signature, issuer, audience (``audiences``, else the
+        configured ones) and times are checked; :class:`AuthError` says what failed."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -73,7 +78,7 @@ class OidcVerifier:
                 token,
                 key,
                 algorithms=_ALGORITHMS,
-                audience=self.audiences,
+                audience=audiences or self.audiences,
                 issuer=self.issuer,
                 leeway=self._leeway,
                 options={"require": ["exp", "iss", "aud"]},
@@ -88,7 +93,9 @@ class OidcVerifier:
             raise AuthError("the token is from another issuer") from None
         except jwt.PyJWTError as exc:
             raise AuthError(f"the token is not valid ({type(exc).__name__})") from None
-        return _principal(claims)
+        if not isinstance(claims, dict):
+            raise AuthError("the token's claims are not an object")
+        return claims
 
     async def _key(self, kid: str) -> Any:
         now = self._clock()
@@ -131,7 +138,7 @@ class OidcVerifier:
         log.info("oidc.jwks_loaded", url=self.jwks_url, keys=len(keys))
 
 
-def _principal(claims: dict[str, Any]) -> Principal:
+def principal_of_claims(claims: dict[str, Any]) -> Principal:
     name = next(
         (
             str(claims[c])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -16,12 +17,24 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from meshq_query_gateway.oidc import entra_endpoints
 
-__all__ = ["DEFAULT_RATE_LIMITS", "Settings", "parse_rate"]
+__all__ = ["DEFAULT_RATE_LIMITS", "BrowserSignIn", "Settings", "parse_rate"]
 
 #: Per-identity limits per route, ``"METHOD /path/template" -> "N/second|minute|hour"``.
 DEFAULT_RATE_LIMITS: dict[str, str] = {"POST /graph/chaos-simulate": "5/minute"}
 
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600}
+
+
+@dataclass(frozen=True)
+class BrowserSignIn:
+    """The web UI's single sign-on: an authorization code flow with PKCE at the provider."""
+
+    client_id: str
+    authorize_url: str
+    token_url: str
+    scopes: str
+    client_secret: SecretStr | None
+    redirect_url: str | None
 
 
 def parse_rate(text: str) -> tuple[int, int]:
@@ -89,6 +102,29 @@ class Settings(
     oidc_audience: str | None = Field(None, alias="OIDC_AUDIENCE")
     oidc_jwks_url: str | None = Field(None, alias="OIDC_JWKS_URL")
     oidc_leeway: float = Field(60.0, ge=0, le=300, alias="OIDC_LEEWAY")
+    oidc_client_id: str | None = Field(
+        None,
+        alias="OIDC_CLIENT_ID",
+        description="The web UI's app registration (default ENTRA_CLIENT_ID).",
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        None,
+        alias="OIDC_CLIENT_SECRET",
+        description="Its secret, when the provider wants one (PKCE is always used).",
+    )
+    oidc_authorize_url: str | None = Field(
+        None, alias="OIDC_AUTHORIZE_URL", description="Default: Entra's, from ENTRA_TENANT_ID."
+    )
+    oidc_token_url: str | None = Field(
+        None, alias="OIDC_TOKEN_URL", description="Default: Entra's, from ENTRA_TENANT_ID."
+    )
+    oidc_scopes: str = Field("openid profile email", max_length=512, alias="OIDC_SCOPES")
+    oidc_redirect_url: str | None = Field(
+        None,
+        alias="OIDC_REDIRECT_URL",
+        description="The web UI's callback as the provider knows it (default: "
+        "<the request's base URL>/ui/oidc/callback).",
+    )
     oidc_jwks_min_refresh: float = Field(
         60.0, ge=0, alias="OIDC_JWKS_MIN_REFRESH", description="Least seconds between fetches."
     )
@@ -215,6 +251,27 @@ class Settings(
         if issuer and audiences and jwks:
             return issuer, audiences, jwks
         return None
+
+    def browser_sign_in(self) -> BrowserSignIn | None:
+        """The web UI's OIDC sign-in, where ``AUTH_MODE`` takes tokens and the provider's
+        endpoints and the app's client id are known (Entra's from its tenant)."""
+        if self.auth_mode == "api_key" or self.oidc_config() is None:
+            return None
+        client_id = self.oidc_client_id or self.entra_client_id
+        authorize, token = self.oidc_authorize_url, self.oidc_token_url
+        if self.entra_tenant_id:
+            base = f"https://login.microsoftonline.com/{self.entra_tenant_id}/oauth2/v2.0"
+            authorize, token = authorize or f"{base}/authorize", token or f"{base}/token"
+        if not (client_id and authorize and token):
+            return None
+        return BrowserSignIn(
+            client_id,
+            authorize,
+            token,
+            self.oidc_scopes,
+            self.oidc_client_secret,
+            self.oidc_redirect_url,
+        )
 
     @model_validator(mode="after")
     def _check_oidc(self) -> Settings:

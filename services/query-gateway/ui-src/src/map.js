@@ -569,11 +569,14 @@ async function start() {
   try {
     await loadView();
   } catch (error) {
-    if (error.status === 401) {
-      $("app").hidden = true;
-      $("status").textContent = "";
-      $("signin").hidden = false;
-    } else $("status").textContent = error.message;
+    $("app").hidden = true;
+    $("status").textContent = "";
+    if (error.status === 401) $("signin").hidden = false;
+    else {
+      // a plan gate or RBAC refusal: said in words where the map would have been
+      $("refused").textContent = `The map cannot be drawn for you. ${error.message}`;
+      $("refused").hidden = false;
+    }
     return;
   }
   await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));

@@ -11,29 +11,39 @@ receives 10,000 devices' detail at once.
 Both read the answers of ``all_devices`` and ``topology_edges`` for the caller: the plan's gates
 and RBAC (``execute`` on both queries) apply as they do to ``POST /queries/...``, and the calls
 are audited under those query names.
+
+Each pod keeps the network of the newest graph revision it knows (the answer cache's, learned
+from ``meshq.topology.changed`` and from every answer) with its grouping, and the ``/map/view``
+answers worked out for it, keyed by ``expand`` and ``show`` as sets (:class:`MapViews`). The
+gates and RBAC are checked before the lookup; a newer revision drops everything kept. Without
+the answer cache (``MESHQ_QUERY_CACHE=false``, or before its watcher reads the topic) nothing is
+kept. ``Cache-Status`` (RFC 9211) says whether an answer was kept.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Request, get
+import msgspec
+from litestar import Request, Response, get
 from litestar.params import QueryParameter
 from meshq_runtime.http import ProblemError
 
+from meshq_query_gateway.answer_cache import Revision
 from meshq_query_gateway.audit import audit_note
 from meshq_query_gateway.context import Deps, Gateway, authorize, principal
 from meshq_query_gateway.openapi import problems
 from meshq_query_gateway.routes.queries import MAX_LIMIT, _answer
+from meshq_query_gateway.ui.map_cache import Kept, MapViews, Network
 
 __all__ = [
     "DETAIL_BELOW",
     "MAX_EXPANDED",
     "ROUTES",
     "SPLIT_ABOVE",
+    "MapViews",
     "Network",
     "group_id",
     "level_of_detail",
@@ -75,21 +85,43 @@ def group_id(site: str | None, role: str | None) -> str:
     return f"g:{site or NO_SITE}|{role or NO_ROLE}"
 
 
-async def _rows(
-    gw: Gateway, request: Request[Any, Any, Any], name: str, params: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """Every row of ``name`` for this caller, behind the same gates and RBAC as
-    ``POST /queries/{name}``."""
+_READS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("all_devices", {"managed_only": False}),
+    ("topology_edges", {}),
+)
+
+
+async def _allowed(gw: Gateway, request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+    """The catalogue entries of the two queries the map reads, once this caller passed the
+    same gates and RBAC as ``POST /queries/{name}`` for both."""
     who = principal(request)
     gw.gate.community_only(who)
-    entry = await gw.query(name)
-    gw.gate.require_query(who, entry)
-    authorize(gw, who, "execute", name)
+    entries = []
+    for name, _ in _READS:
+        entry = await gw.query(name)
+        gw.gate.require_query(who, entry)
+        authorize(gw, who, "execute", name)
+        entries.append(entry)
+    return entries
+
+
+async def _rows(
+    gw: Gateway,
+    request: Request[Any, Any, Any],
+    name: str,
+    params: dict[str, Any],
+    entry: dict[str, Any],
+    revisions: set[Revision | None],
+) -> list[dict[str, Any]]:
+    """Every row of ``name`` (the caller was authorized); each page's revision is added to
+    ``revisions``."""
+    who = principal(request)
     rows: list[dict[str, Any]] = []
     while len(rows) < MAX_ROWS:
         body, _ = await _answer(
             gw, name, params, entry, offset=len(rows), size=MAX_LIMIT, on_behalf=who.name
         )
+        revisions.add(Revision.parse(body.get("revision"), body.get("revision_at")))
         page = body.get("rows")
         if not isinstance(page, list) or not page:
             break
@@ -100,27 +132,52 @@ async def _rows(
     return rows
 
 
-@dataclass
-class Network:
-    """Every device (by id: ``all_devices`` rows, plus a bare record for a link end that no
-    row lists) and every ``topology_edges`` row."""
+def _views(request: Request[Any, Any, Any]) -> MapViews:
+    state = request.app.state
+    views = state.get("map_views")
+    if views is None:
+        views = state["map_views"] = MapViews()
+    assert isinstance(views, MapViews)
+    return views
 
-    devices: dict[str, dict[str, Any]]
-    edges: list[dict[str, Any]]
+
+def _known_revision(gw: Gateway) -> Revision | None:
+    """The newest revision this pod knows, where the answer cache follows the changes."""
+    cache = gw.cache
+    if cache is None or not (cache.enabled and cache.following):
+        return None
+    return cache.revision
 
 
-async def _network(gw: Gateway, request: Request[Any, Any, Any]) -> Network:
+async def _network(
+    gw: Gateway, request: Request[Any, Any, Any]
+) -> Kept | tuple[Network, dict[str, str]]:
+    """The caller is authorized, then: the network kept for the newest revision, else the
+    network read now (kept when every page named the revision the pod knows)."""
+    entries = await _allowed(gw, request)
     note = audit_note(request)
-    devices = await _rows(gw, request, "all_devices", {"managed_only": False})
-    edges = await _rows(gw, request, "topology_edges", {})
     note.query, note.params = "topology_edges", {}
+    views = _views(request)
+    kept = views.network(_known_revision(gw))
+    if kept is not None:
+        note.row_count = len(kept.net.edges)
+        return kept
+    revisions: set[Revision | None] = set()
+    (dname, dparams), (ename, eparams) = _READS
+    devices = await _rows(gw, request, dname, dparams, entries[0], revisions)
+    edges = await _rows(gw, request, ename, eparams, entries[1], revisions)
     note.row_count = len(edges)
     by_id = {str(d["device"]): d for d in devices if d.get("device") is not None}
     for edge in edges:  # a link end nobody listed still gets a node
         for end in ("a_device", "b_device"):
             name = str(edge.get(end))
             by_id.setdefault(name, {"device": name, "managed": False, "role": None, "site": None})
-    return Network(by_id, edges)
+    net = Network(by_id, edges)
+    member = membership(net)
+    known = _known_revision(gw)
+    if known is not None and revisions == {known}:
+        return views.keep(known, net, member)
+    return net, member
 
 
 def _node(device: dict[str, Any], group: str) -> dict[str, Any]:
@@ -146,7 +203,28 @@ async def map_view(
     ``edges`` between what is drawn (``source``, ``target``, ``links``,
     ``confidence``: the lowest, ``evidence``: the kinds seen; for a single link also both
     ports)."""
-    return level_of_detail(await _network(deps, request), expand or (), show or ())
+    got = await _network(deps, request)
+    key = (tuple(sorted(set(expand or ()))), tuple(sorted(set(show or ()))))
+    views = _views(request)
+    if isinstance(got, Kept):
+        raw = views.view(got, key)
+        if raw is not None:
+            return _json(raw, "hit")
+        net, member = got.net, got.member
+    else:
+        net, member = got
+    raw = msgspec.json.encode(level_of_detail(net, key[0], key[1], member=member))
+    if isinstance(got, Kept):
+        views.put(got, key, raw)
+    return _json(raw, "stored" if isinstance(got, Kept) else "uncacheable")
+
+
+def _json(raw: bytes, status: str) -> Response[bytes]:
+    """``Cache-Status`` (RFC 9211): ``hit``, or a miss and whether the answer was kept."""
+    detail = "hit" if status == "hit" else f"fwd=miss; detail={status}"
+    return Response(
+        raw, media_type="application/json", headers={"Cache-Status": f"meshq-map; {detail}"}
+    )
 
 
 def membership(net: Network) -> dict[str, str]:
@@ -182,12 +260,20 @@ def membership(net: Network) -> dict[str, str]:
     return member
 
 
-def level_of_detail(net: Network, expand: Iterable[str], show: Iterable[str]) -> dict[str, Any]:
+def level_of_detail(
+    net: Network,
+    expand: Iterable[str],
+    show: Iterable[str],
+    *,
+    member: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """``GET /map/view``'s answer for ``net``: its groups, the devices of the groups in
     ``expand`` and of those holding a device in ``show`` (every device for a small network),
     and the links between what is drawn added up. 422 naming a group that is not there, or
-    groups holding more than ``MAX_EXPANDED`` devices together."""
-    member = membership(net)
+    groups holding more than ``MAX_EXPANDED`` devices together. ``member``: the network's
+    :func:`membership`, when worked out already."""
+    if member is None:
+        member = membership(net)
     groups: dict[str, dict[str, Any]] = {}
     for name, device in net.devices.items():
         gid = member[name]
@@ -286,7 +372,8 @@ Needle = Annotated[
 async def map_find(request: Request[Any, Any, Any], deps: Deps, q: Needle) -> Any:
     """At most 20 devices whose id, host name or management address contains ``q`` (any
     case), exact matches first, each with its group."""
-    net = await _network(deps, request)
+    got = await _network(deps, request)
+    net, member = (got.net, got.member) if isinstance(got, Kept) else got
     needle = q.strip().lower()
     found: list[tuple[int, str, dict[str, Any]]] = []
     for name, device in net.devices.items():
@@ -297,7 +384,6 @@ async def map_find(request: Request[Any, Any, Any], deps: Deps, q: Needle) -> An
         elif any(needle in v for v in values):
             found.append((1, name, device))
     found.sort(key=lambda f: (f[0], f[1]))
-    member = membership(net)
     devices = [_node(d, member[name]) for _, name, d in found[:20]]
     return {"query": q, "matches": len(found), "devices": devices}
 

@@ -9,10 +9,13 @@ exchanges it for a session cookie, so that no API key is ever put in a URL.
   the expiry, then deletes the key: only the caller whose delete removed it is signed in, so a
   token works once, even when two pods race for it.
 - The cookie (``meshq_session``) is a JWT (HS256, PyJWT) with ``exp``, signed with a key
-  derived from ``API_KEY``: every pod verifies it, and changing the admin key ends every
-  session. It stands for the admin key (the same RBAC, audited as the admin), is ``HttpOnly``
-  and ``SameSite=Strict`` (``Secure`` over HTTPS), and is accepted only when no other
-  credential is sent.
+  derived from ``API_KEY`` (else from the services' shared credential): every pod verifies it,
+  and changing the admin key ends every session. It names the principal that signed in and how:
+  the admin (a one-time link, or the admin key in the sign-in form), a named API key (by its id:
+  its name and groups are read from the key file on every request, so revoking the key ends
+  the session), or an OIDC identity (its name and the groups its token carried). It is
+  ``HttpOnly`` and ``SameSite=Strict`` (``Secure`` over HTTPS), and is accepted only when no
+  other credential is sent.
 
 Tokens and cookies are never logged.
 """
@@ -32,11 +35,13 @@ from typing import Any
 import jwt
 from pydantic import SecretStr
 
+from meshq_query_gateway.apikeys import KeyFile
 from meshq_query_gateway.auth import ADMIN, SESSION_COOKIE, AuthError, Principal
 from meshq_query_gateway.redis_guard import GuardedRedis
 
 __all__ = [
     "COOKIE",
+    "MAX_COOKIE",
     "LinkRefused",
     "SessionCookies",
     "SignInLinks",
@@ -48,10 +53,14 @@ COOKIE = SESSION_COOKIE
 _AUDIENCE = "meshoptixiq-ui"
 _ALGORITHM = "HS256"
 _DERIVE = b"meshoptixiq ui session cookie v1"
+_DERIVE_SERVICE = b"meshoptixiq ui session cookie (service credential) v1"
 #: ``<id>.<secret>``: URL-safe base64 of 12 and 32 random bytes.
 _TOKEN = re.compile(r"^([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$")
-#: Longest cookie value read (a JWT of this shape is about 250 characters).
-_MAX_COOKIE = 1024
+#: Longest cookie value made or read (browsers keep at most 4 KiB per cookie).
+MAX_COOKIE = 3_800
+#: Longest principal name and group name a session carries.
+_MAX_NAME = 256
+_API_KEY, _OIDC = "api_key", "oidc"
 
 
 class LinkRefused(Exception):
@@ -61,36 +70,75 @@ class LinkRefused(Exception):
 
 @dataclass(frozen=True)
 class SessionCookies:
-    """Signs and verifies the session cookie."""
+    """Signs and verifies the session cookie. ``admin``: the key was derived from ``API_KEY``
+    (only then is an admin session accepted); ``keys``: the named keys, to resolve a session
+    opened with one."""
 
     key: bytes
     ttl: float
     clock: Callable[[], float] = time.time
+    admin: bool = True
+    keys: KeyFile | None = None
 
     @classmethod
     def from_api_key(
-        cls, api_key: SecretStr | None, ttl: float, clock: Callable[[], float] = time.time
+        cls,
+        api_key: SecretStr | None,
+        ttl: float,
+        clock: Callable[[], float] = time.time,
+        *,
+        keys: KeyFile | None = None,
     ) -> SessionCookies | None:
         """None without ``API_KEY``: there is no local admin to sign in."""
         if api_key is None:
             return None
         secret = api_key.get_secret_value().encode()
-        return cls(hmac.new(secret, _DERIVE, hashlib.sha256).digest(), ttl, clock)
+        return cls(hmac.new(secret, _DERIVE, hashlib.sha256).digest(), ttl, clock, True, keys)
 
-    def issue(self) -> str:
+    @classmethod
+    def from_service_secret(
+        cls,
+        secret: str,
+        ttl: float,
+        clock: Callable[[], float] = time.time,
+        *,
+        keys: KeyFile | None = None,
+    ) -> SessionCookies:
+        """Without ``API_KEY`` (named keys, OIDC): a key derived from the services' shared
+        credential, which every gateway pod holds; admin sessions are refused."""
+        derived = hmac.new(secret.encode(), _DERIVE_SERVICE, hashlib.sha256).digest()
+        return cls(derived, ttl, clock, False, keys)
+
+    def issue(self, who: Principal = ADMIN) -> str:
+        """A cookie value for ``who``; :class:`AuthError` when it would not fit in a cookie
+        (an identity with very many groups)."""
         now = int(self.clock())
-        claims = {
-            "sub": ADMIN.name,
+        claims: dict[str, Any] = {
+            "sub": who.name[:_MAX_NAME],
             "aud": _AUDIENCE,
             "iat": now,
             "exp": now + int(self.ttl),
             "jti": secrets.token_urlsafe(12),
+            "mth": _OIDC if who.auth_method == _OIDC else _API_KEY,
         }
-        return jwt.encode(claims, self.key, algorithm=_ALGORITHM)
+        if who.auth_method == _OIDC:
+            claims["grp"] = sorted(g[:_MAX_NAME] for g in who.groups)
+        else:
+            claims["key"] = "admin" if who.admin_key else who.key_id
+            if claims["key"] is None:
+                raise AuthError("only an API key or an OIDC identity can open a session")
+        value = jwt.encode(claims, self.key, algorithm=_ALGORITHM)
+        if len(value) > MAX_COOKIE:
+            raise AuthError(
+                f"your identity carries too many groups ({len(who.groups)}) for a browser "
+                "session: ask for the app's roles claim instead of group membership"
+            )
+        return value
 
     def verify(self, value: str) -> Principal:
-        """The admin, or :class:`AuthError` (forged, altered, expired or malformed)."""
-        if len(value) > _MAX_COOKIE:
+        """The principal the session stands for, or :class:`AuthError` (forged, altered,
+        expired, malformed, or opened with a key that is now revoked)."""
+        if len(value) > MAX_COOKIE:
             raise AuthError("the sign-in session is not valid: sign in again")
         try:
             claims = jwt.decode(
@@ -104,9 +152,25 @@ class SessionCookies:
             raise AuthError("the sign-in session has expired: sign in again") from None
         except jwt.PyJWTError:
             raise AuthError("the sign-in session is not valid: sign in again") from None
-        if claims.get("sub") != ADMIN.name:
+        name, method = claims.get("sub"), claims.get("mth", _API_KEY)
+        if not isinstance(name, str) or not name:
             raise AuthError("the sign-in session is not valid: sign in again")
-        return ADMIN
+        if method == _OIDC:
+            groups = claims.get("grp", [])
+            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+                raise AuthError("the sign-in session is not valid: sign in again")
+            return Principal(name, _OIDC, frozenset(groups))
+        key = claims.get("key", ADMIN.key_id)  # sessions made before named keys: the admin
+        if method != _API_KEY or not isinstance(key, str):
+            raise AuthError("the sign-in session is not valid: sign in again")
+        if key == ADMIN.key_id:
+            if name != ADMIN.name or not self.admin:
+                raise AuthError("the sign-in session is not valid: sign in again")
+            return ADMIN
+        entry = self.keys.by_id(key) if self.keys is not None else None
+        if entry is None or entry.name != name:
+            raise AuthError("the API key of this session was revoked: sign in again")
+        return Principal(entry.name, _API_KEY, entry.groups, key_id=entry.id)
 
 
 def _digest(secret: str) -> str:

@@ -38,7 +38,10 @@
       return;
     }
     if (!response.ok) {
-      $("status").textContent = await problemText(response);
+      // a plan gate or RBAC refusal: said in words where the catalogue would have been
+      $("status").textContent = "";
+      $("refused").textContent = `The query catalogue is not available to you (${response.status}): ${await problemText(response)}`;
+      $("refused").hidden = false;
       return;
     }
     catalogue = await response.json();
