@@ -110,9 +110,21 @@ async def test_scan(graph: Any, advisory_store: AdvisoryStore) -> None:
     assert [r["cvss_score"] for r in rows] == sorted((r["cvss_score"] for r in rows), reverse=True)
     np02 = next(r for r in rows if r["device"] == "np02")
     assert np02["source"] == "nvd" and np02["feature"] == "other"
+    # tests/unit/vuln/test_vuln_exposure.py works these out
+    assert {(r["device"], r["device_exposure"]) for r in rows} == {
+        ("iosxe1", 10.0),
+        ("iosxe164-d1", 7.5),
+        ("nxos92-nxos1", 4.05),
+        ("np02", 3.9),
+    }
 
     exploited = await run_query(REGISTRY, "meshq_vuln_scan", {"exploited_only": True}, ctx)
     assert {r["cve"] for r in exploited.rows} == {"CVE-2023-20198"}
+    # a device's exposure does not depend on which of its rows a filter keeps
+    assert {(r["device"], r["device_exposure"]) for r in exploited.rows} == {
+        ("iosxe1", 10.0),
+        ("iosxe164-d1", 7.5),
+    }
     high = await run_query(REGISTRY, "meshq_vuln_scan", {"min_severity": "critical"}, ctx)
     assert {r["cve"] for r in high.rows} == {"CVE-2023-20198", "CVE-2018-0171"}
     affected = await run_query(REGISTRY, "meshq_vuln_scan", {"status": "affected"}, ctx)
