@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 from meshq_graph_engine.catalogue import REGISTRY, QueryContext, QueryError, describe, run_query
 from meshq_graph_engine.engine import GraphEngine
 from meshq_runtime.graph.store import EmbeddedStore
+from network_discovery.cli._render import render_answer
 from network_discovery.k8s import InventoryStore, read_files
 from network_discovery.model import Snapshot
 from support.k8s_api import validate
@@ -176,3 +177,47 @@ async def test_a_service_with_one_endpoint_cut_loses_redundancy(ctx: QueryContex
     nodes = {r["name"]: r["impact"] for r in rows if r["kind"] == "node"}
     assert nodes == {"k8s-node-2": "loses_all_paths", "k8s-node-1": "loses_redundancy"}
     assert await _rows(ctx, "meshq_k8s_blast_radius", switch="no-such-switch") == []
+
+
+async def test_path_analysis_starts_a_pods_flow_at_its_node(ctx: QueryContext) -> None:
+    """A pod address the graph does not hold: the walk begins where its node's address does
+    (the gateways of the node's subnet), the packet keeping the pod's address."""
+    flow = {"destination": "10.254.0.100", "protocol": "tcp", "port": 443}
+    rows = await _rows(ctx, "path_analysis", source="10.244.2.10", **flow)
+    owner = rows[0]["source_owner"]
+    assert owner["kind"] == "workload"
+    assert owner["workload"] == {
+        "cluster": "lab",
+        "namespace": "shop",
+        "pod": "web-7d9f-fghij",
+        "node": "k8s-node-2",
+        "node_address": "10.40.0.12",
+    }
+    assert owner["gateways"] == ["leaf-a Vlan40"]
+    assert rows[0]["hops"][0]["device"] == "leaf-a"
+    # meshq query's table names the pod
+    shown = render_answer(rows, "table", params={"source": "10.244.2.10", **flow})
+    assert (
+        "Source 10.244.2.10: workload shop/web-7d9f-fghij on node k8s-node-2 "
+        "(gateways leaf-a Vlan40)" in shown
+    )
+    # the graph alone: the pod's address is nowhere
+    alone = await run_query(
+        REGISTRY,
+        "path_analysis",
+        {"source": "10.244.2.10", **flow},
+        QueryContext(ctx.store, ctx.engine),
+    )
+    assert alone.rows[0]["source_owner"]["kind"] == "unknown"
+    assert alone.rows[0]["reason"] == "no device owns 10.244.2.10 or a subnet containing it"
+    assert alone.rows[0]["hops"] == []
+    # a host-network pod has its node's address, which the graph places itself
+    host = await _rows(ctx, "path_analysis", source="10.40.0.11", **flow)
+    assert host[0]["source_owner"]["kind"] != "workload"
+    assert host[0]["source_owner"].get("workload") is None
+    # an address no pod has stays unknown
+    nobody = await _rows(ctx, "path_analysis", source="10.244.9.9", **flow)
+    assert nobody[0]["source_owner"]["kind"] == "unknown"
+    # a start named by the caller wins over the pod's node
+    started = await _rows(ctx, "path_analysis", source="10.244.2.10", start_device="leaf-b", **flow)
+    assert started[0]["source_owner"]["kind"] == "unknown"

@@ -137,6 +137,10 @@ def _owner(label: str, owner: Any, address: Any) -> str:
     kind = owner.get("kind") or "unknown"
     where = " ".join(_text(owner.get(k)) for k in ("device", "interface") if owner.get(k))
     text = f"{label}{' ' + str(address) if address else ''}: {kind}"
+    workload = owner.get("workload")
+    if isinstance(workload, Mapping):  # a pod, placed at its node
+        pod = f"{_text(workload.get('namespace'))}/{_text(workload.get('pod'))}"
+        text += f" {pod} on node {_text(workload.get('node'))}"
     if where:
         text += f" on {where}"
     gateways = owner.get("gateways") or []

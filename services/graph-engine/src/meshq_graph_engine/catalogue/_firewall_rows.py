@@ -238,13 +238,27 @@ class Hop(_Part):
     )
 
 
+class Workload(_Part):
+    """A Kubernetes pod the address belongs to (meshq_k8s_pods), placed at its node."""
+
+    cluster: str
+    namespace: str
+    pod: str
+    node: str
+    node_address: str = Field(description="The node's address the walk was located from.")
+
+
 class Owner(_Part):
-    kind: Literal["interface", "endpoint", "unknown"]
+    kind: Literal["interface", "endpoint", "workload", "unknown"] = Field(
+        description="workload: a pod's address the graph does not hold; the walk begins "
+        "where its node's address does."
+    )
     device: str | None
     interface: str | None
     vrf: str | None
     mac: str | None
     gateways: list[str]
+    workload: Workload | None = None
 
 
 class PathRow(Row):

@@ -36,7 +36,7 @@ from meshq_graph_engine.k8s import (
     workload_impact,
 )
 
-__all__ = ["CATEGORY", "FEATURE", "QUERIES"]
+__all__ = ["CATEGORY", "FEATURE", "QUERIES", "workload_at"]
 
 FEATURE = "k8s_observability"
 CATEGORY = "Kubernetes"
@@ -214,6 +214,36 @@ def _inventories(ctx: QueryContext, cluster: str) -> list[ClusterInventory]:
     except (OSError, ValidationError, K8sObjectError) as exc:
         raise QueryError(503, "Kubernetes inventory unreadable", str(exc)[:300]) from None
     return [i for i in found if not cluster or i.cluster == cluster]
+
+
+def workload_at(ctx: QueryContext, address: str) -> dict[str, str] | None:
+    """The pod whose own address ``address`` is (host-network pods share their node's, which
+    the graph may hold already), with its node's address: where path analysis locates a flow
+    from a pod the graph does not know. None without inventories, or for an address no pod of
+    a placed node has."""
+    store = getattr(ctx, "k8s", None)
+    if store is None:
+        return None
+    try:
+        inventories = store.load()
+    except (OSError, ValidationError, K8sObjectError):
+        return None  # an unreadable inventory leaves paths as the graph alone gives them
+    for inventory in inventories:
+        nodes = {n.name: n for n in inventory.nodes}
+        for pod in inventory.pods:
+            if pod.host_network or address not in pod.ips or pod.node not in nodes:
+                continue
+            node_ips = nodes[pod.node].ips
+            if not node_ips:
+                continue
+            return {
+                "cluster": inventory.cluster,
+                "namespace": pod.namespace,
+                "pod": pod.name,
+                "node": pod.node,
+                "node_address": node_ips[0],
+            }
+    return None
 
 
 async def _places(

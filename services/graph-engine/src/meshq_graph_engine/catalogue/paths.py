@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field, model_validator
 from meshq_graph_engine.catalogue._common import DeviceFilter, DeviceName, InterfaceParam, IpParam
 from meshq_graph_engine.catalogue._firewall_rows import PathRow, RouteLookupRow, TestFilterRow
 from meshq_graph_engine.catalogue.base import Params, Query, QueryContext
+from meshq_graph_engine.catalogue.k8s import workload_at
 from meshq_graph_engine.firewall import _load
 from meshq_graph_engine.firewall.path import analyse
 from meshq_graph_engine.firewall.policy import make_flow
@@ -190,8 +191,17 @@ async def _route_lookup(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
 
 async def _path_analysis(ctx: QueryContext, params: Any) -> list[dict[str, Any]]:
     graph = await _load.view(ctx.store, ctx.engine)
+    topo = graph.topology
+    workload = None
+    if (
+        not params.start_device
+        and not topo.owners(params.source)
+        and not topo.containing(params.source)
+    ):
+        # a pod's address the graph does not hold: the flow leaves through its node
+        workload = workload_at(ctx, params.source)
     answer = analyse(
-        graph.topology,
+        topo,
         params.source,
         params.destination,
         params.protocol,
@@ -199,7 +209,10 @@ async def _path_analysis(ctx: QueryContext, params: Any) -> list[dict[str, Any]]
         source_port=params.source_port,
         max_hops=params.max_hops,
         start=(params.start_device, params.start_interface) if params.start_device else None,
+        locate=workload["node_address"] if workload else None,
     )
+    if workload is not None:
+        answer.source_owner.update(kind="workload", workload=workload)
     return answer.rows()
 
 

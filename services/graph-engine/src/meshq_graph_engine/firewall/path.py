@@ -421,18 +421,20 @@ def analyse(
     source_port: int | None = None,
     max_hops: int = 32,
     start: tuple[str, str | None] | None = None,
+    locate: str | None = None,
 ) -> PathAnswer:
     """The flow's branches and verdict. ``start`` (device, interface or None) begins the walk
     at that device, the flow arriving on that interface, instead of at the source's owner or
-    every gateway of its subnet."""
+    every gateway of its subnet. ``locate``: an address whose owner or subnet gateways begin
+    the walk in the source's stead (a pod's: its node's), the packet keeping the source."""
     packet = netfilter.packet(source, destination, protocol, port, source_port=source_port)
     src_owner = topo.describe_owner(source)
     dst_owner = topo.describe_owner(destination)
     if start is not None:
         return _from(topo, packet, max_hops, start, src_owner, dst_owner)
-    starts, own = _starts(topo, source)
+    starts, own = _starts(topo, locate or source)
     if not starts:
-        branch = Branch(reason=f"no device owns {source} or a subnet containing it")
+        branch = Branch(reason=f"no device owns {locate or source} or a subnet containing it")
         return PathAnswer("no_path", [branch], src_owner, dst_owner)
     if not own:
         src_owner["gateways"] = [f"{g.device} {g.interface}" for g in starts]
