@@ -127,6 +127,12 @@ async def measure(devices: int) -> dict[str, Any]:
         figures["one_percent_changed_s"] = round(time.perf_counter() - started, 3)
         figures["one_percent_changed_evaluated"] = run["evaluated"]
         figures["results_per_run"] = sum(run["summary"].values())
+        # what the file history keeps: the first run whole, later runs only what changed
+        sizes = {p.name: p.stat().st_size for p in (root / "runs").glob("r-*.json.gz")}
+        first_file = min(sizes)
+        figures["history_first_run_bytes"] = sizes[first_file]
+        figures["history_one_percent_run_bytes"] = sizes[f"{run['run_id']}.json.gz"]
+        figures["history_bytes"] = sum(sizes.values())
         await store.close()
         return figures
 
@@ -157,6 +163,13 @@ def markdown(figures: dict[str, Any]) -> list[str]:
         if key == "one_percent_changed_s":
             count = figures.get("one_percent_changed_evaluated")
         lines.append(f"| {label} | {figures.get(key)} | {'' if count is None else count} |")
+    if "history_bytes" in figures:
+        lines += [
+            "",
+            f"File history: first run {figures['history_first_run_bytes']:,} bytes, run after "
+            f"1% changed {figures['history_one_percent_run_bytes']:,} bytes, all three "
+            f"{figures['history_bytes']:,} bytes.",
+        ]
     return [*lines, ""]
 
 
