@@ -227,3 +227,25 @@ async def test_failing_probe_raises_an_alert_and_resolves(
         states=("resolved",), severity=None, device=None, rule=None, since=None, limit=10, offset=0
     )
     assert [a["alert_id"] for a in resolved] == [alert["alert_id"]]
+
+
+async def test_the_probe_rule_waits_quietly_for_the_plan(
+    prober_lab: ProberLab, alert_store: AlertStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without synthetic_monitoring the prober refuses the rule's query: the round says so for
+    that rule (no alert raised or resolved), and the next round with the flag evaluates it."""
+    monkeypatch.delenv("MESHOPTIXIQ_DEMO_MODE", raising=False)
+    builtin = AlertSettings.model_validate({"MESHQ_PROBER_URL": "http://prober"}).load_rules()
+    evaluator = Evaluator(
+        [r for r in builtin if r.name == PROBE_RULE],
+        alert_store,
+        GraphQueries(prober_lab.client, {"meshq_synthetic_": prober_lab.client}),
+    )
+    refused = await evaluator.run_once()
+    assert refused.failed == {
+        PROBE_RULE: "the plan lacks synthetic_monitoring, which meshq_synthetic_probes needs"
+    }
+    assert refused.fired == []
+    monkeypatch.setenv("MESHOPTIXIQ_DEMO_MODE", "true")
+    allowed = await evaluator.run_once()
+    assert allowed.failed == {} and [e.rule for e in allowed.evaluations] == [PROBE_RULE]

@@ -29,7 +29,7 @@ from meshq_alerts.sources import (
 )
 from meshq_alerts.store import AlertStore, Evaluation, Transition, device_names
 
-__all__ = ["Answer", "Evaluator", "GraphQueries", "QuerySource", "Round"]
+__all__ = ["Answer", "Evaluator", "GraphQueries", "QueryNotLicensed", "QuerySource", "Round"]
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +51,11 @@ class QuerySource(Protocol):
 
 class QueryFailed(Exception):
     """The query gave no answer; the message says why."""
+
+
+class QueryNotLicensed(QueryFailed):
+    """The service refused the query: the installation's plan lacks its feature (a rule over
+    the Synthetic queries without synthetic_monitoring). Said once, not every round."""
 
 
 class GraphQueries:
@@ -82,6 +87,10 @@ class GraphQueries:
                 raise QueryFailed(f"graph-engine unreachable: {exc}") from None
             if response.status_code != 200:
                 detail = response.text[:300]
+                if response.status_code == 403 and _feature_of(response):
+                    raise QueryNotLicensed(
+                        f"the plan lacks {_feature_of(response)}, which {name} needs"
+                    )
                 raise QueryFailed(f"graph-engine answered {response.status_code}: {detail}")
             body = response.json()
             page = body.get("rows") or []
@@ -95,6 +104,16 @@ class GraphQueries:
                 return Answer(rows, complete=True)
             if len(rows) >= max_rows:
                 return Answer(rows, complete=False)
+
+
+def _feature_of(response: httpx.Response) -> str | None:
+    """The plan feature a 403 problem names, if it names one."""
+    try:
+        problem = response.json()
+    except ValueError:
+        return None
+    feature = problem.get("feature") if isinstance(problem, dict) else None
+    return str(feature)[:64] if feature else None
 
 
 @dataclass
@@ -156,6 +175,8 @@ class Evaluator:
         self.last: Round | None = None
         self.listeners: list[Listener] = []
         self._lock = asyncio.Lock()
+        #: Rules whose query the plan does not include (said once, until it answers again).
+        self._unlicensed: set[str] = set()
 
     async def run_once(self) -> Round:
         """Evaluate every rule once (one round at a time), then push to Alertmanager."""
@@ -174,10 +195,17 @@ class Evaluator:
                 try:
                     answer = await self._answer(rule, now, refreshed)
                     labels = await self._labels(rule, answer.rows, now, refreshed)
+                except QueryNotLicensed as exc:
+                    result.failed[rule.name] = str(exc)
+                    if rule.name not in self._unlicensed:
+                        self._unlicensed.add(rule.name)
+                        log.info("alerts.rule.not_licensed", rule=rule.name, error=str(exc))
+                    continue
                 except QueryFailed as exc:
                     result.failed[rule.name] = str(exc)
                     log.warning("alerts.rule.failed", rule=rule.name, error=str(exc))
                     continue
+                self._unlicensed.discard(rule.name)
                 evaluation = await self.store.evaluate(
                     rule, answer.rows, now, complete=answer.complete, extra_labels=labels
                 )
