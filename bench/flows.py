@@ -414,8 +414,15 @@ def main() -> None:
         "--flows-100m", action="store_true", help="also store and query 100 million flows"
     )
     ap.add_argument("--no-store", action="store_true", help="decoding only")
+    ap.add_argument(
+        "--sizes",
+        default="",
+        help="stored sizes instead of the default ones, in millions (e.g. 1,3,10)",
+    )
     args = ap.parse_args()
     sizes = () if args.no_store else sizes_for(args.flows_100m)
+    if args.sizes and not args.no_store:
+        sizes = tuple(int(float(m) * 1_000_000) for m in args.sizes.split(",") if m.strip())
     print(json.dumps(run(args.datagrams, sizes, 0 if args.no_store else 1_000_000), indent=2))
 
 

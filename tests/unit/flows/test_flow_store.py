@@ -288,9 +288,10 @@ def test_options_names_and_rates_per_exporter_and_domain() -> None:
     s.record_options([])
 
 
-def _many_flows(s: FlowStore, n: int, skewed: bool) -> None:
-    """``n`` flows over the last 90 minutes made by the engine: 4,000 clients and 1,000
-    servers, drawn Zipf-like (``skewed``) or uniformly; half of them answers."""
+def _many_flows(s: FlowStore, n: int, skewed: bool, span_s: int = 30 * 3600) -> None:
+    """``n`` flows over the last ``span_s`` seconds (past a day's start, so the bound reads
+    two days) made by the engine: 4,000 clients and 1,000 servers, drawn Zipf-like
+    (``skewed``) or uniformly; half of them answers; two exporters, interfaces 1 and 2."""
     draw = (
         "toUInt32(floor(exp((intHash64(number * 4 + {k}) / 18446744073709551616.0) * log({n}))))"
         if skewed
@@ -300,9 +301,10 @@ def _many_flows(s: FlowStore, n: int, skewed: bool) -> None:
     s.backend.execute(
         f"INSERT INTO {s.database}.flows (time, exporter, src_addr, dst_addr, proto, "
         "src_port, dst_port, bytes, packets, input_if, output_if) "
-        f"SELECT toDateTime({int(NOW) - 5400} + number * 5400 DIV {n}, 'UTC'), "
-        "'192.0.2.1', if(reply, s, c), if(reply, c, s), 6, 40000, 443, "
-        "1 + intHash64(number * 4 + 3) % 10000, 1, 1, 2 FROM (SELECT number, "
+        f"SELECT toDateTime({int(NOW) - span_s} + number * {span_s} DIV {n}, 'UTC'), "
+        "if(number % 3 = 0, '192.0.2.2', '192.0.2.1'), if(reply, s, c), if(reply, c, s), 6, "
+        "40000, 443, 1 + intHash64(number * 4 + 3) % 10000, 1, 1 + number % 2, 2 "
+        "FROM (SELECT number, "
         f"toIPv6(toIPv4(167772160 + {client})) AS c, "
         f"toIPv6(toIPv4(2886729728 + {server})) AS s, number % 2 = 1 AS reply "
         f"FROM numbers({n}))"
@@ -310,44 +312,96 @@ def _many_flows(s: FlowStore, n: int, skewed: bool) -> None:
 
 
 class _Counting:
-    """The store's backend, counting the queries it runs."""
+    """The store's backend, keeping the statements it runs."""
 
     def __init__(self, backend: Any) -> None:
-        self.backend, self.queries = backend, 0
+        self.backend = backend
+        self.queries: list[str] = []
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.backend, name)
 
     def query(self, sql: str, params: object = None) -> object:
-        self.queries += 1
+        self.queries.append(sql)
         return self.backend.query(sql, params)
 
 
 @pytest.mark.parametrize("skewed", [True, False], ids=["zipf", "uniform"])
-def test_top_pairs_and_conversations_among_the_busiest_hosts_are_exact(skewed: bool) -> None:
-    from network_discovery.flows.store import _conversations_sql, _top_sql
+def test_top_pairs_and_conversations_within_the_bound_are_the_plain_rankings(
+    skewed: bool,
+) -> None:
+    from network_discovery.flows.store import (
+        BOUND_MINUTES,
+        _bound_pairs,
+        _conversations_sql,
+        _top_sql,
+    )
 
     s = fresh_store()
-    _many_flows(s, 60_000, skewed)
+    assert s.pair_projection  # chdb keeps the hourly pairs by address too
+    _many_flows(s, 120_000, skewed)
+    s.bound_rows = 0  # a bound however few the rows
     counting = _Counting(s.backend)
     s.backend = counting  # type: ignore[assignment]
-    for minutes, limit in ((120, 10), (30, 25), (120, 1)):
-        params = s._filters(minutes, NOW, None, 0, limit)
-        every = counting.backend.query(_top_sql(s.database, "pair", False), params).to_pylist()
-        counting.queries = 0
-        pairs = s.top_talkers("pair", until=NOW, minutes=minutes, limit=limit)
-        assert [p["bytes"] for p in pairs] == [r["bytes"] for r in every]
-        assert {(p["src"], p["dst"], p["bytes"]) for p in pairs} == {
-            (_addr_text(r["src"]), _addr_text(r["dst"]), int(r["bytes"])) for r in every
-        }
-        # skewed traffic is answered among the busiest hosts' pairs (hosts, then pairs)
-        assert counting.queries == (2 if skewed else 5)
-        every = counting.backend.query(_conversations_sql(s.database, False), params)
-        convs = s.conversations(until=NOW, minutes=minutes, limit=limit)
-        assert [(c["a"], c["b"], c["bytes"]) for c in convs] == [
-            (_addr_text(r["a"]), _addr_text(r["b"]), int(r["total_bytes"]))
-            for r in every.to_pylist()
+    plain = counting.backend.query
+    cases = [
+        (1440, 10, None, 0),
+        (1440, 1, None, 0),
+        (600, 25, None, 0),
+        (BOUND_MINUTES, 10, None, 0),
+        (1440, 10, ["192.0.2.2"], 0),
+        (1440, 10, ["192.0.2.1"], 2),  # one interface of one exporter
+        (60, 10, None, 0),  # short: every pair
+    ]
+    for minutes, limit, exporters, if_index in cases:
+        params = s._filters(minutes, NOW, exporters, if_index, limit)
+        on_if = bool(if_index)
+        every = plain(_top_sql(s.database, "pair", on_if), params).to_pylist()
+        counting.queries = []
+        pairs = s.top_talkers(
+            "pair", until=NOW, minutes=minutes, limit=limit, exporters=exporters, if_index=if_index
+        )
+        assert len(pairs) == limit
+        # the same pairs in the same order (ties by address), with the same counts
+        assert [(p["src"], p["dst"], p["bytes"], p["packets"], p["flows"]) for p in pairs] == [
+            (_addr_text(r["src"]), _addr_text(r["dst"]), r["bytes"], r["packets"], r["flows"])
+            for r in every
         ]
+        bounded = minutes >= BOUND_MINUTES
+        # long windows: the rows counted, the last hour ranked, the window within the bound
+        assert len(counting.queries) == (3 if bounded else 1)
+        assert ("HAVING sum(bytes) >=" in counting.queries[-1]) == bounded
+        every = plain(_conversations_sql(s.database, on_if), params).to_pylist()
+        convs = s.conversations(
+            until=NOW, minutes=minutes, limit=limit, exporters=exporters, if_index=if_index
+        )
+        assert [(c["a"], c["b"], c["bytes"], c["bytes_a_to_b"], c["flows"]) for c in convs] == [
+            (
+                _addr_text(r["a"]),
+                _addr_text(r["b"]),
+                r["total_bytes"],
+                r["bytes_a_to_b"],
+                r["flows"],
+            )
+            for r in every
+        ]
+    # skewed traffic: the bound leaves pairs out before they are grouped
+    params = s._filters(1440, NOW, None, 0, 10)
+    floor = s.top_talkers("pair", until=NOW, minutes=60, limit=10)[-1]["bytes"]
+    kept, total = (
+        int(
+            plain(
+                f"SELECT count() AS n FROM {s.database}.flows_1h WHERE {where}",
+                {**params, "bound": str(floor)},
+            )
+            .column("n")[0]
+            .as_py()
+        )
+        for where in (_bound_pairs(s.database), "1")
+    )
+    assert kept <= total
+    if skewed:
+        assert kept < total
 
 
 def test_a_store_made_before_the_hourly_rollups_gets_them_filled() -> None:
@@ -367,3 +421,37 @@ def test_a_store_made_before_the_hourly_rollups_gets_them_filled() -> None:
     # opened once more: nothing filled twice
     third = FlowStore(s.backend, s.database)
     assert third.top_talkers("src", until=NOW, minutes=240) == before
+
+
+def test_a_store_made_before_the_daily_rollups_gets_them_filled() -> None:
+    s = fresh_store()
+    _many_flows(s, 5_000, True)
+    # as the store was: no daily rollups, no pair projection
+    for name in ("flows_src_1d", "flows_dst_1d"):
+        s.backend.execute(f"DROP TABLE {s.database}.{name}_mv")
+        s.backend.execute(f"DROP TABLE {s.database}.{name}")
+    s.backend.execute(f"ALTER TABLE {s.database}.flows_1h DROP PROJECTION by_pair")
+    again = FlowStore(s.backend, s.database)
+    assert again.pair_projection
+    for side in ("src", "dst"):
+        per_day = {
+            (r["d"], r["a"]): r["b"]
+            for r in s.backend.query(
+                f"SELECT toDate(day) AS d, {side}_addr AS a, sum(bytes) AS b "
+                f"FROM {s.database}.flows_{side}_1d GROUP BY d, a"
+            ).to_pylist()
+        }
+        from_minutes = {
+            (r["d"], r["a"]): r["b"]
+            for r in s.backend.query(
+                f"SELECT toDate(minute) AS d, {side}_addr AS a, sum(bytes) AS b "
+                f"FROM {s.database}.flows_{side}_1m GROUP BY d, a"
+            ).to_pylist()
+        }
+        assert per_day == from_minutes and len({d for d, _ in per_day}) == 2
+    # opened once more: nothing filled twice
+    FlowStore(s.backend, s.database)
+    assert (
+        s.backend.query(f"SELECT sum(bytes) AS b FROM {s.database}.flows_src_1d").to_pylist()
+        == s.backend.query(f"SELECT sum(bytes) AS b FROM {s.database}.flows_src_1m").to_pylist()
+    )

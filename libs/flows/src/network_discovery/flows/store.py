@@ -37,9 +37,10 @@ import os
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -161,9 +162,23 @@ _SETTINGS = (
 )
 
 
+#: The minute rollups that also have a daily one: the bytes each host sent (received) per
+#: day, an upper bound of what it sent in any window within the days read (see
+#: :meth:`FlowStore._ranked`), a few rows per host and day.
+_DAILY = ("flows_src_1m", "flows_dst_1m")
+
+
 def _hourly(name: str) -> str:
     """The hourly rollup of a minute one (``flows_src_1m`` -> ``flows_src_1h``)."""
     return name[: -len("_1m")] + "_1h"
+
+
+def _daily(name: str) -> str:
+    """The daily rollup of a minute one (``flows_src_1m`` -> ``flows_src_1d``)."""
+    return name[: -len("_1m")] + "_1d"
+
+
+_GRAIN_TABLE = {"minute": lambda n: n, "hour": _hourly, "day": _daily}
 
 
 def _rollup_table(db: str, name: str, grain: str, rollup_retention: int) -> str:
@@ -171,7 +186,7 @@ def _rollup_table(db: str, name: str, grain: str, rollup_retention: int) -> str:
     columns = ", ".join(f"{c} {t}" for c, t, _ in keys)
     order = ", ".join([grain, "exporter", *(c for c, _, _ in keys)])
     return (
-        f"CREATE TABLE IF NOT EXISTS {db}.{name if grain == 'minute' else _hourly(name)} "
+        f"CREATE TABLE IF NOT EXISTS {db}.{_GRAIN_TABLE[grain](name)} "
         f"({grain} DateTime('UTC'), exporter LowCardinality(String), {columns}, bytes UInt64, "
         "packets UInt64, flows UInt64) ENGINE = SummingMergeTree((bytes, packets, flows)) "
         f"PARTITION BY toYYYYMMDD({grain}) ORDER BY ({order}) "
@@ -230,6 +245,24 @@ def _rollup_ddl(db: str, name: str, rollup_retention: int, backfill: bool = Fals
     ]
 
 
+def _daily_ddl(db: str, name: str, rollup_retention: int, backfill: bool = False) -> list[str]:
+    """The daily rollup of ``name`` (one of :data:`_DAILY`), filled from its hourly one's
+    inserts; ``backfill``: new beside an hourly one that may hold rows (filled from them)."""
+    keys = ", ".join(c for c, _, _ in _ROLLUPS[name])
+    hourly, daily = _hourly(name), _daily(name)
+    select = (
+        f"SELECT toStartOfDay(hour) AS day, exporter, {keys}, sum(bytes) AS bytes, "  # noqa: S608 - identifiers from this module
+        f"sum(packets) AS packets, sum(flows) AS flows FROM {db}.{hourly} "
+        f"GROUP BY day, exporter, {keys}"
+    )
+    return [
+        _rollup_table(db, name, "day", rollup_retention),
+        *([f"INSERT INTO {db}.{daily} {select}"] if backfill else []),
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.{daily}_mv TO {db}.{daily} AS {select}",
+        f"ALTER TABLE {db}.{daily} MODIFY TTL day + toIntervalSecond({rollup_retention})",
+    ]
+
+
 def _ddl(
     db: str, retention: int, rollup_retention: int, tables: frozenset[str] = frozenset()
 ) -> list[str]:
@@ -246,6 +279,13 @@ def _ddl(
             for name in _ROLLUPS
             for stmt in _rollup_ddl(
                 db, name, rollup_retention, name in tables and _hourly(name) not in tables
+            )
+        ),
+        *(
+            stmt
+            for name in _DAILY
+            for stmt in _daily_ddl(
+                db, name, rollup_retention, _hourly(name) in tables and _daily(name) not in tables
             )
         ),
         f"CREATE TABLE IF NOT EXISTS {db}.flow_exporters (exporter String, "
@@ -404,25 +444,45 @@ _TOP_KEYS: dict[str, tuple[str, str, str]] = {
 _WITH_INTERFACES = {"flows_1m", "flows_app_1m"}
 
 
-#: Top pairs and conversations are first asked among the pairs of the hosts that move the most
-#: bytes (these many, then these many): exact when the last answered moved more bytes than
-#: the first host left out did (see :meth:`FlowStore._bounded`), else asked of every pair.
-BOUND_HOSTS = (256, 2048)
-_AMONG_SOURCES = "src_addr IN {among:Array(IPv6)}"
-_AMONG_HOSTS = "(src_addr IN {among:Array(IPv6)} OR dst_addr IN {among:Array(IPv6)})"
+#: The projection of ``flows_1h`` ordered by source and destination address.
+PAIR_PROJECTION = "by_pair"
+#: Windows of at least these many minutes rank pairs and conversations within a bound (see
+#: :meth:`FlowStore._ranked`); shorter ones read few enough rows to rank every pair.
+BOUND_MINUTES = 180
+#: ... and whose whole hours hold at least these many rows of ``flows_1h`` (fewer are grouped
+#: faster than the bound is found).
+BOUND_ROWS = 4_000_000
+_DAYS = (
+    "day >= toStartOfDay({since:DateTime('UTC')}) AND day < {until:DateTime('UTC')} "
+    "AND " + "(empty({exporters:Array(String)}) OR has({exporters:Array(String)}, exporter))"
+)
 
 
-def _hosts_sql(db: str, both: bool) -> str:
-    """Addresses by the bytes they sent (``both``: sent and received) in the window."""
-    sent = _rollup_union(db, "flows_src_1m", ["src_addr", "bytes"])
-    parts = [f"SELECT src_addr AS addr, bytes FROM {sent}"]  # noqa: S608 - identifiers from this module
-    if both:
-        received = _rollup_union(db, "flows_dst_1m", ["dst_addr", "bytes"])
-        parts.append(f"SELECT dst_addr AS addr, bytes FROM {received}")  # noqa: S608 - identifiers from this module
+def _sent_at_least(db: str, side: str) -> str:
+    """The addresses that sent (``side`` src) or received (dst) at least ``{bound}`` bytes
+    over the days the window touches (a superset of the window: never less than they did in
+    it)."""
     return (
-        f"SELECT addr, sum(bytes) AS bytes FROM ({' UNION ALL '.join(parts)}) "  # noqa: S608 - identifiers from this module, values bound
-        "GROUP BY addr ORDER BY bytes DESC LIMIT {hosts:UInt32}"
+        f"SELECT {side}_addr FROM {db}.flows_{side}_1d WHERE {_DAYS} "  # noqa: S608 - identifiers from this module, values bound
+        f"GROUP BY {side}_addr HAVING sum(bytes) >= {{bound:UInt64}}"
     )
+
+
+def _bound_pairs(db: str) -> str:
+    """A pair moves no more bytes than its source sent and its destination received."""
+    return (
+        f"src_addr IN ({_sent_at_least(db, 'src')}) AND dst_addr IN ({_sent_at_least(db, 'dst')})"
+    )
+
+
+def _bound_conversations(db: str) -> str:
+    """A conversation moves no more bytes than either end sent and received."""
+    hosts = (
+        f"SELECT addr FROM (SELECT src_addr AS addr, bytes FROM {db}.flows_src_1d WHERE {_DAYS} "  # noqa: S608 - identifiers from this module, values bound
+        f"UNION ALL SELECT dst_addr AS addr, bytes FROM {db}.flows_dst_1d WHERE {_DAYS}) "
+        "GROUP BY addr HAVING sum(bytes) >= {bound:UInt64}"
+    )
+    return f"src_addr IN ({hosts}) AND dst_addr IN ({hosts})"
 
 
 def _top_sql(db: str, by: str, on_interface: bool, among: str = "") -> str:
@@ -796,6 +856,36 @@ class FlowStore:
         )
         for statement in _ddl(database, int(retention_s), int(rollup_retention_s), tables):
             backend.execute(statement)
+        self.pair_projection = self._pair_projection()
+        #: windows whose whole hours hold fewer hourly pair rows are ranked without a bound
+        self.bound_rows = BOUND_ROWS
+
+    def _pair_projection(self) -> bool:
+        """The hourly pairs in the order of their addresses too (a projection of
+        ``flows_1h``), so that a bounded ranking reads the rows of the pairs it keeps rather
+        than every row of their hours (see :meth:`_ranked`). An engine that cannot keep one
+        (a ClickHouse older than 24.8) goes on without it: the answers are the same."""
+        table = f"{self.database}.flows_1h"
+        made = self.backend.query(
+            "SELECT count() AS n FROM system.projections WHERE database = {db:String} "
+            "AND table = 'flows_1h' AND name = {name:String}",
+            {"db": self.database, "name": PAIR_PROJECTION},
+        )
+        if int(made.column("n")[0].as_py()):
+            return True
+        try:
+            self.backend.execute(
+                f"ALTER TABLE {table} MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild'"
+            )
+            self.backend.execute(
+                f"ALTER TABLE {table} ADD PROJECTION IF NOT EXISTS {PAIR_PROJECTION} "
+                "(SELECT * ORDER BY src_addr, dst_addr, hour)"
+            )
+            # the parts stored before (a mutation in the background on a server)
+            self.backend.execute(f"ALTER TABLE {table} MATERIALIZE PROJECTION {PAIR_PROJECTION}")
+        except FlowStoreError:
+            return False
+        return True
 
     @classmethod
     def embedded(cls, path: str, database: str = "meshq_flows", **kw: Any) -> FlowStore:
@@ -1021,12 +1111,11 @@ class FlowStore:
             raise ValueError(f"top talkers by src, dst, pair or app, not {by!r}")
         params = self._filters(minutes, until, exporters, if_index, limit)
         if by == "pair":
-            table = self._bounded(
-                _top_sql(self.database, by, bool(if_index)),
-                _top_sql(self.database, by, bool(if_index), _AMONG_SOURCES),
+            table = self._ranked(
+                partial(_top_sql, self.database, by, bool(if_index)),
+                _bound_pairs(self.database),
                 params,
-                both=False,
-                key="bytes",
+                "bytes",
             )
         else:
             table = self.backend.query(_top_sql(self.database, by, bool(if_index)), params)
@@ -1055,12 +1144,11 @@ class FlowStore:
         limit: int = 100,
     ) -> list[dict[str, Any]]:
         """Address pairs, both directions summed apart (``a`` the lower address)."""
-        table = self._bounded(
-            _conversations_sql(self.database, bool(if_index)),
-            _conversations_sql(self.database, bool(if_index), _AMONG_HOSTS),
+        table = self._ranked(
+            partial(_conversations_sql, self.database, bool(if_index)),
+            _bound_conversations(self.database),
             self._filters(minutes, until, exporters, if_index, limit),
-            both=True,
-            key="total_bytes",
+            "total_bytes",
         )
         rows = table.to_pylist()
         for row in rows:
@@ -1071,28 +1159,42 @@ class FlowStore:
             row["flows"], row["exporters"] = int(row["flows"]), int(row["exporters"])
         return rows
 
-    def _bounded(
-        self, every: str, among: str, params: dict[str, str], *, both: bool, key: str
+    def _ranked(
+        self, sql: Callable[[str], str], bound: str, params: dict[str, str], key: str
     ) -> pa.Table:
-        """The answer of ``every`` (a ranking of pairs by bytes, ``LIMIT {limit}``), found
-        among the pairs of the busiest hosts first: a pair moves no more bytes than its source
-        sent (a conversation no more than either end sent and received), so when the last of
-        the answer among the ``n`` busiest hosts' pairs moved more than the next host did, no
-        other pair can be in it: that answer is the exact one. Otherwise again with more
-        hosts, then over every pair."""
+        """The ranking ``sql(where)`` (pairs or conversations by bytes, ``LIMIT {limit}``)
+        over the window, exact. A window of :data:`BOUND_MINUTES` or more whose whole hours
+        hold :attr:`bound_rows` hourly pair rows or more is ranked among
+        the pairs whose two ends could carry enough: ranked first over its last whole hour,
+        the ``limit``-th of that ranking moved at least ``T`` bytes in the window (so did
+        every pair above it), hence so does the ``limit``-th of the window; and a pair that
+        moved ``T`` bytes has a source that sent and a destination that received ``T``
+        (each end of a conversation, sent and received), in the days the window touches
+        (the daily rollups: a few rows per host). The pairs outside ``bound`` (those ends)
+        are then left out before grouping, which is most of them when traffic is skewed;
+        ties at ``T`` are kept, so the answer and its order are the plain ranking's."""
+        since, until = int(params["since"]), int(params["until"])
+        hours_to = int(params["hours_to"])
+        if until - since < BOUND_MINUTES * 60 or hours_to - 3600 < int(params["hours_from"]):
+            return self.backend.query(sql(""), params)
+        rows = self.backend.query(
+            f"SELECT count() AS n FROM {self.database}.flows_1h WHERE {_HOURS}",  # noqa: S608 - identifiers from this module, values bound
+            params,
+        )
+        if int(rows.column("n")[0].as_py()) < self.bound_rows:
+            return self.backend.query(sql(""), params)  # few enough to group them all
+        last_hour = {
+            **params,
+            "since": param_text(hours_to - 3600),
+            "until": param_text(hours_to),
+            "hours_from": param_text(hours_to - 3600),
+        }
+        first = self.backend.query(sql(""), last_hour)
         limit = int(params["limit"])
-        for n in BOUND_HOSTS:
-            hosts = self.backend.query(
-                _hosts_sql(self.database, both), {**params, "hosts": param_text(n + 1)}
-            )
-            if hosts.num_rows <= n:
-                break  # every host is among them: ask every pair
-            bound = int(hosts.column("bytes")[n].as_py())
-            busiest = [str(ipaddress.IPv6Address(a)) for a in hosts.column("addr").to_pylist()[:n]]
-            table = self.backend.query(among, {**params, "among": param_text(busiest)})
-            if table.num_rows >= limit and int(table.column(key)[limit - 1].as_py()) > bound:
-                return table
-        return self.backend.query(every, params)
+        floor = int(first.column(key)[limit - 1].as_py()) if first.num_rows >= limit else 0
+        if floor == 0:  # no bound: every pair
+            return self.backend.query(sql(""), params)
+        return self.backend.query(sql(bound), {**params, "bound": param_text(floor)})
 
     def interfaces(
         self,
