@@ -220,6 +220,7 @@ async def _measure(devices: int, folder: Path, repeats: int, writes: str) -> dic
     out["graph"] = {k: len(v) for k, v in engine.projection.nodes.items()}
     out["graph"]["links"] = len(engine.projection.rels.get("CONNECTED_TO", {}))
     out["full_ingest_stages_s"] = full.stages
+    out["full_ingest_stages_rss_mb"] = full.stages_rss_mb
     _say(f"{devices} devices: full ingest {out['full_ingest_s']}s: {full.added}")
     _say(f"{devices} devices: full ingest stages (s): {full.stages}")
     # the change arrives, as it does in service, once the background work the full ingest
@@ -235,6 +236,7 @@ async def _measure(devices: int, folder: Path, repeats: int, writes: str) -> dic
     out["incremental_ingest_cpu_s"] = round(time.process_time() - cpu, 2)
     out["ingest_peak_rss_mb"] = _peak_rss_mb()
     out["incremental_ingest_stages_s"] = incr.stages
+    out["incremental_ingest_stages_rss_mb"] = incr.stages_rss_mb
     out["incremental"] = {
         "scope_devices": len(change.scope),
         "added": incr.added,
@@ -421,6 +423,10 @@ def markdown(r: dict[str, Any]) -> list[str]:
         if r.get(key):
             steps = ", ".join(f"{k} {v}" for k, v in r[key].items())
             lines.append(f"| {name}, by step (s) | {steps} |")
+        memory = r.get(key.removesuffix("_s") + "_rss_mb")
+        if memory:
+            steps = ", ".join(f"{k} {now}/{peak}" for k, (now, peak) in memory.items())
+            lines.append(f"| {name}, resident set after each step / peak so far (MB) | {steps} |")
     for key, name in (
         (
             "settle_after_full_s",

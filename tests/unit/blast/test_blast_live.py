@@ -320,6 +320,15 @@ async def test_kept_warm_views_are_current_before_any_question(tmp_path: Path) -
             # the upstream flows every blast radius starts from: worked out in the background
             assert kept._flow_index is not None
             _same(kept, await read_topology(store))
+        # a question before the background refresh: the refresh still works out the flows
+        await engine.apply_snapshot(changes.snapshot())
+        asked = await load_topology(store, engine)
+        assert views[0].last == "updated" and asked._flow_index is None
+        for _ in range(500):
+            if asked._flow_index is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert asked._flow_index is not None
         await stop()
         await engine.apply_snapshot(changes.snapshot())
         await asyncio.sleep(0.2)

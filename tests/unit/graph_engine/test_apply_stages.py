@@ -22,6 +22,7 @@ STEPS = [
     "answers",
     "record",
     "advance",
+    "pack",
 ]
 
 
@@ -44,6 +45,11 @@ async def test_every_step_of_an_apply_is_timed_in_order(engine: GraphEngine) -> 
         assert list(result.stages) == STEPS
         assert all(seconds >= 0 for seconds in result.stages.values())
         assert sum(result.stages.values()) <= result.elapsed_ms / 1000 + 0.01 * len(STEPS)
+        # the resident set after each step, and the peak so far (which never falls)
+        assert list(result.stages_rss_mb) == STEPS
+        peaks = [peak for _, peak in result.stages_rss_mb.values()]
+        assert peaks == sorted(peaks)
+        assert all(0 < now <= peak for now, peak in result.stages_rss_mb.values())
     assert change.updated == {"devices": 1}
 
 

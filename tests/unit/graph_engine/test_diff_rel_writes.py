@@ -98,3 +98,37 @@ async def test_only_the_volatile_properties_of_touched_nodes_are_set(
     await writer.create_nodes(store, "Interface", [_iface(0)])
     await diff.update_volatile(store, "Interface", [dict(_iface(0), description="moved")])
     assert (await writer.read_nodes(store, "Interface"))[_iface(0)["id"]]["description"] == "moved"
+
+
+async def test_a_first_ingest_is_written_a_column_at_a_time(store: EmbeddedStore) -> None:
+    """The rows of a whole new graph go to the store as columns read straight from the
+    projection's tuples (no dictionary per row): the same Arrow tables as the rows' own
+    dictionaries give, and the same rows in the store."""
+    from meshq_graph_engine.projection import Projection
+
+    new = Projection()
+    for i in range(120):
+        new.add_node(
+            "Interface",
+            {**_iface(i), "speed_mbps": 1000 + i, "trunk_vlans": [10, i + 1] if i % 2 else []},
+        )
+    ifaces = sorted(new.nodes["Interface"])
+    for a, b in zip(ifaces[::2], ifaces[1::2], strict=True):
+        new.add_rel("CONNECTED_TO", a, b, evidence="lldp_both", confidence=0.5)
+    d = diff.diff(Projection(), new)
+    nodes, rels = d.added["Interface"], d.rels_added["CONNECTED_TO"]
+    node_columns = {"id": "STRING", **writer.NODES["Interface"].props}
+    rel_columns = {"src": "STRING", "dst": "STRING", **writer.RELS["CONNECTED_TO"].props}
+    assert nodes.column("trunk_vlans") is not None  # type: ignore[attr-defined]
+    for rows, columns in ((nodes, node_columns), (rels, rel_columns)):
+        assert writer._arrow_table(rows, columns).equals(writer._arrow_table(list(rows), columns))
+    part = nodes.part(10, 20)  # type: ignore[attr-defined]
+    assert writer._arrow_table(part, node_columns).equals(
+        writer._arrow_table(list(nodes)[10:20], node_columns)
+    )
+    await diff.apply_diff(store, d)
+    stored = await writer.read_nodes(store, "Interface")
+    assert {i: r["trunk_vlans"] for i, r in stored.items()} == {
+        r["id"]: r["trunk_vlans"] for r in nodes
+    }
+    assert len(await writer.read_rels(store, "CONNECTED_TO")) == 60

@@ -17,7 +17,7 @@ import os
 from functools import cache
 from typing import Any
 
-__all__ = ["ARENAS", "release_free_memory", "tune_allocator"]
+__all__ = ["ARENAS", "release_free_memory", "resident_mb", "tune_allocator"]
 
 #: ``malloc`` arenas at most (``M_ARENA_MAX``).
 ARENAS = 2
@@ -51,3 +51,19 @@ def release_free_memory() -> None:
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+def resident_mb() -> tuple[float, float] | None:
+    """This process's resident set now and at its peak (``VmRSS``, ``VmHWM``), in MB; None
+    where /proc does not tell."""
+    now = peak = None
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    now = round(int(line.split()[1]) / 1024, 1)
+                elif line.startswith("VmHWM:"):
+                    peak = round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError):
+        return None
+    return None if now is None or peak is None else (now, peak)

@@ -78,17 +78,39 @@ PROJECTED_LABELS = tuple(COUNTED_NODES)
 PROJECTED_RELS = tuple(RELS)
 
 
+#: Where a row's column is in a difference's item ``(key, row)``: in the key (its index, or
+#: None for the key itself: a node's id) or in the row (its index).
+_Where = tuple[str, int | None]
+
+
 class Rows(Sequence[dict[str, Any]]):
     """Rows of a difference, each made as the store's dictionary when it is read (by
-    index, slice or iteration); read-only."""
+    index, slice or iteration), or read a column at a time (:meth:`column`: what a columnar
+    write takes, with no dictionary per row); read-only."""
 
-    __slots__ = ("_items", "_make")
+    __slots__ = ("_items", "_make", "_where")
 
     def __init__(
-        self, items: list[tuple[Any, Any]], make: Callable[[Any, Any], dict[str, Any]]
+        self,
+        items: list[tuple[Any, Any]],
+        make: Callable[[Any, Any], dict[str, Any]],
+        where: Mapping[str, _Where] | None = None,
     ) -> None:
         self._items = items
         self._make = make
+        self._where = where or {}
+
+    def column(self, name: str) -> list[Any] | None:
+        """Every row's value of ``name``, in order (lists as the row keeps them: tuples);
+        None for a name the rows do not have."""
+        where = self._where.get(name)
+        if where is None:
+            return None
+        part, i = where
+        items = self._items
+        if part == "key":
+            return [k for k, _ in items] if i is None else [k[i] for k, _ in items]
+        return [r[i] for _, r in items]
 
     def __len__(self) -> int:
         return len(self._items)
@@ -106,7 +128,7 @@ class Rows(Sequence[dict[str, Any]]):
 
     def part(self, start: int, stop: int) -> Rows:
         """Some of the rows, still made only when read."""
-        return Rows(self._items[start:stop], self._make)
+        return Rows(self._items[start:stop], self._make, self._where)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         make = self._make
@@ -124,13 +146,27 @@ class Rows(Sequence[dict[str, Any]]):
         return f"Rows({list(self)!r})"
 
 
+_NODE_WHERE: dict[str, dict[str, _Where]] = {
+    label: {"id": ("key", None), **{p: ("row", i) for i, p in enumerate(props)}}
+    for label, props in NODE_PROPS.items()
+}
+_REL_WHERE: dict[str, dict[str, _Where]] = {
+    name: {"src": ("key", 0), "dst": ("key", 1), **{p: ("row", i) for i, p in enumerate(props)}}
+    for name, props in REL_PROPS.items()
+}
+
+
 def node_rows(label: str, items: list[tuple[str, NodeRow]]) -> list[dict[str, Any]]:
     """Nodes of one label as a difference's rows (read as lists of dictionaries)."""
-    return Rows(items, lambda i, r: node_dict(label, i, r))  # type: ignore[return-value]
+    return Rows(  # type: ignore[return-value]
+        items, lambda i, r: node_dict(label, i, r), _NODE_WHERE[label]
+    )
 
 
 def rel_rows(name: str, items: list[tuple[RelKey, RelRow]]) -> list[dict[str, Any]]:
-    return Rows(items, lambda k, r: rel_dict(name, k, r))  # type: ignore[return-value]
+    return Rows(  # type: ignore[return-value]
+        items, lambda k, r: rel_dict(name, k, r), _REL_WHERE[name]
+    )
 
 
 @dataclass

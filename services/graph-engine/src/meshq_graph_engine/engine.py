@@ -32,9 +32,9 @@ from network_discovery.model import FactKind, MetadataPatch, Snapshot
 
 from meshq_graph_engine import answers, journal
 from meshq_graph_engine._gc import collector_paused
-from meshq_graph_engine._memory import release_free_memory, tune_allocator
+from meshq_graph_engine._memory import release_free_memory, resident_mb, tune_allocator
 from meshq_graph_engine.diff import GraphDiff, apply_diff, diff, read_projection
-from meshq_graph_engine.facts import FactKey, FactStore, SnapshotFacts
+from meshq_graph_engine.facts import FactKey, FactStore, SnapshotFacts, payload_of
 from meshq_graph_engine.live import LiveGraph
 from meshq_graph_engine.projection import Projection
 from meshq_graph_engine.revision import read_revision, write_revision
@@ -76,6 +76,9 @@ class ApplyResult:
     scope_devices: list[str]
     #: Seconds each step of the apply took, in the order they ran (``_Stages``).
     stages: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: The process's resident set (MB) at the end of each step, and its peak so far
+    #: (``[now, peak]``; empty where /proc is not there): which step makes the peak.
+    stages_rss_mb: dict[str, list[float]] = dataclasses.field(default_factory=dict)
 
 
 class _Stages:
@@ -83,12 +86,16 @@ class _Stages:
 
     def __init__(self) -> None:
         self.times: dict[str, float] = {}
+        self.rss: dict[str, list[float]] = {}
         self._last = time.perf_counter()
 
     def mark(self, name: str) -> None:
         now = time.perf_counter()
         self.times[name] = round(self.times.get(name, 0.0) + now - self._last, 3)
         self._last = now
+        memory = resident_mb()
+        if memory is not None:
+            self.rss[name] = list(memory)
 
 
 class GraphEngine:
@@ -165,6 +172,7 @@ class GraphEngine:
         )
         current = await read_projection(self.store)
         live = LiveGraph.build(facts, current)
+        facts.sets.pack()  # read once by the build: held packed from now on
         self.facts, self.live = facts, live
         self._stale = False
         if not repair:
@@ -312,11 +320,11 @@ class GraphEngine:
                 else:
                     self.archive.save(given)
                 stages.mark("archive")
-            digest, payloads = journal.packed_sets(grouped, changed)
+            digest, deflated = journal.packed_sets(grouped, changed)
             await journal.start(self.store, record, grouped, before, digest=digest)
             stages.mark("journal")
             await self._hold("engine.pause_after_journal")
-            await self._write_fact_sets(changed, removed, payloads)
+            await self._write_fact_sets(changed, removed, deflated)
             stages.mark("fact_sets")
             await self._hold("engine.pause_after_facts")
             await apply_diff(self.store, d)
@@ -337,10 +345,15 @@ class GraphEngine:
             raise
         await self._advance(d)
         stages.mark("advance")
+        # the sets written are held packed from now on (a tenth of their rows' memory)
+        self.facts.sets.pack(deflated)
+        del deflated
+        stages.mark("pack")
         result = dataclasses.replace(
             result,
             elapsed_ms=round((time.monotonic() - started) * 1000, 1),
             stages=stages.times,
+            stages_rss_mb=stages.rss,
         )
         log.info(
             "snapshot.applied",
@@ -415,9 +428,9 @@ class GraphEngine:
                 )
 
     async def _write_fact_sets(
-        self, changed: list[FactKey], removed: list[FactKey], payloads: dict[FactKey, str]
+        self, changed: list[FactKey], removed: list[FactKey], deflated: dict[FactKey, bytes]
     ) -> None:
-        """The changed sets' payloads (made with the journal's digest), in batches."""
+        """The changed sets' payloads (deflated with the journal's digest), in batches."""
         ids = [f"{d}|{k}" for d, k in changed + removed]
         if ids:
             await writer.delete_nodes(self.store, "FactSet", ids)
@@ -429,7 +442,7 @@ class GraphEngine:
                     "kind": kind,
                     "snapshot_id": self.facts.origin[(device, kind)],
                     "collected_at": self.facts.seen[(device, kind)],
-                    "payload": payloads.pop((device, kind)),
+                    "payload": payload_of(deflated[(device, kind)]),
                 }
                 for device, kind in changed[start : start + _FACT_SET_BATCH]
             ]

@@ -21,7 +21,7 @@ import sys
 import zlib
 from array import array
 from collections import defaultdict, namedtuple
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Self, cast, get_args
@@ -70,6 +70,7 @@ __all__ = [
     "KIND_MODELS",
     "FactKey",
     "FactRow",
+    "FactSets",
     "FactStore",
     "SnapshotFacts",
     "facts_by_scope",
@@ -231,7 +232,12 @@ def pack(data: bytes) -> str:
     """:func:`set_bytes` as ``FactSet.payload`` keeps it: deflated, in base64 after ``c:``.
     Fact sets are the store's largest texts: compressed they take a tenth of the space, and
     the store's memory for writing and checkpointing them shrinks with them."""
-    return _PACKED + base64.b64encode(zlib.compress(data, 1)).decode("ascii")
+    return payload_of(deflate(data))
+
+
+def payload_of(deflated: bytes) -> str:
+    """:func:`pack` of a set whose :func:`set_bytes` are already deflated."""
+    return _PACKED + base64.b64encode(deflated).decode("ascii")
 
 
 def set_payload(rows: Sequence[FactRow]) -> str:
@@ -571,11 +577,127 @@ def _owned(
     yield part, [((key, part), m) for m in models if ((key := getattr(m, attr)), part) in grouped]
 
 
+def _rows_of(kind: str, data: bytes) -> tuple[FactRow, ...]:
+    """A set's rows again from its :func:`set_bytes`."""
+    doc = json.loads(data)
+    if not doc:
+        return ()
+    if isinstance(doc, list) or tuple(doc["f"]) != _FIELDS[kind]:  # another model's fields
+        facts = (
+            doc
+            if isinstance(doc, list)
+            else [dict(zip(doc["f"], v, strict=True)) for v in doc["r"]]
+        )
+        return tuple(_encode(kind, f) for f in facts)
+    make = _ROW_TYPES[kind]._make
+    return tuple(
+        [
+            make(
+                [
+                    _intern(v)
+                    if (t := type(v)) is str
+                    else (_freeze(v) if t is list or t is dict else v)
+                    for v in values
+                ]
+            )
+            for values in doc["r"]
+        ]
+    )
+
+
+#: Sets kept decoded between two packs at most (a change reads some thousands; a reader of a
+#: whole kind would otherwise keep every set of it as rows).
+_DECODED_MAX = 50_000
+#: Kinds whose sets are never held packed: one row per device, read whole by the plan's
+#: device count.
+_UNPACKED_KINDS = frozenset({FactKind.DEVICE.value})
+
+
+class FactSets(MutableMapping[FactKey, tuple[FactRow, ...]]):
+    """Every fact set by key, as rows; a set may be held packed (its :func:`set_bytes`,
+    deflated: a tenth of the memory of its rows) and is then made rows again when it is
+    read. The apply packs the sets it wrote once it is done (:meth:`pack`); reads between
+    two packs share one decoding of each set (a change reads its neighbours' sets more than
+    once)."""
+
+    __slots__ = ("_decoded", "_held")
+
+    def __init__(self) -> None:
+        self._held: dict[FactKey, tuple[FactRow, ...] | bytes] = {}
+        self._decoded: dict[FactKey, tuple[FactRow, ...]] = {}
+
+    def __getitem__(self, key: FactKey) -> tuple[FactRow, ...]:
+        held = self._held[key]
+        if type(held) is not bytes:
+            return held  # type: ignore[return-value]
+        rows = self._decoded.get(key)
+        if rows is None:
+            rows = _rows_of(key[1], zlib.decompress(held))
+            if len(self._decoded) >= _DECODED_MAX:  # a whole kind read: kept no longer
+                self._decoded.clear()
+            self._decoded[key] = rows
+        return rows
+
+    def hold(self, key: FactKey, deflated: bytes) -> None:
+        """Hold a set packed (its :func:`set_bytes`, deflated), as the store keeps it."""
+        self._held[key] = deflated
+        self._decoded.pop(key, None)
+
+    def __setitem__(self, key: FactKey, rows: tuple[FactRow, ...]) -> None:
+        self._held[key] = rows
+        self._decoded.pop(key, None)
+
+    def __delitem__(self, key: FactKey) -> None:
+        del self._held[key]
+        self._decoded.pop(key, None)
+
+    def __iter__(self) -> Iterator[FactKey]:
+        return iter(self._held)
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._held
+
+    def set_bytes(self, key: FactKey) -> bytes:
+        """The set's :func:`set_bytes` (``[]`` where there is none), without making rows of a
+        packed one."""
+        held = self._held.get(key)
+        if held is None:
+            return set_bytes(())
+        return zlib.decompress(held) if type(held) is bytes else set_bytes(held)
+
+    def packed(self) -> int:
+        """How many sets are held packed."""
+        return sum(1 for held in self._held.values() if type(held) is bytes)
+
+    def pack(self, deflated: Mapping[FactKey, bytes] | None = None) -> None:
+        """Hold sets packed: those of ``deflated`` (each set's :func:`set_bytes`, deflated, as
+        the apply made them from the sets it holds now) or, with none given, every set held
+        as rows. Drops the sets decoded since the last pack."""
+        self._decoded.clear()
+        held = self._held
+        if deflated is None:
+            for key, rows in list(held.items()):
+                if type(rows) is not bytes and key[1] not in _UNPACKED_KINDS:
+                    held[key] = deflate(set_bytes(rows))
+            return
+        for key, data in deflated.items():
+            if key in held and key[1] not in _UNPACKED_KINDS:
+                held[key] = data
+
+
+def deflate(data: bytes) -> bytes:
+    """A set's :func:`set_bytes` as :class:`FactSets` holds it and :func:`pack` stores it."""
+    return zlib.compress(data, 1)
+
+
 class FactStore:
     """In-memory view of every fact set and patch; the graph store keeps the durable copy."""
 
     def __init__(self) -> None:
-        self.sets: dict[FactKey, tuple[FactRow, ...]] = {}
+        self.sets = FactSets()
         self.origin: dict[FactKey, str] = {}  # snapshot that last wrote the set
         self.seen: dict[FactKey, str] = {}  # when that snapshot collected it (ISO 8601)
         self.patches: dict[str, dict[str, Any]] = {}  # device id -> merged changes
@@ -587,8 +709,12 @@ class FactStore:
     def _load(self, rows: Iterable[dict[str, Any]], patches: Iterable[dict[str, Any]]) -> None:
         for row in rows:
             key = (row["device"], row["kind"])
-            facts = [_encode(key[1], f) for f in payload_facts(row["payload"])]
-            self.sets[key] = tuple(facts)
+            payload = row["payload"]
+            if payload.startswith(_PACKED) and key[1] not in _UNPACKED_KINDS:
+                # held as the store keeps it, made rows when first read
+                self.sets.hold(key, base64.b64decode(payload[len(_PACKED) :], validate=True))
+            else:
+                self.sets[key] = tuple(_encode(key[1], f) for f in payload_facts(payload))
             self.origin[key] = row["snapshot_id"]
             self.seen[key] = row["collected_at"]
         for row in patches:
@@ -604,7 +730,8 @@ class FactStore:
             if facts:
                 if self.sets.get(key) != facts:
                     changed.append(key)
-                self.sets[key] = facts
+                    self.sets[key] = facts
+                # an unchanged set stays as it is held (packed, where it is)
                 self.origin[key] = snapshot_id
                 self.seen[key] = collected_at
             elif key in self.sets:

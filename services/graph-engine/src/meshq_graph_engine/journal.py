@@ -31,7 +31,7 @@ from typing import Any
 from meshq_runtime.graph import writer
 from meshq_runtime.graph.store import GraphStore
 
-from meshq_graph_engine.facts import FactKey, FactRow, pack, set_bytes
+from meshq_graph_engine.facts import FactKey, FactRow, FactSets, deflate, set_bytes
 
 __all__ = ["PendingApply", "facts_digest", "finish", "packed_sets", "pending", "start"]
 
@@ -58,25 +58,28 @@ def facts_digest(keys: Iterable[FactKey], facts: Mapping[FactKey, Sequence[FactR
     """The content the fact sets of ``keys`` have (an absent set counts as empty), hashed
     one set at a time (its :func:`~meshq_graph_engine.facts.set_bytes`)."""
     digest = hashlib.sha256()
+    held = facts.set_bytes if isinstance(facts, FactSets) else None  # packed: not decoded
     for key in sorted(keys):
-        _feed(digest, key, set_bytes(facts.get(key) or ()))
+        _feed(digest, key, held(key) if held is not None else set_bytes(facts.get(key) or ()))
     return digest.hexdigest()
 
 
 def packed_sets(
     grouped: Mapping[FactKey, Sequence[FactRow]], wanted: Iterable[FactKey]
-) -> tuple[str, dict[FactKey, str]]:
-    """:func:`facts_digest` of ``grouped``, and the payloads of the ``wanted`` sets among them,
-    from one encoding of each set (the digest and the payload hash and keep the same text)."""
+) -> tuple[str, dict[FactKey, bytes]]:
+    """:func:`facts_digest` of ``grouped``, and the ``wanted`` sets among them deflated
+    (:func:`~meshq_graph_engine.facts.deflate`: what their payloads and the sets held in
+    memory keep), from one encoding of each set (the digest and the payload hash and keep
+    the same text)."""
     want = set(wanted)
     digest = hashlib.sha256()
-    payloads: dict[FactKey, str] = {}
+    deflated: dict[FactKey, bytes] = {}
     for key in sorted(grouped):
         data = set_bytes(grouped[key] or ())
         _feed(digest, key, data)
         if key in want:
-            payloads[key] = pack(data)
-    return digest.hexdigest(), payloads
+            deflated[key] = deflate(data)
+    return digest.hexdigest(), deflated
 
 
 async def start(

@@ -129,8 +129,16 @@ def _value(store: GraphStore, expr: str, kind: str) -> str:
 
 
 def _chunks(rows: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
+    """Parts of ``rows``; rows that make their dictionaries only when read (they have a
+    ``part``: a graph difference's) stay so."""
+    if not rows:
+        return
+    if len(rows) <= size:
+        yield rows
+        return
+    part = getattr(rows, "part", None)
     for start in range(0, len(rows), size):
-        yield rows[start : start + size]
+        yield part(start, start + size) if part is not None else rows[start : start + size]
 
 
 def _assignments(store: GraphStore, var: str, props: dict[str, str]) -> str:
@@ -299,14 +307,20 @@ async def _bulk(
 
 
 def _arrow_table(rows: Sequence[dict[str, Any]], columns: dict[str, str]) -> pa.Table:
-    """The rows as the columns ``c0``, ``c1``… of their schema types (lists never null)."""
+    """The rows as the columns ``c0``, ``c1``… of their schema types (lists never null).
+    Rows that give their values a column at a time (``column(name)``: a graph difference's)
+    are read so, with no dictionary per row."""
+    by_column = getattr(rows, "column", None)
+    dicts: Sequence[dict[str, Any]] | None = None
     arrays = []
     for name, kind in columns.items():
-        values: list[Any]
+        values: list[Any] | None = by_column(name) if by_column is not None else None
+        if values is None:
+            if dicts is None:
+                dicts = rows if by_column is None else list(rows)
+            values = [row.get(name) for row in dicts]
         if kind.endswith("[]"):
-            values = [list(v) if (v := row.get(name)) is not None else [] for row in rows]
-        else:
-            values = [row.get(name) for row in rows]
+            values = [list(v) if v is not None else [] for v in values]
         arrays.append(_column(name, values, kind))
     return pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
 

@@ -266,9 +266,10 @@ class Follower(Generic[V, K]):
             await asyncio.sleep(delay)
             while self._warm_engine is not None and not self.is_current(engine):
                 await asyncio.sleep(0)
-                view = await self.current(engine)
-                if self.is_current(engine):
-                    self._warmed(view)
+                await self.current(engine)
+            # (a question may have brought the view up to date first: this is then all left)
+            if self._warm_engine is not None and self._current is not None:
+                self._warmed(self._current)
         except Exception as exc:  # the next question reads it again and says why
             log.warning(
                 "blast.view.refresh_failed",
