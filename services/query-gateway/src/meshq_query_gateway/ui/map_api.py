@@ -22,6 +22,7 @@ kept. ``Cache-Status`` (RFC 9211) says whether an answer was kept.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Annotated, Any
@@ -164,8 +165,11 @@ async def _network(
         return kept
     revisions: set[Revision | None] = set()
     (dname, dparams), (ename, eparams) = _READS
-    devices = await _rows(gw, request, dname, dparams, entries[0], revisions)
-    edges = await _rows(gw, request, ename, eparams, entries[1], revisions)
+    # both read at once: the first view after a change waits for the slower, not the sum
+    devices, edges = await asyncio.gather(
+        _rows(gw, request, dname, dparams, entries[0], revisions),
+        _rows(gw, request, ename, eparams, entries[1], revisions),
+    )
     note.row_count = len(edges)
     by_id = {str(d["device"]): d for d in devices if d.get("device") is not None}
     for edge in edges:  # a link end nobody listed still gets a node
