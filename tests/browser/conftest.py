@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from support.demo_stack import keyed_demo_stack
+from support.oidc_provider import OidcProvider
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +62,7 @@ class Gateway:
     url: str
     key: str
     keys_file: Path
+    idp: OidcProvider
 
     def api(self, method: str, path: str, body: Any = None) -> httpx.Response:
         return httpx.request(
@@ -96,8 +98,21 @@ def ui_gateway(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     tmp = tmp_path_factory.mktemp("browser-gateway")
     policy = tmp / "rbac.yaml"
     policy.write_text(POLICY)
-    with keyed_demo_stack(stack, tmp, RBAC_POLICY_FILE=str(policy)) as (key, running):
-        yield Gateway(url=running.gateway.url, key=key, keys_file=tmp / "api_keys.json")
+    # API keys and single sign-on at a local OpenID Connect provider, both
+    idp = OidcProvider(user="ana@example.test", groups=["Viewers"])
+    try:
+        with keyed_demo_stack(
+            stack,
+            tmp,
+            RBAC_POLICY_FILE=str(policy),
+            AUTH_MODE="both",
+            **idp.env(audience="api://meshq"),
+        ) as (key, running):
+            yield Gateway(
+                url=running.gateway.url, key=key, keys_file=tmp / "api_keys.json", idp=idp
+            )
+    finally:
+        idp.close()
 
 
 @pytest.fixture(scope="package")

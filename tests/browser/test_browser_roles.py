@@ -126,3 +126,24 @@ def test_the_sign_in_page_has_no_serious_accessibility_violations(
     (artefacts / "axe-sign-in.json").write_text(json.dumps(report["violations"], indent=2))
     serious = [v["id"] for v in report["violations"] if v["impact"] in ("serious", "critical")]
     assert serious == []
+
+
+def test_single_sign_on_in_the_browser(
+    viewer: tuple[Driver, str], ui_gateway: Gateway, artefacts: Path
+) -> None:
+    browser, _ = viewer
+    browser.delete_all_cookies()
+    browser.get(f"{ui_gateway.url}/ui/map")
+    link = WebDriverWait(browser, 30).until(
+        ec.element_to_be_clickable((By.CSS_SELECTOR, "#signin-oidc a"))
+    )
+    link.click()  # to the provider, which signs the user in at once and sends the browser back
+    WebDriverWait(browser, 30).until(lambda d: urlsplit(d.current_url).path == "/ui/map")
+    seen = drawn(browser)
+    assert seen["devices"]
+    who = wait_for_text(browser, "whoami", "Signed in as ana@example.test")
+    assert "single sign-on" in who and "roles: viewer" in who
+    assert browser.get_cookie("meshq_oidc") is None  # the sign-in's own cookie is gone
+    cookie = browser.get_cookie("meshq_session")
+    assert cookie is not None and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    browser.save_screenshot(str(artefacts / "map-single-sign-on.png"))

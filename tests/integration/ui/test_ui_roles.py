@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner
 from meshq_query_gateway.auth import SESSION_COOKIE
 from network_discovery.cli.apikey import apikey
-from oidc_provider import OidcProvider
 from support.demo_stack import keyed_demo_stack
+from support.oidc_provider import OidcProvider
 from support.procs import wait_for
 
 pytestmark = pytest.mark.integration
