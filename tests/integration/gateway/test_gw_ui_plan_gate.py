@@ -10,8 +10,11 @@ import time
 from collections.abc import Awaitable, Callable
 
 import httpx
+import pytest
 from gateway_support import ADMIN_KEY, problem, publish_license
 from support.oidc_provider import OidcProvider
+
+pytestmark = pytest.mark.integration
 
 
 async def _until(check: Callable[[], Awaitable[bool]], *, timeout: float) -> None:
