@@ -258,6 +258,38 @@ async def test_relationships_to_missing_nodes_are_skipped_as_before(
     assert await writer.read_rels(unwind, "CONNECTED_TO") == {("x|1", "y|1"): rels[0]}
 
 
+async def test_a_failed_relationship_copy_is_written_in_halves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One bad row among many: the COPY is tried again in halves, and only the part of at
+    most ``SPLIT_MIN_ROWS`` rows around the bad row is written row by row."""
+    store = EmbeddedStore(tmp_path / "db")
+    await writer.ensure_schema(store)
+    monkeypatch.setattr(writer, "SPLIT_MIN_ROWS", 500)
+    nodes = [{"id": f"sw|{i}", "device": "sw"} for i in range(8_001)]
+    await writer.create_nodes(store, "Interface", nodes)
+    rels = [
+        {"src": f"sw|{2 * i}", "dst": f"sw|{2 * i + 1}", "evidence": "lldp", "confidence": 1.0}
+        for i in range(4_000)
+    ]
+    rels[2_222] = {**rels[2_222], "dst": "gone"}  # an end the table does not hold
+    unwound: list[int] = []
+    real = writer._unwind_create_rels
+
+    async def counted(s: Any, name: str, rows: Any) -> None:
+        unwound.append(len(rows))
+        await real(s, name, rows)
+
+    monkeypatch.setattr(writer, "_unwind_create_rels", counted)
+    monkeypatch.setattr(writer, "COPY_REL_MIN_ROWS", 1)
+    await writer.create_rels(store, "CONNECTED_TO", rels)
+    stored = await writer.read_rels(store, "CONNECTED_TO")
+    want = {(r["src"], r["dst"]): r for i, r in enumerate(rels) if i != 2_222}
+    assert stored == want
+    assert len(unwound) == 1 and unwound[0] <= 500  # 4,000 -> 2,000 -> 1,000 -> 500
+    await store.close()
+
+
 async def test_the_store_keeps_no_plan_per_arrow_table(
     stores: tuple[EmbeddedStore, EmbeddedStore],
 ) -> None:
