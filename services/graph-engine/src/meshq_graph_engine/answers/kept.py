@@ -114,6 +114,11 @@ def _ids(rows: Iterable[Any], key: str = "id") -> Iterable[Any]:
         yield row if isinstance(row, str) else row[key]
 
 
+def _count(d: GraphDiff, label: str) -> int:
+    """How many nodes of ``label`` a difference adds, changes or removes (none made)."""
+    return sum(len(part.get(label) or ()) for part in (d.added, d.updated, d.removed))
+
+
 def _second(item: tuple[Any, Any]) -> Any:
     return item[1]
 
@@ -154,12 +159,13 @@ class KeptRows:
         if engine is None or self.revision is None:
             return
         try:
-            if d is None or not self._update(engine.projection, d):
-                self._build(engine.projection)
-                self.builds += 1
-            else:
-                self.updates += 1
             self._sorted = None
+            if d is None or not self._update(engine.projection, d):
+                # too much to follow key by key: built whole once the change is done (kept
+                # warm) or by the next question, not inside the change's apply
+                self.revision = None
+                return
+            self.updates += 1
             self.revision = revision
         except Exception as exc:
             self.revision = None
@@ -280,6 +286,11 @@ class LinkRows(KeptRows):
         self.sites = {i: row[_SITE] for i, row in projection.nodes.get("Device", {}).items()}
 
     def _update(self, projection: Projection, d: GraphDiff) -> bool:
+        parts = (d.rels_added, d.rels_removed, d.rels_updated)
+        if sum(len(part.get("CONNECTED_TO") or ()) for part in parts) > WHOLE_SHARE * max(
+            len(self.links), 1
+        ) or _count(d, "Device") > WHOLE_SHARE * max(len(self.sites), 1):
+            return False
         keys = {
             (row["src"], row["dst"])
             for part in (d.rels_added, d.rels_removed, d.rels_updated)
@@ -359,6 +370,8 @@ class DeviceRows(KeptRows):
         self.devices = {i: self._device(i, devices[i]) for i in sorted(devices)}
 
     def _update(self, projection: Projection, d: GraphDiff) -> bool:
+        if _count(d, "Device") > WHOLE_SHARE * max(len(self.devices), 1):
+            return False
         devices = {
             *_ids(d.added.get("Device") or ()),
             *_ids(d.updated.get("Device") or ()),
