@@ -136,9 +136,7 @@ class ExportRow(Row):
     media_type: str
     filename: str
     content: str
-    encoding: str = Field(
-        "utf-8", description="utf-8: content is the text itself; base64: the bytes (pdf)."
-    )
+    encoding: str = Field(description="utf-8: content is the text itself; base64: the bytes (pdf).")
 
 
 def _service(ctx: QueryContext) -> ComplianceService:
