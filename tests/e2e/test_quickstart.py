@@ -59,8 +59,8 @@ def test_make_run_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         try:
             wait_for(endpoints_file.exists, timeout=360, what="make run to write endpoints.json")
         except TimeoutError as exc:
-            out = (tmp_path / "make-run.out").read_text(errors="replace")[-4000:]
-            raise TimeoutError(f"{exc}\n--- make run printed ---\n{out}") from None
+            said = (tmp_path / "make-run.out").read_text(errors="replace")[-4000:]
+            raise TimeoutError(f"{exc}\n--- make run printed ---\n{said}") from None
         endpoints = json.loads(endpoints_file.read_text())
         assert endpoints["gateway"] == f"http://127.0.0.1:{port}"
         children = {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
