@@ -93,7 +93,7 @@ class ServiceProc:
             )
         return self
 
-    def wait_healthy(self, timeout: float = 60.0, path: str = "/ready") -> ServiceProc:
+    def wait_healthy(self, timeout: float = 120.0, path: str = "/ready") -> ServiceProc:
         """Until ``GET path`` answers 200; an early exit or the deadline raises with the log."""
 
         def ok() -> bool:
