@@ -189,12 +189,16 @@ def _encode(kind: str, fact: dict[str, Any]) -> FactRow:
     fields = _FIELDS[kind]
     if fact.keys() != _FIELD_SETS[kind]:
         fact = KIND_MODELS[kind].model_validate(fact).model_dump(mode="json")
-    return _ROW_TYPES[kind]._make(
-        [
-            _intern(v) if (t := type(v)) is str else (_freeze(v) if t is list or t is dict else v)
-            for v in map(fact.__getitem__, fields)
-        ]
-    )
+    return _ROW_TYPES[kind]._make(_held_values(map(fact.__getitem__, fields)))
+
+
+def _held_values(values: Iterable[Any]) -> list[Any]:
+    """A fact's values in its fields' order as a row keeps them: strings interned, lists as
+    tuples (:func:`_freeze`)."""
+    return [
+        _intern(v) if (t := type(v)) is str else (_freeze(v) if t is list or t is dict else v)
+        for v in values
+    ]
 
 
 def _order(row: FactRow) -> str:
@@ -590,19 +594,7 @@ def _rows_of(kind: str, data: bytes) -> tuple[FactRow, ...]:
         )
         return tuple(_encode(kind, f) for f in facts)
     make = _ROW_TYPES[kind]._make
-    return tuple(
-        [
-            make(
-                [
-                    _intern(v)
-                    if (t := type(v)) is str
-                    else (_freeze(v) if t is list or t is dict else v)
-                    for v in values
-                ]
-            )
-            for values in doc["r"]
-        ]
-    )
+    return tuple([make(_held_values(values)) for values in doc["r"]])
 
 
 #: Sets kept decoded between two packs at most (a change reads some thousands; a reader of a

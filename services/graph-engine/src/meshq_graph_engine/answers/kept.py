@@ -119,6 +119,15 @@ def _count(d: GraphDiff, label: str) -> int:
     return sum(len(part.get(label) or ()) for part in (d.added, d.updated, d.removed))
 
 
+def _devices(d: GraphDiff) -> set[str]:
+    """The devices a difference adds, changes or removes."""
+    return {
+        *_ids(d.added.get("Device") or ()),
+        *_ids(d.updated.get("Device") or ()),
+        *_ids(d.removed.get("Device") or ()),
+    }
+
+
 def _second(item: tuple[Any, Any]) -> Any:
     return item[1]
 
@@ -292,19 +301,9 @@ class LinkRows(KeptRows):
         ) or _count(d, "Device") > WHOLE_SHARE * max(len(self.sites), 1):
             return False
         keys = {
-            (row["src"], row["dst"])
-            for part in (d.rels_added, d.rels_removed, d.rels_updated)
-            for row in part.get("CONNECTED_TO") or ()
+            (row["src"], row["dst"]) for part in parts for row in part.get("CONNECTED_TO") or ()
         }
-        devices = {
-            *_ids(d.added.get("Device") or ()),
-            *_ids(d.updated.get("Device") or ()),
-            *_ids(d.removed.get("Device") or ()),
-        }
-        if len(keys) > WHOLE_SHARE * max(len(self.links), 1) or len(devices) > WHOLE_SHARE * max(
-            len(self.sites), 1
-        ):
-            return False
+        devices = _devices(d)
         rels = projection.rels.get("CONNECTED_TO", {})
         for key in keys:
             rel = rels.get(key)
@@ -372,13 +371,7 @@ class DeviceRows(KeptRows):
     def _update(self, projection: Projection, d: GraphDiff) -> bool:
         if _count(d, "Device") > WHOLE_SHARE * max(len(self.devices), 1):
             return False
-        devices = {
-            *_ids(d.added.get("Device") or ()),
-            *_ids(d.updated.get("Device") or ()),
-            *_ids(d.removed.get("Device") or ()),
-        }
-        if len(devices) > WHOLE_SHARE * max(len(self.devices), 1):
-            return False
+        devices = _devices(d)
         nodes = projection.nodes.get("Device", {})
         for device in devices:
             node = nodes.get(device)
