@@ -142,12 +142,11 @@ def _generate(devices: int, folder: Path) -> None:
 
 def _peak_rss_mb() -> float:
     """This process's peak resident set (``VmHWM``; ``ru_maxrss`` where there is no /proc)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
+    from meshq_graph_engine._memory import resident_mb
+
+    memory = resident_mb()
+    if memory is not None:
+        return memory[1]
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 

@@ -347,7 +347,6 @@ class GraphEngine:
         stages.mark("advance")
         # the sets written are held packed from now on (a tenth of their rows' memory)
         self.facts.sets.pack(deflated)
-        del deflated
         stages.mark("pack")
         result = dataclasses.replace(
             result,
